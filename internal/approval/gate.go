@@ -1,0 +1,553 @@
+package approval
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/notify"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Store keeps approval requests. *store.S3 satisfies it.
+type Store interface {
+	// Get returns the document at key, or an error wrapping store.ErrNotFound.
+	Get(ctx context.Context, key string) (store.Object, error)
+	// Create writes a new document; it returns an error wrapping
+	// store.ErrPrecondition if one exists.
+	Create(ctx context.Context, key string, body []byte) (etag string, err error)
+	// Update replaces the document if it still has etag; it returns an error
+	// wrapping store.ErrPrecondition if not.
+	Update(ctx context.Context, key string, body []byte, etag string) (string, error)
+}
+
+// Message is one notification to publish.
+type Message = notify.Message
+
+// Notifier publishes messages.
+type Notifier interface {
+	// Publish sends m and returns the message id.
+	Publish(ctx context.Context, m Message) (id string, err error)
+}
+
+// Describer tells what a deployment changes. It is consulted best effort: the
+// gate works without it.
+type Describer interface {
+	Describe(ctx context.Context, deploymentARN string) (ecsdeploy.Deployment, error)
+}
+
+// Linker makes the review link for one approver of r (empty for a shared link).
+type Linker interface {
+	Link(ctx context.Context, r *Request, approver string) (string, error)
+}
+
+// Poll is one call of the approval hook.
+type Poll struct {
+	// Deployment is the parsed service-deployment ARN.
+	Deployment hook.DeploymentARN
+	// Stage is the stage the hook was called at.
+	Stage hook.Stage
+	// ServiceARN and TargetRevisionARN come from the event.
+	ServiceARN        string
+	TargetRevisionARN string
+	// Settings are the resolved settings for this service.
+	Settings Settings
+}
+
+// Verdict is the gate's answer to a poll.
+type Verdict struct {
+	// Outcome is Pending while the gate holds.
+	Outcome Outcome
+	// Pass reports whether the deployment may go on. It is false while
+	// Pending.
+	Pass bool
+	// Reason says why, in one line.
+	Reason string
+}
+
+// Gate holds deployments until approvers decide. All of its fields are
+// required except Describer and Log.
+type Gate struct {
+	Store     Store
+	Notifier  Notifier
+	Describer Describer
+	Linker    Linker
+	Now       func() time.Time
+	Log       *slog.Logger
+}
+
+// Timing of the publishing lease and retries.
+const (
+	// SendLease is how long a caller that claimed the review messages has to
+	// publish them before another caller takes over. It is longer than any
+	// hook invocation lasts.
+	SendLease = 2 * time.Minute
+	// maxAttempts bounds re-reads after lost conditional writes.
+	maxAttempts = 8
+	// describeTimeout bounds the best-effort call to ECS.
+	describeTimeout = 3 * time.Second
+)
+
+// Poll answers one hook call. On the first call for a deployment and stage it
+// creates the request and notifies the approvers; later calls read the request
+// once and write only when something changed. Errors are returned for the
+// caller to classify: transient ones mean "ask again".
+func (g *Gate) Poll(ctx context.Context, p Poll) (Verdict, error) {
+	key := Key(p.Deployment, p.Stage)
+	obj, err := g.Store.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return g.open(ctx, key, p)
+	}
+	if err != nil {
+		return Verdict{}, fmt.Errorf("load approval %s: %w", key, err)
+	}
+	r, err := Decode(obj.Body)
+	if err != nil {
+		return Verdict{}, fmt.Errorf("load approval %s: %w", key, err)
+	}
+	return g.advance(ctx, key, obj.ETag, r)
+}
+
+// open handles the first call: the conditional create decides which caller
+// notifies, so duplicates and retries never publish twice.
+func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
+	now := g.Now()
+	change := g.describe(ctx, p.Deployment.String())
+	if p.Settings.FirstDeployment == FirstDeploymentSkip && change.Known && change.FirstDeployment {
+		return Verdict{Outcome: Approved, Pass: true, Reason: "first deployment of the service: not gated (firstDeployment: skip)"}, nil
+	}
+	r, err := newRequest(p, change, now)
+	if err != nil {
+		return Verdict{}, err
+	}
+	body, err := r.Encode()
+	if err != nil {
+		return Verdict{}, err
+	}
+	etag, err := g.Store.Create(ctx, key, body)
+	if errors.Is(err, store.ErrPrecondition) {
+		// Another caller created it first: it notifies, not us.
+		obj, err := g.Store.Get(ctx, key)
+		if err != nil {
+			return Verdict{}, fmt.Errorf("load approval %s: %w", key, err)
+		}
+		r, err := Decode(obj.Body)
+		if err != nil {
+			return Verdict{}, fmt.Errorf("load approval %s: %w", key, err)
+		}
+		return g.advance(ctx, key, obj.ETag, r)
+	}
+	if err != nil {
+		return Verdict{}, fmt.Errorf("create approval %s: %w", key, err)
+	}
+	g.Log.InfoContext(ctx, "approval requested", "deployment_arn", r.DeploymentARN, "stage", string(r.Stage),
+		"approvers", len(r.Approvers), "required", r.RequiredApprovals, "expires_at", r.ExpiresAt)
+	if _, _, err := g.sendReviews(ctx, key, etag, r); err != nil {
+		return Verdict{}, err
+	}
+	return g.pending(r), nil
+}
+
+func newRequest(p Poll, change Change, now time.Time) (*Request, error) {
+	id, err := randomID()
+	if err != nil {
+		return nil, err
+	}
+	s := p.Settings
+	r := &Request{
+		SchemaVersion:     SchemaVersion,
+		ID:                id,
+		DeploymentARN:     p.Deployment.String(),
+		Stage:             p.Stage,
+		ServiceARN:        p.ServiceARN,
+		Cluster:           p.Deployment.Cluster,
+		Service:           p.Deployment.Service,
+		Region:            p.Deployment.Region,
+		Account:           p.Deployment.Account,
+		TargetRevisionARN: p.TargetRevisionARN,
+		Change:            change,
+		Approvers:         s.Approvers,
+		RequiredApprovals: s.RequiredApprovals,
+		OnExpiry:          s.OnExpiry,
+		CreatedAt:         now,
+		ExpiresAt:         now.Add(s.Timeout),
+		SendingSince:      &now,
+	}
+	if s.ReminderAt > 0 {
+		r.RemindAt = now.Add(time.Duration(float64(s.Timeout) * s.ReminderAt))
+	}
+	detail := fmt.Sprintf("waiting for %d approval(s) from %s; expires %s, then %s by default",
+		r.RequiredApprovals, approverList(r), r.ExpiresAt.UTC().Format(time.RFC3339), r.OnExpiry)
+	if r.OnExpiry == Approve {
+		detail += " (explicit opt-in: onExpiry approve)"
+	}
+	r.record(now, "created", "gatehouse", detail)
+	return r, nil
+}
+
+func approverList(r *Request) string {
+	if r.Shared() {
+		return "anyone with the shared link"
+	}
+	return fmt.Sprintf("%d approver(s)", len(r.Approvers))
+}
+
+// advance moves a stored request on and answers. It writes only when
+// something changed, and on a lost write re-reads and decides again.
+func (g *Gate) advance(ctx context.Context, key, etag string, r *Request) (Verdict, error) {
+	for range maxAttempts {
+		now := g.Now()
+		outcome := r.Evaluate(now)
+		if outcome != Pending {
+			if r.Outcome != Pending && r.AnnouncedAt != nil {
+				return g.verdict(r, outcome), nil
+			}
+			// Close (when expiry decided it) and claim the announcement in one
+			// write, then announce: at most once, whoever wins.
+			next := clone(r)
+			if next.Outcome == Pending {
+				next.close(outcome, now)
+			}
+			next.AnnouncedAt = &now
+			newTag, err := g.write(ctx, key, etag, next)
+			if errors.Is(err, store.ErrPrecondition) {
+				if r, etag, err = g.reload(ctx, key); err != nil {
+					return Verdict{}, err
+				}
+				continue
+			}
+			if err != nil {
+				return Verdict{}, err
+			}
+			g.Log.InfoContext(ctx, "approval decided", "deployment_arn", next.DeploymentARN, "stage", string(next.Stage),
+				"decision", string(next.Outcome))
+			g.announce(ctx, key, newTag, next)
+			return g.verdict(next, next.Outcome), nil
+		}
+		if missing := r.unsent(); len(missing) > 0 {
+			if r.SendingSince != nil && now.Sub(*r.SendingSince) < SendLease {
+				// Another caller is publishing right now.
+				return g.pending(r), nil
+			}
+			next := clone(r)
+			next.SendingSince = &now
+			newTag, err := g.write(ctx, key, etag, next)
+			if errors.Is(err, store.ErrPrecondition) {
+				if r, etag, err = g.reload(ctx, key); err != nil {
+					return Verdict{}, err
+				}
+				continue
+			}
+			if err != nil {
+				return Verdict{}, err
+			}
+			next, _, err = g.sendReviews(ctx, key, newTag, next)
+			if err != nil {
+				return Verdict{}, err
+			}
+			return g.pending(next), nil
+		}
+		if !r.RemindAt.IsZero() && !now.Before(r.RemindAt) && r.RemindedAt == nil {
+			next := clone(r)
+			next.RemindedAt = &now
+			newTag, err := g.write(ctx, key, etag, next)
+			if errors.Is(err, store.ErrPrecondition) {
+				if r, etag, err = g.reload(ctx, key); err != nil {
+					return Verdict{}, err
+				}
+				continue
+			}
+			if err != nil {
+				return Verdict{}, err
+			}
+			g.remind(ctx, key, newTag, next)
+			return g.pending(next), nil
+		}
+		return g.pending(r), nil
+	}
+	return Verdict{}, hook.Transient(fmt.Errorf("approval %s: still changing after %d attempts", key, maxAttempts))
+}
+
+func (g *Gate) verdict(r *Request, o Outcome) Verdict {
+	return Verdict{Outcome: o, Pass: r.Passes(o), Reason: r.Summary(o)}
+}
+
+func (g *Gate) pending(r *Request) Verdict {
+	return Verdict{Outcome: Pending, Reason: r.Summary(Pending)}
+}
+
+// recipients returns whom review messages go to: each approver, or the one
+// shared-link audience (the empty approver).
+func (r *Request) recipients() []string {
+	if r.Shared() {
+		return []string{""}
+	}
+	return r.Approvers
+}
+
+// unsent returns the recipients whose review message is not yet published.
+func (r *Request) unsent() []string {
+	var out []string
+	for _, a := range r.recipients() {
+		if !r.noticeSent("review", a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (r *Request) noticeSent(kind, approver string) bool {
+	for _, n := range r.Notices {
+		if n.Kind == kind && n.Approver == approver {
+			return true
+		}
+	}
+	return false
+}
+
+// sendReviews publishes the review messages not yet sent, then records what
+// was sent and releases the lease. A recipient whose message failed stays
+// unsent, and the next poll tries again: a crash or an error never loses a
+// notification, and a sent one is never sent again by a later poll.
+func (g *Gate) sendReviews(ctx context.Context, key, etag string, r *Request) (*Request, string, error) {
+	var sent []Notice
+	var errs []error
+	for _, a := range r.unsent() {
+		link, err := g.Linker.Link(ctx, r, a)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("link for approver: %w", err))
+			continue
+		}
+		id, err := g.Notifier.Publish(ctx, ReviewMessage(r, a, link))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("publish review message: %w", err))
+			continue
+		}
+		sent = append(sent, Notice{Kind: "review", Approver: a, MessageID: id, At: g.Now()})
+	}
+	r, etag, err := g.update(ctx, key, etag, r, func(n *Request) {
+		for _, s := range sent {
+			if !n.noticeSent(s.Kind, s.Approver) {
+				n.Notices = append(n.Notices, s)
+			}
+		}
+		if len(sent) > 0 {
+			n.record(g.Now(), "notified", "gatehouse", fmt.Sprintf("review link sent to %s", describeRecipients(sent)))
+		}
+		n.SendingSince = nil
+	})
+	if err != nil {
+		// The messages went out but the record did not: the lease lapses and
+		// a later poll publishes again. Better twice than never.
+		return r, etag, fmt.Errorf("record notifications: %w", err)
+	}
+	if len(errs) > 0 {
+		return r, etag, hook.Transient(errors.Join(errs...))
+	}
+	g.Log.InfoContext(ctx, "review messages sent", "deployment_arn", r.DeploymentARN, "stage", string(r.Stage), "messages", len(sent))
+	return r, etag, nil
+}
+
+func describeRecipients(sent []Notice) string {
+	if len(sent) == 1 && sent[0].Approver == "" {
+		return "the shared topic"
+	}
+	s := ""
+	for i, n := range sent {
+		if i > 0 {
+			s += ", "
+		}
+		s += n.Approver
+	}
+	return s
+}
+
+// remind publishes the reminder to those who have not voted. The claim was
+// written first, so a reminder goes out at most once; failures are logged,
+// not retried.
+func (g *Gate) remind(ctx context.Context, key, etag string, r *Request) {
+	var sent []Notice
+	for _, a := range r.recipients() {
+		if _, voted := r.VoteOf(a); voted && a != "" {
+			continue
+		}
+		link, err := g.Linker.Link(ctx, r, a)
+		if err != nil {
+			g.Log.ErrorContext(ctx, "reminder not sent", "deployment_arn", r.DeploymentARN, "err", err)
+			continue
+		}
+		id, err := g.Notifier.Publish(ctx, ReminderMessage(r, a, link, g.Now()))
+		if err != nil {
+			g.Log.ErrorContext(ctx, "reminder not sent", "deployment_arn", r.DeploymentARN, "err", err)
+			continue
+		}
+		sent = append(sent, Notice{Kind: "reminder", Approver: a, MessageID: id, At: g.Now()})
+	}
+	g.recordNotices(ctx, key, etag, r, "reminded", "reminder sent to", sent)
+}
+
+// announce tells every recipient the outcome. At most once (the claim was
+// written first); best effort.
+func (g *Gate) announce(ctx context.Context, key, etag string, r *Request) {
+	var sent []Notice
+	for _, a := range r.recipients() {
+		id, err := g.Notifier.Publish(ctx, DecisionMessage(r, a))
+		if err != nil {
+			g.Log.ErrorContext(ctx, "decision notice not sent", "deployment_arn", r.DeploymentARN, "err", err)
+			continue
+		}
+		sent = append(sent, Notice{Kind: "decision", Approver: a, MessageID: id, At: g.Now()})
+	}
+	g.recordNotices(ctx, key, etag, r, "announced", "outcome sent to", sent)
+}
+
+func (g *Gate) recordNotices(ctx context.Context, key, etag string, r *Request, kind, what string, sent []Notice) {
+	if len(sent) == 0 {
+		return
+	}
+	_, _, err := g.update(ctx, key, etag, r, func(n *Request) {
+		n.Notices = append(n.Notices, sent...)
+		n.record(g.Now(), kind, "gatehouse", what+" "+describeRecipients(sent))
+	})
+	if err != nil {
+		g.Log.WarnContext(ctx, "notices not recorded", "deployment_arn", r.DeploymentARN, "err", err)
+	}
+}
+
+// update applies change to the request and writes it conditionally; on a lost
+// write it re-reads and applies change again to the fresh copy.
+func (g *Gate) update(ctx context.Context, key, etag string, r *Request, change func(*Request)) (*Request, string, error) {
+	return Update(ctx, g.Store, key, etag, r, func(n *Request) error { change(n); return nil })
+}
+
+// Update applies change to a copy of r and writes it with If-Match etag. When
+// the write loses, it re-reads the request and applies change again, at most a
+// few times. change may refuse by returning an error, which Update returns
+// as is, with the latest request read.
+func Update(ctx context.Context, st Store, key, etag string, r *Request, change func(*Request) error) (*Request, string, error) {
+	for range maxAttempts {
+		next := clone(r)
+		if err := change(next); err != nil {
+			return r, etag, err
+		}
+		body, err := next.Encode()
+		if err != nil {
+			return r, etag, err
+		}
+		newTag, err := st.Update(ctx, key, body, etag)
+		if err == nil {
+			return next, newTag, nil
+		}
+		if !errors.Is(err, store.ErrPrecondition) {
+			return r, etag, fmt.Errorf("save approval %s: %w", key, err)
+		}
+		obj, err := st.Get(ctx, key)
+		if err != nil {
+			return r, etag, fmt.Errorf("load approval %s: %w", key, err)
+		}
+		fresh, err := Decode(obj.Body)
+		if err != nil {
+			return r, etag, err
+		}
+		r, etag = fresh, obj.ETag
+	}
+	return r, etag, hook.Transient(fmt.Errorf("approval %s: still changing after %d attempts", key, maxAttempts))
+}
+
+func (g *Gate) write(ctx context.Context, key, etag string, r *Request) (string, error) {
+	body, err := r.Encode()
+	if err != nil {
+		return "", err
+	}
+	t, err := g.Store.Update(ctx, key, body, etag)
+	if err != nil {
+		return "", fmt.Errorf("save approval %s: %w", key, err)
+	}
+	return t, nil
+}
+
+func (g *Gate) reload(ctx context.Context, key string) (*Request, string, error) {
+	obj, err := g.Store.Get(ctx, key)
+	if err != nil {
+		return nil, "", fmt.Errorf("load approval %s: %w", key, err)
+	}
+	r, err := Decode(obj.Body)
+	if err != nil {
+		return nil, "", fmt.Errorf("load approval %s: %w", key, err)
+	}
+	return r, obj.ETag, nil
+}
+
+func (g *Gate) describe(ctx context.Context, deploymentARN string) Change {
+	if g.Describer == nil {
+		return Change{}
+	}
+	ctx, cancel := context.WithTimeout(ctx, describeTimeout)
+	defer cancel()
+	d, err := g.Describer.Describe(ctx, deploymentARN)
+	if err != nil {
+		g.Log.WarnContext(ctx, "deployment details unavailable; gating without them", "deployment_arn", deploymentARN, "err", err)
+		return Change{}
+	}
+	return ChangeOf(d)
+}
+
+// ChangeOf summarises what ECS reports about a deployment.
+func ChangeOf(d ecsdeploy.Deployment) Change {
+	c := Change{Known: true, StartedAt: d.StartedAt, FirstDeployment: len(d.Sources) == 0}
+	for _, s := range d.Sources {
+		if s.TaskDefinition != "" {
+			c.SourceTaskDefinitions = append(c.SourceTaskDefinitions, shortTaskDef(s.TaskDefinition))
+		}
+		c.SourceImages = append(c.SourceImages, images(s.Images)...)
+	}
+	c.TargetTaskDefinition = shortTaskDef(d.Target.TaskDefinition)
+	c.TargetImages = images(d.Target.Images)
+	return c
+}
+
+func images(list []ecsdeploy.Image) []Image {
+	var out []Image
+	for _, i := range list {
+		out = append(out, Image{Container: i.Container, Image: i.Image})
+	}
+	return out
+}
+
+// shortTaskDef turns a task definition ARN into family:revision.
+func shortTaskDef(arn string) string {
+	if i := strings.LastIndex(arn, "task-definition/"); i >= 0 {
+		return arn[i+len("task-definition/"):]
+	}
+	return arn
+}
+
+// clone returns a deep copy of r through its stored form, so that a lost
+// write never leaves half-applied changes behind.
+func clone(r *Request) *Request {
+	body, err := r.Encode()
+	if err != nil {
+		panic(fmt.Sprintf("approval: clone: %v", err))
+	}
+	var c Request
+	if err := json.Unmarshal(body, &c); err != nil {
+		panic(fmt.Sprintf("approval: clone: %v", err))
+	}
+	return &c
+}
+
+func randomID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random id: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}

@@ -1,0 +1,151 @@
+package approval
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// MaxSubjectLen is SNS's limit on an email subject.
+const MaxSubjectLen = 100
+
+// ReviewMessage is the message that asks approver (empty for a shared link)
+// to review r through link.
+func ReviewMessage(r *Request, approver, link string) Message {
+	return Message{
+		Approver: approver,
+		Subject:  subject(fmt.Sprintf("[gatehouse] Approve deploy of %s (%s)?", r.Service, r.Cluster)),
+		Body:     reviewBody(r, approver, link),
+	}
+}
+
+// ReminderMessage reminds approver that r waits for a decision.
+func ReminderMessage(r *Request, approver, link string, now time.Time) Message {
+	return Message{
+		Approver: approver,
+		Subject:  subject(fmt.Sprintf("[gatehouse] Reminder: %s (%s) waits for approval", r.Service, r.Cluster)),
+		Body:     reminderBody(r, link, now),
+	}
+}
+
+// DecisionMessage tells approver how r was decided.
+func DecisionMessage(r *Request, approver string) Message {
+	word := map[Outcome]string{Approved: "approved", Rejected: "rejected", Expired: "expired"}[r.Outcome]
+	return Message{
+		Approver: approver,
+		Subject:  subject(fmt.Sprintf("[gatehouse] Deploy of %s (%s) %s", r.Service, r.Cluster, word)),
+		Body:     decisionBody(r),
+	}
+}
+
+// subject makes s a valid SNS email subject: printable ASCII on one line, at
+// most MaxSubjectLen characters.
+func subject(s string) string {
+	s = strings.Map(func(c rune) rune {
+		if c > unicode.MaxASCII || !unicode.IsPrint(c) {
+			return '?'
+		}
+		return c
+	}, s)
+	if len(s) > MaxSubjectLen {
+		s = s[:MaxSubjectLen-3] + "..."
+	}
+	return s
+}
+
+// The messages are plain text (SNS email) written with a strings.Builder, not
+// text/template: template's reflective method calls would stop the linker
+// from dropping unused methods and add megabytes to every function.
+
+func reviewBody(r *Request, approver, link string) string {
+	var b strings.Builder
+	if approver != "" {
+		fmt.Fprintf(&b, "Hello %s,\n\nAn ECS blue/green deployment is waiting for your approval.", approver)
+	} else {
+		b.WriteString("An ECS blue/green deployment is waiting for approval.")
+	}
+	b.WriteString(" The new revision is\nreceiving test traffic only; production still runs the old one.\n\n")
+	writeChange(&b, r)
+	fmt.Fprintf(&b, "\nReview and decide here:\n%s\n\n", link)
+	b.WriteString("Opening the link only shows the deployment; nothing is decided until you\npress Approve or Reject on the page.")
+	if approver != "" {
+		b.WriteString(" This link is yours alone: do not forward it.\n")
+	} else {
+		b.WriteString(" This link is shared: the page asks for your name.\n")
+	}
+	fmt.Fprintf(&b, "\nIt expires at %s (%s after the request). Without a\ndecision by then, the deployment is %s.\n",
+		stamp(r.ExpiresAt), FormatDuration(r.ExpiresAt.Sub(r.CreatedAt)), expiryDefault(r))
+	return b.String()
+}
+
+func reminderBody(r *Request, link string, now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Reminder: this deployment still waits for a decision.\nIt expires in about %s, at %s. Without a decision by then,\nthe deployment is %s.\n\n",
+		FormatDuration(r.ExpiresAt.Sub(now).Round(time.Minute)), stamp(r.ExpiresAt), expiryDefault(r))
+	writeChange(&b, r)
+	fmt.Fprintf(&b, "\nReview and decide here:\n%s\n", link)
+	return b.String()
+}
+
+func decisionBody(r *Request) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "The approval request for this deployment is closed: %s.\n\n", r.Summary(r.Outcome))
+	writeChange(&b, r)
+	if len(r.Votes) > 0 {
+		b.WriteString("\nVotes:\n")
+		for _, v := range r.Votes {
+			fmt.Fprintf(&b, "  %s: %s at %s via %s", v.Approver, v.Decision, stamp(v.At), v.Via)
+			if v.Comment != "" {
+				fmt.Fprintf(&b, ": %q", v.Comment)
+			}
+			b.WriteString("\n")
+		}
+	}
+	b.WriteString("\nNothing more is needed from you.\n")
+	return b.String()
+}
+
+// writeChange writes the facts block every message carries.
+func writeChange(b *strings.Builder, r *Request) {
+	fmt.Fprintf(b, "Service:     %s\n", r.Service)
+	fmt.Fprintf(b, "Cluster:     %s (%s, account %s)\n", r.Cluster, r.Region, r.Account)
+	fmt.Fprintf(b, "Deployment:  %s\n", r.DeploymentARN)
+	fmt.Fprintf(b, "Stage:       %s\n", r.Stage)
+	c := r.Change
+	switch {
+	case !c.Known:
+		fmt.Fprintf(b, "Deploying:   revision %s\n", r.TargetRevisionARN)
+		b.WriteString("             (ECS did not describe the deployment; check it in the console)\n")
+	default:
+		if c.FirstDeployment {
+			b.WriteString("Running now: nothing (first deployment of this service)\n")
+		} else {
+			fmt.Fprintf(b, "Running now: %s\n", strings.Join(c.SourceTaskDefinitions, ", "))
+			for _, i := range c.SourceImages {
+				fmt.Fprintf(b, "             %s=%s\n", i.Container, i.Image)
+			}
+		}
+		fmt.Fprintf(b, "Deploying:   %s\n", c.TargetTaskDefinition)
+		for _, i := range c.TargetImages {
+			fmt.Fprintf(b, "             %s=%s\n", i.Container, i.Image)
+		}
+		if c.StartedAt != nil {
+			fmt.Fprintf(b, "Started:     %s by ECS\n", stamp(*c.StartedAt))
+		}
+	}
+	fmt.Fprintf(b, "Requested:   %s by the gatehouse approval hook\n", stamp(r.CreatedAt))
+	fmt.Fprintf(b, "Approvals:   %d of %d required\n", r.Approvals(), r.RequiredApprovals)
+}
+
+func expiryDefault(r *Request) string {
+	if r.OnExpiry == Approve {
+		return "approved (onExpiry: approve)"
+	}
+	return "rejected and rolled back"
+}
+
+// stamp formats a time for people: UTC, to the minute.
+func stamp(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04 MST")
+}

@@ -1,0 +1,393 @@
+// Package approval is the approval gate's domain: the approval request kept in
+// the state bucket, the rules that decide it (quorum of distinct approvers, a
+// reject is a veto, expiry with a stated default), the settings that shape it,
+// and the Gate that the ECS hook polls. It knows nothing of Lambda or HTTP.
+//
+// Every change to a request is a conditional write on the ETag that was read;
+// a writer that loses re-reads and decides again. Nothing here turns silence,
+// an error or a restart into an approval.
+package approval
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+)
+
+// SchemaVersion is the version of the stored request document.
+const SchemaVersion = 1
+
+// KeyPrefix is where approval requests live in the state bucket.
+const KeyPrefix = "approvals/"
+
+// Key returns the state-bucket key of the approval request for one deployment
+// and stage: readable, and listable by account, region, cluster and service.
+func Key(d hook.DeploymentARN, stage hook.Stage) string {
+	return fmt.Sprintf("%s%s/%s/%s/%s/%s/%s.json", KeyPrefix, d.Account, d.Region, d.Cluster, d.Service, d.ID, stage)
+}
+
+// Outcome is the state of an approval request.
+type Outcome string
+
+// The outcomes. A request starts Pending and is closed by the first of:
+// a reject (Rejected), enough distinct approvals (Approved), or its expiry
+// (Expired).
+const (
+	Pending  Outcome = ""
+	Approved Outcome = "approved"
+	Rejected Outcome = "rejected"
+	Expired  Outcome = "expired"
+)
+
+// Decision is an approver's vote, or what expiry defaults to.
+type Decision string
+
+// The two decisions.
+const (
+	Approve Decision = "approve"
+	Reject  Decision = "reject"
+)
+
+// ParseDecision parses "approve" or "reject".
+func ParseDecision(s string) (Decision, error) {
+	switch d := Decision(strings.ToLower(strings.TrimSpace(s))); d {
+	case Approve, Reject:
+		return d, nil
+	}
+	return "", fmt.Errorf("decision %q: want approve or reject", s)
+}
+
+// Vote is one approver's recorded decision.
+type Vote struct {
+	// Approver is who decided: an email address from the request's list, the
+	// name typed on a shared link, or an IAM identity from the CLI.
+	Approver string `json:"approver"`
+	// Decision is approve or reject.
+	Decision Decision `json:"decision"`
+	// Comment is the approver's optional note.
+	Comment string `json:"comment,omitempty"`
+	// At is when the vote was recorded.
+	At time.Time `json:"at"`
+	// Via names the channel: "link", "shared-link" or "cli".
+	Via string `json:"via"`
+	// SourceIP is the address the vote came from, when known.
+	SourceIP string `json:"sourceIp,omitempty"`
+	// UserAgent is the client that sent the vote, when known.
+	UserAgent string `json:"userAgent,omitempty"`
+}
+
+// Event is one entry of a request's audit history.
+type Event struct {
+	// At is when it happened.
+	At time.Time `json:"at"`
+	// Kind is created, notified, reminded, vote, decided or announced.
+	Kind string `json:"kind"`
+	// Actor is who caused it: an approver, or "gatehouse".
+	Actor string `json:"actor"`
+	// Detail says what happened, in words.
+	Detail string `json:"detail"`
+}
+
+// Notice records one message published for a request.
+type Notice struct {
+	// Kind is review, reminder or decision.
+	Kind string `json:"kind"`
+	// Approver is whom it was for; empty for a shared-link message.
+	Approver string `json:"approver,omitempty"`
+	// MessageID is the SNS message id.
+	MessageID string `json:"messageId,omitempty"`
+	// At is when it was published.
+	At time.Time `json:"at"`
+}
+
+// Image is one container's image in a revision.
+type Image struct {
+	Container string `json:"container"`
+	Image     string `json:"image"`
+}
+
+// Change describes what a deployment changes, as far as ECS told us.
+type Change struct {
+	// SourceTaskDefinitions are the task definitions of the running (blue)
+	// revisions; empty for a first deployment or when ECS was not reachable.
+	SourceTaskDefinitions []string `json:"sourceTaskDefinitions,omitempty"`
+	// SourceImages are the images the blue revisions run.
+	SourceImages []Image `json:"sourceImages,omitempty"`
+	// TargetTaskDefinition is the green revision's task definition.
+	TargetTaskDefinition string `json:"targetTaskDefinition,omitempty"`
+	// TargetImages are the images the green revision runs.
+	TargetImages []Image `json:"targetImages,omitempty"`
+	// StartedAt is when ECS started the deployment.
+	StartedAt *time.Time `json:"startedAt,omitempty"`
+	// Known reports whether ECS could be asked at all.
+	Known bool `json:"known"`
+	// FirstDeployment reports whether no revision ran before this one.
+	FirstDeployment bool `json:"firstDeployment,omitempty"`
+}
+
+// Request is an approval request: the document stored in the state bucket.
+type Request struct {
+	SchemaVersion int `json:"schemaVersion"`
+	// ID is random, made when the request is created. Review tokens carry it,
+	// so links for an earlier request at the same key are refused.
+	ID string `json:"id"`
+	// DeploymentARN is the ECS service-deployment ARN.
+	DeploymentARN string `json:"deploymentArn"`
+	// Stage is the lifecycle stage the gate holds.
+	Stage hook.Stage `json:"stage"`
+	// ServiceARN is the service being deployed.
+	ServiceARN string `json:"serviceArn"`
+	// Cluster and Service name the service.
+	Cluster string `json:"cluster"`
+	Service string `json:"service"`
+	// Region and Account locate it.
+	Region  string `json:"region"`
+	Account string `json:"account"`
+	// TargetRevisionARN is the green service revision.
+	TargetRevisionARN string `json:"targetRevisionArn"`
+	// Change is what the deployment changes.
+	Change Change `json:"change"`
+
+	// Approvers are the email addresses allowed to decide; empty means one
+	// shared link, on which the reviewer types a name.
+	Approvers []string `json:"approvers,omitempty"`
+	// RequiredApprovals is the number of distinct approvals that pass.
+	RequiredApprovals int `json:"requiredApprovals"`
+	// OnExpiry is what expiry decides: reject unless explicitly configured.
+	OnExpiry Decision `json:"onExpiry"`
+
+	CreatedAt time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	// RemindAt is when a reminder goes to those who have not voted; zero for none.
+	RemindAt time.Time `json:"remindAt,omitzero"`
+
+	// SendingSince is set while a caller publishes the review messages: a
+	// lease, so that concurrent callers do not publish twice, and a caller that
+	// crashed mid-way is taken over once it lapses.
+	SendingSince *time.Time `json:"sendingSince,omitempty"`
+	// RemindedAt is set, before publishing, by the caller that sends the
+	// reminder: a reminder is sent at most once.
+	RemindedAt *time.Time `json:"remindedAt,omitempty"`
+	// AnnouncedAt is set, before publishing, by the caller that announces the
+	// outcome: at most once.
+	AnnouncedAt *time.Time `json:"announcedAt,omitempty"`
+	// Notices are the messages published so far.
+	Notices []Notice `json:"notices,omitempty"`
+
+	// Votes are the decisions recorded, one per approver.
+	Votes []Vote `json:"votes,omitempty"`
+	// Outcome is set once, when the request closes.
+	Outcome Outcome `json:"outcome,omitempty"`
+	// DecidedAt is when the request closed.
+	DecidedAt *time.Time `json:"decidedAt,omitempty"`
+	// History is the audit trail, oldest first.
+	History []Event `json:"history"`
+}
+
+// Decode parses a stored request. It refuses documents it does not understand:
+// a gate that guesses could pass what it should hold.
+func Decode(body []byte) (*Request, error) {
+	var r Request
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, fmt.Errorf("decode approval request: %w", err)
+	}
+	if r.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("decode approval request: schema version %d, want %d", r.SchemaVersion, SchemaVersion)
+	}
+	if r.ID == "" || r.DeploymentARN == "" || r.RequiredApprovals < 1 || r.ExpiresAt.IsZero() {
+		return nil, errors.New("decode approval request: incomplete document")
+	}
+	return &r, nil
+}
+
+// Encode serialises r for storage.
+func (r *Request) Encode() ([]byte, error) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode approval request: %w", err)
+	}
+	return b, nil
+}
+
+// Shared reports whether the request uses one shared link instead of
+// per-approver links.
+func (r *Request) Shared() bool { return len(r.Approvers) == 0 }
+
+// Evaluate returns the request's outcome at now: the recorded outcome if it is
+// closed, else what its votes and expiry decide.
+func (r *Request) Evaluate(now time.Time) Outcome {
+	if r.Outcome != Pending {
+		return r.Outcome
+	}
+	if o := r.tally(); o != Pending {
+		return o
+	}
+	if !now.Before(r.ExpiresAt) {
+		return Expired
+	}
+	return Pending
+}
+
+// tally applies the voting rules: any reject is a veto; otherwise enough
+// distinct approvals pass.
+func (r *Request) tally() Outcome {
+	approvals := 0
+	for _, v := range r.Votes {
+		switch v.Decision {
+		case Reject:
+			return Rejected
+		case Approve:
+			approvals++
+		}
+	}
+	if approvals >= r.RequiredApprovals {
+		return Approved
+	}
+	return Pending
+}
+
+// Passes reports whether an outcome lets the deployment go on.
+func (r *Request) Passes(o Outcome) bool {
+	return o == Approved || (o == Expired && r.OnExpiry == Approve)
+}
+
+// Approvals returns the number of approve votes recorded.
+func (r *Request) Approvals() int {
+	n := 0
+	for _, v := range r.Votes {
+		if v.Decision == Approve {
+			n++
+		}
+	}
+	return n
+}
+
+// VoteOf returns the vote recorded for approver, if any.
+func (r *Request) VoteOf(approver string) (Vote, bool) {
+	for _, v := range r.Votes {
+		if strings.EqualFold(v.Approver, approver) {
+			return v, true
+		}
+	}
+	return Vote{}, false
+}
+
+// IsApprover reports whether approver is on the request's list.
+func (r *Request) IsApprover(approver string) bool {
+	return slices.ContainsFunc(r.Approvers, func(a string) bool { return strings.EqualFold(a, approver) })
+}
+
+// Errors a vote can be refused with.
+var (
+	// ErrClosed: the request is already decided or expired.
+	ErrClosed = errors.New("approval request is closed")
+	// ErrAlreadyVoted: this approver's vote is already recorded.
+	ErrAlreadyVoted = errors.New("vote already recorded")
+	// ErrNotApprover: the voter is not on the request's approver list.
+	ErrNotApprover = errors.New("not an approver of this request")
+)
+
+// MaxCommentLen bounds a vote's comment, in bytes.
+const MaxCommentLen = 1000
+
+// Cast records v at now. It refuses a vote on a closed request (ErrClosed), a
+// second vote by the same approver (ErrAlreadyVoted) and a vote by someone not
+// on the list (ErrNotApprover). When the vote decides the request, Cast closes
+// it.
+func (r *Request) Cast(v Vote, now time.Time) error {
+	if o := r.Evaluate(now); o != Pending {
+		return fmt.Errorf("%w: %s", ErrClosed, o)
+	}
+	v.Approver = strings.TrimSpace(v.Approver)
+	if v.Approver == "" {
+		return errors.New("vote without an approver")
+	}
+	if v.Decision != Approve && v.Decision != Reject {
+		return fmt.Errorf("vote with decision %q", v.Decision)
+	}
+	if len(v.Comment) > MaxCommentLen {
+		return fmt.Errorf("comment longer than %d bytes", MaxCommentLen)
+	}
+	if !r.Shared() && v.Via != "cli" && !r.IsApprover(v.Approver) {
+		return ErrNotApprover
+	}
+	if _, ok := r.VoteOf(v.Approver); ok {
+		return ErrAlreadyVoted
+	}
+	v.At = now
+	r.Votes = append(r.Votes, v)
+	detail := string(v.Decision) + " via " + v.Via
+	if v.Comment != "" {
+		detail += ": " + v.Comment
+	}
+	r.record(now, "vote", v.Approver, detail)
+	if o := r.tally(); o != Pending {
+		r.close(o, now)
+	}
+	return nil
+}
+
+// close records the outcome o at now.
+func (r *Request) close(o Outcome, now time.Time) {
+	if r.Outcome != Pending {
+		return
+	}
+	r.Outcome = o
+	r.DecidedAt = &now
+	r.record(now, "decided", "gatehouse", r.Summary(o))
+}
+
+func (r *Request) record(at time.Time, kind, actor, detail string) {
+	r.History = append(r.History, Event{At: at, Kind: kind, Actor: actor, Detail: detail})
+}
+
+// Summary says in one line why the request closed with o.
+func (r *Request) Summary(o Outcome) string {
+	switch o {
+	case Approved:
+		var who []string
+		for _, v := range r.Votes {
+			if v.Decision == Approve {
+				who = append(who, v.Approver)
+			}
+		}
+		return fmt.Sprintf("approved by %s (%d of %d required)", strings.Join(who, ", "), len(who), r.RequiredApprovals)
+	case Rejected:
+		for _, v := range r.Votes {
+			if v.Decision == Reject {
+				s := "rejected by " + v.Approver
+				if v.Comment != "" {
+					s += ": " + v.Comment
+				}
+				return s
+			}
+		}
+		return "rejected"
+	case Expired:
+		d := FormatDuration(r.ExpiresAt.Sub(r.CreatedAt))
+		if r.OnExpiry == Approve {
+			return fmt.Sprintf("no decision within %s, approved by default (onExpiry: approve)", d)
+		}
+		return fmt.Sprintf("no decision within %s, rejected by default", d)
+	}
+	return fmt.Sprintf("waiting for approval: %d of %d", r.Approvals(), r.RequiredApprovals)
+}
+
+// FormatDuration writes d compactly: 4h, 90m, 1h30m, 45s.
+func FormatDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	if s == "" {
+		return "0s"
+	}
+	return s
+}

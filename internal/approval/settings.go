@@ -1,0 +1,230 @@
+package approval
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Limits on settings. ECS lets a stage last at most 24 hours, so a longer
+// approval timeout could never be reached.
+const (
+	MinTimeout       = time.Minute
+	MaxTimeout       = 24 * time.Hour
+	MaxApprovers     = 50
+	MinCallbackDelay = 1
+	MaxCallbackDelay = 900
+)
+
+// First-deployment policies.
+const (
+	FirstDeploymentGate = "gate"
+	FirstDeploymentSkip = "skip"
+)
+
+// Settings shape an approval request. Environment variables give the defaults;
+// a hook's hookDetails override them per service.
+type Settings struct {
+	// Approvers are the email addresses that may decide; empty means one
+	// shared link.
+	Approvers []string
+	// RequiredApprovals is how many distinct approvers must approve.
+	RequiredApprovals int
+	// Timeout is how long the request waits for a decision.
+	Timeout time.Duration
+	// CallbackDelay is the number of seconds between polls.
+	CallbackDelay int
+	// FirstDeployment is gate or skip.
+	FirstDeployment string
+	// OnExpiry is what expiry decides: Reject, or Approve as an explicit opt-in.
+	OnExpiry Decision
+	// ReminderAt is the fraction of Timeout after which a reminder goes out;
+	// zero sends none.
+	ReminderAt float64
+}
+
+// DefaultSettings are the built-in defaults.
+func DefaultSettings() Settings {
+	return Settings{
+		RequiredApprovals: 1,
+		Timeout:           24 * time.Hour,
+		CallbackDelay:     30,
+		FirstDeployment:   FirstDeploymentGate,
+		OnExpiry:          Reject,
+		ReminderAt:        0.75,
+	}
+}
+
+// Validate reports every inconsistency in s at once, naming each setting by
+// its hookDetails key.
+func (s Settings) Validate() error {
+	var errs []error
+	if s.RequiredApprovals < 1 {
+		errs = append(errs, fmt.Errorf("requiredApprovals: %d, want at least 1", s.RequiredApprovals))
+	}
+	if len(s.Approvers) == 0 && s.RequiredApprovals > 1 {
+		errs = append(errs, fmt.Errorf("requiredApprovals: %d needs that many approvers; a shared link cannot tell reviewers apart", s.RequiredApprovals))
+	}
+	if len(s.Approvers) > 0 && s.RequiredApprovals > len(s.Approvers) {
+		errs = append(errs, fmt.Errorf("requiredApprovals: %d is more than the %d approvers", s.RequiredApprovals, len(s.Approvers)))
+	}
+	if len(s.Approvers) > MaxApprovers {
+		errs = append(errs, fmt.Errorf("approvers: %d, at most %d", len(s.Approvers), MaxApprovers))
+	}
+	if s.Timeout < MinTimeout || s.Timeout > MaxTimeout {
+		errs = append(errs, fmt.Errorf("timeout: %s, want between %s and %s", s.Timeout, FormatDuration(MinTimeout), FormatDuration(MaxTimeout)))
+	}
+	if s.CallbackDelay < MinCallbackDelay || s.CallbackDelay > MaxCallbackDelay {
+		errs = append(errs, fmt.Errorf("callbackDelay: %d, want between %d and %d seconds", s.CallbackDelay, MinCallbackDelay, MaxCallbackDelay))
+	}
+	if s.FirstDeployment != FirstDeploymentGate && s.FirstDeployment != FirstDeploymentSkip {
+		errs = append(errs, fmt.Errorf("firstDeployment: %q, want gate or skip", s.FirstDeployment))
+	}
+	if s.OnExpiry != Approve && s.OnExpiry != Reject {
+		errs = append(errs, fmt.Errorf("onExpiry: %q, want reject or approve", s.OnExpiry))
+	}
+	if s.ReminderAt < 0 || s.ReminderAt >= 1 {
+		errs = append(errs, fmt.Errorf("reminderAt: %g, want a fraction of the timeout from 0 (no reminder) to below 1", s.ReminderAt))
+	}
+	return errors.Join(errs...)
+}
+
+// ParseApprovers parses, checks and de-duplicates email addresses. Each must
+// be a bare address (no display name): it becomes the SNS filter value.
+func ParseApprovers(list []string) ([]string, error) {
+	var out []string
+	var errs []error
+	for _, a := range list {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		addr, err := mail.ParseAddress(a)
+		if err != nil || addr.Address != a || addr.Name != "" {
+			errs = append(errs, fmt.Errorf("%q is not an email address", a))
+			continue
+		}
+		a = strings.ToLower(a)
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// ParseTimeout parses a Go duration such as "4h" or "90m".
+func ParseTimeout(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration like 4h or 90m", s)
+	}
+	return d, nil
+}
+
+// Apply returns defaults overridden by hookDetails, a JSON object, and checks
+// the result. Keys it does not know are refused, except those listed in
+// ignore (keys meant for other gatehouse hooks sharing the same details).
+// Every error names the key at fault.
+func Apply(defaults Settings, hookDetails json.RawMessage, ignore ...string) (Settings, error) {
+	s := defaults
+	s.Approvers = slices.Clone(defaults.Approvers)
+	if len(bytes.TrimSpace(hookDetails)) == 0 {
+		return s, s.Validate()
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(hookDetails, &fields); err != nil {
+		return s, fmt.Errorf("hookDetails: want a JSON object: %w", err)
+	}
+	var errs []error
+	bad := func(key, want string, raw json.RawMessage) {
+		errs = append(errs, fmt.Errorf("hookDetails.%s: want %s, got %s", key, want, clip(raw)))
+	}
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		raw := fields[k]
+		switch k {
+		case "approvers":
+			var list []string
+			if err := json.Unmarshal(raw, &list); err != nil {
+				bad(k, "a JSON list of email addresses", raw)
+				continue
+			}
+			a, err := ParseApprovers(list)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("hookDetails.approvers: %w", err))
+				continue
+			}
+			s.Approvers = a
+		case "requiredApprovals":
+			var n int
+			if err := json.Unmarshal(raw, &n); err != nil {
+				bad(k, "a whole number", raw)
+				continue
+			}
+			s.RequiredApprovals = n
+		case "timeout":
+			var v string
+			if err := json.Unmarshal(raw, &v); err != nil {
+				bad(k, `a duration string like "4h"`, raw)
+				continue
+			}
+			d, err := ParseTimeout(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("hookDetails.timeout: %w", err))
+				continue
+			}
+			s.Timeout = d
+		case "callbackDelay":
+			var n int
+			if err := json.Unmarshal(raw, &n); err != nil {
+				bad(k, "a whole number of seconds", raw)
+				continue
+			}
+			s.CallbackDelay = n
+		case "firstDeployment":
+			if err := json.Unmarshal(raw, &s.FirstDeployment); err != nil {
+				bad(k, `"gate" or "skip"`, raw)
+			}
+		case "onExpiry":
+			var v string
+			if err := json.Unmarshal(raw, &v); err != nil {
+				bad(k, `"reject" or "approve"`, raw)
+				continue
+			}
+			s.OnExpiry = Decision(v)
+		case "reminderAt":
+			if err := json.Unmarshal(raw, &s.ReminderAt); err != nil {
+				bad(k, "a fraction of the timeout such as 0.75", raw)
+			}
+		default:
+			if !slices.Contains(ignore, k) {
+				errs = append(errs, fmt.Errorf("hookDetails.%s: unknown key", k))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return s, errors.Join(errs...)
+	}
+	if err := s.Validate(); err != nil {
+		return s, fmt.Errorf("hookDetails: %w", err)
+	}
+	return s, nil
+}
+
+// clip shortens a raw JSON value for an error message.
+func clip(raw json.RawMessage) string {
+	s := string(bytes.TrimSpace(raw))
+	if len(s) > 40 {
+		s = s[:37] + "..."
+	}
+	return s
+}

@@ -1,0 +1,188 @@
+// Package config names every environment variable gatehouse reads, in one
+// place that the functions and the CDK app both import, and parses each
+// function's environment into a typed struct. A loader reports every bad
+// variable at once.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/token"
+)
+
+// Environment variables.
+const (
+	EnvStateBucket       = "GATEHOUSE_STATE_BUCKET"
+	EnvTopicARN          = "GATEHOUSE_TOPIC_ARN"
+	EnvReviewURL         = "GATEHOUSE_REVIEW_URL"
+	EnvSigningKeySecret  = "GATEHOUSE_SIGNING_KEY_SECRET_ARN"
+	EnvSigningKey        = "GATEHOUSE_SIGNING_KEY"
+	EnvApprovers         = "GATEHOUSE_APPROVERS"
+	EnvRequiredApprovals = "GATEHOUSE_REQUIRED_APPROVALS"
+	EnvApprovalTimeout   = "GATEHOUSE_APPROVAL_TIMEOUT"
+	EnvCallbackDelay     = "GATEHOUSE_CALLBACK_DELAY"
+	EnvFirstDeployment   = "GATEHOUSE_FIRST_DEPLOYMENT"
+	EnvOnExpiry          = "GATEHOUSE_ON_EXPIRY"
+	EnvReminderAt        = "GATEHOUSE_REMINDER_AT"
+)
+
+// Signing says where the link-signing keys come from: a Secrets Manager
+// secret in AWS, or a key in the environment for local runs.
+type Signing struct {
+	SecretARN string
+	Key       *token.Keyring
+}
+
+// ApprovalHook is the approval hook's configuration.
+type ApprovalHook struct {
+	Bucket    string
+	TopicARN  string
+	ReviewURL string
+	Signing   Signing
+	// Defaults are the approval settings hookDetails can override.
+	Defaults approval.Settings
+}
+
+// ApprovalAPI is the review API's configuration.
+type ApprovalAPI struct {
+	Bucket  string
+	Signing Signing
+}
+
+// loader collects every problem before reporting.
+type loader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (l *loader) required(name string) string {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		l.errs = append(l.errs, fmt.Errorf("%s is required", name))
+	}
+	return v
+}
+
+func (l *loader) bad(name string, format string, args ...any) {
+	l.errs = append(l.errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+}
+
+func (l *loader) signing() Signing {
+	arn := strings.TrimSpace(l.getenv(EnvSigningKeySecret))
+	raw := l.getenv(EnvSigningKey)
+	switch {
+	case arn != "" && raw != "":
+		l.bad(EnvSigningKey, "refused because %s is set: keys in the environment are for local runs only", EnvSigningKeySecret)
+	case arn != "":
+		if !strings.HasPrefix(arn, "arn:") {
+			l.bad(EnvSigningKeySecret, "%q is not an ARN", arn)
+		}
+		return Signing{SecretARN: arn}
+	case raw != "":
+		k, err := token.ParseSecret(raw)
+		if err != nil {
+			l.bad(EnvSigningKey, "%v", err)
+			return Signing{}
+		}
+		return Signing{Key: &token.Keyring{Current: k}}
+	default:
+		l.errs = append(l.errs, fmt.Errorf("%s is required (or %s for local runs)", EnvSigningKeySecret, EnvSigningKey))
+	}
+	return Signing{}
+}
+
+func (l *loader) settings() approval.Settings {
+	s := approval.DefaultSettings()
+	if v := l.getenv(EnvApprovers); strings.TrimSpace(v) != "" {
+		a, err := approval.ParseApprovers(strings.Split(v, ","))
+		if err != nil {
+			l.bad(EnvApprovers, "%v", err)
+		}
+		s.Approvers = a
+	}
+	if v := strings.TrimSpace(l.getenv(EnvRequiredApprovals)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			l.bad(EnvRequiredApprovals, "%q is not a whole number", v)
+		} else {
+			s.RequiredApprovals = n
+		}
+	}
+	if v := strings.TrimSpace(l.getenv(EnvApprovalTimeout)); v != "" {
+		d, err := approval.ParseTimeout(v)
+		if err != nil {
+			l.bad(EnvApprovalTimeout, "%v", err)
+		} else {
+			s.Timeout = d
+		}
+	}
+	if v := strings.TrimSpace(l.getenv(EnvCallbackDelay)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			l.bad(EnvCallbackDelay, "%q is not a whole number of seconds", v)
+		} else {
+			s.CallbackDelay = n
+		}
+	}
+	if v := strings.TrimSpace(l.getenv(EnvFirstDeployment)); v != "" {
+		s.FirstDeployment = v
+	}
+	if v := strings.TrimSpace(l.getenv(EnvOnExpiry)); v != "" {
+		s.OnExpiry = approval.Decision(v)
+	}
+	if v := strings.TrimSpace(l.getenv(EnvReminderAt)); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			l.bad(EnvReminderAt, "%q is not a fraction such as 0.75", v)
+		} else {
+			s.ReminderAt = f
+		}
+	}
+	if len(l.errs) == 0 {
+		if err := s.Validate(); err != nil {
+			l.errs = append(l.errs, fmt.Errorf("approval defaults from the environment: %w", err))
+		}
+	}
+	return s
+}
+
+func (l *loader) url(name string) string {
+	v := l.required(name)
+	if v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+		l.bad(name, "%q is not an http(s) URL", v)
+	}
+	return v
+}
+
+// LoadApprovalHook reads the approval hook's environment.
+func LoadApprovalHook(getenv func(string) string) (ApprovalHook, error) {
+	l := &loader{getenv: getenv}
+	c := ApprovalHook{
+		Bucket:    l.required(EnvStateBucket),
+		TopicARN:  l.required(EnvTopicARN),
+		ReviewURL: l.url(EnvReviewURL),
+		Signing:   l.signing(),
+	}
+	c.Defaults = l.settings()
+	return c, errors.Join(l.errs...)
+}
+
+// LoadApprovalAPI reads the review API's environment.
+func LoadApprovalAPI(getenv func(string) string) (ApprovalAPI, error) {
+	l := &loader{getenv: getenv}
+	c := ApprovalAPI{
+		Bucket:  l.required(EnvStateBucket),
+		Signing: l.signing(),
+	}
+	return c, errors.Join(l.errs...)
+}
+
+// Describe returns a one-line summary of err for a log line.
+func Describe(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
+

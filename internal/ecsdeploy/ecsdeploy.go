@@ -1,0 +1,125 @@
+// Package ecsdeploy reads what Amazon ECS knows about a service deployment:
+// its status, and the task definitions and images of the revisions it moves
+// from and to.
+package ecsdeploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// ErrNotFound is returned when ECS does not know the deployment.
+var ErrNotFound = errors.New("deployment not found")
+
+// API is the part of *ecs.Client the reader uses.
+type API interface {
+	DescribeServiceDeployments(ctx context.Context, params *ecs.DescribeServiceDeploymentsInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error)
+	DescribeServiceRevisions(ctx context.Context, params *ecs.DescribeServiceRevisionsInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServiceRevisionsOutput, error)
+}
+
+// Image is one container's image.
+type Image struct {
+	Container string
+	Image     string
+}
+
+// Revision is a service revision.
+type Revision struct {
+	ARN            string
+	TaskDefinition string
+	Images         []Image
+}
+
+// Deployment is a service deployment as ECS describes it.
+type Deployment struct {
+	ARN       string
+	Status    string
+	StartedAt *time.Time
+	// Sources are the revisions the deployment moves away from (blue); empty
+	// for the first deployment of a service.
+	Sources []Revision
+	// Target is the revision being deployed (green).
+	Target Revision
+}
+
+// Terminal reports whether the deployment has finished, one way or another.
+func (d Deployment) Terminal() bool {
+	switch ecstypes.ServiceDeploymentStatus(d.Status) {
+	case ecstypes.ServiceDeploymentStatusSuccessful, ecstypes.ServiceDeploymentStatusStopped,
+		ecstypes.ServiceDeploymentStatusRollbackSuccessful, ecstypes.ServiceDeploymentStatusRollbackFailed:
+		return true
+	}
+	return false
+}
+
+// Reader describes deployments.
+type Reader struct {
+	api API
+}
+
+// New returns a Reader using api.
+func New(api API) *Reader { return &Reader{api: api} }
+
+// Describe returns the deployment with the given service-deployment ARN and
+// its revisions. It returns ErrNotFound if ECS does not know it.
+func (r *Reader) Describe(ctx context.Context, deploymentARN string) (Deployment, error) {
+	out, err := r.api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{
+		ServiceDeploymentArns: []string{deploymentARN},
+	})
+	if err != nil {
+		return Deployment{}, fmt.Errorf("describe service deployment: %w", err)
+	}
+	if len(out.ServiceDeployments) == 0 {
+		return Deployment{}, fmt.Errorf("describe service deployment: %w", ErrNotFound)
+	}
+	sd := out.ServiceDeployments[0]
+	d := Deployment{ARN: aws.ToString(sd.ServiceDeploymentArn), Status: string(sd.Status), StartedAt: sd.StartedAt}
+	if d.StartedAt == nil {
+		d.StartedAt = sd.CreatedAt
+	}
+	var arns []string
+	for _, s := range sd.SourceServiceRevisions {
+		arns = append(arns, aws.ToString(s.Arn))
+	}
+	if sd.TargetServiceRevision != nil {
+		d.Target.ARN = aws.ToString(sd.TargetServiceRevision.Arn)
+		arns = append(arns, d.Target.ARN)
+	}
+	revs := map[string]Revision{}
+	if len(arns) > 0 {
+		out, err := r.api.DescribeServiceRevisions(ctx, &ecs.DescribeServiceRevisionsInput{ServiceRevisionArns: arns})
+		if err != nil {
+			return Deployment{}, fmt.Errorf("describe service revisions: %w", err)
+		}
+		for _, sr := range out.ServiceRevisions {
+			rev := Revision{ARN: aws.ToString(sr.ServiceRevisionArn), TaskDefinition: aws.ToString(sr.TaskDefinition)}
+			for _, ci := range sr.ContainerImages {
+				img := aws.ToString(ci.Image)
+				if dg := aws.ToString(ci.ImageDigest); dg != "" && img != "" && !strings.Contains(img, "@") {
+					img += "@" + dg
+				}
+				rev.Images = append(rev.Images, Image{Container: aws.ToString(ci.ContainerName), Image: img})
+			}
+			revs[rev.ARN] = rev
+		}
+	}
+	for _, s := range sd.SourceServiceRevisions {
+		arn := aws.ToString(s.Arn)
+		rev, ok := revs[arn]
+		if !ok {
+			rev = Revision{ARN: arn}
+		}
+		d.Sources = append(d.Sources, rev)
+	}
+	if rev, ok := revs[d.Target.ARN]; ok {
+		d.Target = rev
+	}
+	return d, nil
+}

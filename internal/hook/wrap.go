@@ -1,0 +1,187 @@
+package hook
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// Handler decides one hook invocation. It returns a Response for a verdict,
+// or an error that Wrap maps to a status: transient errors (see IsTransient)
+// become IN_PROGRESS, all others FAILED.
+type Handler func(ctx context.Context, req Request) (Response, error)
+
+// Options configure Wrap.
+type Options struct {
+	// CallBackDelay is the delay, in seconds, answered with IN_PROGRESS after a
+	// transient error. Zero means 30.
+	CallBackDelay int
+	// Logger receives one line per invocation. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// maxReason bounds the length of a reason so that an error carrying a large
+// payload cannot bloat the response or the log line.
+const maxReason = 512
+
+// Wrap returns a function for lambda.Start that decodes the ECS payload,
+// answers malformed events and rollback re-invocations itself, calls h, and
+// maps its outcome to a hookStatus. It never returns an error to the Lambda
+// runtime (ECS would roll back): a panic is answered FAILED with a reason, a
+// transient error IN_PROGRESS, any other error FAILED. It logs the outcome
+// once, with the fixed keys deployment_arn, stage, hook_status.
+func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Response, error) {
+	log := opt.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	delay := opt.CallBackDelay
+	if delay == 0 {
+		delay = 30
+	}
+	delay = ClampDelay(delay)
+	return func(ctx context.Context, payload json.RawMessage) (resp Response, _ error) {
+		var req Request
+		defer func() {
+			if p := recover(); p != nil {
+				log.ErrorContext(ctx, "hook panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				resp = Response{HookStatus: StatusFailed, Reason: shorten(fmt.Sprintf("internal error: %v", p))}
+			}
+			attrs := []any{
+				"deployment_arn", req.ResourceARN,
+				"stage", string(req.LifecycleStage),
+				"hook_status", string(resp.HookStatus),
+			}
+			if resp.Reason != "" {
+				attrs = append(attrs, "reason", resp.Reason)
+			}
+			log.InfoContext(ctx, "hook answered", attrs...)
+		}()
+		if err := json.Unmarshal(payload, &req); err != nil {
+			return Response{HookStatus: StatusFailed, Reason: shorten("malformed event: " + err.Error())}, nil
+		}
+		if err := req.Validate(); err != nil {
+			return Response{HookStatus: StatusFailed, Reason: shorten("malformed event: " + joinLines(err))}, nil
+		}
+		if req.IsRollback() {
+			return Response{HookStatus: StatusSucceeded, Reason: "rollback in progress: a gate never blocks a rollback"}, nil
+		}
+		hctx, cancel := withAnswerTime(ctx)
+		defer cancel()
+		out, err := h(hctx, req)
+		switch {
+		case err == nil:
+			if out.HookStatus == StatusInProgress {
+				out.CallBackDelay = ClampDelay(cmp.Or(out.CallBackDelay, delay))
+			}
+			if out.HookStatus != StatusSucceeded && out.HookStatus != StatusFailed && out.HookStatus != StatusInProgress {
+				return Response{HookStatus: StatusFailed, Reason: fmt.Sprintf("internal error: invalid hook status %q", out.HookStatus)}, nil
+			}
+			out.Reason = shorten(out.Reason)
+			return out, nil
+		case IsTransient(err):
+			log.WarnContext(ctx, "transient error, will be called again", "deployment_arn", req.ResourceARN, "err", err)
+			return Response{HookStatus: StatusInProgress, CallBackDelay: delay, Reason: shorten("transient error: " + err.Error())}, nil
+		default:
+			log.ErrorContext(ctx, "hook failed", "deployment_arn", req.ResourceARN, "err", err)
+			return Response{HookStatus: StatusFailed, Reason: shorten(joinLines(err))}, nil
+		}
+	}
+}
+
+// AnswerMargin is the time kept back from the invocation's deadline so that
+// the hook can still answer IN_PROGRESS when a call it makes hangs.
+const AnswerMargin = 2 * time.Second
+
+// withAnswerTime derives the handler's context: it ends AnswerMargin before
+// the invocation's deadline (or halfway there, for very short deadlines).
+func withAnswerTime(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	margin := min(AnswerMargin, time.Until(dl)/2)
+	return context.WithDeadline(ctx, dl.Add(-margin))
+}
+
+// transienter is implemented by errors that know whether retrying may help.
+type transienter interface{ Transient() bool }
+
+type transientError struct{ err error }
+
+func (e transientError) Error() string   { return e.err.Error() }
+func (e transientError) Unwrap() error   { return e.err }
+func (e transientError) Transient() bool { return true }
+
+// Transient marks err as transient: Wrap answers IN_PROGRESS for it.
+func Transient(err error) error {
+	if err == nil {
+		return nil
+	}
+	return transientError{err}
+}
+
+var (
+	retryables = retry.IsErrorRetryables(retry.DefaultRetryables)
+	throttles  = retry.IsErrorThrottles(retry.DefaultThrottles)
+)
+
+// IsTransient reports whether err is worth answering IN_PROGRESS for rather
+// than FAILED: throttling, server errors, timeouts, refused or reset
+// connections, and errors marked with Transient. An error that carries its
+// own Transient method decides for itself.
+func IsTransient(err error) bool {
+	if err == nil {
+		return false
+	}
+	var t transienter
+	if errors.As(err, &t) {
+		return t.Transient()
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	if throttles.IsErrorThrottle(err) == aws.TrueTernary || retryables.IsErrorRetryable(err) == aws.TrueTernary {
+		return true
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) {
+		code := re.HTTPStatusCode()
+		if code >= 500 || code == 429 {
+			return true
+		}
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	var oe *net.OpError
+	return errors.As(err, &oe)
+}
+
+func shorten(s string) string {
+	if len(s) <= maxReason {
+		return s
+	}
+	return s[:maxReason-3] + "..."
+}
+
+// joinLines flattens an errors.Join result to one line.
+func joinLines(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}

@@ -1,0 +1,288 @@
+package review
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/token"
+)
+
+// MaxBodySize bounds a posted form.
+const MaxBodySize = 16 << 10
+
+// MaxNameLen bounds the name typed on a shared link.
+const MaxNameLen = 100
+
+// Handler serves review pages. Store, Keys and Now are required.
+type Handler struct {
+	Store approval.Store
+	Keys  Keys
+	Now   func() time.Time
+	Log   *slog.Logger
+}
+
+// ServeHTTP routes: GET and HEAD of Path show a page, POST of Path decides.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	secure(w.Header())
+	switch {
+	case r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		h.page(w, r, http.StatusOK, pageData{Title: "gatehouse", Message: "This is the gatehouse review service. Open the review link from your email to review a deployment."})
+	case r.URL.Path == Path && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		h.show(w, r)
+	case r.URL.Path == Path && r.Method == http.MethodPost:
+		h.decide(w, r)
+	case r.URL.Path == Path:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		h.fail(w, r, http.StatusMethodNotAllowed, "Method not allowed.")
+	default:
+		h.fail(w, r, http.StatusNotFound, "There is nothing here.")
+	}
+}
+
+// secure sets the headers every answer carries: nothing is cached, no
+// Referer leaks the token, and the page runs no script.
+func secure(hd http.Header) {
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Pragma", "no-cache")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("X-Robots-Tag", "noindex, nofollow")
+	hd.Set("Content-Security-Policy", csp)
+}
+
+// loaded is a verified token and the request it opens.
+type loaded struct {
+	claims token.Claims
+	key    string
+	etag   string
+	req    *approval.Request
+}
+
+// errPage is a refusal with the status and words to show.
+type errPage struct {
+	status int
+	msg    string
+}
+
+func (e *errPage) Error() string { return e.msg }
+
+// Words for refusals. A bad token learns nothing about why.
+const (
+	msgInvalid     = "This review link is not valid. Open the link from your most recent gatehouse email."
+	msgExpired     = "This review link has expired."
+	msgSuperseded  = "This review link belongs to an earlier approval request for this deployment and no longer works. Use the link from the most recent email."
+	msgUnavailable = "The review service cannot reach its state right now. Nothing was recorded. Please try again in a minute."
+)
+
+// load verifies tok and reads the request it is for.
+func (h *Handler) load(ctx context.Context, tok string) (*loaded, error) {
+	if tok == "" {
+		return nil, &errPage{http.StatusBadRequest, "This page needs the review link from your email."}
+	}
+	keys, err := h.Keys.Keys(ctx)
+	if err != nil {
+		h.logError(ctx, "signing keys unavailable", err)
+		return nil, &errPage{http.StatusServiceUnavailable, msgUnavailable}
+	}
+	c, err := keys.Verify(tok, h.Now())
+	if errors.Is(err, token.ErrExpired) {
+		return nil, &errPage{http.StatusGone, msgExpired}
+	}
+	if err != nil {
+		return nil, &errPage{http.StatusForbidden, msgInvalid}
+	}
+	d, err := hook.ParseDeploymentARN(c.Deployment)
+	if err != nil || !hook.Stage(c.Stage).Valid() {
+		return nil, &errPage{http.StatusForbidden, msgInvalid}
+	}
+	key := approval.Key(d, hook.Stage(c.Stage))
+	obj, err := h.Store.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &errPage{http.StatusNotFound, msgInvalid}
+	}
+	if err != nil {
+		h.logError(ctx, "load approval", err)
+		return nil, &errPage{http.StatusServiceUnavailable, msgUnavailable}
+	}
+	req, err := approval.Decode(obj.Body)
+	if err != nil {
+		h.logError(ctx, "load approval", err)
+		return nil, &errPage{http.StatusInternalServerError, "This approval request cannot be read. Nothing was recorded; ask the platform team to check gatehouse's logs."}
+	}
+	if req.ID != c.Request {
+		return nil, &errPage{http.StatusGone, msgSuperseded}
+	}
+	if c.Approver != "" && !req.IsApprover(c.Approver) || c.Approver == "" && !req.Shared() {
+		return nil, &errPage{http.StatusForbidden, msgInvalid}
+	}
+	return &loaded{claims: c, key: key, etag: obj.ETag, req: req}, nil
+}
+
+func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
+	l, err := h.load(r.Context(), r.URL.Query().Get("token"))
+	if err != nil {
+		h.refuse(w, r, err)
+		return
+	}
+	h.page(w, r, http.StatusOK, h.requestPage(l, r.URL.Query().Get("token"), ""))
+}
+
+func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodySize)
+	if err := r.ParseForm(); err != nil {
+		h.fail(w, r, http.StatusBadRequest, "The form could not be read. Nothing was recorded.")
+		return
+	}
+	tok := r.PostForm.Get("token")
+	l, err := h.load(ctx, tok)
+	if err != nil {
+		h.refuse(w, r, err)
+		return
+	}
+	decision, err := approval.ParseDecision(r.PostForm.Get("decision"))
+	if err != nil {
+		h.page(w, r, http.StatusBadRequest, h.requestPage(l, tok, "Choose Approve or Reject. Nothing was recorded."))
+		return
+	}
+	comment := clean(r.PostForm.Get("comment"), approval.MaxCommentLen)
+	vote := approval.Vote{
+		Approver:  l.claims.Approver,
+		Decision:  decision,
+		Comment:   comment,
+		Via:       "link",
+		SourceIP:  sourceIP(r),
+		UserAgent: clean(r.UserAgent(), 256),
+	}
+	if l.req.Shared() {
+		name := clean(r.PostForm.Get("name"), MaxNameLen)
+		if name == "" {
+			h.page(w, r, http.StatusBadRequest, h.requestPage(l, tok, "Type your name: a shared link records who decided. Nothing was recorded."))
+			return
+		}
+		vote.Approver = name
+		vote.Via = "shared-link"
+	}
+	now := h.Now()
+	req, _, err := approval.Update(ctx, h.Store, l.key, l.etag, l.req, func(n *approval.Request) error {
+		if n.ID != l.claims.Request {
+			return &errPage{http.StatusGone, msgSuperseded}
+		}
+		return n.Cast(vote, now)
+	})
+	l.req = req
+	var ep *errPage
+	switch {
+	case err == nil:
+		h.log().InfoContext(ctx, "vote recorded", "deployment_arn", req.DeploymentARN, "stage", string(req.Stage),
+			"decision", string(decision), "outcome", string(req.Outcome))
+		h.page(w, r, http.StatusOK, h.requestPage(l, tok, recordedText(req, decision)))
+	case errors.As(err, &ep):
+		h.refuse(w, r, err)
+	case errors.Is(err, approval.ErrAlreadyVoted):
+		prev, _ := req.VoteOf(vote.Approver)
+		status := http.StatusOK
+		msg := "Your " + string(prev.Decision) + " was already recorded at " + prev.At.UTC().Format("2006-01-02 15:04 MST") + ". Nothing changed."
+		if prev.Decision != decision {
+			status = http.StatusConflict
+			msg = "You already voted " + string(prev.Decision) + " at " + prev.At.UTC().Format("2006-01-02 15:04 MST") + "; a vote cannot be changed. Nothing changed."
+		}
+		h.page(w, r, status, h.requestPage(l, tok, msg))
+	case errors.Is(err, approval.ErrClosed):
+		o := req.Evaluate(now)
+		h.page(w, r, http.StatusConflict, h.requestPage(l, tok, "This approval request is closed ("+req.Summary(o)+"). Your vote was not recorded."))
+	case errors.Is(err, approval.ErrNotApprover):
+		h.fail(w, r, http.StatusForbidden, msgInvalid)
+	case hook.IsTransient(err) || errors.Is(err, store.ErrPrecondition):
+		h.logError(ctx, "record vote", err)
+		h.fail(w, r, http.StatusServiceUnavailable, msgUnavailable)
+	default:
+		h.logError(ctx, "record vote", err)
+		h.fail(w, r, http.StatusBadRequest, "Your vote could not be recorded: "+err.Error()+".")
+	}
+}
+
+func recordedText(r *approval.Request, d approval.Decision) string {
+	switch r.Outcome {
+	case approval.Approved:
+		return "Your approval is recorded. The deployment is approved and will go on shortly."
+	case approval.Rejected:
+		return "Your rejection is recorded. The deployment is rejected and ECS will roll it back shortly."
+	}
+	if d == approval.Approve {
+		return "Your approval is recorded. Still waiting for more approvals."
+	}
+	return "Your vote is recorded."
+}
+
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	var ep *errPage
+	if errors.As(err, &ep) {
+		h.fail(w, r, ep.status, ep.msg)
+		return
+	}
+	h.logError(r.Context(), "review", err)
+	h.fail(w, r, http.StatusInternalServerError, msgUnavailable)
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	h.page(w, r, status, pageData{Title: http.StatusText(status), Message: msg, Error: true})
+}
+
+func (h *Handler) logError(ctx context.Context, what string, err error) {
+	h.log().ErrorContext(ctx, what, "err", err)
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log == nil {
+		return slog.Default()
+	}
+	return h.Log
+}
+
+// sourceIP returns the client address: the Function URL's sourceIp, which
+// funcurl puts in RemoteAddr.
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// clean trims s, drops control characters (keeping newlines in comments) and
+// bounds its length in bytes on a rune boundary.
+func clean(s string, max int) string {
+	s = strings.Map(func(c rune) rune {
+		if c == '\n' {
+			return c
+		}
+		if c == '\r' || c == '\t' {
+			return ' '
+		}
+		if unicode.IsControl(c) {
+			return -1
+		}
+		return c
+	}, strings.TrimSpace(s))
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

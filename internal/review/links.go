@@ -1,0 +1,51 @@
+// Package review is the review API: the HTTP handler behind every review
+// link, and the Links that make those links. Opening a link (GET or HEAD) only
+// shows the deployment, because mail scanners open every link they see; only
+// posting the page's form records a decision. The signed token in the link is
+// the credential.
+package review
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/token"
+)
+
+// Path is where review pages are served, below the review base URL.
+const Path = "/review"
+
+// Keys supplies the signing keys. *secrets.Keyring and token.Keyring satisfy it.
+type Keys interface {
+	Keys(ctx context.Context) (token.Keyring, error)
+}
+
+// Links makes signed review links under a base URL.
+type Links struct {
+	// Base is the review API's base URL (GATEHOUSE_REVIEW_URL).
+	Base string
+	Keys Keys
+}
+
+// Link returns approver's review link for r (a shared link when approver is
+// empty). The token expires with the request.
+func (l Links) Link(ctx context.Context, r *approval.Request, approver string) (string, error) {
+	keys, err := l.Keys.Keys(ctx)
+	if err != nil {
+		return "", fmt.Errorf("signing keys: %w", err)
+	}
+	tok, err := keys.Sign(token.Claims{
+		Deployment: r.DeploymentARN,
+		Stage:      string(r.Stage),
+		Request:    r.ID,
+		Approver:   approver,
+		Expires:    r.ExpiresAt.Unix(),
+	})
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(l.Base, "/") + Path + "?token=" + url.QueryEscape(tok), nil
+}

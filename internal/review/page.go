@@ -1,0 +1,248 @@
+package review
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"html"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
+)
+
+// style is the page's only styling. The Content-Security-Policy allows exactly
+// this block by its hash, and nothing else: no script, no images, no frames.
+const style = `
+body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f4f5f7;color:#1d2330}
+main{max-width:44rem;margin:2rem auto;background:#fff;border:1px solid #d9dde3;border-radius:8px;padding:1.5rem 2rem}
+h1{font-size:1.4rem;margin:0 0 1rem}
+table{border-collapse:collapse;width:100%;margin:0 0 1rem}
+th{text-align:left;vertical-align:top;padding:.3rem 1rem .3rem 0;white-space:nowrap;color:#4a5365;font-weight:600}
+td{padding:.3rem 0;word-break:break-all}
+code{font:14px/1.4 ui-monospace,Menlo,Consolas,monospace}
+.notice{padding:.75rem 1rem;border-radius:6px;margin:0 0 1rem;background:#e8f0fe;border:1px solid #b3c9f5}
+.error{background:#fdecea;border-color:#f5b7b1}
+.closed{background:#eef7ee;border-color:#b7dfb9}
+ul{margin:.2rem 0;padding-left:1.2rem}
+label{display:block;font-weight:600;margin:.75rem 0 .25rem}
+textarea,input[type=text]{width:100%;box-sizing:border-box;font:inherit;padding:.4rem;border:1px solid #b8bfca;border-radius:4px}
+.buttons{margin-top:1rem;display:flex;gap:1rem}
+button{font:inherit;font-weight:600;padding:.6rem 1.4rem;border-radius:6px;border:1px solid transparent;cursor:pointer}
+.approve{background:#1f7a33;color:#fff}
+.reject{background:#fff;color:#a11d1d;border-color:#a11d1d}
+footer{margin-top:1.5rem;font-size:.85rem;color:#5d6678}
+`
+
+var csp = "default-src 'none'; style-src '" + styleHash() + "'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+func styleHash() string {
+	sum := sha256.Sum256([]byte(style))
+	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// pageData is everything a page can show.
+type pageData struct {
+	Title   string
+	Message string
+	Error   bool
+	Req     *requestView
+}
+
+type requestView struct {
+	Service, Cluster, Region, Account string
+	Deployment, Stage, Revision       string
+	Change                            approval.Change
+	Approvals, Required               int
+	Approvers                         []approverView
+	Votes                             []approval.Vote
+	Expires, Remaining, OnExpiry      string
+	Closed                            bool
+	Summary                           string
+	Outcome                           string
+	// Form fields: shown only while the request is open and this reviewer
+	// has not voted.
+	ShowForm bool
+	Token    string
+	Shared   bool
+	You      string
+	YourVote *approval.Vote
+}
+
+type approverView struct {
+	Email  string
+	Status string
+}
+
+func (h *Handler) requestPage(l *loaded, tok, msg string) pageData {
+	now := h.Now()
+	r := l.req
+	o := r.Evaluate(now)
+	v := &requestView{
+		Service:    r.Service,
+		Cluster:    r.Cluster,
+		Region:     r.Region,
+		Account:    r.Account,
+		Deployment: r.DeploymentARN,
+		Stage:      string(r.Stage),
+		Revision:   r.TargetRevisionARN,
+		Change:     r.Change,
+		Approvals:  r.Approvals(),
+		Required:   r.RequiredApprovals,
+		Votes:      r.Votes,
+		Expires:    r.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"),
+		OnExpiry:   "rejected and rolled back",
+		Closed:     o != approval.Pending,
+		Summary:    r.Summary(o),
+		Outcome:    string(o),
+		Token:      tok,
+		Shared:     r.Shared(),
+		You:        l.claims.Approver,
+	}
+	if r.OnExpiry == approval.Approve {
+		v.OnExpiry = "approved (onExpiry: approve)"
+	}
+	if !v.Closed {
+		v.Remaining = approval.FormatDuration(r.ExpiresAt.Sub(now).Round(time.Minute))
+	}
+	for _, a := range r.Approvers {
+		st := "waiting"
+		if vote, ok := r.VoteOf(a); ok {
+			st = string(vote.Decision) + "d " + vote.At.UTC().Format("2006-01-02 15:04 MST")
+		}
+		v.Approvers = append(v.Approvers, approverView{Email: a, Status: st})
+	}
+	if !r.Shared() {
+		if vote, ok := r.VoteOf(l.claims.Approver); ok {
+			v.YourVote = &vote
+		}
+	}
+	v.ShowForm = !v.Closed && v.YourVote == nil
+	title := "Approve deployment of " + r.Service + "?"
+	if v.Closed {
+		title = "Deployment of " + r.Service + ": " + string(o)
+	}
+	return pageData{Title: title, Message: msg, Req: v}
+}
+
+func (h *Handler) page(w http.ResponseWriter, r *http.Request, status int, d pageData) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write([]byte(renderPage(d)))
+	}
+}
+
+// renderPage writes the page by hand, escaping every value with
+// html.EscapeString. html/template would be the usual choice, but its
+// reflective method calls stop the linker from dropping unused methods and
+// add megabytes to the function.
+func renderPage(d pageData) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="robots" content="noindex, nofollow">
+<title>%s · gatehouse</title>
+<style>%s</style>
+</head>
+<body>
+<main>
+<h1>%s</h1>
+`, esc(d.Title), style, esc(d.Title))
+	if d.Message != "" {
+		class := "notice"
+		if d.Error {
+			class += " error"
+		}
+		p("<p class=\"%s\" role=\"status\" id=\"message\">%s</p>\n", class, esc(d.Message))
+	}
+	if v := d.Req; v != nil {
+		writeRequest(&b, v)
+	}
+	b.WriteString("<footer>gatehouse · opening this page never decides anything; only the buttons do.</footer>\n</main>\n</body>\n</html>\n")
+	return b.String()
+}
+
+func writeRequest(b *strings.Builder, v *requestView) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	row := func(th, tdHTML string) { p("<tr><th>%s</th><td>%s</td></tr>\n", th, tdHTML) }
+	if v.Closed {
+		p("<p class=\"notice closed\" id=\"outcome\">This approval request is closed: %s.</p>\n", esc(v.Summary))
+	}
+	b.WriteString("<table>\n")
+	row("Service", esc(v.Service))
+	row("Cluster", fmt.Sprintf("%s <small>(%s, account %s)</small>", esc(v.Cluster), esc(v.Region), esc(v.Account)))
+	row("Deployment", "<code>"+esc(v.Deployment)+"</code>")
+	row("Stage", esc(v.Stage))
+	c := v.Change
+	if c.Known {
+		if c.FirstDeployment {
+			row("Running now", "nothing: first deployment of this service")
+		} else {
+			row("Running now", "<code>"+esc(strings.Join(c.SourceTaskDefinitions, ", "))+"</code>"+imagesHTML(c.SourceImages))
+		}
+		row("Deploying", "<code>"+esc(c.TargetTaskDefinition)+"</code>"+imagesHTML(c.TargetImages))
+		if c.StartedAt != nil {
+			row("Started", esc(stamp(*c.StartedAt)))
+		}
+	} else {
+		row("Deploying", "<code>"+esc(v.Revision)+"</code><br><small>ECS did not describe this deployment; check it in the console.</small>")
+	}
+	p("<tr><th>Approvals</th><td id=\"approvals\">%d of %d required</td></tr>\n", v.Approvals, v.Required)
+	if len(v.Approvers) > 0 {
+		var li strings.Builder
+		for _, a := range v.Approvers {
+			fmt.Fprintf(&li, "<li>%s: %s</li>", esc(a.Email), esc(a.Status))
+		}
+		row("Approvers", "<ul>"+li.String()+"</ul>")
+	}
+	if v.Shared && len(v.Votes) > 0 {
+		var li strings.Builder
+		for _, vote := range v.Votes {
+			fmt.Fprintf(&li, "<li>%s: %s %s</li>", esc(vote.Approver), esc(string(vote.Decision)), esc(stamp(vote.At)))
+		}
+		row("Votes", "<ul>"+li.String()+"</ul>")
+	}
+	if !v.Closed {
+		row("Expires", fmt.Sprintf("%s (in about %s); without a decision the deployment is %s", esc(v.Expires), esc(v.Remaining), esc(v.OnExpiry)))
+	}
+	b.WriteString("</table>\n")
+	if v.YourVote != nil {
+		p("<p class=\"notice\" id=\"your-vote\">You voted <strong>%s</strong> at %s.</p>\n", esc(string(v.YourVote.Decision)), esc(stamp(v.YourVote.At)))
+	}
+	if !v.ShowForm {
+		return
+	}
+	p("<form method=\"post\" action=\"review\">\n<input type=\"hidden\" name=\"token\" value=\"%s\">\n", esc(v.Token))
+	if v.Shared {
+		p("<label for=\"name\">Your name</label>\n<input type=\"text\" id=\"name\" name=\"name\" maxlength=\"%d\" required autocomplete=\"name\">\n", MaxNameLen)
+	} else {
+		p("<p>Deciding as <strong>%s</strong>.</p>\n", esc(v.You))
+	}
+	p(`<label for="comment">Comment (optional)</label>
+<textarea id="comment" name="comment" rows="3" maxlength="%d"></textarea>
+<div class="buttons">
+<button type="submit" name="decision" value="approve" class="approve" id="approve">Approve</button>
+<button type="submit" name="decision" value="reject" class="reject" id="reject">Reject</button>
+</div>
+</form>
+`, approval.MaxCommentLen)
+}
+
+func imagesHTML(list []approval.Image) string {
+	var b strings.Builder
+	for _, i := range list {
+		fmt.Fprintf(&b, "<br><code>%s = %s</code>", esc(i.Container), esc(i.Image))
+	}
+	return b.String()
+}
+
+func esc(s string) string { return html.EscapeString(s) }
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") }
