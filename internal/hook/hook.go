@@ -82,10 +82,10 @@ type ExecutionDetails struct {
 	TargetServiceRevisionARN string `json:"targetServiceRevisionArn"`
 	// TestTrafficWeights maps service revision ARNs to their share of test
 	// traffic in percent. Often empty.
-	TestTrafficWeights map[string]float64 `json:"testTrafficWeights,omitempty"`
+	TestTrafficWeights map[string]float64 `json:"testTrafficWeights"`
 	// ProductionTrafficWeights maps service revision ARNs to their share of
 	// production traffic in percent. Often empty.
-	ProductionTrafficWeights map[string]float64 `json:"productionTrafficWeights,omitempty"`
+	ProductionTrafficWeights map[string]float64 `json:"productionTrafficWeights"`
 }
 
 // Request is the payload ECS sends to a lifecycle hook function.
@@ -162,7 +162,11 @@ func normaliseDetails(raw json.RawMessage) (json.RawMessage, error) {
 	if raw[0] != '{' || !json.Valid(raw) {
 		return nil, errors.New("hookDetails: want a JSON object")
 	}
-	return raw, nil
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return nil, fmt.Errorf("hookDetails: %w", err)
+	}
+	return b.Bytes(), nil
 }
 
 // Validate reports, in one error, every field of r that a hook needs and that

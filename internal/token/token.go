@@ -106,11 +106,11 @@ func (k Keyring) Verify(tok string, now time.Time) (Claims, error) {
 	if !ok {
 		return Claims{}, ErrInvalid
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	got, err := b64.DecodeString(sig)
 	if err != nil || len(got) != sha256.Size {
 		return Claims{}, ErrInvalid
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(p)
+	payload, err := b64.DecodeString(p)
 	if err != nil {
 		return Claims{}, ErrInvalid
 	}
@@ -173,3 +173,7 @@ func ParseSecret(text string) (Key, error) {
 // Keys returns k itself: a Keyring is its own fixed source of keys, for local
 // runs and tests.
 func (k Keyring) Keys(context.Context) (Keyring, error) { return k, nil }
+
+// b64 decodes strictly: a token has exactly one encoding, so no altered
+// string verifies.
+var b64 = base64.RawURLEncoding.Strict()

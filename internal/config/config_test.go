@@ -1,0 +1,113 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+const key40 = "0123456789abcdef0123456789abcdef01234567"
+
+func TestLoadApprovalHook(t *testing.T) {
+	c, err := LoadApprovalHook(env(map[string]string{
+		EnvStateBucket:       "gatehouse-state",
+		EnvTopicARN:          "arn:aws:sns:us-west-2:123456789012:gatehouse-reviews",
+		EnvReviewURL:         "https://abc.lambda-url.us-west-2.on.aws/",
+		EnvSigningKeySecret:  "arn:aws:secretsmanager:us-west-2:123456789012:secret:gatehouse-signing-AbCdEf",
+		EnvApprovers:         "alice@example.com, Bob@example.com",
+		EnvRequiredApprovals: "2",
+		EnvApprovalTimeout:   "4h",
+		EnvCallbackDelay:     "60",
+		EnvFirstDeployment:   "skip",
+		EnvOnExpiry:          "reject",
+		EnvReminderAt:        "0.5",
+	}))
+	if err != nil {
+		t.Fatalf("LoadApprovalHook = %v", err)
+	}
+	want := approval.Settings{
+		Approvers:         []string{"alice@example.com", "bob@example.com"},
+		RequiredApprovals: 2,
+		Timeout:           4 * time.Hour,
+		CallbackDelay:     60,
+		FirstDeployment:   "skip",
+		OnExpiry:          approval.Reject,
+		ReminderAt:        0.5,
+	}
+	if got := c.Defaults; strings.Join(got.Approvers, ",") != strings.Join(want.Approvers, ",") ||
+		got.RequiredApprovals != want.RequiredApprovals || got.Timeout != want.Timeout || got.CallbackDelay != want.CallbackDelay ||
+		got.FirstDeployment != want.FirstDeployment || got.OnExpiry != want.OnExpiry || got.ReminderAt != want.ReminderAt {
+		t.Errorf("Defaults = %+v, want %+v", got, want)
+	}
+	if c.Signing.SecretARN == "" || c.Signing.Key != nil {
+		t.Errorf("Signing = %+v, want the secret ARN only", c.Signing)
+	}
+}
+
+func TestLoadApprovalHookDefaults(t *testing.T) {
+	c, err := LoadApprovalHook(env(map[string]string{
+		EnvStateBucket: "b", EnvTopicARN: "t", EnvReviewURL: "http://127.0.0.1:8080", EnvSigningKey: key40,
+	}))
+	if err != nil {
+		t.Fatalf("LoadApprovalHook = %v", err)
+	}
+	d := approval.DefaultSettings()
+	if c.Defaults.Timeout != 24*time.Hour || c.Defaults.RequiredApprovals != 1 || c.Defaults.CallbackDelay != 30 ||
+		len(c.Defaults.Approvers) != 0 || c.Defaults.OnExpiry != d.OnExpiry {
+		t.Errorf("Defaults = %+v, want the documented defaults", c.Defaults)
+	}
+	if c.Signing.Key == nil {
+		t.Error("Signing.Key = nil, want the key from the environment")
+	}
+}
+
+func TestLoadReportsEveryBadVariable(t *testing.T) {
+	_, err := LoadApprovalHook(env(map[string]string{
+		EnvReviewURL:         "ftp://x",
+		EnvSigningKey:        "short",
+		EnvRequiredApprovals: "two",
+		EnvApprovalTimeout:   "forever",
+		EnvApprovers:         "not-an-email",
+		EnvCallbackDelay:     "soon",
+		EnvReminderAt:        "most",
+	}))
+	if err == nil {
+		t.Fatal("LoadApprovalHook = nil error, want many")
+	}
+	for _, name := range []string{EnvStateBucket, EnvTopicARN, EnvReviewURL, EnvSigningKey, EnvRequiredApprovals, EnvApprovalTimeout, EnvApprovers, EnvCallbackDelay, EnvReminderAt} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s:\n%v", name, err)
+		}
+	}
+	if one := Describe(err); strings.Contains(one, "\n") {
+		t.Errorf("Describe() = %q, want one line", one)
+	}
+}
+
+func TestSigningKeyRefusedWithSecret(t *testing.T) {
+	_, err := LoadApprovalAPI(env(map[string]string{
+		EnvStateBucket: "b", EnvSigningKeySecret: "arn:aws:secretsmanager:us-west-2:1:secret:s", EnvSigningKey: key40,
+	}))
+	if err == nil || !strings.Contains(err.Error(), EnvSigningKey) {
+		t.Errorf("LoadApprovalAPI with both keys = %v, want GATEHOUSE_SIGNING_KEY refused", err)
+	}
+	_, err = LoadApprovalAPI(env(map[string]string{EnvStateBucket: "b"}))
+	if err == nil || !strings.Contains(err.Error(), EnvSigningKeySecret) {
+		t.Errorf("LoadApprovalAPI without a key = %v, want it to ask for %s", err, EnvSigningKeySecret)
+	}
+}
+
+func TestUnenforceableQuorumRefused(t *testing.T) {
+	_, err := LoadApprovalHook(env(map[string]string{
+		EnvStateBucket: "b", EnvTopicARN: "t", EnvReviewURL: "https://x", EnvSigningKey: key40, EnvRequiredApprovals: "2",
+	}))
+	if err == nil || !strings.Contains(err.Error(), "requiredApprovals") {
+		t.Errorf("LoadApprovalHook with quorum 2 and no approvers = %v, want it refused", err)
+	}
+}

@@ -1,0 +1,403 @@
+package review
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/token"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+
+const deploymentARN = "arn:aws:ecs:us-west-2:123456789012:service-deployment/prod-cluster/orders/EZe5RNVLH6PPzHXINuP28"
+
+type env struct {
+	st    *store.Memory
+	keys  token.Keyring
+	now   time.Time
+	srv   *httptest.Server
+	key   string
+	links Links
+}
+
+func newEnv(t *testing.T, approvers []string, required int) *env {
+	t.Helper()
+	k, err := token.NewKey(bytes.Repeat([]byte("k"), 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{st: store.NewMemory(), keys: token.Keyring{Current: k}, now: t0.Add(time.Minute)}
+	h := &Handler{Store: e.st, Keys: e.keys, Now: func() time.Time { return e.now }, Log: slog.New(slog.DiscardHandler)}
+	e.srv = httptest.NewServer(h)
+	t.Cleanup(e.srv.Close)
+	e.links = Links{Base: e.srv.URL + "/", Keys: e.keys}
+	d, _ := hook.ParseDeploymentARN(deploymentARN)
+	e.key = approval.Key(d, hook.StagePostTestTrafficShift)
+	r := &approval.Request{
+		SchemaVersion:     approval.SchemaVersion,
+		ID:                "7f3a",
+		DeploymentARN:     deploymentARN,
+		Stage:             hook.StagePostTestTrafficShift,
+		ServiceARN:        d.ServiceARN(),
+		Cluster:           "prod-cluster",
+		Service:           "orders",
+		Region:            "us-west-2",
+		Account:           "123456789012",
+		TargetRevisionARN: "arn:aws:ecs:us-west-2:123456789012:service-revision/prod-cluster/orders/9313423515462893900",
+		Change: approval.Change{Known: true, SourceTaskDefinitions: []string{"orders:41"}, TargetTaskDefinition: "orders:42",
+			SourceImages: []approval.Image{{Container: "web", Image: "orders:2.4.0"}},
+			TargetImages: []approval.Image{{Container: "web", Image: "orders:2.4.1<script>"}}},
+		Approvers:         approvers,
+		RequiredApprovals: required,
+		OnExpiry:          approval.Reject,
+		CreatedAt:         t0,
+		ExpiresAt:         t0.Add(4 * time.Hour),
+	}
+	body, _ := r.Encode()
+	if _, err := e.st.Create(context.Background(), e.key, body); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *env) link(t *testing.T, approver string) string {
+	t.Helper()
+	r := e.request(t)
+	l, err := e.links.Link(context.Background(), r, approver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func (e *env) request(t *testing.T) *approval.Request {
+	t.Helper()
+	obj, err := e.st.Get(context.Background(), e.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := approval.Decode(obj.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (e *env) etag(t *testing.T) string {
+	t.Helper()
+	obj, err := e.st.Get(context.Background(), e.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return obj.ETag
+}
+
+func tokenOf(t *testing.T, link string) string {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get("token")
+}
+
+func do(t *testing.T, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+func get(t *testing.T, method, link string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, link, nil)
+	return do(t, req)
+}
+
+func post(t *testing.T, base string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+Path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("User-Agent", "test-browser/1.0")
+	return do(t, req)
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s", name, diff)
+	}
+}
+
+func TestOpeningALinkChangesNothing(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com", "bob@example.com"}, 2)
+	link := e.link(t, "alice@example.com")
+	before := e.etag(t)
+	// A mail scanner: GET, HEAD, again and again.
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodGet} {
+		res, body := get(t, m, link)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s = %d, want 200:\n%s", m, res.StatusCode, body)
+		}
+		for h, want := range map[string]string{
+			"Cache-Control":          "no-store",
+			"Referrer-Policy":        "no-referrer",
+			"X-Content-Type-Options": "nosniff",
+		} {
+			if got := res.Header.Get(h); got != want {
+				t.Errorf("%s: %s = %q, want %q", m, h, got, want)
+			}
+		}
+		if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "script") {
+			t.Errorf("Content-Security-Policy = %q, want default-src 'none' and no script", csp)
+		}
+		if m == http.MethodHead && body != "" {
+			t.Errorf("HEAD returned a body")
+		}
+	}
+	if after := e.etag(t); after != before {
+		t.Errorf("opening the link changed the request (etag %s -> %s)", before, after)
+	}
+	_, body := get(t, http.MethodGet, link)
+	body = strings.ReplaceAll(body, tokenOf(t, link), "TOKEN")
+	golden(t, "page-open.html", body)
+	for _, want := range []string{`method="post"`, `name="decision" value="approve"`, `name="decision" value="reject"`, `type="hidden" name="token"`, "0 of 2 required", "orders:2.4.1&lt;script&gt;"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "<script") {
+		t.Error("page contains a script element")
+	}
+}
+
+func TestDecide(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com", "bob@example.com"}, 2)
+	alice := tokenOf(t, e.link(t, "alice@example.com"))
+	bob := tokenOf(t, e.link(t, "bob@example.com"))
+
+	res, body := post(t, e.srv.URL, url.Values{"token": {alice}, "decision": {"approve"}, "comment": {"looks good"}})
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "Still waiting for more approvals") {
+		t.Fatalf("alice approve = %d:\n%s", res.StatusCode, body)
+	}
+	r := e.request(t)
+	if len(r.Votes) != 1 || r.Votes[0].Approver != "alice@example.com" || r.Votes[0].Comment != "looks good" ||
+		r.Votes[0].SourceIP != "127.0.0.1" || r.Votes[0].UserAgent != "test-browser/1.0" || r.Votes[0].Via != "link" {
+		t.Errorf("votes = %+v, want alice's approval with comment, ip and user agent", r.Votes)
+	}
+
+	// Replay: the same POST again changes nothing and says so.
+	etag := e.etag(t)
+	res, body = post(t, e.srv.URL, url.Values{"token": {alice}, "decision": {"approve"}})
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "already recorded") {
+		t.Errorf("replay = %d, want 200 saying already recorded:\n%s", res.StatusCode, body)
+	}
+	res, _ = post(t, e.srv.URL, url.Values{"token": {alice}, "decision": {"reject"}})
+	if res.StatusCode != http.StatusConflict {
+		t.Errorf("changing a vote = %d, want 409", res.StatusCode)
+	}
+	if e.etag(t) != etag {
+		t.Error("replayed POSTs changed the request")
+	}
+
+	res, body = post(t, e.srv.URL, url.Values{"token": {bob}, "decision": {"approve"}})
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "The deployment is approved") {
+		t.Fatalf("bob approve = %d:\n%s", res.StatusCode, body)
+	}
+	if r := e.request(t); r.Outcome != approval.Approved {
+		t.Errorf("outcome = %q, want approved", r.Outcome)
+	}
+	// The page now shows the closed request, without a form.
+	_, body = get(t, http.MethodGet, e.links.Base+"review?token="+url.QueryEscape(alice))
+	if strings.Contains(body, "<form") || !strings.Contains(body, "This approval request is closed: approved by alice@example.com, bob@example.com") {
+		t.Errorf("closed page:\n%s", body)
+	}
+	golden(t, "page-closed.html", strings.ReplaceAll(body, alice, "TOKEN"))
+}
+
+func TestDecideOnClosedRequest(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com", "bob@example.com"}, 1)
+	alice := tokenOf(t, e.link(t, "alice@example.com"))
+	bob := tokenOf(t, e.link(t, "bob@example.com"))
+	if res, _ := post(t, e.srv.URL, url.Values{"token": {bob}, "decision": {"reject"}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("bob reject = %d", res.StatusCode)
+	}
+	res, body := post(t, e.srv.URL, url.Values{"token": {alice}, "decision": {"approve"}})
+	if res.StatusCode != http.StatusConflict || !strings.Contains(body, "closed (rejected by bob@example.com)") {
+		t.Errorf("approve after veto = %d, want 409 saying why:\n%s", res.StatusCode, body)
+	}
+	if r := e.request(t); len(r.Votes) != 1 || r.Outcome != approval.Rejected {
+		t.Errorf("request after refused vote: %d votes, outcome %q", len(r.Votes), r.Outcome)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com"}, 1)
+	good := tokenOf(t, e.link(t, "alice@example.com"))
+	other, _ := token.NewKey(bytes.Repeat([]byte("o"), 32))
+	foreign, _ := token.Keyring{Current: other}.Sign(token.Claims{Deployment: deploymentARN, Stage: "POST_TEST_TRAFFIC_SHIFT", Request: "7f3a", Approver: "alice@example.com", Expires: t0.Add(time.Hour).Unix()})
+	stranger, _ := e.keys.Sign(token.Claims{Deployment: deploymentARN, Stage: "POST_TEST_TRAFFIC_SHIFT", Request: "7f3a", Approver: "mallory@example.com", Expires: t0.Add(time.Hour).Unix()})
+	superseded, _ := e.keys.Sign(token.Claims{Deployment: deploymentARN, Stage: "POST_TEST_TRAFFIC_SHIFT", Request: "0000", Approver: "alice@example.com", Expires: t0.Add(time.Hour).Unix()})
+	otherStage, _ := e.keys.Sign(token.Claims{Deployment: deploymentARN, Stage: "POST_SCALE_UP", Request: "7f3a", Approver: "alice@example.com", Expires: t0.Add(time.Hour).Unix()})
+	expired, _ := e.keys.Sign(token.Claims{Deployment: deploymentARN, Stage: "POST_TEST_TRAFFIC_SHIFT", Request: "7f3a", Approver: "alice@example.com", Expires: t0.Unix()})
+	tampered := good[:len(good)-2] + "AA"
+	tests := []struct {
+		name   string
+		token  string
+		status int
+	}{
+		{"missing", "", http.StatusBadRequest},
+		{"tampered", tampered, http.StatusForbidden},
+		{"foreign key", foreign, http.StatusForbidden},
+		{"not an approver", stranger, http.StatusForbidden},
+		{"superseded request", superseded, http.StatusGone},
+		{"other stage", otherStage, http.StatusNotFound},
+		{"expired", expired, http.StatusGone},
+	}
+	before := e.etag(t)
+	for _, tt := range tests {
+		res, body := get(t, http.MethodGet, e.srv.URL+Path+"?token="+url.QueryEscape(tt.token))
+		if res.StatusCode != tt.status {
+			t.Errorf("%s: GET = %d, want %d", tt.name, res.StatusCode, tt.status)
+		}
+		if strings.Contains(body, "orders") || strings.Contains(body, "<form") {
+			t.Errorf("%s: refusal page reveals the request:\n%s", tt.name, body)
+		}
+		res, _ = post(t, e.srv.URL, url.Values{"token": {tt.token}, "decision": {"approve"}})
+		if res.StatusCode != tt.status {
+			t.Errorf("%s: POST = %d, want %d", tt.name, res.StatusCode, tt.status)
+		}
+	}
+	if e.etag(t) != before {
+		t.Error("refused requests changed the stored request")
+	}
+
+	res, _ := post(t, e.srv.URL, url.Values{"token": {good}, "decision": {"maybe"}})
+	if res.StatusCode != http.StatusBadRequest {
+		t.Errorf("POST with decision=maybe = %d, want 400", res.StatusCode)
+	}
+	res, _ = post(t, e.srv.URL, url.Values{"token": {good}, "decision": {"approve"}, "comment": {strings.Repeat("x", MaxBodySize)}})
+	if res.StatusCode != http.StatusBadRequest {
+		t.Errorf("oversized POST = %d, want 400", res.StatusCode)
+	}
+	res, _ = get(t, http.MethodDelete, e.srv.URL+Path)
+	if res.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("DELETE = %d, want 405", res.StatusCode)
+	}
+	res, _ = get(t, http.MethodGet, e.srv.URL+"/admin")
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /admin = %d, want 404", res.StatusCode)
+	}
+	if e.etag(t) != before {
+		t.Error("bad requests changed the stored request")
+	}
+}
+
+func TestStoreUnavailable(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com"}, 1)
+	alice := tokenOf(t, e.link(t, "alice@example.com"))
+	e.st.Fail = func(op, key string) error { return hook.Transient(errors.New("connection refused")) }
+	res, body := post(t, e.srv.URL, url.Values{"token": {alice}, "decision": {"approve"}})
+	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "Nothing was recorded") {
+		t.Errorf("POST with S3 down = %d, want 503 saying nothing was recorded:\n%s", res.StatusCode, body)
+	}
+	e.st.Fail = nil
+	if r := e.request(t); len(r.Votes) != 0 {
+		t.Errorf("votes = %+v, want none", r.Votes)
+	}
+}
+
+func TestSharedLink(t *testing.T) {
+	e := newEnv(t, nil, 1)
+	link := e.link(t, "")
+	_, body := get(t, http.MethodGet, link)
+	if !strings.Contains(body, `name="name"`) {
+		t.Fatalf("shared page does not ask for a name:\n%s", body)
+	}
+	tok := tokenOf(t, link)
+	res, _ := post(t, e.srv.URL, url.Values{"token": {tok}, "decision": {"approve"}, "name": {"  "}})
+	if res.StatusCode != http.StatusBadRequest {
+		t.Errorf("POST without a name = %d, want 400", res.StatusCode)
+	}
+	res, _ = post(t, e.srv.URL, url.Values{"token": {tok}, "decision": {"approve"}, "name": {"Dana\x00 (on call)"}})
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("POST with a name = %d", res.StatusCode)
+	}
+	r := e.request(t)
+	if len(r.Votes) != 1 || r.Votes[0].Approver != "Dana (on call)" || r.Votes[0].Via != "shared-link" || r.Outcome != approval.Approved {
+		t.Errorf("request = votes %+v outcome %q", r.Votes, r.Outcome)
+	}
+}
+
+func TestRacingDecisionsGiveOneOutcome(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com", "bob@example.com"}, 1)
+	alice := tokenOf(t, e.link(t, "alice@example.com"))
+	bob := tokenOf(t, e.link(t, "bob@example.com"))
+	var wg sync.WaitGroup
+	codes := make([]int, 2)
+	for i, f := range []url.Values{
+		{"token": {alice}, "decision": {"approve"}},
+		{"token": {bob}, "decision": {"reject"}},
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := http.PostForm(e.srv.URL+Path, f)
+			if err == nil {
+				codes[i] = res.StatusCode
+				res.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	r := e.request(t)
+	if len(r.Votes) != 1 || r.Outcome == approval.Pending {
+		t.Fatalf("after racing votes: %d votes, outcome %q; want exactly one vote deciding", len(r.Votes), r.Outcome)
+	}
+	ok, conflict := 0, 0
+	for _, c := range codes {
+		switch c {
+		case http.StatusOK:
+			ok++
+		case http.StatusConflict:
+			conflict++
+		}
+	}
+	if ok != 1 || conflict != 1 {
+		t.Errorf("status codes %v, want one 200 and one 409", codes)
+	}
+}
