@@ -40,7 +40,9 @@ func main() {
 	}
 	var keys review.Keys
 	if cfg.Signing.SecretARN != "" {
-		keys = secrets.New(secretsmanager.NewFromConfig(aws, func(o *secretsmanager.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.SecretsManager) }), cfg.Signing.SecretARN, time.Now)
+		keys = secrets.New(secretsmanager.NewFromConfig(aws, func(o *secretsmanager.Options) {
+			o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.SecretsManager)
+		}), cfg.Signing.SecretARN, time.Now)
 	} else {
 		keys = *cfg.Signing.Key
 	}

@@ -185,4 +185,3 @@ func LoadApprovalAPI(getenv func(string) string) (ApprovalAPI, error) {
 func Describe(err error) string {
 	return strings.ReplaceAll(err.Error(), "\n", "; ")
 }
-
