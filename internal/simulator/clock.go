@@ -1,0 +1,51 @@
+package simulator
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// FastClock runs Speed times faster than real time from the moment it is
+// made: a 30-second callBackDelay passes in half a second at speed 60.
+type FastClock struct {
+	mu    sync.Mutex
+	speed float64
+	base  time.Time // simulated time at start
+	real  time.Time // real time at start
+}
+
+// NewFastClock returns a clock starting at the current time and running at
+// speed (1 is real time).
+func NewFastClock(speed float64) *FastClock {
+	if speed <= 0 {
+		speed = 1
+	}
+	now := time.Now()
+	return &FastClock{speed: speed, base: now, real: now}
+}
+
+// Speed returns the speed-up.
+func (c *FastClock) Speed() float64 { return c.speed }
+
+// Now returns the simulated time.
+func (c *FastClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.base.Add(time.Duration(float64(time.Since(c.real)) * c.speed))
+}
+
+// Sleep waits d of simulated time.
+func (c *FastClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(time.Duration(float64(d) / c.speed))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,462 @@
+// Package simulator runs an Amazon ECS blue/green service deployment through
+// its documented lifecycle (../shared/docs/ECS-HOOKS.md) on one machine: the
+// stages in order, every hook registered at a stage invoked in parallel with
+// the payload ECS sends, IN_PROGRESS answers called again after their
+// callBackDelay with the returned hookDetails merged in, hook timeouts with
+// ROLLBACK or CONTINUE, the rollback path that re-invokes the traffic-shift
+// hooks with reversed weights, bake time, and a final status.
+//
+// It drives an Environment (the traffic switches and the green and blue
+// tasks) and a Clock, which may run faster than real time.
+package simulator
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+
+	"fmt"
+	"maps"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+)
+
+// Status is a deployment's status, as ECS names them.
+type Status string
+
+// The statuses a simulated deployment goes through.
+const (
+	StatusInProgress         Status = "IN_PROGRESS"
+	StatusSuccessful         Status = "SUCCESSFUL"
+	StatusRollbackInProgress Status = "ROLLBACK_IN_PROGRESS"
+	StatusRollbackSuccessful Status = "ROLLBACK_SUCCESSFUL"
+	StatusRollbackFailed     Status = "ROLLBACK_FAILED"
+)
+
+// Terminal reports whether s is final.
+func (s Status) Terminal() bool {
+	return s == StatusSuccessful || s == StatusRollbackSuccessful || s == StatusRollbackFailed
+}
+
+// Stage names beyond the hookable ones.
+const (
+	StageScaleUp  hook.Stage = "SCALE_UP"
+	StageBakeTime hook.Stage = "BAKE_TIME"
+	StageCleanUp  hook.Stage = "CLEAN_UP"
+)
+
+// Lifecycle is the order of stages in a blue/green deployment.
+// RECONCILE_SERVICE runs only when more than one revision is active at
+// the start, which never happens here.
+var Lifecycle = []hook.Stage{
+	hook.StagePreScaleUp,
+	StageScaleUp,
+	hook.StagePostScaleUp,
+	hook.StageTestTrafficShift,
+	hook.StagePostTestTrafficShift,
+	hook.StagePreProductionTrafficShift,
+	hook.StageProductionTrafficShift,
+	hook.StagePostProductionTrafficShift,
+	StageBakeTime,
+	StageCleanUp,
+}
+
+// Invoker calls one hook function with an ECS payload, as Lambda would.
+type Invoker func(ctx context.Context, payload json.RawMessage) (hook.Response, error)
+
+// Timeout actions.
+const (
+	TimeoutRollback = "ROLLBACK"
+	TimeoutContinue = "CONTINUE"
+)
+
+// Hook is a lifecycle hook registered on the service.
+type Hook struct {
+	// Name identifies the hook in events.
+	Name string
+	// Stages are where it runs.
+	Stages []hook.Stage
+	// Details is the configured hookDetails (a JSON object), or nil.
+	Details json.RawMessage
+	// Timeout ends a hook that never answers SUCCEEDED or FAILED; zero means
+	// ECS's default, 1440 minutes.
+	Timeout time.Duration
+	// OnTimeout is ROLLBACK (default) or CONTINUE.
+	OnTimeout string
+	// Invoke calls the hook.
+	Invoke Invoker
+}
+
+// Side is one of the two revisions.
+type Side string
+
+// The two sides.
+const (
+	Blue  Side = "blue"
+	Green Side = "green"
+)
+
+// Environment is what the deployment acts on.
+type Environment interface {
+	// StartGreen starts the green revision's tasks (SCALE_UP).
+	StartGreen(ctx context.Context) error
+	// RouteTest points the test listener at side.
+	RouteTest(side Side)
+	// RouteProduction points the production listener at side.
+	RouteProduction(side Side)
+	// StopGreen stops green's tasks after a rollback.
+	StopGreen()
+	// StopBlue stops blue's tasks (CLEAN_UP); green is the new blue.
+	StopBlue()
+}
+
+// Clock tells time and waits, possibly faster than real time.
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// Service identifies the simulated service.
+type Service struct {
+	Partition, Region, Account, Cluster, Name string
+}
+
+// ARN returns the service's ARN.
+func (s Service) ARN() string {
+	return fmt.Sprintf("arn:%s:ecs:%s:%s:service/%s/%s", s.Partition, s.Region, s.Account, s.Cluster, s.Name)
+}
+
+// Event is one thing that happened in a deployment: a stage starting, a
+// hook answering, a rollback.
+type Event struct {
+	At     time.Time  `json:"at"`
+	Stage  hook.Stage `json:"stage"`
+	Hook   string     `json:"hook,omitempty"`
+	Status string     `json:"status"`
+	Reason string     `json:"reason,omitempty"`
+	Delay  int        `json:"callBackDelay,omitempty"`
+}
+
+// Deployment is one run of the lifecycle.
+type Deployment struct {
+	mu sync.Mutex
+
+	// ID is the deployment id; ARN the service-deployment ARN built from it.
+	ID  string
+	ARN string
+	// SourceRevision and TargetRevision are blue's and green's revision ARNs.
+	SourceRevision string
+	TargetRevision string
+
+	status    Status
+	stage     hook.Stage
+	startedAt time.Time
+	endedAt   time.Time
+	reason    string
+	events    []Event
+}
+
+// Snapshot is a deployment's state at one moment.
+type Snapshot struct {
+	ID, ARN         string
+	Status          Status
+	Stage           hook.Stage
+	StartedAt       time.Time
+	EndedAt         time.Time
+	Reason          string
+	Events          []Event
+	SourceRevision  string
+	TargetRevision  string
+}
+
+// Snapshot returns a copy of d's state.
+func (d *Deployment) Snapshot() Snapshot {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return Snapshot{ID: d.ID, ARN: d.ARN, Status: d.status, Stage: d.stage, StartedAt: d.startedAt, EndedAt: d.endedAt,
+		Reason: d.reason, Events: append([]Event(nil), d.events...), SourceRevision: d.SourceRevision, TargetRevision: d.TargetRevision}
+}
+
+func (d *Deployment) set(f func(d *Deployment)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f(d)
+}
+
+// Simulator runs deployments of one service.
+type Simulator struct {
+	Service  Service
+	Hooks    []Hook
+	Env      Environment
+	Clock    Clock
+	BakeTime time.Duration
+	// OnEvent, when set, sees every event as it happens.
+	OnEvent func(d *Deployment, e Event)
+
+	mu       sync.Mutex
+	revision int
+}
+
+// NewDeployment makes a deployment of a new revision.
+func (s *Simulator) NewDeployment() *Deployment {
+	s.mu.Lock()
+	s.revision++
+	n := s.revision
+	s.mu.Unlock()
+	id := randomID()
+	rev := func(i int) string {
+		return fmt.Sprintf("arn:%s:ecs:%s:%s:service-revision/%s/%s/%d", s.Service.Partition, s.Service.Region, s.Service.Account, s.Service.Cluster, s.Service.Name, 1000+i)
+	}
+	return &Deployment{
+		ID:             id,
+		ARN:            fmt.Sprintf("arn:%s:ecs:%s:%s:service-deployment/%s/%s/%s", s.Service.Partition, s.Service.Region, s.Service.Account, s.Service.Cluster, s.Service.Name, id),
+		SourceRevision: rev(2*n - 1),
+		TargetRevision: rev(2 * n),
+		status:         StatusInProgress,
+	}
+}
+
+// Run takes d through the lifecycle and returns its final status. Cancelling
+// ctx stops it where it is, without a final status.
+func (s *Simulator) Run(ctx context.Context, d *Deployment) Status {
+	d.set(func(d *Deployment) { d.startedAt = s.Clock.Now(); d.status = StatusInProgress })
+	for _, stage := range Lifecycle {
+		if ctx.Err() != nil {
+			return d.Snapshot().Status
+		}
+		d.set(func(d *Deployment) { d.stage = stage })
+		s.emit(d, Event{Stage: stage, Status: "STARTED"})
+		var err error
+		switch stage {
+		case StageScaleUp:
+			err = s.Env.StartGreen(ctx)
+		case hook.StageTestTrafficShift:
+			s.Env.RouteTest(Green)
+		case hook.StageProductionTrafficShift:
+			s.Env.RouteProduction(Green)
+		case StageBakeTime:
+			err = s.Clock.Sleep(ctx, s.BakeTime)
+		case StageCleanUp:
+			s.Env.StopBlue()
+		}
+		if err == nil && hook.Stage(stage).Valid() {
+			err = s.runStage(ctx, d, stage, false)
+		}
+		if ctx.Err() != nil {
+			return d.Snapshot().Status
+		}
+		if err != nil {
+			return s.rollback(ctx, d, stage, err)
+		}
+	}
+	d.set(func(d *Deployment) { d.status = StatusSuccessful; d.endedAt = s.Clock.Now() })
+	s.emit(d, Event{Stage: StageCleanUp, Status: string(StatusSuccessful)})
+	return StatusSuccessful
+}
+
+// rollback moves traffic back to blue, re-invoking the traffic-shift hooks
+// with reversed weights as ECS does, and stops green.
+func (s *Simulator) rollback(ctx context.Context, d *Deployment, at hook.Stage, cause error) Status {
+	d.set(func(d *Deployment) { d.status = StatusRollbackInProgress; d.reason = cause.Error() })
+	s.emit(d, Event{Stage: at, Status: string(StatusRollbackInProgress), Reason: cause.Error()})
+	failed := false
+	for _, stage := range []hook.Stage{hook.StageProductionTrafficShift, hook.StageTestTrafficShift} {
+		if stage == hook.StageProductionTrafficShift {
+			s.Env.RouteProduction(Blue)
+		} else {
+			s.Env.RouteTest(Blue)
+		}
+		if err := s.runStage(ctx, d, stage, true); err != nil {
+			failed = true
+		}
+	}
+	s.Env.StopGreen()
+	final := StatusRollbackSuccessful
+	if failed {
+		final = StatusRollbackFailed
+	}
+	d.set(func(d *Deployment) { d.status = final; d.endedAt = s.Clock.Now() })
+	s.emit(d, Event{Stage: at, Status: string(final), Reason: cause.Error()})
+	return final
+}
+
+// runStage invokes every hook registered at stage in parallel and waits for
+// all. The first failure cancels the others.
+func (s *Simulator) runStage(ctx context.Context, d *Deployment, stage hook.Stage, rollback bool) error {
+	var hooks []Hook
+	for _, h := range s.Hooks {
+		for _, st := range h.Stages {
+			if st == stage {
+				hooks = append(hooks, h)
+			}
+		}
+	}
+	if len(hooks) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(hooks))
+	for _, h := range hooks {
+		go func() {
+			err := s.runHook(ctx, d, stage, h, rollback)
+			if err != nil {
+				cancel()
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range hooks {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// runHook calls one hook until it answers SUCCEEDED or FAILED, or times out.
+func (s *Simulator) runHook(ctx context.Context, d *Deployment, stage hook.Stage, h Hook, rollback bool) error {
+	timeout := h.Timeout
+	if timeout == 0 {
+		timeout = 1440 * time.Minute
+	}
+	deadline := s.Clock.Now().Add(timeout)
+	details := h.Details
+	execution := randomUUID()
+	for {
+		payload, err := s.Payload(d, stage, execution, details, rollback)
+		if err != nil {
+			return err
+		}
+		res, err := h.Invoke(ctx, payload)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			// A function error is a rollback in ECS.
+			s.emit(d, Event{Stage: stage, Hook: h.Name, Status: "ERROR", Reason: err.Error()})
+			return fmt.Errorf("hook %s at %s: %w", h.Name, stage, err)
+		}
+		s.emit(d, Event{Stage: stage, Hook: h.Name, Status: string(res.HookStatus), Reason: res.Reason, Delay: res.CallBackDelay})
+		switch res.HookStatus {
+		case hook.StatusSucceeded:
+			return nil
+		case hook.StatusFailed:
+			reason := res.Reason
+			if reason == "" {
+				reason = "no reason given"
+			}
+			return fmt.Errorf("hook %s failed at %s: %s", h.Name, stage, reason)
+		case hook.StatusInProgress:
+		default:
+			return fmt.Errorf("hook %s at %s answered an invalid status %q", h.Name, stage, res.HookStatus)
+		}
+		details, err = merge(details, res.HookDetails)
+		if err != nil {
+			return fmt.Errorf("hook %s at %s: %w", h.Name, stage, err)
+		}
+		delay := res.CallBackDelay
+		if delay == 0 {
+			delay = 30
+		}
+		wait := time.Duration(hook.ClampDelay(delay)) * time.Second
+		if !s.Clock.Now().Add(wait).Before(deadline) {
+			if err := s.Clock.Sleep(ctx, deadline.Sub(s.Clock.Now())); err != nil {
+				return err
+			}
+			if h.OnTimeout == TimeoutContinue {
+				s.emit(d, Event{Stage: stage, Hook: h.Name, Status: "TIMED_OUT", Reason: "timeout action CONTINUE"})
+				return nil
+			}
+			s.emit(d, Event{Stage: stage, Hook: h.Name, Status: "TIMED_OUT", Reason: "timeout action ROLLBACK"})
+			return fmt.Errorf("hook %s timed out at %s after %s", h.Name, stage, timeout)
+		}
+		if err := s.Clock.Sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// Payload builds the request ECS sends to a hook at stage, with the weights
+// ECS documents for it: test weights at TEST_TRAFFIC_SHIFT and
+// PRE_PRODUCTION_TRAFFIC_SHIFT, production weights at
+// PRODUCTION_TRAFFIC_SHIFT, reversed during a rollback, else empty maps.
+func (s *Simulator) Payload(d *Deployment, stage hook.Stage, execution string, details json.RawMessage, rollback bool) (json.RawMessage, error) {
+	test, prod := map[string]float64{}, map[string]float64{}
+	green, blue := 100.0, 0.0
+	if rollback {
+		green, blue = 0, 100
+	}
+	switch stage {
+	case hook.StageTestTrafficShift, hook.StagePreProductionTrafficShift:
+		test = map[string]float64{d.TargetRevision: green, d.SourceRevision: blue}
+	case hook.StageProductionTrafficShift:
+		prod = map[string]float64{d.TargetRevision: green, d.SourceRevision: blue}
+	}
+	req := hook.Request{
+		ExecutionID:    execution,
+		LifecycleStage: stage,
+		ResourceARN:    d.ARN,
+		ExecutionDetails: hook.ExecutionDetails{
+			ServiceARN:               s.Service.ARN(),
+			TargetServiceRevisionARN: d.TargetRevision,
+			TestTrafficWeights:       test,
+			ProductionTrafficWeights: prod,
+		},
+		HookDetails: details,
+	}
+	return json.Marshal(req)
+}
+
+// merge merges returned hookDetails into the configured ones, top-level keys
+// of the returned object replacing the same keys.
+func merge(base, returned json.RawMessage) (json.RawMessage, error) {
+	if len(returned) == 0 || string(returned) == "null" {
+		return base, nil
+	}
+	var b, r map[string]json.RawMessage
+	if len(base) > 0 {
+		if err := json.Unmarshal(base, &b); err != nil {
+			return nil, fmt.Errorf("hookDetails: %w", err)
+		}
+	}
+	if err := json.Unmarshal(returned, &r); err != nil {
+		return nil, fmt.Errorf("returned hookDetails are not a JSON object: %w", err)
+	}
+	if b == nil {
+		b = map[string]json.RawMessage{}
+	}
+	maps.Copy(b, r)
+	return json.Marshal(b)
+}
+
+func (s *Simulator) emit(d *Deployment, e Event) {
+	e.At = s.Clock.Now()
+	d.set(func(d *Deployment) { d.events = append(d.events, e) })
+	if s.OnEvent != nil {
+		s.OnEvent(d, e)
+	}
+}
+
+func randomID() string {
+	b := make([]byte, 11)
+	_, _ = rand.Read(b)
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	var sb strings.Builder
+	for _, c := range b {
+		sb.WriteByte(alphabet[int(c)%len(alphabet)])
+	}
+	return "local" + sb.String()
+}
+
+func randomUUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
