@@ -219,9 +219,9 @@ func NewRIE(t testing.TB, bootstrap string, env []string) *RIE {
 		if err != nil {
 			t.Fatalf("awstest: %v", err)
 		}
-		err = p.waitTCP(rieAddr)
+		err = p.waitListening(rieAddr)
 		if err == nil {
-			err = p.waitTCP(apiAddr)
+			err = p.waitListening(apiAddr)
 		}
 		if err == nil {
 			r.proc = p
@@ -260,6 +260,9 @@ func (r *RIE) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invoke %s: %w", r.FunctionName, err)
 	}
+	h := randomHex(16)
+	id := h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	req.Header.Set("X-Amzn-RequestId", id)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("invoke %s: %w", r.FunctionName, err)
@@ -268,6 +271,9 @@ func (r *RIE) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("invoke %s: read response: %w", r.FunctionName, err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		r.awaitEnd(id)
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:
@@ -288,6 +294,22 @@ func (r *RIE) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		}
 	}
 	return body, fmt.Errorf("invoke %s: emulator answered %s: %s", r.FunctionName, resp.Status, body)
+}
+
+// awaitEnd waits, briefly, until the emulator's END line for invocation id
+// has been read from its output. The function writes to the same pipe
+// before it answers, so its output is then in Logs too; without the wait a
+// test reading Logs right after Invoke would race with the pipe reader.
+// The emulator prints no END line when the function process dies.
+func (r *RIE) awaitEnd(id string) {
+	const attempts, poll = 400, 5 * time.Millisecond // at most about 2s
+	end := "END RequestId: " + id
+	for range attempts {
+		if strings.Contains(r.proc.out.String(), end) {
+			return
+		}
+		time.Sleep(poll)
+	}
 }
 
 // handlerError decodes a function error response: a JSON object with both
@@ -312,7 +334,9 @@ func handlerError(body []byte) *HandlerError {
 
 // Logs returns the output of the emulator and the function so far:
 // the emulator's START/END/REPORT lines and whatever the function wrote to
-// stdout and stderr.
+// stdout and stderr. After an Invoke that got HTTP 200 (a response, a
+// handler error or a timeout) it holds everything that invocation logged;
+// after a panic or exit, output may lag briefly.
 func (r *RIE) Logs() string {
 	return r.proc.out.String()
 }

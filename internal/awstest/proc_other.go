@@ -12,3 +12,9 @@ func setProcessGroup(*exec.Cmd) {}
 func killProcessGroup(cmd *exec.Cmd) {
 	_ = cmd.Process.Kill()
 }
+
+// listening is not implemented outside Linux: callers fall back to
+// connecting to addr.
+func listening(pid int, addr string) (bool, error) {
+	return false, errNoProc
+}

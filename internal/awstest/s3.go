@@ -2,6 +2,8 @@ package awstest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
@@ -90,10 +93,13 @@ func newS3(t testing.TB, opts s3Options) *S3 {
 		if err != nil {
 			t.Fatalf("awstest: %v", err)
 		}
-		err = p.waitTCP(addr)
+		s.Endpoint = "http://" + addr
+		err = p.waitListening(addr)
+		if err == nil {
+			err = s.checkOwner()
+		}
 		if err == nil {
 			s.proc = p
-			s.Endpoint = "http://" + addr
 			break
 		}
 		p.stop()
@@ -105,7 +111,7 @@ func newS3(t testing.TB, opts s3Options) *S3 {
 			// extended attributes (tmpfs on older kernels, some overlays).
 			useSidecar = true
 			continue
-		case strings.Contains(out, "address already in use"):
+		case strings.Contains(out, "address already in use"), errors.Is(err, errNotOwner):
 			// Another process took the port after freeAddr released it.
 			continue
 		}
@@ -116,6 +122,27 @@ func newS3(t testing.TB, opts s3Options) *S3 {
 
 	s.Bucket = s.NewBucket(t)
 	return s
+}
+
+// errNotOwner means that the server on the address is not the one started.
+var errNotOwner = errors.New("another server answers on this address")
+
+// checkOwner makes sure that the server at s.Endpoint is the one just
+// started: only it knows the random root credentials. A server of another
+// test binary can win the race for a port that freeAddr found free, and
+// then answers the TCP readiness check in place of ours.
+func (s *S3) checkOwner() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := s.Client().ListBuckets(ctx, &s3.ListBucketsInput{})
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return fmt.Errorf("%w: %v", errNotOwner, err)
+	}
+	if err != nil {
+		return fmt.Errorf("list buckets at %s: %w", s.Endpoint, err)
+	}
+	return nil
 }
 
 // Client returns a new S3 client for the server: path-style addressing and

@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -75,16 +77,34 @@ func toolPath(t testing.TB, name string) string {
 	return path
 }
 
-// freeAddr returns a 127.0.0.1 address with a port that was free a moment
-// ago. Another process can take it before the tool binds it, so callers that
-// start a server on it retry on a bind failure.
+// Ports for the tool servers come from below Linux's default ephemeral range
+// (32768-60999). A port that the kernel hands out for port 0 (httptest
+// servers, other test binaries probing with port 0, outgoing connections) is
+// reused quickly once closed; a port picked at random from this range by
+// another test binary at the same moment is unlikely.
+const (
+	minToolPort = 20000
+	maxToolPort = 32767
+	portProbes  = 50
+)
+
+// freeAddr returns a 127.0.0.1 address with a random port that was free a
+// moment ago. Another process can take it before the tool binds it, so
+// callers retry on a bind failure and check that the server answering is
+// theirs where they can.
 func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find free port: %w", err)
+	var lastErr error
+	for range portProbes {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(minToolPort+mrand.IntN(maxToolPort-minToolPort+1)))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		l.Close()
+		return addr, nil
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return "", fmt.Errorf("find free port in %d-%d: %w", minToolPort, maxToolPort, lastErr)
 }
 
 // randomHex returns n random bytes, hex encoded.
@@ -192,21 +212,37 @@ func (p *process) exited() bool {
 	}
 }
 
-// errExited is returned by waitTCP when the process exits before listening.
+// errExited is returned by waitListening when the process exits before
+// listening.
 var errExited = errors.New("process exited")
 
-// waitTCP waits, bounded in attempts and time, until addr accepts TCP
-// connections, failing early if the process exits.
-func (p *process) waitTCP(addr string) error {
+// errNoProc means that listening cannot tell which process owns a socket.
+var errNoProc = errors.New("process socket table not available")
+
+// waitListening waits, bounded in attempts and time, until the process
+// listens on addr, failing early if it exits.
+//
+// Where the kernel tells (Linux /proc), it waits for a listening socket
+// owned by the process itself: a port found free by freeAddr can be taken by
+// another test binary's server before this one binds it, and a mere TCP
+// connect would then succeed against the wrong server. Elsewhere it waits
+// until addr accepts connections.
+func (p *process) waitListening(addr string) error {
 	deadline := time.Now().Add(readyTimeout)
 	var lastErr error
 	for range readyAttempts {
 		if p.exited() {
 			return fmt.Errorf("%s: %w (%v) before listening on %s", p.name, errExited, p.waitErr, addr)
 		}
-		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			conn.Close()
+		ok, err := listening(p.cmd.Process.Pid, addr)
+		if errors.Is(err, errNoProc) {
+			var conn net.Conn
+			if conn, err = net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+				conn.Close()
+				ok = true
+			}
+		}
+		if ok {
 			return nil
 		}
 		lastErr = err
@@ -214,6 +250,9 @@ func (p *process) waitTCP(addr string) error {
 			break
 		}
 		time.Sleep(readyPoll)
+	}
+	if lastErr == nil {
+		lastErr = errors.New("no listening socket")
 	}
 	return fmt.Errorf("%s not listening on %s after %v: %w", p.name, addr, readyTimeout, lastErr)
 }
