@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/local"
+)
+
+func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gatehouse local", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var names []string
+	for _, s := range local.Scenarios {
+		names = append(names, s.Name)
+	}
+	scenario := fs.String("scenario", "", "run one deployment without a human and exit: "+strings.Join(names, ", "))
+	configPath := fs.String("config", "", "configuration file, YAML or JSON (default: built-in settings)")
+	speed := fs.Float64("speed", 0, "how many times faster than real time simulated time runs (default 60)")
+	green := fs.String("green", "", "how the new revision behaves: healthy, broken, slow, degrading (default healthy)")
+	stateDir := fs.String("state-dir", defaultStateDir(), "where the embedded S3 data and the deployments are kept")
+	listen := fs.String("listen", local.DefaultListen, "address of the dashboard and the review pages")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "gatehouse local: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	cfg := local.DefaultConfig()
+	if *configPath != "" {
+		var err error
+		if cfg, err = local.LoadConfig(*configPath); err != nil {
+			fmt.Fprintf(stderr, "gatehouse local: %v\n", err)
+			return 2
+		}
+	}
+	if *speed != 0 {
+		cfg.Speed = *speed
+	}
+	if *green != "" {
+		cfg.Green = *green
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "gatehouse local: %v\n", err)
+		return 2
+	}
+	if *scenario != "" {
+		s, ok := local.FindScenario(*scenario)
+		if !ok {
+			fmt.Fprintf(stderr, "gatehouse local: unknown scenario %q (want one of %s)\n", *scenario, strings.Join(names, ", "))
+			return 2
+		}
+		return local.RunScenario(ctx, s, cfg, stdout)
+	}
+	return interactive(ctx, cfg, *stateDir, *listen, stdout, stderr)
+}
+
+func interactive(ctx context.Context, cfg local.Config, stateDir, listen string, stdout, stderr io.Writer) int {
+	l, err := local.Start(local.Options{StateDir: stateDir, Listen: listen, Config: cfg, Out: stdout})
+	if err != nil {
+		fmt.Fprintf(stderr, "gatehouse local: %v\n", err)
+		return 1
+	}
+	defer l.Close()
+	fmt.Fprintf(stdout, "gatehouse local: a blue/green deployment on this machine, %g× faster than real time\n\n", cfg.Speed)
+	fmt.Fprintf(stdout, "  dashboard           %s\n", l.UIURL)
+	fmt.Fprintf(stdout, "  production listener %s\n", l.App.Production.URL)
+	fmt.Fprintf(stdout, "  test listener       %s\n", l.App.Test.URL)
+	fmt.Fprintf(stdout, "  state               %s\n", stateDir)
+	for _, m := range l.Missing {
+		fmt.Fprintf(stdout, "  (%s has not landed yet: not registered)\n", m)
+	}
+	fmt.Fprintf(stdout, "\nOpen the dashboard, follow the review link in its outbox, and approve or reject.\nCtrl-C stops; running again resumes where it stopped.\n")
+	if !inProgress(l) {
+		mode, _ := local.ParseMode(cfg.Green)
+		if _, err := l.Deploy(mode); err != nil {
+			fmt.Fprintf(stderr, "gatehouse local: %v\n", err)
+			return 1
+		}
+	}
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "\nstopping; deployments in progress resume on the next run")
+	return 0
+}
+
+func inProgress(l *local.Local) bool {
+	for _, t := range l.Deployments() {
+		if !t.D.Snapshot().Status.Terminal() {
+			return true
+		}
+	}
+	return false
+}
+
+func defaultStateDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "gatehouse", "local")
+}

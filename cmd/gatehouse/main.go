@@ -1,0 +1,55 @@
+// Command gatehouse runs gatehouse locally and operates it in AWS.
+//
+//	gatehouse local [--scenario NAME] [--config FILE] [--speed N] [--green MODE] [--state-dir DIR] [--listen ADDR]
+//	gatehouse list [--bucket B]
+//	gatehouse status <deployment-arn> [--stage S] [--bucket B]
+//	gatehouse approve <deployment-arn> [--stage S] [--comment C] [--bucket B]
+//	gatehouse reject <deployment-arn> [--stage S] [--comment C] [--bucket B]
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `gatehouse: safe ECS blue/green deployments
+
+Usage:
+  gatehouse local [flags]              run a whole blue/green deployment on this machine (no AWS)
+  gatehouse list [flags]               list pending approval requests
+  gatehouse status <deployment-arn>    show a request, its votes and its audit history
+  gatehouse approve <deployment-arn>   approve as your AWS identity
+  gatehouse reject <deployment-arn>    reject as your AWS identity
+
+Run "gatehouse <command> -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+// run executes one command and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "local":
+		return runLocal(ctx, args[1:], stdout, stderr)
+	case "list", "status", "approve", "reject":
+		return runOperator(ctx, args[0], args[1:], stdout, stderr, getenv)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "gatehouse: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}

@@ -1,0 +1,160 @@
+package local
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/simulator"
+)
+
+// The hook functions local mode can run, by the name of their Lambda.
+const (
+	FnApproval = "approval-hook"
+	FnSmoke    = "smoke-hook"
+	FnBake     = "bake-hook"
+)
+
+// Config is the optional local configuration file (YAML or JSON).
+type Config struct {
+	// Speed makes simulated time run this many times faster than real time.
+	Speed float64 `json:"speed,omitempty"`
+	// BakeTime is the deployment's bake time (BAKE_TIME stage), a duration.
+	BakeTime string `json:"bakeTime,omitempty"`
+	// Green is how the new revision behaves: healthy, broken, slow, degrading.
+	Green string `json:"green,omitempty"`
+	// Hooks are the lifecycle hooks registered on the service.
+	Hooks []HookConfig `json:"hooks,omitempty"`
+}
+
+// HookConfig registers one hook function at some stages.
+type HookConfig struct {
+	// Function is approval-hook, smoke-hook or bake-hook.
+	Function string `json:"function"`
+	// Name labels the hook on the dashboard; defaults to Function.
+	Name string `json:"name,omitempty"`
+	// Stages are lifecycle stages such as POST_TEST_TRAFFIC_SHIFT.
+	Stages []hook.Stage `json:"stages"`
+	// HookDetails are passed to the hook as ECS would.
+	HookDetails json.RawMessage `json:"hookDetails,omitempty"`
+	// Timeout is the hook's timeoutConfiguration, a duration (default 24h).
+	Timeout string `json:"timeout,omitempty"`
+	// OnTimeout is ROLLBACK (default) or CONTINUE.
+	OnTimeout string `json:"onTimeout,omitempty"`
+}
+
+// DefaultConfig is what local mode runs without a file: the approval gate
+// (and the smoke and bake hooks) on a service whose new revision is healthy,
+// with time running 60 times faster.
+func DefaultConfig() Config {
+	return Config{
+		Speed:    60,
+		BakeTime: "1m",
+		Green:    string(Healthy),
+		Hooks: []HookConfig{
+			{Function: FnSmoke, Stages: []hook.Stage{hook.StagePostTestTrafficShift}},
+			{Function: FnApproval, Stages: []hook.Stage{hook.StagePostTestTrafficShift},
+				HookDetails: json.RawMessage(`{"approvers":["alice@example.com","bob@example.com"],"requiredApprovals":1,"timeout":"2h"}`)},
+			{Function: FnBake, Stages: []hook.Stage{hook.StagePostProductionTrafficShift}},
+		},
+	}
+}
+
+// LoadConfig reads a YAML or JSON configuration file. Settings it leaves out
+// keep their defaults; unknown keys are refused.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return ParseConfig(data)
+}
+
+// ParseConfig parses YAML or JSON configuration text.
+func ParseConfig(data []byte) (Config, error) {
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	c := DefaultConfig()
+	if len(bytes.TrimSpace(js)) > 0 && string(bytes.TrimSpace(js)) != "null" {
+		var f Config
+		dec := json.NewDecoder(bytes.NewReader(js))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&f); err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
+		if f.Speed != 0 {
+			c.Speed = f.Speed
+		}
+		if f.BakeTime != "" {
+			c.BakeTime = f.BakeTime
+		}
+		if f.Green != "" {
+			c.Green = f.Green
+		}
+		if f.Hooks != nil {
+			c.Hooks = f.Hooks
+		}
+	}
+	return c, c.Validate()
+}
+
+// Validate reports every problem in c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Speed <= 0 || c.Speed > 3600 {
+		errs = append(errs, fmt.Errorf("speed: %g, want more than 0 and at most 3600", c.Speed))
+	}
+	if _, err := time.ParseDuration(c.BakeTime); err != nil {
+		errs = append(errs, fmt.Errorf("bakeTime: %q is not a duration like 5m", c.BakeTime))
+	}
+	if _, err := ParseMode(c.Green); err != nil {
+		errs = append(errs, err)
+	}
+	for i, h := range c.Hooks {
+		at := fmt.Sprintf("hooks[%d]", i)
+		switch h.Function {
+		case FnApproval, FnSmoke, FnBake:
+		default:
+			errs = append(errs, fmt.Errorf("%s.function: %q, want %s, %s or %s", at, h.Function, FnApproval, FnSmoke, FnBake))
+		}
+		if len(h.Stages) == 0 {
+			errs = append(errs, fmt.Errorf("%s.stages: at least one stage", at))
+		}
+		for _, s := range h.Stages {
+			if !s.Valid() {
+				errs = append(errs, fmt.Errorf("%s.stages: %q is not a hookable stage", at, s))
+			}
+		}
+		if len(h.HookDetails) > 0 && !strings.HasPrefix(strings.TrimSpace(string(h.HookDetails)), "{") {
+			errs = append(errs, fmt.Errorf("%s.hookDetails: want an object", at))
+		}
+		if h.Timeout != "" {
+			if d, err := time.ParseDuration(h.Timeout); err != nil || d < time.Minute || d > 1440*time.Minute {
+				errs = append(errs, fmt.Errorf("%s.timeout: %q, want a duration from 1m to 24h", at, h.Timeout))
+			}
+		}
+		if h.OnTimeout != "" && h.OnTimeout != simulator.TimeoutRollback && h.OnTimeout != simulator.TimeoutContinue {
+			errs = append(errs, fmt.Errorf("%s.onTimeout: %q, want ROLLBACK or CONTINUE", at, h.OnTimeout))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// uses reports whether a hook of function fn is configured.
+func (c Config) uses(fn string) bool {
+	for _, h := range c.Hooks {
+		if h.Function == fn {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,201 @@
+package local
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/simulator"
+)
+
+// dashboard is the local mode's home page: the service, its deployments
+// with every hook answer, and the outbox.
+type dashboard struct{ l *Local }
+
+type dashView struct {
+	Now         string
+	Speed       float64
+	Production  listenerView
+	Test        listenerView
+	Deployments []deploymentView
+	Mails       []Mail
+	Missing     []string
+	InProgress  bool
+	Modes       []Mode
+	Message     string
+}
+
+type listenerView struct {
+	URL    string
+	Target simulator.Side
+}
+
+type deploymentView struct {
+	ID, Status, Stage, Reason, Green string
+	Started, Ended                   string
+	Terminal, Success                bool
+	Events                           []simulator.Event
+}
+
+func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	switch {
+	case r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		d.show(w, r, r.URL.Query().Get("msg"))
+	case r.URL.Path == "/deploy" && r.Method == http.MethodPost:
+		d.deploy(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (d *dashboard) deploy(w http.ResponseWriter, r *http.Request) {
+	// The dashboard only listens on loopback, but a web page elsewhere could
+	// still post to it: refuse cross-site form posts.
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		http.Error(w, "cross-site request refused", http.StatusForbidden)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	mode, err := ParseMode(r.FormValue("green"))
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	} else if _, err := d.l.Deploy(mode); err != nil {
+		msg = err.Error()
+	} else {
+		msg = "Deployment started."
+	}
+	http.Redirect(w, r, "/?msg="+url.QueryEscape(msg), http.StatusSeeOther)
+}
+
+func (d *dashboard) show(w http.ResponseWriter, r *http.Request, msg string) {
+	l := d.l
+	v := dashView{
+		Now:        l.Clock.Now().Format("15:04:05"),
+		Speed:      l.Clock.Speed(),
+		Production: listenerView{URL: l.App.Production.URL, Target: l.App.Production.Target()},
+		Test:       listenerView{URL: l.App.Test.URL, Target: l.App.Test.Target()},
+		Missing:    l.Missing,
+		Modes:      []Mode{Healthy, Broken, Slow, Degrading},
+		Message:    msg,
+	}
+	for _, t := range l.Deployments() {
+		s := t.D.Snapshot()
+		dv := deploymentView{ID: s.ID, Status: string(s.Status), Stage: string(s.Stage), Reason: s.Reason, Green: string(t.Green),
+			Started: clock(s.StartedAt), Ended: clock(s.EndedAt), Terminal: s.Status.Terminal(), Success: s.Status == simulator.StatusSuccessful,
+			Events: s.Events}
+		if !dv.Terminal {
+			v.InProgress = true
+		}
+		v.Deployments = append(v.Deployments, dv)
+	}
+	slices.Reverse(v.Deployments)
+	v.Mails = l.Outbox.Mails()
+	slices.Reverse(v.Mails)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if r.Method == http.MethodHead {
+		return
+	}
+	_ = dashTmpl.Execute(w, v)
+}
+
+func clock(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format("15:04:05")
+}
+
+var dashTmpl = template.Must(template.New("dashboard").Funcs(template.FuncMap{"clock": clock}).Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="2">
+<title>gatehouse local</title>
+<style>
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f4f5f7;color:#1d2330}
+header{background:#1d2330;color:#fff;padding:.8rem 1.5rem}
+header h1{margin:0;font-size:1.2rem}
+header small{color:#b8c0cc}
+main{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:1rem;padding:1rem 1.5rem}
+section{background:#fff;border:1px solid #d9dde3;border-radius:8px;padding:1rem 1.2rem;margin-bottom:1rem}
+h2{font-size:1.05rem;margin:0 0 .6rem}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:.25rem .5rem .25rem 0;vertical-align:top;font-size:.92rem}
+th{color:#4a5365}
+code,pre{font:13px/1.4 ui-monospace,Menlo,Consolas,monospace}
+pre{white-space:pre-wrap;background:#f7f8fa;border:1px solid #e3e6eb;border-radius:4px;padding:.5rem;max-height:18rem;overflow:auto}
+.status{font-weight:600}
+.SUCCESSFUL{color:#1f7a33}.ROLLBACK_SUCCESSFUL,.ROLLBACK_FAILED,.FAILED,.ERROR,.TIMED_OUT{color:#a11d1d}.IN_PROGRESS,.ROLLBACK_IN_PROGRESS{color:#8a5a00}.SUCCEEDED{color:#1f7a33}
+.mail{border-top:1px solid #e3e6eb;padding:.6rem 0}
+.mail a{font-weight:600}
+.note{background:#fff6e0;border:1px solid #f0d48a;border-radius:6px;padding:.5rem .8rem}
+.blue{color:#1f5fbf;font-weight:600}.green{color:#1f7a33;font-weight:600}
+button{font:inherit;font-weight:600;padding:.35rem 1rem;border-radius:6px;border:1px solid #1d2330;background:#1d2330;color:#fff;cursor:pointer}
+button[disabled]{opacity:.4;cursor:default}
+</style>
+</head>
+<body>
+<header><h1>gatehouse local</h1><small>simulated time {{.Now}} · {{.Speed}}× real time · no AWS account involved</small></header>
+<main>
+<div>
+{{- with .Message}}<p class="note" id="message">{{.}}</p>{{end}}
+{{- with .Missing}}<p class="note">Not available yet, so not registered: {{range .}}<code>{{.}}</code> {{end}}</p>{{end}}
+<section id="service">
+<h2>Service <code>demo</code> on cluster <code>local</code></h2>
+<table>
+<tr><th>Production listener</th><td><a href="{{.Production.URL}}">{{.Production.URL}}</a> → <span class="{{.Production.Target}}" id="prod-target">{{.Production.Target}}</span></td></tr>
+<tr><th>Test listener</th><td><a href="{{.Test.URL}}">{{.Test.URL}}</a> → <span class="{{.Test.Target}}" id="test-target">{{.Test.Target}}</span></td></tr>
+</table>
+<form method="post" action="/deploy">
+<label>New revision behaves <select name="green">{{range .Modes}}<option>{{.}}</option>{{end}}</select></label>
+<button type="submit" id="deploy"{{if .InProgress}} disabled{{end}}>Deploy</button>
+</form>
+</section>
+{{- range $i, $d := .Deployments}}
+<section class="deployment" id="deployment-{{$d.ID}}">
+<h2>Deployment <code>{{$d.ID}}</code>: <span class="status {{$d.Status}}" data-status="{{$d.Status}}">{{$d.Status}}</span></h2>
+<table>
+<tr><th>Stage</th><td>{{$d.Stage}}</td></tr>
+<tr><th>New revision</th><td>{{$d.Green}}</td></tr>
+<tr><th>Started</th><td>{{$d.Started}}{{with $d.Ended}} · ended {{.}}{{end}}</td></tr>
+{{- with $d.Reason}}<tr><th>Why</th><td>{{.}}</td></tr>{{end}}
+</table>
+{{- if eq $i 0}}
+<table class="events">
+<tr><th>time</th><th>stage</th><th>hook</th><th>answer</th><th>reason</th></tr>
+{{- range $d.Events}}
+<tr><td>{{clock .At}}</td><td>{{.Stage}}</td><td>{{.Hook}}</td><td class="status {{.Status}}">{{.Status}}</td><td>{{.Reason}}{{with .Delay}} <small>(again in {{.}}s)</small>{{end}}</td></tr>
+{{- end}}
+</table>
+{{- end}}
+</section>
+{{- else}}
+<section><p>No deployment yet.</p></section>
+{{- end}}
+</div>
+<div>
+<section id="outbox">
+<h2>Outbox</h2>
+<p><small>Every notification, as its addressee would receive it by email.</small></p>
+{{- range .Mails}}
+<div class="mail">
+<div><strong>To:</strong> {{if .To}}{{.To}}{{else}}everyone subscribed (shared link){{end}} · {{clock .At}}</div>
+<div><strong>Subject:</strong> {{.Subject}}</div>
+{{- with .Link}}<div><a class="review-link" href="{{.}}">Open the review page</a></div>{{end}}
+<pre>{{.Body}}</pre>
+</div>
+{{- else}}
+<p>No messages yet.</p>
+{{- end}}
+</section>
+</div>
+</main>
+</body>
+</html>
+`))

@@ -1,0 +1,460 @@
+// Package local runs a whole Amazon ECS blue/green deployment on one machine,
+// with no AWS account: an embedded S3-compatible server (persisted in a state
+// directory), the ECS lifecycle simulator, a real blue and green revision of a
+// sample service behind production and test listeners, the gatehouse hooks
+// called in-process through the same handlers as their Lambda functions, the
+// review API, and a dashboard with an outbox that shows every notification as
+// its addressee would receive it by email. Notifications are the only local
+// substitution: they go to the outbox instead of SNS.
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3bolt"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/review"
+	"github.com/gatehouse-dev/gatehouse/internal/simulator"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/token"
+)
+
+// Bucket is the embedded S3 bucket holding gatehouse's state.
+const Bucket = "gatehouse-local"
+
+// DefaultListen is where the dashboard and review API listen by default.
+const DefaultListen = "127.0.0.1:8090"
+
+// Service is the simulated ECS service.
+var Service = simulator.Service{Partition: "aws", Region: "us-east-1", Account: "000000000000", Cluster: "local", Name: "demo"}
+
+// Options configure a local run.
+type Options struct {
+	// StateDir keeps the embedded S3 data, the signing key, the outbox and
+	// the deployments, so that a restart resumes where it stopped.
+	StateDir string
+	// Listen is the dashboard's and review API's address.
+	Listen string
+	// Config is the local configuration.
+	Config Config
+	// Out receives the narrative: stages, hook answers, messages.
+	Out io.Writer
+}
+
+// Local is a running local environment.
+type Local struct {
+	opts    Options
+	Clock   *simulator.FastClock
+	Outbox  *Outbox
+	App     *App
+	Sim     *simulator.Simulator
+	Store   *store.S3
+	UIURL   string
+	log     *slog.Logger
+	logFile *os.File
+	keys    token.Keyring
+	// Missing lists configured hook functions that local mode cannot run yet.
+	Missing []string
+
+	db    *bolt.DB
+	s3srv *http.Server
+	ui    *http.Server
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu          sync.Mutex
+	deployments []*Tracked
+	lastReason  map[string]string
+}
+
+// Tracked is a deployment local mode runs.
+type Tracked struct {
+	D     *simulator.Deployment
+	Green Mode
+	done  chan struct{}
+}
+
+// Done is closed when the deployment has a final status.
+func (t *Tracked) Done() <-chan struct{} { return t.done }
+
+// Start brings up everything and resumes unfinished deployments found in the
+// state directory. Close stops it.
+func Start(opts Options) (*Local, error) {
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	if opts.Listen == "" {
+		opts.Listen = DefaultListen
+	}
+	if err := opts.Config.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(opts.StateDir, "deployments"), 0o700); err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &Local{opts: opts, Clock: simulator.NewFastClock(opts.Config.Speed), ctx: ctx, cancel: cancel, lastReason: map[string]string{}}
+	ok := false
+	defer func() {
+		if !ok {
+			l.Close()
+		}
+	}()
+	var err error
+	if l.logFile, err = os.OpenFile(filepath.Join(opts.StateDir, "local.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err != nil {
+		return nil, fmt.Errorf("log file: %w", err)
+	}
+	l.log = slog.New(slog.NewTextHandler(l.logFile, nil))
+	if err := l.startS3(); err != nil {
+		return nil, err
+	}
+	if l.keys, err = signingKeys(opts.StateDir); err != nil {
+		return nil, err
+	}
+	l.Outbox = NewOutbox(l.Clock.Now, opts.Out)
+	if err := l.Outbox.persistTo(filepath.Join(opts.StateDir, "outbox.jsonl")); err != nil {
+		return nil, err
+	}
+	if l.App, err = NewApp(l.Clock.Now); err != nil {
+		return nil, err
+	}
+	if err := l.startUI(); err != nil {
+		return nil, err
+	}
+	bake, err := time.ParseDuration(opts.Config.BakeTime)
+	if err != nil {
+		return nil, err
+	}
+	l.Sim = &simulator.Simulator{Service: Service, Env: l.App, Clock: l.Clock, BakeTime: bake, OnEvent: l.onEvent}
+	for _, hc := range opts.Config.Hooks {
+		h, err := l.hook(hc)
+		if errors.Is(err, errNotLanded) {
+			l.Missing = append(l.Missing, hc.Function)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		l.Sim.Hooks = append(l.Sim.Hooks, h)
+	}
+	if err := l.resume(); err != nil {
+		return nil, err
+	}
+	ok = true
+	return l, nil
+}
+
+func (l *Local) startS3() error {
+	db, err := bolt.Open(filepath.Join(l.opts.StateDir, "s3.db"), 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return fmt.Errorf("open %s (is another gatehouse local using this state directory?): %w", filepath.Join(l.opts.StateDir, "s3.db"), err)
+	}
+	l.db = db
+	backend := s3bolt.New(db)
+	if ok, err := backend.BucketExists(Bucket); err != nil {
+		return fmt.Errorf("embedded s3: %w", err)
+	} else if !ok {
+		if err := backend.CreateBucket(Bucket); err != nil {
+			return fmt.Errorf("embedded s3: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("embedded s3: %w", err)
+	}
+	l.s3srv = &http.Server{Handler: gofakes3.New(backend).Server(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = l.s3srv.Serve(ln) }()
+	endpoint := "http://" + ln.Addr().String()
+	client := s3.New(s3.Options{
+		BaseEndpoint:               &endpoint,
+		UsePathStyle:               true,
+		Region:                     Service.Region,
+		Credentials:                credentials.NewStaticCredentialsProvider("local", "local", ""),
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+	})
+	l.Store = store.New(client, Bucket)
+	return nil
+}
+
+func (l *Local) startUI() error {
+	ln, err := net.Listen("tcp", l.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("dashboard: %w (choose another address with --listen)", err)
+	}
+	l.UIURL = "http://" + ln.Addr().String()
+	mux := http.NewServeMux()
+	mux.Handle(review.Path, &review.Handler{Store: l.Store, Keys: l.keys, Now: l.Clock.Now, Log: l.log})
+	mux.Handle("/", &dashboard{l: l})
+	l.ui = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = l.ui.Serve(ln) }()
+	return nil
+}
+
+// errNotLanded marks a hook function local mode cannot run yet.
+var errNotLanded = errors.New("not available yet")
+
+// hook builds a simulator hook that calls the function's handler in
+// process, wrapped exactly as its Lambda main wraps it.
+func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
+	h := simulator.Hook{Name: hc.Name, Stages: hc.Stages, Details: hc.HookDetails, OnTimeout: hc.OnTimeout}
+	if h.Name == "" {
+		h.Name = hc.Function
+	}
+	if hc.Timeout != "" {
+		d, err := time.ParseDuration(hc.Timeout)
+		if err != nil {
+			return h, err
+		}
+		h.Timeout = d
+	}
+	log := l.log.With("hook", h.Name)
+	switch hc.Function {
+	case FnApproval:
+		gate := &approval.Gate{
+			Store:     l.Store,
+			Notifier:  l.Outbox,
+			Describer: describer{l},
+			Linker:    review.Links{Base: l.UIURL, Keys: l.keys},
+			Now:       l.Clock.Now,
+			Log:       log,
+		}
+		h.Invoke = hook.Wrap(approval.HookHandler(gate, approval.DefaultSettings()), hook.Options{Logger: log})
+	default:
+		return h, fmt.Errorf("%s: %w", hc.Function, errNotLanded)
+	}
+	return h, nil
+}
+
+// Deploy starts a deployment of a new green revision that behaves as mode.
+// There is at most one deployment in progress, as in ECS.
+func (l *Local) Deploy(mode Mode) (*Tracked, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, t := range l.deployments {
+		if !t.D.Snapshot().Status.Terminal() {
+			return nil, fmt.Errorf("deployment %s is still in progress", t.D.ID)
+		}
+	}
+	l.App.Prepare(mode)
+	t := &Tracked{D: l.Sim.NewDeployment(), Green: mode, done: make(chan struct{})}
+	l.deployments = append(l.deployments, t)
+	blue, green := l.App.Versions()
+	fmt.Fprintf(l.opts.Out, "\n▶ deployment %s: demo %s (blue) → %s (green, %s)\n", t.D.ID, blue, green, mode)
+	l.run(t)
+	return t, nil
+}
+
+func (l *Local) run(t *Tracked) {
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		status := l.Sim.Run(l.ctx, t.D)
+		l.save(t)
+		if status.Terminal() {
+			close(t.done)
+		}
+	}()
+}
+
+// Deployments returns the deployments so far, oldest first.
+func (l *Local) Deployments() []*Tracked {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]*Tracked(nil), l.deployments...)
+}
+
+func (l *Local) find(arn string) *Tracked {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, t := range l.deployments {
+		if t.D.ARN == arn {
+			return t
+		}
+	}
+	return nil
+}
+
+// onEvent tells the terminal, and records the deployment so a restart can
+// resume it.
+func (l *Local) onEvent(d *simulator.Deployment, e simulator.Event) {
+	at := e.At.Format("15:04:05")
+	switch {
+	case e.Hook == "" && e.Status == "STARTED":
+		fmt.Fprintf(l.opts.Out, "%s  %s\n", at, e.Stage)
+	case e.Hook == "":
+		fmt.Fprintf(l.opts.Out, "%s  %s %s", at, e.Stage, e.Status)
+		if e.Reason != "" {
+			fmt.Fprintf(l.opts.Out, ": %s", e.Reason)
+		}
+		fmt.Fprintln(l.opts.Out)
+	default:
+		key := d.ID + e.Hook + string(e.Stage)
+		l.mu.Lock()
+		repeat := e.Status == string(hook.StatusInProgress) && l.lastReason[key] == e.Reason
+		l.lastReason[key] = e.Reason
+		l.mu.Unlock()
+		if !repeat {
+			fmt.Fprintf(l.opts.Out, "%s    %-14s %-11s %s\n", at, e.Hook, e.Status, e.Reason)
+		}
+	}
+	if t := l.find(d.ARN); t != nil {
+		l.save(t)
+	}
+}
+
+// record is what the state directory keeps of a deployment.
+type record struct {
+	Snapshot simulator.Snapshot `json:"snapshot"`
+	Green    Mode               `json:"green"`
+}
+
+func (l *Local) save(t *Tracked) {
+	b, err := json.MarshalIndent(record{Snapshot: t.D.Snapshot(), Green: t.Green}, "", "  ")
+	if err != nil {
+		return
+	}
+	path := filepath.Join(l.opts.StateDir, "deployments", t.D.ID+".json")
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err == nil {
+		_ = os.Rename(tmp, path)
+	}
+}
+
+// resume loads the deployments in the state directory and continues the
+// unfinished one.
+func (l *Local) resume() error {
+	files, err := filepath.Glob(filepath.Join(l.opts.StateDir, "deployments", "*.json"))
+	if err != nil {
+		return err
+	}
+	var recs []record
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		var r record
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		recs = append(recs, r)
+	}
+	// Oldest first.
+	for i := range recs {
+		for j := i + 1; j < len(recs); j++ {
+			if recs[j].Snapshot.StartedAt.Before(recs[i].Snapshot.StartedAt) {
+				recs[i], recs[j] = recs[j], recs[i]
+			}
+		}
+	}
+	for _, r := range recs {
+		t := &Tracked{D: l.Sim.Restore(r.Snapshot), Green: r.Green, done: make(chan struct{})}
+		l.deployments = append(l.deployments, t)
+		if r.Snapshot.Status.Terminal() {
+			close(t.done)
+			continue
+		}
+		fmt.Fprintf(l.opts.Out, "\n▶ resuming deployment %s at %s\n", t.D.ID, r.Snapshot.Stage)
+		l.App.Prepare(r.Green)
+		l.run(t)
+	}
+	return nil
+}
+
+// Close stops the deployments where they are (a restart resumes them) and
+// every server.
+func (l *Local) Close() {
+	l.cancel()
+	l.wg.Wait()
+	if l.ui != nil {
+		_ = l.ui.Close()
+	}
+	if l.App != nil {
+		l.App.Close()
+	}
+	if l.s3srv != nil {
+		_ = l.s3srv.Close()
+	}
+	if l.db != nil {
+		_ = l.db.Close()
+	}
+	if l.Outbox != nil {
+		l.Outbox.close()
+	}
+	if l.logFile != nil {
+		_ = l.logFile.Close()
+	}
+}
+
+// describer tells the approval gate what a local deployment changes.
+type describer struct{ l *Local }
+
+func (d describer) Describe(ctx context.Context, arn string) (ecsdeploy.Deployment, error) {
+	t := d.l.find(arn)
+	if t == nil {
+		return ecsdeploy.Deployment{}, ecsdeploy.ErrNotFound
+	}
+	snap := t.D.Snapshot()
+	blue, green := d.l.App.Versions()
+	taskDef := func(v string) string {
+		return fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/demo:%s", Service.Region, Service.Account, strings.ReplaceAll(v, ".", ""))
+	}
+	started := snap.StartedAt
+	return ecsdeploy.Deployment{
+		ARN:       arn,
+		Status:    "IN_PROGRESS",
+		StartedAt: &started,
+		Sources: []ecsdeploy.Revision{{ARN: snap.SourceRevision, TaskDefinition: taskDef(blue),
+			Images: []ecsdeploy.Image{{Container: "web", Image: "gatehouse/demo:" + blue}}}},
+		Target: ecsdeploy.Revision{ARN: snap.TargetRevision, TaskDefinition: taskDef(green),
+			Images: []ecsdeploy.Image{{Container: "web", Image: "gatehouse/demo:" + green}}},
+	}, nil
+}
+
+// signingKeys returns the state directory's link-signing key, made once.
+func signingKeys(dir string) (token.Keyring, error) {
+	path := filepath.Join(dir, "signing.key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		raw := make([]byte, 32)
+		if _, err := rand.Read(raw); err != nil {
+			return token.Keyring{}, err
+		}
+		b = []byte(hex.EncodeToString(raw))
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return token.Keyring{}, fmt.Errorf("signing key: %w", err)
+		}
+	} else if err != nil {
+		return token.Keyring{}, fmt.Errorf("signing key: %w", err)
+	}
+	k, err := token.ParseSecret(string(b))
+	if err != nil {
+		return token.Keyring{}, fmt.Errorf("signing key %s: %w", path, err)
+	}
+	return token.Keyring{Current: k}, nil
+}

@@ -1,0 +1,262 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/simulator"
+)
+
+// Scenario is a deployment run without a human: the reviewer, if any, is
+// simulated over HTTP as a browser would act.
+type Scenario struct {
+	Name        string
+	Description string
+	// Green is how the new revision behaves.
+	Green Mode
+	// Decision is what the simulated reviewer posts: approve, reject, or
+	// "" for nobody deciding.
+	Decision string
+	// Needs are the hook functions the scenario depends on.
+	Needs []string
+	// Want is the final status expected.
+	Want simulator.Status
+	// ApprovalTimeout overrides the approval hook's timeout.
+	ApprovalTimeout string
+	// NoReview asserts that nobody was asked to review.
+	NoReview bool
+}
+
+// Scenarios are the runs `gatehouse local --scenario` knows.
+var Scenarios = []Scenario{
+	{Name: "approve", Description: "a reviewer approves: the deployment completes", Green: Healthy, Decision: "approve",
+		Needs: []string{FnApproval}, Want: simulator.StatusSuccessful},
+	{Name: "reject", Description: "a reviewer rejects: ECS rolls back", Green: Healthy, Decision: "reject",
+		Needs: []string{FnApproval}, Want: simulator.StatusRollbackSuccessful},
+	{Name: "timeout", Description: "nobody decides: the request expires and ECS rolls back", Green: Healthy,
+		Needs: []string{FnApproval}, Want: simulator.StatusRollbackSuccessful, ApprovalTimeout: "10m"},
+	{Name: "smoke-fail", Description: "green is broken: smoke checks fail, ECS rolls back, nobody is asked to approve", Green: Broken,
+		Needs: []string{FnSmoke, FnApproval}, Want: simulator.StatusRollbackSuccessful, NoReview: true},
+	{Name: "bake-fail", Description: "green degrades after the production shift: the bake check rolls back", Green: Degrading, Decision: "approve",
+		Needs: []string{FnBake, FnApproval}, Want: simulator.StatusRollbackSuccessful},
+}
+
+// FindScenario returns the scenario called name.
+func FindScenario(name string) (Scenario, bool) {
+	i := slices.IndexFunc(Scenarios, func(s Scenario) bool { return s.Name == name })
+	if i < 0 {
+		return Scenario{}, false
+	}
+	return Scenarios[i], true
+}
+
+// Exit codes of RunScenario.
+const (
+	ExitAsExpected  = 0
+	ExitUnexpected  = 1
+	ExitUnavailable = 2
+)
+
+// scenarioDeadline bounds a scenario's run in real time.
+const scenarioDeadline = 90 * time.Second
+
+// RunScenario runs s on a fresh state directory and reports on out. It
+// returns ExitAsExpected when the deployment ends as s expects,
+// ExitUnexpected otherwise, and ExitUnavailable when a hook s needs has not
+// landed. The last line printed is "deployment <id>: <FINAL_STATUS>".
+func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int {
+	cfg.Green = string(s.Green)
+	if s.ApprovalTimeout != "" {
+		for i, h := range cfg.Hooks {
+			if h.Function == FnApproval {
+				cfg.Hooks[i].HookDetails = withKey(h.HookDetails, "timeout", s.ApprovalTimeout)
+			}
+		}
+	}
+	dir, err := os.MkdirTemp("", "gatehouse-scenario-")
+	if err != nil {
+		fmt.Fprintln(out, "scenario:", err)
+		return ExitUnexpected
+	}
+	defer os.RemoveAll(dir)
+	l, err := Start(Options{StateDir: dir, Listen: "127.0.0.1:0", Config: cfg, Out: out})
+	if err != nil {
+		fmt.Fprintln(out, "scenario:", err)
+		return ExitUnexpected
+	}
+	defer l.Close()
+	for _, fn := range s.Needs {
+		if slices.Contains(l.Missing, fn) || !cfg.uses(fn) {
+			fmt.Fprintf(out, "scenario %s needs the %s, which has not landed yet (or is not configured)\n", s.Name, fn)
+			return ExitUnavailable
+		}
+	}
+	fmt.Fprintf(out, "scenario %s: %s\n", s.Name, s.Description)
+	fmt.Fprintf(out, "dashboard: %s\n", l.UIURL)
+	t, err := l.Deploy(s.Green)
+	if err != nil {
+		fmt.Fprintln(out, "scenario:", err)
+		return ExitUnexpected
+	}
+	ctx, cancel := context.WithTimeout(ctx, scenarioDeadline)
+	defer cancel()
+	reviewErr := make(chan error, 1)
+	if s.Decision != "" {
+		go func() { reviewErr <- reviewAs(ctx, l, t, s.Decision, out) }()
+	} else {
+		reviewErr <- nil
+	}
+	select {
+	case <-t.Done():
+	case <-ctx.Done():
+		fmt.Fprintf(out, "scenario %s: no final status within %s\n", s.Name, scenarioDeadline)
+	}
+	snap := t.D.Snapshot()
+	code := ExitAsExpected
+	if snap.Status != s.Want {
+		fmt.Fprintf(out, "scenario %s: ended %s, want %s\n", s.Name, snap.Status, s.Want)
+		code = ExitUnexpected
+	}
+	select {
+	case err := <-reviewErr:
+		if err != nil {
+			fmt.Fprintf(out, "scenario %s: reviewer: %v\n", s.Name, err)
+			code = ExitUnexpected
+		}
+	case <-time.After(5 * time.Second):
+	}
+	if s.NoReview {
+		for _, m := range l.Outbox.Mails() {
+			if IsReview(m, t.D.ID) {
+				fmt.Fprintf(out, "scenario %s: %s was asked to review a green that failed its checks\n", s.Name, m.To)
+				code = ExitUnexpected
+			}
+		}
+	}
+	fmt.Fprintf(out, "deployment %s: %s\n", t.D.ID, snap.Status)
+	return code
+}
+
+// reviewAs plays a reviewer: wait for the review email, open the link as a
+// mail scanner would (HEAD), open it as a browser (GET), read the form and
+// post the decision.
+func reviewAs(ctx context.Context, l *Local, t *Tracked, decision string, out io.Writer) error {
+	m, err := l.Outbox.Wait(ctx, func(m Mail) bool { return IsReview(m, t.D.ID) })
+	if err != nil {
+		return fmt.Errorf("no review message: %w", err)
+	}
+	who := m.To
+	if who == "" {
+		who = "a reviewer"
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	if err := fetch(ctx, client, http.MethodHead, m.Link, nil); err != nil {
+		return err
+	}
+	var page string
+	if err := fetch(ctx, client, http.MethodGet, m.Link, &page); err != nil {
+		return err
+	}
+	form, err := parseForm(page, m.Link)
+	if err != nil {
+		return err
+	}
+	form.values.Set("decision", decision)
+	form.values.Set("comment", "decided by the "+decision+" scenario")
+	if form.values.Has("name") {
+		form.values.Set("name", "scenario reviewer")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, form.action, strings.NewReader(form.values.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("post decision: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+		return fmt.Errorf("post decision: %s: %s", res.Status, b)
+	}
+	fmt.Fprintf(out, "  ✔  %s opened the link and pressed %s\n", who, strings.ToUpper(decision[:1])+decision[1:])
+	return nil
+}
+
+func fetch(ctx context.Context, c *http.Client, method, link string, body *string) error {
+	req, err := http.NewRequestWithContext(ctx, method, link, nil)
+	if err != nil {
+		return err
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s review link: %w", method, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s review link: %s", method, res.Status)
+	}
+	if body != nil {
+		*body = string(b)
+	}
+	return nil
+}
+
+type form struct {
+	action string
+	values url.Values
+}
+
+var (
+	formRE  = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
+	inputRE = regexp.MustCompile(`<input type="(hidden|text)" (?:id="[^"]*" )?name="([^"]+)"(?: value="([^"]*)")?`)
+)
+
+// parseForm reads the review form from page, resolving its action against
+// the page's URL.
+func parseForm(page, pageURL string) (form, error) {
+	m := formRE.FindStringSubmatch(page)
+	if m == nil {
+		return form{}, errors.New("the review page has no form")
+	}
+	base, err := url.Parse(pageURL)
+	if err != nil {
+		return form{}, err
+	}
+	action, err := base.Parse(html.UnescapeString(m[1]))
+	if err != nil {
+		return form{}, err
+	}
+	f := form{action: action.String(), values: url.Values{}}
+	for _, in := range inputRE.FindAllStringSubmatch(page, -1) {
+		f.values.Set(in[2], html.UnescapeString(in[3]))
+	}
+	if f.values.Get("token") == "" {
+		return form{}, errors.New("the review form carries no token")
+	}
+	return f, nil
+}
+
+// withKey returns the JSON object details with key set to value.
+func withKey(details json.RawMessage, key string, value any) json.RawMessage {
+	m := map[string]any{}
+	if len(details) > 0 {
+		_ = json.Unmarshal(details, &m)
+	}
+	m[key] = value
+	b, _ := json.Marshal(m)
+	return b
+}
