@@ -2,11 +2,113 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/operator"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
+// newIdentity makes the STS client; tests replace it.
+var newIdentity = func(cfg aws.Config, getenv func(string) string) operator.Identity {
+	return sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.STS) })
+}
+
 func runOperator(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fmt.Fprintf(stderr, "gatehouse %s: not implemented yet\n", cmd)
-	return 1
+	fs := flag.NewFlagSet("gatehouse "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bucket := fs.String("bucket", getenv(config.EnvStateBucket), "the state bucket (default $"+config.EnvStateBucket+")")
+	var stage, comment *string
+	var all *bool
+	switch cmd {
+	case "list":
+		all = fs.Bool("all", false, "include decided and expired requests")
+	default:
+		stage = fs.String("stage", "", "the lifecycle stage, when the deployment has requests at several")
+		if cmd == "approve" || cmd == "reject" {
+			comment = fs.String("comment", "", "a comment recorded with the decision")
+		}
+	}
+	// Flags may follow the deployment ARN.
+	var positional []string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "gatehouse %s: %v\n", cmd, err)
+		return 1
+	}
+	want := 1
+	if cmd == "list" {
+		want = 0
+	}
+	if len(positional) != want {
+		if want == 0 {
+			fmt.Fprintf(stderr, "gatehouse list: unexpected argument %q\n", positional[0])
+		} else {
+			fmt.Fprintf(stderr, "gatehouse %s: want exactly one deployment ARN (arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/SERVICE/ID)\n", cmd)
+		}
+		return 2
+	}
+	if *bucket == "" {
+		fmt.Fprintf(stderr, "gatehouse %s: no state bucket: pass --bucket or set %s\n", cmd, config.EnvStateBucket)
+		return 2
+	}
+	if comment != nil && len(*comment) > approval.MaxCommentLen {
+		fmt.Fprintf(stderr, "gatehouse %s: --comment is longer than %d bytes\n", cmd, approval.MaxCommentLen)
+		return 2
+	}
+	cfg, err := awsenv.Load(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	_, err = cfg.Credentials.Retrieve(cctx)
+	cancel()
+	if err != nil {
+		return fail(fmt.Errorf("no AWS credentials: configure them as for the AWS CLI (aws configure, AWS_PROFILE, aws sso login): %w", err))
+	}
+	op := &operator.Operator{
+		Store:    store.New(awsenv.NewS3(cfg, getenv), *bucket),
+		Identity: newIdentity(cfg, getenv),
+		Now:      time.Now,
+		Out:      stdout,
+	}
+	switch cmd {
+	case "list":
+		err = op.List(ctx, *all)
+	case "status":
+		err = op.Status(ctx, positional[0], *stage)
+	case "approve", "reject":
+		d := approval.Approve
+		if cmd == "reject" {
+			d = approval.Reject
+		}
+		err = op.Decide(ctx, positional[0], *stage, d, strings.TrimSpace(*comment))
+	}
+	if errors.Is(err, operator.ErrNoRequest) {
+		return fail(fmt.Errorf("%s in s3://%s: check the ARN and the bucket", err, *bucket))
+	}
+	if err != nil {
+		return fail(err)
+	}
+	return 0
 }

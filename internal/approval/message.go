@@ -61,11 +61,11 @@ func subject(s string) string {
 func reviewBody(r *Request, approver, link string) string {
 	var b strings.Builder
 	if approver != "" {
-		fmt.Fprintf(&b, "Hello %s,\n\nAn ECS blue/green deployment is waiting for your approval.", approver)
+		fmt.Fprintf(&b, "Hello %s,\n\nAn ECS blue/green deployment is waiting for your approval.\n", approver)
 	} else {
-		b.WriteString("An ECS blue/green deployment is waiting for approval.")
+		b.WriteString("An ECS blue/green deployment is waiting for approval.\n")
 	}
-	b.WriteString(" The new revision is\nreceiving test traffic only; production still runs the old one.\n\n")
+	b.WriteString("The new revision receives test traffic only; production still runs the old one.\n\n")
 	writeChange(&b, r)
 	fmt.Fprintf(&b, "\nReview and decide here:\n%s\n\n", link)
 	b.WriteString("Opening the link only shows the deployment; nothing is decided until you\npress Approve or Reject on the page.")

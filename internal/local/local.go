@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -117,7 +118,11 @@ func Start(opts Options) (*Local, error) {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &Local{opts: opts, Clock: simulator.NewFastClock(opts.Config.Speed), ctx: ctx, cancel: cancel, lastReason: map[string]string{}}
+	start := time.Now()
+	if t := lastSimulatedTime(opts.StateDir); t.After(start) {
+		start = t
+	}
+	l := &Local{opts: opts, Clock: simulator.NewFastClockFrom(start, opts.Config.Speed), ctx: ctx, cancel: cancel, lastReason: map[string]string{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -345,6 +350,29 @@ func (l *Local) save(t *Tracked) {
 	}
 }
 
+// lastSimulatedTime returns the latest simulated time recorded in the
+// state directory, so that a restart does not turn the clock back.
+func lastSimulatedTime(dir string) time.Time {
+	var last time.Time
+	files, _ := filepath.Glob(filepath.Join(dir, "deployments", "*.json"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var r record
+		if json.Unmarshal(b, &r) != nil {
+			continue
+		}
+		for _, e := range r.Snapshot.Events {
+			if e.At.After(last) {
+				last = e.At
+			}
+		}
+	}
+	return last
+}
+
 // resume loads the deployments in the state directory and continues the
 // unfinished one.
 func (l *Local) resume() error {
@@ -422,7 +450,9 @@ func (d describer) Describe(ctx context.Context, arn string) (ecsdeploy.Deployme
 	snap := t.D.Snapshot()
 	blue, green := d.l.App.Versions()
 	taskDef := func(v string) string {
-		return fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/demo:%s", Service.Region, Service.Account, strings.ReplaceAll(v, ".", ""))
+		// Version 2.4.N runs task definition revision N+1.
+		n, _ := strconv.Atoi(v[strings.LastIndex(v, ".")+1:])
+		return fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/demo:%d", Service.Region, Service.Account, n+1)
 	}
 	started := snap.StartedAt
 	return ecsdeploy.Deployment{

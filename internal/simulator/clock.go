@@ -18,11 +18,16 @@ type FastClock struct {
 // NewFastClock returns a clock starting at the current time and running at
 // speed (1 is real time).
 func NewFastClock(speed float64) *FastClock {
+	return NewFastClockFrom(time.Now(), speed)
+}
+
+// NewFastClockFrom returns a clock starting at start and running at speed:
+// a restarted simulation continues from the simulated time it had reached.
+func NewFastClockFrom(start time.Time, speed float64) *FastClock {
 	if speed <= 0 {
 		speed = 1
 	}
-	now := time.Now()
-	return &FastClock{speed: speed, base: now, real: now}
+	return &FastClock{speed: speed, base: start, real: time.Now()}
 }
 
 // Speed returns the speed-up.

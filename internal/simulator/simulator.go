@@ -16,8 +16,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 
+	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -162,15 +164,15 @@ type Deployment struct {
 
 // Snapshot is a deployment's state at one moment.
 type Snapshot struct {
-	ID, ARN         string
-	Status          Status
-	Stage           hook.Stage
-	StartedAt       time.Time
-	EndedAt         time.Time
-	Reason          string
-	Events          []Event
-	SourceRevision  string
-	TargetRevision  string
+	ID, ARN        string
+	Status         Status
+	Stage          hook.Stage
+	StartedAt      time.Time
+	EndedAt        time.Time
+	Reason         string
+	Events         []Event
+	SourceRevision string
+	TargetRevision string
 }
 
 // Snapshot returns a copy of d's state.
@@ -220,13 +222,52 @@ func (s *Simulator) NewDeployment() *Deployment {
 	}
 }
 
-// Run takes d through the lifecycle and returns its final status. Cancelling
-// ctx stops it where it is, without a final status.
+// Restore returns a deployment as snap describes it, to be resumed by Run
+// from the stage it was in.
+func (s *Simulator) Restore(snap Snapshot) *Deployment {
+	return &Deployment{
+		ID: snap.ID, ARN: snap.ARN, SourceRevision: snap.SourceRevision, TargetRevision: snap.TargetRevision,
+		status: snap.Status, stage: snap.Stage, startedAt: snap.StartedAt, endedAt: snap.EndedAt,
+		reason: snap.Reason, events: snap.Events,
+	}
+}
+
+// Run takes d through the lifecycle and returns its final status. A
+// deployment restored in the middle of the lifecycle resumes at its stage:
+// the environment is brought back to that point and the stage's hooks run
+// again, which idempotent hooks answer as if nothing happened. Cancelling ctx
+// stops it where it is, without a final status.
 func (s *Simulator) Run(ctx context.Context, d *Deployment) Status {
-	d.set(func(d *Deployment) { d.startedAt = s.Clock.Now(); d.status = StatusInProgress })
-	for _, stage := range Lifecycle {
+	from := 0
+	if snap := d.Snapshot(); snap.Stage != "" {
+		if snap.Status.Terminal() {
+			return snap.Status
+		}
+		from = max(slices.Index(Lifecycle, snap.Stage), 0)
+		if snap.Status == StatusRollbackInProgress {
+			return s.rollback(ctx, d, snap.Stage, errors.New(snap.Reason))
+		}
+		s.emit(d, Event{Stage: snap.Stage, Status: "RESUMED"})
+	} else {
+		d.set(func(d *Deployment) { d.startedAt = s.Clock.Now(); d.status = StatusInProgress })
+	}
+	for i, stage := range Lifecycle {
 		if ctx.Err() != nil {
 			return d.Snapshot().Status
+		}
+		if i < from {
+			// Bring the environment to where the deployment was.
+			switch stage {
+			case StageScaleUp:
+				if err := s.Env.StartGreen(ctx); err != nil {
+					return s.rollback(ctx, d, stage, err)
+				}
+			case hook.StageTestTrafficShift:
+				s.Env.RouteTest(Green)
+			case hook.StageProductionTrafficShift:
+				s.Env.RouteProduction(Green)
+			}
+			continue
 		}
 		d.set(func(d *Deployment) { d.stage = stage })
 		s.emit(d, Event{Stage: stage, Status: "STARTED"})

@@ -324,3 +324,29 @@ func TestFastClock(t *testing.T) {
 		t.Error("Sleep with a cancelled context = nil, want an error")
 	}
 }
+
+func TestResume(t *testing.T) {
+	calls := 0
+	gate := &scripted{next: func(n int, req hook.Request) (hook.Response, error) {
+		calls++
+		return hook.Response{HookStatus: hook.StatusSucceeded}, nil
+	}}
+	early := &scripted{next: succeed}
+	sim, env, _ := newSim(
+		Hook{Name: "early", Stages: []hook.Stage{hook.StagePreScaleUp}, Invoke: early.invoke},
+		Hook{Name: "gate", Stages: []hook.Stage{hook.StagePostTestTrafficShift}, Invoke: gate.invoke},
+	)
+	d := sim.NewDeployment()
+	snap := d.Snapshot()
+	snap.Status, snap.Stage = StatusInProgress, hook.StagePostTestTrafficShift
+	restored := sim.Restore(snap)
+	if got := sim.Run(context.Background(), restored); got != StatusSuccessful {
+		t.Fatalf("Run(restored) = %s", got)
+	}
+	if len(early.reqs) != 0 || calls != 1 {
+		t.Errorf("resumed run called the earlier hook %d times and the gate %d times, want 0 and 1", len(early.reqs), calls)
+	}
+	if want := []string{"start green", "test->green", "prod->green", "stop blue"}; !slices.Equal(env.calls, want) {
+		t.Errorf("environment calls = %v, want %v", env.calls, want)
+	}
+}

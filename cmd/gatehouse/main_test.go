@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/awstest"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/local"
+	"github.com/gatehouse-dev/gatehouse/internal/notify"
+	"github.com/gatehouse-dev/gatehouse/internal/operator"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+func gatehouse(t *testing.T, getenv func(string) string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	code := run(context.Background(), args, &out, &errOut, getenv)
+	return code, out.String(), errOut.String()
+}
+
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 2, "Usage:"},
+		{[]string{"deploy"}, 2, `unknown command "deploy"`},
+		{[]string{"help"}, 0, "gatehouse local"},
+		{[]string{"local", "--scenario", "chaos"}, 2, `unknown scenario "chaos"`},
+		{[]string{"local", "--green", "purple", "--scenario", "approve"}, 2, "green mode"},
+		{[]string{"local", "--speed", "-1", "--scenario", "approve"}, 2, "speed"},
+		{[]string{"local", "--config", "/nonexistent.yaml"}, 2, "config"},
+		{[]string{"local", "extra"}, 2, "unexpected argument"},
+		{[]string{"approve"}, 2, "want exactly one deployment ARN"},
+		{[]string{"list", "x"}, 2, "unexpected argument"},
+		{[]string{"status", "arn:aws:ecs:us-west-2:1:service-deployment/c/s/d"}, 2, "no state bucket"},
+		{[]string{"reject", "arn:aws:ecs:us-west-2:1:service-deployment/c/s/d", "--bucket", "b", "--comment", strings.Repeat("x", 2000)}, 2, "--comment"},
+	}
+	for _, tt := range tests {
+		code, out, errOut := gatehouse(t, nil, tt.args...)
+		if code != tt.code || !strings.Contains(out+errOut, tt.want) {
+			t.Errorf("gatehouse %q = %d, %q %q; want %d and %q", tt.args, code, out, errOut, tt.code, tt.want)
+		}
+	}
+}
+
+// TestScenarios runs every scenario of `gatehouse local --scenario` as a
+// user would, and checks its exit code and last line.
+func TestScenarios(t *testing.T) {
+	for _, s := range local.Scenarios {
+		t.Run(s.Name, func(t *testing.T) {
+			t.Parallel()
+			code, out, errOut := gatehouse(t, nil, "local", "--scenario", s.Name)
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			last := lines[len(lines)-1]
+			if code != local.ExitAsExpected || !strings.HasPrefix(last, "deployment ") || !strings.HasSuffix(last, ": "+string(s.Want)) {
+				t.Errorf("scenario %s: exit %d, last line %q; want 0 and %s\n%s%s", s.Name, code, last, s.Want, out, errOut)
+			}
+		})
+	}
+}
+
+// env is a fake process environment.
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestOperatorCommands(t *testing.T) {
+	srv := awstest.NewS3(t)
+	st := store.New(srv.Client(), srv.Bucket)
+	arn := "arn:aws:ecs:us-west-2:123456789012:service-deployment/prod-cluster/orders/cli1"
+	d, _ := hook.ParseDeploymentARN(arn)
+	g := &approval.Gate{Store: st, Notifier: discard{}, Linker: noLinks{}, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
+	s := approval.DefaultSettings()
+	s.Approvers = []string{"alice@example.com"}
+	if _, err := g.Poll(context.Background(), approval.Poll{Deployment: d, Stage: hook.StagePostTestTrafficShift, ServiceARN: d.ServiceARN(), Settings: s}); err != nil {
+		t.Fatal(err)
+	}
+	// The CLI reads credentials, region and endpoint like the AWS CLI: from
+	// the environment, here the local S3 server's. STS has no local
+	// stand-in; it is answered at the SDK's Initialize step.
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	old := newIdentity
+	newIdentity = func(aws.Config, func(string) string) operator.Identity {
+		return sts.New(sts.Options{Region: "us-east-1", Credentials: aws.AnonymousCredentials{},
+			APIOptions: []func(*middleware.Stack) error{func(s *middleware.Stack) error {
+				return s.Initialize.Add(middleware.InitializeMiddlewareFunc("stub",
+					func(context.Context, middleware.InitializeInput, middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+						return middleware.InitializeOutput{Result: &sts.GetCallerIdentityOutput{Arn: aws.String("arn:aws:iam::123456789012:user/jane")}}, middleware.Metadata{}, nil
+					}), middleware.Before)
+			}}})
+	}
+	t.Cleanup(func() { newIdentity = old })
+	e := env(map[string]string{"GATEHOUSE_STATE_BUCKET": srv.Bucket})
+
+	if code, out, errOut := gatehouse(t, e, "list"); code != 0 || !strings.Contains(out, arn) {
+		t.Errorf("list = %d %q %q", code, out, errOut)
+	}
+	if code, out, errOut := gatehouse(t, e, "approve", arn, "--comment", "checked the canary"); code != 0 || !strings.Contains(out, "approved by arn:aws:iam::123456789012:user/jane") {
+		t.Errorf("approve = %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := gatehouse(t, e, "reject", arn); code != 1 || !strings.Contains(errOut, "already decided: approved by") {
+		t.Errorf("reject after approval = %d %q, want 1 and 'already decided'", code, errOut)
+	}
+	if code, out, _ := gatehouse(t, e, "status", arn, "--stage", "post_test_traffic_shift"); code != 0 || !strings.Contains(out, `"checked the canary"`) {
+		t.Errorf("status = %d %q", code, out)
+	}
+	unknown := strings.Replace(arn, "cli1", "nope", 1)
+	if code, _, errOut := gatehouse(t, e, "status", unknown); code != 1 || !strings.Contains(errOut, "no approval request") {
+		t.Errorf("status of an unknown deployment = %d %q", code, errOut)
+	}
+
+	// Without credentials the CLI says so, before calling anything.
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "")
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "")
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", "")
+	if code, _, errOut := gatehouse(t, e, "list"); code != 1 || !strings.Contains(errOut, "no AWS credentials") {
+		t.Errorf("list without credentials = %d %q", code, errOut)
+	}
+}
+
+type discard struct{}
+
+func (discard) Publish(context.Context, notify.Message) (string, error) { return "id", nil }
+
+type noLinks struct{}
+
+func (noLinks) Link(context.Context, *approval.Request, string) (string, error) {
+	return "https://x/review?token=t", nil
+}

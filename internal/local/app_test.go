@@ -1,0 +1,131 @@
+package local
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/simulator"
+)
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestAppRouting(t *testing.T) {
+	app, err := NewApp(time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	app.Prepare(Broken)
+	if _, body := get(t, app.Production.URL+"/api/version"); !strings.Contains(body, `"2.4.0"`) {
+		t.Errorf("production before the deployment: %s", body)
+	}
+	if err := app.StartGreen(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	app.RouteTest(simulator.Green)
+	if code, _ := get(t, app.Test.URL+"/health"); code != http.StatusInternalServerError {
+		t.Errorf("broken green's health through the test listener = %d, want 500", code)
+	}
+	if code, _ := get(t, app.Production.URL+"/health"); code != http.StatusOK {
+		t.Errorf("production (still blue) health = %d, want 200", code)
+	}
+	if app.Test.Target() != simulator.Green || app.Production.Target() != simulator.Blue {
+		t.Errorf("targets: test %s production %s", app.Test.Target(), app.Production.Target())
+	}
+	app.RouteTest(simulator.Blue)
+	app.StopGreen()
+	if code, _ := get(t, app.Test.URL+"/health"); code != http.StatusOK {
+		t.Errorf("test listener after rollback = %d, want blue's 200", code)
+	}
+}
+
+func TestAppDegradingAndStats(t *testing.T) {
+	app, err := NewApp(time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	app.Prepare(Degrading)
+	if err := app.StartGreen(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	app.RouteTest(simulator.Green)
+	for range 6 {
+		if code, _ := get(t, app.Test.URL+"/"); code != http.StatusOK {
+			t.Fatalf("degrading green before the production shift = %d, want 200", code)
+		}
+	}
+	start := time.Now()
+	app.RouteProduction(simulator.Green)
+	for range 30 {
+		get(t, app.Production.URL+"/")
+	}
+	st := app.Production.Stats(simulator.Green, start, time.Now().Add(time.Second))
+	if st.Requests < 30 || st.Errors5xx == 0 || st.Errors5xx > st.Requests/2 {
+		t.Errorf("green stats after the production shift = %+v, want about a third failing", st)
+	}
+	if st.P99 < st.P50 || st.P50 <= 0 {
+		t.Errorf("latency percentiles = %+v", st)
+	}
+	app.StopBlue()
+	if app.Production.Target() != simulator.Blue {
+		t.Errorf("after CLEAN_UP production forwards to %q, want the new blue", app.Production.Target())
+	}
+	if blue, green := app.Versions(); blue != "2.4.1" || green != "2.4.2" {
+		t.Errorf("versions after CLEAN_UP = %s, %s", blue, green)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	c, err := ParseConfig([]byte(`
+speed: 120
+bakeTime: 2m
+green: slow
+hooks:
+  - function: approval-hook
+    stages: [POST_TEST_TRAFFIC_SHIFT]
+    hookDetails: {approvers: [ops@example.com], timeout: 30m}
+    timeout: 1h
+    onTimeout: ROLLBACK
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Speed != 120 || c.BakeTime != "2m" || c.Green != "slow" || len(c.Hooks) != 1 || !strings.Contains(string(c.Hooks[0].HookDetails), "ops@example.com") {
+		t.Errorf("config = %+v", c)
+	}
+	if c, err := ParseConfig([]byte(`{"speed": 10}`)); err != nil || c.Speed != 10 || len(c.Hooks) != 3 {
+		t.Errorf("JSON config = %+v, %v; want speed 10 and the default hooks", c, err)
+	}
+	if c, err := ParseConfig(nil); err != nil || c.Speed != 60 {
+		t.Errorf("empty config = %+v, %v", c, err)
+	}
+	for _, bad := range []string{
+		`speeed: 2`,
+		`speed: -1`,
+		`bakeTime: soon`,
+		`green: purple`,
+		`hooks: [{function: deploy-hook, stages: [POST_TEST_TRAFFIC_SHIFT]}]`,
+		`hooks: [{function: approval-hook, stages: [SCALE_UP]}]`,
+		`hooks: [{function: approval-hook, stages: []}]`,
+		`hooks: [{function: approval-hook, stages: [PRE_SCALE_UP], onTimeout: WAIT}]`,
+		`hooks: [{function: approval-hook, stages: [PRE_SCALE_UP], timeout: 2d}]`,
+	} {
+		if _, err := ParseConfig([]byte(bad)); err == nil {
+			t.Errorf("ParseConfig(%q) = nil error, want one", bad)
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package local
+
+import (
+	"context"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse-dev/gatehouse/internal/simulator"
+)
+
+var update = flag.Bool("update", false, "rewrite the README screenshots in screenshots/")
+
+// browser starts headless Chromium (Debian's package, installed by
+// scripts/chromium.sh) and returns a chromedp context.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("chromium not found: run scripts/chromium.sh (make test does)")
+	}
+	dir := t.TempDir()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(filepath.Join(dir, "profile")),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.WindowSize(1280, 1000),
+		chromedp.Env("HOME="+dir, "TMPDIR="+dir),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancel3)
+	return ctx
+}
+
+func run[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("browser: %s: %v", what, err)
+	}
+	return v
+}
+
+// TestBrowserApproves drives the product as a person would: open the
+// dashboard, follow the review link from the outbox, press Approve, and see
+// the deployment complete.
+func TestBrowserApproves(t *testing.T) {
+	l := startLocal(t, DefaultConfig())
+	tr, err := l.Deploy(Healthy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := browser(t)
+	run(t, ctx, "open the dashboard", chromedp.Navigate(l.UIURL))
+	run(t, ctx, "wait for the review message", chromedp.WaitVisible(".review-link"))
+	link := run(t, ctx, "read the review link", chromedp.AttributeValue(".review-link", "href"))
+	if !strings.Contains(link.Value, "/review?token=") {
+		t.Fatalf("review link = %q", link.Value)
+	}
+	run(t, ctx, "open the review page", chromedp.Navigate(link.Value))
+	run(t, ctx, "see the form", chromedp.WaitVisible("#approve"))
+	if title := run(t, ctx, "read the title", chromedp.Text("h1")); !strings.Contains(title, "Approve deployment of demo") {
+		t.Errorf("review page title = %q", title)
+	}
+	if *update {
+		shot := run(t, ctx, "screenshot the review page", chromedp.FullScreenshot(100))
+		writeShot(t, "review-page.png", shot)
+	}
+	run(t, ctx, "press Approve", chromedp.Click("#approve"))
+	run(t, ctx, "see the outcome", chromedp.WaitVisible("#message"))
+	if msg := run(t, ctx, "read the outcome", chromedp.Text("#message")); !strings.Contains(msg, "Your approval is recorded") {
+		t.Errorf("after pressing Approve the page says %q", msg)
+	}
+	select {
+	case <-tr.Done():
+	case <-ctx.Done():
+		t.Fatalf("the deployment did not finish: %v", ctx.Err())
+	}
+	if s := tr.D.Snapshot().Status; s != simulator.StatusSuccessful {
+		t.Fatalf("deployment ended %s, want SUCCESSFUL", s)
+	}
+	run(t, ctx, "open the dashboard again", chromedp.Navigate(l.UIURL))
+	sel := `[data-status="SUCCESSFUL"]`
+	run(t, ctx, "see the deployment succeeded", chromedp.WaitVisible(sel))
+	if *update {
+		shot := run(t, ctx, "screenshot the dashboard", chromedp.FullScreenshot(100))
+		writeShot(t, "dashboard.png", shot)
+	}
+}
+
+func writeShot(t *testing.T, name string, png []byte) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join("screenshots", name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

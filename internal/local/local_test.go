@@ -1,0 +1,198 @@
+package local
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/simulator"
+)
+
+// startLocal starts local mode on a fresh state directory, on loopback
+// ports of its own.
+func startLocal(t *testing.T, cfg Config) *Local {
+	t.Helper()
+	return startIn(t, t.TempDir(), cfg)
+}
+
+func startIn(t *testing.T, dir string, cfg Config) *Local {
+	t.Helper()
+	return startAt(t, dir, "127.0.0.1:0", cfg)
+}
+
+func startAt(t *testing.T, dir, listen string, cfg Config) *Local {
+	t.Helper()
+	l, err := Start(Options{StateDir: dir, Listen: listen, Config: cfg, Out: testWriter{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	return l
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func wait(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRestartResumes: stop local mode while the approval gate waits, start
+// it again on the same state directory: the deployment resumes at its stage,
+// nobody is notified twice, and approving completes it.
+func TestRestartResumes(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.Hooks = onlyApproval(cfg.Hooks)
+	// The review links carry the dashboard's address: keep it across the
+	// restart, as the default --listen address does.
+	listen := freeAddr(t)
+	l := startAt(t, dir, listen, cfg)
+	tr, err := l.Deploy(Healthy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := tr.D.ID
+	wait(t, "two review messages", func() bool { return countReviews(l, id) == 2 })
+	l.Close()
+
+	l2 := startAt(t, dir, listen, cfg)
+	deps := l2.Deployments()
+	if len(deps) != 1 || deps[0].D.ID != id {
+		t.Fatalf("after restart: %d deployments, want the one in progress", len(deps))
+	}
+	wait(t, "the resumed gate to answer", func() bool {
+		for _, e := range deps[0].D.Snapshot().Events {
+			if e.Status == "RESUMED" {
+				return true
+			}
+		}
+		return false
+	})
+	time.Sleep(300 * time.Millisecond) // a few polls
+	if n := countReviews(l2, id); n != 2 {
+		t.Fatalf("after restart the outbox has %d review messages, want still 2 (no double notification)", n)
+	}
+	m := reviewMail(t, l2, id)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := reviewAs(ctx, l2, deps[0], "approve", io.Discard); err != nil {
+		t.Fatalf("approve %s: %v", m.Link, err)
+	}
+	select {
+	case <-deps[0].Done():
+	case <-ctx.Done():
+		t.Fatal("the resumed deployment did not finish")
+	}
+	if s := deps[0].D.Snapshot().Status; s != simulator.StatusSuccessful {
+		t.Errorf("resumed deployment ended %s, want SUCCESSFUL", s)
+	}
+}
+
+func TestOneDeploymentAtATime(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Hooks = onlyApproval(cfg.Hooks)
+	l := startLocal(t, cfg)
+	if _, err := l.Deploy(Healthy); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Deploy(Healthy); err == nil || !strings.Contains(err.Error(), "in progress") {
+		t.Errorf("second Deploy = %v, want 'still in progress'", err)
+	}
+}
+
+func TestDashboard(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Hooks = onlyApproval(cfg.Hooks)
+	l := startLocal(t, cfg)
+	res, err := http.PostForm(l.UIURL+"/deploy", map[string][]string{"green": {"slow"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	deps := l.Deployments()
+	if len(deps) != 1 || deps[0].Green != Slow {
+		t.Fatalf("POST /deploy started %d deployments", len(deps))
+	}
+	wait(t, "review messages", func() bool { return countReviews(l, deps[0].D.ID) == 2 })
+	res, err = http.Get(l.UIURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{deps[0].D.ID, "POST_TEST_TRAFFIC_SHIFT", "approval-hook", "IN_PROGRESS", `class="review-link"`, "alice@example.com", `id="deploy" disabled`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("dashboard lacks %q", want)
+		}
+	}
+	// A cross-site form post is refused.
+	req, _ := http.NewRequest(http.MethodPost, l.UIURL+"/deploy", strings.NewReader("green=healthy"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site POST /deploy = %d, want 403", res.StatusCode)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func onlyApproval(hooks []HookConfig) []HookConfig {
+	var out []HookConfig
+	for _, h := range hooks {
+		if h.Function == FnApproval {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func countReviews(l *Local, id string) int {
+	n := 0
+	for _, m := range l.Outbox.Mails() {
+		if IsReview(m, id) {
+			n++
+		}
+	}
+	return n
+}
+
+func reviewMail(t *testing.T, l *Local, id string) Mail {
+	t.Helper()
+	for _, m := range l.Outbox.Mails() {
+		if IsReview(m, id) {
+			return m
+		}
+	}
+	t.Fatal("no review message")
+	return Mail{}
+}

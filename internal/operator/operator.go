@@ -1,0 +1,231 @@
+// Package operator implements gatehouse's operator commands against real
+// AWS: list pending approval requests, show one with its votes and audit
+// history, and approve or reject as the caller's IAM identity. Decisions go
+// through the same conditional-write path as the review page.
+package operator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Store is the state bucket. *store.S3 satisfies it.
+type Store interface {
+	approval.Store
+	// List returns keys under prefix, at most limit (0: all).
+	List(ctx context.Context, prefix string, limit int) ([]string, error)
+}
+
+// Identity tells who the caller is. *sts.Client satisfies it.
+type Identity interface {
+	GetCallerIdentity(ctx context.Context, params *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
+}
+
+// Operator runs the commands.
+type Operator struct {
+	Store    Store
+	Identity Identity
+	Now      func() time.Time
+	Out      io.Writer
+}
+
+// Errors the commands report.
+var (
+	// ErrNoRequest: no approval request exists for the deployment.
+	ErrNoRequest = errors.New("no approval request for this deployment")
+	// ErrAmbiguous: the deployment has requests at several stages.
+	ErrAmbiguous = errors.New("approval requests at several stages: choose one with --stage")
+)
+
+// List prints the pending requests, or all with all.
+func (o *Operator) List(ctx context.Context, all bool) error {
+	keys, err := o.Store.List(ctx, approval.KeyPrefix, 0)
+	if err != nil {
+		return fmt.Errorf("list approval requests: %w", err)
+	}
+	now := o.Now()
+	w := tabwriter.NewWriter(o.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "SERVICE\tCLUSTER\tSTAGE\tSTATE\tAPPROVALS\tEXPIRES\tDEPLOYMENT")
+	n := 0
+	for _, k := range keys {
+		obj, err := o.Store.Get(ctx, k)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", k, err)
+		}
+		r, err := approval.Decode(obj.Body)
+		if err != nil {
+			fmt.Fprintf(w, "?\t?\t?\tunreadable\t\t\t%s\n", k)
+			continue
+		}
+		o := r.Evaluate(now)
+		if o != approval.Pending && !all {
+			continue
+		}
+		state := string(o)
+		expires := r.ExpiresAt.UTC().Format("2006-01-02 15:04")
+		if o == approval.Pending {
+			state = "pending"
+			expires += " (in " + approval.FormatDuration(r.ExpiresAt.Sub(now).Round(time.Minute)) + ")"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d of %d\t%s\t%s\n", r.Service, r.Cluster, r.Stage, state, r.Approvals(), r.RequiredApprovals, expires, r.DeploymentARN)
+		n++
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if n == 0 {
+		if all {
+			fmt.Fprintln(o.Out, "no approval requests")
+		} else {
+			fmt.Fprintln(o.Out, "no pending approval requests")
+		}
+	}
+	return nil
+}
+
+// find returns the key of the request for deployment at stage; with no
+// stage, the only request the deployment has.
+func (o *Operator) find(ctx context.Context, deployment, stage string) (string, error) {
+	d, err := hook.ParseDeploymentARN(deployment)
+	if err != nil {
+		return "", err
+	}
+	if stage != "" {
+		s := hook.Stage(strings.ToUpper(stage))
+		if !s.Valid() {
+			return "", fmt.Errorf("--stage %q is not a hookable stage", stage)
+		}
+		return approval.Key(d, s), nil
+	}
+	prefix := strings.TrimSuffix(approval.Key(d, "X"), "X.json")
+	keys, err := o.Store.List(ctx, prefix, 0)
+	if err != nil {
+		return "", fmt.Errorf("find approval request: %w", err)
+	}
+	switch len(keys) {
+	case 0:
+		return "", ErrNoRequest
+	case 1:
+		return keys[0], nil
+	}
+	return "", ErrAmbiguous
+}
+
+func (o *Operator) load(ctx context.Context, key string) (*approval.Request, string, error) {
+	obj, err := o.Store.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, "", ErrNoRequest
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("read approval request: %w", err)
+	}
+	r, err := approval.Decode(obj.Body)
+	if err != nil {
+		return nil, "", err
+	}
+	return r, obj.ETag, nil
+}
+
+// Status prints one request: what it is, who decided, and its history.
+func (o *Operator) Status(ctx context.Context, deployment, stage string) error {
+	key, err := o.find(ctx, deployment, stage)
+	if err != nil {
+		return err
+	}
+	r, _, err := o.load(ctx, key)
+	if err != nil {
+		return err
+	}
+	now := o.Now()
+	out := o.Out
+	state := r.Evaluate(now)
+	fmt.Fprintf(out, "Deployment:  %s\n", r.DeploymentARN)
+	fmt.Fprintf(out, "Service:     %s (cluster %s, %s, account %s)\n", r.Service, r.Cluster, r.Region, r.Account)
+	fmt.Fprintf(out, "Stage:       %s\n", r.Stage)
+	fmt.Fprintf(out, "State:       %s\n", r.Summary(state))
+	if c := r.Change; c.Known {
+		fmt.Fprintf(out, "Change:      %s -> %s\n", strings.Join(c.SourceTaskDefinitions, ", "), c.TargetTaskDefinition)
+	}
+	fmt.Fprintf(out, "Approvals:   %d of %d required\n", r.Approvals(), r.RequiredApprovals)
+	fmt.Fprintf(out, "Expires:     %s (then %s)\n", r.ExpiresAt.UTC().Format(time.RFC3339), r.OnExpiry)
+	if len(r.Approvers) > 0 {
+		fmt.Fprintln(out, "Approvers:")
+		for _, a := range r.Approvers {
+			v, ok := r.VoteOf(a)
+			st := "waiting"
+			if ok {
+				st = string(v.Decision) + " at " + v.At.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(out, "  %s: %s\n", a, st)
+		}
+	}
+	if len(r.Votes) > 0 {
+		fmt.Fprintln(out, "Votes:")
+		for _, v := range r.Votes {
+			fmt.Fprintf(out, "  %s  %-7s  %s via %s", v.At.UTC().Format(time.RFC3339), v.Decision, v.Approver, v.Via)
+			if v.SourceIP != "" {
+				fmt.Fprintf(out, " from %s", v.SourceIP)
+			}
+			if v.Comment != "" {
+				fmt.Fprintf(out, ": %q", v.Comment)
+			}
+			fmt.Fprintln(out)
+		}
+	}
+	fmt.Fprintln(out, "History:")
+	for _, e := range r.History {
+		fmt.Fprintf(out, "  %s  %-9s  %s: %s\n", e.At.UTC().Format(time.RFC3339), e.Kind, e.Actor, e.Detail)
+	}
+	return nil
+}
+
+// Decide records the caller's decision, as their IAM identity.
+func (o *Operator) Decide(ctx context.Context, deployment, stage string, d approval.Decision, comment string) error {
+	id, err := o.Identity.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return fmt.Errorf("who are you? sts:GetCallerIdentity: %w", err)
+	}
+	who := aws.ToString(id.Arn)
+	if who == "" {
+		return errors.New("sts:GetCallerIdentity returned no ARN")
+	}
+	key, err := o.find(ctx, deployment, stage)
+	if err != nil {
+		return err
+	}
+	r, etag, err := o.load(ctx, key)
+	if err != nil {
+		return err
+	}
+	now := o.Now()
+	r, _, err = approval.Update(ctx, o.Store, key, etag, r, func(n *approval.Request) error {
+		return n.Cast(approval.Vote{Approver: who, Decision: d, Comment: comment, Via: "cli"}, now)
+	})
+	switch {
+	case errors.Is(err, approval.ErrClosed):
+		return fmt.Errorf("already decided: %s", r.Summary(r.Evaluate(now)))
+	case errors.Is(err, approval.ErrAlreadyVoted):
+		v, _ := r.VoteOf(who)
+		return fmt.Errorf("you already voted %s at %s", v.Decision, v.At.UTC().Format(time.RFC3339))
+	case err != nil:
+		return err
+	}
+	fmt.Fprintf(o.Out, "recorded: %s %s as %s\n", d, r.DeploymentARN, who)
+	fmt.Fprintf(o.Out, "state: %s\n", r.Summary(r.Evaluate(now)))
+	if r.Outcome != approval.Pending {
+		fmt.Fprintln(o.Out, "the hook answers on its next call")
+	}
+	return nil
+}

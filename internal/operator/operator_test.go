@@ -1,0 +1,150 @@
+package operator
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/awstest"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/notify"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+const depARN = "arn:aws:ecs:us-west-2:123456789012:service-deployment/prod-cluster/orders/EZe5RNVLH6PPzHXINuP28"
+
+// stubSTS is a real STS client answered at the SDK's Initialize step.
+func stubSTS(arn string, err error) *sts.Client {
+	return sts.New(sts.Options{Region: "us-east-1", Credentials: aws.AnonymousCredentials{},
+		APIOptions: []func(*middleware.Stack) error{func(s *middleware.Stack) error {
+			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("stub",
+				func(context.Context, middleware.InitializeInput, middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					if err != nil {
+						return middleware.InitializeOutput{}, middleware.Metadata{}, err
+					}
+					return middleware.InitializeOutput{Result: &sts.GetCallerIdentityOutput{Arn: aws.String(arn)}}, middleware.Metadata{}, nil
+				}), middleware.Before)
+		}}})
+}
+
+type nopNotifier struct{}
+
+func (nopNotifier) Publish(context.Context, notify.Message) (string, error) { return "id", nil }
+
+type nopLinker struct{}
+
+func (nopLinker) Link(context.Context, *approval.Request, string) (string, error) {
+	return "https://x/review?token=t", nil
+}
+
+// open creates a pending request the way the hook does, against a real
+// S3-compatible server.
+func open(t *testing.T, st *store.S3, id string, required int) {
+	t.Helper()
+	d, err := hook.ParseDeploymentARN(strings.Replace(depARN, "EZe5RNVLH6PPzHXINuP28", id, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &approval.Gate{Store: st, Notifier: nopNotifier{}, Linker: nopLinker{}, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
+	s := approval.DefaultSettings()
+	s.Approvers, s.RequiredApprovals = []string{"alice@example.com", "bob@example.com"}, required
+	if _, err := g.Poll(context.Background(), approval.Poll{Deployment: d, Stage: hook.StagePostTestTrafficShift, ServiceARN: d.ServiceARN(), Settings: s}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOperator(t *testing.T) {
+	srv := awstest.NewS3(t)
+	st := store.New(srv.Client(), srv.Bucket)
+	open(t, st, "dep1", 2)
+	open(t, st, "dep2", 1)
+	var out bytes.Buffer
+	op := &Operator{Store: st, Identity: stubSTS("arn:aws:sts::123456789012:assumed-role/ops/jane", nil), Now: time.Now, Out: &out}
+	ctx := context.Background()
+	arn1 := strings.Replace(depARN, "EZe5RNVLH6PPzHXINuP28", "dep1", 1)
+	arn2 := strings.Replace(depARN, "EZe5RNVLH6PPzHXINuP28", "dep2", 1)
+
+	if err := op.List(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); strings.Count(s, "pending") != 2 || !strings.Contains(s, arn1) || !strings.Contains(s, "0 of 2") {
+		t.Errorf("list:\n%s", s)
+	}
+
+	out.Reset()
+	if err := op.Decide(ctx, arn2, "", approval.Reject, "not today"); err != nil {
+		t.Fatalf("Decide(reject) = %v", err)
+	}
+	if s := out.String(); !strings.Contains(s, "rejected by arn:aws:sts::123456789012:assumed-role/ops/jane: not today") {
+		t.Errorf("reject output:\n%s", s)
+	}
+	if err := op.Decide(ctx, arn2, "POST_TEST_TRAFFIC_SHIFT", approval.Approve, ""); err == nil || !strings.Contains(err.Error(), "already decided: rejected by") {
+		t.Errorf("Decide on a decided request = %v, want 'already decided'", err)
+	}
+
+	out.Reset()
+	if err := op.Decide(ctx, arn1, "", approval.Approve, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := op.Decide(ctx, arn1, "", approval.Approve, ""); err == nil || !strings.Contains(err.Error(), "already voted approve") {
+		t.Errorf("second vote = %v, want 'already voted'", err)
+	}
+	out.Reset()
+	if err := op.Status(ctx, arn1, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"waiting for approval: 1 of 2", "approve  arn:aws:sts::123456789012:assumed-role/ops/jane via cli", "alice@example.com: waiting", "created", "vote"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	out.Reset()
+	if err := op.List(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); strings.Contains(s, arn2) || !strings.Contains(s, arn1) {
+		t.Errorf("list of pending shows the decided request or hides the pending one:\n%s", s)
+	}
+	out.Reset()
+	if err := op.List(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !strings.Contains(s, "rejected") {
+		t.Errorf("list --all lacks the rejected request:\n%s", s)
+	}
+}
+
+func TestOperatorErrors(t *testing.T) {
+	srv := awstest.NewS3(t)
+	st := store.New(srv.Client(), srv.Bucket)
+	var out bytes.Buffer
+	ctx := context.Background()
+	op := &Operator{Store: st, Identity: stubSTS("arn:aws:iam::1:user/x", nil), Now: time.Now, Out: &out}
+	if err := op.Status(ctx, depARN, ""); !errors.Is(err, ErrNoRequest) {
+		t.Errorf("Status(unknown) = %v, want ErrNoRequest", err)
+	}
+	if err := op.Decide(ctx, depARN, "POST_TEST_TRAFFIC_SHIFT", approval.Approve, ""); !errors.Is(err, ErrNoRequest) {
+		t.Errorf("Decide(unknown) = %v, want ErrNoRequest", err)
+	}
+	if err := op.Status(ctx, "arn:aws:ecs:us-west-2:1:service/c/s", ""); err == nil {
+		t.Error("Status(service ARN) = nil, want an error about the ARN")
+	}
+	if err := op.Status(ctx, depARN, "LATER"); err == nil || !strings.Contains(err.Error(), "--stage") {
+		t.Errorf("Status(bad stage) = %v", err)
+	}
+	op.Identity = stubSTS("", errors.New("ExpiredToken"))
+	open(t, st, "EZe5RNVLH6PPzHXINuP28", 1)
+	if err := op.Decide(ctx, depARN, "", approval.Approve, ""); err == nil || !strings.Contains(err.Error(), "GetCallerIdentity") {
+		t.Errorf("Decide without identity = %v", err)
+	}
+}
