@@ -1,10 +1,12 @@
 # gatehouse: ECS blue/green deployment gates.
 #
+#   make local   run a whole blue/green deployment on this machine (no AWS)
 #   make test    lint, unit and integration tests, brief fuzzing
 #   make build   every function as build/<name>/bootstrap (linux/arm64) + zip
 #   make bench   binary sizes, invoke latency, S3 requests per poll
 #   make lint    gofmt, go vet, staticcheck
 #   make tools   the pinned test tools (versitygw, Lambda RIE, staticcheck)
+#   make browser Debian's Chromium, pinned, for the browser tests
 
 SHELL      := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -17,7 +19,7 @@ export GATEHOUSE_TOOLS_BIN := $(TOOLS_BIN)
 LAMBDA_ENV   := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: all build test unit fuzz lint bench tools clean
+.PHONY: all build test unit fuzz lint bench tools browser local clean
 
 all: build
 
@@ -33,7 +35,13 @@ FORCE:
 tools:
 	scripts/tools.sh
 
-test: tools lint unit fuzz
+browser:
+	scripts/chromium.sh
+
+local:
+	$(GO) run ./cmd/gatehouse local
+
+test: tools browser lint unit fuzz
 
 unit:
 	$(GO) test -count=1 -timeout 15m ./...
