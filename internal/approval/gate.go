@@ -44,6 +44,14 @@ type Describer interface {
 	Describe(ctx context.Context, deploymentARN string) (ecsdeploy.Deployment, error)
 }
 
+// SmokeSource reads the smoke verdict of a deployment at a stage.
+type SmokeSource interface {
+	// SmokeVerdict returns whether every critical smoke check passed, with a
+	// one-line summary. It returns an error wrapping store.ErrNotFound while
+	// there is no verdict yet.
+	SmokeVerdict(ctx context.Context, deploymentARN string, stage hook.Stage) (passed bool, summary string, err error)
+}
+
 // Linker makes the review link for one approver of r (empty for a shared link).
 type Linker interface {
 	Link(ctx context.Context, r *Request, approver string) (string, error)
@@ -73,8 +81,8 @@ type Verdict struct {
 	Reason string
 }
 
-// Gate holds deployments until approvers decide. All of its fields are
-// required except Describer and Log.
+// Gate holds deployments until approvers decide. Store, Notifier, Linker,
+// Now and Log are required.
 type Gate struct {
 	Store     Store
 	Notifier  Notifier
@@ -82,6 +90,12 @@ type Gate struct {
 	Linker    Linker
 	Now       func() time.Time
 	Log       *slog.Logger
+	// Smoke reads smoke verdicts, for waitForSmoke.
+	Smoke SmokeSource
+	// SmokeFunction names the smoke hook's Lambda function (name or ARN).
+	// When ECS reports it among the hooks of the stage, the gate waits for
+	// its verdict unless waitForSmoke says otherwise.
+	SmokeFunction string
 }
 
 // Timing of the publishing lease and retries.
@@ -128,6 +142,15 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 	if err != nil {
 		return Verdict{}, err
 	}
+	if g.waitForSmoke(p.Settings, change) {
+		if g.Smoke == nil {
+			return Verdict{}, errors.New("waitForSmoke: this approval hook cannot read smoke reports")
+		}
+		// Create the request now, so that its timeout and audit trail cover
+		// the wait, but hold the messages until the smoke checks pass.
+		r.AwaitSmoke, r.SendingSince = true, nil
+		r.record(now, "smoke", "gatehouse", "waiting for the smoke checks before asking for approval")
+	}
 	body, err := r.Encode()
 	if err != nil {
 		return Verdict{}, err
@@ -149,7 +172,10 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 		return Verdict{}, fmt.Errorf("create approval %s: %w", key, err)
 	}
 	g.Log.InfoContext(ctx, "approval requested", "deployment_arn", r.DeploymentARN, "stage", string(r.Stage),
-		"approvers", len(r.Approvers), "required", r.RequiredApprovals, "expires_at", r.ExpiresAt)
+		"approvers", len(r.Approvers), "required", r.RequiredApprovals, "expires_at", r.ExpiresAt, "await_smoke", r.AwaitSmoke)
+	if r.AwaitSmoke {
+		return g.advance(ctx, key, etag, r)
+	}
 	if _, _, err := g.sendReviews(ctx, key, etag, r); err != nil {
 		return Verdict{}, err
 	}
@@ -232,6 +258,47 @@ func (g *Gate) advance(ctx context.Context, key, etag string, r *Request) (Verdi
 			g.announce(ctx, key, newTag, next)
 			return g.verdict(next, next.Outcome), nil
 		}
+		if r.SmokePending() {
+			if g.Smoke == nil {
+				return Verdict{}, errors.New("waitForSmoke: this approval hook cannot read smoke reports")
+			}
+			passed, summary, err := g.Smoke.SmokeVerdict(ctx, r.DeploymentARN, r.Stage)
+			if errors.Is(err, store.ErrNotFound) {
+				return g.pending(r), nil
+			}
+			if err != nil {
+				return Verdict{}, fmt.Errorf("read smoke verdict: %w", err)
+			}
+			next := clone(r)
+			next.Smoke = &Smoke{Passed: passed, Summary: summary}
+			if passed {
+				next.record(now, "smoke", "gatehouse", "smoke checks passed: "+summary)
+				next.SendingSince = &now
+			} else {
+				// Nobody was asked, so there is nobody to tell.
+				next.close(SmokeFailed, now)
+				next.AnnouncedAt = &now
+			}
+			newTag, err := g.write(ctx, key, etag, next)
+			if errors.Is(err, store.ErrPrecondition) {
+				if r, etag, err = g.reload(ctx, key); err != nil {
+					return Verdict{}, err
+				}
+				continue
+			}
+			if err != nil {
+				return Verdict{}, err
+			}
+			if !passed {
+				g.Log.InfoContext(ctx, "approval closed: smoke checks failed", "deployment_arn", next.DeploymentARN, "stage", string(next.Stage))
+				return g.verdict(next, SmokeFailed), nil
+			}
+			next, _, err = g.sendReviews(ctx, key, newTag, next)
+			if err != nil {
+				return Verdict{}, err
+			}
+			return g.pending(next), nil
+		}
 		if missing := r.unsent(); len(missing) > 0 {
 			if r.SendingSince != nil && now.Sub(*r.SendingSince) < SendLease {
 				// Another caller is publishing right now.
@@ -274,6 +341,35 @@ func (g *Gate) advance(ctx context.Context, key, etag string, r *Request) (Verdi
 		return g.pending(r), nil
 	}
 	return Verdict{}, hook.Transient(fmt.Errorf("approval %s: still changing after %d attempts", key, maxAttempts))
+}
+
+// waitForSmoke decides whether to hold the messages for the smoke verdict:
+// as configured, else when ECS reports the smoke hook among this stage's hooks.
+func (g *Gate) waitForSmoke(s Settings, change Change) bool {
+	if s.WaitForSmoke != nil {
+		return *s.WaitForSmoke
+	}
+	if g.SmokeFunction == "" {
+		return false
+	}
+	for _, h := range change.Hooks {
+		if functionName(h) == functionName(g.SmokeFunction) {
+			return true
+		}
+	}
+	return false
+}
+
+// functionName returns the function name in a Lambda function ARN (without
+// a qualifier), or s itself when it is a plain name.
+func functionName(s string) string {
+	if i := strings.Index(s, ":function:"); i >= 0 {
+		s = s[i+len(":function:"):]
+		if j := strings.Index(s, ":"); j >= 0 {
+			s = s[:j]
+		}
+	}
+	return s
 }
 
 func (g *Gate) verdict(r *Request, o Outcome) Verdict {
@@ -395,8 +491,16 @@ func (g *Gate) remind(ctx context.Context, key, etag string, r *Request) {
 }
 
 // announce tells every recipient the outcome. At most once (the claim was
-// written first); best effort.
+// written first); best effort. Nobody is told about a request nobody was
+// asked to review.
 func (g *Gate) announce(ctx context.Context, key, etag string, r *Request) {
+	asked := false
+	for _, n := range r.Notices {
+		asked = asked || n.Kind == "review"
+	}
+	if !asked {
+		return
+	}
 	var sent []Notice
 	for _, a := range r.recipients() {
 		id, err := g.Notifier.Publish(ctx, DecisionMessage(r, a))
@@ -511,6 +615,11 @@ func ChangeOf(d ecsdeploy.Deployment) Change {
 	}
 	c.TargetTaskDefinition = shortTaskDef(d.Target.TaskDefinition)
 	c.TargetImages = images(d.Target.Images)
+	for _, h := range d.Hooks {
+		if h.TargetARN != "" {
+			c.Hooks = append(c.Hooks, h.TargetARN)
+		}
+	}
 	return c
 }
 

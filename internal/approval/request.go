@@ -42,6 +42,9 @@ const (
 	Approved Outcome = "approved"
 	Rejected Outcome = "rejected"
 	Expired  Outcome = "expired"
+	// SmokeFailed closes a request whose green failed its smoke checks
+	// before anyone was asked to approve.
+	SmokeFailed Outcome = "smoke-failed"
 )
 
 // Decision is an approver's vote, or what expiry defaults to.
@@ -128,6 +131,8 @@ type Change struct {
 	Known bool `json:"known"`
 	// FirstDeployment reports whether no revision ran before this one.
 	FirstDeployment bool `json:"firstDeployment,omitempty"`
+	// Hooks are the Lambda functions ECS runs at the gate's stage.
+	Hooks []string `json:"hooks,omitempty"`
 }
 
 // Request is an approval request: the document stored in the state bucket.
@@ -179,6 +184,13 @@ type Request struct {
 	// Notices are the messages published so far.
 	Notices []Notice `json:"notices,omitempty"`
 
+	// AwaitSmoke holds the review messages until the smoke checks of the
+	// same deployment and stage pass: nobody is asked to approve a green that
+	// fails them.
+	AwaitSmoke bool `json:"awaitSmoke,omitempty"`
+	// Smoke is the smoke verdict, once known.
+	Smoke *Smoke `json:"smoke,omitempty"`
+
 	// Votes are the decisions recorded, one per approver.
 	Votes []Vote `json:"votes,omitempty"`
 	// Outcome is set once, when the request closes.
@@ -188,6 +200,17 @@ type Request struct {
 	// History is the audit trail, oldest first.
 	History []Event `json:"history"`
 }
+
+// Smoke summarises the smoke checks of the deployment.
+type Smoke struct {
+	// Passed reports whether every critical check passed.
+	Passed bool `json:"passed"`
+	// Summary says so in one line.
+	Summary string `json:"summary"`
+}
+
+// SmokePending reports whether the request still waits for the smoke verdict.
+func (r *Request) SmokePending() bool { return r.AwaitSmoke && r.Smoke == nil }
 
 // Decode parses a stored request. It refuses documents it does not understand:
 // a gate that guesses could pass what it should hold.
@@ -251,9 +274,11 @@ func (r *Request) tally() Outcome {
 	return Pending
 }
 
-// Passes reports whether an outcome lets the deployment go on.
+// Passes reports whether an outcome lets the deployment go on. Expiry
+// approves only by explicit opt-in, and never a request still waiting for
+// its smoke checks: an absent verdict is not a pass.
 func (r *Request) Passes(o Outcome) bool {
-	return o == Approved || (o == Expired && r.OnExpiry == Approve)
+	return o == Approved || (o == Expired && r.OnExpiry == Approve && !r.SmokePending())
 }
 
 // Approvals returns the number of approve votes recorded.
@@ -290,6 +315,8 @@ var (
 	ErrAlreadyVoted = errors.New("vote already recorded")
 	// ErrNotApprover: the voter is not on the request's approver list.
 	ErrNotApprover = errors.New("not an approver of this request")
+	// ErrAwaitingSmoke: the smoke checks have not passed yet.
+	ErrAwaitingSmoke = errors.New("the smoke checks have not passed yet")
 )
 
 // MaxCommentLen bounds a vote's comment, in bytes.
@@ -302,6 +329,9 @@ const MaxCommentLen = 1000
 func (r *Request) Cast(v Vote, now time.Time) error {
 	if o := r.Evaluate(now); o != Pending {
 		return fmt.Errorf("%w: %s", ErrClosed, o)
+	}
+	if r.SmokePending() {
+		return ErrAwaitingSmoke
 	}
 	v.Approver = strings.TrimSpace(v.Approver)
 	if v.Approver == "" {
@@ -368,12 +398,24 @@ func (r *Request) Summary(o Outcome) string {
 			}
 		}
 		return "rejected"
+	case SmokeFailed:
+		s := "smoke checks failed"
+		if r.Smoke != nil && r.Smoke.Summary != "" {
+			s += ": " + r.Smoke.Summary
+		}
+		return s + "; nobody was asked to approve"
 	case Expired:
 		d := FormatDuration(r.ExpiresAt.Sub(r.CreatedAt))
+		if r.SmokePending() {
+			return fmt.Sprintf("no smoke verdict within %s, rejected by default", d)
+		}
 		if r.OnExpiry == Approve {
 			return fmt.Sprintf("no decision within %s, approved by default (onExpiry: approve)", d)
 		}
 		return fmt.Sprintf("no decision within %s, rejected by default", d)
+	}
+	if r.SmokePending() {
+		return "waiting for the smoke checks before asking for approval"
 	}
 	return fmt.Sprintf("waiting for approval: %d of %d", r.Approvals(), r.RequiredApprovals)
 }

@@ -46,6 +46,9 @@ type Settings struct {
 	// ReminderAt is the fraction of Timeout after which a reminder goes out;
 	// zero sends none.
 	ReminderAt float64
+	// WaitForSmoke holds the review messages until the smoke checks of the
+	// same stage pass. Nil means: wait when a smoke hook runs at the stage.
+	WaitForSmoke *bool
 }
 
 // DefaultSettings are the built-in defaults.
@@ -205,6 +208,13 @@ func Apply(defaults Settings, hookDetails json.RawMessage, ignore ...string) (Se
 			if err := json.Unmarshal(raw, &s.ReminderAt); err != nil {
 				bad(k, "a fraction of the timeout such as 0.75", raw)
 			}
+		case "waitForSmoke":
+			var b bool
+			if err := json.Unmarshal(raw, &b); err != nil {
+				bad(k, "true or false", raw)
+				continue
+			}
+			s.WaitForSmoke = &b
 		default:
 			if !slices.Contains(ignore, k) {
 				errs = append(errs, fmt.Errorf("hookDetails.%s: unknown key", k))

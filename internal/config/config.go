@@ -28,6 +28,10 @@ const (
 	EnvFirstDeployment   = "GATEHOUSE_FIRST_DEPLOYMENT"
 	EnvOnExpiry          = "GATEHOUSE_ON_EXPIRY"
 	EnvReminderAt        = "GATEHOUSE_REMINDER_AT"
+	// EnvSmokeFunction names the smoke hook's function (name or ARN) for the
+	// approval hook: when ECS runs it at the same stage, the approval hook
+	// waits for its verdict before asking anyone (waitForSmoke).
+	EnvSmokeFunction = "GATEHOUSE_SMOKE_FUNCTION"
 )
 
 // Signing says where the link-signing keys come from: a Secrets Manager
@@ -45,6 +49,8 @@ type ApprovalHook struct {
 	Signing   Signing
 	// Defaults are the approval settings hookDetails can override.
 	Defaults approval.Settings
+	// SmokeFunction is the smoke hook's function name or ARN, if any.
+	SmokeFunction string
 }
 
 // ApprovalAPI is the review API's configuration.
@@ -166,6 +172,8 @@ func LoadApprovalHook(getenv func(string) string) (ApprovalHook, error) {
 		TopicARN:  l.required(EnvTopicARN),
 		ReviewURL: l.url(EnvReviewURL),
 		Signing:   l.signing(),
+		// Optional: without it, waitForSmoke is off unless hookDetails set it.
+		SmokeFunction: strings.TrimSpace(getenv(EnvSmokeFunction)),
 	}
 	c.Defaults = l.settings()
 	return c, errors.Join(l.errs...)

@@ -47,6 +47,16 @@ type Deployment struct {
 	Sources []Revision
 	// Target is the revision being deployed (green).
 	Target Revision
+	// Hooks are the lifecycle hooks of the deployment's current stage.
+	Hooks []Hook
+}
+
+// Hook is a lifecycle hook running at the deployment's current stage.
+type Hook struct {
+	// TargetARN is the hook's Lambda function ARN; empty for PAUSE hooks.
+	TargetARN string
+	// Status is AWAITING_ACTION, IN_PROGRESS, SUCCEEDED, FAILED or TIMED_OUT.
+	Status string
 }
 
 // Terminal reports whether the deployment has finished, one way or another.
@@ -83,6 +93,9 @@ func (r *Reader) Describe(ctx context.Context, deploymentARN string) (Deployment
 	d := Deployment{ARN: aws.ToString(sd.ServiceDeploymentArn), Status: string(sd.Status), StartedAt: sd.StartedAt}
 	if d.StartedAt == nil {
 		d.StartedAt = sd.CreatedAt
+	}
+	for _, h := range sd.LifecycleHookDetails {
+		d.Hooks = append(d.Hooks, Hook{TargetARN: aws.ToString(h.TargetArn), Status: string(h.Status)})
 	}
 	var arns []string
 	for _, s := range sd.SourceServiceRevisions {

@@ -51,6 +51,9 @@ func TestDescribe(t *testing.T) {
 				StartedAt:              &started,
 				SourceServiceRevisions: []ecstypes.ServiceRevisionSummary{{Arn: aws.String(blueARN)}},
 				TargetServiceRevision:  &ecstypes.ServiceRevisionSummary{Arn: aws.String(greenARN)},
+				LifecycleHookDetails: []ecstypes.DeploymentLifecycleHookDetail{
+					{TargetArn: aws.String("arn:aws:lambda:us-west-2:123456789012:function:gatehouse-smoke"), Status: "IN_PROGRESS"},
+				},
 			}}}, nil
 		case *ecs.DescribeServiceRevisionsInput:
 			revisionsAsked = in.ServiceRevisionArns
@@ -76,6 +79,7 @@ func TestDescribe(t *testing.T) {
 			Images: []Image{{Container: "web", Image: "orders:2.4.0@sha256:aaa"}}}},
 		Target: Revision{ARN: greenARN, TaskDefinition: "arn:aws:ecs:us-west-2:123456789012:task-definition/orders:42",
 			Images: []Image{{Container: "web", Image: "repo/orders@sha256:bbb"}}},
+		Hooks: []Hook{{TargetARN: "arn:aws:lambda:us-west-2:123456789012:function:gatehouse-smoke", Status: "IN_PROGRESS"}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Describe (-want +got):\n%s", diff)

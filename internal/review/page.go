@@ -54,6 +54,7 @@ type requestView struct {
 	Service, Cluster, Region, Account string
 	Deployment, Stage, Revision       string
 	Change                            approval.Change
+	Smoke                             *approval.Smoke
 	Approvals, Required               int
 	Approvers                         []approverView
 	Votes                             []approval.Vote
@@ -88,6 +89,7 @@ func (h *Handler) requestPage(l *loaded, tok, msg string) pageData {
 		Stage:      string(r.Stage),
 		Revision:   r.TargetRevisionARN,
 		Change:     r.Change,
+		Smoke:      r.Smoke,
 		Approvals:  r.Approvals(),
 		Required:   r.RequiredApprovals,
 		Votes:      r.Votes,
@@ -193,6 +195,13 @@ func writeRequest(b *strings.Builder, v *requestView) {
 		}
 	} else {
 		row("Deploying", "<code>"+esc(v.Revision)+"</code><br><small>ECS did not describe this deployment; check it in the console.</small>")
+	}
+	if v.Smoke != nil {
+		verdict := "FAILED"
+		if v.Smoke.Passed {
+			verdict = "passed"
+		}
+		row("Smoke checks", "<span id=\"smoke\">"+esc(verdict+": "+v.Smoke.Summary)+"</span>")
 	}
 	p("<tr><th>Approvals</th><td id=\"approvals\">%d of %d required</td></tr>\n", v.Approvals, v.Required)
 	if len(v.Approvers) > 0 {
