@@ -62,7 +62,10 @@ func DefaultConfig() Config {
 			{Function: FnSmoke, Stages: []hook.Stage{hook.StagePostTestTrafficShift}},
 			{Function: FnApproval, Stages: []hook.Stage{hook.StagePostTestTrafficShift},
 				HookDetails: json.RawMessage(`{"approvers":["alice@example.com","bob@example.com"],"requiredApprovals":1,"timeout":"2h"}`)},
-			{Function: FnBake, Stages: []hook.Stage{hook.StagePostProductionTrafficShift}},
+			{Function: FnBake, Stages: []hook.Stage{hook.StagePostProductionTrafficShift},
+				HookDetails: json.RawMessage(`{"window":"3m","minRequests":20,"metrics":[` +
+					`{"name":"5xx rate","kind":"targetGroup5xxRate","max":0.05},` +
+					`{"name":"p99 latency","kind":"targetGroupLatencyP99","maxMs":1000}]}`)},
 		},
 	}
 }

@@ -34,6 +34,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/bake"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/review"
@@ -249,6 +250,11 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 			Log:       log,
 		}
 		h.Invoke = hook.Wrap(approval.HookHandler(gate, approval.DefaultSettings()), hook.Options{Logger: log})
+	case FnBake:
+		// Metrics come from the local production listener; there are no
+		// alarms and no metric math locally.
+		checker := &bake.Checker{Targets: listenerStats{l.App.Production}, Reports: l.Store, Now: l.Clock.Now, Log: log}
+		h.Invoke = hook.Wrap(bake.HookHandler(checker, bake.DefaultConfig()), hook.Options{Logger: log})
 	default:
 		return h, fmt.Errorf("%s: %w", hc.Function, errNotLanded)
 	}

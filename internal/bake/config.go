@@ -1,0 +1,702 @@
+package bake
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
+)
+
+// Kind is a built-in check on the green target group's traffic.
+type Kind string
+
+// The built-in kinds. The 5xx rate is HTTPCode_Target_5XX_Count divided by
+// RequestCount; latencies are TargetResponseTime percentiles in milliseconds.
+const (
+	Kind5xxRate    Kind = "targetGroup5xxRate"
+	KindLatencyP50 Kind = "targetGroupLatencyP50"
+	KindLatencyP90 Kind = "targetGroupLatencyP90"
+	KindLatencyP99 Kind = "targetGroupLatencyP99"
+)
+
+// Kinds lists every built-in kind.
+var Kinds = []Kind{Kind5xxRate, KindLatencyP50, KindLatencyP90, KindLatencyP99}
+
+func (k Kind) latency() bool {
+	return k == KindLatencyP50 || k == KindLatencyP90 || k == KindLatencyP99
+}
+
+// Policies for alarms in INSUFFICIENT_DATA and for a window without enough
+// traffic.
+const (
+	Ignore = "ignore"
+	Fail   = "fail"
+	Pass   = "pass"
+)
+
+// Defaults and limits of the configuration. A window can be extended once,
+// to twice its length; both must fit in the 24 hours ECS gives a stage.
+const (
+	DefaultWindow           = 10 * time.Minute
+	MinWindow               = time.Minute
+	MaxWindow               = 8 * time.Hour
+	DefaultMinRequests      = 100
+	MaxMinRequests          = 1_000_000_000
+	DefaultCallbackDelay    = 60
+	MinCallbackDelay        = 1
+	MaxCallbackDelay        = 900
+	DefaultMaxErrorDuration = 5 * time.Minute
+	MinMaxErrorDuration     = time.Minute
+	MaxMaxErrorDuration     = time.Hour
+	MaxMetrics              = 20
+	MaxAlarmNames           = 100
+	MaxAlarmPrefixes        = 10
+	MaxExpressionMetrics    = 10
+	maxNameLen              = 64
+	maxAlarmNameLen         = 255
+	maxExpressionLen        = 2048
+)
+
+// AlarmConfig names the alarms that must not be in ALARM during the bake.
+type AlarmConfig struct {
+	// Names are alarm names; each must exist.
+	Names []string
+	// Prefixes select every alarm whose name starts with one; each must
+	// match at least one alarm.
+	Prefixes []string
+	// InsufficientData is Ignore or Fail: what an alarm in
+	// INSUFFICIENT_DATA means.
+	InsufficientData string
+}
+
+// MetricCheck is one metric with its limits: a built-in Kind, or a
+// metric-math Expression over named Metrics.
+type MetricCheck struct {
+	// Name identifies the check in reasons and reports; unique.
+	Name string
+	// Kind is a built-in check; empty for an expression.
+	Kind Kind
+	// Expression is a CloudWatch metric-math expression; empty for a kind.
+	Expression string
+	// Metrics are the metrics Expression refers to, by id.
+	Metrics map[string]Metric
+	// Max is the highest acceptable value: a fraction for Kind5xxRate,
+	// any number for an expression.
+	Max *float64
+	// MaxMs is the highest acceptable latency in milliseconds.
+	MaxMs *float64
+	// MaxRelativeToBlue is the highest acceptable ratio of green's value to
+	// blue's baseline.
+	MaxRelativeToBlue *float64
+	// Min is the lowest acceptable value of an expression.
+	Min *float64
+}
+
+// Config is what a bake checks and for how long.
+type Config struct {
+	// Window is how long the bake lasts from the first call.
+	Window time.Duration
+	// Alarms are the CloudWatch alarms to watch.
+	Alarms AlarmConfig
+	// Metrics are the metric checks.
+	Metrics []MetricCheck
+	// MinRequests is how many requests green must serve in the window for
+	// the bake to count as evidence; 0 requires none.
+	MinRequests int
+	// OnNoTraffic is Fail or Pass: the verdict when, after the one
+	// extension, there is still not enough evidence.
+	OnNoTraffic string
+	// CallbackDelay is the number of seconds between checks.
+	CallbackDelay int
+	// MaxErrorDuration is how long transient errors are answered
+	// IN_PROGRESS before the hook fails closed.
+	MaxErrorDuration time.Duration
+}
+
+// DefaultConfig returns the built-in defaults: a 10 minute window, 100
+// requests, no checks.
+func DefaultConfig() Config {
+	return Config{
+		Window:           DefaultWindow,
+		Alarms:           AlarmConfig{InsufficientData: Ignore},
+		MinRequests:      DefaultMinRequests,
+		OnNoTraffic:      Fail,
+		CallbackDelay:    DefaultCallbackDelay,
+		MaxErrorDuration: DefaultMaxErrorDuration,
+	}
+}
+
+// HasChecks reports whether c watches anything: alarms or metrics.
+func (c Config) HasChecks() bool {
+	return len(c.Alarms.Names) > 0 || len(c.Alarms.Prefixes) > 0 || len(c.Metrics) > 0
+}
+
+// needsTargets reports whether checking c needs target-group statistics.
+func (c Config) needsTargets() bool {
+	if c.MinRequests > 0 {
+		return true
+	}
+	for _, m := range c.Metrics {
+		if m.Kind != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func (c Config) needsBaseline() bool {
+	for _, m := range c.Metrics {
+		if m.Kind != "" && m.MaxRelativeToBlue != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (c Config) clone() Config {
+	out := c
+	out.Alarms.Names = slices.Clone(c.Alarms.Names)
+	out.Alarms.Prefixes = slices.Clone(c.Alarms.Prefixes)
+	out.Metrics = slices.Clone(c.Metrics)
+	return out
+}
+
+// ParseConfig parses a bake configuration, a JSON object, over
+// DefaultConfig and checks every value, naming each bad one by its path
+// (metrics[1].maxMs). It accepts a configuration without checks: it may be
+// defaults that hookDetails complete. The key StateKey is ignored.
+func ParseConfig(data []byte) (Config, error) {
+	return parse("", DefaultConfig(), data)
+}
+
+// Apply returns defaults overridden by the bake keys of hookDetails, a JSON
+// object: each top-level key given replaces the default's whole value
+// (alarms and metrics are replaced, not merged). The key StateKey, the run
+// state, is ignored; any other unknown key is refused. The result must have
+// at least one check. Every error names the key at fault, as
+// hookDetails.PATH.
+func Apply(defaults Config, hookDetails json.RawMessage) (Config, error) {
+	c, err := parse("hookDetails", defaults, hookDetails)
+	if err != nil {
+		return c, err
+	}
+	if !c.HasChecks() {
+		return c, errors.New("hookDetails: no checks configured: set alarms or metrics in hookDetails or GATEHOUSE_BAKE_CONFIG")
+	}
+	return c, nil
+}
+
+func parse(prefix string, base Config, data []byte) (Config, error) {
+	c := base.clone()
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return c, nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil || fields == nil {
+		return c, fmt.Errorf("%s: want a JSON object", cmp.Or(prefix, "configuration"))
+	}
+	p := &parser{}
+	for _, k := range sortedKeys(fields) {
+		raw := fields[k]
+		path := join(prefix, k)
+		switch k {
+		case StateKey:
+			continue
+		case "window":
+			if d, ok := p.duration(path, raw, MinWindow, MaxWindow); ok {
+				c.Window = d
+			}
+		case "alarms":
+			if a, ok := p.alarms(path, raw); ok {
+				c.Alarms = a
+			}
+		case "metrics":
+			if m, ok := p.metrics(path, raw); ok {
+				c.Metrics = m
+			}
+		case "minRequests":
+			if n, ok := p.integer(path, raw, 0, MaxMinRequests); ok {
+				c.MinRequests = n
+			}
+		case "onNoTraffic":
+			if v, ok := p.enum(path, raw, Fail, Pass); ok {
+				c.OnNoTraffic = v
+			}
+		case "callbackDelay":
+			if n, ok := p.integer(path, raw, MinCallbackDelay, MaxCallbackDelay); ok {
+				c.CallbackDelay = n
+			}
+		case "maxErrorDuration":
+			if d, ok := p.duration(path, raw, MinMaxErrorDuration, MaxMaxErrorDuration); ok {
+				c.MaxErrorDuration = d
+			}
+		default:
+			p.fail(path, "unknown key")
+		}
+	}
+	return c, errors.Join(p.errs...)
+}
+
+// parser collects every problem, each named by its path.
+type parser struct {
+	errs []error
+}
+
+func (p *parser) fail(path, format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+}
+
+func (p *parser) want(path, want string, raw json.RawMessage) {
+	p.fail(path, "want %s, got %s", want, clip(raw))
+}
+
+func (p *parser) object(path string, raw json.RawMessage) (map[string]json.RawMessage, bool) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		p.want(path, "a JSON object", raw)
+		return nil, false
+	}
+	return m, true
+}
+
+func (p *parser) str(path string, raw json.RawMessage) (string, bool) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil || isNull(raw) {
+		p.want(path, "a string", raw)
+		return "", false
+	}
+	return s, true
+}
+
+func (p *parser) stringList(path string, raw json.RawMessage, maxItems, maxLen int) ([]string, bool) {
+	var list []string
+	if err := json.Unmarshal(raw, &list); err != nil || isNull(raw) {
+		p.want(path, "a JSON list of strings", raw)
+		return nil, false
+	}
+	if len(list) > maxItems {
+		p.fail(path, "%d entries, at most %d", len(list), maxItems)
+		return nil, false
+	}
+	var out []string
+	ok := true
+	for i, s := range list {
+		if s == "" || len(s) > maxLen || !printable(s) {
+			p.fail(fmt.Sprintf("%s[%d]", path, i), "want a non-empty printable string of at most %d bytes, got %s", maxLen, clip(quote(s)))
+			ok = false
+			continue
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out, ok
+}
+
+func (p *parser) number(path string, raw json.RawMessage) (float64, bool) {
+	var f float64
+	if err := json.Unmarshal(raw, &f); err != nil || isNull(raw) {
+		p.want(path, "a number", raw)
+		return 0, false
+	}
+	return f, true
+}
+
+func (p *parser) integer(path string, raw json.RawMessage, lo, hi int) (int, bool) {
+	f, ok := p.number(path, raw)
+	if !ok {
+		return 0, false
+	}
+	if f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
+		p.fail(path, "want a whole number from %d to %d, got %s", lo, hi, clip(raw))
+		return 0, false
+	}
+	return int(f), true
+}
+
+func (p *parser) duration(path string, raw json.RawMessage, lo, hi time.Duration) (time.Duration, bool) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil || isNull(raw) {
+		p.want(path, `a duration string like "10m"`, raw)
+		return 0, false
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		p.want(path, `a duration like "10m" or "1h30m"`, raw)
+		return 0, false
+	}
+	if d%time.Second != 0 {
+		p.want(path, "a whole number of seconds", raw)
+		return 0, false
+	}
+	if d < lo || d > hi {
+		p.fail(path, "%s, want from %s to %s", FormatDuration(d), FormatDuration(lo), FormatDuration(hi))
+		return 0, false
+	}
+	return d, true
+}
+
+func (p *parser) enum(path string, raw json.RawMessage, values ...string) (string, bool) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil || !slices.Contains(values, s) {
+		p.want(path, quoteAll(values), raw)
+		return "", false
+	}
+	return s, true
+}
+
+func (p *parser) alarms(path string, raw json.RawMessage) (AlarmConfig, bool) {
+	fields, ok := p.object(path, raw)
+	if !ok {
+		return AlarmConfig{}, false
+	}
+	a := AlarmConfig{InsufficientData: Ignore}
+	n := len(p.errs)
+	for _, k := range sortedKeys(fields) {
+		raw, path := fields[k], path+"."+k
+		switch k {
+		case "names":
+			a.Names, _ = p.stringList(path, raw, MaxAlarmNames, maxAlarmNameLen)
+		case "prefixes":
+			a.Prefixes, _ = p.stringList(path, raw, MaxAlarmPrefixes, maxAlarmNameLen)
+		case "insufficientData":
+			a.InsufficientData, _ = p.enum(path, raw, Ignore, Fail)
+		default:
+			p.fail(path, "unknown key")
+		}
+	}
+	return a, len(p.errs) == n
+}
+
+func (p *parser) metrics(path string, raw json.RawMessage) ([]MetricCheck, bool) {
+	var list []json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil || isNull(raw) {
+		p.want(path, "a JSON list of metric checks", raw)
+		return nil, false
+	}
+	if len(list) > MaxMetrics {
+		p.fail(path, "%d checks, at most %d", len(list), MaxMetrics)
+		return nil, false
+	}
+	n := len(p.errs)
+	var out []MetricCheck
+	names := map[string]int{}
+	for i, raw := range list {
+		at := fmt.Sprintf("%s[%d]", path, i)
+		m, ok := p.metric(at, raw, i)
+		if !ok {
+			continue
+		}
+		if j, dup := names[m.Name]; dup {
+			p.fail(at+".name", "%q is also the name of metrics[%d]; names must be unique", m.Name, j)
+			continue
+		}
+		names[m.Name] = i
+		out = append(out, m)
+	}
+	return out, len(p.errs) == n
+}
+
+func (p *parser) metric(path string, raw json.RawMessage, index int) (MetricCheck, bool) {
+	fields, ok := p.object(path, raw)
+	if !ok {
+		return MetricCheck{}, false
+	}
+	var m MetricCheck
+	n := len(p.errs)
+	limit := func(path string, raw json.RawMessage) *float64 {
+		if f, ok := p.number(path, raw); ok {
+			return &f
+		}
+		return nil
+	}
+	for _, k := range sortedKeys(fields) {
+		raw, path := fields[k], path+"."+k
+		switch k {
+		case "name":
+			if s, ok := p.str(path, raw); ok {
+				if s == "" || len(s) > maxNameLen || !printable(s) {
+					p.fail(path, "want a printable name of 1 to %d bytes, got %s", maxNameLen, clip(raw))
+				}
+				m.Name = s
+			}
+		case "kind":
+			if s, ok := p.str(path, raw); ok {
+				if !slices.Contains(Kinds, Kind(s)) {
+					p.fail(path, "unknown kind %s; want one of %s", clip(raw), quoteAll(kindNames()))
+				}
+				m.Kind = Kind(s)
+			}
+		case "expression":
+			if s, ok := p.str(path, raw); ok {
+				s = strings.TrimSpace(s)
+				if s == "" || len(s) > maxExpressionLen {
+					p.fail(path, "want a metric-math expression of 1 to %d bytes", maxExpressionLen)
+				}
+				m.Expression = s
+			}
+		case "metrics":
+			m.Metrics, _ = p.expressionMetrics(path, raw)
+		case "max":
+			m.Max = limit(path, raw)
+		case "maxMs":
+			m.MaxMs = limit(path, raw)
+		case "maxRelativeToBlue":
+			m.MaxRelativeToBlue = limit(path, raw)
+		case "min":
+			m.Min = limit(path, raw)
+		default:
+			p.fail(path, "unknown key")
+		}
+	}
+	if len(p.errs) > n {
+		return m, false
+	}
+	refuse := func(key string, set bool, why string) {
+		if set {
+			p.fail(path+"."+key, "%s", why)
+		}
+	}
+	switch {
+	case m.Kind != "" && m.Expression != "":
+		p.fail(path, "set kind or expression, not both")
+	case m.Kind == "" && m.Expression == "":
+		p.fail(path, "set kind (one of %s) or expression", quoteAll(kindNames()))
+	case m.Kind == Kind5xxRate:
+		refuse("maxMs", m.MaxMs != nil, "not for a 5xx rate: use max, a fraction such as 0.01")
+		refuse("min", m.Min != nil, "only for expressions")
+		refuse("metrics", m.Metrics != nil, "only for expressions")
+		if m.Max != nil && (*m.Max < 0 || *m.Max > 1) {
+			p.fail(path+".max", "%g, want a fraction from 0 to 1", *m.Max)
+		}
+		if m.Max == nil && m.MaxRelativeToBlue == nil {
+			p.fail(path, "set a limit: max or maxRelativeToBlue")
+		}
+	case m.Kind.latency():
+		refuse("max", m.Max != nil, "not for a latency: use maxMs, in milliseconds")
+		refuse("min", m.Min != nil, "only for expressions")
+		refuse("metrics", m.Metrics != nil, "only for expressions")
+		if m.MaxMs != nil && *m.MaxMs <= 0 {
+			p.fail(path+".maxMs", "%g, want more than 0 milliseconds", *m.MaxMs)
+		}
+		if m.MaxMs == nil && m.MaxRelativeToBlue == nil {
+			p.fail(path, "set a limit: maxMs or maxRelativeToBlue")
+		}
+	default: // expression
+		refuse("maxMs", m.MaxMs != nil, "only for latency kinds; an expression takes max and min")
+		refuse("maxRelativeToBlue", m.MaxRelativeToBlue != nil, "only for kinds: an expression has no blue counterpart")
+		if m.Max == nil && m.Min == nil {
+			p.fail(path, "set a limit: max or min")
+		}
+		if m.Max != nil && m.Min != nil && *m.Min > *m.Max {
+			p.fail(path+".min", "%g is above max %g", *m.Min, *m.Max)
+		}
+	}
+	if m.MaxRelativeToBlue != nil && *m.MaxRelativeToBlue <= 0 {
+		p.fail(path+".maxRelativeToBlue", "%g, want a ratio above 0, such as 1.5", *m.MaxRelativeToBlue)
+	}
+	if m.Name == "" {
+		m.Name = string(m.Kind)
+		if m.Kind == "" {
+			m.Name = fmt.Sprintf("metrics[%d]", index)
+		}
+	}
+	return m, len(p.errs) == n
+}
+
+func (p *parser) expressionMetrics(path string, raw json.RawMessage) (map[string]Metric, bool) {
+	fields, ok := p.object(path, raw)
+	if !ok {
+		return nil, false
+	}
+	if len(fields) > MaxExpressionMetrics {
+		p.fail(path, "%d metrics, at most %d", len(fields), MaxExpressionMetrics)
+		return nil, false
+	}
+	n := len(p.errs)
+	out := map[string]Metric{}
+	for _, id := range sortedKeys(fields) {
+		at := path + "." + id
+		if !validID(id) || id == cwmetrics.ResultID {
+			p.fail(at, "id %q: want a lowercase letter followed by letters, digits or _, and not %q", id, cwmetrics.ResultID)
+			continue
+		}
+		obj, ok := p.object(at, fields[id])
+		if !ok {
+			continue
+		}
+		var m Metric
+		for _, k := range sortedKeys(obj) {
+			raw, path := obj[k], at+"."+k
+			switch k {
+			case "namespace":
+				m.Namespace, _ = p.str(path, raw)
+			case "metric":
+				m.Name, _ = p.str(path, raw)
+			case "stat":
+				m.Stat, _ = p.str(path, raw)
+			case "dimensions":
+				var dims map[string]string
+				if err := json.Unmarshal(raw, &dims); err != nil || dims == nil {
+					p.want(path, "a JSON object of dimension names to string values", raw)
+					continue
+				}
+				if len(dims) > 30 {
+					p.fail(path, "%d dimensions, at most 30", len(dims))
+				}
+				m.Dimensions = dims
+			default:
+				p.fail(path, "unknown key")
+			}
+		}
+		if m.Namespace == "" || len(m.Namespace) > 255 {
+			p.fail(at+".namespace", "want a namespace such as AWS/ApplicationELB")
+		}
+		if m.Name == "" || len(m.Name) > 255 {
+			p.fail(at+".metric", "want a metric name")
+		}
+		if len(m.Stat) > 100 {
+			p.fail(at+".stat", "too long")
+		}
+		out[id] = m
+	}
+	if len(out) == 0 {
+		out = nil
+	}
+	return out, len(p.errs) == n
+}
+
+// validID reports whether id is a valid GetMetricData query id.
+func validID(id string) bool {
+	if id == "" || len(id) > 255 || id[0] < 'a' || id[0] > 'z' {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// MarshalJSON writes c in the shape it is configured with, durations as
+// strings, for reports.
+func (c Config) MarshalJSON() ([]byte, error) {
+	type alarms struct {
+		Names            []string `json:"names,omitempty"`
+		Prefixes         []string `json:"prefixes,omitempty"`
+		InsufficientData string   `json:"insufficientData"`
+	}
+	type metric struct {
+		Name              string            `json:"name"`
+		Kind              Kind              `json:"kind,omitempty"`
+		Expression        string            `json:"expression,omitempty"`
+		Metrics           map[string]Metric `json:"metrics,omitempty"`
+		Max               *float64          `json:"max,omitempty"`
+		MaxMs             *float64          `json:"maxMs,omitempty"`
+		MaxRelativeToBlue *float64          `json:"maxRelativeToBlue,omitempty"`
+		Min               *float64          `json:"min,omitempty"`
+	}
+	w := struct {
+		Window           string   `json:"window"`
+		Alarms           alarms   `json:"alarms"`
+		Metrics          []metric `json:"metrics"`
+		MinRequests      int      `json:"minRequests"`
+		OnNoTraffic      string   `json:"onNoTraffic"`
+		CallbackDelay    int      `json:"callbackDelay"`
+		MaxErrorDuration string   `json:"maxErrorDuration"`
+	}{
+		Window:           FormatDuration(c.Window),
+		Alarms:           alarms(c.Alarms),
+		Metrics:          []metric{},
+		MinRequests:      c.MinRequests,
+		OnNoTraffic:      c.OnNoTraffic,
+		CallbackDelay:    c.CallbackDelay,
+		MaxErrorDuration: FormatDuration(c.MaxErrorDuration),
+	}
+	for _, m := range c.Metrics {
+		w.Metrics = append(w.Metrics, metric(m))
+	}
+	return json.Marshal(w)
+}
+
+// FormatDuration writes d without zero units: 10m, 1h30m, 45s.
+func FormatDuration(d time.Duration) string {
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+func kindNames() []string {
+	out := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		out[i] = string(k)
+	}
+	return out
+}
+
+func quoteAll(values []string) string {
+	q := make([]string, len(values))
+	for i, v := range values {
+		q[i] = string(quote(v))
+	}
+	if len(q) == 2 {
+		return q[0] + " or " + q[1]
+	}
+	return strings.Join(q, ", ")
+}
+
+func quote(s string) json.RawMessage {
+	b, _ := json.Marshal(s)
+	return b
+}
+
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+func printable(s string) bool {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// clip shortens a raw JSON value for an error message.
+func clip(raw json.RawMessage) string {
+	s := string(bytes.TrimSpace(raw))
+	if len(s) > 40 {
+		s = s[:37] + "..."
+	}
+	return s
+}
+
+func join(prefix, key string) string {
+	if prefix == "" {
+		return key
+	}
+	return prefix + "." + key
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,225 @@
+// Package targetgroups finds the two target groups of an ECS blue/green
+// deployment and tells which one production traffic goes to.
+//
+// ECS describes a service revision's load balancing in its loadBalancers:
+// targetGroupArn and advancedConfiguration.alternateTargetGroupArn are the
+// pair it alternates between, and productionListenerRule is the listener
+// rule (a listener, for a Network Load Balancer) whose forward action it
+// rewrites when it shifts production traffic. After the shift that action
+// forwards to green; the other target group of the pair is blue. The rule's
+// ARN also names the load balancer, which CloudWatch needs as a dimension.
+package targetgroups
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+)
+
+var (
+	// ErrNotFound is returned when ECS does not know the service revision,
+	// or the load balancer does not know its production listener rule.
+	ErrNotFound = errors.New("not found")
+	// ErrNotBlueGreen is returned when the revision's load balancing cannot
+	// tell green from blue: no alternate target group, no production
+	// listener rule, or a rule that forwards to neither or both equally.
+	ErrNotBlueGreen = errors.New("no blue/green target groups")
+)
+
+// ECSAPI is the part of *ecs.Client the finder uses.
+type ECSAPI interface {
+	DescribeServiceRevisions(ctx context.Context, params *ecs.DescribeServiceRevisionsInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServiceRevisionsOutput, error)
+}
+
+// ELBAPI is the part of *elasticloadbalancingv2.Client the finder uses.
+type ELBAPI interface {
+	DescribeRules(ctx context.Context, params *elb.DescribeRulesInput, optFns ...func(*elb.Options)) (*elb.DescribeRulesOutput, error)
+	DescribeListeners(ctx context.Context, params *elb.DescribeListenersInput, optFns ...func(*elb.Options)) (*elb.DescribeListenersOutput, error)
+}
+
+// Traffic says where production traffic of a blue/green deployment goes.
+type Traffic struct {
+	// LoadBalancer is the load balancer's CloudWatch dimension:
+	// app/NAME/ID for an Application Load Balancer, net/NAME/ID for a
+	// Network Load Balancer.
+	LoadBalancer string `json:"loadBalancer"`
+	// Green is the ARN of the target group production forwards to.
+	Green string `json:"green"`
+	// Blue is the ARN of the other target group of the pair.
+	Blue string `json:"blue"`
+	// ProductionRule is the ARN of the production listener rule (or listener).
+	ProductionRule string `json:"productionRule"`
+}
+
+// Finder locates target groups through ECS and Elastic Load Balancing.
+type Finder struct {
+	ecs ECSAPI
+	elb ELBAPI
+}
+
+// New returns a Finder using an *ecs.Client and an
+// *elasticloadbalancingv2.Client.
+func New(ecsAPI ECSAPI, elbAPI ELBAPI) *Finder { return &Finder{ecs: ecsAPI, elb: elbAPI} }
+
+// Locate returns the traffic of the deployment whose target (green) revision
+// is serviceRevisionARN. When the revision has several load balancers, the
+// first with a blue/green configuration is used. It returns an error
+// wrapping ErrNotFound or ErrNotBlueGreen when it cannot say; other errors
+// are the APIs' own, wrapped.
+func (f *Finder) Locate(ctx context.Context, serviceRevisionARN string) (Traffic, error) {
+	out, err := f.ecs.DescribeServiceRevisions(ctx, &ecs.DescribeServiceRevisionsInput{ServiceRevisionArns: []string{serviceRevisionARN}})
+	if err != nil {
+		return Traffic{}, fmt.Errorf("describe service revision: %w", err)
+	}
+	var rev *ecstypes.ServiceRevision
+	for i := range out.ServiceRevisions {
+		if aws.ToString(out.ServiceRevisions[i].ServiceRevisionArn) == serviceRevisionARN {
+			rev = &out.ServiceRevisions[i]
+		}
+	}
+	if rev == nil {
+		return Traffic{}, fmt.Errorf("describe service revision %s: %w", serviceRevisionARN, ErrNotFound)
+	}
+	var lb *ecstypes.LoadBalancer
+	for i := range rev.LoadBalancers {
+		ac := rev.LoadBalancers[i].AdvancedConfiguration
+		if ac != nil && aws.ToString(ac.AlternateTargetGroupArn) != "" && aws.ToString(ac.ProductionListenerRule) != "" {
+			lb = &rev.LoadBalancers[i]
+			break
+		}
+	}
+	if lb == nil {
+		return Traffic{}, fmt.Errorf("service revision %s: %w: no load balancer with an alternate target group and a production listener rule", serviceRevisionARN, ErrNotBlueGreen)
+	}
+	pair := [2]string{aws.ToString(lb.TargetGroupArn), aws.ToString(lb.AdvancedConfiguration.AlternateTargetGroupArn)}
+	rule := aws.ToString(lb.AdvancedConfiguration.ProductionListenerRule)
+	lbDim := LoadBalancerDimension(rule)
+	if lbDim == "" {
+		return Traffic{}, fmt.Errorf("production listener rule %q: %w: not a listener or listener rule ARN", rule, ErrNotBlueGreen)
+	}
+	actions, err := f.actions(ctx, rule)
+	if err != nil {
+		return Traffic{}, err
+	}
+	weights := forwardWeights(actions)
+	w0, ok0 := weights[pair[0]]
+	w1, ok1 := weights[pair[1]]
+	t := Traffic{LoadBalancer: lbDim, ProductionRule: rule}
+	switch {
+	case ok0 && (!ok1 || w0 > w1):
+		t.Green, t.Blue = pair[0], pair[1]
+	case ok1 && (!ok0 || w1 > w0):
+		t.Green, t.Blue = pair[1], pair[0]
+	case ok0 && ok1:
+		return Traffic{}, fmt.Errorf("production listener rule %s: %w: forwards to both target groups with weight %d", rule, ErrNotBlueGreen, w0)
+	default:
+		return Traffic{}, fmt.Errorf("production listener rule %s: %w: forwards to neither %s nor %s", rule, ErrNotBlueGreen, pair[0], pair[1])
+	}
+	return t, nil
+}
+
+// actions returns the actions of the production rule, or the default
+// actions of a production listener.
+func (f *Finder) actions(ctx context.Context, arn string) ([]elbtypes.Action, error) {
+	if strings.Contains(arn, ":listener-rule/") {
+		out, err := f.elb.DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: []string{arn}})
+		if err != nil {
+			return nil, fmt.Errorf("describe production listener rule: %w", translate(err))
+		}
+		for _, r := range out.Rules {
+			if aws.ToString(r.RuleArn) == arn {
+				return r.Actions, nil
+			}
+		}
+		return nil, fmt.Errorf("describe production listener rule %s: %w", arn, ErrNotFound)
+	}
+	out, err := f.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{arn}})
+	if err != nil {
+		return nil, fmt.Errorf("describe production listener: %w", translate(err))
+	}
+	for _, l := range out.Listeners {
+		if aws.ToString(l.ListenerArn) == arn {
+			return l.DefaultActions, nil
+		}
+	}
+	return nil, fmt.Errorf("describe production listener %s: %w", arn, ErrNotFound)
+}
+
+// forwardWeights returns the target groups that the forward actions send
+// traffic to, with their weights. A forward action naming one target group
+// without weights sends it everything.
+func forwardWeights(actions []elbtypes.Action) map[string]int32 {
+	w := map[string]int32{}
+	for _, a := range actions {
+		if a.Type != elbtypes.ActionTypeEnumForward {
+			continue
+		}
+		if a.ForwardConfig != nil && len(a.ForwardConfig.TargetGroups) > 0 {
+			for _, tg := range a.ForwardConfig.TargetGroups {
+				weight := int32(1) // ELB's default weight
+				if tg.Weight != nil {
+					weight = *tg.Weight
+				}
+				w[aws.ToString(tg.TargetGroupArn)] += weight
+			}
+			continue
+		}
+		if arn := aws.ToString(a.TargetGroupArn); arn != "" {
+			w[arn] += 1
+		}
+	}
+	for arn, weight := range w {
+		if weight <= 0 {
+			delete(w, arn)
+		}
+	}
+	return w
+}
+
+// translate maps the load balancer's not-found answers to ErrNotFound.
+func translate(err error) error {
+	var rnf *elbtypes.RuleNotFoundException
+	var lnf *elbtypes.ListenerNotFoundException
+	if errors.As(err, &rnf) || errors.As(err, &lnf) {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return err
+}
+
+// TargetGroupDimension returns the CloudWatch TargetGroup dimension of a
+// target group ARN, targetgroup/NAME/ID, or "" if arn is not one.
+func TargetGroupDimension(arn string) string {
+	_, res, ok := strings.Cut(arn, ":targetgroup/")
+	if !ok || !strings.HasPrefix(arn, "arn:") || strings.Count(res, "/") != 1 {
+		return ""
+	}
+	return "targetgroup/" + res
+}
+
+// LoadBalancerDimension returns the CloudWatch LoadBalancer dimension,
+// app/NAME/ID or net/NAME/ID, of the load balancer that a load balancer,
+// listener or listener rule ARN belongs to, or "" if arn is none of these.
+func LoadBalancerDimension(arn string) string {
+	if !strings.HasPrefix(arn, "arn:") {
+		return ""
+	}
+	var res string
+	for _, kind := range []string{":listener-rule/", ":listener/", ":loadbalancer/"} {
+		if _, r, ok := strings.Cut(arn, kind); ok {
+			res = r
+			break
+		}
+	}
+	parts := strings.Split(res, "/")
+	if len(parts) < 3 || (parts[0] != "app" && parts[0] != "net") || parts[1] == "" || parts[2] == "" {
+		return ""
+	}
+	return strings.Join(parts[:3], "/")
+}
