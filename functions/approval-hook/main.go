@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/notify"
 	"github.com/gatehouse-dev/gatehouse/internal/review"
 	"github.com/gatehouse-dev/gatehouse/internal/secrets"
+	"github.com/gatehouse-dev/gatehouse/internal/smoke"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -46,13 +47,17 @@ func main() {
 	} else {
 		keys = *cfg.Signing.Key
 	}
+	st := store.New(awsenv.NewS3(aws, os.Getenv), cfg.Bucket)
 	gate := &approval.Gate{
-		Store:     store.New(awsenv.NewS3(aws, os.Getenv), cfg.Bucket),
+		Store:     st,
 		Notifier:  notify.New(sns.NewFromConfig(aws, func(o *sns.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.SNS) }), cfg.TopicARN),
 		Describer: ecsdeploy.New(ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.ECS) })),
 		Linker:    review.Links{Base: cfg.ReviewURL, Keys: keys},
 		Now:       time.Now,
 		Log:       log,
+		// Smoke reports live in the same bucket.
+		Smoke:         smoke.Verdicts{Reader: st},
+		SmokeFunction: cfg.SmokeFunction,
 	}
 	lambda.Start(hook.Wrap(approval.HookHandler(gate, cfg.Defaults), hook.Options{
 		CallBackDelay: cfg.Defaults.CallbackDelay,

@@ -68,6 +68,9 @@ func reviewBody(r *Request, approver, link string) string {
 	b.WriteString("The new revision receives test traffic only; production still runs the old one.\n\n")
 	writeChange(&b, r)
 	fmt.Fprintf(&b, "\nReview and decide here:\n%s\n\n", link)
+	if r.Smoke != nil {
+		fmt.Fprintf(&b, "Smoke report:\n%s\n\n", SmokeReportLink(link))
+	}
 	b.WriteString("Opening the link only shows the deployment; nothing is decided until you\npress Approve or Reject on the page.")
 	if approver != "" {
 		b.WriteString(" This link is yours alone: do not forward it.\n")
@@ -150,6 +153,12 @@ func expiryDefault(r *Request) string {
 		return "approved (onExpiry: approve)"
 	}
 	return "rejected and rolled back"
+}
+
+// SmokeReportLink turns a review link into the link of the same request's
+// smoke report page.
+func SmokeReportLink(reviewLink string) string {
+	return strings.Replace(reviewLink, "/review?", "/review/report?", 1)
 }
 
 // stamp formats a time for people: UTC, to the minute.

@@ -59,7 +59,11 @@ func DefaultConfig() Config {
 		BakeTime: "1m",
 		Green:    string(Healthy),
 		Hooks: []HookConfig{
-			{Function: FnSmoke, Stages: []hook.Stage{hook.StagePostTestTrafficShift}},
+			{Function: FnSmoke, Stages: []hook.Stage{hook.StagePostTestTrafficShift},
+				HookDetails: json.RawMessage(`{"retries":2,"retryDelayMs":500,"checks":[` +
+					`{"name":"health","path":"/health","bodyContains":"ok","maxLatencyMs":2000},` +
+					`{"name":"version","path":"/api/version","jsonPath":"$.version"},` +
+					`{"name":"home page","path":"/","bodyContains":"demo"}]}`)},
 			{Function: FnApproval, Stages: []hook.Stage{hook.StagePostTestTrafficShift},
 				HookDetails: json.RawMessage(`{"approvers":["alice@example.com","bob@example.com"],"requiredApprovals":1,"timeout":"2h"}`)},
 			{Function: FnBake, Stages: []hook.Stage{hook.StagePostProductionTrafficShift},

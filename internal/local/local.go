@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,8 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/review"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
+	"github.com/gatehouse-dev/gatehouse/internal/smoke"
+	"github.com/gatehouse-dev/gatehouse/internal/smoke/reportstore"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
 )
@@ -80,9 +83,10 @@ type Local struct {
 	// Missing lists configured hook functions that local mode cannot run yet.
 	Missing []string
 
-	db    *bolt.DB
-	s3srv *http.Server
-	ui    *http.Server
+	db       *bolt.DB
+	s3srv    *http.Server
+	s3client *s3.Client
+	ui       *http.Server
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -195,7 +199,7 @@ func (l *Local) startS3() error {
 	l.s3srv = &http.Server{Handler: gofakes3.New(backend).Server(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = l.s3srv.Serve(ln) }()
 	endpoint := "http://" + ln.Addr().String()
-	client := s3.New(s3.Options{
+	l.s3client = s3.New(s3.Options{
 		BaseEndpoint:               &endpoint,
 		UsePathStyle:               true,
 		Region:                     Service.Region,
@@ -203,7 +207,7 @@ func (l *Local) startS3() error {
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
 	})
-	l.Store = store.New(client, Bucket)
+	l.Store = store.New(l.s3client, Bucket)
 	return nil
 }
 
@@ -214,7 +218,9 @@ func (l *Local) startUI() error {
 	}
 	l.UIURL = "http://" + ln.Addr().String()
 	mux := http.NewServeMux()
-	mux.Handle(review.Path, &review.Handler{Store: l.Store, Keys: l.keys, Now: l.Clock.Now, Log: l.log})
+	rh := &review.Handler{Store: l.Store, Keys: l.keys, Now: l.Clock.Now, Log: l.log}
+	mux.Handle(review.Path, rh)
+	mux.Handle(review.ReportPath, rh)
 	mux.Handle("/", &dashboard{l: l})
 	l.ui = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = l.ui.Serve(ln) }()
@@ -227,7 +233,7 @@ var errNotLanded = errors.New("not available yet")
 // hook builds a simulator hook that calls the function's handler in
 // process, wrapped exactly as its Lambda main wraps it.
 func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
-	h := simulator.Hook{Name: hc.Name, Stages: hc.Stages, Details: hc.HookDetails, OnTimeout: hc.OnTimeout}
+	h := simulator.Hook{Name: hc.Name, Function: hc.Function, Stages: hc.Stages, Details: hc.HookDetails, OnTimeout: hc.OnTimeout}
 	if h.Name == "" {
 		h.Name = hc.Function
 	}
@@ -248,8 +254,22 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 			Linker:    review.Links{Base: l.UIURL, Keys: l.keys},
 			Now:       l.Clock.Now,
 			Log:       log,
+			// The smoke hook writes its reports to the same embedded bucket.
+			Smoke:         smoke.Verdicts{Reader: l.Store},
+			SmokeFunction: FnSmoke,
 		}
 		h.Invoke = hook.Wrap(approval.HookHandler(gate, approval.DefaultSettings()), hook.Options{Logger: log})
+	case FnSmoke:
+		// No discovery locally: the checks go to the test listener.
+		h.Details = withDefault(h.Details, "baseUrl", l.App.Test.URL)
+		runner := &smoke.Runner{
+			Client:  &http.Client{Timeout: 30 * time.Second},
+			Reports: reportstore.New(l.s3client, Bucket),
+			Now:     l.Clock.Now,
+			Sleep:   l.Clock.Sleep,
+			Log:     log,
+		}
+		h.Invoke = hook.Wrap(smoke.HookHandler(runner, smoke.DefaultConfig()), hook.Options{Logger: log})
 	case FnBake:
 		// Metrics come from the local production listener; there are no
 		// alarms and no metric math locally.
@@ -461,7 +481,15 @@ func (d describer) Describe(ctx context.Context, arn string) (ecsdeploy.Deployme
 		return fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/demo:%d", Service.Region, Service.Account, n+1)
 	}
 	started := snap.StartedAt
+	// The Lambda hooks of the deployment's current stage, as ECS lists them.
+	var hooks []ecsdeploy.Hook
+	for _, h := range d.l.Sim.Hooks {
+		if slices.Contains(h.Stages, snap.Stage) {
+			hooks = append(hooks, ecsdeploy.Hook{TargetARN: fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", Service.Region, Service.Account, h.Function), Status: "IN_PROGRESS"})
+		}
+	}
 	return ecsdeploy.Deployment{
+		Hooks:     hooks,
 		ARN:       arn,
 		Status:    "IN_PROGRESS",
 		StartedAt: &started,

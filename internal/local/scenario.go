@@ -250,6 +250,21 @@ func parseForm(page, pageURL string) (form, error) {
 	return f, nil
 }
 
+// withDefault returns the JSON object details with key set to value unless
+// it is set already.
+func withDefault(details json.RawMessage, key string, value any) json.RawMessage {
+	m := map[string]any{}
+	if len(details) > 0 {
+		_ = json.Unmarshal(details, &m)
+	}
+	if _, ok := m[key]; ok {
+		return details
+	}
+	m[key] = value
+	b, _ := json.Marshal(m)
+	return b
+}
+
 // withKey returns the JSON object details with key set to value.
 func withKey(details json.RawMessage, key string, value any) json.RawMessage {
 	m := map[string]any{}

@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/smoke"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
 )
@@ -40,6 +42,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.show(w, r)
 	case r.URL.Path == Path && r.Method == http.MethodPost:
 		h.decide(w, r)
+	case r.URL.Path == ReportPath && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		h.smokeReport(w, r)
 	case r.URL.Path == Path:
 		w.Header().Set("Allow", "GET, HEAD, POST")
 		h.fail(w, r, http.StatusMethodNotAllowed, "Method not allowed.")
@@ -135,6 +139,32 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.page(w, r, http.StatusOK, h.requestPage(l, r.URL.Query().Get("token"), ""))
+}
+
+// smokeReport shows the smoke report of the request the token opens.
+func (h *Handler) smokeReport(w http.ResponseWriter, r *http.Request) {
+	tok := r.URL.Query().Get("token")
+	l, err := h.load(r.Context(), tok)
+	if err != nil {
+		h.refuse(w, r, err)
+		return
+	}
+	d, err := hook.ParseDeploymentARN(l.req.DeploymentARN)
+	if err != nil {
+		h.refuse(w, r, err)
+		return
+	}
+	rep, err := smoke.LoadReport(r.Context(), h.Store, d, l.req.Stage)
+	if errors.Is(err, store.ErrNotFound) {
+		h.fail(w, r, http.StatusNotFound, "There is no smoke report for this deployment.")
+		return
+	}
+	if err != nil {
+		h.logError(r.Context(), "load smoke report", err)
+		h.fail(w, r, http.StatusServiceUnavailable, msgUnavailable)
+		return
+	}
+	h.page(w, r, http.StatusOK, pageData{Title: "Smoke report: " + l.req.Service, Report: rep.Text(), Back: "../review?token=" + url.QueryEscape(tok)})
 }
 
 func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/smoke"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
 )
@@ -399,5 +400,40 @@ func TestRacingDecisionsGiveOneOutcome(t *testing.T) {
 	}
 	if ok != 1 || conflict != 1 {
 		t.Errorf("status codes %v, want one 200 and one 409", codes)
+	}
+}
+
+func TestSmokeReportPage(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com"}, 1)
+	ctx := context.Background()
+	r := e.request(t)
+	r.Smoke = &approval.Smoke{Passed: true, Summary: "smoke checks passed: 2 of 2"}
+	body, _ := r.Encode()
+	if _, err := e.st.Update(ctx, e.key, body, e.etag(t)); err != nil {
+		t.Fatal(err)
+	}
+	link := e.link(t, "alice@example.com")
+	tok := tokenOf(t, link)
+	report := e.srv.URL + ReportPath + "?token=" + url.QueryEscape(tok)
+
+	if res, page := get(t, http.MethodGet, report); res.StatusCode != http.StatusNotFound || !strings.Contains(page, "no smoke report") {
+		t.Errorf("report page without a report = %d:\n%s", res.StatusCode, page)
+	}
+	d, _ := hook.ParseDeploymentARN(deploymentARN)
+	rep := smoke.Report{Version: smoke.ReportVersion, DeploymentARN: deploymentARN, Stage: hook.StagePostTestTrafficShift,
+		Verdict: smoke.VerdictPassed, Summary: "smoke checks passed: 2 of 2 <b>"}
+	if _, err := e.st.Create(ctx, smoke.ReportKey(d, hook.StagePostTestTrafficShift, smoke.ExtJSON), rep.EncodeJSON()); err != nil {
+		t.Fatal(err)
+	}
+	res, page := get(t, http.MethodGet, report)
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, "smoke checks passed: 2 of 2 &lt;b&gt;") || !strings.Contains(page, `href="../review?token=`) {
+		t.Errorf("report page = %d:\n%s", res.StatusCode, page)
+	}
+	if res, _ := get(t, http.MethodGet, e.srv.URL+ReportPath+"?token=x"+url.QueryEscape(tok)); res.StatusCode != http.StatusForbidden {
+		t.Errorf("report page with a bad token = %d, want 403", res.StatusCode)
+	}
+	_, page = get(t, http.MethodGet, link)
+	if !strings.Contains(page, `id="smoke">passed: smoke checks passed: 2 of 2</span>`) || !strings.Contains(page, `href="review/report?token=`) {
+		t.Errorf("review page lacks the smoke verdict and report link:\n%s", page)
 	}
 }

@@ -18,6 +18,9 @@ import (
 // Path is where review pages are served, below the review base URL.
 const Path = "/review"
 
+// ReportPath serves the smoke report of the request a token opens.
+const ReportPath = Path + "/report"
+
 // Keys supplies the signing keys. *secrets.Keyring and token.Keyring satisfy it.
 type Keys interface {
 	Keys(ctx context.Context) (token.Keyring, error)

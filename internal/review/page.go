@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ code{font:14px/1.4 ui-monospace,Menlo,Consolas,monospace}
 .closed{background:#eef7ee;border-color:#b7dfb9}
 ul{margin:.2rem 0;padding-left:1.2rem}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}
+pre{white-space:pre-wrap;background:#f7f8fa;border:1px solid #e3e6eb;border-radius:4px;padding:.75rem;font:13px/1.4 ui-monospace,Menlo,Consolas,monospace}
 textarea,input[type=text]{width:100%;box-sizing:border-box;font:inherit;padding:.4rem;border:1px solid #b8bfca;border-radius:4px}
 .buttons{margin-top:1rem;display:flex;gap:1rem}
 button{font:inherit;font-weight:600;padding:.6rem 1.4rem;border-radius:6px;border:1px solid transparent;cursor:pointer}
@@ -48,6 +50,9 @@ type pageData struct {
 	Message string
 	Error   bool
 	Req     *requestView
+	// Report is a plain-text report to show, with a link Back.
+	Report string
+	Back   string
 }
 
 type requestView struct {
@@ -167,6 +172,9 @@ func renderPage(d pageData) string {
 	if v := d.Req; v != nil {
 		writeRequest(&b, v)
 	}
+	if d.Report != "" {
+		p("<pre id=\"report\">%s</pre>\n<p><a href=\"%s\">Back to the review page</a></p>\n", esc(d.Report), esc(d.Back))
+	}
 	b.WriteString("<footer>gatehouse · opening this page never decides anything; only the buttons do.</footer>\n</main>\n</body>\n</html>\n")
 	return b.String()
 }
@@ -201,7 +209,7 @@ func writeRequest(b *strings.Builder, v *requestView) {
 		if v.Smoke.Passed {
 			verdict = "passed"
 		}
-		row("Smoke checks", "<span id=\"smoke\">"+esc(verdict+": "+v.Smoke.Summary)+"</span>")
+		row("Smoke checks", "<span id=\"smoke\">"+esc(verdict+": "+v.Smoke.Summary)+"</span> · <a href=\"review/report?token="+esc(url.QueryEscape(v.Token))+"\">report</a>")
 	}
 	p("<tr><th>Approvals</th><td id=\"approvals\">%d of %d required</td></tr>\n", v.Approvals, v.Required)
 	if len(v.Approvers) > 0 {

@@ -80,6 +80,8 @@ const (
 type Hook struct {
 	// Name identifies the hook in events.
 	Name string
+	// Function is the hook's function, as a Lambda name.
+	Function string
 	// Stages are where it runs.
 	Stages []hook.Stage
 	// Details is the configured hookDetails (a JSON object), or nil.

@@ -1,0 +1,87 @@
+// Command smoke-hook is the smoke-test gate: an ECS deployment lifecycle hook
+// (POST_TEST_TRAFFIC_SHIFT by default) that runs declarative HTTP checks
+// against the green revision through the test listener and fails the
+// deployment, so that ECS rolls back, when a critical check fails.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+
+	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/smoke"
+	"github.com/gatehouse-dev/gatehouse/internal/smoke/reportstore"
+	"github.com/gatehouse-dev/gatehouse/internal/testlistener"
+)
+
+func main() {
+	log := lambdacontext.NewLogger()
+	slog.SetDefault(log)
+	cfg, err := config.LoadSmokeHook(os.Getenv)
+	if err != nil {
+		log.Error("bad configuration", "err", config.Describe(err))
+		os.Exit(1)
+	}
+	aws, err := awsenv.FromEnv(os.Getenv)
+	if err != nil {
+		log.Error("bad configuration", "err", err)
+		os.Exit(1)
+	}
+	finder := testlistener.New(
+		ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.ECS) }),
+		elb.NewFromConfig(aws, func(o *elb.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.ELBv2) }),
+	)
+	runner := &smoke.Runner{
+		Client:     &http.Client{Transport: transport()},
+		Discoverer: discoverer(finder),
+		Log:        log,
+	}
+	if cfg.Bucket != "" {
+		runner.Reports = reportstore.New(awsenv.NewS3(aws, os.Getenv), cfg.Bucket)
+	} else {
+		log.Warn("no state bucket: smoke reports will not be written", "env", config.EnvStateBucket)
+	}
+	lambda.Start(hook.Wrap(smoke.HookHandler(runner, cfg.Defaults), hook.Options{
+		CallBackDelay: smoke.TransientCallBackDelay,
+		Logger:        log,
+	}))
+}
+
+// discoverer adapts the test listener finder to the smoke domain's
+// Discoverer, which knows nothing of ELBv2.
+func discoverer(f *testlistener.Finder) smoke.Discoverer {
+	return smoke.DiscoverFunc(func(ctx context.Context, revisionARN string) (smoke.Target, error) {
+		t, err := f.Find(ctx, revisionARN)
+		if err != nil {
+			return smoke.Target{}, err
+		}
+		return smoke.Target{BaseURL: t.BaseURL, Headers: t.Headers, Source: t.Source(), Notes: t.Notes}, nil
+	})
+}
+
+// transport is the checks' HTTP transport: proxies from the environment, and
+// connections that do not outlive a warm function's idle periods by much.
+// Per-request timeouts come from the configuration.
+func transport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          32,
+		MaxIdleConnsPerHost:   smoke.MaxConcurrency,
+		IdleConnTimeout:       30 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}

@@ -1,0 +1,279 @@
+// Package testlistener finds where an ECS service revision's test traffic
+// enters: the revision's load balancer advanced configuration names a test
+// listener rule (an ALB listener rule, or an NLB listener), ELBv2 gives the
+// rule's conditions, the listener's protocol and port and the load
+// balancer's DNS name, and together they make the base URL a smoke test
+// sends its requests to.
+//
+// Rule conditions a request must meet to be routed by the test rule become
+// headers where that is possible (http-header, host-header); the others
+// (path-pattern, query-string, http-request-method, source-ip) are returned
+// as notes for the report.
+package testlistener
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+)
+
+var (
+	// ErrNoTestListener is returned when the revision has no load balancer
+	// with a test listener rule: it is not a blue/green service behind a
+	// load balancer, or its advancedConfiguration lacks testListenerRule.
+	ErrNoTestListener = errors.New("no test listener")
+	// ErrNotFound is returned when ECS or ELBv2 does not know the revision,
+	// rule, listener or load balancer.
+	ErrNotFound = errors.New("not found")
+)
+
+// ECSAPI is the part of *ecs.Client the finder uses.
+type ECSAPI interface {
+	DescribeServiceRevisions(ctx context.Context, params *ecs.DescribeServiceRevisionsInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServiceRevisionsOutput, error)
+}
+
+// ELBAPI is the part of *elasticloadbalancingv2.Client the finder uses.
+type ELBAPI interface {
+	DescribeRules(ctx context.Context, params *elb.DescribeRulesInput, optFns ...func(*elb.Options)) (*elb.DescribeRulesOutput, error)
+	DescribeListeners(ctx context.Context, params *elb.DescribeListenersInput, optFns ...func(*elb.Options)) (*elb.DescribeListenersOutput, error)
+	DescribeLoadBalancers(ctx context.Context, params *elb.DescribeLoadBalancersInput, optFns ...func(*elb.Options)) (*elb.DescribeLoadBalancersOutput, error)
+}
+
+// Target is a revision's test listener as a smoke test needs it.
+type Target struct {
+	// BaseURL is scheme://dns-name[:port] of the test listener.
+	BaseURL string
+	// Headers satisfy the test rule's http-header and host-header
+	// conditions ("Host" for the latter). Nil when the rule has none.
+	Headers map[string]string
+	// RuleARN is the test listener rule; empty for an NLB, whose test
+	// listener is a listener.
+	RuleARN string
+	// ListenerARN and LoadBalancerARN identify the listener and its load
+	// balancer.
+	ListenerARN     string
+	LoadBalancerARN string
+	// Notes are rule conditions the headers cannot satisfy, and other
+	// caveats, in words.
+	Notes []string
+}
+
+// Source describes where the target came from, for a report.
+func (t Target) Source() string {
+	if t.RuleARN != "" {
+		return "test listener rule " + t.RuleARN
+	}
+	return "test listener " + t.ListenerARN
+}
+
+// Finder finds test listeners.
+type Finder struct {
+	ecs ECSAPI
+	elb ELBAPI
+}
+
+// New returns a Finder using the given clients.
+func New(ecsAPI ECSAPI, elbAPI ELBAPI) *Finder {
+	return &Finder{ecs: ecsAPI, elb: elbAPI}
+}
+
+// Find returns the test listener of the service revision. It returns
+// ErrNoTestListener if the revision has none and ErrNotFound if a resource
+// on the way is unknown; API errors are returned wrapped, for the caller to
+// classify. When the revision has several load balancers with a test
+// listener rule, the first is used.
+func (f *Finder) Find(ctx context.Context, serviceRevisionARN string) (Target, error) {
+	out, err := f.ecs.DescribeServiceRevisions(ctx, &ecs.DescribeServiceRevisionsInput{ServiceRevisionArns: []string{serviceRevisionARN}})
+	if err != nil {
+		return Target{}, fmt.Errorf("describe service revision: %w", err)
+	}
+	if len(out.ServiceRevisions) == 0 {
+		why := ""
+		if len(out.Failures) > 0 {
+			why = " (" + aws.ToString(out.Failures[0].Reason) + ")"
+		}
+		return Target{}, fmt.Errorf("describe service revision %s: %w%s", serviceRevisionARN, ErrNotFound, why)
+	}
+	var ref string
+	for _, lb := range out.ServiceRevisions[0].LoadBalancers {
+		if lb.AdvancedConfiguration != nil && aws.ToString(lb.AdvancedConfiguration.TestListenerRule) != "" {
+			ref = aws.ToString(lb.AdvancedConfiguration.TestListenerRule)
+			break
+		}
+	}
+	if ref == "" {
+		return Target{}, fmt.Errorf("service revision %s: %w: no load balancer with advancedConfiguration.testListenerRule", serviceRevisionARN, ErrNoTestListener)
+	}
+
+	var t Target
+	listenerARN, isRule, err := listenerOf(ref)
+	if err != nil {
+		return Target{}, err
+	}
+	t.ListenerARN = listenerARN
+	if isRule {
+		t.RuleARN = ref
+		rules, err := f.elb.DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: []string{ref}})
+		if err != nil {
+			return Target{}, fmt.Errorf("describe test listener rule: %w", translate(err))
+		}
+		if len(rules.Rules) == 0 {
+			return Target{}, fmt.Errorf("describe test listener rule %s: %w", ref, ErrNotFound)
+		}
+		t.Headers, t.Notes = conditions(rules.Rules[0].Conditions)
+	}
+
+	ls, err := f.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{listenerARN}})
+	if err != nil {
+		return Target{}, fmt.Errorf("describe test listener: %w", translate(err))
+	}
+	if len(ls.Listeners) == 0 {
+		return Target{}, fmt.Errorf("describe test listener %s: %w", listenerARN, ErrNotFound)
+	}
+	l := ls.Listeners[0]
+	t.LoadBalancerARN = aws.ToString(l.LoadBalancerArn)
+	scheme, defaultPort, err := schemeOf(l.Protocol)
+	if err != nil {
+		return Target{}, fmt.Errorf("test listener %s: %w", listenerARN, err)
+	}
+
+	lbs, err := f.elb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerArns: []string{t.LoadBalancerARN}})
+	if err != nil {
+		return Target{}, fmt.Errorf("describe load balancer: %w", translate(err))
+	}
+	if len(lbs.LoadBalancers) == 0 || aws.ToString(lbs.LoadBalancers[0].DNSName) == "" {
+		return Target{}, fmt.Errorf("describe load balancer %s: %w", t.LoadBalancerARN, ErrNotFound)
+	}
+	host := strings.TrimSuffix(aws.ToString(lbs.LoadBalancers[0].DNSName), ".")
+	t.BaseURL = scheme + "://" + host
+	if port := aws.ToInt32(l.Port); port != 0 && port != defaultPort {
+		t.BaseURL += ":" + strconv.Itoa(int(port))
+	}
+	if scheme == "https" {
+		t.Notes = append(t.Notes, "the test listener uses TLS: its certificate must cover "+host+", or set baseUrl to a name it covers")
+	}
+	return t, nil
+}
+
+// listenerOf returns the listener ARN for a test listener reference: an ALB
+// listener rule ARN (…:listener-rule/app/NAME/LB-ID/LISTENER-ID/RULE-ID) or
+// a listener ARN (…:listener/net/NAME/LB-ID/LISTENER-ID). DescribeRules does
+// not say which listener a rule belongs to; its ARN does.
+func listenerOf(ref string) (listener string, isRule bool, err error) {
+	parts := strings.SplitN(ref, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "elasticloadbalancing" {
+		return "", false, fmt.Errorf("test listener rule %q is not an Elastic Load Balancing ARN", ref)
+	}
+	res := strings.Split(parts[5], "/")
+	switch {
+	case res[0] == "listener-rule" && len(res) == 6:
+		res[0] = "listener"
+		parts[5] = strings.Join(res[:5], "/")
+		return strings.Join(parts, ":"), true, nil
+	case res[0] == "listener" && len(res) == 5:
+		return ref, false, nil
+	}
+	return "", false, fmt.Errorf("test listener rule %q is neither a listener rule nor a listener ARN", ref)
+}
+
+// schemeOf maps a listener protocol to a URL scheme and its default port.
+func schemeOf(p elbtypes.ProtocolEnum) (string, int32, error) {
+	switch p {
+	case elbtypes.ProtocolEnumHttp, elbtypes.ProtocolEnumTcp:
+		return "http", 80, nil
+	case elbtypes.ProtocolEnumHttps, elbtypes.ProtocolEnumTls:
+		return "https", 443, nil
+	}
+	return "", 0, fmt.Errorf("protocol %q cannot carry HTTP checks", p)
+}
+
+// wildcards turns an ELB match pattern into a value it matches: "*" (zero
+// or more characters) and "?" (exactly one) each become "x".
+var wildcards = strings.NewReplacer("*", "x", "?", "x")
+
+// conditions returns the headers that satisfy a rule's http-header and
+// host-header conditions, and notes on the conditions headers cannot
+// satisfy. Each condition's values are alternatives: the first is used.
+func conditions(cs []elbtypes.RuleCondition) (map[string]string, []string) {
+	headers := map[string]string{}
+	var notes []string
+	for _, c := range cs {
+		field := aws.ToString(c.Field)
+		switch field {
+		case "http-header":
+			if c.HttpHeaderConfig == nil {
+				continue
+			}
+			name := aws.ToString(c.HttpHeaderConfig.HttpHeaderName)
+			if len(c.HttpHeaderConfig.Values) > 0 && name != "" {
+				headers[name] = wildcards.Replace(c.HttpHeaderConfig.Values[0])
+			} else if name != "" {
+				notes = append(notes, fmt.Sprintf("the test listener rule matches header %s against a regular expression: set it in headers", name))
+			}
+		case "host-header":
+			values := c.Values
+			if c.HostHeaderConfig != nil && len(c.HostHeaderConfig.Values) > 0 {
+				values = c.HostHeaderConfig.Values
+			}
+			if len(values) > 0 {
+				headers["Host"] = wildcards.Replace(values[0])
+			} else {
+				notes = append(notes, "the test listener rule matches the host against a regular expression: set a Host header in headers")
+			}
+		case "path-pattern":
+			values := c.Values
+			if c.PathPatternConfig != nil {
+				values = slices.Concat(c.PathPatternConfig.Values, c.PathPatternConfig.RegexValues)
+			}
+			notes = append(notes, fmt.Sprintf("the test listener rule only routes paths matching %s", strings.Join(values, " or ")))
+		case "query-string":
+			var pairs []string
+			if c.QueryStringConfig != nil {
+				for _, kv := range c.QueryStringConfig.Values {
+					pairs = append(pairs, aws.ToString(kv.Key)+"="+aws.ToString(kv.Value))
+				}
+			}
+			notes = append(notes, fmt.Sprintf("the test listener rule only routes requests with query %s: add it to each check's path", strings.Join(pairs, " or ")))
+		case "http-request-method":
+			var methods []string
+			if c.HttpRequestMethodConfig != nil {
+				methods = c.HttpRequestMethodConfig.Values
+			}
+			notes = append(notes, fmt.Sprintf("the test listener rule only routes methods %s", strings.Join(methods, ", ")))
+		case "source-ip":
+			var cidrs []string
+			if c.SourceIpConfig != nil {
+				cidrs = c.SourceIpConfig.Values
+			}
+			notes = append(notes, fmt.Sprintf("the test listener rule only routes requests from %s: the hook's address must be among them", strings.Join(cidrs, ", ")))
+		default:
+			notes = append(notes, fmt.Sprintf("the test listener rule has a %q condition", field))
+		}
+	}
+	if len(headers) == 0 {
+		headers = nil
+	}
+	return headers, notes
+}
+
+// translate maps ELBv2's not-found errors to ErrNotFound, keeping the
+// original in the chain.
+func translate(err error) error {
+	var (
+		rule     *elbtypes.RuleNotFoundException
+		listener *elbtypes.ListenerNotFoundException
+		lb       *elbtypes.LoadBalancerNotFoundException
+	)
+	if errors.As(err, &rule) || errors.As(err, &listener) || errors.As(err, &lb) {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return err
+}
