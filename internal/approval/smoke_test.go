@@ -79,7 +79,7 @@ func TestWaitForSmokePassing(t *testing.T) {
 	f.clock.Add(30 * time.Second)
 	f.mustPoll(t, Pending)
 	msgs := f.n.sent()
-	if len(msgs) != 2 || !strings.Contains(msgs[0].Body, "Smoke:       passed: 3 of 3 checks passed") {
+	if len(msgs) != 2 || !strings.Contains(msgs[0].Body, "Smoke:       3 of 3 checks passed") {
 		t.Fatalf("after smoke passed: %d messages; want 2 carrying the smoke verdict:\n%v", len(msgs), msgs)
 	}
 	f.vote(t, "bob@example.com", Approve)

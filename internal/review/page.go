@@ -21,7 +21,7 @@ main{max-width:44rem;margin:2rem auto;background:#fff;border:1px solid #d9dde3;b
 h1{font-size:1.4rem;margin:0 0 1rem}
 table{border-collapse:collapse;width:100%;margin:0 0 1rem}
 th{text-align:left;vertical-align:top;padding:.3rem 1rem .3rem 0;white-space:nowrap;color:#4a5365;font-weight:600}
-td{padding:.3rem 0;word-break:break-all}
+td{padding:.3rem 0;overflow-wrap:anywhere}
 code{font:14px/1.4 ui-monospace,Menlo,Consolas,monospace}
 .notice{padding:.75rem 1rem;border-radius:6px;margin:0 0 1rem;background:#e8f0fe;border:1px solid #b3c9f5}
 .error{background:#fdecea;border-color:#f5b7b1}
@@ -205,11 +205,7 @@ func writeRequest(b *strings.Builder, v *requestView) {
 		row("Deploying", "<code>"+esc(v.Revision)+"</code><br><small>ECS did not describe this deployment; check it in the console.</small>")
 	}
 	if v.Smoke != nil {
-		verdict := "FAILED"
-		if v.Smoke.Passed {
-			verdict = "passed"
-		}
-		row("Smoke checks", "<span id=\"smoke\">"+esc(verdict+": "+v.Smoke.Summary)+"</span> · <a href=\"review/report?token="+esc(url.QueryEscape(v.Token))+"\">report</a>")
+		row("Smoke checks", "<span id=\"smoke\">"+esc(v.Smoke.Summary)+"</span> · <a href=\"review/report?token="+esc(url.QueryEscape(v.Token))+"\">report</a>")
 	}
 	p("<tr><th>Approvals</th><td id=\"approvals\">%d of %d required</td></tr>\n", v.Approvals, v.Required)
 	if len(v.Approvers) > 0 {
