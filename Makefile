@@ -4,8 +4,9 @@
 #   make test    lint, unit and integration tests, brief fuzzing
 #   make build   every function as build/<name>/bootstrap (linux/arm64) + zip
 #   make bench   binary sizes, invoke latency, S3 requests per poll
+#   make synth   the CDK app, both stacks, offline, with cdk-nag
 #   make lint    gofmt, go vet, staticcheck
-#   make tools   the pinned test tools (versitygw, Lambda RIE, staticcheck)
+#   make tools   the pinned test tools (versitygw, Lambda RIE, staticcheck, the CDK CLI)
 #   make browser Debian's Chromium, pinned, for the browser tests
 
 SHELL      := bash
@@ -19,7 +20,7 @@ export GATEHOUSE_TOOLS_BIN := $(TOOLS_BIN)
 LAMBDA_ENV   := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: all build test unit fuzz lint bench tools browser local clean
+.PHONY: all build test unit fuzz lint bench tools browser local synth clean
 
 all: build
 
@@ -34,6 +35,11 @@ FORCE:
 
 tools:
 	scripts/tools.sh
+	scripts/cdk.sh install
+
+# Both stacks with the real binaries, offline, cdk-nag on.
+synth: build
+	scripts/cdk.sh synth --quiet -c demo=true
 
 browser:
 	scripts/chromium.sh

@@ -1,0 +1,276 @@
+package gatehouse
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+)
+
+// Context keys the app reads (`-c key=value` or cdk.json "context").
+const (
+	CtxAssetDir               = "assetDir"
+	CtxApprovers              = "approvers"
+	CtxRequiredApprovals      = "requiredApprovals"
+	CtxApprovalTimeout        = "approvalTimeout"
+	CtxRecordExpirationDays   = "recordExpirationDays"
+	CtxAPIReservedConcurrency = "apiReservedConcurrency"
+	CtxAlarmTopicARN          = "alarmTopicArn"
+	CtxSmokeConfig            = "smokeConfig"
+	CtxBakeConfig             = "bakeConfig"
+	CtxDemo                   = "demo"
+	CtxTestListenerCIDR       = "testListenerCidr"
+	CtxDemoImage              = "demoImage"
+	CtxBakeTimeMinutes        = "bakeTimeMinutes"
+	CtxNag                    = "nag"
+	CtxSmokeVPCID             = "smokeVpcId"
+	CtxSmokeSubnetIDs         = "smokeSubnetIds"
+	CtxSmokeSecurityGroupIDs  = "smokeSecurityGroupIds"
+)
+
+// EnvAssetDir overrides the asset directory when the context does not set it.
+const EnvAssetDir = "GATEHOUSE_ASSET_DIR"
+
+// DefaultAssetDir is where `make build` writes the functions, relative to
+// the repository root, where cdk.json runs the app.
+const DefaultAssetDir = "build"
+
+// Options are the app's settings.
+type Options struct {
+	AssetDir               string
+	Approvers              []string
+	RequiredApprovals      int
+	ApprovalTimeout        string
+	RecordExpirationDays   int
+	APIReservedConcurrency int
+	AlarmTopicARN          string
+	SmokeConfig            string
+	BakeConfig             string
+	Demo                   bool
+	TestListenerCIDR       string
+	DemoImage              string
+	BakeTimeMinutes        int
+	// SmokeVPCID, SmokeSubnetIDs and SmokeSecurityGroupIDs place the smoke
+	// hook in a VPC, to test through an internal load balancer.
+	SmokeVPCID            string
+	SmokeSubnetIDs        []string
+	SmokeSecurityGroupIDs []string
+	// Nag applies cdk-nag's AwsSolutions checks to every stack (default on):
+	// an unsuppressed finding is an error and fails the synthesis.
+	Nag bool
+}
+
+// OptionsFromContext reads Options from the app's context, reporting every
+// bad value at once. getenv supplies GATEHOUSE_ASSET_DIR.
+func OptionsFromContext(app awscdk.App, getenv func(string) string) (Options, error) {
+	var errs []error
+	str := func(key string) string {
+		switch v := app.Node().TryGetContext(jsii.String(key)).(type) {
+		case nil:
+			return ""
+		case string:
+			return strings.TrimSpace(v)
+		case bool:
+			return strconv.FormatBool(v)
+		case float64:
+			return strconv.FormatFloat(v, 'f', -1, 64)
+		default:
+			errs = append(errs, fmt.Errorf("context %s: %v is not a string, number or boolean", key, v))
+			return ""
+		}
+	}
+	num := func(key string, def int) int {
+		s := str(key)
+		if s == "" {
+			return def
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("context %s: %q is not a whole number", key, s))
+		}
+		return n
+	}
+	boolean := func(key string, def bool) bool {
+		s := str(key)
+		if s == "" {
+			return def
+		}
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("context %s: %q is not true or false", key, s))
+		}
+		return b
+	}
+	o := Options{
+		AssetDir:               str(CtxAssetDir),
+		RequiredApprovals:      num(CtxRequiredApprovals, 0),
+		ApprovalTimeout:        str(CtxApprovalTimeout),
+		RecordExpirationDays:   num(CtxRecordExpirationDays, int(DefaultRecordExpiration/(24*time.Hour))),
+		APIReservedConcurrency: num(CtxAPIReservedConcurrency, DefaultAPIReservedConcurrency),
+		AlarmTopicARN:          str(CtxAlarmTopicARN),
+		SmokeConfig:            str(CtxSmokeConfig),
+		BakeConfig:             str(CtxBakeConfig),
+		Demo:                   boolean(CtxDemo, false),
+		TestListenerCIDR:       str(CtxTestListenerCIDR),
+		DemoImage:              str(CtxDemoImage),
+		BakeTimeMinutes:        num(CtxBakeTimeMinutes, int(DefaultBakeTime/time.Minute)),
+		Nag:                    boolean(CtxNag, true),
+	}
+	if o.AssetDir == "" {
+		o.AssetDir = strings.TrimSpace(getenv(EnvAssetDir))
+	}
+	if o.AssetDir == "" {
+		o.AssetDir = DefaultAssetDir
+	}
+	// The functions lowercase approver addresses and publish them so in the
+	// "approver" attribute; SNS filter policies match exactly, so the
+	// subscriptions must use the same canonical form.
+	approvers, err := approval.ParseApprovers(list(str(CtxApprovers)))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("context %s: %w", CtxApprovers, err))
+	}
+	o.Approvers = approvers
+	o.SmokeVPCID = str(CtxSmokeVPCID)
+	o.SmokeSubnetIDs = list(str(CtxSmokeSubnetIDs))
+	o.SmokeSecurityGroupIDs = list(str(CtxSmokeSecurityGroupIDs))
+	return o, errors.Join(errs...)
+}
+
+// list splits a comma-separated context value, dropping blanks.
+func list(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// check validates what the app is about to deploy. Settings that become a
+// function's environment go through the loader that function runs at start,
+// so a value the function would refuse fails the synthesis instead.
+func (o Options) check() error {
+	var errs []error
+	env := map[string]string{
+		config.EnvStateBucket:      "bucket",
+		config.EnvTopicARN:         "arn:aws:sns:us-east-1:123456789012:topic",
+		config.EnvReviewURL:        "https://example.com/",
+		config.EnvSigningKeySecret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:key",
+		config.EnvApprovers:        strings.Join(o.Approvers, ","),
+		config.EnvApprovalTimeout:  o.ApprovalTimeout,
+	}
+	if o.RequiredApprovals != 0 {
+		env[config.EnvRequiredApprovals] = strconv.Itoa(o.RequiredApprovals)
+	}
+	if _, err := config.LoadApprovalHook(func(k string) string { return env[k] }); err != nil {
+		errs = append(errs, fmt.Errorf("approval settings (context %s, %s, %s): %s", CtxApprovers, CtxRequiredApprovals, CtxApprovalTimeout, config.Describe(err)))
+	}
+	smokeEnv := map[string]string{config.EnvStateBucket: "bucket", config.EnvSmokeConfig: o.SmokeConfig}
+	if _, err := config.LoadSmokeHook(func(k string) string { return smokeEnv[k] }); err != nil {
+		errs = append(errs, fmt.Errorf("context %s: %s", CtxSmokeConfig, config.Describe(err)))
+	}
+	bakeEnv := map[string]string{config.EnvStateBucket: "bucket", config.EnvBakeConfig: o.BakeConfig}
+	if _, err := config.LoadBakeHook(func(k string) string { return bakeEnv[k] }); err != nil {
+		errs = append(errs, fmt.Errorf("context %s: %s", CtxBakeConfig, config.Describe(err)))
+	}
+	if o.RecordExpirationDays < 2 {
+		errs = append(errs, fmt.Errorf("context %s: %d is below 2: a record must outlive its approval request (up to 24h)", CtxRecordExpirationDays, o.RecordExpirationDays))
+	}
+	if o.AlarmTopicARN != "" && !strings.HasPrefix(o.AlarmTopicARN, "arn:") {
+		errs = append(errs, fmt.Errorf("context %s: %q is not an ARN", CtxAlarmTopicARN, o.AlarmTopicARN))
+	}
+	if o.BakeTimeMinutes < 1 || o.BakeTimeMinutes > 1440 {
+		errs = append(errs, fmt.Errorf("context %s: %d is outside 1 to 1440", CtxBakeTimeMinutes, o.BakeTimeMinutes))
+	}
+	switch {
+	case o.SmokeVPCID == "" && (len(o.SmokeSubnetIDs) > 0 || len(o.SmokeSecurityGroupIDs) > 0):
+		errs = append(errs, fmt.Errorf("context %s and %s need %s", CtxSmokeSubnetIDs, CtxSmokeSecurityGroupIDs, CtxSmokeVPCID))
+	case o.SmokeVPCID != "" && len(o.SmokeSubnetIDs) == 0:
+		errs = append(errs, fmt.Errorf("context %s needs %s (comma-separated subnet IDs)", CtxSmokeVPCID, CtxSmokeSubnetIDs))
+	}
+	if err := CheckAssets(o.AssetDir); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Stacks are what Build added to the app.
+type Stacks struct {
+	Hooks awscdk.Stack
+	Suite *Suite
+	// Demo is nil unless Options.Demo.
+	Demo *DemoStack
+}
+
+// Build adds the GatehouseHooks stack, and with Options.Demo the
+// GatehouseDemoService stack, to app. Stacks are environment-agnostic: the
+// account and region come from the CLI's credentials at deploy time, and
+// synthesis needs no AWS access.
+func Build(app awscdk.App, o Options) (*Stacks, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	reserved := o.APIReservedConcurrency
+	if reserved == 0 {
+		reserved = -1 // SuiteProps: negative reserves none
+	}
+	props := &HooksStackProps{
+		StackProps: awscdk.StackProps{Description: jsii.String("gatehouse: ECS blue/green deployment lifecycle hooks (approval, smoke, bake)")},
+		Suite: SuiteProps{
+			AssetDir:               o.AssetDir,
+			Approvers:              o.Approvers,
+			RequiredApprovals:      o.RequiredApprovals,
+			ApprovalTimeout:        o.ApprovalTimeout,
+			RecordExpiration:       time.Duration(o.RecordExpirationDays) * 24 * time.Hour,
+			APIReservedConcurrency: reserved,
+			SmokeConfig:            o.SmokeConfig,
+			BakeConfig:             o.BakeConfig,
+		},
+	}
+	props.AlarmTopicARN = o.AlarmTopicARN
+	if o.SmokeVPCID != "" {
+		props.SmokeNetwork = &SmokeNetwork{VpcID: o.SmokeVPCID, SubnetIDs: o.SmokeSubnetIDs, SecurityGroupIDs: o.SmokeSecurityGroupIDs}
+	}
+	s := &Stacks{}
+	s.Hooks, s.Suite = NewHooksStack(app, HooksStackName, props)
+	if o.Demo {
+		s.Demo = NewDemoStack(app, DemoStackName, &DemoStackProps{
+			StackProps:       awscdk.StackProps{Description: jsii.String("gatehouse demo: a blue/green Fargate service gated by the gatehouse hooks")},
+			Targets:          s.Suite.Targets(),
+			Image:            o.DemoImage,
+			TestListenerCIDR: o.TestListenerCIDR,
+			BakeTime:         time.Duration(o.BakeTimeMinutes) * time.Minute,
+		})
+	}
+	if o.Nag {
+		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	}
+	return s, nil
+}
+
+// Main runs the app: it reads the options, builds the stacks and
+// synthesizes, or prints what is wrong and exits 1.
+func Main() {
+	app := awscdk.NewApp(nil)
+	o, err := OptionsFromContext(app, os.Getenv)
+	if err == nil {
+		_, err = Build(app, o)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gatehouse: %s\n", strings.ReplaceAll(err.Error(), "\n", "\ngatehouse: "))
+		jsii.Close()
+		os.Exit(1)
+	}
+	app.Synth(nil)
+	jsii.Close()
+}

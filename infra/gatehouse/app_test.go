@@ -1,0 +1,176 @@
+package gatehouse_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gatehouse-dev/gatehouse/infra/gatehouse"
+)
+
+func TestOptionsFromContext(t *testing.T) {
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{
+		gatehouse.CtxApprovers:              " alice@example.com, bob@example.com ,",
+		gatehouse.CtxRequiredApprovals:      "2",
+		gatehouse.CtxDemo:                   "true",
+		gatehouse.CtxAPIReservedConcurrency: float64(5),
+		gatehouse.CtxNag:                    false,
+	}})
+	got, err := gatehouse.OptionsFromContext(app, func(k string) string {
+		if k == gatehouse.EnvAssetDir {
+			return "/elsewhere"
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatalf("OptionsFromContext: %v", err)
+	}
+	want := gatehouse.Options{
+		AssetDir:               "/elsewhere",
+		Approvers:              []string{"alice@example.com", "bob@example.com"},
+		RequiredApprovals:      2,
+		RecordExpirationDays:   90,
+		APIReservedConcurrency: 5,
+		Demo:                   true,
+		BakeTimeMinutes:        10,
+		Nag:                    false,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("OptionsFromContext (-want +got):\n%s", diff)
+	}
+}
+
+func TestOptionsFromContextDefaults(t *testing.T) {
+	got, err := gatehouse.OptionsFromContext(awscdk.NewApp(nil), func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("OptionsFromContext: %v", err)
+	}
+	if got.AssetDir != gatehouse.DefaultAssetDir || !got.Nag || got.Demo || got.APIReservedConcurrency != 10 {
+		t.Errorf("defaults = %+v", got)
+	}
+}
+
+func TestOptionsFromContextReportsEveryBadValue(t *testing.T) {
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{
+		gatehouse.CtxRequiredApprovals: "two",
+		gatehouse.CtxDemo:              "maybe",
+	}})
+	_, err := gatehouse.OptionsFromContext(app, func(string) string { return "" })
+	if err == nil {
+		t.Fatal("OptionsFromContext accepted bad values")
+	}
+	for _, want := range []string{"requiredApprovals", "demo"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
+
+// TestBuildRefuses: settings the functions would refuse at start, and
+// missing binaries, fail the synthesis with a message saying what to do.
+func TestBuildRefuses(t *testing.T) {
+	empty := t.TempDir()
+	good := gatehouse.Options{AssetDir: assetRoot, RecordExpirationDays: 90, BakeTimeMinutes: 10}
+	tests := []struct {
+		name  string
+		edit  func(*gatehouse.Options)
+		wants []string
+	}{
+		{"no binaries", func(o *gatehouse.Options) { o.AssetDir = empty },
+			[]string{"make build", filepath.Join(empty, "approval-hook", "bootstrap"), filepath.Join(empty, "bake-hook", "bootstrap")}},
+		{"bad approver", func(o *gatehouse.Options) { o.Approvers = []string{"alice"} }, []string{"approvers", `"alice" is not an email address`}},
+		{"more approvals than approvers", func(o *gatehouse.Options) {
+			o.Approvers = []string{"a@example.com"}
+			o.RequiredApprovals = 2
+		}, []string{"requiredApprovals"}},
+		{"bad timeout", func(o *gatehouse.Options) { o.ApprovalTimeout = "soon" }, []string{"approvalTimeout"}},
+		{"bad smoke config", func(o *gatehouse.Options) { o.SmokeConfig = `{"retries": "many"}` }, []string{"smokeConfig"}},
+		{"bad bake config", func(o *gatehouse.Options) { o.BakeConfig = `{"window": "forever"}` }, []string{"bakeConfig"}},
+		{"records expire too soon", func(o *gatehouse.Options) { o.RecordExpirationDays = 1 }, []string{"recordExpirationDays"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := good
+			tt.edit(&o)
+			_, err := gatehouse.Build(awscdk.NewApp(nil), o)
+			if err == nil {
+				t.Fatal("Build succeeded")
+			}
+			for _, w := range tt.wants {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Build error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckAssets(t *testing.T) {
+	if err := gatehouse.CheckAssets(assetRoot); err != nil {
+		t.Errorf("CheckAssets(complete dir) = %v", err)
+	}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "approval-hook", "bootstrap"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := gatehouse.CheckAssets(dir)
+	if err == nil || !strings.Contains(err.Error(), "is not a file") || !strings.Contains(err.Error(), "run `make build` first") {
+		t.Errorf("CheckAssets(bootstrap is a directory) = %v", err)
+	}
+}
+
+// TestSmokeHookInVPC: to test through an internal load balancer, the smoke
+// hook runs in the VPC, with the network-interface permissions Lambda needs
+// there and nothing else changed.
+func TestSmokeHookInVPC(t *testing.T) {
+	app := newApp()
+	s, err := gatehouse.Build(app, gatehouse.Options{
+		AssetDir: assetRoot, RecordExpirationDays: 90, BakeTimeMinutes: 10, Nag: true,
+		SmokeVPCID:     "vpc-0123456789abcdef0",
+		SmokeSubnetIDs: []string{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := assertions.Template_FromStack(s.Hooks, nil)
+	j := *tmpl.ToJSON()
+	smokeFn := logicalID(t, j, "AWS::Lambda::Function", "SuiteSmokeHook")
+	sg := logicalID(t, j, "AWS::EC2::SecurityGroup", "SuiteSmokeHookSecurityGroup")
+	check(t, "smoke hook in the VPC", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj(map[string]any{
+			"Description": assertions.Match_StringLikeRegexp(jsii.String("smoke")),
+			"VpcConfig": objEq(map[string]any{
+				"SubnetIds":        arrayEq("subnet-0123456789abcdef0", "subnet-0123456789abcdef1"),
+				"SecurityGroupIds": arrayEq(objEq(map[string]any{"Fn::GetAtt": arrayEq(sg, "GroupId")})),
+			}),
+		}))
+		tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"), obj(map[string]any{"VpcConfig": assertions.Match_AnyValue()}), jsii.Number(1))
+	})
+	found := false
+	for _, st := range statements(j) {
+		if st.sid != "VpcNetworkInterfaces" {
+			continue
+		}
+		found = true
+		if !strings.Contains(st.where, "SuiteSmokeHookRole") {
+			t.Errorf("ENI permissions on %s, want only the smoke hook's role", st.where)
+		}
+		for _, a := range st.actions {
+			if !strings.HasPrefix(a, "ec2:") || strings.Contains(a, "*") {
+				t.Errorf("%s: action %s", st.where, a)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no VpcNetworkInterfaces statement for %s", smokeFn)
+	}
+	for _, m := range *assertions.Annotations_FromStack(s.Hooks).FindError(jsii.String("*"), awsSolutions()) {
+		t.Errorf("cdk-nag: %s", describe(m))
+	}
+}

@@ -1,0 +1,201 @@
+package gatehouse_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gatehouse-dev/gatehouse/infra/gatehouse"
+)
+
+// A deployed suite, as another app sees it: ARNs from the GatehouseHooks outputs.
+var deployed = gatehouse.ARNs{
+	ApprovalHook: "arn:aws:lambda:eu-west-1:111122223333:function:approval-hook",
+	SmokeHook:    "arn:aws:lambda:eu-west-1:111122223333:function:smoke-hook",
+	BakeHook:     "arn:aws:lambda:eu-west-1:111122223333:function:bake-hook",
+	InvokeRole:   "arn:aws:iam::111122223333:role/gatehouse-invoke",
+}
+
+// consumerService is a Fargate service in someone else's app.
+func consumerService(stack awscdk.Stack) awsecs.FargateService {
+	vpc := awsec2.Vpc_FromVpcAttributes(stack, jsii.String("Vpc"), &awsec2.VpcAttributes{
+		VpcId:             jsii.String("vpc-0123456789abcdef0"),
+		AvailabilityZones: jsii.Strings("eu-west-1a", "eu-west-1b"),
+		PrivateSubnetIds:  jsii.Strings("subnet-0123456789abcdef0", "subnet-0123456789abcdef1"),
+	})
+	task := awsecs.NewFargateTaskDefinition(stack, jsii.String("Task"), nil)
+	task.AddContainer(jsii.String("app"), &awsecs.ContainerDefinitionOptions{
+		Image: awsecs.ContainerImage_FromRegistry(jsii.String("public.ecr.aws/nginx/nginx:stable-alpine"), nil),
+	})
+	return awsecs.NewFargateService(stack, jsii.String("Service"), &awsecs.FargateServiceProps{
+		Cluster:            awsecs.NewCluster(stack, jsii.String("Cluster"), &awsecs.ClusterProps{Vpc: vpc}),
+		TaskDefinition:     task,
+		DeploymentStrategy: awsecs.DeploymentStrategy_BLUE_GREEN,
+		BakeTime:           awscdk.Duration_Minutes(jsii.Number(5)),
+	})
+}
+
+// TestAttachInAnotherApp is the construct as another CDK Go app uses it:
+// hooks from a deployed suite, a stage the L2 construct does not know yet,
+// hookDetails, timeouts, and a hook added the L2 way afterwards.
+func TestAttachInAnotherApp(t *testing.T) {
+	app := newApp()
+	stack := awscdk.NewStack(app, jsii.String("Orders"), nil)
+	svc := consumerService(stack)
+	hooks := gatehouse.FromARNs(stack, "Gatehouse", deployed)
+	gatehouse.Attach(svc, &gatehouse.AttachProps{Role: hooks.InvokeRole, Hooks: []gatehouse.Hook{
+		hooks.Smoke(gatehouse.HookOptions{Details: map[string]any{"checks": []any{map[string]any{"name": "health", "path": "/health", "expectStatus": []int{200}}}}}),
+		hooks.Approval(gatehouse.HookOptions{
+			Stages:    []gatehouse.Stage{gatehouse.StagePreProductionTrafficShift},
+			Details:   map[string]any{"approvers": []string{"alice@example.com"}, "timeout": "2h"},
+			Timeout:   150 * time.Minute,
+			OnTimeout: gatehouse.TimeoutRollback,
+		}),
+	}})
+	// A second Attach continues where the first stopped.
+	gatehouse.Attach(svc, &gatehouse.AttachProps{Role: hooks.InvokeRole, Hooks: []gatehouse.Hook{
+		hooks.Bake(gatehouse.HookOptions{Details: map[string]any{"window": "15m"}, Timeout: 45 * time.Minute, OnTimeout: gatehouse.TimeoutContinue}),
+	}})
+	// A hook added the L2 way after every Attach keeps its plain rendering.
+	svc.AddLifecycleHook(awsecs.NewDeploymentLifecycleLambdaTarget(hooks.SmokeHook, jsii.String("Extra"), &awsecs.DeploymentLifecycleLambdaTargetProps{
+		LifecycleStages: &[]awsecs.DeploymentLifecycleStage{awsecs.DeploymentLifecycleStage_POST_SCALE_UP},
+		Role:            hooks.InvokeRole,
+	}))
+
+	tmpl := assertions.Template_FromStack(stack, nil)
+	j := *tmpl.ToJSON()
+	var got []any
+	for _, r := range resources(j, "AWS::ECS::Service") {
+		got = r["Properties"].(map[string]any)["DeploymentConfiguration"].(map[string]any)["LifecycleHooks"].([]any)
+	}
+	want := []any{
+		map[string]any{
+			"HookTargetArn": deployed.SmokeHook, "RoleArn": deployed.InvokeRole,
+			"LifecycleStages":      []any{"POST_TEST_TRAFFIC_SHIFT"},
+			"HookDetails":          `{"checks":[{"expectStatus":[200],"name":"health","path":"/health"}]}`,
+			"TimeoutConfiguration": map[string]any{"TimeoutInMinutes": float64(30), "Action": "ROLLBACK"},
+		},
+		map[string]any{
+			"HookTargetArn": deployed.ApprovalHook, "RoleArn": deployed.InvokeRole,
+			"LifecycleStages":      []any{"PRE_PRODUCTION_TRAFFIC_SHIFT"},
+			"HookDetails":          `{"approvers":["alice@example.com"],"timeout":"2h"}`,
+			"TimeoutConfiguration": map[string]any{"TimeoutInMinutes": float64(150), "Action": "ROLLBACK"},
+		},
+		map[string]any{
+			"HookTargetArn": deployed.BakeHook, "RoleArn": deployed.InvokeRole,
+			"LifecycleStages":      []any{"POST_PRODUCTION_TRAFFIC_SHIFT"},
+			"HookDetails":          `{"window":"15m"}`,
+			"TimeoutConfiguration": map[string]any{"TimeoutInMinutes": float64(45), "Action": "CONTINUE"},
+		},
+		map[string]any{
+			"HookTargetArn": deployed.SmokeHook, "RoleArn": deployed.InvokeRole,
+			"LifecycleStages": []any{"POST_SCALE_UP"},
+		},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("LifecycleHooks (-want +got):\n%s", diff)
+	}
+	// The imported role is used as is: nothing is granted to it, no role is created.
+	check(t, "no IAM changes in the consumer", func() {
+		tmpl.ResourcePropertiesCountIs(jsii.String("AWS::IAM::Policy"), obj(map[string]any{
+			"PolicyDocument": obj(map[string]any{"Statement": arrayWith(obj(map[string]any{"Action": "lambda:InvokeFunction"}))}),
+		}), jsii.Number(0))
+	})
+}
+
+func TestAttachRefuses(t *testing.T) {
+	role := func(stack awscdk.Stack) awsiam.IRole {
+		return awsiam.Role_FromRoleArn(stack, jsii.String("R"), jsii.String(deployed.InvokeRole), nil)
+	}
+	tests := []struct {
+		name  string
+		hooks func(gatehouse.Targets) []gatehouse.Hook
+		want  string
+	}{
+		{"timeout below a minute", func(t gatehouse.Targets) []gatehouse.Hook {
+			return []gatehouse.Hook{t.Smoke(gatehouse.HookOptions{Timeout: 30 * time.Second})}
+		}, "whole number of minutes"},
+		{"timeout above 24h", func(t gatehouse.Targets) []gatehouse.Hook {
+			return []gatehouse.Hook{t.Approval(gatehouse.HookOptions{Timeout: 25 * time.Hour})}
+		}, "1m to 24h"},
+		{"unhookable stage", func(t gatehouse.Targets) []gatehouse.Hook {
+			return []gatehouse.Hook{t.Bake(gatehouse.HookOptions{Stages: []gatehouse.Stage{"BAKE_TIME"}})}
+		}, `"BAKE_TIME" cannot be hooked`},
+		{"duplicate ID", func(t gatehouse.Targets) []gatehouse.Hook {
+			return []gatehouse.Hook{t.Smoke(gatehouse.HookOptions{}), t.Smoke(gatehouse.HookOptions{})}
+		}, "attached twice"},
+		{"bad timeout action", func(t gatehouse.Targets) []gatehouse.Hook {
+			return []gatehouse.Hook{t.Smoke(gatehouse.HookOptions{Timeout: time.Hour, OnTimeout: "IGNORE"})}
+		}, "neither ROLLBACK nor CONTINUE"},
+		{"more than ten hooks", func(t gatehouse.Targets) []gatehouse.Hook {
+			var hs []gatehouse.Hook
+			for i := range 11 {
+				h := t.Smoke(gatehouse.HookOptions{})
+				h.ID = "Smoke" + strings.Repeat("x", i)
+				hs = append(hs, h)
+			}
+			return hs
+		}, "at most 10"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := newApp()
+			stack := awscdk.NewStack(app, jsii.String("S"), nil)
+			svc := consumerService(stack)
+			targets := gatehouse.FromARNs(stack, "G", deployed)
+			msg, panicked := panics(func() {
+				gatehouse.Attach(svc, &gatehouse.AttachProps{Role: role(stack), Hooks: tt.hooks(targets)})
+			})
+			if !panicked {
+				t.Fatal("Attach accepted the hooks")
+			}
+			if !strings.Contains(msg, tt.want) || !strings.Contains(msg, "gatehouse.Attach(S/Service)") {
+				t.Errorf("Attach panicked with %q, want it to name the service and mention %q", msg, tt.want)
+			}
+		})
+	}
+	t.Run("no role", func(t *testing.T) {
+		app := newApp()
+		stack := awscdk.NewStack(app, jsii.String("S"), nil)
+		svc := consumerService(stack)
+		msg, panicked := panics(func() { gatehouse.Attach(svc, &gatehouse.AttachProps{}) })
+		if !panicked || !strings.Contains(msg, "Role is required") {
+			t.Errorf("Attach without a role: panicked=%v %q", panicked, msg)
+		}
+	})
+}
+
+func TestLifecycleHooksJSON(t *testing.T) {
+	app := newApp()
+	stack := awscdk.NewStack(app, jsii.String("S"), nil)
+	targets := gatehouse.FromARNs(stack, "G", deployed)
+	got, err := gatehouse.LifecycleHooksJSON(targets.InvokeRole, []gatehouse.Hook{
+		targets.Approval(gatehouse.HookOptions{Details: map[string]any{"requiredApprovals": 2}, Timeout: 4 * time.Hour}),
+		targets.Bake(gatehouse.HookOptions{}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hooks []gatehouse.CLIHook
+	if err := json.Unmarshal([]byte(got), &hooks); err != nil {
+		t.Fatalf("LifecycleHooksJSON = %s: %v", got, err)
+	}
+	want := []gatehouse.CLIHook{
+		{HookTargetArn: deployed.ApprovalHook, RoleArn: deployed.InvokeRole, LifecycleStages: []string{"POST_TEST_TRAFFIC_SHIFT"},
+			HookDetails: map[string]any{"requiredApprovals": float64(2)}, TimeoutConfiguration: &gatehouse.CLIHookTimeout{TimeoutInMinutes: 240, Action: "ROLLBACK"}},
+		{HookTargetArn: deployed.BakeHook, RoleArn: deployed.InvokeRole, LifecycleStages: []string{"POST_PRODUCTION_TRAFFIC_SHIFT"},
+			TimeoutConfiguration: &gatehouse.CLIHookTimeout{TimeoutInMinutes: 60, Action: "ROLLBACK"}},
+	}
+	if diff := cmp.Diff(want, hooks); diff != "" {
+		t.Errorf("LifecycleHooksJSON (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,297 @@
+package gatehouse
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Stage is an ECS deployment lifecycle stage a Lambda hook can run at.
+type Stage string
+
+// The hookable stages, in deployment order. SCALE_UP, BAKE_TIME and CLEAN_UP
+// cannot be hooked.
+const (
+	StageReconcileService           Stage = "RECONCILE_SERVICE"
+	StagePreScaleUp                 Stage = "PRE_SCALE_UP"
+	StagePostScaleUp                Stage = "POST_SCALE_UP"
+	StageTestTrafficShift           Stage = "TEST_TRAFFIC_SHIFT"
+	StagePostTestTrafficShift       Stage = "POST_TEST_TRAFFIC_SHIFT"
+	StagePreProductionTrafficShift  Stage = "PRE_PRODUCTION_TRAFFIC_SHIFT"
+	StageProductionTrafficShift     Stage = "PRODUCTION_TRAFFIC_SHIFT"
+	StagePostProductionTrafficShift Stage = "POST_PRODUCTION_TRAFFIC_SHIFT"
+)
+
+// l2Stages are the stages the CDK L2 construct knows (aws-cdk-lib 2.276.0
+// lacks PRE_PRODUCTION_TRAFFIC_SHIFT); others are set on the L1 resource.
+var l2Stages = map[Stage]awsecs.DeploymentLifecycleStage{
+	StageReconcileService:           awsecs.DeploymentLifecycleStage_RECONCILE_SERVICE,
+	StagePreScaleUp:                 awsecs.DeploymentLifecycleStage_PRE_SCALE_UP,
+	StagePostScaleUp:                awsecs.DeploymentLifecycleStage_POST_SCALE_UP,
+	StageTestTrafficShift:           awsecs.DeploymentLifecycleStage_TEST_TRAFFIC_SHIFT,
+	StagePostTestTrafficShift:       awsecs.DeploymentLifecycleStage_POST_TEST_TRAFFIC_SHIFT,
+	StageProductionTrafficShift:     awsecs.DeploymentLifecycleStage_PRODUCTION_TRAFFIC_SHIFT,
+	StagePostProductionTrafficShift: awsecs.DeploymentLifecycleStage_POST_PRODUCTION_TRAFFIC_SHIFT,
+}
+
+func (s Stage) valid() bool {
+	_, ok := l2Stages[s]
+	return ok || s == StagePreProductionTrafficShift
+}
+
+// TimeoutAction is what ECS does with a hook that has not answered SUCCEEDED
+// or FAILED within its timeout.
+type TimeoutAction string
+
+// Timeout actions.
+const (
+	TimeoutRollback TimeoutAction = "ROLLBACK"
+	TimeoutContinue TimeoutAction = "CONTINUE"
+)
+
+// Limits ECS puts on Lambda hooks.
+const (
+	// MaxHooks is the most Lambda hooks one service may have.
+	MaxHooks = 10
+	// MaxHookTimeout is the longest timeoutConfiguration ECS accepts.
+	MaxHookTimeout = 24 * time.Hour
+)
+
+// Hook is one deployment lifecycle hook: a function, the stages it runs at,
+// the hookDetails ECS passes it and how long ECS waits for a verdict.
+type Hook struct {
+	// ID names the hook in the construct tree and in errors; unique per service.
+	ID string
+	// Function is the Lambda function ECS invokes.
+	Function awslambda.IFunction
+	// Stages are the lifecycle stages the hook runs at.
+	Stages []Stage
+	// Details become the hook's hookDetails, a JSON object. Values may hold
+	// CDK string tokens. Nil means none.
+	Details map[string]any
+	// Timeout is the hook's timeoutConfiguration, in whole minutes from 1
+	// minute to 24 hours. Zero leaves ECS's default (24 hours, ROLLBACK).
+	Timeout time.Duration
+	// OnTimeout is the action at Timeout; empty means ROLLBACK.
+	OnTimeout TimeoutAction
+}
+
+func (h Hook) check() error {
+	var problems []string
+	if h.ID == "" {
+		problems = append(problems, "ID is empty")
+	}
+	if h.Function == nil {
+		problems = append(problems, "Function is nil")
+	}
+	if len(h.Stages) == 0 {
+		problems = append(problems, "no Stages")
+	}
+	seen := map[Stage]bool{}
+	for _, s := range h.Stages {
+		if !s.valid() {
+			problems = append(problems, fmt.Sprintf("stage %q cannot be hooked", s))
+		}
+		if seen[s] {
+			problems = append(problems, fmt.Sprintf("stage %s listed twice", s))
+		}
+		seen[s] = true
+	}
+	if h.Timeout != 0 && (h.Timeout < time.Minute || h.Timeout > MaxHookTimeout || h.Timeout%time.Minute != 0) {
+		problems = append(problems, fmt.Sprintf("Timeout %v is not a whole number of minutes from 1m to 24h", h.Timeout))
+	}
+	switch h.OnTimeout {
+	case "", TimeoutRollback, TimeoutContinue:
+	default:
+		problems = append(problems, fmt.Sprintf("OnTimeout %q is neither ROLLBACK nor CONTINUE", h.OnTimeout))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("hook %q: %s", h.ID, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func (h Hook) stageNames() []string {
+	out := make([]string, len(h.Stages))
+	for i, s := range h.Stages {
+		out[i] = string(s)
+	}
+	return out
+}
+
+// detailsJSON renders Details as the JSON text CloudFormation takes
+// (HookDetails "must be a JSON object as a string"). encoding/json sorts
+// keys, so the template is stable; embedded CDK tokens survive as text and
+// become an Fn::Join.
+func (h Hook) detailsJSON() (string, error) {
+	if h.Details == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(h.Details)
+	if err != nil {
+		return "", fmt.Errorf("hook %q: hookDetails: %w", h.ID, err)
+	}
+	return string(b), nil
+}
+
+func (h Hook) timeoutAction() TimeoutAction {
+	if h.OnTimeout == "" {
+		return TimeoutRollback
+	}
+	return h.OnTimeout
+}
+
+// AttachProps says which hooks to attach and with which role.
+type AttachProps struct {
+	// Role is the role ECS assumes to invoke the hooks: trusted by
+	// ecs.amazonaws.com, allowed lambda:InvokeFunction on each hook function
+	// (Suite.InvokeRole, or FromARNs for a deployed suite). It is not changed.
+	Role awsiam.IRole
+	// Hooks are attached in order.
+	Hooks []Hook
+}
+
+// markerPrefix names the empty constructs Attach leaves under a service, one
+// per hook: they make hook IDs unique per service and count the hooks
+// attached so far.
+const markerPrefix = "GatehouseHook"
+
+// Attach adds hooks to an ECS service (a FargateService or Ec2Service whose
+// deployment controller is ECS, with a BLUE_GREEN, LINEAR or CANARY
+// strategy). Each hook is added with the L2 AddLifecycleHook; what the L2
+// construct cannot express yet (hookDetails, timeoutConfiguration, the
+// PRE_PRODUCTION_TRAFFIC_SHIFT stage) is set on the service's
+// AWS::ECS::Service resource at the hook's position in LifecycleHooks.
+//
+// Positions are counted from the hooks Attach added, so a hook added to the
+// service directly with AddLifecycleHook (or FargateServiceProps
+// LifecycleHooks) must come after every Attach call, or it would receive a
+// gatehouse hook's hookDetails and timeout. Simplest: pass every hook,
+// gatehouse or not, to Attach as a Hook. Like the CDK's own constructs,
+// Attach panics on invalid input.
+func Attach(service awsecs.BaseService, props *AttachProps) {
+	if err := attach(service, props); err != nil {
+		panic(fmt.Sprintf("gatehouse.Attach(%s): %v", *service.Node().Path(), err))
+	}
+}
+
+func attach(service awsecs.BaseService, props *AttachProps) error {
+	if props == nil || props.Role == nil {
+		return fmt.Errorf("AttachProps.Role is required: the role ECS invokes the hooks with")
+	}
+	cfn, ok := service.Node().DefaultChild().(awsecs.CfnService)
+	if !ok {
+		return fmt.Errorf("the service has no AWS::ECS::Service default child")
+	}
+	index := 0
+	for _, c := range *service.Node().Children() {
+		if strings.HasPrefix(*c.Node().Id(), markerPrefix) {
+			index++
+		}
+	}
+	if index+len(props.Hooks) > MaxHooks {
+		return fmt.Errorf("%d hooks: ECS allows at most %d Lambda hooks per service", index+len(props.Hooks), MaxHooks)
+	}
+	ids := map[string]bool{}
+	for _, h := range props.Hooks {
+		if err := h.check(); err != nil {
+			return err
+		}
+		if ids[h.ID] || service.Node().TryFindChild(jsii.String(markerPrefix+h.ID)) != nil {
+			return fmt.Errorf("hook %q attached twice", h.ID)
+		}
+		ids[h.ID] = true
+	}
+	for _, h := range props.Hooks {
+		details, err := h.detailsJSON()
+		if err != nil {
+			return err
+		}
+		constructs.NewConstruct(service, jsii.String(markerPrefix+h.ID))
+
+		// The L2 construct renders HookTargetArn, RoleArn and the stages it
+		// knows; a hook only at stages it does not know gets a placeholder
+		// that the override below replaces.
+		var stages []awsecs.DeploymentLifecycleStage
+		allKnown := true
+		for _, s := range h.Stages {
+			if l2, ok := l2Stages[s]; ok {
+				stages = append(stages, l2)
+			} else {
+				allKnown = false
+			}
+		}
+		if len(stages) == 0 {
+			stages = []awsecs.DeploymentLifecycleStage{awsecs.DeploymentLifecycleStage_POST_TEST_TRAFFIC_SHIFT}
+		}
+		service.AddLifecycleHook(awsecs.NewDeploymentLifecycleLambdaTarget(h.Function, jsii.String(h.ID), &awsecs.DeploymentLifecycleLambdaTargetProps{
+			LifecycleStages: &stages,
+			Role:            props.Role,
+		}))
+
+		path := "DeploymentConfiguration.LifecycleHooks." + strconv.Itoa(index) + "."
+		if !allKnown {
+			cfn.AddPropertyOverride(jsii.String(path+"LifecycleStages"), jsii.Strings(h.stageNames()...))
+		}
+		if details != "" {
+			cfn.AddPropertyOverride(jsii.String(path+"HookDetails"), jsii.String(details))
+		}
+		if h.Timeout != 0 {
+			cfn.AddPropertyOverride(jsii.String(path+"TimeoutConfiguration.TimeoutInMinutes"), jsii.Number(h.Timeout.Minutes()))
+			cfn.AddPropertyOverride(jsii.String(path+"TimeoutConfiguration.Action"), jsii.String(string(h.timeoutAction())))
+		}
+		index++
+	}
+	return nil
+}
+
+// CLIHook is one element of the lifecycleHooks list of
+// `aws ecs create-service` / `update-service --deployment-configuration`.
+type CLIHook struct {
+	HookTargetArn        string          `json:"hookTargetArn"`
+	RoleArn              string          `json:"roleArn"`
+	LifecycleStages      []string        `json:"lifecycleStages"`
+	HookDetails          map[string]any  `json:"hookDetails,omitempty"`
+	TimeoutConfiguration *CLIHookTimeout `json:"timeoutConfiguration,omitempty"`
+}
+
+// CLIHookTimeout is a hook's timeoutConfiguration in the ECS API.
+type CLIHookTimeout struct {
+	TimeoutInMinutes int    `json:"timeoutInMinutes"`
+	Action           string `json:"action"`
+}
+
+// LifecycleHooksJSON renders hooks as the ECS API's lifecycleHooks list, for
+// `aws ecs update-service`. ARNs may be CDK tokens: the result is then a
+// token that CloudFormation resolves, fit for a stack output.
+func LifecycleHooksJSON(role awsiam.IRole, hooks []Hook) (string, error) {
+	out := make([]CLIHook, 0, len(hooks))
+	for _, h := range hooks {
+		if err := h.check(); err != nil {
+			return "", err
+		}
+		c := CLIHook{
+			HookTargetArn:   *h.Function.FunctionArn(),
+			RoleArn:         *role.RoleArn(),
+			LifecycleStages: h.stageNames(),
+			HookDetails:     h.Details,
+		}
+		if h.Timeout != 0 {
+			c.TimeoutConfiguration = &CLIHookTimeout{TimeoutInMinutes: int(h.Timeout.Minutes()), Action: string(h.timeoutAction())}
+		}
+		out = append(out, c)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}

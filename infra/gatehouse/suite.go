@@ -1,0 +1,503 @@
+package gatehouse
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+)
+
+// State prefixes in the bucket: approval requests, and the smoke and bake
+// reports the approval page shows.
+const (
+	ApprovalsPrefix = "approvals/"
+	ReportsPrefix   = "reports/"
+)
+
+// Defaults of SuiteProps.
+const (
+	DefaultRecordExpiration       = 90 * 24 * time.Hour
+	DefaultNoncurrentExpiration   = 30 * 24 * time.Hour
+	DefaultAPIReservedConcurrency = 10
+	DefaultLogRetention           = awslogs.RetentionDays_ONE_MONTH
+)
+
+// ApproverAttribute is the SNS message attribute the approval hook sets to
+// the approver's address, one message per approver; each approver's email
+// subscription filters on it so nobody receives another's personal link.
+const ApproverAttribute = "approver"
+
+// SuiteProps configure a Suite. Only AssetDir is required.
+type SuiteProps struct {
+	// AssetDir holds <name>/bootstrap for every function, as `make build`
+	// writes build/. See CheckAssets.
+	AssetDir string
+	// Approvers each get an email subscription to the review topic, filtered
+	// on the approver attribute, and are the approval hook's default
+	// approvers (GATEHOUSE_APPROVERS).
+	Approvers []string
+	// RequiredApprovals, if above zero, sets GATEHOUSE_REQUIRED_APPROVALS.
+	RequiredApprovals int
+	// ApprovalTimeout, if set (a Go duration such as "4h"), sets
+	// GATEHOUSE_APPROVAL_TIMEOUT.
+	ApprovalTimeout string
+	// RecordExpiration is how long state records live (default 90 days);
+	// NoncurrentExpiration how long overwritten versions do (default 30 days).
+	RecordExpiration     time.Duration
+	NoncurrentExpiration time.Duration
+	// LogRetention of the functions' log groups (default one month).
+	LogRetention awslogs.RetentionDays
+	// APIReservedConcurrency throttles the review API (default 10; a
+	// negative value reserves none, for accounts whose concurrency quota is
+	// too small to reserve any).
+	APIReservedConcurrency int
+	// SmokeConfig and BakeConfig are the smoke and bake hooks' default
+	// configuration (JSON), passed as their config environment variables.
+	SmokeConfig string
+	BakeConfig  string
+	// SmokeVPC places the smoke hook in a VPC: needed to test through an
+	// internal load balancer. SmokeSubnets and SmokeSecurityGroups refine it
+	// (default: the VPC's private subnets and a new security group with all
+	// outbound traffic allowed).
+	SmokeVPC            awsec2.IVpc
+	SmokeSubnets        *awsec2.SubnetSelection
+	SmokeSecurityGroups []awsec2.ISecurityGroup
+	// AlarmTopic, if set, is notified when an alarm changes state.
+	AlarmTopic awssns.ITopic
+}
+
+// Suite is the gatehouse hook suite: state bucket, review topic, signing
+// secret, the four functions with their roles and log groups, the review
+// API's Function URL, the hook invoke role and alarms.
+type Suite struct {
+	constructs.Construct
+
+	Bucket        awss3.Bucket
+	Topic         awssns.Topic
+	SigningSecret awssecretsmanager.Secret
+
+	ApprovalHook awslambda.Function
+	ApprovalAPI  awslambda.Function
+	SmokeHook    awslambda.Function
+	BakeHook     awslambda.Function
+	// ReviewURL is the approval API's Function URL.
+	ReviewURL awslambda.FunctionUrl
+	// InvokeRole is the role ECS assumes to invoke the hooks.
+	InvokeRole awsiam.Role
+	// Alarms watch every function's errors and throttles.
+	Alarms []awscloudwatch.Alarm
+}
+
+// NewSuite builds the suite. It panics, like the CDK's own constructs, on
+// invalid props or missing assets.
+func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
+	p := *props
+	if err := p.defaults(); err != nil {
+		panic(fmt.Sprintf("gatehouse.NewSuite: %v", err))
+	}
+	// Children hang off c, never off s: jsii knows the construct, not the
+	// Go struct embedding it.
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	s := &Suite{Construct: c}
+	stack := awscdk.Stack_Of(c)
+
+	s.Bucket = awss3.NewBucket(c, jsii.String("StateBucket"), &awss3.BucketProps{
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:        jsii.Bool(true),
+		MinimumTLSVersion: jsii.Number(1.2),
+		Versioned:         jsii.Bool(true),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		LifecycleRules: &[]*awss3.LifecycleRule{
+			{
+				Id:                                  jsii.String("expire-old-records"),
+				Expiration:                          days(p.RecordExpiration),
+				NoncurrentVersionExpiration:         days(p.NoncurrentExpiration),
+				AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+			},
+			{
+				Id:                        jsii.String("remove-expired-delete-markers"),
+				ExpiredObjectDeleteMarker: jsii.Bool(true),
+			},
+		},
+	})
+	suppress(s.Bucket, "AwsSolutions-S1",
+		"Each state record carries its own audit history (who voted, when, from which address); object-level access logs are available through CloudTrail S3 data events without a second bucket.")
+
+	s.Topic = awssns.NewTopic(c, jsii.String("ReviewTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("gatehouse review"),
+		// The AWS managed key: its key policy lets principals of this
+		// account publish through SNS, so the hook needs no KMS grant.
+		MasterKey:  awskms.Alias_FromAliasName(c, jsii.String("SnsManagedKey"), jsii.String("alias/aws/sns")),
+		EnforceSSL: jsii.Bool(true),
+	})
+	for _, a := range p.Approvers {
+		s.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(a), &awssnssubscriptions.EmailSubscriptionProps{
+			FilterPolicy: &map[string]awssns.SubscriptionFilter{
+				ApproverAttribute: awssns.SubscriptionFilter_StringFilter(&awssns.StringConditions{
+					Allowlist: jsii.Strings(a),
+				}),
+			},
+		}))
+	}
+
+	s.SigningSecret = awssecretsmanager.NewSecret(c, jsii.String("SigningKey"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("gatehouse review-link signing key (HMAC-SHA256). Links are signed with AWSCURRENT and verified against AWSCURRENT and AWSPREVIOUS."),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			SecretStringTemplate: jsii.String("{}"),
+			GenerateStringKey:    jsii.String("key"),
+			PasswordLength:       jsii.Number(64),
+			ExcludePunctuation:   jsii.Bool(true),
+			IncludeSpace:         jsii.Bool(false),
+		},
+	})
+	suppress(s.SigningSecret, "AwsSolutions-SMG4",
+		"Rotation is a manual put-secret-value at any time: links are signed with AWSCURRENT and verified against AWSCURRENT and AWSPREVIOUS, so a rotation Lambda would add code for no gain.")
+
+	approvals := s.Bucket.ArnForObjects(jsii.String(ApprovalsPrefix + "*"))
+	reports := s.Bucket.ArnForObjects(jsii.String(ReportsPrefix + "*"))
+	deployments := stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("ecs"), Resource: jsii.String("service-deployment"), ResourceName: jsii.String("*/*/*"),
+		ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	})
+	revisions := stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("ecs"), Resource: jsii.String("service-revision"), ResourceName: jsii.String("*/*/*"),
+		ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	})
+	readSecret := allow("ReadSigningKey", []string{"secretsmanager:GetSecretValue"}, s.SigningSecret.SecretArn())
+	// Without s3:ListBucket, S3 answers a GET of a missing key 403 instead
+	// of 404, and the store could not tell "not written yet" (a smoke report
+	// still running, a request not created yet) from "denied". A prefix
+	// condition would not help: S3 evaluates ListBucket for a GET without
+	// an s3:prefix. The bucket holds nothing but gatehouse state.
+	listState := allow("TellMissingFromDenied", []string{"s3:ListBucket"}, s.Bucket.BucketArn())
+
+	// The review API first: the hook needs its URL. The API never needs the hook.
+	s.ApprovalAPI, _ = s.function(c, p, fnSpec{
+		name:        ApprovalAPIName,
+		description: "gatehouse review API: review pages (GET, HEAD) and decisions (POST) behind a Function URL",
+		timeout:     10 * time.Second,
+		reserved:    p.APIReservedConcurrency,
+		env: map[string]*string{
+			config.EnvStateBucket:      s.Bucket.BucketName(),
+			config.EnvSigningKeySecret: s.SigningSecret.SecretArn(),
+		},
+		statements: []awsiam.PolicyStatement{
+			allow("Approvals", []string{"s3:GetObject", "s3:PutObject"}, approvals),
+			allow("ReadReports", []string{"s3:GetObject"}, reports),
+			listState,
+			readSecret,
+		},
+		wildcards: []nagWildcard{
+			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ApprovalsPrefix + "*", "Approval records are keyed by deployment under the approvals/ prefix; the prefix is the narrowest scope."},
+			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ReportsPrefix + "*", "Smoke and bake reports shown on the review page are keyed by deployment under the reports/ prefix."},
+		},
+	})
+	s.ReviewURL = s.ApprovalAPI.AddFunctionUrl(&awslambda.FunctionUrlOptions{
+		// The signed, approver-bound token in each link is the credential;
+		// reserved concurrency throttles the endpoint.
+		AuthType:   awslambda.FunctionUrlAuthType_NONE,
+		InvokeMode: awslambda.InvokeMode_BUFFERED,
+	})
+
+	hookEnv := map[string]*string{
+		config.EnvStateBucket:      s.Bucket.BucketName(),
+		config.EnvTopicARN:         s.Topic.TopicArn(),
+		config.EnvReviewURL:        s.ReviewURL.Url(),
+		config.EnvSigningKeySecret: s.SigningSecret.SecretArn(),
+	}
+	if len(p.Approvers) > 0 {
+		hookEnv[config.EnvApprovers] = jsii.String(strings.Join(p.Approvers, ","))
+	}
+	if p.RequiredApprovals > 0 {
+		hookEnv[config.EnvRequiredApprovals] = jsii.String(strconv.Itoa(p.RequiredApprovals))
+	}
+	if p.ApprovalTimeout != "" {
+		hookEnv[config.EnvApprovalTimeout] = jsii.String(p.ApprovalTimeout)
+	}
+	ecsWildcards := []nagWildcard{
+		{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-deployment/*/*/*", "The hook learns which deployment calls it only at run time; the scope is this account and region's service deployments."},
+		{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-revision/*/*/*", "The hook learns which revisions a deployment involves only at run time; the scope is this account and region's service revisions."},
+	}
+	s.ApprovalHook, _ = s.function(c, p, fnSpec{
+		name:        ApprovalHookName,
+		description: "gatehouse approval gate: an ECS lifecycle hook that holds a deployment until its approvers decide",
+		timeout:     60 * time.Second,
+		env:         hookEnv,
+		statements: []awsiam.PolicyStatement{
+			allow("Approvals", []string{"s3:GetObject", "s3:PutObject"}, approvals),
+			allow("ReadReports", []string{"s3:GetObject"}, reports),
+			listState,
+			allow("PublishReviews", []string{"sns:Publish"}, s.Topic.TopicArn()),
+			readSecret,
+			allow("DescribeDeployment", []string{"ecs:DescribeServiceDeployments"}, deployments),
+			allow("DescribeRevisions", []string{"ecs:DescribeServiceRevisions"}, revisions),
+		},
+		wildcards: append([]nagWildcard{
+			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ApprovalsPrefix + "*", "Approval records are keyed by deployment under the approvals/ prefix; the prefix is the narrowest scope."},
+			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ReportsPrefix + "*", "The review message quotes the smoke report, keyed by deployment under the reports/ prefix."},
+		}, ecsWildcards...),
+	})
+
+	// The smoke and bake hooks only write their reports (the bake hook with
+	// If-None-Match, which needs no read permission); the approval hook and
+	// the review page read them.
+	writeReports := allow("WriteReports", []string{"s3:PutObject"}, reports)
+	reportsWildcard := nagWildcard{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ReportsPrefix + "*", "Reports are keyed by deployment under the reports/ prefix; the prefix is the narrowest scope."}
+	smokeEnv := map[string]*string{config.EnvStateBucket: s.Bucket.BucketName()}
+	if p.SmokeConfig != "" {
+		smokeEnv[config.EnvSmokeConfig] = jsii.String(p.SmokeConfig)
+	}
+	s.SmokeHook, _ = s.function(c, p, fnSpec{
+		name:        SmokeHookName,
+		description: "gatehouse smoke tests: an ECS lifecycle hook that probes green through the test listener",
+		timeout:     5 * time.Minute,
+		env:         smokeEnv,
+		vpc:         p.SmokeVPC,
+		subnets:     p.SmokeSubnets,
+		groups:      p.SmokeSecurityGroups,
+		statements: []awsiam.PolicyStatement{
+			writeReports,
+			allow("DescribeRevisions", []string{"ecs:DescribeServiceRevisions"}, revisions),
+			allow("FindTestListener", []string{
+				"elasticloadbalancing:DescribeListeners",
+				"elasticloadbalancing:DescribeLoadBalancers",
+				"elasticloadbalancing:DescribeRules",
+			}, jsii.String("*")),
+		},
+		wildcards: []nagWildcard{
+			reportsWildcard, ecsWildcards[1],
+			{"Resource::*", "Elastic Load Balancing Describe* actions support no resource-level permissions: AWS requires Resource \"*\"."},
+		},
+	})
+
+	// The approval hook waits for the smoke verdict when ECS runs this smoke
+	// hook at the same stage (waitForSmoke).
+	s.ApprovalHook.AddEnvironment(jsii.String(config.EnvSmokeFunction), s.SmokeHook.FunctionArn(), nil)
+
+	bakeEnv := map[string]*string{config.EnvStateBucket: s.Bucket.BucketName()}
+	if p.BakeConfig != "" {
+		bakeEnv[config.EnvBakeConfig] = jsii.String(p.BakeConfig)
+	}
+	s.BakeHook, _ = s.function(c, p, fnSpec{
+		name:        BakeHookName,
+		description: "gatehouse bake checks: an ECS lifecycle hook that watches alarms and metrics after production traffic reaches green",
+		timeout:     60 * time.Second,
+		env:         bakeEnv,
+		statements: []awsiam.PolicyStatement{
+			writeReports,
+			allow("DescribeRevisions", []string{"ecs:DescribeServiceRevisions"}, revisions),
+			allow("ReadAlarmsAndMetrics", []string{"cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData"}, jsii.String("*")),
+			allow("FindTargetGroups", []string{
+				"elasticloadbalancing:DescribeListeners",
+				"elasticloadbalancing:DescribeRules",
+			}, jsii.String("*")),
+		},
+		wildcards: []nagWildcard{
+			reportsWildcard, ecsWildcards[1],
+			{"Resource::*", "cloudwatch:GetMetricData and the Elastic Load Balancing Describe* actions support no resource-level permissions, and the alarms to watch are named at run time: AWS requires Resource \"*\"."},
+		},
+	})
+
+	s.InvokeRole = awsiam.NewRole(c, jsii.String("HookInvokeRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ecs.amazonaws.com"), nil),
+		Description: jsii.String("Lets Amazon ECS invoke the gatehouse lifecycle hooks"),
+	})
+	s.InvokeRole.AddToPrincipalPolicy(allow("InvokeHooks", []string{"lambda:InvokeFunction"},
+		s.ApprovalHook.FunctionArn(), s.SmokeHook.FunctionArn(), s.BakeHook.FunctionArn()))
+
+	for _, fn := range []struct {
+		id string
+		f  awslambda.Function
+	}{{"ApprovalHook", s.ApprovalHook}, {"ApprovalApi", s.ApprovalAPI}, {"SmokeHook", s.SmokeHook}, {"BakeHook", s.BakeHook}} {
+		period := &awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum")}
+		for _, m := range []struct {
+			kind   string
+			metric awscloudwatch.Metric
+			what   string
+		}{
+			{"Errors", fn.f.MetricErrors(period), "errored or timed out: ECS rolls back a deployment whose hook fails this way"},
+			{"Throttles", fn.f.MetricThrottles(period), "was throttled"},
+		} {
+			alarm := m.metric.CreateAlarm(c, jsii.String(fn.id+m.kind+"Alarm"), &awscloudwatch.CreateAlarmOptions{
+				AlarmDescription:   jsii.String(fmt.Sprintf("gatehouse %s %s", fn.id, m.what)),
+				Threshold:          jsii.Number(1),
+				EvaluationPeriods:  jsii.Number(1),
+				ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+				TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+			})
+			if p.AlarmTopic != nil {
+				action := awscloudwatchactions.NewSnsAction(p.AlarmTopic)
+				alarm.AddAlarmAction(action)
+				alarm.AddOkAction(action)
+			}
+			s.Alarms = append(s.Alarms, alarm)
+		}
+	}
+	return s
+}
+
+// Targets returns the suite's hooks and invoke role, for Attach.
+func (s *Suite) Targets() Targets {
+	return Targets{ApprovalHook: s.ApprovalHook, SmokeHook: s.SmokeHook, BakeHook: s.BakeHook, InvokeRole: s.InvokeRole}
+}
+
+func (p *SuiteProps) defaults() error {
+	var problems []string
+	if p.AssetDir == "" {
+		problems = append(problems, "AssetDir is required")
+	} else if err := CheckAssets(p.AssetDir); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if p.RecordExpiration == 0 {
+		p.RecordExpiration = DefaultRecordExpiration
+	}
+	if p.NoncurrentExpiration == 0 {
+		p.NoncurrentExpiration = DefaultNoncurrentExpiration
+	}
+	// An approval request lives up to 24 hours; its record must outlive it.
+	if p.RecordExpiration < 2*24*time.Hour || p.RecordExpiration%(24*time.Hour) != 0 {
+		problems = append(problems, fmt.Sprintf("RecordExpiration %v is not a whole number of days of at least 2", p.RecordExpiration))
+	}
+	if p.NoncurrentExpiration < 24*time.Hour || p.NoncurrentExpiration%(24*time.Hour) != 0 {
+		problems = append(problems, fmt.Sprintf("NoncurrentExpiration %v is not a whole number of days of at least 1", p.NoncurrentExpiration))
+	}
+	if p.LogRetention == "" {
+		p.LogRetention = DefaultLogRetention
+	}
+	if p.APIReservedConcurrency == 0 {
+		p.APIReservedConcurrency = DefaultAPIReservedConcurrency
+	}
+	seen := map[string]bool{}
+	for _, a := range p.Approvers {
+		if seen[a] {
+			problems = append(problems, fmt.Sprintf("approver %s listed twice", a))
+		}
+		seen[a] = true
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// fnSpec is what differs between the functions.
+type fnSpec struct {
+	name        string
+	description string
+	timeout     time.Duration
+	reserved    int
+	env         map[string]*string
+	statements  []awsiam.PolicyStatement
+	wildcards   []nagWildcard
+	vpc         awsec2.IVpc
+	subnets     *awsec2.SubnetSelection
+	groups      []awsec2.ISecurityGroup
+}
+
+// function builds one function with its own role, holding only the
+// statements given plus writing to its own log group.
+func (s *Suite) function(c constructs.Construct, p SuiteProps, f fnSpec) (awslambda.Function, awsiam.Role) {
+	id := constructID(f.name)
+	logs := awslogs.NewLogGroup(c, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     p.LogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	role := awsiam.NewRole(c, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("gatehouse " + f.name + ": only what this function calls"),
+	})
+	role.AddToPrincipalPolicy(allow("WriteOwnLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, logs.LogGroupArn()))
+	for _, st := range f.statements {
+		role.AddToPrincipalPolicy(st)
+	}
+	props := &awslambda.FunctionProps{
+		Description:           jsii.String(f.description),
+		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:          awslambda.Architecture_ARM_64(),
+		Handler:               jsii.String(Bootstrap),
+		Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(p.AssetDir, f.name)), nil),
+		MemorySize:            jsii.Number(256),
+		Timeout:               awscdk.Duration_Seconds(jsii.Number(f.timeout.Seconds())),
+		Role:                  role,
+		LogGroup:              logs,
+		LoggingFormat:         awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
+		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
+		Environment:           &f.env,
+	}
+	if f.reserved > 0 {
+		props.ReservedConcurrentExecutions = jsii.Number(float64(f.reserved))
+	}
+	if f.vpc != nil {
+		props.Vpc = f.vpc
+		props.VpcSubnets = f.subnets
+		if len(f.groups) > 0 {
+			props.SecurityGroups = &f.groups
+		}
+		// What AWSLambdaVPCAccessExecutionRole grants, which the CDK adds
+		// only to roles it creates itself.
+		role.AddToPrincipalPolicy(allow("VpcNetworkInterfaces", []string{
+			"ec2:CreateNetworkInterface",
+			"ec2:DescribeNetworkInterfaces",
+			"ec2:DescribeSubnets",
+			"ec2:DeleteNetworkInterface",
+			"ec2:AssignPrivateIpAddresses",
+			"ec2:UnassignPrivateIpAddresses",
+		}, jsii.String("*")))
+		f.wildcards = append(f.wildcards, nagWildcard{"Resource::*", "Lambda manages the function's network interfaces in the VPC; EC2 network-interface actions need Resource \"*\"."})
+	}
+	fn := awslambda.NewFunction(c, jsii.String(id), props)
+	suppressWildcards(role, f.wildcards)
+	return fn, role
+}
+
+// constructID turns approval-hook into ApprovalHook.
+func constructID(name string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(name, "-") {
+		if part == "api" {
+			b.WriteString("Api")
+			continue
+		}
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
+func days(d time.Duration) awscdk.Duration {
+	return awscdk.Duration_Days(jsii.Number(float64(d / (24 * time.Hour))))
+}
+
+func allow(sid string, actions []string, resources ...*string) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String(sid),
+		Effect:    awsiam.Effect_ALLOW,
+		Actions:   jsii.Strings(actions...),
+		Resources: &resources,
+	})
+}
+
+// ref is the logical ID cdk-nag uses when it names a resource in a finding.
+func ref(stack awscdk.Stack, c constructs.IConstruct) string {
+	return *stack.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))
+}

@@ -1,0 +1,11 @@
+// Command infra is the gatehouse CDK app: `npx cdk synth` and `npx cdk deploy`
+// run it (cdk.json: go run ./infra). It deploys the GatehouseHooks stack and,
+// with -c demo=true, the GatehouseDemoService stack. Settings come from CDK
+// context; see package gatehouse (infra/gatehouse) for the keys.
+package main
+
+import "github.com/gatehouse-dev/gatehouse/infra/gatehouse"
+
+func main() {
+	gatehouse.Main()
+}
