@@ -104,7 +104,7 @@ func TestOperatorCommands(t *testing.T) {
 			APIOptions: []func(*middleware.Stack) error{func(s *middleware.Stack) error {
 				return s.Initialize.Add(middleware.InitializeMiddlewareFunc("stub",
 					func(context.Context, middleware.InitializeInput, middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-						return middleware.InitializeOutput{Result: &sts.GetCallerIdentityOutput{Arn: aws.String("arn:aws:iam::123456789012:user/jane")}}, middleware.Metadata{}, nil
+						return middleware.InitializeOutput{Result: &sts.GetCallerIdentityOutput{Arn: aws.String("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Deployers_0123/alice@example.com")}}, middleware.Metadata{}, nil
 					}), middleware.Before)
 			}}})
 	}
@@ -114,7 +114,7 @@ func TestOperatorCommands(t *testing.T) {
 	if code, out, errOut := gatehouse(t, e, "list"); code != 0 || !strings.Contains(out, arn) {
 		t.Errorf("list = %d %q %q", code, out, errOut)
 	}
-	if code, out, errOut := gatehouse(t, e, "approve", arn, "--comment", "checked the canary"); code != 0 || !strings.Contains(out, "approved by arn:aws:iam::123456789012:user/jane") {
+	if code, out, errOut := gatehouse(t, e, "approve", arn, "--comment", "checked the canary"); code != 0 || !strings.Contains(out, "approved by alice@example.com") {
 		t.Errorf("approve = %d %q %q", code, out, errOut)
 	}
 	if code, _, errOut := gatehouse(t, e, "reject", arn); code != 1 || !strings.Contains(errOut, "already decided: approved by") {

@@ -28,13 +28,14 @@ func runOperator(ctx context.Context, cmd string, args []string, stdout, stderr 
 	fs := flag.NewFlagSet("gatehouse "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	bucket := fs.String("bucket", getenv(config.EnvStateBucket), "the state bucket (default $"+config.EnvStateBucket+")")
-	var stage, comment *string
+	var stage, gate, comment *string
 	var all *bool
 	switch cmd {
 	case "list":
 		all = fs.Bool("all", false, "include decided and expired requests")
 	default:
 		stage = fs.String("stage", "", "the lifecycle stage, when the deployment has requests at several")
+		gate = fs.String("gate", "", "the gate name, when several approval hooks hold the same stage")
 		if cmd == "approve" || cmd == "reject" {
 			comment = fs.String("comment", "", "a comment recorded with the decision")
 		}
@@ -96,13 +97,13 @@ func runOperator(ctx context.Context, cmd string, args []string, stdout, stderr 
 	case "list":
 		err = op.List(ctx, *all)
 	case "status":
-		err = op.Status(ctx, positional[0], *stage)
+		err = op.Status(ctx, positional[0], operator.Selector{Stage: *stage, Gate: *gate})
 	case "approve", "reject":
 		d := approval.Approve
 		if cmd == "reject" {
 			d = approval.Reject
 		}
-		err = op.Decide(ctx, positional[0], *stage, d, strings.TrimSpace(*comment))
+		err = op.Decide(ctx, positional[0], operator.Selector{Stage: *stage, Gate: *gate}, d, strings.TrimSpace(*comment))
 	}
 	if errors.Is(err, operator.ErrNoRequest) {
 		return fail(fmt.Errorf("%s in s3://%s: check the ARN and the bucket", err, *bucket))

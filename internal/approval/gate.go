@@ -108,6 +108,10 @@ const (
 	maxAttempts = 8
 	// describeTimeout bounds the best-effort call to ECS.
 	describeTimeout = 3 * time.Second
+	// publishReserve is the time a publish needs left before the deadline.
+	publishReserve = time.Second
+	// recordTimeout bounds writing down what was published.
+	recordTimeout = 5 * time.Second
 )
 
 // Poll answers one hook call. On the first call for a deployment and stage it
@@ -115,7 +119,7 @@ const (
 // once and write only when something changed. Errors are returned for the
 // caller to classify: transient ones mean "ask again".
 func (g *Gate) Poll(ctx context.Context, p Poll) (Verdict, error) {
-	key := Key(p.Deployment, p.Stage)
+	key := GateKey(p.Deployment, p.Stage, p.Settings.Gate)
 	obj, err := g.Store.Get(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return g.open(ctx, key, p)
@@ -142,7 +146,11 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 	if err != nil {
 		return Verdict{}, err
 	}
-	if g.waitForSmoke(p.Settings, change) {
+	wait, err := g.waitForSmoke(ctx, p, change)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if wait {
 		if g.Smoke == nil {
 			return Verdict{}, errors.New("waitForSmoke: this approval hook cannot read smoke reports")
 		}
@@ -159,6 +167,10 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 	if errors.Is(err, store.ErrPrecondition) {
 		// Another caller created it first: it notifies, not us.
 		obj, err := g.Store.Get(ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			// A conflict with a write that did not stick: ask again.
+			return Verdict{}, hook.Transient(fmt.Errorf("create approval %s: lost a race with a write that vanished", key))
+		}
 		if err != nil {
 			return Verdict{}, fmt.Errorf("load approval %s: %w", key, err)
 		}
@@ -193,6 +205,7 @@ func newRequest(p Poll, change Change, now time.Time) (*Request, error) {
 		ID:                id,
 		DeploymentARN:     p.Deployment.String(),
 		Stage:             p.Stage,
+		Gate:              s.Gate,
 		ServiceARN:        p.ServiceARN,
 		Cluster:           p.Deployment.Cluster,
 		Service:           p.Deployment.Service,
@@ -344,20 +357,34 @@ func (g *Gate) advance(ctx context.Context, key, etag string, r *Request) (Verdi
 }
 
 // waitForSmoke decides whether to hold the messages for the smoke verdict:
-// as configured, else when ECS reports the smoke hook among this stage's hooks.
-func (g *Gate) waitForSmoke(s Settings, change Change) bool {
-	if s.WaitForSmoke != nil {
-		return *s.WaitForSmoke
+// as configured, else when ECS reports the smoke hook among this stage's
+// hooks. When ECS cannot say, a smoke report already written answers; with
+// none, the gate asks again later rather than guess.
+func (g *Gate) waitForSmoke(ctx context.Context, p Poll, change Change) (bool, error) {
+	if p.Settings.WaitForSmoke != nil {
+		return *p.Settings.WaitForSmoke, nil
 	}
 	if g.SmokeFunction == "" {
-		return false
+		return false, nil
 	}
-	for _, h := range change.Hooks {
-		if functionName(h) == functionName(g.SmokeFunction) {
-			return true
+	if change.Known {
+		for _, h := range change.Hooks {
+			if functionName(h) == functionName(g.SmokeFunction) {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	if g.Smoke != nil {
+		_, _, err := g.Smoke.SmokeVerdict(ctx, p.Deployment.String(), p.Stage)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return false, fmt.Errorf("read smoke verdict: %w", err)
 		}
 	}
-	return false
+	return false, hook.Transient(errors.New("ECS did not say whether a smoke hook runs at this stage; asking again before notifying anyone"))
 }
 
 // functionName returns the function name in a Lambda function ARN (without
@@ -409,14 +436,23 @@ func (r *Request) noticeSent(kind, approver string) bool {
 	return false
 }
 
-// sendReviews publishes the review messages not yet sent, then records what
-// was sent and releases the lease. A recipient whose message failed stays
-// unsent, and the next poll tries again: a crash or an error never loses a
-// notification, and a sent one is never sent again by a later poll.
+// sendReviews publishes the review messages not yet sent, recording each as
+// soon as it is out, and releases the lease. A recipient whose message
+// failed stays unsent and the next poll tries again: a crash or an error
+// never loses a notification, and a message once recorded is never sent
+// again. Only a crash between a publish and its record can repeat one.
 func (g *Gate) sendReviews(ctx context.Context, key, etag string, r *Request) (*Request, string, error) {
-	var sent []Notice
+	// Records are written even when the invocation's time is up: a message
+	// that went out must be recorded, or it goes out again.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	var errs []error
+	sent := 0
 	for _, a := range r.unsent() {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < publishReserve {
+			errs = append(errs, hook.Transient(errors.New("out of time: the rest is published on the next call")))
+			break
+		}
 		link, err := g.Linker.Link(ctx, r, a)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("link for approver: %w", err))
@@ -427,29 +463,47 @@ func (g *Gate) sendReviews(ctx context.Context, key, etag string, r *Request) (*
 			errs = append(errs, fmt.Errorf("publish review message: %w", err))
 			continue
 		}
-		sent = append(sent, Notice{Kind: "review", Approver: a, MessageID: id, At: g.Now()})
-	}
-	r, etag, err := g.update(ctx, key, etag, r, func(n *Request) {
-		for _, s := range sent {
-			if !n.noticeSent(s.Kind, s.Approver) {
-				n.Notices = append(n.Notices, s)
+		notice := Notice{Kind: "review", Approver: a, MessageID: id, At: g.Now()}
+		next, newTag, err := g.update(wctx, key, etag, r, func(n *Request) {
+			if !n.noticeSent(notice.Kind, notice.Approver) {
+				n.Notices = append(n.Notices, notice)
+				n.record(notice.At, "notified", "gatehouse", "review link sent to "+describeRecipients([]Notice{notice}))
 			}
+		})
+		if err != nil {
+			// The message went out but its record did not: the lease
+			// lapses and a later poll publishes again. Better twice than
+			// never.
+			return r, etag, fmt.Errorf("record notification: %w", err)
 		}
-		if len(sent) > 0 {
-			n.record(g.Now(), "notified", "gatehouse", fmt.Sprintf("review link sent to %s", describeRecipients(sent)))
-		}
-		n.SendingSince = nil
-	})
+		r, etag = next, newTag
+		sent++
+	}
+	r, etag, err := g.update(wctx, key, etag, r, func(n *Request) { n.SendingSince = nil })
 	if err != nil {
-		// The messages went out but the record did not: the lease lapses and
-		// a later poll publishes again. Better twice than never.
-		return r, etag, fmt.Errorf("record notifications: %w", err)
+		return r, etag, fmt.Errorf("release the publishing lease: %w", err)
 	}
 	if len(errs) > 0 {
-		return r, etag, hook.Transient(errors.Join(errs...))
+		err := errors.Join(errs...)
+		if transientAll(errs) {
+			return r, etag, hook.Transient(err)
+		}
+		// Permission denied, a missing topic, no signing key: asking again
+		// will not help, and waiting would end in expiry. Fail closed, loudly.
+		return r, etag, fmt.Errorf("cannot notify the approvers: %w", err)
 	}
-	g.Log.InfoContext(ctx, "review messages sent", "deployment_arn", r.DeploymentARN, "stage", string(r.Stage), "messages", len(sent))
+	g.Log.InfoContext(ctx, "review messages sent", "deployment_arn", r.DeploymentARN, "stage", string(r.Stage), "messages", sent)
 	return r, etag, nil
+}
+
+// transientAll reports whether every error is worth retrying.
+func transientAll(errs []error) bool {
+	for _, err := range errs {
+		if !hook.IsTransient(err) {
+			return false
+		}
+	}
+	return true
 }
 
 func describeRecipients(sent []Notice) string {
@@ -553,6 +607,9 @@ func Update(ctx context.Context, st Store, key, etag string, r *Request, change 
 		if !errors.Is(err, store.ErrPrecondition) {
 			return r, etag, fmt.Errorf("save approval %s: %w", key, err)
 		}
+		if err := backoff(ctx); err != nil {
+			return r, etag, err
+		}
 		obj, err := st.Get(ctx, key)
 		if err != nil {
 			return r, etag, fmt.Errorf("load approval %s: %w", key, err)
@@ -579,6 +636,9 @@ func (g *Gate) write(ctx context.Context, key, etag string, r *Request) (string,
 }
 
 func (g *Gate) reload(ctx context.Context, key string) (*Request, string, error) {
+	if err := backoff(ctx); err != nil {
+		return nil, "", err
+	}
 	obj, err := g.Store.Get(ctx, key)
 	if err != nil {
 		return nil, "", fmt.Errorf("load approval %s: %w", key, err)
@@ -651,6 +711,21 @@ func clone(r *Request) *Request {
 		panic(fmt.Sprintf("approval: clone: %v", err))
 	}
 	return &c
+}
+
+// backoff waits a little, at random, before a writer that lost a
+// conditional write tries again, so that racing writers spread out.
+func backoff(ctx context.Context) error {
+	var b [1]byte
+	_, _ = rand.Read(b[:])
+	t := time.NewTimer(time.Duration(5+int(b[0])%45) * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return hook.Transient(ctx.Err())
+	}
 }
 
 func randomID() (string, error) {

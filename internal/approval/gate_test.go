@@ -276,7 +276,7 @@ func TestGateRecoversUnsentNotifications(t *testing.T) {
 	// recorded, and the next poll sends only Bob's.
 	f.n.fail = func(m Message) error {
 		if m.Approver == "bob@example.com" {
-			return errors.New("sns: throttled")
+			return hook.Transient(errors.New("sns: throttled"))
 		}
 		return nil
 	}
@@ -404,5 +404,76 @@ func TestGateNoApproversUsesSharedLink(t *testing.T) {
 	msgs := f.n.sent()
 	if len(msgs) != 1 || msgs[0].Approver != "" || !strings.Contains(msgs[0].Body, "the page asks for your name") {
 		t.Fatalf("shared-link messages = %+v, want one without an approver", msgs)
+	}
+}
+
+func TestGatePermanentPublishFailureFailsClosed(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com"}, 1)
+	f.poll.Settings.OnExpiry = Approve
+	f.n.fail = func(Message) error { return errors.New("AuthorizationError: not authorized to publish") }
+	_, err := f.gate.Poll(context.Background(), f.poll)
+	if err == nil || hook.IsTransient(err) || !strings.Contains(err.Error(), "cannot notify the approvers") {
+		t.Fatalf("Poll() = %v, want a permanent error naming the notification", err)
+	}
+	// Even if ECS kept asking until expiry, silence from people who were
+	// never asked is no approval.
+	f.clock.Add(5 * time.Hour)
+	v, _ := f.gate.Poll(context.Background(), f.poll)
+	if v.Pass || !strings.Contains(v.Reason, "not every approver could be notified") {
+		t.Errorf("after expiry: %+v, want a refusal", v)
+	}
+}
+
+func TestGateRecordsEachMessageAsItGoes(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com", "bob@example.com"}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The invocation's time runs out right after Alice's message went out.
+	f.n.fail = func(m Message) error {
+		if m.Approver == "bob@example.com" {
+			return context.Canceled
+		}
+		cancel()
+		return nil
+	}
+	if _, err := f.gate.Poll(ctx, f.poll); err == nil {
+		t.Fatal("Poll() = nil error, want the cancellation")
+	}
+	f.n.fail = nil
+	r, _ := f.load(t)
+	if !r.noticeSent("review", "alice@example.com") || r.noticeSent("review", "bob@example.com") {
+		t.Fatalf("notices after the deadline: %+v, want Alice's recorded", r.Notices)
+	}
+	f.clock.Add(SendLease + time.Second)
+	f.mustPoll(t, Pending)
+	per := map[string]int{}
+	for _, m := range f.n.sent() {
+		per[m.Approver]++
+	}
+	if per["alice@example.com"] != 1 || per["bob@example.com"] != 1 {
+		t.Errorf("messages per approver = %v, want one each", per)
+	}
+}
+
+func TestGateNamesKeepSeparateRequests(t *testing.T) {
+	f := newFixture(t, []string{"sec@example.com"}, 1)
+	f.poll.Settings.Gate = "security"
+	f.mustPoll(t, Pending)
+	product := f.poll
+	product.Settings.Gate = "product"
+	product.Settings.Approvers = []string{"pm@example.com"}
+	if v, err := f.gate.Poll(context.Background(), product); err != nil || v.Outcome != Pending {
+		t.Fatalf("product gate: %+v, %v", v, err)
+	}
+	to := map[string]bool{}
+	for _, m := range f.n.sent() {
+		to[m.Approver] = true
+	}
+	if !to["sec@example.com"] || !to["pm@example.com"] {
+		t.Errorf("messages went to %v, want both gates' approvers", to)
+	}
+	keys, _ := f.st.List(context.Background(), KeyPrefix, 0)
+	if len(keys) != 2 || !strings.HasSuffix(keys[1], "POST_TEST_TRAFFIC_SHIFT.security.json") {
+		t.Errorf("keys = %v, want one per gate", keys)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
@@ -28,7 +29,17 @@ const KeyPrefix = "approvals/"
 // Key returns the state-bucket key of the approval request for one deployment
 // and stage: readable, and listable by account, region, cluster and service.
 func Key(d hook.DeploymentARN, stage hook.Stage) string {
-	return fmt.Sprintf("%s%s/%s/%s/%s/%s/%s.json", KeyPrefix, d.Account, d.Region, d.Cluster, d.Service, d.ID, stage)
+	return GateKey(d, stage, "")
+}
+
+// GateKey is Key for a named gate: two approval hooks at one stage (say,
+// security and product) keep separate requests when each has a gate name.
+func GateKey(d hook.DeploymentARN, stage hook.Stage, gate string) string {
+	name := string(stage)
+	if gate != "" {
+		name += "." + gate
+	}
+	return fmt.Sprintf("%s%s/%s/%s/%s/%s/%s.json", KeyPrefix, d.Account, d.Region, d.Cluster, d.Service, d.ID, name)
 }
 
 // Outcome is the state of an approval request.
@@ -82,6 +93,8 @@ type Vote struct {
 	SourceIP string `json:"sourceIp,omitempty"`
 	// UserAgent is the client that sent the vote, when known.
 	UserAgent string `json:"userAgent,omitempty"`
+	// Identity is the caller's IAM identity for a vote from the CLI.
+	Identity string `json:"identity,omitempty"`
 }
 
 // Event is one entry of a request's audit history.
@@ -145,6 +158,8 @@ type Request struct {
 	DeploymentARN string `json:"deploymentArn"`
 	// Stage is the lifecycle stage the gate holds.
 	Stage hook.Stage `json:"stage"`
+	// Gate names the gate when several hold the same stage; usually empty.
+	Gate string `json:"gate,omitempty"`
 	// ServiceARN is the service being deployed.
 	ServiceARN string `json:"serviceArn"`
 	// Cluster and Service name the service.
@@ -225,6 +240,19 @@ func Decode(body []byte) (*Request, error) {
 	if r.ID == "" || r.DeploymentARN == "" || r.RequiredApprovals < 1 || r.ExpiresAt.IsZero() {
 		return nil, errors.New("decode approval request: incomplete document")
 	}
+	switch r.Outcome {
+	case Pending, Approved, Rejected, Expired, SmokeFailed:
+	default:
+		return nil, fmt.Errorf("decode approval request: unknown outcome %q", r.Outcome)
+	}
+	if r.OnExpiry != Approve && r.OnExpiry != Reject {
+		return nil, fmt.Errorf("decode approval request: unknown onExpiry %q", r.OnExpiry)
+	}
+	for _, v := range r.Votes {
+		if v.Decision != Approve && v.Decision != Reject {
+			return nil, fmt.Errorf("decode approval request: unknown decision %q", v.Decision)
+		}
+	}
 	return &r, nil
 }
 
@@ -278,7 +306,13 @@ func (r *Request) tally() Outcome {
 // approves only by explicit opt-in, and never a request still waiting for
 // its smoke checks: an absent verdict is not a pass.
 func (r *Request) Passes(o Outcome) bool {
-	return o == Approved || (o == Expired && r.OnExpiry == Approve && !r.SmokePending())
+	return o == Approved || (o == Expired && r.OnExpiry == Approve && !r.SmokePending() && r.allNotified())
+}
+
+// allNotified reports whether every recipient's review message went out:
+// silence only means consent from people who were asked.
+func (r *Request) allNotified() bool {
+	return len(r.unsent()) == 0
 }
 
 // Approvals returns the number of approve votes recorded.
@@ -340,10 +374,15 @@ func (r *Request) Cast(v Vote, now time.Time) error {
 	if v.Decision != Approve && v.Decision != Reject {
 		return fmt.Errorf("vote with decision %q", v.Decision)
 	}
+	v.Comment = oneLine(v.Comment)
+	v.Approver = oneLine(v.Approver)
 	if len(v.Comment) > MaxCommentLen {
 		return fmt.Errorf("comment longer than %d bytes", MaxCommentLen)
 	}
-	if !r.Shared() && v.Via != "cli" && !r.IsApprover(v.Approver) {
+	// With an approver list only those approvers approve. An operator from
+	// the CLI who is not on it may still reject: stopping a deployment is
+	// always safe, and a veto needs no quorum.
+	if !r.Shared() && !r.IsApprover(v.Approver) && (v.Via != "cli" || v.Decision != Reject) {
 		return ErrNotApprover
 	}
 	if _, ok := r.VoteOf(v.Approver); ok {
@@ -360,6 +399,17 @@ func (r *Request) Cast(v Vote, now time.Time) error {
 		r.close(o, now)
 	}
 	return nil
+}
+
+// oneLine makes s safe to quote in a line of an email, a log or a
+// terminal: control characters (newlines, escapes) become spaces.
+func oneLine(s string) string {
+	return strings.TrimSpace(strings.Map(func(c rune) rune {
+		if unicode.IsControl(c) {
+			return ' '
+		}
+		return c
+	}, s))
 }
 
 // close records the outcome o at now.
@@ -408,6 +458,9 @@ func (r *Request) Summary(o Outcome) string {
 		d := FormatDuration(r.ExpiresAt.Sub(r.CreatedAt))
 		if r.SmokePending() {
 			return fmt.Sprintf("no smoke verdict within %s, rejected by default", d)
+		}
+		if r.OnExpiry == Approve && !r.allNotified() {
+			return fmt.Sprintf("no decision within %s, and not every approver could be notified: rejected, not approved by default", d)
 		}
 		if r.OnExpiry == Approve {
 			return fmt.Sprintf("no decision within %s, approved by default (onExpiry: approve)", d)

@@ -68,8 +68,12 @@ func TestEvaluateAndCast(t *testing.T) {
 			steps: []step{{who: "alice@example.com", decision: Approve, at: 4*time.Hour - time.Second}}, at: 5 * time.Hour, want: Approved},
 		{name: "shared link", required: 1,
 			steps: []step{{who: "Dana (on call)", decision: Approve, via: "shared-link"}}, at: time.Hour, want: Approved},
-		{name: "operator from the CLI", approvers: ab, required: 1,
-			steps: []step{{who: "arn:aws:iam::123456789012:user/ops", decision: Approve, via: "cli"}}, at: time.Hour, want: Approved},
+		{name: "operator not on the list cannot approve", approvers: ab, required: 1,
+			steps: []step{{who: "arn:aws:iam::123456789012:user/ops", decision: Approve, via: "cli", wantErr: ErrNotApprover}}, at: time.Hour, want: Pending},
+		{name: "operator not on the list can veto", approvers: ab, required: 1,
+			steps: []step{{who: "arn:aws:iam::123456789012:user/ops", decision: Reject, via: "cli"}}, at: time.Hour, want: Rejected},
+		{name: "approver from the CLI", approvers: ab, required: 2,
+			steps: []step{{who: "alice@example.com", decision: Approve}, {who: "alice@example.com", decision: Approve, via: "cli", wantErr: ErrAlreadyVoted}}, at: time.Hour, want: Pending},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +135,7 @@ func TestCastRefusesBadVotes(t *testing.T) {
 
 func TestSummary(t *testing.T) {
 	r := newTestRequest(nil, 1)
+	r.Notices = []Notice{{Kind: "review"}}
 	if got, want := r.Summary(Expired), "no decision within 4h, rejected by default"; got != want {
 		t.Errorf("Summary(Expired) = %q, want %q", got, want)
 	}
@@ -142,6 +147,9 @@ func TestSummary(t *testing.T) {
 
 func TestDecodeRefuses(t *testing.T) {
 	for _, body := range []string{
+		`{"schemaVersion":1,"id":"x","deploymentArn":"d","requiredApprovals":1,"onExpiry":"reject","expiresAt":"2026-01-01T00:00:00Z","outcome":"approved-ish"}`,
+		`{"schemaVersion":1,"id":"x","deploymentArn":"d","requiredApprovals":1,"onExpiry":"maybe","expiresAt":"2026-01-01T00:00:00Z"}`,
+		`{"schemaVersion":1,"id":"x","deploymentArn":"d","requiredApprovals":1,"onExpiry":"reject","expiresAt":"2026-01-01T00:00:00Z","votes":[{"approver":"a","decision":"ok"}]}`,
 		`not json`,
 		`{"schemaVersion":2,"id":"x","deploymentArn":"d","requiredApprovals":1,"expiresAt":"2026-01-01T00:00:00Z"}`,
 		`{"schemaVersion":1,"deploymentArn":"d","requiredApprovals":1,"expiresAt":"2026-01-01T00:00:00Z"}`,
@@ -166,5 +174,15 @@ func TestFormatDuration(t *testing.T) {
 		if got := FormatDuration(d); got != want {
 			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+func TestCastKeepsTextOnOneLine(t *testing.T) {
+	r := newTestRequest([]string{"alice@example.com"}, 1)
+	if err := r.Cast(Vote{Approver: "alice@example.com", Decision: Reject, Comment: "no\nApprovals: 1 of 1\x1b[2J", Via: "link"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if c := r.Votes[0].Comment; strings.ContainsAny(c, "\n\x1b") {
+		t.Errorf("comment = %q, want control characters gone", c)
 	}
 }

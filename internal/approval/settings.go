@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -49,7 +50,13 @@ type Settings struct {
 	// WaitForSmoke holds the review messages until the smoke checks of the
 	// same stage pass. Nil means: wait when a smoke hook runs at the stage.
 	WaitForSmoke *bool
+	// Gate names this gate when several approval hooks hold the same stage;
+	// each name keeps its own request.
+	Gate string
 }
+
+// gateName is what a gate name may look like: it becomes part of an S3 key.
+var gateName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 
 // DefaultSettings are the built-in defaults.
 func DefaultSettings() Settings {
@@ -90,6 +97,9 @@ func (s Settings) Validate() error {
 	}
 	if s.OnExpiry != Approve && s.OnExpiry != Reject {
 		errs = append(errs, fmt.Errorf("onExpiry: %q, want reject or approve", s.OnExpiry))
+	}
+	if s.Gate != "" && !gateName.MatchString(s.Gate) {
+		errs = append(errs, fmt.Errorf("gate: %q, want up to 32 lowercase letters, digits and dashes", s.Gate))
 	}
 	if s.ReminderAt < 0 || s.ReminderAt >= 1 {
 		errs = append(errs, fmt.Errorf("reminderAt: %g, want a fraction of the timeout from 0 (no reminder) to below 1", s.ReminderAt))
@@ -207,6 +217,10 @@ func Apply(defaults Settings, hookDetails json.RawMessage, ignore ...string) (Se
 		case "reminderAt":
 			if err := json.Unmarshal(raw, &s.ReminderAt); err != nil {
 				bad(k, "a fraction of the timeout such as 0.75", raw)
+			}
+		case "gate":
+			if err := json.Unmarshal(raw, &s.Gate); err != nil {
+				bad(k, "a name such as \"security\"", raw)
 			}
 		case "waitForSmoke":
 			var b bool

@@ -167,3 +167,18 @@ func TestFunctionName(t *testing.T) {
 		}
 	}
 }
+
+func TestWaitForSmokeWhenECSCannotSay(t *testing.T) {
+	f, sm := smokeFixture(t)
+	f.gate.Describer = fakeDescriber{err: errors.New("ecs: connection refused")}
+	if _, err := f.gate.Poll(context.Background(), f.poll); !hook.IsTransient(err) {
+		t.Fatalf("Poll with ECS down and no smoke report = %v, want a transient error (ask again, notify nobody)", err)
+	}
+	if keys, _ := f.st.List(context.Background(), KeyPrefix, 0); len(keys) != 0 || len(f.n.sent()) != 0 {
+		t.Fatalf("created %v and sent %d messages without knowing whether to wait for smoke", keys, len(f.n.sent()))
+	}
+	sm.set(false, "health: status 500")
+	if v := f.mustPoll(t, SmokeFailed); v.Pass {
+		t.Errorf("verdict = %+v", v)
+	}
+}

@@ -89,6 +89,11 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 			if out.HookStatus != StatusSucceeded && out.HookStatus != StatusFailed && out.HookStatus != StatusInProgress {
 				return Response{HookStatus: StatusFailed, Reason: fmt.Sprintf("internal error: invalid hook status %q", out.HookStatus)}, nil
 			}
+			if len(out.HookDetails) > 0 && !json.Valid(out.HookDetails) {
+				// It would not marshal: the runtime would report an error,
+				// which ECS takes as a rollback without a reason.
+				return Response{HookStatus: StatusFailed, Reason: "internal error: invalid hookDetails in the answer"}, nil
+			}
 			out.Reason = shorten(out.Reason)
 			return out, nil
 		case IsTransient(err):

@@ -69,6 +69,10 @@ func TestWrap(t *testing.T) {
 			handler: func(context.Context, Request) (Response, error) {
 				return Response{HookStatus: "MAYBE"}, nil
 			}, wantStatus: StatusFailed, wantReason: "invalid hook status", wantCalled: true},
+		{name: "invalid hookDetails answered FAILED", payload: sample(t, "post-test-traffic-shift.json"),
+			handler: func(context.Context, Request) (Response, error) {
+				return Response{HookStatus: StatusInProgress, HookDetails: json.RawMessage(`{"x":`)}, nil
+			}, wantStatus: StatusFailed, wantReason: "invalid hookDetails", wantCalled: true},
 		{name: "malformed JSON", payload: json.RawMessage(`{"executionId":`), handler: ok, wantStatus: StatusFailed, wantReason: "malformed event"},
 		{name: "missing fields named", payload: json.RawMessage(`{"lifecycleStage":"POST_TEST_TRAFFIC_SHIFT"}`), handler: ok,
 			wantStatus: StatusFailed, wantReason: "resourceArn is missing; executionDetails.serviceArn is missing"},

@@ -46,7 +46,7 @@ var (
 	// ErrNoRequest: no approval request exists for the deployment.
 	ErrNoRequest = errors.New("no approval request for this deployment")
 	// ErrAmbiguous: the deployment has requests at several stages.
-	ErrAmbiguous = errors.New("approval requests at several stages: choose one with --stage")
+	ErrAmbiguous = errors.New("several approval requests match: choose one with --stage (and --gate)")
 )
 
 // List prints the pending requests, or all with all.
@@ -95,30 +95,42 @@ func (o *Operator) List(ctx context.Context, all bool) error {
 	return nil
 }
 
-// find returns the key of the request for deployment at stage; with no
-// stage, the only request the deployment has.
-func (o *Operator) find(ctx context.Context, deployment, stage string) (string, error) {
+// Selector picks one approval request of a deployment: by stage, and by
+// gate name when several approval hooks hold the same stage. Empty fields
+// match any.
+type Selector struct {
+	Stage string
+	Gate  string
+}
+
+// find returns the key of the one request of deployment that sel matches.
+func (o *Operator) find(ctx context.Context, deployment string, sel Selector) (string, error) {
 	d, err := hook.ParseDeploymentARN(deployment)
 	if err != nil {
 		return "", err
 	}
-	if stage != "" {
-		s := hook.Stage(strings.ToUpper(stage))
-		if !s.Valid() {
-			return "", fmt.Errorf("--stage %q is not a hookable stage", stage)
-		}
-		return approval.Key(d, s), nil
+	stage := hook.Stage(strings.ToUpper(sel.Stage))
+	if sel.Stage != "" && !stage.Valid() {
+		return "", fmt.Errorf("--stage %q is not a hookable stage", sel.Stage)
 	}
 	prefix := strings.TrimSuffix(approval.Key(d, "X"), "X.json")
 	keys, err := o.Store.List(ctx, prefix, 0)
 	if err != nil {
 		return "", fmt.Errorf("find approval request: %w", err)
 	}
-	switch len(keys) {
+	var match []string
+	for _, k := range keys {
+		name := strings.TrimSuffix(strings.TrimPrefix(k, prefix), ".json")
+		st, gate, _ := strings.Cut(name, ".")
+		if (sel.Stage == "" || hook.Stage(st) == stage) && (sel.Gate == "" || gate == sel.Gate) {
+			match = append(match, k)
+		}
+	}
+	switch len(match) {
 	case 0:
 		return "", ErrNoRequest
 	case 1:
-		return keys[0], nil
+		return match[0], nil
 	}
 	return "", ErrAmbiguous
 }
@@ -139,8 +151,8 @@ func (o *Operator) load(ctx context.Context, key string) (*approval.Request, str
 }
 
 // Status prints one request: what it is, who decided, and its history.
-func (o *Operator) Status(ctx context.Context, deployment, stage string) error {
-	key, err := o.find(ctx, deployment, stage)
+func (o *Operator) Status(ctx context.Context, deployment string, sel Selector) error {
+	key, err := o.find(ctx, deployment, sel)
 	if err != nil {
 		return err
 	}
@@ -154,6 +166,9 @@ func (o *Operator) Status(ctx context.Context, deployment, stage string) error {
 	fmt.Fprintf(out, "Deployment:  %s\n", r.DeploymentARN)
 	fmt.Fprintf(out, "Service:     %s (cluster %s, %s, account %s)\n", r.Service, r.Cluster, r.Region, r.Account)
 	fmt.Fprintf(out, "Stage:       %s\n", r.Stage)
+	if r.Gate != "" {
+		fmt.Fprintf(out, "Gate:        %s\n", r.Gate)
+	}
 	fmt.Fprintf(out, "State:       %s\n", r.Summary(state))
 	if c := r.Change; c.Known {
 		fmt.Fprintf(out, "Change:      %s -> %s\n", strings.Join(c.SourceTaskDefinitions, ", "), c.TargetTaskDefinition)
@@ -191,17 +206,21 @@ func (o *Operator) Status(ctx context.Context, deployment, stage string) error {
 	return nil
 }
 
-// Decide records the caller's decision, as their IAM identity.
-func (o *Operator) Decide(ctx context.Context, deployment, stage string, d approval.Decision, comment string) error {
+// Decide records the caller's decision. With an approver list, the caller
+// approves as the approver their AWS identity names (a role session name or
+// user name that is their approver address, as IAM Identity Center sessions
+// are); any caller may reject, which is always safe. On a shared-link request
+// the caller votes as their IAM identity.
+func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, d approval.Decision, comment string) error {
 	id, err := o.Identity.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		return fmt.Errorf("who are you? sts:GetCallerIdentity: %w", err)
 	}
-	who := aws.ToString(id.Arn)
-	if who == "" {
+	arn := aws.ToString(id.Arn)
+	if arn == "" {
 		return errors.New("sts:GetCallerIdentity returned no ARN")
 	}
-	key, err := o.find(ctx, deployment, stage)
+	key, err := o.find(ctx, deployment, sel)
 	if err != nil {
 		return err
 	}
@@ -209,16 +228,23 @@ func (o *Operator) Decide(ctx context.Context, deployment, stage string, d appro
 	if err != nil {
 		return err
 	}
+	who := arn
+	if a := approverOf(arn, r.Approvers); a != "" {
+		who = a
+	}
 	now := o.Now()
 	r, _, err = approval.Update(ctx, o.Store, key, etag, r, func(n *approval.Request) error {
-		return n.Cast(approval.Vote{Approver: who, Decision: d, Comment: comment, Via: "cli"}, now)
+		return n.Cast(approval.Vote{Approver: who, Identity: arn, Decision: d, Comment: comment, Via: "cli"}, now)
 	})
 	switch {
 	case errors.Is(err, approval.ErrClosed):
 		return fmt.Errorf("already decided: %s", r.Summary(r.Evaluate(now)))
 	case errors.Is(err, approval.ErrAlreadyVoted):
 		v, _ := r.VoteOf(who)
-		return fmt.Errorf("you already voted %s at %s", v.Decision, v.At.UTC().Format(time.RFC3339))
+		return fmt.Errorf("%s already voted %s at %s", who, v.Decision, v.At.UTC().Format(time.RFC3339))
+	case errors.Is(err, approval.ErrNotApprover):
+		return fmt.Errorf("%s is not one of the approvers (%s): only they can approve; anyone can reject. "+
+			"To approve from the CLI, use a role session named with your approver address", arn, strings.Join(r.Approvers, ", "))
 	case err != nil:
 		return err
 	}
@@ -228,4 +254,17 @@ func (o *Operator) Decide(ctx context.Context, deployment, stage string, d appro
 		fmt.Fprintln(o.Out, "the hook answers on its next call")
 	}
 	return nil
+}
+
+// approverOf returns the approver address an IAM identity stands for: the
+// last part of its ARN (user name or role session name) when it is one of
+// approvers, else "".
+func approverOf(arn string, approvers []string) string {
+	name := arn[strings.LastIndex(arn, "/")+1:]
+	for _, a := range approvers {
+		if strings.EqualFold(a, name) {
+			return a
+		}
+	}
+	return ""
 }

@@ -68,7 +68,9 @@ func TestOperator(t *testing.T) {
 	open(t, st, "dep1", 2)
 	open(t, st, "dep2", 1)
 	var out bytes.Buffer
-	op := &Operator{Store: st, Identity: stubSTS("arn:aws:sts::123456789012:assumed-role/ops/jane", nil), Now: time.Now, Out: &out}
+	ops := stubSTS("arn:aws:sts::123456789012:assumed-role/ops/jane", nil)
+	alice := stubSTS("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Deployers_0123/alice@example.com", nil)
+	op := &Operator{Store: st, Identity: ops, Now: time.Now, Out: &out}
 	ctx := context.Background()
 	arn1 := strings.Replace(depARN, "EZe5RNVLH6PPzHXINuP28", "dep1", 1)
 	arn2 := strings.Replace(depARN, "EZe5RNVLH6PPzHXINuP28", "dep2", 1)
@@ -81,28 +83,35 @@ func TestOperator(t *testing.T) {
 	}
 
 	out.Reset()
-	if err := op.Decide(ctx, arn2, "", approval.Reject, "not today"); err != nil {
+	// An operator who is not an approver cannot approve, but may reject.
+	if err := op.Decide(ctx, arn1, Selector{}, approval.Approve, ""); err == nil || !strings.Contains(err.Error(), "not one of the approvers") {
+		t.Errorf("Decide(approve) by a non-approver = %v, want a refusal", err)
+	}
+	if err := op.Decide(ctx, arn2, Selector{}, approval.Reject, "not today"); err != nil {
 		t.Fatalf("Decide(reject) = %v", err)
 	}
 	if s := out.String(); !strings.Contains(s, "rejected by arn:aws:sts::123456789012:assumed-role/ops/jane: not today") {
 		t.Errorf("reject output:\n%s", s)
 	}
-	if err := op.Decide(ctx, arn2, "POST_TEST_TRAFFIC_SHIFT", approval.Approve, ""); err == nil || !strings.Contains(err.Error(), "already decided: rejected by") {
+	if err := op.Decide(ctx, arn2, Selector{Stage: "POST_TEST_TRAFFIC_SHIFT"}, approval.Approve, ""); err == nil || !strings.Contains(err.Error(), "already decided: rejected by") {
 		t.Errorf("Decide on a decided request = %v, want 'already decided'", err)
 	}
 
+	// Alice, signed in through IAM Identity Center, approves as herself:
+	// the same approver as her review link, counted once.
 	out.Reset()
-	if err := op.Decide(ctx, arn1, "", approval.Approve, ""); err != nil {
+	op.Identity = alice
+	if err := op.Decide(ctx, arn1, Selector{}, approval.Approve, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := op.Decide(ctx, arn1, "", approval.Approve, ""); err == nil || !strings.Contains(err.Error(), "already voted approve") {
+	if err := op.Decide(ctx, arn1, Selector{}, approval.Approve, ""); err == nil || !strings.Contains(err.Error(), "already voted approve") {
 		t.Errorf("second vote = %v, want 'already voted'", err)
 	}
 	out.Reset()
-	if err := op.Status(ctx, arn1, ""); err != nil {
+	if err := op.Status(ctx, arn1, Selector{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"waiting for approval: 1 of 2", "approve  arn:aws:sts::123456789012:assumed-role/ops/jane via cli", "alice@example.com: waiting", "created", "vote"} {
+	for _, want := range []string{"waiting for approval: 1 of 2", "approve  alice@example.com via cli", "alice@example.com: approve at", "bob@example.com: waiting", "created", "vote"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("status lacks %q:\n%s", want, out.String())
 		}
@@ -130,21 +139,21 @@ func TestOperatorErrors(t *testing.T) {
 	var out bytes.Buffer
 	ctx := context.Background()
 	op := &Operator{Store: st, Identity: stubSTS("arn:aws:iam::1:user/x", nil), Now: time.Now, Out: &out}
-	if err := op.Status(ctx, depARN, ""); !errors.Is(err, ErrNoRequest) {
+	if err := op.Status(ctx, depARN, Selector{}); !errors.Is(err, ErrNoRequest) {
 		t.Errorf("Status(unknown) = %v, want ErrNoRequest", err)
 	}
-	if err := op.Decide(ctx, depARN, "POST_TEST_TRAFFIC_SHIFT", approval.Approve, ""); !errors.Is(err, ErrNoRequest) {
+	if err := op.Decide(ctx, depARN, Selector{Stage: "POST_TEST_TRAFFIC_SHIFT"}, approval.Approve, ""); !errors.Is(err, ErrNoRequest) {
 		t.Errorf("Decide(unknown) = %v, want ErrNoRequest", err)
 	}
-	if err := op.Status(ctx, "arn:aws:ecs:us-west-2:1:service/c/s", ""); err == nil {
+	if err := op.Status(ctx, "arn:aws:ecs:us-west-2:1:service/c/s", Selector{}); err == nil {
 		t.Error("Status(service ARN) = nil, want an error about the ARN")
 	}
-	if err := op.Status(ctx, depARN, "LATER"); err == nil || !strings.Contains(err.Error(), "--stage") {
+	if err := op.Status(ctx, depARN, Selector{Stage: "LATER"}); err == nil || !strings.Contains(err.Error(), "--stage") {
 		t.Errorf("Status(bad stage) = %v", err)
 	}
 	op.Identity = stubSTS("", errors.New("ExpiredToken"))
 	open(t, st, "EZe5RNVLH6PPzHXINuP28", 1)
-	if err := op.Decide(ctx, depARN, "", approval.Approve, ""); err == nil || !strings.Contains(err.Error(), "GetCallerIdentity") {
+	if err := op.Decide(ctx, depARN, Selector{}, approval.Approve, ""); err == nil || !strings.Contains(err.Error(), "GetCallerIdentity") {
 		t.Errorf("Decide without identity = %v", err)
 	}
 }

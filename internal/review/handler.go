@@ -109,7 +109,7 @@ func (h *Handler) load(ctx context.Context, tok string) (*loaded, error) {
 	if err != nil || !hook.Stage(c.Stage).Valid() {
 		return nil, &errPage{http.StatusForbidden, msgInvalid}
 	}
-	key := approval.Key(d, hook.Stage(c.Stage))
+	key := approval.GateKey(d, hook.Stage(c.Stage), c.Gate)
 	obj, err := h.Store.Get(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, &errPage{http.StatusNotFound, msgInvalid}
@@ -235,10 +235,10 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusForbidden, msgInvalid)
 	case hook.IsTransient(err) || errors.Is(err, store.ErrPrecondition):
 		h.logError(ctx, "record vote", err)
-		h.fail(w, r, http.StatusServiceUnavailable, msgUnavailable)
+		h.fail(w, r, http.StatusServiceUnavailable, "The review service could not confirm that your vote was recorded. Open the link again to see whether it was, and if not, try again in a minute.")
 	default:
 		h.logError(ctx, "record vote", err)
-		h.fail(w, r, http.StatusBadRequest, "Your vote could not be recorded: "+err.Error()+".")
+		h.fail(w, r, http.StatusInternalServerError, "Your vote could not be recorded. Open the link again to see the request's state; if this persists, ask the platform team to check gatehouse's logs.")
 	}
 }
 

@@ -43,6 +43,7 @@ func (l Links) Link(ctx context.Context, r *approval.Request, approver string) (
 	tok, err := keys.Sign(token.Claims{
 		Deployment: r.DeploymentARN,
 		Stage:      string(r.Stage),
+		Gate:       r.Gate,
 		Request:    r.ID,
 		Approver:   approver,
 		Expires:    r.ExpiresAt.Unix(),

@@ -228,6 +228,15 @@ func (r *Runner) runChecks(ctx context.Context, log *slog.Logger, cfg Config, ch
 		}
 		// Each goroutine writes only its own check's state.
 		wg.Go(func() {
+			// A panic here would kill the function, which ECS takes as a
+			// rollback without a reason: fail the check, say why.
+			defer func() {
+				if p := recover(); p != nil {
+					log.ErrorContext(ctx, "smoke check panicked", "check", c.Name, "panic", fmt.Sprint(p))
+					cs.Outcome, cs.Problem = OutcomeFailed, fmt.Sprintf("internal error: %v", p)
+					cancel()
+				}
+			}()
 			r.runCheck(ctx, cfg, c, cs, client, sem, stopAt)
 			if cs.finished() {
 				log.InfoContext(ctx, "smoke check finished", "check", c.Name, "outcome", string(cs.Outcome),

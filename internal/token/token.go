@@ -47,6 +47,8 @@ type Claims struct {
 	Deployment string `json:"d"`
 	// Stage is the lifecycle stage of the approval request.
 	Stage string `json:"s"`
+	// Gate names the gate when several hold the same stage; usually empty.
+	Gate string `json:"g,omitempty"`
 	// Request is the approval request's random id. A request created anew for
 	// the same deployment and stage gets a new id, so old links stop working.
 	Request string `json:"r"`
