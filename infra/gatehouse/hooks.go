@@ -12,22 +12,25 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
-// Stage is an ECS deployment lifecycle stage a Lambda hook can run at.
-type Stage string
+// Stage is an ECS deployment lifecycle stage a Lambda hook can run at: the
+// hook protocol's own type, so the names cannot drift.
+type Stage = hook.Stage
 
 // The hookable stages, in deployment order. SCALE_UP, BAKE_TIME and CLEAN_UP
 // cannot be hooked.
 const (
-	StageReconcileService           Stage = "RECONCILE_SERVICE"
-	StagePreScaleUp                 Stage = "PRE_SCALE_UP"
-	StagePostScaleUp                Stage = "POST_SCALE_UP"
-	StageTestTrafficShift           Stage = "TEST_TRAFFIC_SHIFT"
-	StagePostTestTrafficShift       Stage = "POST_TEST_TRAFFIC_SHIFT"
-	StagePreProductionTrafficShift  Stage = "PRE_PRODUCTION_TRAFFIC_SHIFT"
-	StageProductionTrafficShift     Stage = "PRODUCTION_TRAFFIC_SHIFT"
-	StagePostProductionTrafficShift Stage = "POST_PRODUCTION_TRAFFIC_SHIFT"
+	StageReconcileService           = hook.StageReconcileService
+	StagePreScaleUp                 = hook.StagePreScaleUp
+	StagePostScaleUp                = hook.StagePostScaleUp
+	StageTestTrafficShift           = hook.StageTestTrafficShift
+	StagePostTestTrafficShift       = hook.StagePostTestTrafficShift
+	StagePreProductionTrafficShift  = hook.StagePreProductionTrafficShift
+	StageProductionTrafficShift     = hook.StageProductionTrafficShift
+	StagePostProductionTrafficShift = hook.StagePostProductionTrafficShift
 )
 
 // l2Stages are the stages the CDK L2 construct knows (aws-cdk-lib 2.276.0
@@ -40,11 +43,6 @@ var l2Stages = map[Stage]awsecs.DeploymentLifecycleStage{
 	StagePostTestTrafficShift:       awsecs.DeploymentLifecycleStage_POST_TEST_TRAFFIC_SHIFT,
 	StageProductionTrafficShift:     awsecs.DeploymentLifecycleStage_PRODUCTION_TRAFFIC_SHIFT,
 	StagePostProductionTrafficShift: awsecs.DeploymentLifecycleStage_POST_PRODUCTION_TRAFFIC_SHIFT,
-}
-
-func (s Stage) valid() bool {
-	_, ok := l2Stages[s]
-	return ok || s == StagePreProductionTrafficShift
 }
 
 // TimeoutAction is what ECS does with a hook that has not answered SUCCEEDED
@@ -97,7 +95,7 @@ func (h Hook) check() error {
 	}
 	seen := map[Stage]bool{}
 	for _, s := range h.Stages {
-		if !s.valid() {
+		if !s.Valid() {
 			problems = append(problems, fmt.Sprintf("stage %q cannot be hooked", s))
 		}
 		if seen[s] {

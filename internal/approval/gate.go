@@ -242,6 +242,16 @@ func approverList(r *Request) string {
 // advance moves a stored request on and answers. It writes only when
 // something changed, and on a lost write re-reads and decides again.
 func (g *Gate) advance(ctx context.Context, key, etag string, r *Request) (Verdict, error) {
+	// commit writes next over the request read. When the write loses, it
+	// re-reads, and the loop decides again on the fresh copy.
+	commit := func(next *Request) (newTag string, lost bool, err error) {
+		newTag, err = g.write(ctx, key, etag, next)
+		if !errors.Is(err, store.ErrPrecondition) {
+			return newTag, false, err
+		}
+		r, etag, err = g.reload(ctx, key)
+		return "", true, err
+	}
 	for range maxAttempts {
 		now := g.Now()
 		outcome := r.Evaluate(now)
@@ -256,15 +266,12 @@ func (g *Gate) advance(ctx context.Context, key, etag string, r *Request) (Verdi
 				next.close(outcome, now)
 			}
 			next.AnnouncedAt = &now
-			newTag, err := g.write(ctx, key, etag, next)
-			if errors.Is(err, store.ErrPrecondition) {
-				if r, etag, err = g.reload(ctx, key); err != nil {
-					return Verdict{}, err
-				}
-				continue
-			}
+			newTag, lost, err := commit(next)
 			if err != nil {
 				return Verdict{}, err
+			}
+			if lost {
+				continue
 			}
 			g.Log.InfoContext(ctx, "approval decided", "deployment_arn", next.DeploymentARN, "stage", string(next.Stage),
 				"decision", string(next.Outcome))
@@ -292,15 +299,12 @@ func (g *Gate) advance(ctx context.Context, key, etag string, r *Request) (Verdi
 				next.close(SmokeFailed, now)
 				next.AnnouncedAt = &now
 			}
-			newTag, err := g.write(ctx, key, etag, next)
-			if errors.Is(err, store.ErrPrecondition) {
-				if r, etag, err = g.reload(ctx, key); err != nil {
-					return Verdict{}, err
-				}
-				continue
-			}
+			newTag, lost, err := commit(next)
 			if err != nil {
 				return Verdict{}, err
+			}
+			if lost {
+				continue
 			}
 			if !passed {
 				g.Log.InfoContext(ctx, "approval closed: smoke checks failed", "deployment_arn", next.DeploymentARN, "stage", string(next.Stage))
@@ -319,15 +323,12 @@ func (g *Gate) advance(ctx context.Context, key, etag string, r *Request) (Verdi
 			}
 			next := clone(r)
 			next.SendingSince = &now
-			newTag, err := g.write(ctx, key, etag, next)
-			if errors.Is(err, store.ErrPrecondition) {
-				if r, etag, err = g.reload(ctx, key); err != nil {
-					return Verdict{}, err
-				}
-				continue
-			}
+			newTag, lost, err := commit(next)
 			if err != nil {
 				return Verdict{}, err
+			}
+			if lost {
+				continue
 			}
 			next, _, err = g.sendReviews(ctx, key, newTag, next)
 			if err != nil {
@@ -338,15 +339,12 @@ func (g *Gate) advance(ctx context.Context, key, etag string, r *Request) (Verdi
 		if !r.RemindAt.IsZero() && !now.Before(r.RemindAt) && r.RemindedAt == nil {
 			next := clone(r)
 			next.RemindedAt = &now
-			newTag, err := g.write(ctx, key, etag, next)
-			if errors.Is(err, store.ErrPrecondition) {
-				if r, etag, err = g.reload(ctx, key); err != nil {
-					return Verdict{}, err
-				}
-				continue
-			}
+			newTag, lost, err := commit(next)
 			if err != nil {
 				return Verdict{}, err
+			}
+			if lost {
+				continue
 			}
 			g.remind(ctx, key, newTag, next)
 			return g.pending(next), nil
