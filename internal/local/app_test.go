@@ -110,11 +110,24 @@ hooks:
 	if c, err := ParseConfig([]byte(`{"speed": 10}`)); err != nil || c.Speed != 10 || len(c.Hooks) != 3 {
 		t.Errorf("JSON config = %+v, %v; want speed 10 and the default hooks", c, err)
 	}
+	c, err = ParseConfig([]byte("approvers: [ops@example.com]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range c.Hooks {
+		if h.Function == FnApproval && (!strings.Contains(string(h.HookDetails), "ops@example.com") || strings.Contains(string(h.HookDetails), "alice")) {
+			t.Errorf("approvers from the file: approval hookDetails = %s", h.HookDetails)
+		}
+	}
+	if _, err := ParseConfig([]byte("approvers: [not-an-address]")); err == nil {
+		t.Error("a bad approver address = nil error, want one")
+	}
 	if c, err := ParseConfig(nil); err != nil || c.Speed != 60 {
 		t.Errorf("empty config = %+v, %v", c, err)
 	}
 	for _, bad := range []string{
 		`speeed: 2`,
+		`approvers: [x]`,
 		`speed: -1`,
 		`bakeTime: soon`,
 		`green: purple`,

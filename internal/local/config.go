@@ -11,6 +11,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
 )
@@ -30,6 +31,9 @@ type Config struct {
 	BakeTime string `json:"bakeTime,omitempty"`
 	// Green is how the new revision behaves: healthy, broken, slow, degrading.
 	Green string `json:"green,omitempty"`
+	// Approvers, when set, are the approval hooks' approvers unless a hook's
+	// hookDetails name its own.
+	Approvers []string `json:"approvers,omitempty"`
 	// Hooks are the lifecycle hooks registered on the service.
 	Hooks []HookConfig `json:"hooks,omitempty"`
 }
@@ -110,6 +114,14 @@ func ParseConfig(data []byte) (Config, error) {
 		if f.Hooks != nil {
 			c.Hooks = f.Hooks
 		}
+		if len(f.Approvers) > 0 {
+			c.Approvers = f.Approvers
+			for i, h := range c.Hooks {
+				if h.Function == FnApproval {
+					c.Hooks[i].HookDetails = withDefault(withoutKey(h.HookDetails, "approvers", f.Hooks == nil), "approvers", f.Approvers)
+				}
+			}
+		}
 	}
 	return c, c.Validate()
 }
@@ -125,6 +137,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := ParseMode(c.Green); err != nil {
 		errs = append(errs, err)
+	}
+	if _, err := approval.ParseApprovers(c.Approvers); err != nil {
+		errs = append(errs, fmt.Errorf("approvers: %w", err))
 	}
 	for i, h := range c.Hooks {
 		at := fmt.Sprintf("hooks[%d]", i)
@@ -154,6 +169,21 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// withoutKey returns details without key when drop is true: the built-in
+// approvers give way to the file's.
+func withoutKey(details json.RawMessage, key string, drop bool) json.RawMessage {
+	if !drop || len(details) == 0 {
+		return details
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(details, &m); err != nil {
+		return details
+	}
+	delete(m, key)
+	b, _ := json.Marshal(m)
+	return b
 }
 
 // uses reports whether a hook of function fn is configured.
