@@ -118,6 +118,7 @@ func TestFunctionRolesLeastPrivilege(t *testing.T) {
 			"PublishReviews sns:Publish ${SuiteReviewTopic}",
 			"ReadSigningKey secretsmanager:GetSecretValue ${SuiteSigningKey}",
 			"DescribeDeployment ecs:DescribeServiceDeployments arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/*/*/*",
+			"ListDeployments ecs:ListServiceDeployments arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*/*",
 			"DescribeRevisions ecs:DescribeServiceRevisions arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-revision/*/*/*",
 		},
 		"SuiteApprovalApiRole": {

@@ -183,6 +183,10 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 		Service: jsii.String("ecs"), Resource: jsii.String("service-revision"), ResourceName: jsii.String("*/*/*"),
 		ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 	})
+	services := stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("ecs"), Resource: jsii.String("service"), ResourceName: jsii.String("*/*"),
+		ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	})
 	readSecret := allow("ReadSigningKey", []string{"secretsmanager:GetSecretValue"}, s.SigningSecret.SecretArn())
 	// Without s3:ListBucket, S3 answers a GET of a missing key 403 instead
 	// of 404, and the store could not tell "not written yet" (a smoke report
@@ -250,11 +254,14 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 			allow("PublishReviews", []string{"sns:Publish"}, s.Topic.TopicArn()),
 			readSecret,
 			allow("DescribeDeployment", []string{"ecs:DescribeServiceDeployments"}, deployments),
+			// firstDeployment: skip asks whether the service had an earlier deployment.
+			allow("ListDeployments", []string{"ecs:ListServiceDeployments"}, services),
 			allow("DescribeRevisions", []string{"ecs:DescribeServiceRevisions"}, revisions),
 		},
 		wildcards: append([]nagWildcard{
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ApprovalsPrefix + "*", "Approval records are keyed by deployment under the approvals/ prefix; the prefix is the narrowest scope."},
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ReportsPrefix + "*", "The review message quotes the smoke report, keyed by deployment under the reports/ prefix."},
+			{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/*/*", "Whether a service had an earlier deployment is asked of the calling service, known only at run time; the scope is this account and region's services."},
 		}, ecsWildcards...),
 	})
 

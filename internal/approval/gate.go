@@ -664,7 +664,7 @@ func (g *Gate) describe(ctx context.Context, deploymentARN string) Change {
 
 // ChangeOf summarises what ECS reports about a deployment.
 func ChangeOf(d ecsdeploy.Deployment) Change {
-	c := Change{Known: true, StartedAt: d.StartedAt, FirstDeployment: len(d.Sources) == 0}
+	c := Change{Known: true, StartedAt: d.StartedAt, FirstDeployment: d.First()}
 	for _, s := range d.Sources {
 		if s.TaskDefinition != "" {
 			c.SourceTaskDefinitions = append(c.SourceTaskDefinitions, shortTaskDef(s.TaskDefinition))

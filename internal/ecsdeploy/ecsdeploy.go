@@ -22,6 +22,7 @@ var ErrNotFound = errors.New("deployment not found")
 type API interface {
 	DescribeServiceDeployments(ctx context.Context, params *ecs.DescribeServiceDeploymentsInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error)
 	DescribeServiceRevisions(ctx context.Context, params *ecs.DescribeServiceRevisionsInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServiceRevisionsOutput, error)
+	ListServiceDeployments(ctx context.Context, params *ecs.ListServiceDeploymentsInput, optFns ...func(*ecs.Options)) (*ecs.ListServiceDeploymentsOutput, error)
 }
 
 // Image is one container's image.
@@ -49,6 +50,15 @@ type Deployment struct {
 	Target Revision
 	// Hooks are the lifecycle hooks of the deployment's current stage.
 	Hooks []Hook
+	// Earlier reports whether the service had any deployment before this one.
+	Earlier bool
+}
+
+// First reports whether this is the first deployment of its service: no
+// revision ran before it and ECS knows of no earlier deployment. Both must
+// hold, so that a service scaled to zero is not taken for a new one.
+func (d Deployment) First() bool {
+	return len(d.Sources) == 0 && !d.Earlier
 }
 
 // Hook is a lifecycle hook running at the deployment's current stage.
@@ -133,6 +143,22 @@ func (r *Reader) Describe(ctx context.Context, deploymentARN string) (Deployment
 	}
 	if rev, ok := revs[d.Target.ARN]; ok {
 		d.Target = rev
+	}
+	if len(d.Sources) == 0 {
+		// Only asked when it matters: whether this could be a first deployment.
+		list, err := r.api.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
+			Service:    sd.ServiceArn,
+			Cluster:    sd.ClusterArn,
+			MaxResults: aws.Int32(2),
+		})
+		if err != nil {
+			return Deployment{}, fmt.Errorf("list service deployments: %w", err)
+		}
+		for _, b := range list.ServiceDeployments {
+			if aws.ToString(b.ServiceDeploymentArn) != d.ARN {
+				d.Earlier = true
+			}
+		}
 	}
 	return d, nil
 }

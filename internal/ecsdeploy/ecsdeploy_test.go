@@ -3,6 +3,7 @@ package ecsdeploy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -109,6 +110,51 @@ func TestTerminal(t *testing.T) {
 		"IN_PROGRESS": false, "ROLLBACK_IN_PROGRESS": false, "PENDING": false} {
 		if got := (Deployment{Status: status}).Terminal(); got != want {
 			t.Errorf("Terminal(%s) = %v, want %v", status, got, want)
+		}
+	}
+}
+
+func TestFirstDeployment(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		listed  []string
+		listErr error
+		want    bool
+		wantErr bool
+	}{
+		{"only this deployment", []string{depARN}, nil, true, false},
+		{"an earlier one exists", []string{depARN, "arn:aws:ecs:us-west-2:123456789012:service-deployment/prod-cluster/orders/older"}, nil, false, false},
+		{"cannot list", nil, errors.New("access denied"), false, true},
+	} {
+		c := stubECS(t, func(p any) (any, error) {
+			switch p.(type) {
+			case *ecs.DescribeServiceDeploymentsInput:
+				return &ecs.DescribeServiceDeploymentsOutput{ServiceDeployments: []ecstypes.ServiceDeployment{{
+					ServiceDeploymentArn:  aws.String(depARN),
+					ServiceArn:            aws.String("arn:aws:ecs:us-west-2:123456789012:service/prod-cluster/orders"),
+					TargetServiceRevision: &ecstypes.ServiceRevisionSummary{Arn: aws.String(greenARN)},
+				}}}, nil
+			case *ecs.DescribeServiceRevisionsInput:
+				return &ecs.DescribeServiceRevisionsOutput{}, nil
+			case *ecs.ListServiceDeploymentsInput:
+				if tt.listErr != nil {
+					return nil, tt.listErr
+				}
+				var out []ecstypes.ServiceDeploymentBrief
+				for _, a := range tt.listed {
+					out = append(out, ecstypes.ServiceDeploymentBrief{ServiceDeploymentArn: aws.String(a)})
+				}
+				return &ecs.ListServiceDeploymentsOutput{ServiceDeployments: out}, nil
+			}
+			return nil, fmt.Errorf("unexpected %T", p)
+		})
+		d, err := New(c).Describe(context.Background(), depARN)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%s: err = %v", tt.name, err)
+			continue
+		}
+		if err == nil && d.First() != tt.want {
+			t.Errorf("%s: First() = %v, want %v", tt.name, d.First(), tt.want)
 		}
 	}
 }
