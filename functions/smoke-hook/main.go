@@ -66,7 +66,8 @@ func discoverer(f *testlistener.Finder) smoke.Discoverer {
 		if err != nil {
 			return smoke.Target{}, err
 		}
-		return smoke.Target{BaseURL: t.BaseURL, Headers: t.Headers, Source: t.Source(), Notes: t.Notes}, nil
+		return smoke.Target{BaseURL: t.BaseURL, Headers: t.Headers, Source: t.Source(), Notes: t.Notes,
+			PathPatterns: t.PathPatterns, Methods: t.Methods, Unsatisfiable: t.Unsatisfiable}, nil
 	})
 }
 

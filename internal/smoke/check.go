@@ -3,17 +3,19 @@ package smoke
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
+	"net"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -238,11 +240,34 @@ func transportProblem(ctx context.Context, err error, timeout time.Duration) str
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return "no response within " + roundMillis(timeout).String()
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
+	// Fixed words only: an error's text can quote bytes of the response (a
+	// malformed header line, a status line, a Location), which must reach
+	// no log, reason or report.
+	var ne net.Error
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	var recErr tls.RecordHeaderError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return "no response within " + roundMillis(timeout).String()
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "connection reset or closed"
+	case errors.As(err, &dnsErr):
+		return "name not resolved: " + dnsErr.Name
+	case errors.As(err, &certErr):
+		return "TLS certificate not trusted for the host"
+	case errors.As(err, &recErr):
+		return "TLS handshake failed: not a TLS server"
+	case strings.Contains(err.Error(), "redirect"):
+		return "redirect could not be followed"
+	case strings.Contains(err.Error(), "tls:"):
+		return "TLS handshake failed"
 	}
-	return clipError(err)
+	return "malformed or failed response"
 }
 
 func clipError(err error) string {

@@ -255,6 +255,9 @@ func (c Config) Validate() error {
 	case len(c.Checks) > MaxChecks:
 		errs = append(errs, fmt.Errorf("checks: %d, at most %d", len(c.Checks), MaxChecks))
 	}
+	if len(c.Checks) > 0 && !slices.ContainsFunc(c.Checks, func(ch Check) bool { return ch.Critical }) {
+		errs = append(errs, errors.New("checks: none is critical: a run whose failures cannot fail it proves nothing; make at least one check critical"))
+	}
 	names := map[string]bool{}
 	for i, ch := range c.Checks {
 		for _, e := range ch.problems() {

@@ -1,6 +1,7 @@
 package smoke
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +31,14 @@ type Target struct {
 	// Notes are caveats for the report, such as rule conditions that could
 	// not be satisfied.
 	Notes []string
+	// PathPatterns and Methods, from a discovered test listener rule,
+	// restrict what it routes to green; empty means any. Unsatisfiable are
+	// its conditions the checks cannot be sure to meet. A check the rule
+	// would not route falls through to the listener's default action,
+	// often blue: such a run is refused, never passed.
+	PathPatterns  []string
+	Methods       []string
+	Unsatisfiable []string
 }
 
 // SourceConfig is the Target.Source of a base URL from the configuration.
@@ -141,9 +151,14 @@ func (r *Runner) Poll(ctx context.Context, p Poll) (Result, error) {
 	log := r.log().With("deployment_arn", p.Deployment.String(), "stage", string(p.Stage))
 
 	st := newState(p.Config, now)
+	st.Run = runKey(p)
 	if p.State != nil {
 		if old, err := resume(p.State, p.Config, now); err != nil {
 			log.WarnContext(ctx, "smoke state not usable, starting the checks afresh", "err", err)
+		} else if old.Run != st.Run {
+			// A state left by another deployment, stage or revision (ECS
+			// keeps merged hookDetails): its outcomes say nothing here.
+			log.WarnContext(ctx, "smoke state belongs to another run, starting the checks afresh")
 		} else {
 			st = old
 		}
@@ -191,7 +206,58 @@ func (r *Runner) target(ctx context.Context, p Poll, st runState) (Target, bool,
 	if err := checkHeaders(t.Headers); err != nil {
 		return Target{}, false, fmt.Errorf("discovered headers: %w", err)
 	}
+	if err := routable(p.Config, t); err != nil {
+		return Target{}, false, err
+	}
 	return t, false, nil
+}
+
+// runKey names the run a state belongs to: deployment, stage and revision.
+func runKey(p Poll) string {
+	return p.Deployment.String() + "|" + string(p.Stage) + "|" + p.TargetRevisionARN
+}
+
+// routable reports checks the discovered test listener rule would not route
+// to green: they would test whatever the listener's default action serves.
+func routable(cfg Config, t Target) error {
+	var errs []string
+	if len(t.Unsatisfiable) > 0 {
+		errs = append(errs, "the discovered test listener rule has conditions the checks cannot be sure to meet ("+strings.Join(t.Unsatisfiable, "; ")+")")
+	}
+	for i, c := range cfg.Checks {
+		path, _, _ := strings.Cut(c.Path, "?")
+		if len(t.PathPatterns) > 0 && !slices.ContainsFunc(t.PathPatterns, func(p string) bool { return globMatch(p, path) }) {
+			errs = append(errs, fmt.Sprintf("checks[%d].path %s is not routed by the test listener rule (paths %s)", i, path, strings.Join(t.PathPatterns, ", ")))
+		}
+		method := cmp.Or(c.Method, "GET")
+		if len(t.Methods) > 0 && !slices.Contains(t.Methods, method) {
+			errs = append(errs, fmt.Sprintf("checks[%d].method %s is not routed by the test listener rule (methods %s)", i, method, strings.Join(t.Methods, ", ")))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; ") + ": set baseUrl and headers that reach green")
+	}
+	return nil
+}
+
+// globMatch matches s against an ALB path pattern: * is any sequence, ? any
+// one character.
+func globMatch(pattern, s string) bool {
+	if pattern == "" {
+		return s == ""
+	}
+	switch pattern[0] {
+	case '*':
+		for i := 0; i <= len(s); i++ {
+			if globMatch(pattern[1:], s[i:]) {
+				return true
+			}
+		}
+		return false
+	case '?':
+		return s != "" && globMatch(pattern[1:], s[1:])
+	}
+	return s != "" && s[0] == pattern[0] && globMatch(pattern[1:], s[1:])
 }
 
 // stopTime is when this call stops starting requests: the context's
@@ -234,7 +300,9 @@ func (r *Runner) runChecks(ctx context.Context, log *slog.Logger, cfg Config, ch
 				if p := recover(); p != nil {
 					log.ErrorContext(ctx, "smoke check panicked", "check", c.Name, "panic", fmt.Sprint(p))
 					cs.Outcome, cs.Problem = OutcomeFailed, fmt.Sprintf("internal error: %v", p)
-					cancel()
+					if c.Critical {
+						cancel()
+					}
 				}
 			}()
 			r.runCheck(ctx, cfg, c, cs, client, sem, stopAt)
@@ -319,8 +387,13 @@ func (r *Runner) conclude(ctx context.Context, log *slog.Logger, p Poll, st runS
 			}
 		}
 	default:
-		for _, c := range st.Checks {
-			if !c.finished() {
+		for i, c := range st.Checks {
+			switch {
+			case c.Outcome == OutcomeCancelled && p.Config.Checks[i].Critical:
+				// Only a failed critical check cancels others: a cancelled
+				// one without it is an inconsistent state. Fail closed.
+				verdict = VerdictFailed
+			case !c.finished() && verdict != VerdictFailed:
 				verdict = VerdictRunning
 			}
 		}
@@ -349,7 +422,9 @@ func (r *Runner) conclude(ctx context.Context, log *slog.Logger, p Poll, st runS
 		res.Status = hook.StatusFailed
 	}
 	if werr != nil {
-		if hook.IsTransient(werr) && st.ReportTries < maxReportTries {
+		// Only a pass waits for its report (the approval hook may be waiting
+		// for it); a failure is answered at once, whatever the report.
+		if verdict == VerdictPassed && hook.IsTransient(werr) && st.ReportTries < maxReportTries {
 			// The approval hook may be waiting for this report: answer the
 			// verdict only once it is written, or after a few tries. The
 			// state holds every outcome, so the next call just writes again.

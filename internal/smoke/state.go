@@ -40,6 +40,8 @@ const stateVersion = 1
 type runState struct {
 	// V is stateVersion.
 	V int `json:"v"`
+	// Run names the deployment, stage and revision the state belongs to.
+	Run string `json:"run"`
 	// Config is the fingerprint of the configuration the run was started
 	// with; a different configuration starts a new run.
 	Config string `json:"config"`

@@ -64,6 +64,14 @@ type Target struct {
 	// Notes are rule conditions the headers cannot satisfy, and other
 	// caveats, in words.
 	Notes []string
+	// PathPatterns and Methods restrict what the test rule routes; empty
+	// means any. A request outside them falls through to the listener's
+	// default action, which may well be blue.
+	PathPatterns []string
+	Methods      []string
+	// Unsatisfiable are rule conditions no request of the hook can be sure
+	// to meet (regular expressions, query strings, source addresses).
+	Unsatisfiable []string
 }
 
 // Source describes where the target came from, for a report.
@@ -128,7 +136,9 @@ func (f *Finder) Find(ctx context.Context, serviceRevisionARN string) (Target, e
 		if len(rules.Rules) == 0 {
 			return Target{}, fmt.Errorf("describe test listener rule %s: %w", ref, ErrNotFound)
 		}
-		t.Headers, t.Notes = conditions(rules.Rules[0].Conditions)
+		var r routing
+		t.Headers, t.Notes, r = conditions(rules.Rules[0].Conditions)
+		t.PathPatterns, t.Methods, t.Unsatisfiable = r.paths, r.methods, r.unsatisfiable
 	}
 
 	ls, err := f.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{listenerARN}})
@@ -202,9 +212,10 @@ var wildcards = strings.NewReplacer("*", "x", "?", "x")
 // conditions returns the headers that satisfy a rule's http-header and
 // host-header conditions, and notes on the conditions headers cannot
 // satisfy. Each condition's values are alternatives: the first is used.
-func conditions(cs []elbtypes.RuleCondition) (map[string]string, []string) {
+func conditions(cs []elbtypes.RuleCondition) (map[string]string, []string, routing) {
 	headers := map[string]string{}
 	var notes []string
+	var r routing
 	for _, c := range cs {
 		field := aws.ToString(c.Field)
 		switch field {
@@ -217,6 +228,7 @@ func conditions(cs []elbtypes.RuleCondition) (map[string]string, []string) {
 				headers[name] = wildcards.Replace(c.HttpHeaderConfig.Values[0])
 			} else if name != "" {
 				notes = append(notes, fmt.Sprintf("the test listener rule matches header %s against a regular expression: set it in headers", name))
+				r.unsatisfiable = append(r.unsatisfiable, "header "+name+" (regular expression)")
 			}
 		case "host-header":
 			values := c.Values
@@ -227,6 +239,7 @@ func conditions(cs []elbtypes.RuleCondition) (map[string]string, []string) {
 				headers["Host"] = wildcards.Replace(values[0])
 			} else {
 				notes = append(notes, "the test listener rule matches the host against a regular expression: set a Host header in headers")
+				r.unsatisfiable = append(r.unsatisfiable, "host (regular expression)")
 			}
 		case "path-pattern":
 			values := c.Values
@@ -234,6 +247,11 @@ func conditions(cs []elbtypes.RuleCondition) (map[string]string, []string) {
 				values = slices.Concat(c.PathPatternConfig.Values, c.PathPatternConfig.RegexValues)
 			}
 			notes = append(notes, fmt.Sprintf("the test listener rule only routes paths matching %s", strings.Join(values, " or ")))
+			if c.PathPatternConfig != nil && len(c.PathPatternConfig.RegexValues) > 0 {
+				r.unsatisfiable = append(r.unsatisfiable, "path (regular expression)")
+			} else {
+				r.paths = append(r.paths, values...)
+			}
 		case "query-string":
 			var pairs []string
 			if c.QueryStringConfig != nil {
@@ -242,26 +260,35 @@ func conditions(cs []elbtypes.RuleCondition) (map[string]string, []string) {
 				}
 			}
 			notes = append(notes, fmt.Sprintf("the test listener rule only routes requests with query %s: add it to each check's path", strings.Join(pairs, " or ")))
+			r.unsatisfiable = append(r.unsatisfiable, "query "+strings.Join(pairs, " or "))
 		case "http-request-method":
 			var methods []string
 			if c.HttpRequestMethodConfig != nil {
 				methods = c.HttpRequestMethodConfig.Values
 			}
 			notes = append(notes, fmt.Sprintf("the test listener rule only routes methods %s", strings.Join(methods, ", ")))
+			r.methods = append(r.methods, methods...)
 		case "source-ip":
 			var cidrs []string
 			if c.SourceIpConfig != nil {
 				cidrs = c.SourceIpConfig.Values
 			}
 			notes = append(notes, fmt.Sprintf("the test listener rule only routes requests from %s: the hook's address must be among them", strings.Join(cidrs, ", ")))
+			r.unsatisfiable = append(r.unsatisfiable, "source address "+strings.Join(cidrs, ", "))
 		default:
 			notes = append(notes, fmt.Sprintf("the test listener rule has a %q condition", field))
+			r.unsatisfiable = append(r.unsatisfiable, "condition "+field)
 		}
 	}
 	if len(headers) == 0 {
 		headers = nil
 	}
-	return headers, notes
+	return headers, notes, r
+}
+
+// routing is what a test rule's conditions restrict beyond headers.
+type routing struct {
+	paths, methods, unsatisfiable []string
 }
 
 // translate maps ELBv2's not-found errors to ErrNotFound, keeping the

@@ -3,6 +3,7 @@ package testlistener
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -287,5 +288,17 @@ func TestListenerOf(t *testing.T) {
 	got, isRule, err = listenerOf(nlbListener)
 	if err != nil || isRule || got != nlbListener {
 		t.Errorf("listenerOf(listener) = %q, %v, %v", got, isRule, err)
+	}
+}
+
+func TestConditionsRouting(t *testing.T) {
+	_, _, r := conditions([]elbtypes.RuleCondition{
+		{Field: aws.String("path-pattern"), PathPatternConfig: &elbtypes.PathPatternConditionConfig{Values: []string{"/api/*"}}},
+		{Field: aws.String("http-request-method"), HttpRequestMethodConfig: &elbtypes.HttpRequestMethodConditionConfig{Values: []string{"GET"}}},
+		{Field: aws.String("source-ip"), SourceIpConfig: &elbtypes.SourceIpConditionConfig{Values: []string{"10.0.0.0/8"}}},
+		{Field: aws.String("http-header"), HttpHeaderConfig: &elbtypes.HttpHeaderConditionConfig{HttpHeaderName: aws.String("x-test"), Values: []string{"true"}}},
+	})
+	if fmt.Sprint(r.paths, r.methods) != "[/api/*] [GET]" || len(r.unsatisfiable) != 1 || !strings.Contains(r.unsatisfiable[0], "10.0.0.0/8") {
+		t.Errorf("routing = %+v", r)
 	}
 }
