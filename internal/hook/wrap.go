@@ -72,11 +72,13 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 		if err := json.Unmarshal(payload, &req); err != nil {
 			return Response{HookStatus: StatusFailed, Reason: shorten("malformed event: " + err.Error())}, nil
 		}
-		if err := req.Validate(); err != nil {
-			return Response{HookStatus: StatusFailed, Reason: shorten("malformed event: " + joinLines(err))}, nil
-		}
+		// A rollback is passed before anything else is checked: whatever is
+		// wrong with the rest of the event, a gate never blocks a rollback.
 		if req.IsRollback() {
 			return Response{HookStatus: StatusSucceeded, Reason: "rollback in progress: a gate never blocks a rollback"}, nil
+		}
+		if err := req.Validate(); err != nil {
+			return Response{HookStatus: StatusFailed, Reason: shorten("malformed event: " + joinLines(err))}, nil
 		}
 		hctx, cancel := withAnswerTime(ctx)
 		defer cancel()
