@@ -13,7 +13,6 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
-	"github.com/gatehouse-dev/gatehouse/internal/config"
 )
 
 // Context keys the app reads (`-c key=value` or cdk.json "context").
@@ -157,31 +156,20 @@ func list(s string) []string {
 }
 
 // check validates what the app is about to deploy. Settings that become a
-// function's environment go through the loader that function runs at start,
-// so a value the function would refuse fails the synthesis instead.
+// function's environment go through the loader that function runs at start
+// (SuiteProps.checkSettings, the check NewSuite makes too), so a value the
+// function would refuse fails the synthesis instead.
 func (o Options) check() error {
 	var errs []error
-	env := map[string]string{
-		config.EnvStateBucket:      "bucket",
-		config.EnvTopicARN:         "arn:aws:sns:us-east-1:123456789012:topic",
-		config.EnvReviewURL:        "https://example.com/",
-		config.EnvSigningKeySecret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:key",
-		config.EnvApprovers:        strings.Join(o.Approvers, ","),
-		config.EnvApprovalTimeout:  o.ApprovalTimeout,
+	settings := SuiteProps{
+		Approvers:         o.Approvers,
+		RequiredApprovals: o.RequiredApprovals,
+		ApprovalTimeout:   o.ApprovalTimeout,
+		SmokeConfig:       o.SmokeConfig,
+		BakeConfig:        o.BakeConfig,
 	}
-	if o.RequiredApprovals != 0 {
-		env[config.EnvRequiredApprovals] = strconv.Itoa(o.RequiredApprovals)
-	}
-	if _, err := config.LoadApprovalHook(func(k string) string { return env[k] }); err != nil {
-		errs = append(errs, fmt.Errorf("approval settings (context %s, %s, %s): %s", CtxApprovers, CtxRequiredApprovals, CtxApprovalTimeout, config.Describe(err)))
-	}
-	smokeEnv := map[string]string{config.EnvStateBucket: "bucket", config.EnvSmokeConfig: o.SmokeConfig}
-	if _, err := config.LoadSmokeHook(func(k string) string { return smokeEnv[k] }); err != nil {
-		errs = append(errs, fmt.Errorf("context %s: %s", CtxSmokeConfig, config.Describe(err)))
-	}
-	bakeEnv := map[string]string{config.EnvStateBucket: "bucket", config.EnvBakeConfig: o.BakeConfig}
-	if _, err := config.LoadBakeHook(func(k string) string { return bakeEnv[k] }); err != nil {
-		errs = append(errs, fmt.Errorf("context %s: %s", CtxBakeConfig, config.Describe(err)))
+	if _, err := settings.checkSettings(contextNames); err != nil {
+		errs = append(errs, err)
 	}
 	if o.RecordExpirationDays < 2 {
 		errs = append(errs, fmt.Errorf("context %s: %d is below 2: a record must outlive its approval request (up to 24h)", CtxRecordExpirationDays, o.RecordExpirationDays))

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -90,6 +91,7 @@ func TestBuildRefuses(t *testing.T) {
 			o.RequiredApprovals = 2
 		}, []string{"requiredApprovals"}},
 		{"bad timeout", func(o *gatehouse.Options) { o.ApprovalTimeout = "soon" }, []string{"approvalTimeout"}},
+		{"approval timeout at the hook's ECS timeout", func(o *gatehouse.Options) { o.ApprovalTimeout = "24h" }, []string{"context approvalTimeout", "not below 24h"}},
 		{"bad smoke config", func(o *gatehouse.Options) { o.SmokeConfig = `{"retries": "many"}` }, []string{"smokeConfig"}},
 		{"bad bake config", func(o *gatehouse.Options) { o.BakeConfig = `{"window": "forever"}` }, []string{"bakeConfig"}},
 		{"records expire too soon", func(o *gatehouse.Options) { o.RecordExpirationDays = 1 }, []string{"recordExpirationDays"}},
@@ -125,21 +127,48 @@ func TestCheckAssets(t *testing.T) {
 	}
 }
 
+// smokeVPC is the app built with the smoke hook in a VPC (smokeVpcId),
+// once for every test that reads it.
+type smokeVPC struct {
+	stacks    *gatehouse.Stacks
+	hooks     assertions.Template
+	hooksJSON map[string]any
+	err       error
+}
+
+var (
+	smokeVPCOnce sync.Once
+	theSmokeVPC  smokeVPC
+)
+
+func smokeVPCFixture(t *testing.T) *smokeVPC {
+	t.Helper()
+	smokeVPCOnce.Do(func() {
+		v := &theSmokeVPC
+		v.stacks, v.err = gatehouse.Build(newApp(), gatehouse.Options{
+			AssetDir: assetRoot, RecordExpirationDays: 90, BakeTimeMinutes: 10, Nag: true,
+			SmokeVPCID:     "vpc-0123456789abcdef0",
+			SmokeSubnetIDs: []string{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"},
+		})
+		if v.err != nil {
+			return
+		}
+		v.hooks = assertions.Template_FromStack(v.stacks.Hooks, nil)
+		v.hooksJSON = *v.hooks.ToJSON()
+	})
+	if theSmokeVPC.err != nil {
+		t.Fatal(theSmokeVPC.err)
+	}
+	return &theSmokeVPC
+}
+
 // TestSmokeHookInVPC: to test through an internal load balancer, the smoke
 // hook runs in the VPC, with the network-interface permissions Lambda needs
 // there and nothing else changed.
 func TestSmokeHookInVPC(t *testing.T) {
-	app := newApp()
-	s, err := gatehouse.Build(app, gatehouse.Options{
-		AssetDir: assetRoot, RecordExpirationDays: 90, BakeTimeMinutes: 10, Nag: true,
-		SmokeVPCID:     "vpc-0123456789abcdef0",
-		SmokeSubnetIDs: []string{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := assertions.Template_FromStack(s.Hooks, nil)
-	j := *tmpl.ToJSON()
+	v := smokeVPCFixture(t)
+	tmpl, j := v.hooks, v.hooksJSON
+	s := v.stacks
 	smokeFn := logicalID(t, j, "AWS::Lambda::Function", "SuiteSmokeHook")
 	sg := logicalID(t, j, "AWS::EC2::SecurityGroup", "SuiteSmokeHookSecurityGroup")
 	check(t, "smoke hook in the VPC", func() {

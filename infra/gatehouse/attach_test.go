@@ -2,6 +2,7 @@ package gatehouse_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -198,4 +199,190 @@ func TestLifecycleHooksJSON(t *testing.T) {
 	if diff := cmp.Diff(want, hooks); diff != "" {
 		t.Errorf("LifecycleHooksJSON (-want +got):\n%s", diff)
 	}
+}
+
+// suiteAndService builds a suite and a consumer service in one stack.
+func suiteAndService(props gatehouse.SuiteProps) (awscdk.Stack, *gatehouse.Suite, awsecs.FargateService) {
+	app := newApp()
+	stack := awscdk.NewStack(app, jsii.String("S"), nil)
+	props.AssetDir = assetRoot
+	suite := gatehouse.NewSuite(stack, "Suite", &props)
+	return stack, suite, consumerService(stack)
+}
+
+// TestAttachChecksDetailsWithSuiteDefaults: with targets from a Suite,
+// Attach merges each hook's Details over the suite's defaults as the
+// function will, and refuses what the function would answer FAILED.
+func TestAttachChecksDetailsWithSuiteDefaults(t *testing.T) {
+	tests := []struct {
+		name  string
+		props gatehouse.SuiteProps
+		hook  func(gatehouse.Targets) gatehouse.Hook
+		wants []string
+	}{
+		{"smoke without checks", gatehouse.SuiteProps{}, func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Smoke(gatehouse.HookOptions{})
+		}, []string{`hook "Smoke" (smoke-hook)`, "checks: none configured"}},
+		{"smoke with checks in neither", gatehouse.SuiteProps{SmokeConfig: `{"retries": 5}`}, func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Smoke(gatehouse.HookOptions{Details: map[string]any{"timeoutMs": 2000}})
+		}, []string{`hook "Smoke" (smoke-hook)`, "checks"}},
+		{"smoke unknown key", gatehouse.SuiteProps{}, func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Smoke(gatehouse.HookOptions{Details: map[string]any{"checks": []any{map[string]any{"name": "h", "path": "/"}}, "colour": "green"}})
+		}, []string{`hook "Smoke" (smoke-hook)`, "hookDetails.colour: unknown key"}},
+		{"bake without checks", gatehouse.SuiteProps{}, func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Bake(gatehouse.HookOptions{Details: map[string]any{"window": "15m"}})
+		}, []string{`hook "Bake" (bake-hook)`, "no checks configured", "alarms or metrics"}},
+		{"bake bad value", gatehouse.SuiteProps{BakeConfig: `{"alarms": {"prefixes": ["orders-"]}}`}, func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Bake(gatehouse.HookOptions{Details: map[string]any{"window": "forever"}})
+		}, []string{`hook "Bake" (bake-hook)`, "hookDetails.window"}},
+		{"approval timeout at the ECS timeout", gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}}, func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Approval(gatehouse.HookOptions{Details: map[string]any{"timeout": "4h"}, Timeout: 4 * time.Hour})
+		}, []string{`hook "Approval" (approval-hook)`, "hookDetails.timeout", "4h", "not below"}},
+		{"approval default timeout above a shorter ECS timeout", gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}}, func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Approval(gatehouse.HookOptions{Timeout: 2 * time.Hour})
+		}, []string{`hook "Approval" (approval-hook)`, "23h", "not below"}},
+		{"approval quorum above the approvers", gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}}, func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Approval(gatehouse.HookOptions{Details: map[string]any{"requiredApprovals": 2}})
+		}, []string{`hook "Approval" (approval-hook)`, "requiredApprovals"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, suite, svc := suiteAndService(tt.props)
+			targets := suite.Targets()
+			msg, panicked := panics(func() {
+				gatehouse.Attach(svc, &gatehouse.AttachProps{Role: targets.InvokeRole, Hooks: []gatehouse.Hook{tt.hook(targets)}})
+			})
+			if !panicked {
+				t.Fatal("Attach accepted the hook")
+			}
+			for _, w := range append(tt.wants, "gatehouse.Attach(S/Service)") {
+				if !strings.Contains(msg, w) {
+					t.Errorf("Attach panicked with %q, want it to mention %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+// TestAttachAcceptsCompleteDetails: complete Details, CDK tokens in them
+// included, pass; an approver without a subscription is a warning.
+func TestAttachAcceptsCompleteDetails(t *testing.T) {
+	stack, suite, svc := suiteAndService(gatehouse.SuiteProps{
+		Approvers:  []string{"Alice@Example.com"},
+		BakeConfig: `{"alarms": {"prefixes": ["orders-"]}}`,
+	})
+	targets := suite.Targets()
+	alb := fmt.Sprintf("http://%s:8080", *stack.StackName()) // a token
+	gatehouse.Attach(svc, &gatehouse.AttachProps{Role: targets.InvokeRole, Hooks: []gatehouse.Hook{
+		targets.Smoke(gatehouse.HookOptions{Details: map[string]any{
+			"baseUrl": alb,
+			"checks":  []any{map[string]any{"name": "health", "path": "/health"}},
+		}}),
+		// The address is compared as the function does: lowercased.
+		targets.Approval(gatehouse.HookOptions{Details: map[string]any{"approvers": []string{"alice@example.com", "carol@example.com"}}}),
+		targets.Bake(gatehouse.HookOptions{}), // the suite's defaults are complete
+	}})
+	notes := assertions.Annotations_FromStack(stack)
+	check(t, "warning for the approver without a subscription", func() {
+		notes.HasWarning(jsii.String("/S/Service"), assertions.Match_StringLikeRegexp(jsii.String("approver carol@example.com is not subscribed")))
+	})
+	mustFail(t, "no warning for the subscribed approver", func() {
+		notes.HasWarning(jsii.String("/S/Service"), assertions.Match_StringLikeRegexp(jsii.String("approver alice@example.com is not subscribed")))
+	})
+}
+
+// TestAttachChecksDetailsOfDeployedSuite: with targets from FromARNs the
+// suite's defaults are unknown, so each key given is checked, and an
+// approval timeout must stay below the hook's ECS timeout.
+func TestAttachChecksDetailsOfDeployedSuite(t *testing.T) {
+	tests := []struct {
+		name  string
+		hook  func(gatehouse.Targets) gatehouse.Hook
+		wants []string
+	}{
+		{"approval timeout above the ECS timeout", func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Approval(gatehouse.HookOptions{Details: map[string]any{"timeout": "3h"}, Timeout: 2 * time.Hour})
+		}, []string{`hook "Approval" (approval-hook)`, "hookDetails.timeout", "not below the hook's ECS timeout 2h"}},
+		{"approval timeout of 24h at the default ECS timeout", func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Approval(gatehouse.HookOptions{Details: map[string]any{"timeout": "24h"}})
+		}, []string{"hookDetails.timeout", "not below the hook's ECS timeout 24h"}},
+		{"smoke bad check", func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Smoke(gatehouse.HookOptions{Details: map[string]any{"checks": "all"}})
+		}, []string{`hook "Smoke" (smoke-hook)`, "hookDetails.checks"}},
+		{"bake bad window", func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Bake(gatehouse.HookOptions{Details: map[string]any{"window": "forever"}})
+		}, []string{`hook "Bake" (bake-hook)`, "window"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stack := awscdk.NewStack(newApp(), jsii.String("S"), nil)
+			svc := consumerService(stack)
+			targets := gatehouse.FromARNs(stack, "G", deployed)
+			msg, panicked := panics(func() {
+				gatehouse.Attach(svc, &gatehouse.AttachProps{Role: targets.InvokeRole, Hooks: []gatehouse.Hook{tt.hook(targets)}})
+			})
+			if !panicked {
+				t.Fatal("Attach accepted the hook")
+			}
+			for _, w := range tt.wants {
+				if !strings.Contains(msg, w) {
+					t.Errorf("Attach panicked with %q, want it to mention %q", msg, w)
+				}
+			}
+		})
+	}
+	// Without a timeout in Details, a short ECS timeout races the deployed
+	// suite's default: a warning, since that default is not known here.
+	stack := awscdk.NewStack(newApp(), jsii.String("S"), nil)
+	targets := gatehouse.FromARNs(stack, "G", deployed)
+	gatehouse.Attach(consumerService(stack), &gatehouse.AttachProps{Role: targets.InvokeRole, Hooks: []gatehouse.Hook{
+		targets.Approval(gatehouse.HookOptions{Timeout: 2 * time.Hour}),
+	}})
+	check(t, "warning for an approval without a timeout", func() {
+		assertions.Annotations_FromStack(stack).HasWarning(jsii.String("/S/Service"), assertions.Match_StringLikeRegexp(jsii.String("hookDetails set no timeout")))
+	})
+}
+
+func TestFromARNsRefuses(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   *awscdk.Environment
+		edit  func(*gatehouse.ARNs)
+		wants []string
+	}{
+		{"qualified function ARN", nil, func(a *gatehouse.ARNs) { a.ApprovalHook += ":live" },
+			[]string{"ApprovalHook", "qualified (:live)", "unqualified"}},
+		{"version-qualified function ARN", nil, func(a *gatehouse.ARNs) { a.BakeHook += ":3" },
+			[]string{"BakeHook", "qualified (:3)"}},
+		{"function name instead of ARN", nil, func(a *gatehouse.ARNs) { a.SmokeHook = "smoke-hook" },
+			[]string{"SmokeHook", "not a Lambda function ARN"}},
+		{"role name instead of ARN", nil, func(a *gatehouse.ARNs) { a.InvokeRole = "gatehouse-invoke" },
+			[]string{"InvokeRole", "not an IAM role ARN"}},
+		{"another region", &awscdk.Environment{Account: jsii.String("111122223333"), Region: jsii.String("us-east-1")}, func(*gatehouse.ARNs) {},
+			[]string{"region eu-west-1", "same account and region", "ApprovalHook"}},
+		{"another account", &awscdk.Environment{Account: jsii.String("444455556666"), Region: jsii.String("eu-west-1")}, func(*gatehouse.ARNs) {},
+			[]string{"account 111122223333", "InvokeRole"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stack := awscdk.NewStack(newApp(), jsii.String("S"), &awscdk.StackProps{Env: tt.env})
+			a := deployed
+			tt.edit(&a)
+			msg, panicked := panics(func() { gatehouse.FromARNs(stack, "G", a) })
+			if !panicked {
+				t.Fatal("FromARNs accepted the ARNs")
+			}
+			for _, w := range append(tt.wants, "gatehouse.FromARNs(G)") {
+				if !strings.Contains(msg, w) {
+					t.Errorf("FromARNs panicked with %q, want it to mention %q", msg, w)
+				}
+			}
+		})
+	}
+	// ARNs that are tokens (an import) are left to deployment; a stack in
+	// the suite's own account and region is fine.
+	stack := awscdk.NewStack(newApp(), jsii.String("S"), &awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String("111122223333"), Region: jsii.String("eu-west-1")}})
+	gatehouse.FromARNs(stack, "Same", deployed)
+	imported := awscdk.Fn_ImportValue(jsii.String("GatehouseHooks:ApprovalHookArn"))
+	gatehouse.FromARNs(stack, "Imported", gatehouse.ARNs{ApprovalHook: *imported, SmokeHook: *imported, BakeHook: *imported, InvokeRole: *imported})
 }

@@ -127,6 +127,10 @@ func TestDemoServiceLifecycleHooks(t *testing.T) {
 			if err == nil && s.Timeout.Minutes() >= h.Timeout.Minutes() {
 				t.Errorf("approval timeout %v is not below the hook's ECS timeout %v", s.Timeout, h.Timeout)
 			}
+			// The first deployment creates the service: nothing to review.
+			if err == nil && s.FirstDeployment != approval.FirstDeploymentSkip {
+				t.Errorf("approval firstDeployment = %q, want %q", s.FirstDeployment, approval.FirstDeploymentSkip)
+			}
 		case "Bake":
 			_, err = bake.ParseConfig(raw)
 		default:

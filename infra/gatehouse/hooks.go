@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -80,6 +81,12 @@ type Hook struct {
 	Timeout time.Duration
 	// OnTimeout is the action at Timeout; empty means ROLLBACK.
 	OnTimeout TimeoutAction
+
+	// kind and suite are set by Targets' Smoke, Approval and Bake: which
+	// gatehouse function the hook runs and, for targets from a Suite in
+	// this app, that suite's defaults, against which Details are checked.
+	kind  hookKind
+	suite *hookDefaults
 }
 
 func (h Hook) check() error {
@@ -175,6 +182,15 @@ const markerPrefix = "GatehouseHook"
 // gatehouse hook's hookDetails and timeout. Simplest: pass every hook,
 // gatehouse or not, to Attach as a Hook. Like the CDK's own constructs,
 // Attach panics on invalid input.
+//
+// The Details of hooks made by Targets are checked with the functions' own
+// code. With targets from a Suite in this app (Suite.Targets), the suite's
+// defaults and Details are checked together, as the function will merge
+// them: a smoke hook without checks, a bake hook without alarms or metrics,
+// or an approval whose timeout is not below the hook's ECS timeout would
+// fail every deployment, and panics here naming the hook and the key. With
+// targets from FromARNs, each key given is checked. An approver the review
+// topic has no subscription for gets a synthesis warning.
 func Attach(service awsecs.BaseService, props *AttachProps) {
 	if err := attach(service, props); err != nil {
 		panic(fmt.Sprintf("gatehouse.Attach(%s): %v", *service.Node().Path(), err))
@@ -207,6 +223,17 @@ func attach(service awsecs.BaseService, props *AttachProps) error {
 			return fmt.Errorf("hook %q attached twice", h.ID)
 		}
 		ids[h.ID] = true
+	}
+	var warnings []string
+	for _, h := range props.Hooks {
+		w, err := h.checkDetails()
+		if err != nil {
+			return err
+		}
+		warnings = append(warnings, w...)
+	}
+	for _, w := range warnings {
+		awscdk.Annotations_Of(service).AddWarningV2(jsii.String("gatehouse:hookDetails"), jsii.String(w), nil)
 	}
 	for _, h := range props.Hooks {
 		details, err := h.detailsJSON()
@@ -269,11 +296,15 @@ type CLIHookTimeout struct {
 
 // LifecycleHooksJSON renders hooks as the ECS API's lifecycleHooks list, for
 // `aws ecs update-service`. ARNs may be CDK tokens: the result is then a
-// token that CloudFormation resolves, fit for a stack output.
+// token that CloudFormation resolves, fit for a stack output. Hooks made by
+// Targets have their Details checked as Attach checks them.
 func LifecycleHooksJSON(role awsiam.IRole, hooks []Hook) (string, error) {
 	out := make([]CLIHook, 0, len(hooks))
 	for _, h := range hooks {
 		if err := h.check(); err != nil {
+			return "", err
+		}
+		if _, err := h.checkDetails(); err != nil {
 			return "", err
 		}
 		c := CLIHook{

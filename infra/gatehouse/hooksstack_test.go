@@ -1,6 +1,8 @@
 package gatehouse_test
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -25,6 +27,8 @@ func TestFunctions(t *testing.T) {
 			config.EnvReviewURL:        obj(map[string]any{"Fn::GetAtt": arrayWith(assertions.Match_StringLikeRegexp(jsii.String("ApprovalApiFunctionUrl")), "FunctionUrl")}),
 			config.EnvSigningKeySecret: anyValue,
 			config.EnvApprovers:        "alice@example.com,bob@example.com",
+			// An hour below the hook's 24h ECS timeout: expiry comes first.
+			config.EnvApprovalTimeout: "23h",
 		}},
 		{"SuiteApprovalApi", 10, map[string]any{
 			config.EnvStateBucket:      anyValue,
@@ -234,15 +238,70 @@ func TestAlarms(t *testing.T) {
 
 func TestHooksStackOutputs(t *testing.T) {
 	f := appFixture(t)
-	for _, name := range []string{"ApprovalHookArn", "SmokeHookArn", "BakeHookArn", "ApprovalApiArn", "HookInvokeRoleArn", "ReviewUrl", "LifecycleHooksJson", "StateBucketName", "ReviewTopicArn"} {
+	for _, name := range []string{"ApprovalHookArn", "SmokeHookArn", "BakeHookArn", "ApprovalApiArn", "HookInvokeRoleArn", "ReviewUrl", "LifecycleHooksJson", "LifecycleHooksNote", "StateBucketName", "ReviewTopicArn"} {
 		check(t, "output "+name, func() { f.hooks.HasOutput(jsii.String(name), assertions.Match_AnyValue()) })
 	}
-	// The lifecycleHooks JSON, with the ARNs CloudFormation fills in.
-	out := f.hooksJSON["Outputs"].(map[string]any)["LifecycleHooksJson"].(map[string]any)["Value"]
-	want := `[{"hookTargetArn":"${SuiteSmokeHook.Arn}","roleArn":"${SuiteHookInvokeRole.Arn}","lifecycleStages":["POST_TEST_TRAFFIC_SHIFT"],"timeoutConfiguration":{"timeoutInMinutes":30,"action":"ROLLBACK"}},` +
-		`{"hookTargetArn":"${SuiteApprovalHook.Arn}","roleArn":"${SuiteHookInvokeRole.Arn}","lifecycleStages":["POST_TEST_TRAFFIC_SHIFT"],"timeoutConfiguration":{"timeoutInMinutes":1440,"action":"ROLLBACK"}},` +
-		`{"hookTargetArn":"${SuiteBakeHook.Arn}","roleArn":"${SuiteHookInvokeRole.Arn}","lifecycleStages":["POST_PRODUCTION_TRAFFIC_SHIFT"],"timeoutConfiguration":{"timeoutInMinutes":60,"action":"ROLLBACK"}}]`
+	// Without -c smokeConfig and -c bakeConfig the smoke and bake hooks
+	// have no checks and would fail every deployment: the lifecycleHooks
+	// JSON holds the approval hook alone, and a note says how to add them.
+	outputs := f.hooksJSON["Outputs"].(map[string]any)
+	out := outputs["LifecycleHooksJson"].(map[string]any)["Value"]
+	want := `[{"hookTargetArn":"${SuiteApprovalHook.Arn}","roleArn":"${SuiteHookInvokeRole.Arn}","lifecycleStages":["POST_TEST_TRAFFIC_SHIFT"],"timeoutConfiguration":{"timeoutInMinutes":1440,"action":"ROLLBACK"}}]`
 	if got := stripIDs(flatten(out)); got != want {
 		t.Errorf("LifecycleHooksJson =\n%s\nwant\n%s", got, want)
+	}
+	if desc := outputs["LifecycleHooksJson"].(map[string]any)["Description"].(string); !strings.Contains(desc, "LifecycleHooksNote") || strings.Contains(desc, "smoke") {
+		t.Errorf("LifecycleHooksJson description = %q, want approval only and a pointer to the note", desc)
+	}
+	note := outputs["LifecycleHooksNote"].(map[string]any)["Value"].(string)
+	for _, w := range []string{"smoke-hook", "bake-hook", "smokeConfig", "bakeConfig", `"checks"`, `"metrics"`, "hookDetails", "FAILED"} {
+		if !strings.Contains(note, w) {
+			t.Errorf("LifecycleHooksNote %q does not mention %s", note, w)
+		}
+	}
+}
+
+// TestHooksStackOutputsWithDefaults: a smoke or bake hook whose suite
+// defaults give checks needs no hookDetails, and joins the lifecycleHooks
+// JSON; an incomplete default (bake settings without a check) keeps it out.
+func TestHooksStackOutputsWithDefaults(t *testing.T) {
+	tests := []struct {
+		name        string
+		smoke, bake string
+		want        []string
+		note        bool
+	}{
+		{"both", `{"checks": [{"name": "home", "path": "/"}]}`, `{"alarms": {"prefixes": ["orders-"]}}`,
+			[]string{"SuiteSmokeHook", "SuiteApprovalHook", "SuiteBakeHook"}, false},
+		{"smoke only", `{"checks": [{"name": "home", "path": "/"}]}`, `{"window": "15m"}`,
+			[]string{"SuiteSmokeHook", "SuiteApprovalHook"}, true},
+		{"bake only", `{"retries": 5}`, `{"metrics": [{"kind": "targetGroup5xxRate", "max": 0.01}]}`,
+			[]string{"SuiteApprovalHook", "SuiteBakeHook"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := gatehouse.Build(newApp(), gatehouse.Options{
+				AssetDir: assetRoot, Approvers: approvers, RecordExpirationDays: 90, BakeTimeMinutes: 10,
+				SmokeConfig: tt.smoke, BakeConfig: tt.bake,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			outputs := (*assertions.Template_FromStack(s.Hooks, nil).ToJSON())["Outputs"].(map[string]any)
+			var hooks []gatehouse.CLIHook
+			if err := json.Unmarshal([]byte(stripIDs(flatten(outputs["LifecycleHooksJson"].(map[string]any)["Value"]))), &hooks); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, h := range hooks {
+				got = append(got, strings.TrimSuffix(strings.TrimPrefix(h.HookTargetArn, "${"), ".Arn}"))
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("LifecycleHooksJson hooks = %v, want %v", got, tt.want)
+			}
+			if _, ok := outputs["LifecycleHooksNote"]; ok != tt.note {
+				t.Errorf("LifecycleHooksNote present = %v, want %v", ok, tt.note)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package gatehouse
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -87,12 +88,56 @@ func NewHooksStack(scope constructs.Construct, id string, props *HooksStackProps
 	out("ReviewUrl", "Review API Function URL (base of every review link)", s.ReviewURL.Url())
 	out("StateBucketName", "State bucket (approvals/, reports/)", s.Bucket.BucketName())
 	out("ReviewTopicArn", "SNS topic for review messages", s.Topic.TopicArn())
-	hooks, err := LifecycleHooksJSON(s.InvokeRole, s.Targets().Standard())
+	// Only hooks that work without hookDetails: the smoke and bake hooks
+	// only if the suite's defaults give their checks.
+	standard := s.Targets().Standard()
+	hooks, err := LifecycleHooksJSON(s.InvokeRole, standard)
 	if err != nil {
 		panic(err)
 	}
-	out("LifecycleHooksJson", "lifecycleHooks for aws ecs update-service --deployment-configuration (smoke and approval at POST_TEST_TRAFFIC_SHIFT, bake at POST_PRODUCTION_TRAFFIC_SHIFT)", jsii.String(hooks))
+	desc, note := lifecycleHooksNote(standard)
+	out("LifecycleHooksJson", desc, jsii.String(hooks))
+	if note != "" {
+		out("LifecycleHooksNote", "Why smoke-hook or bake-hook is missing from LifecycleHooksJson, and how to add it", jsii.String(note))
+	}
 	return stack, s
+}
+
+// Complete example hookDetails for the hooks that have no defaults: the
+// smoke hook needs checks, the bake hook alarms or metrics.
+const (
+	exampleSmokeDetails = `{"checks":[{"name":"health","path":"/health","expectStatus":[200]}]}`
+	exampleBakeDetails  = `{"window":"10m","alarms":{"prefixes":["my-service-"]},"metrics":[{"name":"5xx rate","kind":"targetGroup5xxRate","max":0.01}]}`
+)
+
+// lifecycleHooksNote describes the standard hooks for the LifecycleHooksJson
+// output and, if the smoke or bake hook is left out, says how to add it.
+func lifecycleHooksNote(standard []Hook) (desc, note string) {
+	has := map[hookKind]bool{}
+	for _, h := range standard {
+		has[h.kind] = true
+	}
+	var parts, missing []string
+	if has[kindSmoke] {
+		parts = append(parts, "smoke and approval at POST_TEST_TRAFFIC_SHIFT")
+	} else {
+		parts = append(parts, "approval at POST_TEST_TRAFFIC_SHIFT")
+		missing = append(missing, fmt.Sprintf("smoke-hook (no -c %s): add it at POST_TEST_TRAFFIC_SHIFT (hookTargetArn: SmokeHookArn) with hookDetails giving checks, such as %s", CtxSmokeConfig, exampleSmokeDetails))
+	}
+	if has[kindBake] {
+		parts = append(parts, "bake at POST_PRODUCTION_TRAFFIC_SHIFT")
+	} else {
+		missing = append(missing, fmt.Sprintf("bake-hook (no -c %s): add it at POST_PRODUCTION_TRAFFIC_SHIFT (hookTargetArn: BakeHookArn) with hookDetails giving alarms or metrics, such as %s", CtxBakeConfig, exampleBakeDetails))
+	}
+	desc = "lifecycleHooks for aws ecs update-service --deployment-configuration (" + strings.Join(parts, ", ") + ")"
+	if len(missing) == 0 {
+		return desc, ""
+	}
+	desc += "; see LifecycleHooksNote for the hooks left out"
+	note = "Left out of LifecycleHooksJson because the suite gives them no default checks, and without checks they answer FAILED and every deployment rolls back. " +
+		strings.Join(missing, ". ") +
+		". The roleArn is HookInvokeRoleArn. Or redeploy the suite with default checks. See README, Deploy."
+	return desc, note
 }
 
 // DemoStackProps configure the GatehouseDemoService stack.
@@ -110,7 +155,9 @@ type DemoStackProps struct {
 	// deployment alarms can still roll back during it.
 	BakeTime time.Duration
 	// ApprovalTimeout is the approval's own timeout (hookDetails "timeout",
-	// default 4h); the hook's ECS timeout is 30 minutes longer.
+	// default 4h); the hook's ECS timeout is 30 minutes longer. The
+	// approval hook skips the service's first deployment
+	// (firstDeployment: skip), which creates the service.
 	ApprovalTimeout time.Duration
 	// SmokeDetails and BakeDetails are the smoke and bake hooks' hookDetails.
 	SmokeDetails map[string]any
@@ -340,7 +387,9 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 	d.Hooks = []Hook{
 		t.Smoke(HookOptions{Details: p.SmokeDetails}),
 		t.Approval(HookOptions{
-			Details: map[string]any{"timeout": goDuration(p.ApprovalTimeout)},
+			// The first deployment creates the service: nothing to review,
+			// and the stack would otherwise wait for an approval.
+			Details: map[string]any{"timeout": goDuration(p.ApprovalTimeout), "firstDeployment": "skip"},
 			Timeout: p.ApprovalTimeout + 30*time.Minute,
 		}),
 		t.Bake(HookOptions{Details: p.BakeDetails}),

@@ -1,9 +1,9 @@
 package gatehouse
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -52,12 +52,20 @@ type SuiteProps struct {
 	AssetDir string
 	// Approvers each get an email subscription to the review topic, filtered
 	// on the approver attribute, and are the approval hook's default
-	// approvers (GATEHOUSE_APPROVERS).
+	// approvers (GATEHOUSE_APPROVERS). They are checked, lowercased and
+	// de-duplicated as the approval hook does (approval.ParseApprovers):
+	// the hook publishes the lowercased address, and a filter policy
+	// matches exactly. Only these addresses receive review links, so an
+	// approver a service names in its hookDetails must be listed here too.
+	// With none, the topic has no subscription and reviews reach nobody
+	// (a synthesis warning says so).
 	Approvers []string
-	// RequiredApprovals, if above zero, sets GATEHOUSE_REQUIRED_APPROVALS.
+	// RequiredApprovals, if not zero, sets GATEHOUSE_REQUIRED_APPROVALS.
 	RequiredApprovals int
-	// ApprovalTimeout, if set (a Go duration such as "4h"), sets
-	// GATEHOUSE_APPROVAL_TIMEOUT.
+	// ApprovalTimeout (a Go duration such as "4h") sets
+	// GATEHOUSE_APPROVAL_TIMEOUT; default DefaultSuiteApprovalTimeout (23h).
+	// It must be below 24h, the approval hook's ECS timeout, so that the
+	// request expires (and onExpiry decides) before ECS rolls back.
 	ApprovalTimeout string
 	// RecordExpiration is how long state records live (default 90 days);
 	// NoncurrentExpiration how long overwritten versions do (default 30 days).
@@ -70,7 +78,10 @@ type SuiteProps struct {
 	// too small to reserve any).
 	APIReservedConcurrency int
 	// SmokeConfig and BakeConfig are the smoke and bake hooks' default
-	// configuration (JSON), passed as their config environment variables.
+	// configuration (JSON), passed as their config environment variables,
+	// and checked with the functions' loaders. Without them, every service
+	// must give the checks in hookDetails (Attach checks that it does), and
+	// the smoke and bake hooks are left out of Targets.Standard.
 	SmokeConfig string
 	BakeConfig  string
 	// SmokeVPC places the smoke hook in a VPC: needed to test through an
@@ -104,19 +115,27 @@ type Suite struct {
 	InvokeRole awsiam.Role
 	// Alarms watch every function's errors and throttles.
 	Alarms []awscloudwatch.Alarm
+
+	// defaults are what the functions load from the environment the suite
+	// gives them, for Attach to check hookDetails against.
+	defaults *hookDefaults
 }
 
 // NewSuite builds the suite. It panics, like the CDK's own constructs, on
-// invalid props or missing assets.
+// invalid props or missing assets, and on settings a function would refuse
+// at start: each function's environment goes through the loader the
+// function runs (the same check the app makes of its context).
 func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 	p := *props
-	if err := p.defaults(); err != nil {
-		panic(fmt.Sprintf("gatehouse.NewSuite: %v", err))
+	defaultsErr := p.defaults()
+	defs, settingsErr := p.checkSettings(suitePropNames)
+	if err := errors.Join(defaultsErr, settingsErr); err != nil {
+		panic(fmt.Sprintf("gatehouse.NewSuite: %s", config.Describe(err)))
 	}
 	// Children hang off c, never off s: jsii knows the construct, not the
 	// Go struct embedding it.
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	s := &Suite{Construct: c}
+	s := &Suite{Construct: c, defaults: defs}
 	stack := awscdk.Stack_Of(c)
 
 	s.Bucket = awss3.NewBucket(c, jsii.String("StateBucket"), &awss3.BucketProps{
@@ -150,6 +169,14 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 		MasterKey:  awskms.Alias_FromAliasName(c, jsii.String("SnsManagedKey"), jsii.String("alias/aws/sns")),
 		EnforceSSL: jsii.Bool(true),
 	})
+	if len(p.Approvers) == 0 {
+		awscdk.Annotations_Of(s.Topic).AddWarningV2(jsii.String("gatehouse:noApprovers"), jsii.String(
+			"gatehouse: no approvers, so the review topic has no subscriptions: the approval hook's shared-link message reaches nobody, "+
+				"the request expires and ECS rolls the deployment back. Subscribe approvers with -c approvers=alice@example.com,... "+
+				"(SuiteProps.Approvers): each gets a filtered subscription and becomes a default approver. For a shared link instead, "+
+				"subscribe an address without a filter policy (aws sns subscribe --protocol email --topic-arn <ReviewTopicArn> "+
+				"--notification-endpoint <address>), and remove it before adding approvers, or it receives everyone's personal links."), nil)
+	}
 	for _, a := range p.Approvers {
 		s.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(a), &awssnssubscriptions.EmailSubscriptionProps{
 			FilterPolicy: &map[string]awssns.SubscriptionFilter{
@@ -223,21 +250,15 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 		InvokeMode: awslambda.InvokeMode_BUFFERED,
 	})
 
+	// The settings' variables, as checkSettings loaded them.
+	approvalSettings, smokeSettings, bakeSettings := p.settingsEnv()
 	hookEnv := map[string]*string{
 		config.EnvStateBucket:      s.Bucket.BucketName(),
 		config.EnvTopicARN:         s.Topic.TopicArn(),
 		config.EnvReviewURL:        s.ReviewURL.Url(),
 		config.EnvSigningKeySecret: s.SigningSecret.SecretArn(),
 	}
-	if len(p.Approvers) > 0 {
-		hookEnv[config.EnvApprovers] = jsii.String(strings.Join(p.Approvers, ","))
-	}
-	if p.RequiredApprovals > 0 {
-		hookEnv[config.EnvRequiredApprovals] = jsii.String(strconv.Itoa(p.RequiredApprovals))
-	}
-	if p.ApprovalTimeout != "" {
-		hookEnv[config.EnvApprovalTimeout] = jsii.String(p.ApprovalTimeout)
-	}
+	addEnv(hookEnv, approvalSettings)
 	ecsWildcards := []nagWildcard{
 		{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-deployment/*/*/*", "The hook learns which deployment calls it only at run time; the scope is this account and region's service deployments."},
 		{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-revision/*/*/*", "The hook learns which revisions a deployment involves only at run time; the scope is this account and region's service revisions."},
@@ -271,9 +292,7 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 	writeReports := allow("WriteReports", []string{"s3:PutObject"}, reports)
 	reportsWildcard := nagWildcard{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ReportsPrefix + "*", "Reports are keyed by deployment under the reports/ prefix; the prefix is the narrowest scope."}
 	smokeEnv := map[string]*string{config.EnvStateBucket: s.Bucket.BucketName()}
-	if p.SmokeConfig != "" {
-		smokeEnv[config.EnvSmokeConfig] = jsii.String(p.SmokeConfig)
-	}
+	addEnv(smokeEnv, smokeSettings)
 	s.SmokeHook, _ = s.function(c, p, fnSpec{
 		name:        SmokeHookName,
 		description: "gatehouse smoke tests: an ECS lifecycle hook that probes green through the test listener",
@@ -302,9 +321,7 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 	s.ApprovalHook.AddEnvironment(jsii.String(config.EnvSmokeFunction), s.SmokeHook.FunctionArn(), nil)
 
 	bakeEnv := map[string]*string{config.EnvStateBucket: s.Bucket.BucketName()}
-	if p.BakeConfig != "" {
-		bakeEnv[config.EnvBakeConfig] = jsii.String(p.BakeConfig)
-	}
+	addEnv(bakeEnv, bakeSettings)
 	s.BakeHook, _ = s.function(c, p, fnSpec{
 		name:        BakeHookName,
 		description: "gatehouse bake checks: an ECS lifecycle hook that watches alarms and metrics after production traffic reaches green",
@@ -321,7 +338,7 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 		},
 		wildcards: []nagWildcard{
 			reportsWildcard, ecsWildcards[1],
-			{"Resource::*", "cloudwatch:GetMetricData and the Elastic Load Balancing Describe* actions support no resource-level permissions, and the alarms to watch are named at run time: AWS requires Resource \"*\"."},
+			{"Resource::*", "cloudwatch:GetMetricData and the Elastic Load Balancing Describe* actions support no resource-level permissions. cloudwatch:DescribeAlarms could be scoped to alarm ARNs, but each service names its alarms (and name prefixes) in hookDetails at run time, and DescribeAlarms returns composite alarms only to a caller allowed it on Resource \"*\"."},
 		},
 	})
 
@@ -363,9 +380,18 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 	return s
 }
 
-// Targets returns the suite's hooks and invoke role, for Attach.
+// Targets returns the suite's hooks and invoke role, for Attach. Hooks made
+// from them carry the suite's defaults: Attach checks each hook's Details
+// merged with them, as the function will.
 func (s *Suite) Targets() Targets {
-	return Targets{ApprovalHook: s.ApprovalHook, SmokeHook: s.SmokeHook, BakeHook: s.BakeHook, InvokeRole: s.InvokeRole}
+	return Targets{ApprovalHook: s.ApprovalHook, SmokeHook: s.SmokeHook, BakeHook: s.BakeHook, InvokeRole: s.InvokeRole, suite: s.defaults}
+}
+
+// addEnv adds vars to a function's environment.
+func addEnv(env map[string]*string, vars map[string]string) {
+	for k, v := range vars {
+		env[k] = jsii.String(v)
+	}
 }
 
 func (p *SuiteProps) defaults() error {
@@ -393,13 +419,6 @@ func (p *SuiteProps) defaults() error {
 	}
 	if p.APIReservedConcurrency == 0 {
 		p.APIReservedConcurrency = DefaultAPIReservedConcurrency
-	}
-	seen := map[string]bool{}
-	for _, a := range p.Approvers {
-		if seen[a] {
-			problems = append(problems, fmt.Sprintf("approver %s listed twice", a))
-		}
-		seen[a] = true
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%s", strings.Join(problems, "; "))
@@ -471,7 +490,7 @@ func (s *Suite) function(c constructs.Construct, p SuiteProps, f fnSpec) (awslam
 			"ec2:AssignPrivateIpAddresses",
 			"ec2:UnassignPrivateIpAddresses",
 		}, jsii.String("*")))
-		f.wildcards = append(f.wildcards, nagWildcard{"Resource::*", "Lambda manages the function's network interfaces in the VPC; EC2 network-interface actions need Resource \"*\"."})
+		f.wildcards = append(f.wildcards, nagWildcard{"Resource::*", "What AWSLambdaVPCAccessExecutionRole grants, on Resource \"*\" as there: Lambda creates and deletes the function's network interfaces with its execution role, their IDs are known only at run time, and ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets support no resource-level permissions."})
 	}
 	fn := awslambda.NewFunction(c, jsii.String(id), props)
 	suppressWildcards(role, f.wildcards)

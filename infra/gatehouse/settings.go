@@ -1,0 +1,281 @@
+package gatehouse
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/bake"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/smoke"
+)
+
+// DefaultSuiteApprovalTimeout is the approval's own timeout the suite sets
+// (GATEHOUSE_APPROVAL_TIMEOUT) when SuiteProps.ApprovalTimeout is empty. It
+// stays an hour below the approval hook's ECS timeout (DefaultApprovalTimeout,
+// 24h, the most ECS allows), so a request expires, and onExpiry decides,
+// before ECS gives up on the hook and rolls the deployment back.
+const DefaultSuiteApprovalTimeout = 23 * time.Hour
+
+// hookDefaults are a suite's defaults, as its functions load them at start
+// from the environment the suite gives them.
+type hookDefaults struct {
+	approval approval.Settings
+	smoke    smoke.Config
+	bake     bake.Config
+	// subscribed are the addresses with an email subscription to the
+	// review topic, each filtered on its own address.
+	subscribed []string
+}
+
+// smokeComplete reports why the smoke defaults alone are not a
+// configuration the smoke hook accepts, or nil if they are.
+func (d *hookDefaults) smokeComplete() error { return d.smoke.Validate() }
+
+// bakeComplete reports why the bake defaults alone are not a configuration
+// the bake hook accepts, or nil if they are.
+func (d *hookDefaults) bakeComplete() error {
+	_, err := bake.Apply(d.bake, nil)
+	return err
+}
+
+// settingNames name a suite's settings in errors: as SuiteProps fields for
+// NewSuite, as context keys for the app.
+type settingNames struct {
+	approvers, approval, timeout, smoke, bake string
+}
+
+var (
+	suitePropNames = settingNames{
+		approvers: "SuiteProps.Approvers",
+		approval:  "approval settings (SuiteProps.Approvers, RequiredApprovals, ApprovalTimeout)",
+		timeout:   "SuiteProps.ApprovalTimeout",
+		smoke:     "SuiteProps.SmokeConfig",
+		bake:      "SuiteProps.BakeConfig",
+	}
+	contextNames = settingNames{
+		approvers: "context " + CtxApprovers,
+		approval:  fmt.Sprintf("approval settings (context %s, %s, %s)", CtxApprovers, CtxRequiredApprovals, CtxApprovalTimeout),
+		timeout:   "context " + CtxApprovalTimeout,
+		smoke:     "context " + CtxSmokeConfig,
+		bake:      "context " + CtxBakeConfig,
+	}
+)
+
+// settingsEnv returns the environment variables the suite derives from p's
+// settings, per function; NewSuite adds the resource names (bucket, topic,
+// URL, secret) to them.
+func (p SuiteProps) settingsEnv() (approvalEnv, smokeEnv, bakeEnv map[string]string) {
+	approvalEnv = map[string]string{}
+	if len(p.Approvers) > 0 {
+		approvalEnv[config.EnvApprovers] = strings.Join(p.Approvers, ",")
+	}
+	if p.RequiredApprovals != 0 {
+		approvalEnv[config.EnvRequiredApprovals] = strconv.Itoa(p.RequiredApprovals)
+	}
+	if p.ApprovalTimeout != "" {
+		approvalEnv[config.EnvApprovalTimeout] = p.ApprovalTimeout
+	}
+	smokeEnv = map[string]string{}
+	if p.SmokeConfig != "" {
+		smokeEnv[config.EnvSmokeConfig] = p.SmokeConfig
+	}
+	bakeEnv = map[string]string{}
+	if p.BakeConfig != "" {
+		bakeEnv[config.EnvBakeConfig] = p.BakeConfig
+	}
+	return approvalEnv, smokeEnv, bakeEnv
+}
+
+// checkSettings is the one check of the settings that become the functions'
+// environment, for NewSuite and the app alike. It replaces p.Approvers with
+// their canonical form (lowercased and de-duplicated, as the approval hook
+// publishes them in the "approver" attribute, which the subscriptions'
+// filter policies must match exactly), sets the default approval timeout,
+// and runs each function's own loader on the environment the suite will
+// give it, so a value the function would refuse at start fails the
+// synthesis instead. It returns the defaults the functions will load.
+func (p *SuiteProps) checkSettings(n settingNames) (*hookDefaults, error) {
+	var errs []error
+	approvers, err := approval.ParseApprovers(p.Approvers)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("%s: %s", n.approvers, config.Describe(err)))
+	}
+	p.Approvers = approvers
+	if p.ApprovalTimeout == "" {
+		p.ApprovalTimeout = goDuration(DefaultSuiteApprovalTimeout)
+	}
+	approvalEnv, smokeEnv, bakeEnv := p.settingsEnv()
+	// Stand-ins for the resource names, which are tokens until deployment.
+	approvalEnv[config.EnvStateBucket] = "bucket"
+	approvalEnv[config.EnvTopicARN] = "arn:aws:sns:us-east-1:123456789012:topic"
+	approvalEnv[config.EnvReviewURL] = "https://example.com/"
+	approvalEnv[config.EnvSigningKeySecret] = "arn:aws:secretsmanager:us-east-1:123456789012:secret:key"
+	smokeEnv[config.EnvStateBucket] = "bucket"
+	bakeEnv[config.EnvStateBucket] = "bucket"
+
+	d := &hookDefaults{subscribed: approvers}
+	a, err := config.LoadApprovalHook(func(k string) string { return approvalEnv[k] })
+	switch {
+	case err != nil:
+		errs = append(errs, fmt.Errorf("%s: %s", n.approval, config.Describe(err)))
+	case a.Defaults.Timeout >= MaxHookTimeout:
+		errs = append(errs, fmt.Errorf("%s: %s is not below %s, the approval hook's ECS timeout (the most ECS allows): the request would expire as ECS times the hook out and rolls back, so onExpiry could never take effect; give at most %s (the default)",
+			n.timeout, p.ApprovalTimeout, goDuration(MaxHookTimeout), goDuration(DefaultSuiteApprovalTimeout)))
+	}
+	d.approval = a.Defaults
+	s, err := config.LoadSmokeHook(func(k string) string { return smokeEnv[k] })
+	if err != nil {
+		errs = append(errs, fmt.Errorf("%s: %s", n.smoke, config.Describe(err)))
+	}
+	d.smoke = s.Defaults
+	b, err := config.LoadBakeHook(func(k string) string { return bakeEnv[k] })
+	if err != nil {
+		errs = append(errs, fmt.Errorf("%s: %s", n.bake, config.Describe(err)))
+	}
+	d.bake = b.Defaults
+	return d, errors.Join(errs...)
+}
+
+// hookKind says which gatehouse function a Hook built by Targets runs.
+type hookKind int
+
+const (
+	kindOther hookKind = iota
+	kindSmoke
+	kindApproval
+	kindBake
+)
+
+func (k hookKind) function() string {
+	switch k {
+	case kindSmoke:
+		return SmokeHookName
+	case kindApproval:
+		return ApprovalHookName
+	case kindBake:
+		return BakeHookName
+	}
+	return "other"
+}
+
+// tokenString matches a CDK string token in rendered text.
+var tokenString = regexp.MustCompile(`\$\{Token\[[^\]]*\]\}`)
+
+// tokenPlaceholder stands in for a token when Details are checked: a valid
+// host name, alarm name or path segment.
+const tokenPlaceholder = "gatehouse-token"
+
+// checkDetails checks the Details of a hook built by Targets the way its
+// function will at run time, with the function's own code. For targets from
+// a Suite in this app it knows the suite's defaults and checks the merged
+// configuration whole: smoke needs checks, bake needs alarms or metrics, and
+// the approval's timeout must stay below the hook's ECS timeout. For
+// targets from FromARNs, whose defaults live in another deployment, it
+// checks each key given. CDK tokens in Details are checked as a placeholder.
+// Warnings are problems that only the deployment can confirm.
+func (h Hook) checkDetails() (warnings []string, err error) {
+	if h.kind == kindOther {
+		return nil, nil
+	}
+	text, err := h.detailsJSON()
+	if err != nil {
+		return nil, err
+	}
+	raw := json.RawMessage(tokenString.ReplaceAllString(text, tokenPlaceholder))
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("hook %q (%s): %s", h.ID, h.kind.function(), fmt.Sprintf(format, args...))
+	}
+	ecsTimeout := h.Timeout
+	if ecsTimeout == 0 {
+		ecsTimeout = MaxHookTimeout
+	}
+	switch h.kind {
+	case kindSmoke:
+		if h.suite == nil {
+			if _, err := smoke.DefaultConfig().Apply(raw, "hookDetails"); err != nil {
+				return nil, fail("invalid smoke configuration: %s", config.Describe(err))
+			}
+			return nil, nil
+		}
+		c, err := h.suite.smoke.Apply(raw, "hookDetails")
+		if err == nil {
+			err = c.Validate()
+		}
+		if err != nil {
+			return nil, fail("the hook would answer FAILED and roll every deployment back: invalid smoke configuration (hookDetails over the suite's SmokeConfig): %s", config.Describe(err))
+		}
+	case kindBake:
+		if h.suite == nil {
+			if _, err := bake.ParseConfig(raw); err != nil {
+				return nil, fail("invalid bake configuration: hookDetails: %s", config.Describe(err))
+			}
+			return nil, nil
+		}
+		if _, err := bake.Apply(h.suite.bake, raw); err != nil {
+			return nil, fail("the hook would answer FAILED and roll every deployment back: invalid bake configuration (hookDetails over the suite's BakeConfig): %s", config.Describe(err))
+		}
+	case kindApproval:
+		if h.suite == nil {
+			return h.checkApprovalTimeoutOnly(raw, ecsTimeout, fail)
+		}
+		s, err := approval.Apply(h.suite.approval, raw)
+		if err != nil {
+			return nil, fail("the hook would answer FAILED and roll every deployment back: invalid approval configuration (hookDetails over the suite's defaults): %s", config.Describe(err))
+		}
+		if s.Timeout >= ecsTimeout {
+			return nil, fail("hookDetails.timeout: the approval's timeout %s (hookDetails.timeout, or the suite's ApprovalTimeout) is not below the hook's ECS timeout %s: ECS would time the hook out and roll back as the request expires, so onExpiry could never take effect; give a shorter hookDetails.timeout or a longer Timeout",
+				approval.FormatDuration(s.Timeout), goDuration(ecsTimeout))
+		}
+		switch {
+		case len(s.Approvers) == 0 && len(h.suite.subscribed) > 0:
+			warnings = append(warnings, fmt.Sprintf("hook %q (%s): no approvers, so the review goes out as one shared-link message without the \"approver\" attribute, which only a subscription without a filter policy receives; every subscription the suite made filters on it, so nobody is asked and the request expires. Give hookDetails.approvers from SuiteProps.Approvers (-c approvers).", h.ID, h.kind.function()))
+		default:
+			for _, a := range s.Approvers {
+				if !slices.Contains(h.suite.subscribed, a) {
+					warnings = append(warnings, fmt.Sprintf("hook %q (%s): approver %s is not subscribed to the review topic, so their review link reaches nobody; add them to SuiteProps.Approvers (-c approvers) and redeploy the suite.", h.ID, h.kind.function(), a))
+				}
+			}
+		}
+	}
+	return warnings, nil
+}
+
+// checkApprovalTimeoutOnly checks an approval hook of a deployed suite,
+// whose defaults are not known here: a timeout in Details must stay below
+// the hook's ECS timeout.
+func (h Hook) checkApprovalTimeoutOnly(raw json.RawMessage, ecsTimeout time.Duration, fail func(string, ...any) error) ([]string, error) {
+	var fields map[string]json.RawMessage
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			return nil, fail("hookDetails: want a JSON object: %v", err)
+		}
+	}
+	t, ok := fields["timeout"]
+	if !ok {
+		if h.Timeout != 0 && h.Timeout <= DefaultSuiteApprovalTimeout {
+			return []string{fmt.Sprintf("hook %q (%s): hookDetails set no timeout, so the approval's own timeout is the deployed suite's default (%s unless approvalTimeout was set), which is not below this hook's ECS timeout %s: ECS would roll back first. Set hookDetails.timeout below %s.",
+				h.ID, h.kind.function(), goDuration(DefaultSuiteApprovalTimeout), goDuration(h.Timeout), goDuration(h.Timeout))}, nil
+		}
+		return nil, nil
+	}
+	var v string
+	if err := json.Unmarshal(t, &v); err != nil {
+		return nil, fail("hookDetails.timeout: want a duration string like \"4h\", got %s", t)
+	}
+	d, err := approval.ParseTimeout(v)
+	if err != nil {
+		return nil, fail("hookDetails.timeout: %v", err)
+	}
+	if d >= ecsTimeout {
+		return nil, fail("hookDetails.timeout: the approval's timeout %s is not below the hook's ECS timeout %s: ECS would time the hook out and roll back as the request expires, so onExpiry could never take effect; give a shorter hookDetails.timeout or a longer Timeout",
+			v, goDuration(ecsTimeout))
+	}
+	return nil, nil
+}
