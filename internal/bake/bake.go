@@ -9,8 +9,15 @@
 // The run state (the window's start, the one extension, the start of a run
 // of transient errors, the located target groups, blue's baseline and a
 // short history) travels in the hookDetails of each IN_PROGRESS answer,
-// under StateKey, so no store is needed while baking. The final verdict
-// with its numbers is written once, as a Report, to the state bucket.
+// under StateKey, so no store is needed while baking. It is bound to the
+// deployment, stage, target revision and configuration it was started for
+// and ages out: any other state is left and the window starts afresh. The
+// final verdict with its numbers is written once, as a Report, to the
+// state bucket.
+//
+// Missing data is never taken for good news: a value a source could not
+// tell while green served requests is "no data", which keeps the bake
+// waiting, extends it once and then fails it, whatever OnNoTraffic says.
 //
 // The package reads the world through small interfaces it declares:
 // Alarms, TargetStats, Expressions and Locator. In AWS, cwmetrics (CloudWatch)
@@ -93,10 +100,11 @@ type TargetStats interface {
 
 // Expressions evaluates metric math. *cwmetrics.Client satisfies it.
 type Expressions interface {
-	// Expression returns the value of expr, with metrics by id, aggregated
-	// over [start, end). It returns an error wrapping ErrNoData when there
-	// is none.
-	Expression(ctx context.Context, expr string, metrics map[string]Metric, start, end time.Time) (float64, error)
+	// Expression returns the values of expr, with metrics by id, each
+	// aggregated over [start, end): one per series the expression returns.
+	// It returns an error wrapping ErrNoData when there is none. A maximum
+	// is judged against the largest value, a minimum against the smallest.
+	Expression(ctx context.Context, expr string, metrics map[string]Metric, start, end time.Time) ([]float64, error)
 }
 
 // Locator finds the deployment's target groups. *targetgroups.Finder
@@ -130,10 +138,18 @@ type Checker struct {
 	Reports Reports
 	// Now is the clock.
 	Now func() time.Time
-	// Log receives a line per stored or unstored verdict; nil means
-	// slog.Default().
+	// Log receives a line per stored or unstored verdict and per run state
+	// left; nil means slog.Default().
 	Log *slog.Logger
+	// CallTimeout bounds each call to a source (and to Reports), so that
+	// one hung call cannot use up the invocation; it never extends the
+	// invocation's deadline. Zero means DefaultCallTimeout.
+	CallTimeout time.Duration
 }
+
+// DefaultCallTimeout is the bound on each call to a source when
+// Checker.CallTimeout is zero.
+const DefaultCallTimeout = 10 * time.Second
 
 // HookHandler returns the bake hook: it resolves the configuration from
 // defaults and the hook's hookDetails, runs one check, and answers. It
@@ -190,22 +206,20 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 		return final("invalid bake configuration: " + oneLine(err.Error()))
 	}
 	rep.Config = &cfg
-	st, ok, err := decodeState(req.HookDetails)
+	st, restarted, err := resume(req.HookDetails, bindingOf(req, cfg), cfg, now)
 	if err != nil {
 		return final(oneLine(err.Error()))
 	}
-	if !ok {
-		st = State{Version: StateVersion, Start: now}
-	}
-	if st.Start.After(now.Add(maxClockSkew)) {
-		return final(fmt.Sprintf("hookDetails.%s: %v: starts %s, in the future", StateKey, errCorruptState, st.Start.Format(time.RFC3339)))
+	if restarted != "" {
+		c.logger().WarnContext(ctx, "bake run state in hookDetails not continued: the window starts afresh",
+			"deployment_arn", req.ResourceARN, "stage", string(req.LifecycleStage), "why", restarted)
 	}
 
 	obs := c.observe(ctx, cfg, &st, req, now)
 	v := Judge(cfg, st, now, obs)
 	st.FirstErrorAt = v.ErrorSince
-	if v.Extend {
-		st.Extended = true
+	if v.Extend && !st.extended() {
+		st.extend(now, cfg.Window)
 	}
 	st.record(sampleOf(cfg, now, v, obs))
 
@@ -219,7 +233,7 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 
 	start, end := st.Start, st.end(cfg.Window)
 	rep.HookStatus, rep.Reason = v.Status, v.Reason
-	rep.WindowStart, rep.WindowEnd, rep.Extended = &start, &end, st.Extended
+	rep.WindowStart, rep.WindowEnd, rep.Extended = &start, &end, st.extended()
 	rep.Traffic, rep.BlueBaseline, rep.Checks, rep.History = st.Traffic, obs.Baseline, v.Results, st.History
 	if obs.GreenErr == nil && cfg.needsTargets() {
 		rep.Green = &obs.Green
@@ -239,25 +253,37 @@ func (c *Checker) observe(ctx context.Context, cfg Config, st *State, req hook.R
 		if c.Alarms == nil {
 			obs.AlarmsErr = fmt.Errorf("no source of CloudWatch alarms here: %w", ErrUnsupported)
 		} else {
-			obs.Alarms, obs.AlarmsErr = c.Alarms.Alarms(ctx, cfg.Alarms.Names, cfg.Alarms.Prefixes)
+			obs.Alarms, obs.AlarmsErr = call(ctx, c, func(ctx context.Context) ([]Alarm, error) {
+				return c.Alarms.Alarms(ctx, cfg.Alarms.Names, cfg.Alarms.Prefixes)
+			})
 		}
 	}
 	if cfg.needsTargets() {
 		green, blue, err := c.sides(ctx, st, req)
 		if err == nil {
-			obs.Green, err = c.Targets.TargetStats(ctx, green, st.Start, now)
-			obs.Green = finite(obs.Green)
+			obs.Green, err = call(ctx, c, func(ctx context.Context) (Stats, error) {
+				return c.Targets.TargetStats(ctx, green, st.Start, now)
+			})
+		}
+		if err == nil {
+			obs.Green, err = finite(Green, obs.Green)
 		}
 		obs.GreenErr = err
 		obs.Baseline = st.Baseline
 		if err == nil && cfg.needsBaseline() && st.Baseline == nil && obs.Green.Requests > 0 {
-			b, err := c.Targets.TargetStats(ctx, blue, st.Start.Add(-cfg.Window), st.Start)
+			b, err := call(ctx, c, func(ctx context.Context) (Stats, error) {
+				return c.Targets.TargetStats(ctx, blue, st.Start.Add(-cfg.Window), st.Start)
+			})
+			if err == nil {
+				b, err = finite(Blue, b)
+			}
 			if err != nil {
 				obs.BaselineErr = err
 			} else {
-				b = finite(b)
 				obs.Baseline = &b
-				if now.Sub(st.Start) >= baselineSettle {
+				// Kept once settled, and only whole: a baseline missing a
+				// value is read again on the next call.
+				if now.Sub(st.Start) >= baselineSettle && baselineComplete(cfg, b) {
 					st.Baseline = &b
 				}
 			}
@@ -274,8 +300,10 @@ func (c *Checker) observe(ctx context.Context, cfg Config, st *State, req hook.R
 			obs.Expressions[i] = ExpressionValue{Err: fmt.Errorf("no source of metric math here: %w", ErrUnsupported)}
 			continue
 		}
-		v, err := c.Expressions.Expression(ctx, m.Expression, m.Metrics, st.Start, now)
-		obs.Expressions[i] = ExpressionValue{Value: v, Err: err}
+		v, err := call(ctx, c, func(ctx context.Context) ([]float64, error) {
+			return c.Expressions.Expression(ctx, m.Expression, m.Metrics, st.Start, now)
+		})
+		obs.Expressions[i] = ExpressionValue{Values: v, Err: err}
 	}
 	return obs
 }
@@ -290,7 +318,9 @@ func (c *Checker) sides(ctx context.Context, st *State, req hook.Request) (green
 		return Target{Name: Green}, Target{Name: Blue}, nil
 	}
 	if st.Traffic == nil {
-		t, err := c.Locator.Locate(ctx, req.ExecutionDetails.TargetServiceRevisionARN)
+		t, err := call(ctx, c, func(ctx context.Context) (Traffic, error) {
+			return c.Locator.Locate(ctx, req.ExecutionDetails.TargetServiceRevisionARN)
+		})
 		if err != nil {
 			return green, blue, fmt.Errorf("locate target groups: %w", err)
 		}
@@ -332,20 +362,63 @@ func sampleOf(cfg Config, now time.Time, v Verdict, obs Observation) Sample {
 	return s
 }
 
-// finite replaces what JSON cannot carry (NaN, infinities) from a source's
-// stats: a count becomes 0, percentiles are dropped.
-func finite(s Stats) Stats {
-	ok := func(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+// finite checks a source's stats for side, and replaces what JSON cannot
+// carry (NaN, infinities) or what makes no sense (negative counts) by
+// missing: error counts become unknown (Errors5xxMissing), percentiles are
+// dropped. A request count that is not a finite number of at least 0 is an
+// error: without it nothing can be judged.
+func finite(side string, s Stats) (Stats, error) {
+	ok := func(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) && f >= 0 }
 	if !ok(s.Requests) {
-		s.Requests = 0
+		return Stats{}, fmt.Errorf("%s: the source gave %v requests", side, s.Requests)
 	}
-	if !ok(s.Errors5xx) {
-		s.Errors5xx = 0
+	if !ok(s.Errors5xx) || !ok(s.ConnectionErrors) {
+		s.Errors5xx, s.ConnectionErrors, s.Errors5xxMissing = 0, 0, true
+	}
+	if s.Errors5xxMissing {
+		s.Errors5xx, s.ConnectionErrors = 0, 0
 	}
 	if l := s.Latency; l != nil && (!ok(l.P50) || !ok(l.P90) || !ok(l.P99)) {
 		s.Latency = nil
 	}
-	return s
+	return s, nil
+}
+
+// baselineComplete reports whether blue's baseline b has a value for every
+// check with a limit relative to blue, or too few requests to need one.
+func baselineComplete(cfg Config, b Stats) bool {
+	for _, m := range cfg.Metrics {
+		if m.Kind != "" && m.MaxRelativeToBlue != nil {
+			if _, av := sideValue(m.Kind, b); av == missing {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// call runs one call to a source under its own timeout, c.CallTimeout,
+// within ctx's deadline. A call that runs out of its own time is a
+// transient error.
+func call[T any](ctx context.Context, c *Checker, f func(context.Context) (T, error)) (T, error) {
+	d := c.CallTimeout
+	if d <= 0 {
+		d = DefaultCallTimeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	v, err := f(cctx)
+	if err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+		err = hook.Transient(fmt.Errorf("no answer within %s: %w", d, err))
+	}
+	return v, err
+}
+
+func (c *Checker) logger() *slog.Logger {
+	if c.Log == nil {
+		return slog.Default()
+	}
+	return c.Log
 }
 
 // store writes the final verdict, once: a verdict already stored for the
@@ -353,10 +426,7 @@ func finite(s Stats) Stats {
 // be stored is logged whole; it does not change the answer, which ECS
 // needs now.
 func (c *Checker) store(ctx context.Context, d hook.DeploymentARN, rep Report) {
-	log := c.Log
-	if log == nil {
-		log = slog.Default()
-	}
+	log := c.logger()
 	key := Key(d, rep.Stage)
 	body, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
@@ -368,7 +438,7 @@ func (c *Checker) store(ctx context.Context, d hook.DeploymentARN, rep Report) {
 			"stage", string(rep.Stage), "decision", string(rep.HookStatus), "report", json.RawMessage(body))
 		return
 	}
-	_, err = c.Reports.Create(ctx, key, body)
+	_, err = call(ctx, c, func(ctx context.Context) (string, error) { return c.Reports.Create(ctx, key, body) })
 	switch {
 	case err == nil:
 		log.InfoContext(ctx, "bake verdict stored", "deployment_arn", rep.DeploymentARN, "stage", string(rep.Stage), "decision", string(rep.HookStatus), "key", key)

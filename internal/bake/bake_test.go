@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -35,7 +36,7 @@ type fakeSources struct {
 	green     Stats
 	blue      Stats
 	statsErr  error
-	expr      float64
+	expr      []float64
 	exprErr   error
 	asked     []string // "green 09:00-09:04", "blue 08:50-09:00"
 }
@@ -60,7 +61,7 @@ func (f *fakeSources) TargetStats(ctx context.Context, t Target, start, end time
 	return f.green, nil
 }
 
-func (f *fakeSources) Expression(ctx context.Context, expr string, metrics map[string]Metric, start, end time.Time) (float64, error) {
+func (f *fakeSources) Expression(ctx context.Context, expr string, metrics map[string]Metric, start, end time.Time) ([]float64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.asked = append(f.asked, "expression "+expr)
@@ -95,7 +96,7 @@ func (l *fakeLocator) Locate(ctx context.Context, rev string) (Traffic, error) {
 
 func healthySources() *fakeSources {
 	o := healthy()
-	return &fakeSources{alarms: o.Alarms, green: o.Green, blue: *o.Baseline, expr: 0.004}
+	return &fakeSources{alarms: o.Alarms, green: o.Green, blue: *o.Baseline, expr: []float64{0.004}}
 }
 
 // deployment plays ECS for one hook in one deployment: it sends the
@@ -421,8 +422,6 @@ func TestBakeRefusals(t *testing.T) {
 			want: "register it at POST_PRODUCTION_TRAFFIC_SHIFT, not POST_TEST_TRAFFIC_SHIFT"},
 		{name: "corrupt state", details: `{"metrics": [{"kind": "targetGroup5xxRate", "max": 0.01}], "bakeState": {"v": 1, "start": "yesterday"}}`,
 			want: "hookDetails.bakeState: corrupt run state"},
-		{name: "state from the future", details: `{"metrics": [{"kind": "targetGroup5xxRate", "max": 0.01}], "bakeState": {"v": 1, "start": "2026-11-26T09:00:00Z"}}`,
-			want: "in the future"},
 		{name: "no alarm source", details: issueConfig, checker: func(c *Checker) { c.Alarms = nil },
 			want: "cannot check: alarms: no source of CloudWatch alarms here: not supported"},
 		{name: "no metric-math source", details: issueConfig, checker: func(c *Checker) { c.Expressions = nil },
@@ -495,7 +494,7 @@ func TestWrapped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.HookStatus != hook.StatusInProgress || res.CallBackDelay != 60 || !bytes.Contains(res.HookDetails, []byte(`"bakeState":{"v":1,"start":"2026-11-25T09:00:00Z"`)) {
+	if res.HookStatus != hook.StatusInProgress || res.CallBackDelay != 60 || !bytes.Contains(res.HookDetails, []byte(`"bakeState":{"v":2,"start":"2026-11-25T09:00:00Z","deployment":"arn:aws:ecs:`)) {
 		t.Errorf("answer = %+v (%s), want IN_PROGRESS after 60s with the state", res, res.HookDetails)
 	}
 	if !strings.Contains(logs.String(), `"hook_status":"IN_PROGRESS"`) {
@@ -548,5 +547,158 @@ func TestSampleEvent(t *testing.T) {
 	}
 	if diff := cmp.Diff(mustConfig(t, issueConfig), got); diff != "" {
 		t.Errorf("sample configuration (-issue +sample):\n%s", diff)
+	}
+}
+
+// blockingAlarms never answers: it waits for its context to end.
+type blockingAlarms struct{}
+
+func (blockingAlarms) Alarms(ctx context.Context, names, prefixes []string) ([]Alarm, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// deadlines records the deadline and liveness of each call's context.
+type deadlines struct {
+	*fakeSources
+	mu   sync.Mutex
+	seen []time.Time
+	errs []error
+}
+
+func (d *deadlines) record(ctx context.Context) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dl, _ := ctx.Deadline()
+	d.seen = append(d.seen, dl)
+	d.errs = append(d.errs, ctx.Err())
+}
+
+func (d *deadlines) Alarms(ctx context.Context, names, prefixes []string) ([]Alarm, error) {
+	d.record(ctx)
+	return d.fakeSources.Alarms(ctx, names, prefixes)
+}
+
+func (d *deadlines) TargetStats(ctx context.Context, t Target, start, end time.Time) (Stats, error) {
+	d.record(ctx)
+	return d.fakeSources.TargetStats(ctx, t, start, end)
+}
+
+func (d *deadlines) Expression(ctx context.Context, expr string, metrics map[string]Metric, start, end time.Time) ([]float64, error) {
+	d.record(ctx)
+	return d.fakeSources.Expression(ctx, expr, metrics, start, end)
+}
+
+// TestHungCallDoesNotStarveTheRest: a source call that never answers ends
+// at its own timeout, as a transient error naming the check, and the other
+// sources are still asked with live contexts.
+func TestHungCallDoesNotStarveTheRest(t *testing.T) {
+	now := t0
+	src := &deadlines{fakeSources: healthySources()}
+	c := newChecker(src.fakeSources, &fakeLocator{}, nil, &now)
+	c.Alarms, c.Targets, c.Expressions = blockingAlarms{}, src, src
+	c.CallTimeout = time.Millisecond
+	d := &deployment{t: t, h: HookHandler(c, DefaultConfig()), details: json.RawMessage(issueConfig), merge: merges["shallow"]}
+	res := d.call()
+	if res.HookStatus != hook.StatusInProgress || !strings.Contains(res.Reason, "transient error, will retry") ||
+		!strings.Contains(res.Reason, "alarms: no answer within 1ms: context deadline exceeded") {
+		t.Fatalf("answer = %s %q, want IN_PROGRESS for the hung alarms call", res.HookStatus, res.Reason)
+	}
+	if len(src.errs) != 3 { // green, blue, expression
+		t.Fatalf("%d other calls, want 3", len(src.errs))
+	}
+	for i, err := range src.errs {
+		if err != nil {
+			t.Errorf("call %d got a spent context (%v): the hung call starved it", i, err)
+		}
+	}
+}
+
+// TestCallTimeoutWithinTheInvocation: each call gets its own deadline,
+// never past the invocation's.
+func TestCallTimeoutWithinTheInvocation(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		callTO     time.Duration
+		invocation time.Duration
+		wantParent bool // the call's deadline is the invocation's
+	}{
+		{name: "default timeout, long invocation", invocation: time.Hour},
+		{name: "long timeout, short invocation", callTO: 2 * time.Hour, invocation: time.Hour, wantParent: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			now := t0
+			src := &deadlines{fakeSources: healthySources()}
+			c := newChecker(src.fakeSources, &fakeLocator{}, nil, &now)
+			c.Alarms, c.Targets, c.Expressions = src, src, src
+			c.CallTimeout = tt.callTO
+			ctx, cancel := context.WithTimeout(context.Background(), tt.invocation)
+			defer cancel()
+			parent, _ := ctx.Deadline()
+			res := c.Check(ctx, hook.Request{LifecycleStage: hook.StagePostProductionTrafficShift, ResourceARN: deploymentARN,
+				ExecutionDetails: hook.ExecutionDetails{TargetServiceRevisionARN: greenRevision}, HookDetails: json.RawMessage(issueConfig)}, DefaultConfig())
+			if res.HookStatus != hook.StatusInProgress {
+				t.Fatalf("answer = %s %q", res.HookStatus, res.Reason)
+			}
+			if len(src.seen) != 4 {
+				t.Fatalf("%d calls, want 4", len(src.seen))
+			}
+			for i, dl := range src.seen {
+				switch {
+				case dl.IsZero() || dl.After(parent):
+					t.Errorf("call %d: deadline %v, want one no later than the invocation's %v", i, dl, parent)
+				case tt.wantParent && !dl.Equal(parent):
+					t.Errorf("call %d: deadline %v, want the invocation's %v", i, dl, parent)
+				case !tt.wantParent && !dl.Before(parent):
+					t.Errorf("call %d: deadline %v, want its own, before the invocation's %v", i, dl, parent)
+				}
+			}
+		})
+	}
+}
+
+// TestNonFiniteStats: what JSON cannot carry is missing, not 0; requests
+// that are not a number fail the check.
+func TestNonFiniteStats(t *testing.T) {
+	now := t0
+	src := healthySources()
+	src.green.Errors5xx = math.NaN()
+	d := &deployment{t: t, h: HookHandler(newChecker(src, &fakeLocator{}, nil, &now), DefaultConfig()), details: json.RawMessage(issueConfig), merge: merges["deep"]}
+	if res := d.call(); res.HookStatus != hook.StatusInProgress || !strings.Contains(res.Reason, "waiting for 5xx rate: no data for green: 5xx count missing") {
+		t.Errorf("NaN 5xx count: answer = %s %q, want waiting for data", res.HookStatus, res.Reason)
+	}
+	src.green.Requests = math.Inf(1)
+	now = now.Add(time.Minute)
+	if res := d.call(); res.HookStatus != hook.StatusFailed || !strings.Contains(res.Reason, "green: the source gave +Inf requests") {
+		t.Errorf("infinite requests: answer = %s %q, want FAILED", res.HookStatus, res.Reason)
+	}
+}
+
+// TestIncompleteBaselineNotKept: a baseline missing a value is not kept in
+// the state: it is read again until whole.
+func TestIncompleteBaselineNotKept(t *testing.T) {
+	now := t0
+	src := healthySources()
+	src.blue.Latency = nil
+	d := &deployment{t: t, h: HookHandler(newChecker(src, &fakeLocator{}, nil, &now), DefaultConfig()), details: json.RawMessage(issueConfig), merge: merges["deep"]}
+	for _, at := range []time.Duration{0, 4 * time.Minute, 5 * time.Minute} {
+		now = t0.Add(at)
+		if res := d.call(); res.HookStatus != hook.StatusInProgress || !strings.Contains(res.Reason, "no blue baseline") {
+			t.Fatalf("call at +%s = %s %q, want waiting for the baseline", at, res.HookStatus, res.Reason)
+		}
+		if st, _, _ := decodeState(d.details); st.Baseline != nil {
+			t.Fatalf("call at +%s kept baseline %+v", at, st.Baseline)
+		}
+	}
+	src.blue = *healthy().Baseline
+	now = t0.Add(6 * time.Minute)
+	if res := d.call(); res.HookStatus != hook.StatusInProgress || !strings.Contains(res.Reason, "every check within limits") {
+		t.Fatalf("with a whole baseline = %s %q", res.HookStatus, res.Reason)
+	}
+	if st, _, _ := decodeState(d.details); st.Baseline == nil || st.Baseline.Latency == nil {
+		t.Errorf("whole baseline not kept: %+v", st.Baseline)
+	}
+	if n := src.count("blue"); n != 4 {
+		t.Errorf("blue read %d times, want 4", n)
 	}
 }

@@ -18,8 +18,12 @@ import (
 // Kind is a built-in check on the green target group's traffic.
 type Kind string
 
-// The built-in kinds. The 5xx rate is HTTPCode_Target_5XX_Count divided by
-// RequestCount; latencies are TargetResponseTime percentiles in milliseconds.
+// The built-in kinds. The 5xx rate is HTTPCode_Target_5XX_Count plus
+// TargetConnectionErrorCount (502 or 504 answered by the load balancer for
+// want of a connection to a target) divided by RequestCount; latencies are
+// TargetResponseTime percentiles in milliseconds. Neither sees other 5xx
+// the load balancer answers itself (HTTPCode_ELB_5XX_Count, which has no
+// target-group dimension): watch those with an alarm or an expression.
 const (
 	Kind5xxRate    Kind = "targetGroup5xxRate"
 	KindLatencyP50 Kind = "targetGroupLatencyP50"

@@ -58,6 +58,10 @@ type Result struct {
 	// lowTraffic marks a check pending only for want of green traffic, which
 	// the traffic result already says.
 	lowTraffic bool
+	// noData marks a check pending because a value is missing although
+	// there was traffic: after the extension it fails the bake, whatever
+	// OnNoTraffic says.
+	noData bool
 }
 
 // Observation is what the sources said on one call. An error field set
@@ -79,10 +83,11 @@ type Observation struct {
 	Expressions map[int]ExpressionValue
 }
 
-// ExpressionValue is the value of one expression, or why there is none.
+// ExpressionValue is the values of one expression (one per series), or why
+// there are none.
 type ExpressionValue struct {
-	Value float64
-	Err   error
+	Values []float64
+	Err    error
 }
 
 // Verdict is the decision of one call.
@@ -107,7 +112,9 @@ type Verdict struct {
 // (fail closed); transient errors answer IN_PROGRESS until they have lasted
 // MaxErrorDuration, then fail; before the window's end the answer is
 // IN_PROGRESS; at its end, a bake with every check decided passes, and one
-// still waiting for evidence is extended once, then decided by OnNoTraffic.
+// still waiting for evidence is extended once, then fails if a check still
+// has no data although green served requests, else is decided by
+// OnNoTraffic.
 func Judge(cfg Config, st State, now time.Time, obs Observation) Verdict {
 	v := Verdict{Results: evaluate(cfg, st, now, obs)}
 	elapsed := max(now.Sub(st.Start), 0)
@@ -161,13 +168,17 @@ func Judge(cfg Config, st State, now time.Time, obs Observation) Verdict {
 		}
 		return v
 	}
+	noData := slices.DeleteFunc(slices.Clone(pending), func(r Result) bool { return !r.noData })
 	if len(pending) > 0 {
 		switch {
-		case !st.Extended:
+		case !st.extended():
 			v.Status = hook.StatusInProgress
 			v.Extend = true
-			v.Reason = fmt.Sprintf("window of %s ended without enough evidence (%s); extended once by %s",
-				FormatDuration(cfg.Window), describe(pending), FormatDuration(cfg.Window))
+			v.Reason = fmt.Sprintf("window of %s ended without enough evidence (%s); extended once by %s (until %s)",
+				FormatDuration(cfg.Window), describe(pending), FormatDuration(cfg.Window), extendedEnd(st, now, cfg.Window).Format(time.RFC3339))
+		case len(noData) > 0:
+			v.Status = hook.StatusFailed
+			v.Reason = fmt.Sprintf("no data after %s (extended once) although green served requests, failing closed: %s", progress, describe(noData))
 		case cfg.OnNoTraffic == Pass:
 			v.Status = hook.StatusSucceeded
 			v.Reason = fmt.Sprintf("bake passed without enough evidence after %s, as configured (onNoTraffic: pass): %s", progress, describe(pending))
@@ -215,7 +226,7 @@ func evaluate(cfg Config, st State, now time.Time, obs Observation) []Result {
 	final := !now.Before(st.end(cfg.Window))
 	// After the extension, with onNoTraffic: pass, what evidence there is
 	// is judged: a breach on few requests still fails.
-	lenient := final && st.Extended && cfg.OnNoTraffic == Pass
+	lenient := final && st.extended() && cfg.OnNoTraffic == Pass
 	var rs []Result
 	if len(cfg.Alarms.Names) > 0 || len(cfg.Alarms.Prefixes) > 0 {
 		rs = append(rs, alarmResults(cfg.Alarms, obs.Alarms, obs.AlarmsErr)...)
@@ -264,6 +275,8 @@ func alarmResults(cfg AlarmConfig, alarms []Alarm, err error) []Result {
 	ok, insufficient := 0, 0
 	for _, a := range alarms {
 		switch a.State {
+		case StateOK:
+			ok++
 		case StateAlarm:
 			rs = append(rs, Result{Check: "alarm " + a.Name, Status: StatusBreach, Detail: "in ALARM" + because(a.Reason)})
 		case StateInsufficientData:
@@ -272,8 +285,10 @@ func alarmResults(cfg AlarmConfig, alarms []Alarm, err error) []Result {
 			} else {
 				insufficient++
 			}
+		case "":
+			rs = append(rs, Result{Check: "alarm " + a.Name, Status: StatusInvalid, Detail: "no state given"})
 		default:
-			ok++
+			rs = append(rs, Result{Check: "alarm " + a.Name, Status: StatusInvalid, Detail: fmt.Sprintf("unknown state %s", quote(a.State))})
 		}
 	}
 	detail := fmt.Sprintf("%d of %d alarms OK", ok, len(alarms))
@@ -310,28 +325,56 @@ func trafficResult(cfg Config, obs Observation) Result {
 	return r
 }
 
-// sideValue returns the value of kind k for one side's stats; ok is false
-// when there is none.
-func sideValue(k Kind, s Stats) (float64, bool) {
+// availability says whether a side has a value for a kind.
+type availability int
+
+const (
+	// available: the value is known.
+	available availability = iota
+	// noTraffic: no requests, so nothing to measure.
+	noTraffic
+	// missing: there were requests, but the source could not tell the
+	// value. Never taken as 0.
+	missing
+)
+
+// sideValue returns the value of kind k for one side's stats, and whether
+// there is one. The 5xx rate counts target 5xx answers and target
+// connection errors (answered 502 or 504 by the load balancer).
+func sideValue(k Kind, s Stats) (float64, availability) {
 	switch k {
 	case Kind5xxRate:
 		if s.Requests <= 0 {
-			return 0, false
+			return 0, noTraffic
 		}
-		return s.Errors5xx / s.Requests, true
+		if r, ok := s.Rate5xx(); ok {
+			return r, available
+		}
+		return 0, missing
 	case KindLatencyP50, KindLatencyP90, KindLatencyP99:
 		if s.Latency == nil {
-			return 0, false
+			if s.Requests > 0 {
+				return 0, missing
+			}
+			return 0, noTraffic
 		}
 		switch k {
 		case KindLatencyP50:
-			return s.Latency.P50, true
+			return s.Latency.P50, available
 		case KindLatencyP90:
-			return s.Latency.P90, true
+			return s.Latency.P90, available
 		}
-		return s.Latency.P99, true
+		return s.Latency.P99, available
 	}
-	return 0, false
+	return 0, missing
+}
+
+// what names what a source could not tell for kind k.
+func what(k Kind) string {
+	if k.latency() {
+		return "response-time percentiles"
+	}
+	return "5xx count"
 }
 
 func format(k Kind, v float64) string {
@@ -356,13 +399,17 @@ func targetResult(cfg Config, m MetricCheck, obs Observation, lenient bool) Resu
 		r.Status, r.Detail, r.lowTraffic = StatusPending, fmt.Sprintf("waiting for %s green requests, have %s", num(need), num(n)), true
 		return r
 	}
-	v, ok := sideValue(m.Kind, obs.Green)
-	if !ok {
-		if lenient || cfg.MinRequests == 0 {
-			r.Status, r.Detail = StatusSkipped, "no data for green"
-		} else {
-			r.Status, r.Detail = StatusPending, "no data for green yet"
-		}
+	v, av := sideValue(m.Kind, obs.Green)
+	switch {
+	case av == missing && n >= need:
+		// Green served requests but the value is unknown: no data, never
+		// a pass.
+		r.Status, r.Detail, r.noData = StatusPending, fmt.Sprintf("no data for green: %s missing although it served %s requests", what(m.Kind), num(n)), true
+		return r
+	case av != available:
+		// Fewer requests than minRequests, judged only after the extension
+		// with onNoTraffic: pass.
+		r.Status, r.Detail = StatusSkipped, "no data for green"
 		return r
 	}
 	r.Value = ptr(v)
@@ -374,7 +421,7 @@ func targetResult(cfg Config, m MetricCheck, obs Observation, lenient bool) Resu
 	if limit != nil && v > *limit {
 		breaches = append(breaches, fmt.Sprintf("%s > max %s", format(m.Kind, v), format(m.Kind, *limit)))
 	}
-	relStatus := StatusOK
+	relStatus, relNoData := StatusOK, false
 	if m.MaxRelativeToBlue != nil {
 		switch {
 		case obs.BaselineErr != nil:
@@ -386,10 +433,11 @@ func targetResult(cfg Config, m MetricCheck, obs Observation, lenient bool) Resu
 			relStatus = StatusSkipped
 			notes = append(notes, fmt.Sprintf("relative limit skipped: blue served %s requests before the shift, too few for a baseline (want %s)", num(obs.Baseline.Requests), num(need)))
 		default:
-			b, ok := sideValue(m.Kind, *obs.Baseline)
-			if !ok {
-				relStatus = StatusSkipped
-				notes = append(notes, "relative limit skipped: no blue baseline value")
+			b, av := sideValue(m.Kind, *obs.Baseline)
+			if av != available {
+				// Blue served enough requests: the value is missing.
+				relStatus, relNoData = StatusPending, true
+				notes = append(notes, fmt.Sprintf("no blue baseline: %s missing although blue served %s requests", what(m.Kind), num(obs.Baseline.Requests)))
 				break
 			}
 			rel := *m.MaxRelativeToBlue * b
@@ -408,7 +456,7 @@ func targetResult(cfg Config, m MetricCheck, obs Observation, lenient bool) Resu
 	case relStatus == StatusSkipped:
 		r.Status, r.Detail = StatusOK, format(m.Kind, v)+" within max "+format(m.Kind, *limit)+"; "+strings.Join(notes, ", ")
 	case relStatus != StatusOK:
-		r.Status, r.Detail = relStatus, strings.Join(notes, ", ")
+		r.Status, r.Detail, r.noData = relStatus, strings.Join(notes, ", "), relNoData
 	default:
 		r.Status, r.Detail = StatusOK, format(m.Kind, v)+" within limits"
 		if len(notes) > 0 {
@@ -433,22 +481,35 @@ func expressionResult(m MetricCheck, ev ExpressionValue, lenient bool) Result {
 	case ev.Err != nil:
 		return failed(m.Name, ev.Err)
 	}
-	v := ev.Value
-	if math.IsNaN(v) {
-		// 0/0 in metric math: no evidence either way.
+	// NaN is 0/0 in metric math: no evidence either way.
+	values := slices.DeleteFunc(slices.Clone(ev.Values), math.IsNaN)
+	if len(values) == 0 {
 		return expressionResult(m, ExpressionValue{Err: fmt.Errorf("%s is not a number: %w", m.Expression, ErrNoData)}, lenient)
+	}
+	// Every value must be within limits: max against the largest, min
+	// against the smallest.
+	lo, hi := slices.Min(values), slices.Max(values)
+	f := func(x float64) string { return strconv.FormatFloat(x, 'g', 4, 64) }
+	var v float64
+	switch {
+	case m.Max != nil && hi > *m.Max:
+		v = hi
+		r.Status, r.Detail = StatusBreach, fmt.Sprintf("%s > max %s", f(hi), f(*m.Max))
+	case m.Min != nil && lo < *m.Min:
+		v = lo
+		r.Status, r.Detail = StatusBreach, fmt.Sprintf("%s < min %s", f(lo), f(*m.Min))
+	default:
+		v = hi
+		if m.Max == nil {
+			v = lo
+		}
+		r.Status, r.Detail = StatusOK, f(v)+" within limits"
+	}
+	if len(values) > 1 {
+		r.Detail += fmt.Sprintf(" (%d values, from %s to %s)", len(values), f(lo), f(hi))
 	}
 	if !math.IsInf(v, 0) {
 		r.Value = ptr(v) // JSON has no infinities
-	}
-	f := func(x float64) string { return strconv.FormatFloat(x, 'g', 4, 64) }
-	switch {
-	case m.Max != nil && v > *m.Max:
-		r.Status, r.Detail = StatusBreach, fmt.Sprintf("%s > max %s", f(v), f(*m.Max))
-	case m.Min != nil && v < *m.Min:
-		r.Status, r.Detail = StatusBreach, fmt.Sprintf("%s < min %s", f(v), f(*m.Min))
-	default:
-		r.Status, r.Detail = StatusOK, f(v)+" within limits"
 	}
 	return r
 }

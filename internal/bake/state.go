@@ -2,11 +2,15 @@ package bake
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
 // StateKey is the one hookDetails key under which the hook keeps its run
@@ -16,8 +20,9 @@ import (
 // always written whole.
 const StateKey = "bakeState"
 
-// StateVersion is the version of the state document.
-const StateVersion = 1
+// StateVersion is the version of the state document. A state of another
+// version is not continued: the window starts afresh.
+const StateVersion = 2
 
 // MaxHistory bounds the evaluations kept in the state, and so its size.
 const MaxHistory = 8
@@ -30,15 +35,33 @@ const MaxHistory = 8
 // old value cannot survive a deep merge), objects have a fixed shape, and
 // History never shrinks once full, so an index-wise array merge overwrites
 // every entry. Decoding sorts, de-duplicates and trims History in case a
-// merge concatenated it.
+// merge concatenated it, and drops entries older than Start (left by an
+// index-wise merge over the history of a run that was started afresh).
+//
+// A state is continued only by the deployment, stage, target revision and
+// configuration it was started for, and only while it is young enough to
+// belong to the current run (see resume); otherwise the window starts
+// afresh.
 type State struct {
 	// Version is StateVersion.
 	Version int `json:"v"`
 	// Start is when the window started: the first call's time.
 	Start time.Time `json:"start"`
-	// Extended is set once the window has been extended for lack of
-	// evidence. It is extended at most once.
-	Extended bool `json:"extended"`
+	// Deployment is the service deployment (the request's resourceArn) the
+	// run belongs to.
+	Deployment string `json:"deployment"`
+	// Stage is the lifecycle stage the run belongs to.
+	Stage hook.Stage `json:"stage"`
+	// Revision is the target (green) service revision the run belongs to.
+	Revision string `json:"revision"`
+	// Config is the fingerprint of the configuration the run started with
+	// (see fingerprint).
+	Config string `json:"config"`
+	// ExtendedEnd is set once the window has been extended for lack of
+	// evidence: the extended window's end, at least Start plus twice the
+	// window and at least a whole window after the call that extended it.
+	// It is extended at most once; nil until then.
+	ExtendedEnd *time.Time `json:"extendedEnd"`
 	// FirstErrorAt is when the current run of transient errors began; nil
 	// when the last call had none.
 	FirstErrorAt *time.Time `json:"firstErrorAt"`
@@ -70,7 +93,8 @@ type Sample struct {
 var errCorruptState = errors.New("corrupt run state")
 
 // decodeState returns the run state in hookDetails; ok is false when there
-// is none (the first call).
+// is none (the first call). It refuses only a state it cannot decode;
+// whether a decoded state may be continued is for resume to say.
 func decodeState(hookDetails json.RawMessage) (st State, ok bool, err error) {
 	if len(bytes.TrimSpace(hookDetails)) == 0 {
 		return State{}, false, nil
@@ -86,12 +110,7 @@ func decodeState(hookDetails json.RawMessage) (st State, ok bool, err error) {
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return State{}, false, fmt.Errorf("hookDetails.%s: %w: %v", StateKey, errCorruptState, err)
 	}
-	if st.Version != StateVersion {
-		return State{}, false, fmt.Errorf("hookDetails.%s: %w: version %d, want %d", StateKey, errCorruptState, st.Version, StateVersion)
-	}
-	if st.Start.IsZero() {
-		return State{}, false, fmt.Errorf("hookDetails.%s: %w: no start time", StateKey, errCorruptState)
-	}
+	st.History = slices.DeleteFunc(st.History, func(s Sample) bool { return s.At.Before(st.Start) })
 	slices.SortStableFunc(st.History, func(a, b Sample) int { return a.At.Compare(b.At) })
 	st.History = slices.CompactFunc(st.History, func(a, b Sample) bool { return a.At.Equal(b.At) })
 	if n := len(st.History); n > MaxHistory {
@@ -122,10 +141,125 @@ func (st *State) record(s Sample) {
 	}
 }
 
-// end returns when the window ends, given its length.
+// end returns when the window ends, given its length: Start plus the
+// window, or, once extended, ExtendedEnd (never before Start plus twice
+// the window).
 func (st State) end(window time.Duration) time.Time {
-	if st.Extended {
-		return st.Start.Add(2 * window)
+	if st.ExtendedEnd != nil {
+		return later(*st.ExtendedEnd, st.Start.Add(2*window))
 	}
 	return st.Start.Add(window)
+}
+
+// extended reports whether the window has been extended.
+func (st State) extended() bool { return st.ExtendedEnd != nil }
+
+// extend extends the window, once, at now: to twice its length, or a whole
+// window from now if the call came so late that less would be left.
+func (st *State) extend(now time.Time, window time.Duration) {
+	e := extendedEnd(*st, now, window)
+	st.ExtendedEnd = &e
+}
+
+func extendedEnd(st State, now time.Time, window time.Duration) time.Time {
+	return later(st.Start.Add(2*window), now.Add(window)).UTC()
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// Limits on continuing a run state.
+const (
+	// maxStateAge is the oldest start a state may have: ECS gives a
+	// lifecycle stage at most 24 hours.
+	maxStateAge = 24 * time.Hour
+	// stateGrace is how long after its window's end plus MaxErrorDuration a
+	// state may still be continued: room for a late call from ECS (at most
+	// MaxCallbackDelay late).
+	stateGrace = MaxCallbackDelay * time.Second
+)
+
+// binding is what a run state belongs to.
+type binding struct {
+	Deployment string
+	Stage      hook.Stage
+	Revision   string
+	Config     string
+}
+
+func bindingOf(req hook.Request, cfg Config) binding {
+	return binding{
+		Deployment: req.ResourceARN,
+		Stage:      req.LifecycleStage,
+		Revision:   req.ExecutionDetails.TargetServiceRevisionARN,
+		Config:     fingerprint(cfg),
+	}
+}
+
+// fingerprint identifies what a configuration judges: a hash of every
+// setting but the callback delay, which only paces the calls.
+func fingerprint(cfg Config) string {
+	cfg.CallbackDelay = 0
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		b = []byte("unencodable: " + err.Error())
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// resume returns the run state to continue from hookDetails, or a fresh
+// one starting at now for b. A state is continued only when it is of this
+// version, of b's deployment, stage, target revision and configuration,
+// started less than maxStateAge ago, and its window (as extended) ended no
+// more than MaxErrorDuration plus stateGrace ago: no legitimate call of
+// the run can come later. Otherwise it is left, and restarted says why. A
+// state that cannot be decoded, has no start, or starts in the future is
+// refused with an error.
+func resume(hookDetails json.RawMessage, b binding, cfg Config, now time.Time) (st State, restarted string, err error) {
+	fresh := State{Version: StateVersion, Start: now, Deployment: b.Deployment, Stage: b.Stage, Revision: b.Revision, Config: b.Config}
+	st, ok, err := decodeState(hookDetails)
+	if err != nil {
+		return State{}, "", err
+	}
+	if !ok {
+		return fresh, "", nil
+	}
+	switch {
+	case st.Version != StateVersion:
+		return fresh, fmt.Sprintf("it has version %d, want %d", st.Version, StateVersion), nil
+	case st.Deployment != b.Deployment:
+		return fresh, fmt.Sprintf("it belongs to deployment %q", st.Deployment), nil
+	case st.Stage != b.Stage:
+		return fresh, fmt.Sprintf("it belongs to stage %q", st.Stage), nil
+	case st.Revision != b.Revision:
+		return fresh, fmt.Sprintf("it belongs to target revision %q", st.Revision), nil
+	case st.Config != b.Config:
+		return fresh, "the configuration changed since it started", nil
+	}
+	if st.Start.IsZero() {
+		return State{}, "", fmt.Errorf("hookDetails.%s: %w: no start time", StateKey, errCorruptState)
+	}
+	if st.Start.After(now.Add(maxClockSkew)) {
+		return State{}, "", fmt.Errorf("hookDetails.%s: %w: starts %s, in the future", StateKey, errCorruptState, st.Start.Format(time.RFC3339))
+	}
+	if age := now.Sub(st.Start); age > maxStateAge {
+		return fresh, fmt.Sprintf("it started %s ago, longer than an ECS lifecycle stage lasts (%s)", FormatDuration(age), FormatDuration(maxStateAge)), nil
+	}
+	if last := st.end(cfg.Window).Add(cfg.MaxErrorDuration + stateGrace); now.After(last) {
+		return fresh, fmt.Sprintf("its window ended at %s, more than maxErrorDuration (%s) + %s before this call: left from an earlier run",
+			st.end(cfg.Window).UTC().Format(time.RFC3339), FormatDuration(cfg.MaxErrorDuration), FormatDuration(stateGrace)), nil
+	}
+	// An index-wise merge over a longer list of an earlier run may have
+	// left values beyond this configuration's checks.
+	for i := range st.History {
+		if v := st.History[i].Values; len(v) > len(cfg.Metrics) {
+			st.History[i].Values = v[:len(cfg.Metrics)]
+		}
+	}
+	return st, "", nil
 }

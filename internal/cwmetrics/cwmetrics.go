@@ -1,8 +1,9 @@
 // Package cwmetrics reads Amazon CloudWatch for the bake check: the states of
 // alarms named or matched by prefix (DescribeAlarms), the traffic of an
 // Application Load Balancer target group (GetMetricData on AWS/ApplicationELB:
-// RequestCount, HTTPCode_Target_5XX_Count, TargetResponseTime percentiles),
-// and free metric-math expressions reduced to one value over an interval.
+// RequestCount, HTTPCode_Target_5XX_Count, TargetConnectionErrorCount,
+// TargetResponseTime percentiles), and free metric-math expressions, each
+// series reduced to one value over an interval.
 //
 // Every read covers an interval as one aggregate: the interval is widened to
 // whole minutes, CloudWatch's resolution for load balancer metrics, and asked
@@ -13,6 +14,11 @@
 // them (throttling and 5xx are transient). A query CloudWatch answers with
 // status InternalError is reported as a transient error; one it refuses
 // (Forbidden) is not.
+//
+// A query CloudWatch answers without a result, with status PartialData on
+// the last page, or with messages is incomplete: its value is reported as
+// missing, never as 0. A result that is complete but has no datapoints is
+// a count of 0 (load balancer metrics are published only when non-zero).
 package cwmetrics
 
 import (
@@ -94,15 +100,38 @@ type Percentiles struct {
 }
 
 // Stats are the traffic one side served over an interval.
+//
+// Every field is always written (none is omitted when empty): Stats travel
+// in the bake's run state, which must keep a fixed shape.
 type Stats struct {
 	// Requests is the number of requests.
 	Requests float64 `json:"requests"`
 	// Errors5xx is the number of those answered with a 5xx status by the
 	// targets.
 	Errors5xx float64 `json:"errors5xx"`
-	// Latency holds response-time percentiles; nil when there is no data
-	// (no requests).
-	Latency *Percentiles `json:"latencyMs,omitempty"`
+	// ConnectionErrors is the number of connections the load balancer
+	// could not establish to a target (TargetConnectionErrorCount): it
+	// answered those requests itself, 502 or 504. Zero from a source that
+	// does not measure it.
+	ConnectionErrors float64 `json:"connectionErrors"`
+	// Errors5xxMissing is set when the source could not tell Errors5xx or
+	// ConnectionErrors in full (CloudWatch answered incompletely): they are
+	// then unknown, not 0, and no 5xx rate can be computed.
+	Errors5xxMissing bool `json:"errors5xxMissing"`
+	// Latency holds response-time percentiles; nil when there is no data.
+	// With Requests above 0, nil means the latency is missing: a source
+	// sets it only when it knows every percentile.
+	Latency *Percentiles `json:"latencyMs"`
+}
+
+// Rate5xx returns the share of requests answered with a 5xx status, by the
+// targets or by the load balancer for want of a connection to one; ok is
+// false when there is no rate: no requests, or errors unknown.
+func (s Stats) Rate5xx() (rate float64, ok bool) {
+	if s.Requests <= 0 || s.Errors5xxMissing {
+		return 0, false
+	}
+	return (s.Errors5xx + s.ConnectionErrors) / s.Requests, true
 }
 
 // Metric is a CloudWatch metric an expression refers to.
@@ -193,18 +222,24 @@ func (c *Client) describeAlarms(ctx context.Context, in *cloudwatch.DescribeAlar
 
 // Query ids of TargetStats.
 const (
-	idRequests = "requests"
-	idErrors   = "errors5xx"
-	idP50      = "p50"
-	idP90      = "p90"
-	idP99      = "p99"
+	idRequests   = "requests"
+	idErrors     = "errors5xx"
+	idConnErrors = "connerrors"
+	idP50        = "p50"
+	idP90        = "p90"
+	idP99        = "p99"
 )
 
-// TargetStats returns the requests, target 5xx answers and response-time
-// percentiles of t's target group behind t's load balancer over
-// [start, end), widened to whole minutes. It returns an error wrapping
-// ErrUnsupported when t is not a target group of an Application Load
-// Balancer: only those have request metrics.
+// TargetStats returns the requests, target 5xx answers, target connection
+// errors and response-time percentiles of t's target group behind t's load
+// balancer over [start, end), widened to whole minutes. It returns an error
+// wrapping ErrUnsupported when t is not a target group of an Application
+// Load Balancer: only those have request metrics.
+//
+// A count CloudWatch answers incompletely is missing, never 0: an
+// incomplete RequestCount is a transient error; incomplete 5xx or
+// connection-error counts set Errors5xxMissing; Latency is set only when
+// every percentile has a complete, non-empty result.
 func (c *Client) TargetStats(ctx context.Context, t Target, start, end time.Time) (Stats, error) {
 	if t.TargetGroup == "" || !strings.HasPrefix(t.TargetGroup, "targetgroup/") {
 		return Stats{}, fmt.Errorf("%s target group %q: %w: want a dimension targetgroup/NAME/ID", t.Name, t.TargetGroup, ErrUnsupported)
@@ -230,9 +265,10 @@ func (c *Client) TargetStats(ctx context.Context, t Target, start, end time.Time
 			},
 		}
 	}
-	values, err := c.getMetricData(ctx, from, period, []cwtypes.MetricDataQuery{
+	results, err := c.getMetricData(ctx, from, period, []cwtypes.MetricDataQuery{
 		q(idRequests, "RequestCount", "Sum"),
 		q(idErrors, "HTTPCode_Target_5XX_Count", "Sum"),
+		q(idConnErrors, "TargetConnectionErrorCount", "Sum"),
 		q(idP50, "TargetResponseTime", "p50"),
 		q(idP90, "TargetResponseTime", "p90"),
 		q(idP99, "TargetResponseTime", "p99"),
@@ -240,31 +276,44 @@ func (c *Client) TargetStats(ctx context.Context, t Target, start, end time.Time
 	if err != nil {
 		return Stats{}, fmt.Errorf("%s target group %s: %w", t.Name, t.TargetGroup, err)
 	}
-	s := Stats{Requests: sum(values[idRequests]), Errors5xx: sum(values[idErrors])}
-	if len(values[idP50]) > 0 || len(values[idP90]) > 0 || len(values[idP99]) > 0 {
+	if why := results[idRequests].incomplete(); why != "" {
+		return Stats{}, fmt.Errorf("%s target group %s: %w", t.Name, t.TargetGroup, transientError{fmt.Errorf("RequestCount %s", why)})
+	}
+	s := Stats{
+		Requests:         sum(results[idRequests].all()),
+		Errors5xx:        sum(results[idErrors].all()),
+		ConnectionErrors: sum(results[idConnErrors].all()),
+		Errors5xxMissing: results[idErrors].incomplete() != "" || results[idConnErrors].incomplete() != "",
+	}
+	if s.Errors5xxMissing {
+		s.Errors5xx, s.ConnectionErrors = 0, 0
+	}
+	p50, ok50 := results[idP50].single()
+	p90, ok90 := results[idP90].single()
+	p99, ok99 := results[idP99].single()
+	if ok50 && ok90 && ok99 {
 		// TargetResponseTime is in seconds.
-		s.Latency = &Percentiles{
-			P50: largest(values[idP50]) * 1000,
-			P90: largest(values[idP90]) * 1000,
-			P99: largest(values[idP99]) * 1000,
-		}
+		s.Latency = &Percentiles{P50: p50 * 1000, P90: p90 * 1000, P99: p99 * 1000}
 	}
 	return s, nil
 }
 
 // Expression evaluates the metric-math expr over [start, end), widened to
 // whole minutes, with each metric aggregated by its statistic over the whole
-// interval as one period, and returns the result. metrics maps the ids expr
-// uses to metrics; an expression may also need none (SEARCH, SELECT). It
-// returns an error wrapping ErrNoData when CloudWatch has no value. Should
-// CloudWatch return several values, the largest is returned.
-func (c *Client) Expression(ctx context.Context, expr string, metrics map[string]Metric, start, end time.Time) (float64, error) {
+// interval as one period, and returns its values, never empty: one per
+// series it returns (SEARCH may return several; a series normally has one
+// datapoint, the interval being one period). metrics maps the ids
+// expr uses to metrics; an expression may also need none (SEARCH, SELECT).
+// It returns an error wrapping ErrNoData when CloudWatch has no value or
+// answers incompletely. The caller judges every value: a maximum against
+// the largest, a minimum against the smallest.
+func (c *Client) Expression(ctx context.Context, expr string, metrics map[string]Metric, start, end time.Time) ([]float64, error) {
 	if _, ok := metrics[ResultID]; ok {
-		return 0, fmt.Errorf("expression %q: metric id %q is reserved", expr, ResultID)
+		return nil, fmt.Errorf("expression %q: metric id %q is reserved", expr, ResultID)
 	}
 	from, period, ok := span(start, end)
 	if !ok {
-		return 0, fmt.Errorf("expression %q: empty interval: %w", expr, ErrNoData)
+		return nil, fmt.Errorf("expression %q: empty interval: %w", expr, ErrNoData)
 	}
 	ids := make([]string, 0, len(metrics))
 	for id := range metrics {
@@ -298,20 +347,71 @@ func (c *Client) Expression(ctx context.Context, expr string, metrics map[string
 		Period:     aws.Int32(period),
 		ReturnData: aws.Bool(true),
 	})
-	values, err := c.getMetricData(ctx, from, period, queries)
+	results, err := c.getMetricData(ctx, from, period, queries)
 	if err != nil {
-		return 0, fmt.Errorf("expression %q: %w", expr, err)
+		return nil, fmt.Errorf("expression %q: %w", expr, err)
 	}
-	v := values[ResultID]
-	if len(v) == 0 {
-		return 0, fmt.Errorf("expression %q: %w", expr, ErrNoData)
+	r := results[ResultID]
+	if why := r.incomplete(); why != "" {
+		return nil, fmt.Errorf("expression %q: %s: %w", expr, why, ErrNoData)
 	}
-	return largest(v), nil
+	if len(r.all()) == 0 {
+		return nil, fmt.Errorf("expression %q: %w", expr, ErrNoData)
+	}
+	return r.all(), nil
 }
 
-// getMetricData runs queries over [from, from+period) and returns the values
-// of each query that returns data, by id, over every page.
-func (c *Client) getMetricData(ctx context.Context, from time.Time, period int32, queries []cwtypes.MetricDataQuery) (map[string][]float64, error) {
+// result is what CloudWatch answered for one query id, over every page.
+type result struct {
+	// seen is set once a result for the id came back.
+	seen bool
+	// page is the last page with a result for the id.
+	page int
+	// partial is set when a result for the id on that page has status
+	// PartialData (several series, as SEARCH returns, share an id).
+	partial bool
+	// messages are the results' messages, "CODE: VALUE".
+	messages []string
+	// values are the datapoints of every result for the id.
+	values []float64
+}
+
+// incomplete says why r cannot be trusted to be whole, or "" when it can:
+// no result at all, a last status of PartialData, or messages.
+func (r *result) incomplete() string {
+	switch {
+	case r == nil || !r.seen:
+		return "not answered by CloudWatch"
+	case r.partial:
+		return "answered only in part (PartialData)" + joinMessages(r.messages)
+	case len(r.messages) > 0:
+		return "answered with messages" + joinMessages(r.messages)
+	}
+	return ""
+}
+
+// all returns r's values; none for a query not answered.
+func (r *result) all() []float64 {
+	if r == nil {
+		return nil
+	}
+	return r.values
+}
+
+// single returns the one value of a complete result; ok is false when the
+// result is incomplete or has no datapoint. Should it have several, the
+// largest is returned: for a percentile, the worst.
+func (r *result) single() (float64, bool) {
+	if r.incomplete() != "" || len(r.values) == 0 {
+		return 0, false
+	}
+	return slices.Max(r.values), true
+}
+
+// getMetricData runs queries over [from, from+period) and returns what
+// CloudWatch answered for each query, by id, over every page. An id that
+// CloudWatch did not answer is absent.
+func (c *Client) getMetricData(ctx context.Context, from time.Time, period int32, queries []cwtypes.MetricDataQuery) (map[string]*result, error) {
 	end := from.Add(time.Duration(period) * time.Second)
 	in := &cloudwatch.GetMetricDataInput{
 		StartTime:         aws.Time(from),
@@ -319,7 +419,7 @@ func (c *Client) getMetricData(ctx context.Context, from time.Time, period int32
 		MetricDataQueries: queries,
 		ScanBy:            cwtypes.ScanByTimestampAscending,
 	}
-	values := map[string][]float64{}
+	results := map[string]*result{}
 	for page := 0; ; page++ {
 		if page == maxPages {
 			return nil, fmt.Errorf("get metric data: more than %d pages", maxPages)
@@ -336,11 +436,23 @@ func (c *Client) getMetricData(ctx context.Context, from time.Time, period int32
 			case cwtypes.StatusCodeForbidden:
 				return nil, fmt.Errorf("get metric data: query %s: forbidden%s", id, messages(r.Messages))
 			}
-			values[id] = append(values[id], r.Values...)
+			res := results[id]
+			if res == nil {
+				res = &result{}
+				results[id] = res
+			}
+			if !res.seen || res.page != page {
+				res.seen, res.page, res.partial = true, page, false
+			}
+			res.partial = res.partial || r.StatusCode == cwtypes.StatusCodePartialData
+			res.values = append(res.values, r.Values...)
+			for _, m := range r.Messages {
+				res.messages = append(res.messages, aws.ToString(m.Code)+": "+aws.ToString(m.Value))
+			}
 		}
 		next := aws.ToString(out.NextToken)
 		if next == "" || next == aws.ToString(in.NextToken) {
-			return values, nil
+			return results, nil
 		}
 		in.NextToken = aws.String(next)
 	}
@@ -375,18 +487,15 @@ func sum(v []float64) float64 {
 	return s
 }
 
-func largest(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	return slices.Max(v)
-}
-
 func messages(ms []cwtypes.MessageData) string {
 	var parts []string
 	for _, m := range ms {
 		parts = append(parts, aws.ToString(m.Code)+": "+aws.ToString(m.Value))
 	}
+	return joinMessages(parts)
+}
+
+func joinMessages(parts []string) string {
 	if len(parts) == 0 {
 		return ""
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +151,7 @@ func TestTargetStats(t *testing.T) {
 		want := []string{
 			"requests AWS/ApplicationELB/RequestCount Sum 300 " + dims,
 			"errors5xx AWS/ApplicationELB/HTTPCode_Target_5XX_Count Sum 300 " + dims,
+			"connerrors AWS/ApplicationELB/TargetConnectionErrorCount Sum 300 " + dims,
 			"p50 AWS/ApplicationELB/TargetResponseTime p50 300 " + dims,
 			"p90 AWS/ApplicationELB/TargetResponseTime p90 300 " + dims,
 			"p99 AWS/ApplicationELB/TargetResponseTime p99 300 " + dims,
@@ -162,6 +164,7 @@ func TestTargetStats(t *testing.T) {
 				MetricDataResults: []cwtypes.MetricDataResult{
 					{Id: aws.String("requests"), Values: []float64{1200}, StatusCode: cwtypes.StatusCodePartialData},
 					{Id: aws.String("errors5xx"), Values: []float64{3}, StatusCode: cwtypes.StatusCodeComplete},
+					{Id: aws.String("connerrors"), Values: []float64{2}, StatusCode: cwtypes.StatusCodeComplete},
 					{Id: aws.String("p50"), Values: []float64{0.04}, StatusCode: cwtypes.StatusCodeComplete},
 					{Id: aws.String("p90"), Values: []float64{0.12}, StatusCode: cwtypes.StatusCodeComplete},
 				},
@@ -177,7 +180,7 @@ func TestTargetStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Stats{Requests: 1234, Errors5xx: 3, Latency: &Percentiles{P50: 40, P90: 120, P99: 350}}
+	want := Stats{Requests: 1234, Errors5xx: 3, ConnectionErrors: 2, Latency: &Percentiles{P50: 40, P90: 120, P99: 350}}
 	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 })); diff != "" {
 		t.Errorf("TargetStats (-want +got):\n%s", diff)
 	}
@@ -188,10 +191,13 @@ func TestTargetStats(t *testing.T) {
 
 func TestTargetStatsWithoutTraffic(t *testing.T) {
 	c := stubCloudWatch(t, func(p any) (any, error) {
-		return &cloudwatch.GetMetricDataOutput{MetricDataResults: []cwtypes.MetricDataResult{
-			{Id: aws.String("requests"), StatusCode: cwtypes.StatusCodeComplete},
-			{Id: aws.String("p99"), StatusCode: cwtypes.StatusCodeComplete},
-		}}, nil
+		// Every query answered, none with a datapoint: load balancer
+		// metrics are published only when not zero.
+		var out cloudwatch.GetMetricDataOutput
+		for _, q := range p.(*cloudwatch.GetMetricDataInput).MetricDataQueries {
+			out.MetricDataResults = append(out.MetricDataResults, cwtypes.MetricDataResult{Id: q.Id, StatusCode: cwtypes.StatusCodeComplete})
+		}
+		return &out, nil
 	})
 	got, err := New(c).TargetStats(context.Background(), green, t0, now)
 	if err != nil || got != (Stats{}) {
@@ -242,8 +248,8 @@ func TestExpression(t *testing.T) {
 		"m1": {Namespace: "Orders", Name: "Errors", Stat: "Maximum"},
 	}
 	got, err := New(c).Expression(context.Background(), "m1/m2", metrics, t0, now)
-	if err != nil || got != 0.004 {
-		t.Fatalf("Expression = %v, %v; want 0.004", got, err)
+	if err != nil || !slices.Equal(got, []float64{0.004}) {
+		t.Fatalf("Expression = %v, %v; want [0.004]", got, err)
 	}
 	var queries []string
 	for _, q := range in.MetricDataQueries {
@@ -299,5 +305,158 @@ func TestSpan(t *testing.T) {
 		if !from.Equal(tt.from) || period != tt.period || ok != tt.ok {
 			t.Errorf("span(%v, %v) = %v, %d, %v; want %v, %d, %v", tt.start, tt.end, from, period, ok, tt.from, tt.period, tt.ok)
 		}
+	}
+}
+
+// answerAll answers every query of a GetMetricData call from values by id:
+// a query whose id is absent gets a complete result without datapoints;
+// tweak may change or drop results.
+func answerAll(values map[string][]float64, tweak func(rs []cwtypes.MetricDataResult) []cwtypes.MetricDataResult) func(p any) (any, error) {
+	return func(p any) (any, error) {
+		var rs []cwtypes.MetricDataResult
+		for _, q := range p.(*cloudwatch.GetMetricDataInput).MetricDataQueries {
+			rs = append(rs, cwtypes.MetricDataResult{Id: q.Id, Values: values[aws.ToString(q.Id)], StatusCode: cwtypes.StatusCodeComplete})
+		}
+		if tweak != nil {
+			rs = tweak(rs)
+		}
+		return &cloudwatch.GetMetricDataOutput{MetricDataResults: rs}, nil
+	}
+}
+
+// without drops the result of query id.
+func without(id string) func([]cwtypes.MetricDataResult) []cwtypes.MetricDataResult {
+	return func(rs []cwtypes.MetricDataResult) []cwtypes.MetricDataResult {
+		return slices.DeleteFunc(rs, func(r cwtypes.MetricDataResult) bool { return aws.ToString(r.Id) == id })
+	}
+}
+
+// with changes the result of query id.
+func with(id string, f func(*cwtypes.MetricDataResult)) func([]cwtypes.MetricDataResult) []cwtypes.MetricDataResult {
+	return func(rs []cwtypes.MetricDataResult) []cwtypes.MetricDataResult {
+		for i := range rs {
+			if aws.ToString(rs[i].Id) == id {
+				f(&rs[i])
+			}
+		}
+		return rs
+	}
+}
+
+// TestTargetStatsMissingData: what CloudWatch does not answer in full is
+// missing, never 0.
+func TestTargetStatsMissingData(t *testing.T) {
+	full := map[string][]float64{"requests": {1000}, "errors5xx": {4}, "connerrors": {1}, "p50": {0.05}, "p90": {0.2}, "p99": {0.9}}
+	partial := func(r *cwtypes.MetricDataResult) { r.StatusCode = cwtypes.StatusCodePartialData }
+	message := func(r *cwtypes.MetricDataResult) {
+		r.Messages = []cwtypes.MessageData{{Code: aws.String("MaxMetricsExceeded"), Value: aws.String("too many")}}
+	}
+	tests := []struct {
+		name   string
+		values map[string][]float64
+		tweak  func([]cwtypes.MetricDataResult) []cwtypes.MetricDataResult
+		want   Stats
+	}{
+		{name: "complete", values: full,
+			want: Stats{Requests: 1000, Errors5xx: 4, ConnectionErrors: 1, Latency: &Percentiles{P50: 50, P90: 200, P99: 900}}},
+		{name: "no 5xx datapoint is 0 5xx", values: map[string][]float64{"requests": {1000}, "p50": {0.05}, "p90": {0.2}, "p99": {0.9}},
+			want: Stats{Requests: 1000, Latency: &Percentiles{P50: 50, P90: 200, P99: 900}}},
+		{name: "p90 and p99 without datapoints", values: map[string][]float64{"requests": {1000}, "p50": {0.05}},
+			want: Stats{Requests: 1000}},
+		{name: "p99 not answered", values: full, tweak: without("p99"),
+			want: Stats{Requests: 1000, Errors5xx: 4, ConnectionErrors: 1}},
+		{name: "p50 partial", values: full, tweak: with("p50", partial),
+			want: Stats{Requests: 1000, Errors5xx: 4, ConnectionErrors: 1}},
+		{name: "5xx not answered", values: full, tweak: without("errors5xx"),
+			want: Stats{Requests: 1000, Errors5xxMissing: true, Latency: &Percentiles{P50: 50, P90: 200, P99: 900}}},
+		{name: "5xx partial", values: full, tweak: with("errors5xx", partial),
+			want: Stats{Requests: 1000, Errors5xxMissing: true, Latency: &Percentiles{P50: 50, P90: 200, P99: 900}}},
+		{name: "5xx with messages", values: full, tweak: with("errors5xx", message),
+			want: Stats{Requests: 1000, Errors5xxMissing: true, Latency: &Percentiles{P50: 50, P90: 200, P99: 900}}},
+		{name: "connection errors not answered", values: full, tweak: without("connerrors"),
+			want: Stats{Requests: 1000, Errors5xxMissing: true, Latency: &Percentiles{P50: 50, P90: 200, P99: 900}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := New(stubCloudWatch(t, answerAll(tt.values, tt.tweak))).TargetStats(context.Background(), green, t0, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got, cmp.Comparer(func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 })); diff != "" {
+				t.Errorf("TargetStats (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestTargetStatsRequestsIncomplete: without a whole request count nothing
+// can be judged: a transient error, asked again.
+func TestTargetStatsRequestsIncomplete(t *testing.T) {
+	values := map[string][]float64{"requests": {1000}}
+	for name, tweak := range map[string]func([]cwtypes.MetricDataResult) []cwtypes.MetricDataResult{
+		"not answered": without("requests"),
+		"partial":      with("requests", func(r *cwtypes.MetricDataResult) { r.StatusCode = cwtypes.StatusCodePartialData }),
+	} {
+		_, err := New(stubCloudWatch(t, answerAll(values, tweak))).TargetStats(context.Background(), green, t0, now)
+		if err == nil || !hook.IsTransient(err) || !strings.Contains(err.Error(), "RequestCount") {
+			t.Errorf("%s: err %v, want a transient error naming RequestCount", name, err)
+		}
+	}
+}
+
+func TestRate5xx(t *testing.T) {
+	for _, tt := range []struct {
+		s    Stats
+		want float64
+		ok   bool
+	}{
+		{Stats{Requests: 100, Errors5xx: 2, ConnectionErrors: 3}, 0.05, true},
+		{Stats{Requests: 100}, 0, true},
+		{Stats{}, 0, false},
+		{Stats{Requests: 100, Errors5xxMissing: true}, 0, false},
+	} {
+		if got, ok := tt.s.Rate5xx(); got != tt.want || ok != tt.ok {
+			t.Errorf("%+v.Rate5xx() = %g, %v; want %g, %v", tt.s, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestExpressionValues: every series' value comes back, for the caller to
+// judge; an incomplete answer is no data.
+func TestExpressionValues(t *testing.T) {
+	m := map[string]Metric{"m1": {Namespace: "N", Name: "M"}}
+	two := func(rs []cwtypes.MetricDataResult) []cwtypes.MetricDataResult {
+		// SEARCH returns one result per series, all under the query's id.
+		return append(rs, cwtypes.MetricDataResult{Id: aws.String(ResultID), Values: []float64{0.5}, StatusCode: cwtypes.StatusCodeComplete})
+	}
+	got, err := New(stubCloudWatch(t, answerAll(map[string][]float64{ResultID: {3}}, two))).Expression(context.Background(), "m1", m, t0, now)
+	if err != nil || !slices.Equal(got, []float64{3, 0.5}) {
+		t.Errorf("Expression(two series) = %v, %v; want [3 0.5]", got, err)
+	}
+	for name, tweak := range map[string]func([]cwtypes.MetricDataResult) []cwtypes.MetricDataResult{
+		"partial": with(ResultID, func(r *cwtypes.MetricDataResult) { r.StatusCode = cwtypes.StatusCodePartialData }),
+		"messages": with(ResultID, func(r *cwtypes.MetricDataResult) {
+			r.Messages = []cwtypes.MessageData{{Code: aws.String("ArithmeticError"), Value: aws.String("division by zero")}}
+		}),
+		"not answered": without(ResultID),
+	} {
+		_, err := New(stubCloudWatch(t, answerAll(map[string][]float64{ResultID: {3}}, tweak))).Expression(context.Background(), "m1", m, t0, now)
+		if !errors.Is(err, ErrNoData) {
+			t.Errorf("Expression(%s) = %v, want ErrNoData", name, err)
+		}
+	}
+}
+
+// TestPartialSeriesAmongSeveral: one series of an id still partial on the
+// last page makes the id incomplete, whatever the order of the results.
+func TestPartialSeriesAmongSeveral(t *testing.T) {
+	c := stubCloudWatch(t, func(p any) (any, error) {
+		return &cloudwatch.GetMetricDataOutput{MetricDataResults: []cwtypes.MetricDataResult{
+			{Id: aws.String(ResultID), Label: aws.String("a"), Values: []float64{1}, StatusCode: cwtypes.StatusCodePartialData},
+			{Id: aws.String(ResultID), Label: aws.String("b"), Values: []float64{2}, StatusCode: cwtypes.StatusCodeComplete},
+		}}, nil
+	})
+	if _, err := New(c).Expression(context.Background(), "SEARCH('x', 'Sum')", nil, t0, now); !errors.Is(err, ErrNoData) {
+		t.Errorf("Expression(one series partial) = %v, want ErrNoData", err)
 	}
 }

@@ -81,7 +81,7 @@ func TestWrap(t *testing.T) {
 			wantStatus: StatusSucceeded, wantReason: "rollback"},
 		{name: "rollback passes even with fields missing", payload: json.RawMessage(`{"lifecycleStage":"TEST_TRAFFIC_SHIFT",
 			"executionDetails":{"targetServiceRevisionArn":"g","testTrafficWeights":{"g":0,"b":100}}}`),
-			handler: func(context.Context, Request) (Response, error) { return Response{HookStatus: StatusFailed}, nil },
+			handler:    func(context.Context, Request) (Response, error) { return Response{HookStatus: StatusFailed}, nil },
 			wantStatus: StatusSucceeded, wantReason: "rollback"},
 		{name: "production rollback passes", payload: sample(t, "rollback-production-traffic-shift.json"),
 			handler:    func(context.Context, Request) (Response, error) { return Response{HookStatus: StatusInProgress}, nil },

@@ -9,8 +9,8 @@ import (
 	"net"
 	"net/http/httptest"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
