@@ -557,7 +557,10 @@ func (p *parser) expressionMetrics(path string, raw json.RawMessage) (map[string
 				if len(dims) > 30 {
 					p.fail(path, "%d dimensions, at most 30", len(dims))
 				}
-				m.Dimensions = dims
+				if len(dims) > 0 {
+					// {} selects nothing more than no dimensions at all.
+					m.Dimensions = dims
+				}
 			default:
 				p.fail(path, "unknown key")
 			}
