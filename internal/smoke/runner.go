@@ -282,6 +282,9 @@ func (r *Runner) runChecks(ctx context.Context, log *slog.Logger, cfg Config, ch
 	defer cancel()
 	noFollow, follow := r.clients()
 	sem := make(chan struct{}, cfg.Concurrency)
+	// With a call long enough for a full attempt, an attempt cut short
+	// because others went first proves nothing: it waits for the next call.
+	full := !r.now().Add(cfg.Timeout).After(stopAt)
 	var wg sync.WaitGroup
 	for i := range checks {
 		c, cs := &checks[i], &st.Checks[i]
@@ -305,7 +308,7 @@ func (r *Runner) runChecks(ctx context.Context, log *slog.Logger, cfg Config, ch
 					}
 				}
 			}()
-			r.runCheck(ctx, cfg, c, cs, client, sem, stopAt)
+			r.runCheck(ctx, cfg, c, cs, client, sem, stopAt, full)
 			if cs.finished() {
 				log.InfoContext(ctx, "smoke check finished", "check", c.Name, "outcome", string(cs.Outcome),
 					"attempts", cs.Attempts, "status", cs.Status, "latency_ms", cs.LatencyMs, "problem", cs.Problem)
@@ -323,7 +326,7 @@ func (r *Runner) runChecks(ctx context.Context, log *slog.Logger, cfg Config, ch
 // An attempt starts only if it can use its full timeout before stopAt, except
 // the first of this call, which makes progress certain even when the
 // function's timeout is shorter than timeoutMs.
-func (r *Runner) runCheck(ctx context.Context, cfg Config, c *prepared, cs *checkState, client *http.Client, sem chan struct{}, stopAt time.Time) {
+func (r *Runner) runCheck(ctx context.Context, cfg Config, c *prepared, cs *checkState, client *http.Client, sem chan struct{}, stopAt time.Time, full bool) {
 	tried := false
 	for !cs.finished() {
 		now := r.now()
@@ -356,6 +359,11 @@ func (r *Runner) runCheck(ctx context.Context, cfg Config, c *prepared, cs *chec
 		if ctx.Err() != nil {
 			// Cancelled by a critical failure or the caller: this attempt
 			// says nothing about the check.
+			return
+		}
+		if full && limit < cfg.Timeout && strings.HasPrefix(a.problem, "no response within") {
+			// Timed out only because its time was shortened in a call that
+			// had room for a full attempt: inconclusive, not a failure.
 			return
 		}
 		tried = true
