@@ -157,3 +157,33 @@ func TestOperatorErrors(t *testing.T) {
 		t.Errorf("Decide without identity = %v", err)
 	}
 }
+
+func TestOperatorGates(t *testing.T) {
+	srv := awstest.NewS3(t)
+	st := store.New(srv.Client(), srv.Bucket)
+	d, _ := hook.ParseDeploymentARN(depARN)
+	g := &approval.Gate{Store: st, Notifier: nopNotifier{}, Linker: nopLinker{}, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
+	for _, gate := range []string{"security", "product"} {
+		s := approval.DefaultSettings()
+		s.Approvers, s.Gate = []string{gate + "@example.com"}, gate
+		if _, err := g.Poll(context.Background(), approval.Poll{Deployment: d, Stage: hook.StagePostTestTrafficShift, ServiceARN: d.ServiceARN(), Settings: s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out bytes.Buffer
+	op := &Operator{Store: st, Identity: stubSTS("arn:aws:sts::123456789012:assumed-role/x/product@example.com", nil), Now: time.Now, Out: &out}
+	ctx := context.Background()
+	if err := op.Status(ctx, depARN, Selector{}); !errors.Is(err, ErrAmbiguous) {
+		t.Errorf("Status without a gate = %v, want ErrAmbiguous", err)
+	}
+	if err := op.Decide(ctx, depARN, Selector{Gate: "product"}, approval.Approve, ""); err != nil {
+		t.Fatalf("approve the product gate: %v", err)
+	}
+	out.Reset()
+	if err := op.Status(ctx, depARN, Selector{Stage: "POST_TEST_TRAFFIC_SHIFT", Gate: "security"}); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !strings.Contains(s, "Gate:        security") || !strings.Contains(s, "0 of 1") {
+		t.Errorf("security gate status:\n%s", s)
+	}
+}
