@@ -32,6 +32,9 @@ type Scenario struct {
 	Needs []string
 	// Want is the final status expected.
 	Want simulator.Status
+	// WantReason, when set, must appear in the deployment's reason: the
+	// scenario must end for the reason it is about, not another.
+	WantReason string
 	// ApprovalTimeout overrides the approval hook's timeout.
 	ApprovalTimeout string
 	// NoReview asserts that nobody was asked to review.
@@ -43,13 +46,16 @@ var Scenarios = []Scenario{
 	{Name: "approve", Description: "a reviewer approves: the deployment completes", Green: Healthy, Decision: "approve",
 		Needs: []string{FnApproval}, Want: simulator.StatusSuccessful},
 	{Name: "reject", Description: "a reviewer rejects: ECS rolls back", Green: Healthy, Decision: "reject",
-		Needs: []string{FnApproval}, Want: simulator.StatusRollbackSuccessful},
+		Needs: []string{FnApproval}, Want: simulator.StatusRollbackSuccessful, WantReason: "approval-hook failed at POST_TEST_TRAFFIC_SHIFT: rejected by"},
 	{Name: "timeout", Description: "nobody decides: the request expires and ECS rolls back", Green: Healthy,
-		Needs: []string{FnApproval}, Want: simulator.StatusRollbackSuccessful, ApprovalTimeout: "10m"},
+		Needs: []string{FnApproval}, Want: simulator.StatusRollbackSuccessful, ApprovalTimeout: "10m",
+		WantReason: "approval-hook failed at POST_TEST_TRAFFIC_SHIFT: no decision within 10m"},
 	{Name: "smoke-fail", Description: "green is broken: smoke checks fail, ECS rolls back, nobody is asked to approve", Green: Broken,
-		Needs: []string{FnSmoke, FnApproval}, Want: simulator.StatusRollbackSuccessful, NoReview: true},
+		Needs: []string{FnSmoke, FnApproval}, Want: simulator.StatusRollbackSuccessful, NoReview: true,
+		WantReason: "smoke-hook failed at POST_TEST_TRAFFIC_SHIFT: smoke checks failed"},
 	{Name: "bake-fail", Description: "green degrades after the production shift: the bake check rolls back", Green: Degrading, Decision: "approve",
-		Needs: []string{FnBake, FnApproval}, Want: simulator.StatusRollbackSuccessful},
+		Needs: []string{FnBake, FnApproval}, Want: simulator.StatusRollbackSuccessful,
+		WantReason: "bake-hook failed at POST_PRODUCTION_TRAFFIC_SHIFT"},
 }
 
 // FindScenario returns the scenario called name.
@@ -126,6 +132,10 @@ func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int
 	code := ExitAsExpected
 	if snap.Status != s.Want {
 		fmt.Fprintf(out, "scenario %s: ended %s, want %s\n", s.Name, snap.Status, s.Want)
+		code = ExitUnexpected
+	}
+	if s.WantReason != "" && !strings.Contains(snap.Reason, s.WantReason) {
+		fmt.Fprintf(out, "scenario %s: ended for another reason (%q), want %q\n", s.Name, snap.Reason, s.WantReason)
 		code = ExitUnexpected
 	}
 	select {
