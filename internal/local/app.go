@@ -250,8 +250,15 @@ type App struct {
 }
 
 // NewApp starts blue (version 2.4.0) behind both listeners, and a load
-// generator that keeps production busy, as users would.
+// generator that keeps production busy, as users would: about 25 requests a
+// second of simulated time at speed 60, more when time runs faster, so the
+// bake sees as much traffic per simulated minute at any speed.
 func NewApp(now func() time.Time) (*App, error) {
+	return NewAppAt(now, 60)
+}
+
+// NewAppAt is NewApp with simulated time running speed times real time.
+func NewAppAt(now func() time.Time, speed float64) (*App, error) {
 	blue, err := startRevision(simulator.Blue, "2.4.0", Healthy)
 	if err != nil {
 		return nil, err
@@ -271,7 +278,8 @@ func NewApp(now func() time.Time) (*App, error) {
 	test.route(blue, simulator.Blue)
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &App{Production: prod, Test: test, blue: blue, version: 0, stopLoad: cancel}
-	go a.load(ctx)
+	interval := max(time.Duration(float64(40*time.Millisecond)*60/max(speed, 1)), 4*time.Millisecond)
+	go a.load(ctx, interval)
 	return a, nil
 }
 
@@ -376,11 +384,11 @@ func (a *App) Close() {
 	}
 }
 
-// load sends production traffic, about 25 requests a second, until ctx ends.
-func (a *App) load(ctx context.Context) {
+// load sends production traffic, one request per interval, until ctx ends.
+func (a *App) load(ctx context.Context, interval time.Duration) {
 	client := &http.Client{Timeout: 5 * time.Second}
 	paths := []string{"/", "/api/version", "/"}
-	t := time.NewTicker(40 * time.Millisecond)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for i := 0; ; i++ {
 		select {

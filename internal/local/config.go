@@ -23,6 +23,11 @@ const (
 	FnBake     = "bake-hook"
 )
 
+// MaxSpeed bounds how much faster than real time local mode runs: beyond it
+// the sample service cannot send the bake enough requests per simulated
+// minute.
+const MaxSpeed = 300
+
 // Config is the optional local configuration file (YAML or JSON).
 type Config struct {
 	// Speed makes simulated time run this many times faster than real time.
@@ -129,8 +134,8 @@ func ParseConfig(data []byte) (Config, error) {
 // Validate reports every problem in c at once.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Speed <= 0 || c.Speed > 3600 {
-		errs = append(errs, fmt.Errorf("speed: %g, want more than 0 and at most 3600", c.Speed))
+	if c.Speed <= 0 || c.Speed > MaxSpeed {
+		errs = append(errs, fmt.Errorf("speed: %g, want more than 0 and at most %d", c.Speed, MaxSpeed))
 	}
 	if _, err := time.ParseDuration(c.BakeTime); err != nil {
 		errs = append(errs, fmt.Errorf("bakeTime: %q is not a duration like 5m", c.BakeTime))
@@ -154,6 +159,9 @@ func (c Config) Validate() error {
 		for _, s := range h.Stages {
 			if !s.Valid() {
 				errs = append(errs, fmt.Errorf("%s.stages: %q is not a hookable stage", at, s))
+			}
+			if s == hook.StageReconcileService {
+				errs = append(errs, fmt.Errorf("%s.stages: RECONCILE_SERVICE runs only when several revisions are active, which never happens locally", at))
 			}
 		}
 		if len(h.HookDetails) > 0 && !strings.HasPrefix(strings.TrimSpace(string(h.HookDetails)), "{") {

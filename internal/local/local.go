@@ -92,6 +92,7 @@ type Local struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	saveMu      sync.Mutex
 	mu          sync.Mutex
 	deployments []*Tracked
 	lastReason  map[string]string
@@ -149,7 +150,7 @@ func Start(opts Options) (*Local, error) {
 	if err := l.Outbox.persistTo(filepath.Join(opts.StateDir, "outbox.jsonl")); err != nil {
 		return nil, err
 	}
-	if l.App, err = NewApp(l.Clock.Now); err != nil {
+	if l.App, err = NewAppAt(l.Clock.Now, opts.Config.Speed); err != nil {
 		return nil, err
 	}
 	if err := l.startUI(); err != nil {
@@ -212,6 +213,14 @@ func (l *Local) startS3() error {
 }
 
 func (l *Local) startUI() error {
+	// The outbox shows every signed review link: loopback only.
+	host, _, err := net.SplitHostPort(l.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen %q: %w", l.opts.Listen, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--listen %q: local mode serves review links and listens on loopback only (127.0.0.1 or [::1])", l.opts.Listen)
+	}
 	ln, err := net.Listen("tcp", l.opts.Listen)
 	if err != nil {
 		return fmt.Errorf("dashboard: %w (choose another address with --listen)", err)
@@ -365,15 +374,26 @@ type record struct {
 }
 
 func (l *Local) save(t *Tracked) {
+	// Parallel hooks report at once: one save at a time, each a fresh
+	// snapshot, each through its own temporary file.
+	l.saveMu.Lock()
+	defer l.saveMu.Unlock()
 	b, err := json.MarshalIndent(record{Snapshot: t.D.Snapshot(), Green: t.Green}, "", "  ")
 	if err != nil {
 		return
 	}
-	path := filepath.Join(l.opts.StateDir, "deployments", t.D.ID+".json")
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err == nil {
-		_ = os.Rename(tmp, path)
+	dir := filepath.Join(l.opts.StateDir, "deployments")
+	f, err := os.CreateTemp(dir, ".save-*")
+	if err != nil {
+		return
 	}
+	_, werr := f.Write(b)
+	cerr := f.Close()
+	if werr != nil || cerr != nil {
+		_ = os.Remove(f.Name())
+		return
+	}
+	_ = os.Rename(f.Name(), filepath.Join(dir, t.D.ID+".json"))
 }
 
 // lastSimulatedTime returns the latest simulated time recorded in the
@@ -413,8 +433,12 @@ func (l *Local) resume() error {
 			return err
 		}
 		var r record
-		if err := json.Unmarshal(b, &r); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
+		if err := json.Unmarshal(b, &r); err != nil || r.Snapshot.ID == "" {
+			// A damaged record must not keep local mode from starting: set
+			// it aside and say so.
+			_ = os.Rename(f, f+".damaged")
+			fmt.Fprintf(l.opts.Out, "set aside an unreadable deployment record: %s.damaged\n", f)
+			continue
 		}
 		recs = append(recs, r)
 	}

@@ -196,3 +196,14 @@ func reviewMail(t *testing.T, l *Local, id string) Mail {
 	t.Fatal("no review message")
 	return Mail{}
 }
+
+func TestListenLoopbackOnly(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Hooks = onlyApproval(cfg.Hooks)
+	for _, addr := range []string{":0", "0.0.0.0:0", "192.0.2.1:8090"} {
+		if l, err := Start(Options{StateDir: t.TempDir(), Listen: addr, Config: cfg}); err == nil {
+			l.Close()
+			t.Errorf("Start(--listen %s) = nil error, want loopback only", addr)
+		}
+	}
+}

@@ -32,9 +32,9 @@ type Scenario struct {
 	Needs []string
 	// Want is the final status expected.
 	Want simulator.Status
-	// WantReason, when set, must appear in the deployment's reason: the
+	// WantReason, each of them, must appear in the deployment's reason: the
 	// scenario must end for the reason it is about, not another.
-	WantReason string
+	WantReason []string
 	// ApprovalTimeout overrides the approval hook's timeout.
 	ApprovalTimeout string
 	// NoReview asserts that nobody was asked to review.
@@ -46,16 +46,16 @@ var Scenarios = []Scenario{
 	{Name: "approve", Description: "a reviewer approves: the deployment completes", Green: Healthy, Decision: "approve",
 		Needs: []string{FnApproval}, Want: simulator.StatusSuccessful},
 	{Name: "reject", Description: "a reviewer rejects: ECS rolls back", Green: Healthy, Decision: "reject",
-		Needs: []string{FnApproval}, Want: simulator.StatusRollbackSuccessful, WantReason: "approval-hook failed at POST_TEST_TRAFFIC_SHIFT: rejected by"},
+		Needs: []string{FnApproval}, Want: simulator.StatusRollbackSuccessful, WantReason: []string{"approval-hook failed at POST_TEST_TRAFFIC_SHIFT: rejected by"}},
 	{Name: "timeout", Description: "nobody decides: the request expires and ECS rolls back", Green: Healthy,
 		Needs: []string{FnApproval}, Want: simulator.StatusRollbackSuccessful, ApprovalTimeout: "10m",
-		WantReason: "approval-hook failed at POST_TEST_TRAFFIC_SHIFT: no decision within 10m"},
+		WantReason: []string{"approval-hook failed at POST_TEST_TRAFFIC_SHIFT: no decision within 10m"}},
 	{Name: "smoke-fail", Description: "green is broken: smoke checks fail, ECS rolls back, nobody is asked to approve", Green: Broken,
 		Needs: []string{FnSmoke, FnApproval}, Want: simulator.StatusRollbackSuccessful, NoReview: true,
-		WantReason: "smoke-hook failed at POST_TEST_TRAFFIC_SHIFT: smoke checks failed"},
+		WantReason: []string{"smoke-hook failed at POST_TEST_TRAFFIC_SHIFT: smoke checks failed"}},
 	{Name: "bake-fail", Description: "green degrades after the production shift: the bake check rolls back", Green: Degrading, Decision: "approve",
 		Needs: []string{FnBake, FnApproval}, Want: simulator.StatusRollbackSuccessful,
-		WantReason: "bake-hook failed at POST_PRODUCTION_TRAFFIC_SHIFT"},
+		WantReason: []string{"bake-hook failed at POST_PRODUCTION_TRAFFIC_SHIFT: bake failed after", "5xx rate"}},
 }
 
 // FindScenario returns the scenario called name.
@@ -134,17 +134,23 @@ func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int
 		fmt.Fprintf(out, "scenario %s: ended %s, want %s\n", s.Name, snap.Status, s.Want)
 		code = ExitUnexpected
 	}
-	if s.WantReason != "" && !strings.Contains(snap.Reason, s.WantReason) {
-		fmt.Fprintf(out, "scenario %s: ended for another reason (%q), want %q\n", s.Name, snap.Reason, s.WantReason)
-		code = ExitUnexpected
+	for _, want := range s.WantReason {
+		if !strings.Contains(snap.Reason, want) {
+			fmt.Fprintf(out, "scenario %s: ended for another reason (%q), want %q\n", s.Name, snap.Reason, want)
+			code = ExitUnexpected
+		}
 	}
+	// The reviewer must have done their part: a deployment that ended as
+	// expected without anyone reviewing proves nothing.
 	select {
 	case err := <-reviewErr:
 		if err != nil {
 			fmt.Fprintf(out, "scenario %s: reviewer: %v\n", s.Name, err)
 			code = ExitUnexpected
 		}
-	case <-time.After(5 * time.Second):
+	case <-ctx.Done():
+		fmt.Fprintf(out, "scenario %s: the reviewer did not finish\n", s.Name)
+		code = ExitUnexpected
 	}
 	if s.NoReview {
 		for _, m := range l.Outbox.Mails() {

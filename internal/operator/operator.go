@@ -228,7 +228,7 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 	if err != nil {
 		return err
 	}
-	who := arn
+	who := voter(arn)
 	if a := approverOf(arn, r.Approvers); a != "" {
 		who = a
 	}
@@ -244,7 +244,7 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 		return fmt.Errorf("%s already voted %s at %s", who, v.Decision, v.At.UTC().Format(time.RFC3339))
 	case errors.Is(err, approval.ErrNotApprover):
 		return fmt.Errorf("%s is not one of the approvers (%s): only they can approve; anyone can reject. "+
-			"To approve from the CLI, use a role session named with your approver address", arn, strings.Join(r.Approvers, ", "))
+			"To approve from the CLI, sign in as an IAM user or through IAM Identity Center with your approver address as user name", arn, strings.Join(r.Approvers, ", "))
 	case err != nil:
 		return err
 	}
@@ -256,15 +256,37 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 	return nil
 }
 
-// approverOf returns the approver address an IAM identity stands for: the
-// last part of its ARN (user name or role session name) when it is one of
-// approvers, else "".
+// approverOf returns the approver address an IAM identity stands for, or
+// "". Only names the caller cannot pick freely count: an IAM user's name,
+// and the session name of an IAM Identity Center role (AWSReservedSSO_*),
+// which is the user's sign-in name. A session name given to AssumeRole, or a
+// federated user's name, is chosen by the caller and maps to nobody.
 func approverOf(arn string, approvers []string) string {
-	name := arn[strings.LastIndex(arn, "/")+1:]
+	_, resource, ok := strings.Cut(arn, ":user/")
+	if !ok {
+		_, rest, isRole := strings.Cut(arn, ":assumed-role/")
+		role, session, _ := strings.Cut(rest, "/")
+		if !isRole || !strings.HasPrefix(role, "AWSReservedSSO_") {
+			return ""
+		}
+		resource = session
+	}
+	name := resource[strings.LastIndex(resource, "/")+1:]
 	for _, a := range approvers {
 		if strings.EqualFold(a, name) {
 			return a
 		}
 	}
 	return ""
+}
+
+// voter returns whom a CLI vote on a shared-link request counts for: the
+// IAM user, or the role without its session name, so that one person with
+// two sessions counts once.
+func voter(arn string) string {
+	if before, rest, ok := strings.Cut(arn, ":assumed-role/"); ok {
+		role, _, _ := strings.Cut(rest, "/")
+		return before + ":assumed-role/" + role
+	}
+	return arn
 }

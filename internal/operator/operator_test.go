@@ -90,7 +90,7 @@ func TestOperator(t *testing.T) {
 	if err := op.Decide(ctx, arn2, Selector{}, approval.Reject, "not today"); err != nil {
 		t.Fatalf("Decide(reject) = %v", err)
 	}
-	if s := out.String(); !strings.Contains(s, "rejected by arn:aws:sts::123456789012:assumed-role/ops/jane: not today") {
+	if s := out.String(); !strings.Contains(s, "rejected by arn:aws:sts::123456789012:assumed-role/ops: not today") {
 		t.Errorf("reject output:\n%s", s)
 	}
 	if err := op.Decide(ctx, arn2, Selector{Stage: "POST_TEST_TRAFFIC_SHIFT"}, approval.Approve, ""); err == nil || !strings.Contains(err.Error(), "already decided: rejected by") {
@@ -171,7 +171,7 @@ func TestOperatorGates(t *testing.T) {
 		}
 	}
 	var out bytes.Buffer
-	op := &Operator{Store: st, Identity: stubSTS("arn:aws:sts::123456789012:assumed-role/x/product@example.com", nil), Now: time.Now, Out: &out}
+	op := &Operator{Store: st, Identity: stubSTS("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Deployers_0123/product@example.com", nil), Now: time.Now, Out: &out}
 	ctx := context.Background()
 	if err := op.Status(ctx, depARN, Selector{}); !errors.Is(err, ErrAmbiguous) {
 		t.Errorf("Status without a gate = %v, want ErrAmbiguous", err)
@@ -185,5 +185,25 @@ func TestOperatorGates(t *testing.T) {
 	}
 	if s := out.String(); !strings.Contains(s, "Gate:        security") || !strings.Contains(s, "0 of 1") {
 		t.Errorf("security gate status:\n%s", s)
+	}
+}
+
+func TestApproverOf(t *testing.T) {
+	approvers := []string{"alice@example.com"}
+	for arn, want := range map[string]string{
+		"arn:aws:iam::123456789012:user/alice@example.com":                                       "alice@example.com",
+		"arn:aws:iam::123456789012:user/team/Alice@Example.com":                                  "alice@example.com",
+		"arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Deployers_0123/alice@example.com": "alice@example.com",
+		// Names the caller picks map to nobody.
+		"arn:aws:sts::123456789012:assumed-role/Deployer/alice@example.com": "",
+		"arn:aws:sts::123456789012:federated-user/alice@example.com":        "",
+		"arn:aws:iam::123456789012:root":                                    "",
+	} {
+		if got := approverOf(arn, approvers); got != want {
+			t.Errorf("approverOf(%s) = %q, want %q", arn, got, want)
+		}
+	}
+	if got := voter("arn:aws:sts::1:assumed-role/Deployer/session-a"); got != "arn:aws:sts::1:assumed-role/Deployer" {
+		t.Errorf("voter = %q", got)
 	}
 }

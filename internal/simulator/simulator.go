@@ -314,6 +314,11 @@ func (s *Simulator) rollback(ctx context.Context, d *Deployment, at hook.Stage, 
 			s.Env.RouteTest(Blue)
 		}
 		if err := s.runStage(ctx, d, stage, true); err != nil {
+			if ctx.Err() != nil {
+				// Stopped, not failed: the deployment stays
+				// ROLLBACK_IN_PROGRESS, and a restart resumes the rollback.
+				return d.Snapshot().Status
+			}
 			failed = true
 		}
 	}
@@ -347,10 +352,12 @@ func (s *Simulator) runStage(ctx context.Context, d *Deployment, stage hook.Stag
 	for _, h := range hooks {
 		go func() {
 			err := s.runHook(ctx, d, stage, h, rollback)
+			// The error goes out before the others are cancelled, so theirs
+			// ("context canceled") can only come after it.
+			errs <- err
 			if err != nil {
 				cancel()
 			}
-			errs <- err
 		}()
 	}
 	var first error
