@@ -150,6 +150,8 @@ func TestFunctionRolesLeastPrivilege(t *testing.T) {
 		"SuiteBakeHookRole": {
 			"WriteOwnLogs logs:CreateLogStream,logs:PutLogEvents ${SuiteBakeHookLogs.Arn}",
 			"WriteReports s3:PutObject ${SuiteStateBucket.Arn}/reports/*",
+			"ReadReports s3:GetObject ${SuiteStateBucket.Arn}/reports/*",
+			"TellMissingFromDenied s3:ListBucket ${SuiteStateBucket.Arn}",
 			"DescribeRevisions ecs:DescribeServiceRevisions arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-revision/*/*/*",
 			"ReadAlarmsAndMetrics cloudwatch:DescribeAlarms,cloudwatch:GetMetricData *",
 			"FindTargetGroups elasticloadbalancing:DescribeListeners,elasticloadbalancing:DescribeRules *",

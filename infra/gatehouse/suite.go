@@ -329,6 +329,10 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 		env:         bakeEnv,
 		statements: []awsiam.PolicyStatement{
 			writeReports,
+			// The run's start marker (reports/.../bake-STAGE.start.json) is
+			// read when ECS passes no usable run state back.
+			allow("ReadReports", []string{"s3:GetObject"}, reports),
+			listState,
 			allow("DescribeRevisions", []string{"ecs:DescribeServiceRevisions"}, revisions),
 			allow("ReadAlarmsAndMetrics", []string{"cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData"}, jsii.String("*")),
 			allow("FindTargetGroups", []string{

@@ -11,9 +11,11 @@
 // short history) travels in the hookDetails of each IN_PROGRESS answer,
 // under StateKey, so no store is needed while baking. It is bound to the
 // deployment, stage, target revision and configuration it was started for
-// and ages out: any other state is left and the window starts afresh. The
-// final verdict with its numbers is written once, as a Report, to the
-// state bucket.
+// and ages out: any other state is left and the window starts afresh. With
+// a state bucket, the run's start is also recorded there once, at
+// StartKey, so that a call without a usable run state continues the window
+// rather than starting it afresh (see marker.go). The final verdict with
+// its numbers is written once, as a Report, to the state bucket.
 //
 // Missing data is never taken for good news: a value a source could not
 // tell while green served requests is "no data", which keeps the bake
@@ -115,11 +117,18 @@ type Locator interface {
 	Locate(ctx context.Context, serviceRevisionARN string) (Traffic, error)
 }
 
-// Reports keeps final verdicts. *store.S3 satisfies it.
+// Reports keeps final verdicts and the start markers of runs in the state
+// bucket. *store.S3 and *store.Memory satisfy it.
 type Reports interface {
+	// Get reads the document at key; it returns an error wrapping
+	// store.ErrNotFound if there is none.
+	Get(ctx context.Context, key string) (store.Object, error)
 	// Create writes a new document at key; it returns an error wrapping
 	// store.ErrPrecondition if one exists.
 	Create(ctx context.Context, key string, body []byte) (etag string, err error)
+	// Update replaces the document at key if its ETag is still etag; it
+	// returns an error wrapping store.ErrPrecondition if it changed.
+	Update(ctx context.Context, key string, body []byte, etag string) (string, error)
 }
 
 // Checker runs bakes. Only Now is required: a nil source makes every check
@@ -134,7 +143,8 @@ type Checker struct {
 	// Locator finds the target groups; nil when Targets tells the sides
 	// apart by Target.Name alone (local mode).
 	Locator Locator
-	// Reports stores final verdicts; nil logs them instead.
+	// Reports stores final verdicts and the runs' start markers (see
+	// StartKey); nil logs the verdicts instead and keeps no marker.
 	Reports Reports
 	// Now is the clock.
 	Now func() time.Time
@@ -206,20 +216,37 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 		return final("invalid bake configuration: " + oneLine(err.Error()))
 	}
 	rep.Config = &cfg
-	st, restarted, err := resume(req.HookDetails, bindingOf(req, cfg), cfg, now)
+	b := bindingOf(req, cfg)
+	st, continued, restarted, err := resume(req.HookDetails, b, cfg, now)
 	if err != nil {
 		return final(oneLine(err.Error()))
 	}
+	markerKey := StartKey(d, req.LifecycleStage)
+	mu := c.mark(ctx, markerKey, b, cfg, now, &st, continued)
+	lost := "there is no run state in hookDetails"
 	if restarted != "" {
+		lost = "the run state in hookDetails is not continued: " + restarted
+	}
+	switch {
+	case mu.resumed:
+		c.logger().WarnContext(ctx, "bake window continued from the start marker in the state bucket, without the run state's history",
+			"deployment_arn", req.ResourceARN, "stage", string(req.LifecycleStage), "why", lost, "start", st.Start, "key", markerKey)
+	case restarted != "":
 		c.logger().WarnContext(ctx, "bake run state in hookDetails not continued: the window starts afresh",
 			"deployment_arn", req.ResourceARN, "stage", string(req.LifecycleStage), "why", restarted)
 	}
 
 	obs := c.observe(ctx, cfg, &st, req, now)
+	obs.MarkerErr = mu.err
 	v := Judge(cfg, st, now, obs)
+	if mu.resumed {
+		v.Reason += fmt.Sprintf(" (window continued from its start marker in the state bucket, started %s: %s; the earlier history is lost)",
+			st.Start.UTC().Format(time.RFC3339), lost)
+	}
 	st.FirstErrorAt = v.ErrorSince
 	if v.Extend && !st.extended() {
 		st.extend(now, cfg.Window)
+		c.recordExtension(ctx, markerKey, mu, st)
 	}
 	st.record(sampleOf(cfg, now, v, obs))
 

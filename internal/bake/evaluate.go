@@ -81,6 +81,9 @@ type Observation struct {
 	// Expressions holds, by index in Config.Metrics, each expression's
 	// value.
 	Expressions map[int]ExpressionValue
+	// MarkerErr is a transient error reading or writing the run's start
+	// marker in the state bucket, judged as a failing check; nil otherwise.
+	MarkerErr error
 }
 
 // ExpressionValue is the values of one expression (one per series), or why
@@ -228,6 +231,9 @@ func evaluate(cfg Config, st State, now time.Time, obs Observation) []Result {
 	// is judged: a breach on few requests still fails.
 	lenient := final && st.extended() && cfg.OnNoTraffic == Pass
 	var rs []Result
+	if obs.MarkerErr != nil {
+		rs = append(rs, failed("start marker", obs.MarkerErr))
+	}
 	if len(cfg.Alarms.Names) > 0 || len(cfg.Alarms.Prefixes) > 0 {
 		rs = append(rs, alarmResults(cfg.Alarms, obs.Alarms, obs.AlarmsErr)...)
 	}

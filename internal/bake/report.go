@@ -2,6 +2,7 @@ package bake
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
@@ -18,6 +19,13 @@ const ReportPrefix = "reports/"
 // beside the reports of the other hooks of the same deployment.
 func Key(d hook.DeploymentARN, stage hook.Stage) string {
 	return fmt.Sprintf("%s%s/%s/%s/%s/%s/bake-%s.json", ReportPrefix, d.Account, d.Region, d.Cluster, d.Service, d.ID, stage)
+}
+
+// StartKey returns the state-bucket key of the start marker of the bake
+// run for one deployment and stage, beside its report (Key):
+// reports/ACCOUNT/REGION/CLUSTER/SERVICE/DEPLOYMENT-ID/bake-STAGE.start.json.
+func StartKey(d hook.DeploymentARN, stage hook.Stage) string {
+	return strings.TrimSuffix(Key(d, stage), ".json") + ".start.json"
 }
 
 // Report is a bake's final verdict with its numbers, written once to the

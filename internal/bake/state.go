@@ -71,6 +71,13 @@ type State struct {
 	// Baseline is blue's traffic over the window's length before Start,
 	// kept once CloudWatch has settled; nil until then.
 	Baseline *Stats `json:"baseline"`
+	// Marked is set once the run's start is recorded in the state bucket
+	// (see StartKey and Checker.Reports), or cannot be for good (the bucket
+	// refused it): later calls of the run do not ask the bucket again. It
+	// stays false without a state bucket, and after a transient error,
+	// which the next call retries. A state written before the field existed
+	// reads as false: its start is recorded on the next call.
+	Marked bool `json:"marked"`
 	// History holds the latest evaluations, oldest first.
 	History []Sample `json:"history"`
 }
@@ -212,47 +219,68 @@ func fingerprint(cfg Config) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// resume returns the run state to continue from hookDetails, or a fresh
-// one starting at now for b. A state is continued only when it is of this
-// version, of b's deployment, stage, target revision and configuration,
-// started less than maxStateAge ago, and its window (as extended) ended no
-// more than MaxErrorDuration plus stateGrace ago: no legitimate call of
-// the run can come later. Otherwise it is left, and restarted says why. A
-// state that cannot be decoded, has no start, or starts in the future is
-// refused with an error.
-func resume(hookDetails json.RawMessage, b binding, cfg Config, now time.Time) (st State, restarted string, err error) {
-	fresh := State{Version: StateVersion, Start: now, Deployment: b.Deployment, Stage: b.Stage, Revision: b.Revision, Config: b.Config}
-	st, ok, err := decodeState(hookDetails)
-	if err != nil {
-		return State{}, "", err
-	}
-	if !ok {
-		return fresh, "", nil
-	}
+// mismatch says why a run bound to got is not b's, or "" if it is.
+func (b binding) mismatch(got binding) string {
 	switch {
-	case st.Version != StateVersion:
-		return fresh, fmt.Sprintf("it has version %d, want %d", st.Version, StateVersion), nil
-	case st.Deployment != b.Deployment:
-		return fresh, fmt.Sprintf("it belongs to deployment %q", st.Deployment), nil
-	case st.Stage != b.Stage:
-		return fresh, fmt.Sprintf("it belongs to stage %q", st.Stage), nil
-	case st.Revision != b.Revision:
-		return fresh, fmt.Sprintf("it belongs to target revision %q", st.Revision), nil
-	case st.Config != b.Config:
-		return fresh, "the configuration changed since it started", nil
+	case got.Deployment != b.Deployment:
+		return fmt.Sprintf("it belongs to deployment %q", got.Deployment)
+	case got.Stage != b.Stage:
+		return fmt.Sprintf("it belongs to stage %q", got.Stage)
+	case got.Revision != b.Revision:
+		return fmt.Sprintf("it belongs to target revision %q", got.Revision)
+	case got.Config != b.Config:
+		return "the configuration changed since it started"
+	}
+	return ""
+}
+
+// stale says why a run that started at start, with its window (as
+// extended) ending at end, cannot belong to the current run at now, or ""
+// if it can: it started more than maxStateAge ago, or its window ended
+// more than MaxErrorDuration plus stateGrace ago, so that no legitimate
+// call of the run can come this late.
+func stale(cfg Config, start, end, now time.Time) string {
+	if age := now.Sub(start); age > maxStateAge {
+		return fmt.Sprintf("it started %s ago, longer than an ECS lifecycle stage lasts (%s)", FormatDuration(age), FormatDuration(maxStateAge))
+	}
+	if last := end.Add(cfg.MaxErrorDuration + stateGrace); now.After(last) {
+		return fmt.Sprintf("its window ended at %s, more than maxErrorDuration (%s) + %s before this call: left from an earlier run",
+			end.UTC().Format(time.RFC3339), FormatDuration(cfg.MaxErrorDuration), FormatDuration(stateGrace))
+	}
+	return ""
+}
+
+// resume returns the run state to continue from hookDetails (ok), or a
+// fresh one starting at now for b. A state is continued only when it is of
+// this version, of b's deployment, stage, target revision and
+// configuration, and not stale: started less than maxStateAge ago, its
+// window (as extended) ended no more than MaxErrorDuration plus stateGrace
+// ago. Otherwise it is left, and restarted says why ("" when there was no
+// state). A state that cannot be decoded, has no start, or starts in the
+// future is refused with an error.
+func resume(hookDetails json.RawMessage, b binding, cfg Config, now time.Time) (st State, ok bool, restarted string, err error) {
+	fresh := State{Version: StateVersion, Start: now, Deployment: b.Deployment, Stage: b.Stage, Revision: b.Revision, Config: b.Config}
+	st, found, err := decodeState(hookDetails)
+	if err != nil {
+		return State{}, false, "", err
+	}
+	if !found {
+		return fresh, false, "", nil
+	}
+	if st.Version != StateVersion {
+		return fresh, false, fmt.Sprintf("it has version %d, want %d", st.Version, StateVersion), nil
+	}
+	if why := b.mismatch(binding{Deployment: st.Deployment, Stage: st.Stage, Revision: st.Revision, Config: st.Config}); why != "" {
+		return fresh, false, why, nil
 	}
 	if st.Start.IsZero() {
-		return State{}, "", fmt.Errorf("hookDetails.%s: %w: no start time", StateKey, errCorruptState)
+		return State{}, false, "", fmt.Errorf("hookDetails.%s: %w: no start time", StateKey, errCorruptState)
 	}
 	if st.Start.After(now.Add(maxClockSkew)) {
-		return State{}, "", fmt.Errorf("hookDetails.%s: %w: starts %s, in the future", StateKey, errCorruptState, st.Start.Format(time.RFC3339))
+		return State{}, false, "", fmt.Errorf("hookDetails.%s: %w: starts %s, in the future", StateKey, errCorruptState, st.Start.Format(time.RFC3339))
 	}
-	if age := now.Sub(st.Start); age > maxStateAge {
-		return fresh, fmt.Sprintf("it started %s ago, longer than an ECS lifecycle stage lasts (%s)", FormatDuration(age), FormatDuration(maxStateAge)), nil
-	}
-	if last := st.end(cfg.Window).Add(cfg.MaxErrorDuration + stateGrace); now.After(last) {
-		return fresh, fmt.Sprintf("its window ended at %s, more than maxErrorDuration (%s) + %s before this call: left from an earlier run",
-			st.end(cfg.Window).UTC().Format(time.RFC3339), FormatDuration(cfg.MaxErrorDuration), FormatDuration(stateGrace)), nil
+	if why := stale(cfg, st.Start, st.end(cfg.Window), now); why != "" {
+		return fresh, false, why, nil
 	}
 	// An index-wise merge over a longer list of an earlier run may have
 	// left values beyond this configuration's checks.
@@ -261,5 +289,5 @@ func resume(hookDetails json.RawMessage, b binding, cfg Config, now time.Time) (
 			st.History[i].Values = v[:len(cfg.Metrics)]
 		}
 	}
-	return st, "", nil
+	return st, true, "", nil
 }
