@@ -26,7 +26,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	stateDir := fs.String("state-dir", defaultStateDir(), "where the embedded S3 data and the deployments are kept")
 	listen := fs.String("listen", local.DefaultListen, "address of the dashboard and the review pages")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "gatehouse local: unexpected argument %q\n", fs.Arg(0))

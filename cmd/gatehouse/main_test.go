@@ -40,6 +40,8 @@ func TestUsage(t *testing.T) {
 		{nil, 2, "Usage:"},
 		{[]string{"deploy"}, 2, `unknown command "deploy"`},
 		{[]string{"help"}, 0, "gatehouse local"},
+		{[]string{"local", "-h"}, 0, "-scenario"},
+		{[]string{"approve", "-h"}, 0, "-comment"},
 		{[]string{"local", "--scenario", "chaos"}, 2, `unknown scenario "chaos"`},
 		{[]string{"local", "--green", "purple", "--scenario", "approve"}, 2, "green mode"},
 		{[]string{"local", "--speed", "-1", "--scenario", "approve"}, 2, "speed"},

@@ -45,7 +45,7 @@ func runOperator(ctx context.Context, cmd string, args []string, stdout, stderr 
 	rest := args
 	for {
 		if err := fs.Parse(rest); err != nil {
-			return 2
+			return parseExit(err)
 		}
 		if fs.NArg() == 0 {
 			break

@@ -43,6 +43,13 @@ func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// The outbox lists signed review links: answer only requests for the
+	// dashboard's own address, so a page on another name that resolves to
+	// loopback (DNS rebinding) cannot read it.
+	if "http://"+r.Host != d.l.UIURL {
+		http.Error(w, "unexpected Host", http.StatusForbidden)
+		return
+	}
 	switch {
 	case r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		d.show(w, r, r.URL.Query().Get("msg"))
@@ -60,6 +67,13 @@ func (d *dashboard) deploy(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cross-site request refused", http.StatusForbidden)
 		return
 	}
+	// Browsers that send no Sec-Fetch-Site still send Origin; and the Host
+	// must be the dashboard's own, against DNS rebinding.
+	if o := r.Header.Get("Origin"); o != "" && o != d.l.UIURL {
+		http.Error(w, "cross-site request refused", http.StatusForbidden)
+		return
+	}
+
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	mode, err := ParseMode(r.FormValue("green"))
 	msg := ""

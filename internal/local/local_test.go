@@ -141,6 +141,27 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("dashboard lacks %q", want)
 		}
 	}
+	// A form post from another origin is refused, and so is one for
+	// another host name (DNS rebinding).
+	for _, h := range []map[string]string{{"Origin": "http://evil.example"}, {"Host": "evil.example"}} {
+		req, _ := http.NewRequest(http.MethodPost, l.UIURL+"/deploy", strings.NewReader("green=healthy"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for k, v := range h {
+			if k == "Host" {
+				req.Host = v
+			} else {
+				req.Header.Set(k, v)
+			}
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusForbidden {
+			t.Errorf("POST /deploy with %v = %d, want 403", h, res.StatusCode)
+		}
+	}
 	// A cross-site form post is refused.
 	req, _ := http.NewRequest(http.MethodPost, l.UIURL+"/deploy", strings.NewReader("green=healthy"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
