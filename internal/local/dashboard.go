@@ -2,9 +2,11 @@ package local
 
 import (
 	"html/template"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
@@ -46,7 +48,7 @@ func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The outbox lists signed review links: answer only requests for the
 	// dashboard's own address, so a page on another name that resolves to
 	// loopback (DNS rebinding) cannot read it.
-	if "http://"+r.Host != d.l.UIURL {
+	if !d.ownHost(r.Host) {
 		http.Error(w, "unexpected Host", http.StatusForbidden)
 		return
 	}
@@ -60,6 +62,14 @@ func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// ownHost reports whether host names the dashboard: its address, or
+// localhost on its port.
+func (d *dashboard) ownHost(host string) bool {
+	own := strings.TrimPrefix(d.l.UIURL, "http://")
+	_, port, _ := net.SplitHostPort(own)
+	return host == own || host == "localhost:"+port
+}
+
 func (d *dashboard) deploy(w http.ResponseWriter, r *http.Request) {
 	// The dashboard only listens on loopback, but a web page elsewhere could
 	// still post to it: refuse cross-site form posts.
@@ -69,7 +79,7 @@ func (d *dashboard) deploy(w http.ResponseWriter, r *http.Request) {
 	}
 	// Browsers that send no Sec-Fetch-Site still send Origin; and the Host
 	// must be the dashboard's own, against DNS rebinding.
-	if o := r.Header.Get("Origin"); o != "" && o != d.l.UIURL {
+	if o := r.Header.Get("Origin"); o != "" && !d.ownHost(strings.TrimPrefix(o, "http://")) {
 		http.Error(w, "cross-site request refused", http.StatusForbidden)
 		return
 	}
