@@ -103,12 +103,9 @@ func TestOperatorCommands(t *testing.T) {
 	old := newIdentity
 	newIdentity = func(aws.Config, func(string) string) operator.Identity {
 		return sts.New(sts.Options{Region: "us-east-1", Credentials: aws.AnonymousCredentials{},
-			APIOptions: []func(*middleware.Stack) error{func(s *middleware.Stack) error {
-				return s.Initialize.Add(middleware.InitializeMiddlewareFunc("stub",
-					func(context.Context, middleware.InitializeInput, middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-						return middleware.InitializeOutput{Result: &sts.GetCallerIdentityOutput{Arn: aws.String("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Deployers_0123/alice@example.com")}}, middleware.Metadata{}, nil
-					}), middleware.Before)
-			}}})
+			APIOptions: []func(*middleware.Stack) error{awstest.Answer(func(any) (any, error) {
+				return &sts.GetCallerIdentityOutput{Arn: aws.String("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Deployers_0123/alice@example.com")}, nil
+			})}})
 	}
 	t.Cleanup(func() { newIdentity = old })
 	e := env(map[string]string{"GATEHOUSE_STATE_BUCKET": srv.Bucket})

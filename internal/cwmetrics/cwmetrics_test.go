@@ -14,6 +14,8 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/gatehouse-dev/gatehouse/internal/awstest"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
@@ -27,13 +29,7 @@ func stubCloudWatch(t *testing.T, answer func(params any) (any, error)) *cloudwa
 	return cloudwatch.New(cloudwatch.Options{
 		Region:      "us-west-2",
 		Credentials: aws.AnonymousCredentials{},
-		APIOptions: []func(*middleware.Stack) error{func(s *middleware.Stack) error {
-			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("stub",
-				func(ctx context.Context, in middleware.InitializeInput, _ middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					out, err := answer(in.Parameters)
-					return middleware.InitializeOutput{Result: out}, middleware.Metadata{}, err
-				}), middleware.Before)
-		}},
+		APIOptions:  []func(*middleware.Stack) error{awstest.Answer(answer)},
 	})
 }
 

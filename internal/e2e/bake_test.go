@@ -134,16 +134,12 @@ type initStub struct {
 }
 
 func (s *initStub) options() []func(*middleware.Stack) error {
-	return []func(*middleware.Stack) error{func(st *middleware.Stack) error {
-		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("stub",
-			func(ctx context.Context, in middleware.InitializeInput, _ middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				s.mu.Lock()
-				s.calls[typeName(in.Parameters)]++
-				s.mu.Unlock()
-				out, err := s.answer(in.Parameters)
-				return middleware.InitializeOutput{Result: out}, middleware.Metadata{}, err
-			}), middleware.Before)
-	}}
+	return []func(*middleware.Stack) error{awstest.Answer(func(params any) (any, error) {
+		s.mu.Lock()
+		s.calls[typeName(params)]++
+		s.mu.Unlock()
+		return s.answer(params)
+	})}
 }
 
 func typeName(v any) string {

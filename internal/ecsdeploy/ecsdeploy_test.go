@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/gatehouse-dev/gatehouse/internal/awstest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -21,13 +23,7 @@ func stubECS(t *testing.T, answer func(params any) (any, error)) *ecs.Client {
 	return ecs.New(ecs.Options{
 		Region:      "us-west-2",
 		Credentials: aws.AnonymousCredentials{},
-		APIOptions: []func(*middleware.Stack) error{func(s *middleware.Stack) error {
-			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("stub",
-				func(ctx context.Context, in middleware.InitializeInput, _ middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					out, err := answer(in.Parameters)
-					return middleware.InitializeOutput{Result: out}, middleware.Metadata{}, err
-				}), middleware.Before)
-		}},
+		APIOptions:  []func(*middleware.Stack) error{awstest.Answer(answer)},
 	})
 }
 

@@ -25,15 +25,12 @@ const depARN = "arn:aws:ecs:us-west-2:123456789012:service-deployment/prod-clust
 // stubSTS is a real STS client answered at the SDK's Initialize step.
 func stubSTS(arn string, err error) *sts.Client {
 	return sts.New(sts.Options{Region: "us-east-1", Credentials: aws.AnonymousCredentials{},
-		APIOptions: []func(*middleware.Stack) error{func(s *middleware.Stack) error {
-			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("stub",
-				func(context.Context, middleware.InitializeInput, middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					if err != nil {
-						return middleware.InitializeOutput{}, middleware.Metadata{}, err
-					}
-					return middleware.InitializeOutput{Result: &sts.GetCallerIdentityOutput{Arn: aws.String(arn)}}, middleware.Metadata{}, nil
-				}), middleware.Before)
-		}}})
+		APIOptions: []func(*middleware.Stack) error{awstest.Answer(func(any) (any, error) {
+			if err != nil {
+				return nil, err
+			}
+			return &sts.GetCallerIdentityOutput{Arn: aws.String(arn)}, nil
+		})}})
 }
 
 type nopNotifier struct{}

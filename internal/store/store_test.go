@@ -138,12 +138,7 @@ func TestErrorTranslation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		c := s3.New(s3.Options{Region: "us-east-1", Credentials: aws.AnonymousCredentials{},
-			APIOptions: []func(*middleware.Stack) error{func(st *middleware.Stack) error {
-				return st.Initialize.Add(middleware.InitializeMiddlewareFunc("stub",
-					func(context.Context, middleware.InitializeInput, middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-						return middleware.InitializeOutput{}, middleware.Metadata{}, tt.err
-					}), middleware.Before)
-			}}})
+			APIOptions: []func(*middleware.Stack) error{awstest.Answer(func(any) (any, error) { return nil, tt.err })}})
 		_, err := store.New(c, "b").Update(context.Background(), "k", []byte("{}"), `"e"`)
 		if got := errors.Is(err, store.ErrPrecondition); got != tt.wantPrecond {
 			t.Errorf("%v: ErrPrecondition = %v, want %v", tt.err, got, tt.wantPrecond)

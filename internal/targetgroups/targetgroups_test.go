@@ -12,18 +12,14 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/gatehouse-dev/gatehouse/internal/awstest"
 	"github.com/google/go-cmp/cmp"
 )
 
 // stub answers a client's calls at the SDK's Initialize step.
 func stub(answer func(params any) (any, error)) []func(*middleware.Stack) error {
-	return []func(*middleware.Stack) error{func(s *middleware.Stack) error {
-		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("stub",
-			func(ctx context.Context, in middleware.InitializeInput, _ middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				out, err := answer(in.Parameters)
-				return middleware.InitializeOutput{Result: out}, middleware.Metadata{}, err
-			}), middleware.Before)
-	}}
+	return []func(*middleware.Stack) error{awstest.Answer(answer)}
 }
 
 func stubECS(answer func(params any) (any, error)) *ecs.Client {

@@ -14,6 +14,8 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/gatehouse-dev/gatehouse/internal/awstest"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
@@ -22,13 +24,7 @@ import (
 // stub answers every call of an SDK client at the Initialize step: no
 // network, but the SDK's own input handling and error plumbing.
 func stub(answer func(params any) (any, error)) func(*middleware.Stack) error {
-	return func(s *middleware.Stack) error {
-		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("stub",
-			func(ctx context.Context, in middleware.InitializeInput, _ middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				out, err := answer(in.Parameters)
-				return middleware.InitializeOutput{Result: out}, middleware.Metadata{}, err
-			}), middleware.Before)
-	}
+	return awstest.Answer(answer)
 }
 
 func stubECS(answer func(params any) (any, error)) *ecs.Client {
