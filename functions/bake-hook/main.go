@@ -5,12 +5,10 @@
 package main
 
 import (
-	"log/slog"
 	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -25,18 +23,11 @@ import (
 )
 
 func main() {
-	log := lambdacontext.NewLogger()
-	slog.SetDefault(log)
-	cfg, err := config.LoadBakeHook(os.Getenv)
-	if err != nil {
-		log.Error("bad configuration", "err", config.Describe(err))
-		os.Exit(1)
-	}
-	aws, err := awsenv.FromEnv(os.Getenv)
-	if err != nil {
-		log.Error("bad configuration", "err", err)
-		os.Exit(1)
-	}
+	var cfg config.BakeHook
+	log, aws := awsenv.Boot(os.Getenv, func(getenv func(string) string) (err error) {
+		cfg, err = config.LoadBakeHook(getenv)
+		return err
+	})
 	cw := cwmetrics.New(cloudwatch.NewFromConfig(aws, func(o *cloudwatch.Options) {
 		o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.CloudWatch)
 	}))

@@ -6,14 +6,12 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
@@ -26,18 +24,11 @@ import (
 )
 
 func main() {
-	log := lambdacontext.NewLogger()
-	slog.SetDefault(log)
-	cfg, err := config.LoadSmokeHook(os.Getenv)
-	if err != nil {
-		log.Error("bad configuration", "err", config.Describe(err))
-		os.Exit(1)
-	}
-	aws, err := awsenv.FromEnv(os.Getenv)
-	if err != nil {
-		log.Error("bad configuration", "err", err)
-		os.Exit(1)
-	}
+	var cfg config.SmokeHook
+	log, aws := awsenv.Boot(os.Getenv, func(getenv func(string) string) (err error) {
+		cfg, err = config.LoadSmokeHook(getenv)
+		return err
+	})
 	finder := testlistener.New(
 		ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.ECS) }),
 		elb.NewFromConfig(aws, func(o *elb.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.ELBv2) }),

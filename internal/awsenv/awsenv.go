@@ -13,9 +13,13 @@
 package awsenv
 
 import (
+	"log/slog"
+	"os"
+
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -117,4 +121,20 @@ func NewS3(cfg aws.Config, getenv func(string) string, optFns ...func(*s3.Option
 		}
 	}}, optFns...)
 	return s3.NewFromConfig(cfg, opts...)
+}
+
+// Boot starts a Lambda function: it makes the Lambda logger the default,
+// runs load (which reads the function's own configuration from getenv), and
+// reads the SDK configuration with FromEnv. A bad environment stops the
+// function with one log line naming every problem: it cannot answer
+// anything sensible, and ECS then rolls back with the log to say why.
+func Boot(getenv func(string) string, load func(getenv func(string) string) error) (*slog.Logger, aws.Config) {
+	log := lambdacontext.NewLogger()
+	slog.SetDefault(log)
+	cfg, err := FromEnv(getenv)
+	if lerr := load(getenv); lerr != nil || err != nil {
+		log.Error("bad configuration", "err", strings.ReplaceAll(errors.Join(lerr, err).Error(), "\n", "; "))
+		os.Exit(1)
+	}
+	return log, cfg
 }

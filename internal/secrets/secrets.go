@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
 )
 
@@ -96,4 +97,22 @@ func (k *Keyring) version(ctx context.Context, stage string) (token.Key, error) 
 		return token.Key{}, fmt.Errorf("signing secret (%s): %w", stage, err)
 	}
 	return key, nil
+}
+
+// KeySource supplies the signing keys.
+type KeySource interface {
+	Keys(ctx context.Context) (token.Keyring, error)
+}
+
+// Source returns where a function gets its signing keys: the Secrets
+// Manager secret secretARN when set, else the key given in the environment
+// (local runs).
+func Source(cfg aws.Config, getenv func(string) string, secretARN string, local *token.Keyring) KeySource {
+	if secretARN == "" && local != nil {
+		return *local
+	}
+	api := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+		o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.SecretsManager)
+	})
+	return New(api, secretARN, time.Now)
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/gatehouse-dev/gatehouse/internal/token"
 )
 
 type fakeSM struct {
@@ -68,5 +70,21 @@ func TestKeyringErrors(t *testing.T) {
 	}
 	if _, err := New(&fakeSM{versions: map[string]string{"AWSCURRENT": "short"}}, "s", time.Now).Keys(context.Background()); err == nil {
 		t.Error("Keys() with a short key = nil error, want one")
+	}
+}
+
+func TestSource(t *testing.T) {
+	local, err := token.ParseSecret(strings.Repeat("l", 40))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := token.Keyring{Current: local}
+	env := func(string) string { return "" }
+	got, err := Source(aws.Config{Region: "us-east-1"}, env, "", &ring).Keys(context.Background())
+	if err != nil || got.Current.ID != local.ID {
+		t.Errorf("Source without a secret ARN = %v, %v; want the local key", got.Current.ID, err)
+	}
+	if _, ok := Source(aws.Config{Region: "us-east-1"}, env, "arn:aws:secretsmanager:us-east-1:1:secret:s", nil).(*Keyring); !ok {
+		t.Error("Source with a secret ARN is not a Secrets Manager keyring")
 	}
 }
