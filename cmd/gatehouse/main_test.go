@@ -49,6 +49,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"local", "extra"}, 2, "unexpected argument"},
 		{[]string{"approve"}, 2, "want exactly one deployment ARN"},
 		{[]string{"list", "x"}, 2, "unexpected argument"},
+		{[]string{"status", "arn:aws:ecs:us-west-2:1:service/c/s", "--bucket", "b"}, 2, "not a service-deployment ARN"},
 		{[]string{"status", "arn:aws:ecs:us-west-2:1:service-deployment/c/s/d"}, 2, "no state bucket"},
 		{[]string{"reject", "arn:aws:ecs:us-west-2:1:service-deployment/c/s/d", "--bucket", "b", "--comment", strings.Repeat("x", 2000)}, 2, "--comment"},
 	}

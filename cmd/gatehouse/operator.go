@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/operator"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -68,6 +69,12 @@ func runOperator(ctx context.Context, cmd string, args []string, stdout, stderr 
 			fmt.Fprintf(stderr, "gatehouse %s: want exactly one deployment ARN (arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/SERVICE/ID)\n", cmd)
 		}
 		return 2
+	}
+	if want == 1 {
+		if _, err := hook.ParseDeploymentARN(positional[0]); err != nil {
+			fmt.Fprintf(stderr, "gatehouse %s: %v\n", cmd, err)
+			return 2
+		}
 	}
 	if *bucket == "" {
 		fmt.Fprintf(stderr, "gatehouse %s: no state bucket: pass --bucket or set %s\n", cmd, config.EnvStateBucket)
