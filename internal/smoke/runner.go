@@ -131,6 +131,11 @@ const (
 	maxReportTries = 3
 	// reportRetryDelay is the callback delay for that retry, in seconds.
 	reportRetryDelay = 5
+	// maxDiscoveryWait and maxDiscoveryCalls bound how long transient errors
+	// discovering the test listener are answered IN_PROGRESS: whichever is
+	// reached first fails the run.
+	maxDiscoveryWait  = 5 * time.Minute
+	maxDiscoveryCalls = 20
 )
 
 // Poll runs the checks that are due, as far as the call's deadline allows,
@@ -168,7 +173,7 @@ func (r *Runner) Poll(ctx context.Context, p Poll) (Result, error) {
 	t, fromConfig, err := r.target(ctx, p, st)
 	if err != nil {
 		if hook.IsTransient(err) {
-			return Result{}, fmt.Errorf("baseUrl: %w", err)
+			return r.discoveryTrouble(ctx, log, p, st, now, err), nil
 		}
 		return r.refuse(ctx, p, "baseUrl: "+oneLine(err)), nil
 	}
@@ -210,6 +215,25 @@ func (r *Runner) target(ctx context.Context, p Poll, st runState) (Target, bool,
 		return Target{}, false, err
 	}
 	return t, false, nil
+}
+
+// discoveryTrouble answers a transient error discovering the test listener
+// (throttling, a 5xx from ECS or ELBv2): IN_PROGRESS with the run state, so
+// the run keeps its start, until the trouble has lasted maxDiscoveryWait or
+// maxDiscoveryCalls calls; then FAILED, naming the error. A smoke gate that
+// cannot find green does not wait out the stage's timeout.
+func (r *Runner) discoveryTrouble(ctx context.Context, log *slog.Logger, p Poll, st runState, now time.Time, err error) Result {
+	waited := now.Sub(time.UnixMilli(st.Started))
+	if st.Calls >= maxDiscoveryCalls || waited >= maxDiscoveryWait {
+		return r.refuse(ctx, p, fmt.Sprintf("baseUrl: gave up after %d calls over %s: %s", st.Calls, waited.Round(time.Second), oneLine(err)))
+	}
+	log.WarnContext(ctx, "test listener discovery failed, will try again", "err", err, "calls", st.Calls)
+	return Result{
+		Status:        hook.StatusInProgress,
+		Reason:        "baseUrl: transient error, trying again: " + oneLine(err),
+		CallBackDelay: TransientCallBackDelay,
+		State:         st.encode(),
+	}
 }
 
 // runKey names the run a state belongs to: deployment, stage and revision.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -624,5 +625,63 @@ func TestStateKeepsNoHeaderValues(t *testing.T) {
 	s.setTarget(Target{BaseURL: cfg.BaseURL, Source: SourceConfig}, true)
 	if strings.Contains(string(s.encode()), secret) {
 		t.Errorf("state %s holds a header value", s.encode())
+	}
+}
+
+// TestDiscoveryTroubleIsBounded: transient errors discovering the test
+// listener are answered IN_PROGRESS with the run state, so the run keeps its
+// start over calls; once they have lasted maxDiscoveryWait the run fails,
+// naming the error, and a discovery that recovers in time goes on.
+func TestDiscoveryTroubleIsBounded(t *testing.T) {
+	for name, merge := range merges {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(&app{})
+			defer srv.Close()
+			for _, recoverAt := range []int{0, 3} {
+				clk := newClock()
+				var calls int
+				r := &Runner{Client: srv.Client(), Now: clk.Now, Sleep: clk.Sleep, Log: slog.New(slog.DiscardHandler),
+					Discoverer: DiscoverFunc(func(context.Context, string) (Target, error) {
+						calls++
+						if recoverAt > 0 && calls >= recoverAt {
+							return Target{BaseURL: srv.URL, Headers: map[string]string{"x-amzn-ecs-bluegreen-test": "true", "Host": "green.internal"}}, nil
+						}
+						return Target{}, hook.Transient(errors.New("Throttling: rate exceeded"))
+					})}
+				h := HookHandler(r, DefaultConfig())
+				details := json.RawMessage(`{"checks":[{"name":"green","path":"/needs-header"}]}`)
+				var last hook.Response
+				var inProgress int
+				for call := 1; call <= maxDiscoveryCalls+1; call++ {
+					res, err := h(context.Background(), hook.Request{ExecutionID: "e", LifecycleStage: hook.StagePostTestTrafficShift, ResourceARN: deploymentARN,
+						ExecutionDetails: hook.ExecutionDetails{TargetServiceRevisionARN: greenARN}, HookDetails: details})
+					if err != nil {
+						t.Fatalf("call %d: %v", call, err)
+					}
+					last = res
+					if res.HookStatus != hook.StatusInProgress {
+						break
+					}
+					inProgress++
+					if res.CallBackDelay != TransientCallBackDelay || !strings.Contains(res.Reason, "Throttling") {
+						t.Errorf("call %d: %+v, want IN_PROGRESS after %d s naming the error", call, res, TransientCallBackDelay)
+					}
+					clk.Add(time.Minute)
+					details = merge(t, details, res.HookDetails)
+				}
+				if recoverAt > 0 {
+					if last.HookStatus != hook.StatusSucceeded || inProgress != recoverAt-1 {
+						t.Errorf("recovering at call %d: last %+v after %d IN_PROGRESS, want SUCCEEDED after %d", recoverAt, last, inProgress, recoverAt-1)
+					}
+					continue
+				}
+				// Calls at 0, 1, ... 4 minutes answer IN_PROGRESS; the one at
+				// 5 minutes fails.
+				if last.HookStatus != hook.StatusFailed || inProgress != 5 ||
+					!strings.Contains(last.Reason, "gave up after 6 calls over 5m0s") || !strings.Contains(last.Reason, "Throttling: rate exceeded") {
+					t.Errorf("last %+v after %d IN_PROGRESS, want FAILED after 5 naming the calls, the time and the error", last, inProgress)
+				}
+			}
+		})
 	}
 }
