@@ -254,12 +254,13 @@ type App struct {
 // second of simulated time at speed 60, more when time runs faster, so the
 // bake sees as much traffic per simulated minute at any speed.
 func NewApp(now func() time.Time) (*App, error) {
-	return NewAppAt(now, 60)
+	return NewAppAt(now, 60, 0)
 }
 
-// NewAppAt is NewApp with simulated time running speed times real time.
-func NewAppAt(now func() time.Time, speed float64) (*App, error) {
-	blue, err := startRevision(simulator.Blue, "2.4.0", Healthy)
+// NewAppAt is NewApp with simulated time running speed times real time, and
+// blue at version 2.4.<deployed>: deployed earlier deployments succeeded.
+func NewAppAt(now func() time.Time, speed float64, deployed int) (*App, error) {
+	blue, err := startRevision(simulator.Blue, fmt.Sprintf("2.4.%d", deployed), Healthy)
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +278,7 @@ func NewAppAt(now func() time.Time, speed float64) (*App, error) {
 	prod.route(blue, simulator.Blue)
 	test.route(blue, simulator.Blue)
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &App{Production: prod, Test: test, blue: blue, version: 0, stopLoad: cancel}
+	a := &App{Production: prod, Test: test, blue: blue, version: deployed, stopLoad: cancel}
 	interval := max(time.Duration(float64(40*time.Millisecond)*60/max(speed, 1)), 4*time.Millisecond)
 	go a.load(ctx, interval)
 	return a, nil

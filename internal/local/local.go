@@ -123,9 +123,13 @@ func Start(opts Options) (*Local, error) {
 	if err := os.MkdirAll(filepath.Join(opts.StateDir, "deployments"), 0o700); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
+	recs, err := loadRecords(opts.StateDir, opts.Out)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	start := time.Now()
-	if t := lastSimulatedTime(opts.StateDir); t.After(start) {
+	if t := lastSimulatedTime(recs); t.After(start) {
 		start = t
 	}
 	l := &Local{opts: opts, Clock: simulator.NewFastClockFrom(start, opts.Config.Speed), ctx: ctx, cancel: cancel, lastReason: map[string]string{}}
@@ -135,7 +139,6 @@ func Start(opts Options) (*Local, error) {
 			l.Close()
 		}
 	}()
-	var err error
 	if l.logFile, err = os.OpenFile(filepath.Join(opts.StateDir, "local.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err != nil {
 		return nil, fmt.Errorf("log file: %w", err)
 	}
@@ -150,7 +153,13 @@ func Start(opts Options) (*Local, error) {
 	if err := l.Outbox.persistTo(filepath.Join(opts.StateDir, "outbox.jsonl")); err != nil {
 		return nil, err
 	}
-	if l.App, err = NewAppAt(l.Clock.Now, opts.Config.Speed); err != nil {
+	deployed := 0
+	for _, r := range recs {
+		if r.Snapshot.Status == simulator.StatusSuccessful {
+			deployed++
+		}
+	}
+	if l.App, err = NewAppAt(l.Clock.Now, opts.Config.Speed, deployed); err != nil {
 		return nil, err
 	}
 	if err := l.startUI(); err != nil {
@@ -172,9 +181,7 @@ func Start(opts Options) (*Local, error) {
 		}
 		l.Sim.Hooks = append(l.Sim.Hooks, h)
 	}
-	if err := l.resume(); err != nil {
-		return nil, err
-	}
+	l.resume(recs)
 	ok = true
 	return l, nil
 }
@@ -396,20 +403,37 @@ func (l *Local) save(t *Tracked) {
 	_ = os.Rename(f.Name(), filepath.Join(dir, t.D.ID+".json"))
 }
 
-// lastSimulatedTime returns the latest simulated time recorded in the
-// state directory, so that a restart does not turn the clock back.
-func lastSimulatedTime(dir string) time.Time {
-	var last time.Time
-	files, _ := filepath.Glob(filepath.Join(dir, "deployments", "*.json"))
+// loadRecords reads the deployment records in the state directory, oldest
+// first. A damaged one is set aside, and out told: it must not keep local
+// mode from starting.
+func loadRecords(dir string, out io.Writer) ([]record, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "deployments", "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var recs []record
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			continue
+			return nil, err
 		}
 		var r record
-		if json.Unmarshal(b, &r) != nil {
+		if err := json.Unmarshal(b, &r); err != nil || r.Snapshot.ID == "" {
+			_ = os.Rename(f, f+".damaged")
+			fmt.Fprintf(out, "set aside an unreadable deployment record: %s.damaged\n", f)
 			continue
 		}
+		recs = append(recs, r)
+	}
+	slices.SortStableFunc(recs, func(a, b record) int { return a.Snapshot.StartedAt.Compare(b.Snapshot.StartedAt) })
+	return recs, nil
+}
+
+// lastSimulatedTime returns the latest simulated time in recs, so that a
+// restart does not turn the clock back.
+func lastSimulatedTime(recs []record) time.Time {
+	var last time.Time
+	for _, r := range recs {
 		for _, e := range r.Snapshot.Events {
 			if e.At.After(last) {
 				last = e.At
@@ -419,37 +443,9 @@ func lastSimulatedTime(dir string) time.Time {
 	return last
 }
 
-// resume loads the deployments in the state directory and continues the
-// unfinished one.
-func (l *Local) resume() error {
-	files, err := filepath.Glob(filepath.Join(l.opts.StateDir, "deployments", "*.json"))
-	if err != nil {
-		return err
-	}
-	var recs []record
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		var r record
-		if err := json.Unmarshal(b, &r); err != nil || r.Snapshot.ID == "" {
-			// A damaged record must not keep local mode from starting: set
-			// it aside and say so.
-			_ = os.Rename(f, f+".damaged")
-			fmt.Fprintf(l.opts.Out, "set aside an unreadable deployment record: %s.damaged\n", f)
-			continue
-		}
-		recs = append(recs, r)
-	}
-	// Oldest first.
-	for i := range recs {
-		for j := i + 1; j < len(recs); j++ {
-			if recs[j].Snapshot.StartedAt.Before(recs[i].Snapshot.StartedAt) {
-				recs[i], recs[j] = recs[j], recs[i]
-			}
-		}
-	}
+// resume tracks the deployments recorded in the state directory and
+// continues the unfinished one.
+func (l *Local) resume(recs []record) {
 	for _, r := range recs {
 		t := &Tracked{D: l.Sim.Restore(r.Snapshot), Green: r.Green, done: make(chan struct{})}
 		l.deployments = append(l.deployments, t)
@@ -461,7 +457,6 @@ func (l *Local) resume() error {
 		l.App.Prepare(r.Green)
 		l.run(t)
 	}
-	return nil
 }
 
 // Close stops the deployments where they are (a restart resumes them) and

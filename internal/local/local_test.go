@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -100,8 +101,32 @@ func TestRestartResumes(t *testing.T) {
 		t.Fatal("the resumed deployment did not finish")
 	}
 	if s := deps[0].D.Snapshot().Status; s != simulator.StatusSuccessful {
-		t.Errorf("resumed deployment ended %s, want SUCCESSFUL", s)
+		t.Fatalf("resumed deployment ended %s, want SUCCESSFUL", s)
 	}
+	l2.Close()
+
+	// A further restart carries on from there: blue is the version just
+	// deployed, and the next deployment gets a later revision.
+	l3 := startAt(t, dir, listen, cfg)
+	if blue, green := l3.App.Versions(); blue != "2.4.1" || green != "2.4.2" {
+		t.Errorf("after the deployment and a restart: blue %s, next green %s, want 2.4.1 and 2.4.2", blue, green)
+	}
+	next, err := l3.Deploy(Healthy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := revisionNumber(t, deps[0].D.TargetRevision), revisionNumber(t, next.D.TargetRevision); b <= a {
+		t.Errorf("next deployment's revision %s, want one after %s", next.D.TargetRevision, deps[0].D.TargetRevision)
+	}
+}
+
+func revisionNumber(t *testing.T, arn string) int {
+	t.Helper()
+	n, err := strconv.Atoi(arn[strings.LastIndexByte(arn, '/')+1:])
+	if err != nil {
+		t.Fatalf("revision ARN %q: %v", arn, err)
+	}
+	return n
 }
 
 func TestOneDeploymentAtATime(t *testing.T) {

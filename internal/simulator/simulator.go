@@ -227,6 +227,13 @@ func (s *Simulator) NewDeployment() *Deployment {
 // Restore returns a deployment as snap describes it, to be resumed by Run
 // from the stage it was in.
 func (s *Simulator) Restore(snap Snapshot) *Deployment {
+	// Later deployments get later revisions, after a restart too.
+	var rev int
+	if _, err := fmt.Sscanf(snap.TargetRevision[strings.LastIndexByte(snap.TargetRevision, '/')+1:], "%d", &rev); err == nil {
+		s.mu.Lock()
+		s.revision = max(s.revision, (rev-1000)/2)
+		s.mu.Unlock()
+	}
 	return &Deployment{
 		ID: snap.ID, ARN: snap.ARN, SourceRevision: snap.SourceRevision, TargetRevision: snap.TargetRevision,
 		status: snap.Status, stage: snap.Stage, startedAt: snap.StartedAt, endedAt: snap.EndedAt,
