@@ -4,16 +4,19 @@
 package main
 
 import (
+	"context"
 	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/notify"
@@ -41,9 +44,24 @@ func main() {
 		// Smoke reports live in the same bucket.
 		Smoke:         smoke.Verdicts{Reader: st},
 		SmokeFunction: cfg.SmokeFunction,
+		Alarms: cloudWatchAlarms{cwmetrics.New(cloudwatch.NewFromConfig(aws, func(o *cloudwatch.Options) {
+			o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.CloudWatch)
+		}))},
 	}
 	lambda.Start(hook.Wrap(approval.HookHandler(gate, cfg.Defaults), hook.Options{
 		CallBackDelay: cfg.Defaults.CallbackDelay,
 		Logger:        log,
 	}))
+}
+
+// cloudWatchAlarms reads the alarms of abortOnAlarms.
+type cloudWatchAlarms struct{ c *cwmetrics.Client }
+
+func (a cloudWatchAlarms) Alarms(ctx context.Context, names, prefixes []string) ([]approval.Alarm, error) {
+	list, err := a.c.Alarms(ctx, names, prefixes)
+	out := make([]approval.Alarm, 0, len(list))
+	for _, x := range list {
+		out = append(out, approval.Alarm{Name: x.Name, State: x.State, Reason: x.Reason})
+	}
+	return out, err
 }

@@ -23,9 +23,9 @@ import (
 )
 
 func main() {
-	var cfg config.BakeHook
+	var cfg bake.HookEnv
 	log, aws := awsenv.Boot(os.Getenv, func(getenv func(string) string) (err error) {
-		cfg, err = config.LoadBakeHook(getenv)
+		cfg, err = bake.LoadHookEnv(getenv)
 		return err
 	})
 	cw := cwmetrics.New(cloudwatch.NewFromConfig(aws, func(o *cloudwatch.Options) {

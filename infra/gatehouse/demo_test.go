@@ -131,6 +131,10 @@ func TestDemoServiceLifecycleHooks(t *testing.T) {
 			if err == nil && s.FirstDeployment != approval.FirstDeploymentSkip {
 				t.Errorf("approval firstDeployment = %q, want %q", s.FirstDeployment, approval.FirstDeploymentSkip)
 			}
+			// An open request watches the deployment alarms.
+			if err == nil && len(s.AbortOnAlarms.Names) != 2 {
+				t.Errorf("approval abortOnAlarms = %+v, want the two deployment alarms", s.AbortOnAlarms)
+			}
 		case "Bake":
 			_, err = bake.ParseConfig(raw)
 		default:

@@ -133,6 +133,7 @@ func TestFunctionRolesLeastPrivilege(t *testing.T) {
 			"DescribeDeployment ecs:DescribeServiceDeployments arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/*/*/*",
 			"ListDeployments ecs:ListServiceDeployments arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*/*",
 			"DescribeRevisions ecs:DescribeServiceRevisions arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-revision/*/*/*",
+			"WatchAlarms cloudwatch:DescribeAlarms *",
 		},
 		"SuiteApprovalApiRole": {
 			"WriteOwnLogs logs:CreateLogStream,logs:PutLogEvents ${SuiteApprovalApiLogs.Arn}",

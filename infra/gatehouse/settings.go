@@ -135,7 +135,7 @@ func (p *SuiteProps) checkSettings(n settingNames) (*hookDefaults, error) {
 		errs = append(errs, fmt.Errorf("%s: %s", n.smoke, config.Describe(err)))
 	}
 	d.smoke = s.Defaults
-	b, err := config.LoadBakeHook(func(k string) string { return bakeEnv[k] })
+	b, err := bake.LoadHookEnv(func(k string) string { return bakeEnv[k] })
 	if err != nil {
 		errs = append(errs, fmt.Errorf("%s: %s", n.bake, config.Describe(err)))
 	}

@@ -389,7 +389,14 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 		t.Approval(HookOptions{
 			// The first deployment creates the service: nothing to review,
 			// and the stack would otherwise wait for an approval.
-			Details: map[string]any{"timeout": goDuration(p.ApprovalTimeout), "firstDeployment": "skip"},
+			// The deployment alarms roll back at any stage; watching them
+			// also closes the approval request, saying why, so nobody is
+			// left to approve a deployment that is already rolling back.
+			Details: map[string]any{
+				"timeout":         goDuration(p.ApprovalTimeout),
+				"firstDeployment": "skip",
+				"abortOnAlarms":   map[string]any{"names": []*string{errors5xx.AlarmName(), unhealthy.AlarmName()}},
+			},
 			Timeout: p.ApprovalTimeout + 30*time.Minute,
 		}),
 		t.Bake(HookOptions{Details: p.BakeDetails}),

@@ -278,8 +278,11 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 			// firstDeployment: skip asks whether the service had an earlier deployment.
 			allow("ListDeployments", []string{"ecs:ListServiceDeployments"}, services),
 			allow("DescribeRevisions", []string{"ecs:DescribeServiceRevisions"}, revisions),
+			// abortOnAlarms: the alarms an open request watches.
+			allow("WatchAlarms", []string{"cloudwatch:DescribeAlarms"}, jsii.String("*")),
 		},
 		wildcards: append([]nagWildcard{
+			{"Resource::*", "cloudwatch:DescribeAlarms (abortOnAlarms) could be scoped to alarm ARNs, but each service names its alarms (and name prefixes) in hookDetails at run time, and DescribeAlarms returns composite alarms only to a caller allowed it on Resource \"*\". It reads alarm states only."},
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ApprovalsPrefix + "*", "Approval records are keyed by deployment under the approvals/ prefix; the prefix is the narrowest scope."},
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ReportsPrefix + "*", "The review message quotes the smoke report, keyed by deployment under the reports/ prefix."},
 			{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/*/*", "Whether a service had an earlier deployment is asked of the calling service, known only at run time; the scope is this account and region's services."},

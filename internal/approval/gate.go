@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,6 +51,22 @@ type SmokeSource interface {
 	// one-line summary. It returns an error wrapping store.ErrNotFound while
 	// there is no verdict yet.
 	SmokeVerdict(ctx context.Context, deploymentARN string, stage hook.Stage) (passed bool, summary string, err error)
+}
+
+// Alarm is the state of one CloudWatch alarm.
+type Alarm struct {
+	Name string
+	// State is OK, ALARM or INSUFFICIENT_DATA.
+	State string
+	// Reason is CloudWatch's reason for the state.
+	Reason string
+}
+
+// AlarmSource reads CloudWatch alarms, for abortOnAlarms.
+type AlarmSource interface {
+	// Alarms returns the alarms named in names or whose name starts with one
+	// of prefixes. Names that match no alarm are absent.
+	Alarms(ctx context.Context, names, prefixes []string) ([]Alarm, error)
 }
 
 // Linker makes the review link for one approver of r (empty for a shared link).
@@ -96,6 +113,9 @@ type Gate struct {
 	// When ECS reports it among the hooks of the stage, the gate waits for
 	// its verdict unless waitForSmoke says otherwise.
 	SmokeFunction string
+	// Alarms reads the alarms of abortOnAlarms; without it a request that
+	// watches alarms is aborted at once (fail closed).
+	Alarms AlarmSource
 }
 
 // Timing of the publishing lease and retries.
@@ -112,6 +132,11 @@ const (
 	publishReserve = time.Second
 	// recordTimeout bounds writing down what was published.
 	recordTimeout = 5 * time.Second
+	// alarmTimeout bounds reading the watched alarms.
+	alarmTimeout = 5 * time.Second
+	// maxAlarmReason bounds how much of CloudWatch's reason for an alarm's
+	// state is quoted.
+	maxAlarmReason = 160
 )
 
 // Poll answers one hook call. On the first call for a deployment and stage it
@@ -159,6 +184,15 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 		r.AwaitSmoke, r.SendingSince = true, nil
 		r.record(now, "smoke", "gatehouse", "waiting for the smoke checks before asking for approval")
 	}
+	if !r.AbortOnAlarms.Empty() {
+		// Nobody is asked to approve a green whose alarms already fire.
+		if reason := g.watch(ctx, r); reason != "" {
+			r.AbortReason = reason
+			r.SendingSince = nil
+			r.close(Aborted, now)
+			r.AnnouncedAt = &now
+		}
+	}
 	body, err := r.Encode()
 	if err != nil {
 		return Verdict{}, err
@@ -182,6 +216,10 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 	}
 	if err != nil {
 		return Verdict{}, fmt.Errorf("create approval %s: %w", key, err)
+	}
+	if r.Outcome == Aborted {
+		g.Log.InfoContext(ctx, "approval aborted before anyone was asked", "deployment_arn", r.DeploymentARN, "stage", string(r.Stage), "reason", r.AbortReason)
+		return g.verdict(r, Aborted), nil
 	}
 	g.Log.InfoContext(ctx, "approval requested", "deployment_arn", r.DeploymentARN, "stage", string(r.Stage),
 		"approvers", len(r.Approvers), "required", r.RequiredApprovals, "expires_at", r.ExpiresAt, "await_smoke", r.AwaitSmoke)
@@ -216,6 +254,7 @@ func newRequest(p Poll, change Change, now time.Time) (*Request, error) {
 		Approvers:         s.Approvers,
 		RequiredApprovals: s.RequiredApprovals,
 		OnExpiry:          s.OnExpiry,
+		AbortOnAlarms:     s.AbortOnAlarms,
 		CreatedAt:         now,
 		ExpiresAt:         now.Add(s.Timeout),
 		SendingSince:      &now,
@@ -252,9 +291,33 @@ func (g *Gate) advance(ctx context.Context, key, etag string, r *Request) (Verdi
 		r, etag, err = g.reload(ctx, key)
 		return "", true, err
 	}
+	// The watched alarms are read once per call, before anything else
+	// happens to an open request; the reason to abort, if any, survives a
+	// lost write.
+	watched, abort := r.AbortOnAlarms.Empty(), ""
 	for range maxAttempts {
 		now := g.Now()
 		outcome := r.Evaluate(now)
+		if outcome == Pending && !watched {
+			watched, abort = true, g.watch(ctx, r)
+		}
+		if outcome == Pending && abort != "" {
+			next := clone(r)
+			next.AbortReason = abort
+			next.SendingSince = nil
+			next.close(Aborted, now)
+			next.AnnouncedAt = &now
+			newTag, lost, err := commit(next)
+			if err != nil {
+				return Verdict{}, err
+			}
+			if lost {
+				continue
+			}
+			g.Log.InfoContext(ctx, "approval aborted", "deployment_arn", next.DeploymentARN, "stage", string(next.Stage), "reason", abort)
+			g.announce(ctx, key, newTag, next)
+			return g.verdict(next, Aborted), nil
+		}
 		if outcome != Pending {
 			if r.Outcome != Pending && r.AnnouncedAt != nil {
 				return g.verdict(r, outcome), nil
@@ -352,6 +415,59 @@ func (g *Gate) advance(ctx context.Context, key, etag string, r *Request) (Verdi
 		return g.pending(r), nil
 	}
 	return Verdict{}, hook.Transient(fmt.Errorf("approval %s: still changing after %d attempts", key, maxAttempts))
+}
+
+// watch reads the alarms r watches and returns why r must be aborted, or ""
+// to go on. An alarm in ALARM aborts; so does a named alarm that does not
+// exist, a prefix that matches none, or an error that asking again will not
+// mend (access denied): a watch that cannot see is no watch. A transient error
+// is logged and the request stays open: it holds the deployment either way,
+// and the next call reads the alarms again.
+func (g *Gate) watch(ctx context.Context, r *Request) string {
+	w := r.AbortOnAlarms
+	if g.Alarms == nil {
+		return "abortOnAlarms: this approval hook cannot read CloudWatch alarms"
+	}
+	actx, cancel := context.WithTimeout(ctx, alarmTimeout)
+	defer cancel()
+	alarms, err := g.Alarms.Alarms(actx, w.Names, w.Prefixes)
+	if err != nil {
+		if hook.IsTransient(err) {
+			g.Log.WarnContext(ctx, "watched alarms not read; reading them again on the next call", "deployment_arn", r.DeploymentARN, "err", err)
+			return ""
+		}
+		return "abortOnAlarms: cannot read the alarms: " + oneLine(err.Error())
+	}
+	var firing, problems []string
+	for _, a := range alarms {
+		if a.State == "ALARM" {
+			s := "alarm " + a.Name + " is in ALARM"
+			if reason := oneLine(a.Reason); reason != "" {
+				if len(reason) > maxAlarmReason {
+					reason = strings.ToValidUTF8(reason[:maxAlarmReason-3], "") + "..."
+				}
+				s += " (" + reason + ")"
+			}
+			firing = append(firing, s)
+		}
+	}
+	for _, n := range w.Names {
+		if !slices.ContainsFunc(alarms, func(a Alarm) bool { return a.Name == n }) {
+			problems = append(problems, fmt.Sprintf("alarm %q does not exist", n))
+		}
+	}
+	for _, p := range w.Prefixes {
+		if !slices.ContainsFunc(alarms, func(a Alarm) bool { return strings.HasPrefix(a.Name, p) }) {
+			problems = append(problems, fmt.Sprintf("no alarm name starts with %q", p))
+		}
+	}
+	switch {
+	case len(firing) > 0:
+		return strings.Join(firing, "; ")
+	case len(problems) > 0:
+		return "abortOnAlarms: " + strings.Join(problems, "; ")
+	}
+	return ""
 }
 
 // waitForSmoke decides whether to hold the messages for the smoke verdict:
@@ -546,11 +662,7 @@ func (g *Gate) remind(ctx context.Context, key, etag string, r *Request) {
 // written first); best effort. Nobody is told about a request nobody was
 // asked to review.
 func (g *Gate) announce(ctx context.Context, key, etag string, r *Request) {
-	asked := false
-	for _, n := range r.Notices {
-		asked = asked || n.Kind == "review"
-	}
-	if !asked {
+	if !r.asked() {
 		return
 	}
 	var sent []Notice

@@ -31,7 +31,7 @@ func ReminderMessage(r *Request, approver, link string, now time.Time) Message {
 
 // DecisionMessage tells approver how r was decided.
 func DecisionMessage(r *Request, approver string) Message {
-	word := map[Outcome]string{Approved: "approved", Rejected: "rejected", Expired: "expired"}[r.Outcome]
+	word := map[Outcome]string{Approved: "approved", Rejected: "rejected", Expired: "expired", Aborted: "aborted"}[r.Outcome]
 	return Message{
 		Approver: approver,
 		Subject:  subject(fmt.Sprintf("[gatehouse] Deploy of %s (%s) %s", r.Service, r.Cluster, word)),
@@ -139,6 +139,9 @@ func writeChange(b *strings.Builder, r *Request) {
 	}
 	if r.Smoke != nil {
 		fmt.Fprintf(b, "Smoke:       %s\n", r.Smoke.Summary)
+	}
+	if !r.AbortOnAlarms.Empty() {
+		fmt.Fprintf(b, "Watching:    %s (in ALARM: rolled back)\n", r.AbortOnAlarms)
 	}
 	fmt.Fprintf(b, "Requested:   %s by the gatehouse approval hook\n", stamp(r.CreatedAt))
 	fmt.Fprintf(b, "Approvals:   %d of %d required\n", r.Approvals(), r.RequiredApprovals)

@@ -56,6 +56,9 @@ const (
 	// SmokeFailed closes a request whose green failed its smoke checks
 	// before anyone was asked to approve.
 	SmokeFailed Outcome = "smoke-failed"
+	// Aborted closes a request when a watched alarm (abortOnAlarms) went
+	// into ALARM, or could not be watched, while it was open.
+	Aborted Outcome = "aborted"
 )
 
 // Decision is an approver's vote, or what expiry defaults to.
@@ -206,6 +209,11 @@ type Request struct {
 	// Smoke is the smoke verdict, once known.
 	Smoke *Smoke `json:"smoke,omitempty"`
 
+	// AbortOnAlarms are the CloudWatch alarms watched while the request is
+	// open; AbortReason says why it was aborted.
+	AbortOnAlarms Alarms `json:"abortOnAlarms,omitzero"`
+	AbortReason   string `json:"abortReason,omitempty"`
+
 	// Votes are the decisions recorded, one per approver.
 	Votes []Vote `json:"votes,omitempty"`
 	// Outcome is set once, when the request closes.
@@ -241,7 +249,7 @@ func Decode(body []byte) (*Request, error) {
 		return nil, errors.New("decode approval request: incomplete document")
 	}
 	switch r.Outcome {
-	case Pending, Approved, Rejected, Expired, SmokeFailed:
+	case Pending, Approved, Rejected, Expired, SmokeFailed, Aborted:
 	default:
 		return nil, fmt.Errorf("decode approval request: unknown outcome %q", r.Outcome)
 	}
@@ -412,6 +420,11 @@ func oneLine(s string) string {
 	}, s))
 }
 
+// asked reports whether any review message went out.
+func (r *Request) asked() bool {
+	return slices.ContainsFunc(r.Notices, func(n Notice) bool { return n.Kind == "review" })
+}
+
 // close records the outcome o at now.
 func (r *Request) close(o Outcome, now time.Time) {
 	if r.Outcome != Pending {
@@ -454,6 +467,12 @@ func (r *Request) Summary(o Outcome) string {
 			s += ": " + r.Smoke.Summary
 		}
 		return s + "; nobody was asked to approve"
+	case Aborted:
+		s := "aborted: " + r.AbortReason
+		if !r.asked() {
+			s += "; nobody was asked to approve"
+		}
+		return s
 	case Expired:
 		d := FormatDuration(r.ExpiresAt.Sub(r.CreatedAt))
 		if r.SmokePending() {

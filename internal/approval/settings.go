@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Limits on settings. ECS lets a stage last at most 24 hours, so a longer
@@ -20,6 +21,11 @@ const (
 	MaxApprovers     = 50
 	MinCallbackDelay = 1
 	MaxCallbackDelay = 900
+	// MaxAlarmNames and MaxAlarmPrefixes bound abortOnAlarms, as for the bake
+	// hook; MaxAlarmNameLen is CloudWatch's limit on an alarm name.
+	MaxAlarmNames    = 100
+	MaxAlarmPrefixes = 10
+	MaxAlarmNameLen  = 255
 )
 
 // First-deployment policies.
@@ -53,6 +59,60 @@ type Settings struct {
 	// Gate names this gate when several approval hooks hold the same stage;
 	// each name keeps its own request.
 	Gate string
+	// AbortOnAlarms are CloudWatch alarms watched while the request is open:
+	// one in ALARM closes it and fails the hook, so a green that degrades
+	// during the wait rolls back instead of waiting for a decision.
+	AbortOnAlarms Alarms
+}
+
+// Alarms names CloudWatch alarms, by name and by name prefix.
+type Alarms struct {
+	Names    []string `json:"names,omitempty"`
+	Prefixes []string `json:"prefixes,omitempty"`
+}
+
+// String lists the alarms for people: names, then prefixes with a *.
+func (a Alarms) String() string {
+	list := slices.Clone(a.Names)
+	for _, p := range a.Prefixes {
+		list = append(list, p+"*")
+	}
+	return strings.Join(list, ", ")
+}
+
+// Empty reports whether no alarm is named.
+func (a Alarms) Empty() bool { return len(a.Names) == 0 && len(a.Prefixes) == 0 }
+
+// validate checks the names and prefixes, naming them by key.
+func (a Alarms) validate(key string) []error {
+	var errs []error
+	if len(a.Names) > MaxAlarmNames {
+		errs = append(errs, fmt.Errorf("%s.names: %d alarms, at most %d", key, len(a.Names), MaxAlarmNames))
+	}
+	if len(a.Prefixes) > MaxAlarmPrefixes {
+		errs = append(errs, fmt.Errorf("%s.prefixes: %d prefixes, at most %d", key, len(a.Prefixes), MaxAlarmPrefixes))
+	}
+	for field, list := range map[string][]string{"names": a.Names, "prefixes": a.Prefixes} {
+		for i, n := range list {
+			if n == "" || len(n) > MaxAlarmNameLen || strings.TrimSpace(n) != n || strings.ContainsFunc(n, unicode.IsControl) {
+				errs = append(errs, fmt.Errorf("%s.%s[%d]: %q, want an alarm name of 1 to %d characters without surrounding spaces or control characters", key, field, i, clipString(n), MaxAlarmNameLen))
+			}
+		}
+	}
+	slices.SortFunc(errs, func(x, y error) int { return strings.Compare(x.Error(), y.Error()) })
+	return errs
+}
+
+// ParseAlarmList splits a comma-separated list of alarm names or prefixes,
+// dropping empty entries and duplicates.
+func ParseAlarmList(s string) []string {
+	var out []string
+	for _, n := range strings.Split(s, ",") {
+		if n = strings.TrimSpace(n); n != "" && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // gateName is what a gate name may look like: it becomes part of an S3 key.
@@ -101,6 +161,7 @@ func (s Settings) Validate() error {
 	if s.Gate != "" && !gateName.MatchString(s.Gate) {
 		errs = append(errs, fmt.Errorf("gate: %q, want up to 32 lowercase letters, digits and dashes", s.Gate))
 	}
+	errs = append(errs, s.AbortOnAlarms.validate("abortOnAlarms")...)
 	if s.ReminderAt < 0 || s.ReminderAt >= 1 {
 		errs = append(errs, fmt.Errorf("reminderAt: %g, want a fraction of the timeout from 0 (no reminder) to below 1", s.ReminderAt))
 	}
@@ -146,6 +207,7 @@ func ParseTimeout(s string) (time.Duration, error) {
 func Apply(defaults Settings, hookDetails json.RawMessage, ignore ...string) (Settings, error) {
 	s := defaults
 	s.Approvers = slices.Clone(defaults.Approvers)
+	s.AbortOnAlarms = Alarms{Names: slices.Clone(defaults.AbortOnAlarms.Names), Prefixes: slices.Clone(defaults.AbortOnAlarms.Prefixes)}
 	if len(bytes.TrimSpace(hookDetails)) == 0 {
 		return s, s.Validate()
 	}
@@ -222,6 +284,15 @@ func Apply(defaults Settings, hookDetails json.RawMessage, ignore ...string) (Se
 			if err := json.Unmarshal(raw, &s.Gate); err != nil {
 				bad(k, "a name such as \"security\"", raw)
 			}
+		case "abortOnAlarms":
+			var a Alarms
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&a); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+				bad(k, `{"names": [...], "prefixes": [...]}`, raw)
+				continue
+			}
+			s.AbortOnAlarms = a
 		case "waitForSmoke":
 			var b bool
 			if err := json.Unmarshal(raw, &b); err != nil {
@@ -246,9 +317,12 @@ func Apply(defaults Settings, hookDetails json.RawMessage, ignore ...string) (Se
 
 // clip shortens a raw JSON value for an error message.
 func clip(raw json.RawMessage) string {
-	s := string(bytes.TrimSpace(raw))
+	return clipString(string(bytes.TrimSpace(raw)))
+}
+
+func clipString(s string) string {
 	if len(s) > 40 {
-		s = s[:37] + "..."
+		s = strings.ToValidUTF8(s[:37], "") + "..."
 	}
 	return s
 }

@@ -28,6 +28,11 @@ const (
 	EnvFirstDeployment   = "GATEHOUSE_FIRST_DEPLOYMENT"
 	EnvOnExpiry          = "GATEHOUSE_ON_EXPIRY"
 	EnvReminderAt        = "GATEHOUSE_REMINDER_AT"
+	// EnvAbortOnAlarms and EnvAbortOnAlarmPrefixes list, comma-separated,
+	// the CloudWatch alarms (by name and by name prefix) an open approval
+	// request watches: one in ALARM aborts it.
+	EnvAbortOnAlarms        = "GATEHOUSE_ABORT_ON_ALARMS"
+	EnvAbortOnAlarmPrefixes = "GATEHOUSE_ABORT_ON_ALARM_PREFIXES"
 	// EnvSmokeFunction names the smoke hook's function (name or ARN) for the
 	// approval hook: when ECS runs it at the same stage, the approval hook
 	// waits for its verdict before asking anyone (waitForSmoke).
@@ -148,6 +153,8 @@ func (l *loader) settings() approval.Settings {
 			s.ReminderAt = f
 		}
 	}
+	s.AbortOnAlarms.Names = approval.ParseAlarmList(l.getenv(EnvAbortOnAlarms))
+	s.AbortOnAlarms.Prefixes = approval.ParseAlarmList(l.getenv(EnvAbortOnAlarmPrefixes))
 	if len(l.errs) == 0 {
 		if err := s.Validate(); err != nil {
 			l.errs = append(l.errs, fmt.Errorf("approval defaults from the environment: %w", err))

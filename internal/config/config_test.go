@@ -16,17 +16,19 @@ const key40 = "0123456789abcdef0123456789abcdef01234567"
 
 func TestLoadApprovalHook(t *testing.T) {
 	c, err := LoadApprovalHook(env(map[string]string{
-		EnvStateBucket:       "gatehouse-state",
-		EnvTopicARN:          "arn:aws:sns:us-west-2:123456789012:gatehouse-reviews",
-		EnvReviewURL:         "https://abc.lambda-url.us-west-2.on.aws/",
-		EnvSigningKeySecret:  "arn:aws:secretsmanager:us-west-2:123456789012:secret:gatehouse-signing-AbCdEf",
-		EnvApprovers:         "alice@example.com, Bob@example.com",
-		EnvRequiredApprovals: "2",
-		EnvApprovalTimeout:   "4h",
-		EnvCallbackDelay:     "60",
-		EnvFirstDeployment:   "skip",
-		EnvOnExpiry:          "reject",
-		EnvReminderAt:        "0.5",
+		EnvStateBucket:          "gatehouse-state",
+		EnvTopicARN:             "arn:aws:sns:us-west-2:123456789012:gatehouse-reviews",
+		EnvReviewURL:            "https://abc.lambda-url.us-west-2.on.aws/",
+		EnvSigningKeySecret:     "arn:aws:secretsmanager:us-west-2:123456789012:secret:gatehouse-signing-AbCdEf",
+		EnvApprovers:            "alice@example.com, Bob@example.com",
+		EnvRequiredApprovals:    "2",
+		EnvApprovalTimeout:      "4h",
+		EnvCallbackDelay:        "60",
+		EnvFirstDeployment:      "skip",
+		EnvOnExpiry:             "reject",
+		EnvReminderAt:           "0.5",
+		EnvAbortOnAlarms:        "orders-5xx, orders-p99",
+		EnvAbortOnAlarmPrefixes: "orders-canary-",
 	}))
 	if err != nil {
 		t.Fatalf("LoadApprovalHook = %v", err)
@@ -47,6 +49,9 @@ func TestLoadApprovalHook(t *testing.T) {
 	}
 	if c.Signing.SecretARN == "" || c.Signing.Key != nil {
 		t.Errorf("Signing = %+v, want the secret ARN only", c.Signing)
+	}
+	if got := c.Defaults.AbortOnAlarms.String(); got != "orders-5xx, orders-p99, orders-canary-*" {
+		t.Errorf("AbortOnAlarms = %s, want both names and the prefix", got)
 	}
 }
 

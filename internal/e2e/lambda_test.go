@@ -348,6 +348,23 @@ func TestLambdaApprovalFlow(t *testing.T) {
 		s.want(t, event(t, "bad2", map[string]any{"aprovers": []string{"x@example.com"}}), hook.StatusFailed, "hookDetails.aprovers: unknown key")
 	})
 
+	// There is no CloudWatch here (AWS_ENDPOINT_URL is unreachable): the
+	// watched alarms cannot be read, which is transient. The request opens
+	// and notifies, and holds.
+	t.Run("alarms unreadable", func(t *testing.T) {
+		ev := event(t, "alarms1", map[string]any{"abortOnAlarms": map[string]any{"names": []string{"orders-5xx"}}})
+		s.want(t, ev, hook.StatusInProgress, "waiting for approval: 0 of 1")
+		s.links(t, "alarms1", 2)
+		s.want(t, ev, hook.StatusInProgress, "waiting for approval: 0 of 1")
+		obj, err := s.store.Get(context.Background(), s.key(t, "alarms1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := approval.Decode(obj.Body); err != nil || r.AbortOnAlarms.String() != "orders-5xx" || r.Outcome != approval.Pending {
+			t.Errorf("request = %+v, %v, want it open and watching orders-5xx", r, err)
+		}
+	})
+
 	t.Run("rollback", func(t *testing.T) {
 		s.want(t, mustRead(t, "../../events/rollback-test-traffic-shift.json"), hook.StatusSucceeded, "rollback")
 	})

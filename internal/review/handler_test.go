@@ -437,3 +437,40 @@ func TestSmokeReportPage(t *testing.T) {
 		t.Errorf("review page lacks the smoke verdict and report link:\n%s", page)
 	}
 }
+
+// TestAbortedRequest: the page of a request that watches alarms says which;
+// once a watched alarm aborted it, the page says why and a vote is refused.
+func TestAbortedRequest(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com"}, 1)
+	r := e.request(t)
+	r.AbortOnAlarms = approval.Alarms{Names: []string{"orders-5xx"}, Prefixes: []string{"orders-p"}}
+	r.Notices = []approval.Notice{{Kind: "review", Approver: "alice@example.com", MessageID: "m-1", At: t0}}
+	body, _ := r.Encode()
+	if _, err := e.st.Update(context.Background(), e.key, body, e.etag(t)); err != nil {
+		t.Fatal(err)
+	}
+	link := e.link(t, "alice@example.com")
+	if _, page := get(t, http.MethodGet, link); !strings.Contains(page, `<code id="watching">orders-5xx, orders-p*</code>`) {
+		t.Errorf("open page does not list the watched alarms:\n%s", page)
+	}
+
+	r = e.request(t)
+	r.AbortReason = "alarm orders-5xx is in ALARM"
+	r.Outcome = approval.Aborted
+	decided := e.now
+	r.DecidedAt = &decided
+	body, _ = r.Encode()
+	if _, err := e.st.Update(context.Background(), e.key, body, e.etag(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, page := get(t, http.MethodGet, link); !strings.Contains(page, "This approval request is closed: aborted: alarm orders-5xx is in ALARM.") || strings.Contains(page, `name="decision"`) {
+		t.Errorf("page of an aborted request does not say why, or still offers the form:\n%s", page)
+	}
+	res, page := post(t, e.srv.URL, url.Values{"token": {tokenOf(t, link)}, "decision": {"approve"}})
+	if res.StatusCode != http.StatusConflict || !strings.Contains(page, "aborted: alarm orders-5xx is in ALARM") {
+		t.Errorf("approve after abort = %d, want 409 saying why:\n%s", res.StatusCode, page)
+	}
+	if r := e.request(t); len(r.Votes) != 0 {
+		t.Errorf("the refused vote was recorded: %+v", r.Votes)
+	}
+}

@@ -60,6 +60,7 @@ type requestView struct {
 	Deployment, Stage, Revision       string
 	Change                            approval.Change
 	Smoke                             *approval.Smoke
+	Watching                          string
 	Approvals, Required               int
 	Approvers                         []approverView
 	Votes                             []approval.Vote
@@ -95,6 +96,7 @@ func (h *Handler) requestPage(l *loaded, tok, msg string) pageData {
 		Revision:   r.TargetRevisionARN,
 		Change:     r.Change,
 		Smoke:      r.Smoke,
+		Watching:   r.AbortOnAlarms.String(),
 		Approvals:  r.Approvals(),
 		Required:   r.RequiredApprovals,
 		Votes:      r.Votes,
@@ -206,6 +208,13 @@ func writeRequest(b *strings.Builder, v *requestView) {
 	}
 	if v.Smoke != nil {
 		row("Smoke checks", "<span id=\"smoke\">"+esc(v.Smoke.Summary)+"</span> · <a href=\"review/report?token="+esc(url.QueryEscape(v.Token))+"\">report</a>")
+	}
+	if v.Watching != "" {
+		note := ""
+		if !v.Closed {
+			note = "<br><small>An alarm in ALARM before the decision rolls the deployment back.</small>"
+		}
+		row("Watching", "<code id=\"watching\">"+esc(v.Watching)+"</code>"+note)
 	}
 	p("<tr><th>Approvals</th><td id=\"approvals\">%d of %d required</td></tr>\n", v.Approvals, v.Required)
 	if len(v.Approvers) > 0 {
