@@ -141,6 +141,7 @@ func TestFunctionRolesLeastPrivilege(t *testing.T) {
 			"ReadReports s3:GetObject ${SuiteStateBucket.Arn}/reports/*",
 			"TellMissingFromDenied s3:ListBucket ${SuiteStateBucket.Arn}",
 			"ReadSigningKey secretsmanager:GetSecretValue ${SuiteSigningKey}",
+			"DeploymentStatus ecs:DescribeServiceDeployments arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/*/*/*",
 		},
 		"SuiteSmokeHookRole": {
 			"WriteOwnLogs logs:CreateLogStream,logs:PutLogEvents ${SuiteSmokeHookLogs.Arn}",

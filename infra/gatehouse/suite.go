@@ -237,10 +237,14 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 			allow("ReadReports", []string{"s3:GetObject"}, reports),
 			listState,
 			readSecret,
+			// An open request whose deployment ECS stopped or rolled back
+			// takes no votes.
+			allow("DeploymentStatus", []string{"ecs:DescribeServiceDeployments"}, deployments),
 		},
 		wildcards: []nagWildcard{
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ApprovalsPrefix + "*", "Approval records are keyed by deployment under the approvals/ prefix; the prefix is the narrowest scope."},
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ReportsPrefix + "*", "Smoke and bake reports shown on the review page are keyed by deployment under the reports/ prefix."},
+			{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-deployment/*/*/*", "The review page asks about the deployment its link names, known only at run time; the scope is this account and region's service deployments."},
 		},
 	})
 	s.ReviewURL = s.ApprovalAPI.AddFunctionUrl(&awslambda.FunctionUrlOptions{

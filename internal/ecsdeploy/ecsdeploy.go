@@ -79,6 +79,21 @@ func (d Deployment) Terminal() bool {
 	return false
 }
 
+// Over reports whether a deployment with ECS status status no longer waits
+// on its lifecycle hooks: it succeeded, stopped, or is stopping or rolling
+// back. Statuses it does not know (PENDING, IN_PROGRESS, anything new) are
+// not over.
+func Over(status string) bool {
+	switch ecstypes.ServiceDeploymentStatus(status) {
+	case ecstypes.ServiceDeploymentStatusSuccessful, ecstypes.ServiceDeploymentStatusStopped,
+		ecstypes.ServiceDeploymentStatusStopRequested, ecstypes.ServiceDeploymentStatusRollbackRequested,
+		ecstypes.ServiceDeploymentStatusRollbackInProgress, ecstypes.ServiceDeploymentStatusRollbackSuccessful,
+		ecstypes.ServiceDeploymentStatusRollbackFailed:
+		return true
+	}
+	return false
+}
+
 // Reader describes deployments.
 type Reader struct {
 	api API
@@ -86,6 +101,22 @@ type Reader struct {
 
 // New returns a Reader using api.
 func New(api API) *Reader { return &Reader{api: api} }
+
+// Status returns the status ECS reports for the deployment (one
+// DescribeServiceDeployments call). It returns ErrNotFound if ECS does not
+// know it.
+func (r *Reader) Status(ctx context.Context, deploymentARN string) (string, error) {
+	out, err := r.api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{
+		ServiceDeploymentArns: []string{deploymentARN},
+	})
+	if err != nil {
+		return "", fmt.Errorf("describe service deployment: %w", err)
+	}
+	if len(out.ServiceDeployments) == 0 {
+		return "", fmt.Errorf("describe service deployment: %w", ErrNotFound)
+	}
+	return string(out.ServiceDeployments[0].Status), nil
+}
 
 // Describe returns the deployment with the given service-deployment ARN and
 // its revisions. It returns ErrNotFound if ECS does not know it.

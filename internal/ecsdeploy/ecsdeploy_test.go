@@ -154,3 +154,30 @@ func TestFirstDeployment(t *testing.T) {
 		}
 	}
 }
+
+func TestStatus(t *testing.T) {
+	c := stubECS(t, func(p any) (any, error) {
+		in, ok := p.(*ecs.DescribeServiceDeploymentsInput)
+		if !ok || len(in.ServiceDeploymentArns) != 1 || in.ServiceDeploymentArns[0] != depARN {
+			return nil, fmt.Errorf("unexpected call %T %+v", p, p)
+		}
+		return &ecs.DescribeServiceDeploymentsOutput{ServiceDeployments: []ecstypes.ServiceDeployment{{
+			ServiceDeploymentArn: aws.String(depARN), Status: ecstypes.ServiceDeploymentStatusRollbackSuccessful}}}, nil
+	})
+	if s, err := New(c).Status(context.Background(), depARN); err != nil || s != "ROLLBACK_SUCCESSFUL" {
+		t.Errorf("Status = %q, %v, want ROLLBACK_SUCCESSFUL", s, err)
+	}
+	c = stubECS(t, func(p any) (any, error) { return &ecs.DescribeServiceDeploymentsOutput{}, nil })
+	if _, err := New(c).Status(context.Background(), depARN); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Status(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestOver(t *testing.T) {
+	for status, want := range map[string]bool{"PENDING": false, "IN_PROGRESS": false, "SUCCESSFUL": true, "STOPPED": true, "STOP_REQUESTED": true,
+		"ROLLBACK_REQUESTED": true, "ROLLBACK_IN_PROGRESS": true, "ROLLBACK_SUCCESSFUL": true, "ROLLBACK_FAILED": true, "": false, "PAUSED": false} {
+		if got := Over(status); got != want {
+			t.Errorf("Over(%q) = %v, want %v", status, got, want)
+		}
+	}
+}

@@ -234,7 +234,7 @@ func (l *Local) startUI() error {
 	}
 	l.UIURL = "http://" + ln.Addr().String()
 	mux := http.NewServeMux()
-	rh := &review.Handler{Store: l.Store, Keys: l.keys, Now: l.Clock.Now, Log: l.log}
+	rh := &review.Handler{Store: l.Store, Keys: l.keys, Now: l.Clock.Now, Log: l.log, Deployments: describer{l}}
 	mux.Handle(review.Path, rh)
 	mux.Handle(review.ReportPath, rh)
 	mux.Handle("/", &dashboard{l: l})
@@ -486,6 +486,15 @@ func (l *Local) Close() {
 
 // describer tells the approval gate what a local deployment changes.
 type describer struct{ l *Local }
+
+// Status reports the simulated deployment's status, named as ECS names it.
+func (d describer) Status(ctx context.Context, arn string) (string, error) {
+	t := d.l.find(arn)
+	if t == nil {
+		return "", ecsdeploy.ErrNotFound
+	}
+	return string(t.D.Snapshot().Status), nil
+}
 
 func (d describer) Describe(ctx context.Context, arn string) (ecsdeploy.Deployment, error) {
 	t := d.l.find(arn)

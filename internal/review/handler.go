@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/smoke"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -30,7 +31,21 @@ type Handler struct {
 	Keys  Keys
 	Now   func() time.Time
 	Log   *slog.Logger
+	// Deployments, when set, tells whether a deployment still waits: an
+	// open request for a deployment ECS stopped or rolled back (a deployment
+	// alarm, another hook, an operator) shows that, and takes no votes.
+	// Consulted best effort: without an answer the page works as usual.
+	Deployments DeploymentStatus
 }
+
+// DeploymentStatus reads a deployment's ECS status. *ecsdeploy.Reader
+// satisfies it.
+type DeploymentStatus interface {
+	Status(ctx context.Context, deploymentARN string) (string, error)
+}
+
+// statusTimeout bounds asking ECS about the deployment.
+const statusTimeout = 2 * time.Second
 
 // ServeHTTP routes: GET and HEAD of Path show a page, POST of Path decides.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -70,6 +85,9 @@ type loaded struct {
 	key    string
 	etag   string
 	req    *approval.Request
+	// over is the deployment's ECS status when the request is open but the
+	// deployment no longer waits for it.
+	over string
 }
 
 // errPage is a refusal with the status and words to show.
@@ -129,7 +147,24 @@ func (h *Handler) load(ctx context.Context, tok string) (*loaded, error) {
 	if c.Approver != "" && !req.IsApprover(c.Approver) || c.Approver == "" && !req.Shared() {
 		return nil, &errPage{http.StatusForbidden, msgInvalid}
 	}
-	return &loaded{claims: c, key: key, etag: obj.ETag, req: req}, nil
+	l := &loaded{claims: c, key: key, etag: obj.ETag, req: req}
+	if h.Deployments != nil && req.Evaluate(h.Now()) == approval.Pending {
+		sctx, cancel := context.WithTimeout(ctx, statusTimeout)
+		defer cancel()
+		status, err := h.Deployments.Status(sctx, req.DeploymentARN)
+		switch {
+		case err != nil:
+			h.log().WarnContext(ctx, "deployment status unavailable; showing the request as stored", "deployment_arn", req.DeploymentARN, "err", err)
+		case ecsdeploy.Over(status):
+			l.over = status
+		}
+	}
+	return l, nil
+}
+
+// overText says that the deployment no longer waits for the request.
+func overText(status string) string {
+	return "ECS reports this deployment " + status + ": it no longer waits for this approval, and there is nothing to decide."
 }
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +173,11 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, err)
 		return
 	}
-	h.page(w, r, http.StatusOK, h.requestPage(l, r.URL.Query().Get("token"), ""))
+	msg := ""
+	if l.over != "" {
+		msg = overText(l.over)
+	}
+	h.page(w, r, http.StatusOK, h.requestPage(l, r.URL.Query().Get("token"), msg))
 }
 
 // smokeReport shows the smoke report of the request the token opens.
@@ -178,6 +217,10 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 	l, err := h.load(ctx, tok)
 	if err != nil {
 		h.refuse(w, r, err)
+		return
+	}
+	if l.over != "" {
+		h.page(w, r, http.StatusConflict, h.requestPage(l, tok, overText(l.over)+" Your vote was not recorded."))
 		return
 	}
 	decision, err := approval.ParseDecision(r.PostForm.Get("decision"))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -472,5 +473,63 @@ func TestAbortedRequest(t *testing.T) {
 	}
 	if r := e.request(t); len(r.Votes) != 0 {
 		t.Errorf("the refused vote was recorded: %+v", r.Votes)
+	}
+}
+
+type fakeStatus struct {
+	status string
+	err    error
+	calls  int
+}
+
+func (f *fakeStatus) Status(ctx context.Context, arn string) (string, error) {
+	f.calls++
+	if arn != deploymentARN {
+		return "", fmt.Errorf("asked about %s", arn)
+	}
+	return f.status, f.err
+}
+
+// TestDeploymentOver: an open request whose deployment ECS has stopped or
+// rolled back shows that and takes no vote; while it runs, or when ECS
+// cannot say, the page works as usual; a closed request does not ask.
+func TestDeploymentOver(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com", "bob@example.com"}, 1)
+	st := &fakeStatus{status: "ROLLBACK_SUCCESSFUL"}
+	h := &Handler{Store: e.st, Keys: e.keys, Now: func() time.Time { return e.now }, Log: slog.New(slog.DiscardHandler), Deployments: st}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	link := strings.Replace(e.link(t, "alice@example.com"), e.srv.URL, srv.URL, 1)
+	tok := tokenOf(t, link)
+
+	res, page := get(t, http.MethodGet, link)
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, "ECS reports this deployment ROLLBACK_SUCCESSFUL: it no longer waits for this approval") || strings.Contains(page, `name="decision"`) {
+		t.Errorf("page of a rolled-back deployment = %d, want it to say so without a form:\n%s", res.StatusCode, page)
+	}
+	res, page = post(t, srv.URL, url.Values{"token": {tok}, "decision": {"approve"}})
+	if res.StatusCode != http.StatusConflict || !strings.Contains(page, "Your vote was not recorded.") {
+		t.Errorf("approve on a rolled-back deployment = %d, want 409:\n%s", res.StatusCode, page)
+	}
+	if r := e.request(t); len(r.Votes) != 0 {
+		t.Errorf("a vote was recorded for a deployment that is over: %+v", r.Votes)
+	}
+
+	for _, tt := range []struct {
+		name   string
+		status string
+		err    error
+	}{{"running", "IN_PROGRESS", nil}, {"ECS unreachable", "", errors.New("dial tcp: connection refused")}} {
+		st.status, st.err = tt.status, tt.err
+		if _, page := get(t, http.MethodGet, link); !strings.Contains(page, `name="decision"`) || strings.Contains(page, "ECS reports") {
+			t.Errorf("%s: page does not offer the form as usual:\n%s", tt.name, page)
+		}
+	}
+	if res, _ := post(t, srv.URL, url.Values{"token": {tok}, "decision": {"approve"}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("approve while ECS cannot say = %d, want 200", res.StatusCode)
+	}
+	calls := st.calls
+	st.status, st.err = "ROLLBACK_SUCCESSFUL", nil
+	if _, page := get(t, http.MethodGet, link); !strings.Contains(page, "This approval request is closed: approved by alice@example.com") || st.calls != calls {
+		t.Errorf("closed request: asked ECS %d more times, page:\n%s", st.calls-calls, page)
 	}
 }

@@ -127,7 +127,7 @@ func (h *Handler) requestPage(l *loaded, tok, msg string) pageData {
 			v.YourVote = &vote
 		}
 	}
-	v.ShowForm = !v.Closed && v.YourVote == nil
+	v.ShowForm = !v.Closed && v.YourVote == nil && l.over == ""
 	title := "Approve deployment of " + r.Service + "?"
 	if v.Closed {
 		title = "Deployment of " + r.Service + ": " + string(o)
