@@ -4,7 +4,13 @@
 // context; see package gatehouse (infra/gatehouse) for the keys.
 package main
 
-import "github.com/gatehouse-dev/gatehouse/infra/gatehouse"
+import (
+	// The synthesis checks change windows, which name IANA time zones; not
+	// every machine has a zone database.
+	_ "time/tzdata"
+
+	"github.com/gatehouse-dev/gatehouse/infra/gatehouse"
+)
 
 func main() {
 	gatehouse.Main()

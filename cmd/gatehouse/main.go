@@ -1,10 +1,10 @@
 // Command gatehouse runs gatehouse locally and operates it in AWS.
 //
 //	gatehouse local [--scenario NAME] [--config FILE] [--speed N] [--green MODE] [--state-dir DIR] [--listen ADDR]
-//	gatehouse list [--bucket B]
-//	gatehouse status <deployment-arn> [--stage S] [--bucket B]
-//	gatehouse approve <deployment-arn> [--stage S] [--comment C] [--bucket B]
-//	gatehouse reject <deployment-arn> [--stage S] [--comment C] [--bucket B]
+//	gatehouse list [--all] [--bucket B]
+//	gatehouse status <deployment-arn> [--stage S] [--gate G] [--bucket B]
+//	gatehouse approve <deployment-arn> [--stage S] [--gate G] [--comment C] [--override] [--bucket B]
+//	gatehouse reject <deployment-arn> [--stage S] [--gate G] [--comment C] [--bucket B]
 package main
 
 import (
@@ -16,6 +16,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// Change windows name IANA time zones; not every machine has a zone
+	// database.
+	_ "time/tzdata"
 )
 
 const usage = `gatehouse: safe ECS blue/green deployments

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
@@ -30,7 +31,7 @@ func runOperator(ctx context.Context, cmd string, args []string, stdout, stderr 
 	fs.SetOutput(stderr)
 	bucket := fs.String("bucket", getenv(config.EnvStateBucket), "the state bucket (default $"+config.EnvStateBucket+")")
 	var stage, gate, comment *string
-	var all *bool
+	var all, override *bool
 	switch cmd {
 	case "list":
 		all = fs.Bool("all", false, "include decided and expired requests")
@@ -39,6 +40,9 @@ func runOperator(ctx context.Context, cmd string, args []string, stdout, stderr 
 		gate = fs.String("gate", "", "the gate name, when several approval hooks hold the same stage")
 		if cmd == "approve" || cmd == "reject" {
 			comment = fs.String("comment", "", "a comment recorded with the decision")
+		}
+		if cmd == "approve" {
+			override = fs.Bool("override", false, "approve as an emergency override of a freeze or change window (needs --comment with the reason)")
 		}
 	}
 	// Flags may follow the deployment ARN.
@@ -84,9 +88,16 @@ func runOperator(ctx context.Context, cmd string, args []string, stdout, stderr 
 		fmt.Fprintf(stderr, "gatehouse %s: --comment is longer than %d bytes\n", cmd, approval.MaxCommentLen)
 		return 2
 	}
-	cfg, err := awsenv.Load(ctx)
+	if override != nil && *override && strings.TrimSpace(*comment) == "" {
+		fmt.Fprintf(stderr, "gatehouse %s: --override needs --comment with the reason\n", cmd)
+		return 2
+	}
+	// The SDK's default configuration: the whole credential chain
+	// (profiles, SSO, roles), as for the AWS CLI. The functions do without
+	// it (awsenv.FromEnv), which keeps SSO, STS and IMDS out of them.
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
-		return fail(err)
+		return fail(fmt.Errorf("load aws config: %w", err))
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	_, err = cfg.Credentials.Retrieve(cctx)
@@ -110,7 +121,7 @@ func runOperator(ctx context.Context, cmd string, args []string, stdout, stderr 
 		if cmd == "reject" {
 			d = approval.Reject
 		}
-		err = op.Decide(ctx, positional[0], operator.Selector{Stage: *stage, Gate: *gate}, d, strings.TrimSpace(*comment))
+		err = op.Decide(ctx, positional[0], operator.Selector{Stage: *stage, Gate: *gate}, d, strings.TrimSpace(*comment), override != nil && *override)
 	}
 	if errors.Is(err, operator.ErrNoRequest) {
 		return fail(fmt.Errorf("%s in s3://%s: check the ARN and the bucket", err, *bucket))

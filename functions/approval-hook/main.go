@@ -7,6 +7,9 @@ import (
 	"context"
 	"os"
 	"time"
+	// Change windows name IANA time zones, and the Lambda runtime has no
+	// zone database: the function carries its own (about 450 kB).
+	_ "time/tzdata"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"

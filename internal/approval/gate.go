@@ -255,6 +255,7 @@ func newRequest(p Poll, change Change, now time.Time) (*Request, error) {
 		RequiredApprovals: s.RequiredApprovals,
 		OnExpiry:          s.OnExpiry,
 		AbortOnAlarms:     s.AbortOnAlarms,
+		Freeze:            s.FrozenAt(now),
 		CreatedAt:         now,
 		ExpiresAt:         now.Add(s.Timeout),
 		SendingSince:      &now,
@@ -266,6 +267,9 @@ func newRequest(p Poll, change Change, now time.Time) (*Request, error) {
 		r.RequiredApprovals, approverList(r), r.ExpiresAt.UTC().Format(time.RFC3339), r.OnExpiry)
 	if r.OnExpiry == Approve {
 		detail += " (explicit opt-in: onExpiry approve)"
+	}
+	if r.Freeze != "" {
+		detail += "; " + r.Freeze + ": approvals must be emergency overrides, and expiry rejects"
 	}
 	r.record(now, "created", "gatehouse", detail)
 	return r, nil

@@ -140,6 +140,9 @@ func writeChange(b *strings.Builder, r *Request) {
 	if r.Smoke != nil {
 		fmt.Fprintf(b, "Smoke:       %s\n", r.Smoke.Summary)
 	}
+	if r.Freeze != "" {
+		fmt.Fprintf(b, "FROZEN:      %s. Only an emergency override approves:\n             on the page, give the reason and press \"Approve as emergency override\".\n", r.Freeze)
+	}
 	if !r.AbortOnAlarms.Empty() {
 		fmt.Fprintf(b, "Watching:    %s (in ALARM: rolled back)\n", r.AbortOnAlarms)
 	}
@@ -148,7 +151,7 @@ func writeChange(b *strings.Builder, r *Request) {
 }
 
 func expiryDefault(r *Request) string {
-	if r.OnExpiry == Approve {
+	if r.OnExpiry == Approve && r.Freeze == "" {
 		return "approved (onExpiry: approve)"
 	}
 	return "rejected and rolled back"

@@ -98,6 +98,9 @@ type Vote struct {
 	UserAgent string `json:"userAgent,omitempty"`
 	// Identity is the caller's IAM identity for a vote from the CLI.
 	Identity string `json:"identity,omitempty"`
+	// Override marks an approval given as an emergency override of a freeze
+	// or change window; its comment says why.
+	Override bool `json:"override,omitempty"`
 }
 
 // Event is one entry of a request's audit history.
@@ -213,6 +216,11 @@ type Request struct {
 	// open; AbortReason says why it was aborted.
 	AbortOnAlarms Alarms `json:"abortOnAlarms,omitzero"`
 	AbortReason   string `json:"abortReason,omitempty"`
+	// Freeze says why the deployment needed an emergency override when the
+	// request was created (a freeze, or outside the change windows); empty
+	// when it did not. While set, only override approvals count and expiry
+	// never approves.
+	Freeze string `json:"freeze,omitempty"`
 
 	// Votes are the decisions recorded, one per approver.
 	Votes []Vote `json:"votes,omitempty"`
@@ -314,7 +322,7 @@ func (r *Request) tally() Outcome {
 // approves only by explicit opt-in, and never a request still waiting for
 // its smoke checks: an absent verdict is not a pass.
 func (r *Request) Passes(o Outcome) bool {
-	return o == Approved || (o == Expired && r.OnExpiry == Approve && !r.SmokePending() && r.allNotified())
+	return o == Approved || (o == Expired && r.OnExpiry == Approve && r.Freeze == "" && !r.SmokePending() && r.allNotified())
 }
 
 // allNotified reports whether every recipient's review message went out:
@@ -359,6 +367,11 @@ var (
 	ErrNotApprover = errors.New("not an approver of this request")
 	// ErrAwaitingSmoke: the smoke checks have not passed yet.
 	ErrAwaitingSmoke = errors.New("the smoke checks have not passed yet")
+	// ErrFrozen: a plain approval of a deployment that needs an emergency
+	// override.
+	ErrFrozen = errors.New("this deployment needs an emergency override to be approved")
+	// ErrOverrideReason: an emergency override without a comment saying why.
+	ErrOverrideReason = errors.New("an emergency override needs a comment saying why")
 )
 
 // MaxCommentLen bounds a vote's comment, in bytes.
@@ -387,6 +400,17 @@ func (r *Request) Cast(v Vote, now time.Time) error {
 	if len(v.Comment) > MaxCommentLen {
 		return fmt.Errorf("comment longer than %d bytes", MaxCommentLen)
 	}
+	switch {
+	case v.Override && v.Decision != Approve:
+		return errors.New("only an approval can be an emergency override")
+	case v.Override && r.Freeze == "":
+		// Nothing to override: a plain approval.
+		v.Override = false
+	case v.Override && v.Comment == "":
+		return ErrOverrideReason
+	case r.Freeze != "" && v.Decision == Approve && !v.Override:
+		return fmt.Errorf("%w: %s", ErrFrozen, r.Freeze)
+	}
 	// With an approver list only those approvers approve. An operator from
 	// the CLI who is not on it may still reject: stopping a deployment is
 	// always safe, and a veto needs no quorum.
@@ -399,6 +423,9 @@ func (r *Request) Cast(v Vote, now time.Time) error {
 	v.At = now
 	r.Votes = append(r.Votes, v)
 	detail := string(v.Decision) + " via " + v.Via
+	if v.Override {
+		detail = "approve as an emergency override (" + r.Freeze + ") via " + v.Via
+	}
 	if v.Comment != "" {
 		detail += ": " + v.Comment
 	}
@@ -446,7 +473,11 @@ func (r *Request) Summary(o Outcome) string {
 		var who []string
 		for _, v := range r.Votes {
 			if v.Decision == Approve {
-				who = append(who, v.Approver)
+				if v.Override {
+					who = append(who, v.Approver+" (emergency override)")
+				} else {
+					who = append(who, v.Approver)
+				}
 			}
 		}
 		return fmt.Sprintf("approved by %s (%d of %d required)", strings.Join(who, ", "), len(who), r.RequiredApprovals)
@@ -478,6 +509,9 @@ func (r *Request) Summary(o Outcome) string {
 		if r.SmokePending() {
 			return fmt.Sprintf("no smoke verdict within %s, rejected by default", d)
 		}
+		if r.OnExpiry == Approve && r.Freeze != "" {
+			return fmt.Sprintf("no decision within %s, and expiry does not approve a deployment that needs an emergency override (%s): rejected", d, r.Freeze)
+		}
 		if r.OnExpiry == Approve && !r.allNotified() {
 			return fmt.Sprintf("no decision within %s, and not every approver could be notified: rejected, not approved by default", d)
 		}
@@ -488,6 +522,9 @@ func (r *Request) Summary(o Outcome) string {
 	}
 	if r.SmokePending() {
 		return "waiting for the smoke checks before asking for approval"
+	}
+	if r.Freeze != "" {
+		return fmt.Sprintf("waiting for approval: %d of %d; %s: approvals must be emergency overrides", r.Approvals(), r.RequiredApprovals, r.Freeze)
 	}
 	return fmt.Sprintf("waiting for approval: %d of %d", r.Approvals(), r.RequiredApprovals)
 }

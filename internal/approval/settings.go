@@ -63,6 +63,11 @@ type Settings struct {
 	// one in ALARM closes it and fails the hook, so a green that degrades
 	// during the wait rolls back instead of waiting for a decision.
 	AbortOnAlarms Alarms
+	// Freezes and ChangeWindows say when deployments need an emergency
+	// override: during a freeze, and, when windows are configured, outside
+	// all of them. Judged when the request is created.
+	Freezes       []Freeze
+	ChangeWindows []ChangeWindow
 }
 
 // Alarms names CloudWatch alarms, by name and by name prefix.
@@ -162,6 +167,10 @@ func (s Settings) Validate() error {
 		errs = append(errs, fmt.Errorf("gate: %q, want up to 32 lowercase letters, digits and dashes", s.Gate))
 	}
 	errs = append(errs, s.AbortOnAlarms.validate("abortOnAlarms")...)
+	errs = append(errs, validateFreezes("freezes", s.Freezes)...)
+	if len(s.ChangeWindows) > MaxChangeWindows {
+		errs = append(errs, fmt.Errorf("changeWindows: %d windows, at most %d", len(s.ChangeWindows), MaxChangeWindows))
+	}
 	if s.ReminderAt < 0 || s.ReminderAt >= 1 {
 		errs = append(errs, fmt.Errorf("reminderAt: %g, want a fraction of the timeout from 0 (no reminder) to below 1", s.ReminderAt))
 	}
@@ -293,6 +302,20 @@ func Apply(defaults Settings, hookDetails json.RawMessage, ignore ...string) (Se
 				continue
 			}
 			s.AbortOnAlarms = a
+		case "freezes":
+			fs, err := ParseFreezes("hookDetails.freezes", raw)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			s.Freezes = fs
+		case "changeWindows":
+			ws, err := ParseChangeWindows("hookDetails.changeWindows", raw)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			s.ChangeWindows = ws
 		case "waitForSmoke":
 			var b bool
 			if err := json.Unmarshal(raw, &b); err != nil {

@@ -16,14 +16,12 @@ import (
 	"log/slog"
 	"os"
 
-	"context"
 	"errors"
 	"fmt"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
@@ -73,16 +71,6 @@ func FromEnv(getenv func(string) string) (aws.Config, error) {
 		Region:      region,
 		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, getenv(EnvSessionToken))),
 	}, nil
-}
-
-// Load returns the SDK's default configuration: the full credential chain
-// (profiles, SSO, roles), for the operator CLI.
-func Load(ctx context.Context, optFns ...func(*config.LoadOptions) error) (aws.Config, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, optFns...)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load aws config: %w", err)
-	}
-	return cfg, nil
 }
 
 // Endpoint returns the custom endpoint configured for service, or "" for

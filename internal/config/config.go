@@ -33,6 +33,11 @@ const (
 	// request watches: one in ALARM aborts it.
 	EnvAbortOnAlarms        = "GATEHOUSE_ABORT_ON_ALARMS"
 	EnvAbortOnAlarmPrefixes = "GATEHOUSE_ABORT_ON_ALARM_PREFIXES"
+	// EnvFreezes and EnvChangeWindows are JSON lists, as the hookDetails keys
+	// freezes and changeWindows: when a deployment needs an emergency
+	// override to be approved.
+	EnvFreezes       = "GATEHOUSE_FREEZES"
+	EnvChangeWindows = "GATEHOUSE_CHANGE_WINDOWS"
 	// EnvSmokeFunction names the smoke hook's function (name or ARN) for the
 	// approval hook: when ECS runs it at the same stage, the approval hook
 	// waits for its verdict before asking anyone (waitForSmoke).
@@ -155,6 +160,20 @@ func (l *loader) settings() approval.Settings {
 	}
 	s.AbortOnAlarms.Names = approval.ParseAlarmList(l.getenv(EnvAbortOnAlarms))
 	s.AbortOnAlarms.Prefixes = approval.ParseAlarmList(l.getenv(EnvAbortOnAlarmPrefixes))
+	if v := strings.TrimSpace(l.getenv(EnvFreezes)); v != "" {
+		fs, err := approval.ParseFreezes(EnvFreezes, []byte(v))
+		if err != nil {
+			l.errs = append(l.errs, err)
+		}
+		s.Freezes = fs
+	}
+	if v := strings.TrimSpace(l.getenv(EnvChangeWindows)); v != "" {
+		ws, err := approval.ParseChangeWindows(EnvChangeWindows, []byte(v))
+		if err != nil {
+			l.errs = append(l.errs, err)
+		}
+		s.ChangeWindows = ws
+	}
 	if len(l.errs) == 0 {
 		if err := s.Validate(); err != nil {
 			l.errs = append(l.errs, fmt.Errorf("approval defaults from the environment: %w", err))

@@ -210,8 +210,9 @@ func (o *Operator) Status(ctx context.Context, deployment string, sel Selector) 
 // approves as the approver their AWS identity names (a role session name or
 // user name that is their approver address, as IAM Identity Center sessions
 // are); any caller may reject, which is always safe. On a shared-link request
-// the caller votes as their IAM identity.
-func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, d approval.Decision, comment string) error {
+// the caller votes as their IAM identity. override approves as an emergency
+// override of a freeze or change window; the comment says why.
+func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, d approval.Decision, comment string, override bool) error {
 	id, err := o.Identity.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		return fmt.Errorf("who are you? sts:GetCallerIdentity: %w", err)
@@ -234,7 +235,7 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 	}
 	now := o.Now()
 	r, _, err = approval.Update(ctx, o.Store, key, etag, r, func(n *approval.Request) error {
-		return n.Cast(approval.Vote{Approver: who, Identity: arn, Decision: d, Comment: comment, Via: "cli"}, now)
+		return n.Cast(approval.Vote{Approver: who, Identity: arn, Decision: d, Comment: comment, Via: "cli", Override: override}, now)
 	})
 	switch {
 	case errors.Is(err, approval.ErrClosed):
@@ -242,13 +243,21 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 	case errors.Is(err, approval.ErrAlreadyVoted):
 		v, _ := r.VoteOf(who)
 		return fmt.Errorf("%s already voted %s at %s", who, v.Decision, v.At.UTC().Format(time.RFC3339))
+	case errors.Is(err, approval.ErrFrozen):
+		return fmt.Errorf("%w: approve with --override --comment REASON", err)
+	case errors.Is(err, approval.ErrOverrideReason):
+		return fmt.Errorf("%w: pass --comment REASON", err)
 	case errors.Is(err, approval.ErrNotApprover):
 		return fmt.Errorf("%s is not one of the approvers (%s): only they can approve; anyone can reject. "+
 			"To approve from the CLI, sign in as an IAM user or through IAM Identity Center with your approver address as user name", arn, strings.Join(r.Approvers, ", "))
 	case err != nil:
 		return err
 	}
-	fmt.Fprintf(o.Out, "recorded: %s %s as %s\n", d, r.DeploymentARN, who)
+	what := string(d)
+	if v, ok := r.VoteOf(who); ok && v.Override {
+		what = "approve (emergency override)"
+	}
+	fmt.Fprintf(o.Out, "recorded: %s %s as %s\n", what, r.DeploymentARN, who)
 	fmt.Fprintf(o.Out, "state: %s\n", r.Summary(r.Evaluate(now)))
 	if r.Outcome != approval.Pending {
 		fmt.Fprintln(o.Out, "the hook answers on its next call")

@@ -81,16 +81,16 @@ func TestOperator(t *testing.T) {
 
 	out.Reset()
 	// An operator who is not an approver cannot approve, but may reject.
-	if err := op.Decide(ctx, arn1, Selector{}, approval.Approve, ""); err == nil || !strings.Contains(err.Error(), "not one of the approvers") {
+	if err := op.Decide(ctx, arn1, Selector{}, approval.Approve, "", false); err == nil || !strings.Contains(err.Error(), "not one of the approvers") {
 		t.Errorf("Decide(approve) by a non-approver = %v, want a refusal", err)
 	}
-	if err := op.Decide(ctx, arn2, Selector{}, approval.Reject, "not today"); err != nil {
+	if err := op.Decide(ctx, arn2, Selector{}, approval.Reject, "not today", false); err != nil {
 		t.Fatalf("Decide(reject) = %v", err)
 	}
 	if s := out.String(); !strings.Contains(s, "rejected by arn:aws:sts::123456789012:assumed-role/ops: not today") {
 		t.Errorf("reject output:\n%s", s)
 	}
-	if err := op.Decide(ctx, arn2, Selector{Stage: "POST_TEST_TRAFFIC_SHIFT"}, approval.Approve, ""); err == nil || !strings.Contains(err.Error(), "already decided: rejected by") {
+	if err := op.Decide(ctx, arn2, Selector{Stage: "POST_TEST_TRAFFIC_SHIFT"}, approval.Approve, "", false); err == nil || !strings.Contains(err.Error(), "already decided: rejected by") {
 		t.Errorf("Decide on a decided request = %v, want 'already decided'", err)
 	}
 
@@ -98,10 +98,10 @@ func TestOperator(t *testing.T) {
 	// the same approver as her review link, counted once.
 	out.Reset()
 	op.Identity = alice
-	if err := op.Decide(ctx, arn1, Selector{}, approval.Approve, ""); err != nil {
+	if err := op.Decide(ctx, arn1, Selector{}, approval.Approve, "", false); err != nil {
 		t.Fatal(err)
 	}
-	if err := op.Decide(ctx, arn1, Selector{}, approval.Approve, ""); err == nil || !strings.Contains(err.Error(), "already voted approve") {
+	if err := op.Decide(ctx, arn1, Selector{}, approval.Approve, "", false); err == nil || !strings.Contains(err.Error(), "already voted approve") {
 		t.Errorf("second vote = %v, want 'already voted'", err)
 	}
 	out.Reset()
@@ -139,7 +139,7 @@ func TestOperatorErrors(t *testing.T) {
 	if err := op.Status(ctx, depARN, Selector{}); !errors.Is(err, ErrNoRequest) {
 		t.Errorf("Status(unknown) = %v, want ErrNoRequest", err)
 	}
-	if err := op.Decide(ctx, depARN, Selector{Stage: "POST_TEST_TRAFFIC_SHIFT"}, approval.Approve, ""); !errors.Is(err, ErrNoRequest) {
+	if err := op.Decide(ctx, depARN, Selector{Stage: "POST_TEST_TRAFFIC_SHIFT"}, approval.Approve, "", false); !errors.Is(err, ErrNoRequest) {
 		t.Errorf("Decide(unknown) = %v, want ErrNoRequest", err)
 	}
 	if err := op.Status(ctx, "arn:aws:ecs:us-west-2:1:service/c/s", Selector{}); err == nil {
@@ -150,7 +150,7 @@ func TestOperatorErrors(t *testing.T) {
 	}
 	op.Identity = stubSTS("", errors.New("ExpiredToken"))
 	open(t, st, "EZe5RNVLH6PPzHXINuP28", 1)
-	if err := op.Decide(ctx, depARN, Selector{}, approval.Approve, ""); err == nil || !strings.Contains(err.Error(), "GetCallerIdentity") {
+	if err := op.Decide(ctx, depARN, Selector{}, approval.Approve, "", false); err == nil || !strings.Contains(err.Error(), "GetCallerIdentity") {
 		t.Errorf("Decide without identity = %v", err)
 	}
 }
@@ -173,7 +173,7 @@ func TestOperatorGates(t *testing.T) {
 	if err := op.Status(ctx, depARN, Selector{}); !errors.Is(err, ErrAmbiguous) {
 		t.Errorf("Status without a gate = %v, want ErrAmbiguous", err)
 	}
-	if err := op.Decide(ctx, depARN, Selector{Gate: "product"}, approval.Approve, ""); err != nil {
+	if err := op.Decide(ctx, depARN, Selector{Gate: "product"}, approval.Approve, "", false); err != nil {
 		t.Fatalf("approve the product gate: %v", err)
 	}
 	out.Reset()

@@ -223,7 +223,13 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		h.page(w, r, http.StatusConflict, h.requestPage(l, tok, overText(l.over)+" Your vote was not recorded."))
 		return
 	}
-	decision, err := approval.ParseDecision(r.PostForm.Get("decision"))
+	// "override" is an approval given as an emergency override of a freeze.
+	raw := r.PostForm.Get("decision")
+	override := strings.EqualFold(strings.TrimSpace(raw), "override")
+	if override {
+		raw = string(approval.Approve)
+	}
+	decision, err := approval.ParseDecision(raw)
 	if err != nil {
 		h.page(w, r, http.StatusBadRequest, h.requestPage(l, tok, "Choose Approve or Reject. Nothing was recorded."))
 		return
@@ -236,6 +242,7 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		Via:       "link",
 		SourceIP:  sourceIP(r),
 		UserAgent: clean(r.UserAgent(), 256),
+		Override:  override,
 	}
 	if l.req.Shared() {
 		name := clean(r.PostForm.Get("name"), MaxNameLen)
@@ -274,6 +281,10 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, approval.ErrClosed):
 		o := req.Evaluate(now)
 		h.page(w, r, http.StatusConflict, h.requestPage(l, tok, "This approval request is closed ("+req.Summary(o)+"). Your vote was not recorded."))
+	case errors.Is(err, approval.ErrFrozen):
+		h.page(w, r, http.StatusConflict, h.requestPage(l, tok, "This deployment needs an emergency override ("+req.Freeze+"): give the reason and press Approve as emergency override. Nothing was recorded."))
+	case errors.Is(err, approval.ErrOverrideReason):
+		h.page(w, r, http.StatusBadRequest, h.requestPage(l, tok, "An emergency override needs the reason in the comment. Nothing was recorded."))
 	case errors.Is(err, approval.ErrNotApprover):
 		h.fail(w, r, http.StatusForbidden, msgInvalid)
 	case hook.IsTransient(err) || errors.Is(err, store.ErrPrecondition):

@@ -533,3 +533,53 @@ func TestDeploymentOver(t *testing.T) {
 		t.Errorf("closed request: asked ECS %d more times, page:\n%s", st.calls-calls, page)
 	}
 }
+
+// TestFrozenRequestPage: a request that needs an emergency override says
+// so, offers "Approve as emergency override", and takes an approval only as
+// an override with a reason.
+func TestFrozenRequestPage(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com", "bob@example.com"}, 1)
+	r := e.request(t)
+	r.Freeze = "deployment freeze (holidays) until 2027-01-04 00:00 UTC"
+	r.OnExpiry = approval.Approve
+	body, _ := r.Encode()
+	if _, err := e.st.Update(context.Background(), e.key, body, e.etag(t)); err != nil {
+		t.Fatal(err)
+	}
+	link := e.link(t, "alice@example.com")
+	tok := tokenOf(t, link)
+	_, page := get(t, http.MethodGet, link)
+	for _, want := range []string{`<span id="freeze">deployment freeze (holidays) until 2027-01-04 00:00 UTC</span>`,
+		`<button type="submit" name="decision" value="override" class="approve" id="approve">Approve as emergency override</button>`,
+		"without a decision the deployment is rejected and rolled back"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, `value="approve"`) {
+		t.Errorf("page offers a plain approval:\n%s", page)
+	}
+	for _, tt := range []struct {
+		form   url.Values
+		status int
+		want   string
+	}{
+		{url.Values{"token": {tok}, "decision": {"approve"}}, http.StatusConflict, "This deployment needs an emergency override (deployment freeze (holidays)"},
+		{url.Values{"token": {tok}, "decision": {"override"}, "comment": {" "}}, http.StatusBadRequest, "An emergency override needs the reason in the comment."},
+	} {
+		res, page := post(t, e.srv.URL, tt.form)
+		if res.StatusCode != tt.status || !strings.Contains(page, tt.want) {
+			t.Errorf("POST %v = %d, want %d with %q:\n%s", tt.form, res.StatusCode, tt.status, tt.want, page)
+		}
+	}
+	if r := e.request(t); len(r.Votes) != 0 {
+		t.Fatalf("refused votes were recorded: %+v", r.Votes)
+	}
+	res, page := post(t, e.srv.URL, url.Values{"token": {tok}, "decision": {"override"}, "comment": {"payment outage fix"}})
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, "approved by alice@example.com (emergency override)") {
+		t.Errorf("override = %d:\n%s", res.StatusCode, page)
+	}
+	if r := e.request(t); len(r.Votes) != 1 || !r.Votes[0].Override || r.Votes[0].Comment != "payment outage fix" || r.Outcome != approval.Approved {
+		t.Errorf("request after the override: %+v", r.Votes)
+	}
+}

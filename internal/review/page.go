@@ -61,6 +61,7 @@ type requestView struct {
 	Change                            approval.Change
 	Smoke                             *approval.Smoke
 	Watching                          string
+	Freeze                            string
 	Approvals, Required               int
 	Approvers                         []approverView
 	Votes                             []approval.Vote
@@ -97,6 +98,7 @@ func (h *Handler) requestPage(l *loaded, tok, msg string) pageData {
 		Change:     r.Change,
 		Smoke:      r.Smoke,
 		Watching:   r.AbortOnAlarms.String(),
+		Freeze:     r.Freeze,
 		Approvals:  r.Approvals(),
 		Required:   r.RequiredApprovals,
 		Votes:      r.Votes,
@@ -109,7 +111,7 @@ func (h *Handler) requestPage(l *loaded, tok, msg string) pageData {
 		Shared:     r.Shared(),
 		You:        l.claims.Approver,
 	}
-	if r.OnExpiry == approval.Approve {
+	if r.OnExpiry == approval.Approve && r.Freeze == "" {
 		v.OnExpiry = "approved (onExpiry: approve)"
 	}
 	if !v.Closed {
@@ -216,6 +218,9 @@ func writeRequest(b *strings.Builder, v *requestView) {
 		}
 		row("Watching", "<code id=\"watching\">"+esc(v.Watching)+"</code>"+note)
 	}
+	if v.Freeze != "" {
+		row("Frozen", "<span id=\"freeze\">"+esc(v.Freeze)+"</span><br><small>Only an emergency override, with its reason, approves this deployment.</small>")
+	}
 	p("<tr><th>Approvals</th><td id=\"approvals\">%d of %d required</td></tr>\n", v.Approvals, v.Required)
 	if len(v.Approvers) > 0 {
 		var li strings.Builder
@@ -246,6 +251,18 @@ func writeRequest(b *strings.Builder, v *requestView) {
 		p("<label for=\"name\">Your name</label>\n<input type=\"text\" id=\"name\" name=\"name\" maxlength=\"%d\" required autocomplete=\"name\">\n", MaxNameLen)
 	} else {
 		p("<p>Deciding as <strong>%s</strong>.</p>\n", esc(v.You))
+	}
+	if v.Freeze != "" {
+		// The comment cannot be required in HTML: a reject needs none.
+		p(`<label for="comment">Comment (the reason, required for an emergency override)</label>
+<textarea id="comment" name="comment" rows="3" maxlength="%d"></textarea>
+<div class="buttons">
+<button type="submit" name="decision" value="override" class="approve" id="approve">Approve as emergency override</button>
+<button type="submit" name="decision" value="reject" class="reject" id="reject">Reject</button>
+</div>
+</form>
+`, approval.MaxCommentLen)
+		return
 	}
 	p(`<label for="comment">Comment (optional)</label>
 <textarea id="comment" name="comment" rows="3" maxlength="%d"></textarea>
