@@ -67,7 +67,7 @@ func TestAbortOnAlarmDuringWait(t *testing.T) {
 	if n := f.n.count("[gatehouse] Approve"); n != 2 {
 		t.Fatalf("%d review messages, want 2", n)
 	}
-	if body := f.n.sent()[0].Body; !strings.Contains(body, "Watching:    orders-5xx, orders-p* (in ALARM: rolled back)") {
+	if body := f.n.sent()[0].Body; !strings.Contains(body, "Watching:    orders-5xx, orders-p* (in ALARM before the deployment goes on: rolled back)") {
 		t.Errorf("review message does not say which alarms are watched:\n%s", body)
 	}
 	f.clock.Add(time.Minute)
@@ -190,16 +190,136 @@ func TestAbortOnAlarmOnePerPoll(t *testing.T) {
 	}
 }
 
-// TestAbortOnAlarmAfterApproval: an approved request is not read against
-// the alarms again: the approvers decided, and the bake hook watches what
-// follows.
+// TestAbortOnAlarmAfterApproval: an approval recorded between two hook
+// calls does not go on while a watched alarm fires: the call that finds it
+// reads the alarms first. Once the gate has answered its pass, the alarms
+// are not read again.
 func TestAbortOnAlarmAfterApproval(t *testing.T) {
 	f, a := alarmFixture(t)
 	f.mustPoll(t, Pending)
 	f.vote(t, "alice@example.com", Approve)
 	a.set("orders-5xx", "ALARM")
+	v := f.mustPoll(t, Aborted)
+	if v.Pass || !strings.Contains(v.Reason, "alarm orders-5xx is in ALARM") ||
+		!strings.HasSuffix(v.Reason, "; approved by alice@example.com (1 of 1 required), but the deployment did not go on") {
+		t.Errorf("verdict %+v, want an abort that says the approval did not go on", v)
+	}
+	if n := f.n.count("[gatehouse] Deploy of orders (prod-cluster) aborted"); n != 2 {
+		t.Errorf("%d abort notices, want 2", n)
+	}
+
+	f, a = alarmFixture(t)
+	f.mustPoll(t, Pending)
+	f.vote(t, "alice@example.com", Approve)
 	if v := f.mustPoll(t, Approved); !v.Pass {
-		t.Errorf("verdict %+v, want a pass", v)
+		t.Fatalf("verdict %+v, want a pass", v)
+	}
+	a.set("orders-5xx", "ALARM")
+	reads := a.reads
+	if v := f.mustPoll(t, Approved); !v.Pass || a.reads != reads {
+		t.Errorf("after the pass was answered: verdict %+v, %d more reads; want the same pass and no read", v, a.reads-reads)
+	}
+}
+
+// TestAbortOnAlarmBeforeExpiryApproves: onExpiry approve is silence taken
+// as consent; it is not taken while a watched alarm fires.
+func TestAbortOnAlarmBeforeExpiryApproves(t *testing.T) {
+	f, a := alarmFixture(t)
+	f.poll.Settings.OnExpiry = Approve
+	f.mustPoll(t, Pending)
+	a.set("orders-p99", "ALARM")
+	f.clock.Add(5 * time.Hour)
+	if v := f.mustPoll(t, Aborted); v.Pass {
+		t.Errorf("verdict %+v, want no pass", v)
+	}
+}
+
+// TestAlarmTroubleIsBounded: unreadable alarms are recorded once when the
+// trouble starts and once when it ends; no pass is answered without a look
+// at them; trouble that lasts AlarmTroubleLimit aborts the request.
+func TestAlarmTroubleIsBounded(t *testing.T) {
+	f, a := alarmFixture(t)
+	f.mustPoll(t, Pending)
+	throttled := hook.Transient(errors.New("Throttling: rate exceeded"))
+	a.fail(throttled)
+	f.clock.Add(time.Minute)
+	f.mustPoll(t, Pending)
+	r, etag := f.load(t)
+	if r.AlarmTroubleSince == nil || !r.AlarmTroubleSince.Equal(f.clock.Now()) {
+		t.Fatalf("alarmTroubleSince = %v, want the time the trouble started", r.AlarmTroubleSince)
+	}
+	f.clock.Add(time.Minute)
+	f.mustPoll(t, Pending)
+	if _, now := f.load(t); now != etag {
+		t.Errorf("a second call in the same trouble wrote the request")
+	}
+
+	// An approval meanwhile is not answered while the alarms cannot be read.
+	f.vote(t, "alice@example.com", Approve)
+	if _, err := f.gate.Poll(t.Context(), f.poll); !hook.IsTransient(err) || !strings.Contains(err.Error(), "could not be read") {
+		t.Fatalf("Poll = %v, want a transient error: no pass without a look at the alarms", err)
+	}
+	// Readable again: the trouble is cleared and the approval goes on.
+	a.fail(nil)
+	if v := f.mustPoll(t, Approved); !v.Pass {
+		t.Errorf("verdict %+v, want the pass", v)
+	}
+	if r, _ := f.load(t); r.AlarmTroubleSince != nil {
+		t.Errorf("alarmTroubleSince = %v after the alarms were read, want it cleared", r.AlarmTroubleSince)
+	}
+
+	// Trouble that lasts aborts.
+	f, a = alarmFixture(t)
+	a.fail(throttled)
+	f.mustPoll(t, Pending)
+	f.clock.Add(AlarmTroubleLimit - time.Second)
+	f.mustPoll(t, Pending)
+	f.clock.Add(time.Second)
+	v := f.mustPoll(t, Aborted)
+	if !strings.Contains(v.Reason, "abortOnAlarms: the alarms could not be read for 10m: Throttling: rate exceeded") {
+		t.Errorf("reason %q, want how long and why", v.Reason)
+	}
+}
+
+// TestAbortWaitsForAPublisher: a caller that finds a reason to abort while
+// another publishes the review links leaves it to the next call, so no link
+// goes out for a closed request.
+func TestAbortWaitsForAPublisher(t *testing.T) {
+	f, a := alarmFixture(t)
+	f.mustPoll(t, Pending)
+	r, etag := f.load(t)
+	now := f.clock.Now()
+	if _, _, err := Update(t.Context(), f.st, f.key, etag, r, func(n *Request) error { n.SendingSince = &now; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	a.set("orders-5xx", "ALARM")
+	f.mustPoll(t, Pending)
+	f.clock.Add(SendLease)
+	f.mustPoll(t, Aborted)
+}
+
+// TestDecisionNoticeOnlyToThoseAsked: the outcome goes to those whose
+// review message went out, and nobody else.
+func TestDecisionNoticeOnlyToThoseAsked(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com", "bob@example.com"}, 1)
+	f.n.fail = func(m Message) error {
+		if m.Approver == "bob@example.com" && strings.HasPrefix(m.Subject, "[gatehouse] Approve") {
+			return errors.New("AuthorizationError: not allowed")
+		}
+		return nil
+	}
+	if _, err := f.gate.Poll(t.Context(), f.poll); err == nil {
+		t.Fatal("Poll = nil, want the permanent publish failure")
+	}
+	f.vote(t, "alice@example.com", Reject)
+	f.mustPoll(t, Rejected)
+	for _, m := range f.n.sent() {
+		if m.Approver == "bob@example.com" {
+			t.Errorf("bob, never asked, got %q", m.Subject)
+		}
+	}
+	if n := f.n.count("[gatehouse] Deploy of"); n != 1 {
+		t.Errorf("%d decision notices, want 1 (alice)", n)
 	}
 }
 

@@ -134,6 +134,10 @@ const (
 	recordTimeout = 5 * time.Second
 	// alarmTimeout bounds reading the watched alarms.
 	alarmTimeout = 5 * time.Second
+	// AlarmTroubleLimit is how long the watched alarms may stay unreadable
+	// (throttling, timeouts) before the request is aborted: a watch that
+	// cannot see is no watch.
+	AlarmTroubleLimit = 10 * time.Minute
 	// maxAlarmReason bounds how much of CloudWatch's reason for an alarm's
 	// state is quoted.
 	maxAlarmReason = 160
@@ -186,11 +190,16 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 	}
 	if !r.AbortOnAlarms.Empty() {
 		// Nobody is asked to approve a green whose alarms already fire.
-		if reason := g.watch(ctx, r); reason != "" {
-			r.AbortReason = reason
-			r.SendingSince = nil
-			r.close(Aborted, now)
+		reason, trouble := g.watch(ctx, r)
+		switch {
+		case reason != "":
+			r.abort(reason, now)
 			r.AnnouncedAt = &now
+		case trouble != nil:
+			// Ask anyway; the trouble is recorded, and it aborts the
+			// request if it lasts.
+			r.AlarmTroubleSince = &now
+			r.record(now, "watch", "gatehouse", "the watched alarms cannot be read: "+oneLine(trouble.Error()))
 		}
 	}
 	body, err := r.Encode()
@@ -295,32 +304,68 @@ func (g *Gate) advance(ctx context.Context, key, etag string, r *Request) (Verdi
 		r, etag, err = g.reload(ctx, key)
 		return "", true, err
 	}
-	// The watched alarms are read once per call, before anything else
-	// happens to an open request; the reason to abort, if any, survives a
-	// lost write.
-	watched, abort := r.AbortOnAlarms.Empty(), ""
+	// The watched alarms are read once per call, for as long as the gate
+	// has not answered its decision: while the request is open, and before
+	// a decision that lets the deployment go on is first answered. The
+	// reason to abort, if any, survives a lost write.
+	read, abort := false, ""
+	var trouble error
 	for range maxAttempts {
 		now := g.Now()
 		outcome := r.Evaluate(now)
-		if outcome == Pending && !watched {
-			watched, abort = true, g.watch(ctx, r)
-		}
-		if outcome == Pending && abort != "" {
-			next := clone(r)
-			next.AbortReason = abort
-			next.SendingSince = nil
-			next.close(Aborted, now)
-			next.AnnouncedAt = &now
-			newTag, lost, err := commit(next)
-			if err != nil {
-				return Verdict{}, err
+		if r.watching(outcome) {
+			if !read {
+				read = true
+				abort, trouble = g.watch(ctx, r)
 			}
-			if lost {
-				continue
+			if abort == "" && trouble != nil && r.AlarmTroubleSince != nil && now.Sub(*r.AlarmTroubleSince) >= AlarmTroubleLimit {
+				abort = fmt.Sprintf("abortOnAlarms: the alarms could not be read for %s: %s", FormatDuration(now.Sub(*r.AlarmTroubleSince)), oneLine(trouble.Error()))
 			}
-			g.Log.InfoContext(ctx, "approval aborted", "deployment_arn", next.DeploymentARN, "stage", string(next.Stage), "reason", abort)
-			g.announce(ctx, key, newTag, next)
-			return g.verdict(next, Aborted), nil
+			if abort != "" {
+				if r.Outcome == Pending && r.SendingSince != nil && now.Sub(*r.SendingSince) < SendLease {
+					// Another caller is publishing review links right now:
+					// abort on the next call, once it is done, so that no
+					// link goes out for a closed request.
+					return g.pending(r), nil
+				}
+				next := clone(r)
+				next.abort(abort, now)
+				next.AnnouncedAt = &now
+				newTag, lost, err := commit(next)
+				if err != nil {
+					return Verdict{}, err
+				}
+				if lost {
+					continue
+				}
+				g.Log.InfoContext(ctx, "approval aborted", "deployment_arn", next.DeploymentARN, "stage", string(next.Stage), "reason", abort)
+				g.announce(ctx, key, newTag, next)
+				return g.verdict(next, Aborted), nil
+			}
+			// Trouble reading the alarms is recorded when it starts and
+			// cleared when it ends: writes only on a change.
+			if (trouble != nil) != (r.AlarmTroubleSince != nil) {
+				next := clone(r)
+				if trouble != nil {
+					next.AlarmTroubleSince = &now
+					next.record(now, "watch", "gatehouse", "the watched alarms cannot be read: "+oneLine(trouble.Error()))
+				} else {
+					next.AlarmTroubleSince = nil
+					next.record(now, "watch", "gatehouse", "the watched alarms can be read again")
+				}
+				newTag, lost, err := commit(next)
+				if err != nil {
+					return Verdict{}, err
+				}
+				if lost {
+					continue
+				}
+				r, etag = next, newTag
+			}
+			if trouble != nil && r.Passes(outcome) {
+				// No pass without a look at the alarms.
+				return Verdict{}, hook.Transient(fmt.Errorf("abortOnAlarms: %s, but the watched alarms could not be read; asking again: %w", r.Summary(outcome), trouble))
+			}
 		}
 		if outcome != Pending {
 			if r.Outcome != Pending && r.AnnouncedAt != nil {
@@ -424,13 +469,13 @@ func (g *Gate) advance(ctx context.Context, key, etag string, r *Request) (Verdi
 // watch reads the alarms r watches and returns why r must be aborted, or ""
 // to go on. An alarm in ALARM aborts; so does a named alarm that does not
 // exist, a prefix that matches none, or an error that asking again will not
-// mend (access denied): a watch that cannot see is no watch. A transient error
-// is logged and the request stays open: it holds the deployment either way,
-// and the next call reads the alarms again.
-func (g *Gate) watch(ctx context.Context, r *Request) string {
+// mend (access denied): a watch that cannot see is no watch. A transient
+// error is returned as such: the caller holds, and aborts once the trouble
+// has lasted AlarmTroubleLimit.
+func (g *Gate) watch(ctx context.Context, r *Request) (string, error) {
 	w := r.AbortOnAlarms
 	if g.Alarms == nil {
-		return "abortOnAlarms: this approval hook cannot read CloudWatch alarms"
+		return "abortOnAlarms: this approval hook cannot read CloudWatch alarms", nil
 	}
 	actx, cancel := context.WithTimeout(ctx, alarmTimeout)
 	defer cancel()
@@ -438,9 +483,9 @@ func (g *Gate) watch(ctx context.Context, r *Request) string {
 	if err != nil {
 		if hook.IsTransient(err) {
 			g.Log.WarnContext(ctx, "watched alarms not read; reading them again on the next call", "deployment_arn", r.DeploymentARN, "err", err)
-			return ""
+			return "", err
 		}
-		return "abortOnAlarms: cannot read the alarms: " + oneLine(err.Error())
+		return "abortOnAlarms: cannot read the alarms: " + oneLine(err.Error()), nil
 	}
 	var firing, problems []string
 	for _, a := range alarms {
@@ -467,11 +512,11 @@ func (g *Gate) watch(ctx context.Context, r *Request) string {
 	}
 	switch {
 	case len(firing) > 0:
-		return strings.Join(firing, "; ")
+		return strings.Join(firing, "; "), nil
 	case len(problems) > 0:
-		return "abortOnAlarms: " + strings.Join(problems, "; ")
+		return "abortOnAlarms: " + strings.Join(problems, "; "), nil
 	}
-	return ""
+	return "", nil
 }
 
 // waitForSmoke decides whether to hold the messages for the smoke verdict:
@@ -567,6 +612,10 @@ func (g *Gate) sendReviews(ctx context.Context, key, etag string, r *Request) (*
 	var errs []error
 	sent := 0
 	for _, a := range r.unsent() {
+		if r.Outcome != Pending {
+			// Closed meanwhile (a reject, an abort): no more links.
+			break
+		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < publishReserve {
 			errs = append(errs, hook.Transient(errors.New("out of time: the rest is published on the next call")))
 			break
@@ -671,6 +720,10 @@ func (g *Gate) announce(ctx context.Context, key, etag string, r *Request) {
 	}
 	var sent []Notice
 	for _, a := range r.recipients() {
+		if !r.noticeSent("review", a) {
+			// Never asked (their message failed): nothing to close for them.
+			continue
+		}
 		id, err := g.Notifier.Publish(ctx, DecisionMessage(r, a))
 		if err != nil {
 			g.Log.ErrorContext(ctx, "decision notice not sent", "deployment_arn", r.DeploymentARN, "err", err)

@@ -144,7 +144,7 @@ func writeChange(b *strings.Builder, r *Request) {
 		fmt.Fprintf(b, "FROZEN:      %s. Only an emergency override approves:\n             on the page, give the reason and press \"Approve as emergency override\".\n", r.Freeze)
 	}
 	if !r.AbortOnAlarms.Empty() {
-		fmt.Fprintf(b, "Watching:    %s (in ALARM: rolled back)\n", r.AbortOnAlarms)
+		fmt.Fprintf(b, "Watching:    %s (in ALARM before the deployment goes on: rolled back)\n", r.AbortOnAlarms)
 	}
 	fmt.Fprintf(b, "Requested:   %s by the gatehouse approval hook\n", stamp(r.CreatedAt))
 	fmt.Fprintf(b, "Approvals:   %d of %d required\n", r.Approvals(), r.RequiredApprovals)

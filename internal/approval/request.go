@@ -216,6 +216,9 @@ type Request struct {
 	// open; AbortReason says why it was aborted.
 	AbortOnAlarms Alarms `json:"abortOnAlarms,omitzero"`
 	AbortReason   string `json:"abortReason,omitempty"`
+	// AlarmTroubleSince is when the watched alarms became unreadable, while
+	// they are.
+	AlarmTroubleSince *time.Time `json:"alarmTroubleSince,omitempty"`
 	// Freeze says why the deployment needed an emergency override when the
 	// request was created (a freeze, or outside the change windows); empty
 	// when it did not. While set, only override approvals count and expiry
@@ -445,6 +448,30 @@ func oneLine(s string) string {
 		}
 		return c
 	}, s))
+}
+
+// watching reports whether the alarms r watches are to be read at a call
+// that finds it with outcome o: until the gate has answered its decision,
+// while it is open or would let the deployment go on.
+func (r *Request) watching(o Outcome) bool {
+	return !r.AbortOnAlarms.Empty() && r.AnnouncedAt == nil && (o == Pending || r.Passes(o))
+}
+
+// abort closes r as Aborted for reason. A decision already recorded but
+// not yet answered (an approval between two hook calls) is overturned, and
+// the reason says so.
+func (r *Request) abort(reason string, now time.Time) {
+	r.SendingSince = nil
+	r.AlarmTroubleSince = nil
+	if r.Outcome == Pending {
+		r.AbortReason = reason
+		r.close(Aborted, now)
+		return
+	}
+	r.AbortReason = reason + "; " + r.Summary(r.Outcome) + ", but the deployment did not go on"
+	r.Outcome = Aborted
+	r.DecidedAt = &now
+	r.record(now, "decided", "gatehouse", r.Summary(Aborted))
 }
 
 // asked reports whether any review message went out.

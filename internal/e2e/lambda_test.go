@@ -349,8 +349,9 @@ func TestLambdaApprovalFlow(t *testing.T) {
 	})
 
 	// There is no CloudWatch here (AWS_ENDPOINT_URL is unreachable): the
-	// watched alarms cannot be read, which is transient. The request opens
-	// and notifies, and holds.
+	// watched alarms cannot be read, which is transient. The request opens,
+	// notifies, records when the trouble began (it aborts the request if it
+	// lasts), and holds.
 	t.Run("alarms unreadable", func(t *testing.T) {
 		ev := event(t, "alarms1", map[string]any{"abortOnAlarms": map[string]any{"names": []string{"orders-5xx"}}})
 		s.want(t, ev, hook.StatusInProgress, "waiting for approval: 0 of 1")
@@ -360,8 +361,8 @@ func TestLambdaApprovalFlow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r, err := approval.Decode(obj.Body); err != nil || r.AbortOnAlarms.String() != "orders-5xx" || r.Outcome != approval.Pending {
-			t.Errorf("request = %+v, %v, want it open and watching orders-5xx", r, err)
+		if r, err := approval.Decode(obj.Body); err != nil || r.AbortOnAlarms.String() != "orders-5xx" || r.Outcome != approval.Pending || r.AlarmTroubleSince == nil {
+			t.Errorf("request = %+v, %v, want it open, watching orders-5xx, and the trouble reading the alarms recorded", r, err)
 		}
 	})
 

@@ -106,8 +106,9 @@ const (
 	msgUnavailable = "The review service cannot reach its state right now. Nothing was recorded. Please try again in a minute."
 )
 
-// load verifies tok and reads the request it is for.
-func (h *Handler) load(ctx context.Context, tok string) (*loaded, error) {
+// load verifies tok and reads the request it is for. With askECS, for an
+// open request, it also asks ECS whether the deployment still waits.
+func (h *Handler) load(ctx context.Context, tok string, askECS bool) (*loaded, error) {
 	if tok == "" {
 		return nil, &errPage{http.StatusBadRequest, "This page needs the review link from your email."}
 	}
@@ -148,7 +149,7 @@ func (h *Handler) load(ctx context.Context, tok string) (*loaded, error) {
 		return nil, &errPage{http.StatusForbidden, msgInvalid}
 	}
 	l := &loaded{claims: c, key: key, etag: obj.ETag, req: req}
-	if h.Deployments != nil && req.Evaluate(h.Now()) == approval.Pending {
+	if askECS && h.Deployments != nil && req.Evaluate(h.Now()) == approval.Pending {
 		sctx, cancel := context.WithTimeout(ctx, statusTimeout)
 		defer cancel()
 		status, err := h.Deployments.Status(sctx, req.DeploymentARN)
@@ -168,7 +169,8 @@ func overText(status string) string {
 }
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
-	l, err := h.load(r.Context(), r.URL.Query().Get("token"))
+	// HEAD, which link scanners send, gets no body: no need to ask ECS.
+	l, err := h.load(r.Context(), r.URL.Query().Get("token"), r.Method == http.MethodGet)
 	if err != nil {
 		h.refuse(w, r, err)
 		return
@@ -183,7 +185,7 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 // smokeReport shows the smoke report of the request the token opens.
 func (h *Handler) smokeReport(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("token")
-	l, err := h.load(r.Context(), tok)
+	l, err := h.load(r.Context(), tok, false)
 	if err != nil {
 		h.refuse(w, r, err)
 		return
@@ -214,7 +216,7 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := r.PostForm.Get("token")
-	l, err := h.load(ctx, tok)
+	l, err := h.load(ctx, tok, true)
 	if err != nil {
 		h.refuse(w, r, err)
 		return

@@ -214,7 +214,7 @@ func writeRequest(b *strings.Builder, v *requestView) {
 	if v.Watching != "" {
 		note := ""
 		if !v.Closed {
-			note = "<br><small>An alarm in ALARM before the decision rolls the deployment back.</small>"
+			note = "<br><small>Read at every hook call until the deployment goes on: one in ALARM rolls it back, even after approval.</small>"
 		}
 		row("Watching", "<code id=\"watching\">"+esc(v.Watching)+"</code>"+note)
 	}

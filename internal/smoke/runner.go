@@ -225,7 +225,7 @@ func (r *Runner) target(ctx context.Context, p Poll, st runState) (Target, bool,
 func (r *Runner) discoveryTrouble(ctx context.Context, log *slog.Logger, p Poll, st runState, now time.Time, err error) Result {
 	waited := now.Sub(time.UnixMilli(st.Started))
 	if st.Calls >= maxDiscoveryCalls || waited >= maxDiscoveryWait {
-		return r.refuse(ctx, p, fmt.Sprintf("baseUrl: gave up after %d calls over %s: %s", st.Calls, waited.Round(time.Second), oneLine(err)))
+		return r.refuseRun(ctx, p, fmt.Sprintf("baseUrl: gave up after %d calls over %s: %s", st.Calls, waited.Round(time.Second), oneLine(err)), time.UnixMilli(st.Started).UTC(), st.Calls)
 	}
 	log.WarnContext(ctx, "test listener discovery failed, will try again", "err", err, "calls", st.Calls)
 	return Result{
@@ -476,6 +476,12 @@ func (r *Runner) conclude(ctx context.Context, log *slog.Logger, p Poll, st runS
 
 // refuse answers FAILED for a run that cannot start, and records why.
 func (r *Runner) refuse(ctx context.Context, p Poll, reason string) Result {
+	return r.refuseRun(ctx, p, reason, r.now(), 1)
+}
+
+// refuseRun is refuse for a run that started at started and made calls
+// calls.
+func (r *Runner) refuseRun(ctx context.Context, p Poll, reason string, started time.Time, calls int) Result {
 	now := r.now()
 	rep := Report{
 		Version:           ReportVersion,
@@ -484,10 +490,10 @@ func (r *Runner) refuse(ctx context.Context, p Poll, reason string) Result {
 		TargetRevisionARN: p.TargetRevisionARN,
 		Verdict:           VerdictFailed,
 		Summary:           reason,
-		Started:           now,
+		Started:           started,
 		Updated:           now,
 		Finished:          now,
-		Calls:             1,
+		Calls:             calls,
 		Checks:            []CheckResult{},
 	}
 	if err := r.write(ctx, rep); err != nil {

@@ -639,8 +639,10 @@ func TestDiscoveryTroubleIsBounded(t *testing.T) {
 			defer srv.Close()
 			for _, recoverAt := range []int{0, 3} {
 				clk := newClock()
+				started := clk.Now()
+				reports := newReports()
 				var calls int
-				r := &Runner{Client: srv.Client(), Now: clk.Now, Sleep: clk.Sleep, Log: slog.New(slog.DiscardHandler),
+				r := &Runner{Client: srv.Client(), Now: clk.Now, Sleep: clk.Sleep, Log: slog.New(slog.DiscardHandler), Reports: reports,
 					Discoverer: DiscoverFunc(func(context.Context, string) (Target, error) {
 						calls++
 						if recoverAt > 0 && calls >= recoverAt {
@@ -681,7 +683,39 @@ func TestDiscoveryTroubleIsBounded(t *testing.T) {
 					!strings.Contains(last.Reason, "gave up after 6 calls over 5m0s") || !strings.Contains(last.Reason, "Throttling: rate exceeded") {
 					t.Errorf("last %+v after %d IN_PROGRESS, want FAILED after 5 naming the calls, the time and the error", last, inProgress)
 				}
+				rep, err := LoadReport(context.Background(), reports, deployment(t), hook.StagePostTestTrafficShift)
+				if err != nil || rep.Verdict != VerdictFailed || rep.Calls != 6 || !rep.Started.Equal(started) {
+					t.Errorf("report %+v, %v; want FAILED with the run's 6 calls and its start", rep, err)
+				}
 			}
 		})
 	}
+}
+
+// TestDiscoveryTroubleCallBound: at the 10 s callbacks the hook asks for,
+// the bound on calls is reached before the bound on time.
+func TestDiscoveryTroubleCallBound(t *testing.T) {
+	clk := newClock()
+	r := &Runner{Now: clk.Now, Sleep: clk.Sleep, Log: slog.New(slog.DiscardHandler),
+		Discoverer: DiscoverFunc(func(context.Context, string) (Target, error) {
+			return Target{}, hook.Transient(errors.New("ServiceUnavailable"))
+		})}
+	h := HookHandler(r, DefaultConfig())
+	details := json.RawMessage(`{"checks":[{"name":"green","path":"/"}]}`)
+	for call := 1; call <= maxDiscoveryCalls+1; call++ {
+		res, err := h(context.Background(), hook.Request{ExecutionID: "e", LifecycleStage: hook.StagePostTestTrafficShift, ResourceARN: deploymentARN,
+			ExecutionDetails: hook.ExecutionDetails{TargetServiceRevisionARN: greenARN}, HookDetails: details})
+		if err != nil {
+			t.Fatalf("call %d: %v", call, err)
+		}
+		if res.HookStatus != hook.StatusInProgress {
+			if call != maxDiscoveryCalls || !strings.Contains(res.Reason, fmt.Sprintf("gave up after %d calls over 3m10s", maxDiscoveryCalls)) {
+				t.Errorf("call %d answered %+v, want FAILED at call %d after 3m10s", call, res, maxDiscoveryCalls)
+			}
+			return
+		}
+		clk.Add(time.Duration(res.CallBackDelay) * time.Second)
+		details = merges["deep"](t, details, res.HookDetails)
+	}
+	t.Fatalf("no verdict after %d calls", maxDiscoveryCalls+1)
 }
