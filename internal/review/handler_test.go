@@ -506,6 +506,10 @@ func TestDeploymentOver(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(page, "ECS reports this deployment ROLLBACK_SUCCESSFUL: it no longer waits for this approval") || strings.Contains(page, `name="decision"`) {
 		t.Errorf("page of a rolled-back deployment = %d, want it to say so without a form:\n%s", res.StatusCode, page)
 	}
+	calls := st.calls
+	if res, _ := get(t, http.MethodHead, link); res.StatusCode != http.StatusOK || st.calls != calls {
+		t.Errorf("HEAD = %d and asked ECS %d times, want 200 without asking (no body to show it in)", res.StatusCode, st.calls-calls)
+	}
 	res, page = post(t, srv.URL, url.Values{"token": {tok}, "decision": {"approve"}})
 	if res.StatusCode != http.StatusConflict || !strings.Contains(page, "Your vote was not recorded.") {
 		t.Errorf("approve on a rolled-back deployment = %d, want 409:\n%s", res.StatusCode, page)
@@ -527,7 +531,7 @@ func TestDeploymentOver(t *testing.T) {
 	if res, _ := post(t, srv.URL, url.Values{"token": {tok}, "decision": {"approve"}}); res.StatusCode != http.StatusOK {
 		t.Fatalf("approve while ECS cannot say = %d, want 200", res.StatusCode)
 	}
-	calls := st.calls
+	calls = st.calls
 	st.status, st.err = "ROLLBACK_SUCCESSFUL", nil
 	if _, page := get(t, http.MethodGet, link); !strings.Contains(page, "This approval request is closed: approved by alice@example.com") || st.calls != calls {
 		t.Errorf("closed request: asked ECS %d more times, page:\n%s", st.calls-calls, page)
