@@ -107,7 +107,8 @@ type Vote struct {
 type Event struct {
 	// At is when it happened.
 	At time.Time `json:"at"`
-	// Kind is created, notified, reminded, vote, decided or announced.
+	// Kind is created, smoke, notified, reminded, vote, watch, decided or
+	// announced.
 	Kind string `json:"kind"`
 	// Actor is who caused it: an approver, or "gatehouse".
 	Actor string `json:"actor"`
