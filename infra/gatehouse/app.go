@@ -1,6 +1,7 @@
 package gatehouse
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -21,6 +22,8 @@ const (
 	CtxApprovers              = "approvers"
 	CtxRequiredApprovals      = "requiredApprovals"
 	CtxApprovalTimeout        = "approvalTimeout"
+	CtxFreezes                = "freezes"
+	CtxChangeWindows          = "changeWindows"
 	CtxRecordExpirationDays   = "recordExpirationDays"
 	CtxAPIReservedConcurrency = "apiReservedConcurrency"
 	CtxAlarmTopicARN          = "alarmTopicArn"
@@ -49,6 +52,8 @@ type Options struct {
 	Approvers              []string
 	RequiredApprovals      int
 	ApprovalTimeout        string
+	Freezes                string
+	ChangeWindows          string
 	RecordExpirationDays   int
 	APIReservedConcurrency int
 	AlarmTopicARN          string
@@ -87,6 +92,19 @@ func OptionsFromContext(app awscdk.App, getenv func(string) string) (Options, er
 			return ""
 		}
 	}
+	// jsonText reads a JSON setting: a string holding JSON (-c key='[...]'),
+	// or JSON written as such in cdk.json.
+	jsonText := func(key string) string {
+		switch v := app.Node().TryGetContext(jsii.String(key)).(type) {
+		case []any, map[string]any:
+			b, err := json.Marshal(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("context %s: %w", key, err))
+			}
+			return string(b)
+		}
+		return str(key)
+	}
 	num := func(key string, def int) int {
 		s := str(key)
 		if s == "" {
@@ -113,11 +131,13 @@ func OptionsFromContext(app awscdk.App, getenv func(string) string) (Options, er
 		AssetDir:               str(CtxAssetDir),
 		RequiredApprovals:      num(CtxRequiredApprovals, 0),
 		ApprovalTimeout:        str(CtxApprovalTimeout),
+		Freezes:                jsonText(CtxFreezes),
+		ChangeWindows:          jsonText(CtxChangeWindows),
 		RecordExpirationDays:   num(CtxRecordExpirationDays, int(DefaultRecordExpiration/(24*time.Hour))),
 		APIReservedConcurrency: num(CtxAPIReservedConcurrency, DefaultAPIReservedConcurrency),
 		AlarmTopicARN:          str(CtxAlarmTopicARN),
-		SmokeConfig:            str(CtxSmokeConfig),
-		BakeConfig:             str(CtxBakeConfig),
+		SmokeConfig:            jsonText(CtxSmokeConfig),
+		BakeConfig:             jsonText(CtxBakeConfig),
 		Demo:                   boolean(CtxDemo, false),
 		TestListenerCIDR:       str(CtxTestListenerCIDR),
 		DemoImage:              str(CtxDemoImage),
@@ -165,6 +185,8 @@ func (o Options) check() error {
 		Approvers:         o.Approvers,
 		RequiredApprovals: o.RequiredApprovals,
 		ApprovalTimeout:   o.ApprovalTimeout,
+		Freezes:           o.Freezes,
+		ChangeWindows:     o.ChangeWindows,
 		SmokeConfig:       o.SmokeConfig,
 		BakeConfig:        o.BakeConfig,
 	}
@@ -219,6 +241,8 @@ func Build(app awscdk.App, o Options) (*Stacks, error) {
 			Approvers:              o.Approvers,
 			RequiredApprovals:      o.RequiredApprovals,
 			ApprovalTimeout:        o.ApprovalTimeout,
+			Freezes:                o.Freezes,
+			ChangeWindows:          o.ChangeWindows,
 			RecordExpiration:       time.Duration(o.RecordExpirationDays) * 24 * time.Hour,
 			APIReservedConcurrency: reserved,
 			SmokeConfig:            o.SmokeConfig,

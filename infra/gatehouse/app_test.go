@@ -22,6 +22,9 @@ func TestOptionsFromContext(t *testing.T) {
 		gatehouse.CtxDemo:                   "true",
 		gatehouse.CtxAPIReservedConcurrency: float64(5),
 		gatehouse.CtxNag:                    false,
+		// JSON settings: as a string (-c) or as JSON in cdk.json.
+		gatehouse.CtxFreezes:       `[{"start": "2026-12-20T00:00:00Z", "end": "2027-01-04T00:00:00Z"}]`,
+		gatehouse.CtxChangeWindows: []any{map[string]any{"days": []any{"mon"}, "start": "09:00", "end": "17:00", "timezone": "UTC"}},
 	}})
 	got, err := gatehouse.OptionsFromContext(app, func(k string) string {
 		if k == gatehouse.EnvAssetDir {
@@ -41,6 +44,8 @@ func TestOptionsFromContext(t *testing.T) {
 		Demo:                   true,
 		BakeTimeMinutes:        10,
 		Nag:                    false,
+		Freezes:                `[{"start": "2026-12-20T00:00:00Z", "end": "2027-01-04T00:00:00Z"}]`,
+		ChangeWindows:          `[{"days":["mon"],"end":"17:00","start":"09:00","timezone":"UTC"}]`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("OptionsFromContext (-want +got):\n%s", diff)
@@ -91,6 +96,10 @@ func TestBuildRefuses(t *testing.T) {
 			o.RequiredApprovals = 2
 		}, []string{"requiredApprovals"}},
 		{"bad timeout", func(o *gatehouse.Options) { o.ApprovalTimeout = "soon" }, []string{"approvalTimeout"}},
+		{"bad freezes", func(o *gatehouse.Options) { o.Freezes = `[{"start": "tomorrow"}]` }, []string{"context approvers, requiredApprovals, approvalTimeout, freezes, changeWindows", "GATEHOUSE_FREEZES: want a JSON list"}},
+		{"bad change window", func(o *gatehouse.Options) {
+			o.ChangeWindows = `[{"days": ["mon"], "start": "09:00", "end": "17:00", "timezone": "Berlin"}]`
+		}, []string{"GATEHOUSE_CHANGE_WINDOWS[0].timezone: \"Berlin\" is not an IANA time zone"}},
 		{"approval timeout at the hook's ECS timeout", func(o *gatehouse.Options) { o.ApprovalTimeout = "24h" }, []string{"context approvalTimeout", "not below 24h"}},
 		{"bad smoke config", func(o *gatehouse.Options) { o.SmokeConfig = `{"retries": "many"}` }, []string{"smokeConfig"}},
 		{"bad bake config", func(o *gatehouse.Options) { o.BakeConfig = `{"window": "forever"}` }, []string{"bakeConfig"}},

@@ -54,14 +54,14 @@ type settingNames struct {
 var (
 	suitePropNames = settingNames{
 		approvers: "SuiteProps.Approvers",
-		approval:  "approval settings (SuiteProps.Approvers, RequiredApprovals, ApprovalTimeout)",
+		approval:  "approval settings (SuiteProps.Approvers, RequiredApprovals, ApprovalTimeout, Freezes, ChangeWindows)",
 		timeout:   "SuiteProps.ApprovalTimeout",
 		smoke:     "SuiteProps.SmokeConfig",
 		bake:      "SuiteProps.BakeConfig",
 	}
 	contextNames = settingNames{
 		approvers: "context " + CtxApprovers,
-		approval:  fmt.Sprintf("approval settings (context %s, %s, %s)", CtxApprovers, CtxRequiredApprovals, CtxApprovalTimeout),
+		approval:  fmt.Sprintf("approval settings (context %s, %s, %s, %s, %s)", CtxApprovers, CtxRequiredApprovals, CtxApprovalTimeout, CtxFreezes, CtxChangeWindows),
 		timeout:   "context " + CtxApprovalTimeout,
 		smoke:     "context " + CtxSmokeConfig,
 		bake:      "context " + CtxBakeConfig,
@@ -81,6 +81,12 @@ func (p SuiteProps) settingsEnv() (approvalEnv, smokeEnv, bakeEnv map[string]str
 	}
 	if p.ApprovalTimeout != "" {
 		approvalEnv[config.EnvApprovalTimeout] = p.ApprovalTimeout
+	}
+	if p.Freezes != "" {
+		approvalEnv[config.EnvFreezes] = p.Freezes
+	}
+	if p.ChangeWindows != "" {
+		approvalEnv[config.EnvChangeWindows] = p.ChangeWindows
 	}
 	smokeEnv = map[string]string{}
 	if p.SmokeConfig != "" {

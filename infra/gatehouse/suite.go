@@ -67,6 +67,12 @@ type SuiteProps struct {
 	// It must be below 24h, the approval hook's ECS timeout, so that the
 	// request expires (and onExpiry decides) before ECS rolls back.
 	ApprovalTimeout string
+	// Freezes and ChangeWindows (JSON lists, as the approval hook's
+	// hookDetails keys freezes and changeWindows) set GATEHOUSE_FREEZES and
+	// GATEHOUSE_CHANGE_WINDOWS: organisation-wide periods in which approvals
+	// must be emergency overrides.
+	Freezes       string
+	ChangeWindows string
 	// RecordExpiration is how long state records live (default 90 days);
 	// NoncurrentExpiration how long overwritten versions do (default 30 days).
 	RecordExpiration     time.Duration

@@ -20,6 +20,7 @@ func TestNewSuiteCanonicalApprovers(t *testing.T) {
 	gatehouse.NewSuite(stack, "Suite", &gatehouse.SuiteProps{
 		AssetDir:  assetRoot,
 		Approvers: []string{"Alice@Example.com", " alice@example.com", "bob@example.com"},
+		Freezes:   `[{"start": "2026-12-20T00:00:00Z", "end": "2027-01-04T00:00:00Z", "reason": "holidays"}]`,
 	})
 	tmpl := assertions.Template_FromStack(stack, nil)
 	check(t, "one subscription per distinct address", func() {
@@ -38,6 +39,7 @@ func TestNewSuiteCanonicalApprovers(t *testing.T) {
 			"Environment": obj(map[string]any{"Variables": obj(map[string]any{
 				config.EnvApprovers:       "alice@example.com,bob@example.com",
 				config.EnvApprovalTimeout: "23h",
+				config.EnvFreezes:         `[{"start": "2026-12-20T00:00:00Z", "end": "2027-01-04T00:00:00Z", "reason": "holidays"}]`,
 			})}),
 		}))
 	})
