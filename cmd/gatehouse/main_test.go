@@ -114,6 +114,14 @@ func TestOperatorCommands(t *testing.T) {
 	if code, out, errOut := gatehouse(t, e, "list"); code != 0 || !strings.Contains(out, arn) {
 		t.Errorf("list = %d %q %q", code, out, errOut)
 	}
+	for _, args := range [][]string{{"approve", arn, "--override"}, {"reject", arn, "--override", "--comment", "x"}} {
+		if code, _, errOut := gatehouse(t, e, args...); code != 2 {
+			t.Errorf("%q = %d %q, want usage error 2", args, code, errOut)
+		}
+	}
+	if _, _, errOut := gatehouse(t, e, "approve", arn, "--override"); !strings.Contains(errOut, "--override needs --comment with the reason") {
+		t.Errorf("approve --override without --comment: %q", errOut)
+	}
 	if code, out, errOut := gatehouse(t, e, "approve", arn, "--comment", "checked the canary"); code != 0 || !strings.Contains(out, "approved by alice@example.com") {
 		t.Errorf("approve = %d %q %q", code, out, errOut)
 	}

@@ -82,19 +82,19 @@ func (w *ChangeWindow) UnmarshalJSON(b []byte) error {
 			w.Days = append(w.Days, wd)
 		}
 	}
-	var err error
-	if w.Start, err = parseClock(j.Start); err != nil {
-		errs = append(errs, fmt.Errorf("start: %w", err))
-	}
-	if w.Start == 24*60 {
+	var startErr, endErr error
+	if w.Start, startErr = parseClock(j.Start); startErr != nil {
+		errs = append(errs, fmt.Errorf("start: %w", startErr))
+	} else if w.Start == 24*60 {
 		errs = append(errs, errors.New(`start: "24:00" is the end of a day, want 00:00 to 23:59`))
 	}
-	if w.End, err = parseClock(j.End); err != nil {
-		errs = append(errs, fmt.Errorf("end: %w", err))
+	if w.End, endErr = parseClock(j.End); endErr != nil {
+		errs = append(errs, fmt.Errorf("end: %w", endErr))
 	}
-	if err == nil && w.Start == w.End && j.Start != "" {
+	if startErr == nil && endErr == nil && w.Start == w.End {
 		errs = append(errs, errors.New("end: equal to start, an empty window"))
 	}
+	var err error
 	if j.Timezone == "" {
 		errs = append(errs, errors.New(`timezone: required, an IANA zone such as "Europe/Berlin" or "UTC"`))
 	} else if w.Zone, err = time.LoadLocation(j.Timezone); err != nil || strings.EqualFold(j.Timezone, "local") {
@@ -109,12 +109,14 @@ var errWindowShape = errors.New(`want {"days": ["mon", ...], "start": "09:00", "
 // parseClock parses "HH:MM" (24 h; "24:00" is the end of the day) into
 // minutes after midnight.
 func parseClock(s string) (int, error) {
-	var h, m int
-	if len(s) != 5 || s[2] != ':' {
+	digit := func(i int) bool { return s[i] >= '0' && s[i] <= '9' }
+	if len(s) != 5 || s[2] != ':' || !digit(0) || !digit(1) || !digit(3) || !digit(4) {
 		return 0, fmt.Errorf("%q, want HH:MM such as \"09:00\"", clipString(s))
 	}
-	if _, err := fmt.Sscanf(s, "%2d:%2d", &h, &m); err != nil || h < 0 || m < 0 || m > 59 || h > 24 || (h == 24 && m != 0) {
-		return 0, fmt.Errorf("%q, want HH:MM such as \"09:00\"", clipString(s))
+	h := int(s[0]-'0')*10 + int(s[1]-'0')
+	m := int(s[3]-'0')*10 + int(s[4]-'0')
+	if m > 59 || h > 24 || (h == 24 && m != 0) {
+		return 0, fmt.Errorf("%q, want HH:MM from 00:00 to 24:00", s)
 	}
 	return h*60 + m, nil
 }
@@ -172,14 +174,19 @@ func validateFreezes(key string, fs []Freeze) []error {
 // covers t, or change windows are configured and none contains t. It
 // returns "" when a deployment may go ahead.
 func (s Settings) FrozenAt(t time.Time) string {
-	for _, f := range s.Freezes {
-		if !t.Before(f.Start) && t.Before(f.End) {
-			why := "deployment freeze"
-			if f.Reason != "" {
-				why += " (" + f.Reason + ")"
-			}
-			return why + " until " + stamp(f.End)
+	// Of the freezes covering t, the one that lasts longest.
+	var in *Freeze
+	for i, f := range s.Freezes {
+		if !t.Before(f.Start) && t.Before(f.End) && (in == nil || f.End.After(in.End)) {
+			in = &s.Freezes[i]
 		}
+	}
+	if in != nil {
+		why := "deployment freeze"
+		if in.Reason != "" {
+			why += " (" + in.Reason + ")"
+		}
+		return why + " until " + stamp(in.End)
 	}
 	if len(s.ChangeWindows) == 0 || slices.ContainsFunc(s.ChangeWindows, func(w ChangeWindow) bool { return w.contains(t) }) {
 		return ""
@@ -191,16 +198,30 @@ func (s Settings) FrozenAt(t time.Time) string {
 	return "outside the change windows (" + strings.Join(ws, "; ") + ")"
 }
 
-// ParseFreezes parses a JSON list of freezes, as in GATEHOUSE_FREEZES and
-// hookDetails.freezes; errors name key.
+// ParseFreezes parses and checks a JSON list of freezes, as in
+// GATEHOUSE_FREEZES and hookDetails.freezes; each error names key and the
+// freeze's index.
 func ParseFreezes(key string, raw []byte) ([]Freeze, error) {
-	var fs []Freeze
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&fs); err != nil || fs == nil {
+	var list []json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil || list == nil {
 		return nil, fmt.Errorf(`%s: want a JSON list of {"start": "2026-12-20T00:00:00Z", "end": "2027-01-04T00:00:00Z", "reason": "..."}`, key)
 	}
-	return fs, nil
+	var fs []Freeze
+	var errs []error
+	for i, r := range list {
+		var f Freeze
+		dec := json.NewDecoder(bytes.NewReader(r))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&f); err != nil {
+			errs = append(errs, fmt.Errorf(`%s[%d]: want {"start": "2026-12-20T00:00:00Z", "end": "2027-01-04T00:00:00Z", "reason": "..."} with RFC 3339 times: %v`, key, i, err))
+			continue
+		}
+		fs = append(fs, f)
+	}
+	if len(errs) == 0 {
+		errs = validateFreezes(key, fs)
+	}
+	return fs, errors.Join(errs...)
 }
 
 // ParseChangeWindows parses a JSON list of change windows, as in

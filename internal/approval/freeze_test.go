@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 	_ "time/tzdata"
+
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 )
 
 func mustWindows(t *testing.T, raw string) []ChangeWindow {
@@ -84,13 +86,20 @@ func TestFreezeSettingsErrors(t *testing.T) {
 		{`{"changeWindows": [{"days": ["mon"], "start": "24:00", "end": "09:00", "timezone": "UTC"}]}`, `hookDetails.changeWindows[0].start: "24:00" is the end of a day`},
 		{`{"changeWindows": [{"days": ["mon"], "start": "09:00", "end": "17:00", "timezone": "UTC", "tz": "x"}]}`, `hookDetails.changeWindows[0]: want {"days"`},
 		{`{"changeWindows": [{"days": ["mon"], "start": "09:00", "end": "17:00", "timezone": "Local"}]}`, `is not an IANA time zone`},
-		{`{"freezes": [{"start": "2026-12-20", "end": "2027-01-04"}]}`, `hookDetails.freezes: want a JSON list`},
-		{`{"freezes": [{"start": "2027-01-04T00:00:00Z", "end": "2026-12-20T00:00:00Z"}]}`, `freezes[0]: want a start and a later end`},
-		{`{"freezes": [{"start": "2026-12-20T00:00:00Z", "end": "2027-01-04T00:00:00Z", "reason": "a\nb"}]}`, `freezes[0].reason: want one line`},
+		{`{"freezes": {"start": "2026-12-20T00:00:00Z"}}`, `hookDetails.freezes: want a JSON list`},
+		{`{"freezes": [{"start": "2026-12-20T00:00:00Z", "end": "2027-01-04T00:00:00Z"}, {"start": "2026-12-20", "end": "2027-01-04"}]}`, `hookDetails.freezes[1]: want {"start"`},
+		{`{"changeWindows": [{"days": ["mon"], "start": "+9:00", "end": "17:00", "timezone": "UTC"}]}`, `changeWindows[0].start: "+9:00", want HH:MM`},
+		{`{"changeWindows": [{"days": ["mon"], "start": "09:+5", "end": "17:00", "timezone": "UTC"}]}`, `changeWindows[0].start: "09:+5", want HH:MM`},
+		{`{"changeWindows": [{"days": ["mon"], "start": "09:00", "end": "24:30", "timezone": "UTC"}]}`, `changeWindows[0].end: "24:30", want HH:MM from 00:00 to 24:00`},
+		{`{"freezes": [{"start": "2027-01-04T00:00:00Z", "end": "2026-12-20T00:00:00Z"}]}`, `hookDetails.freezes[0]: want a start and a later end`},
+		{`{"freezes": [{"start": "2026-12-20T00:00:00Z", "end": "2027-01-04T00:00:00Z", "reason": "a\nb"}]}`, `hookDetails.freezes[0].reason: want one line`},
 	} {
 		if _, err := Apply(DefaultSettings(), []byte(tt.details)); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Apply(%s) = %v, want an error containing %q", tt.details, err, tt.want)
 		}
+	}
+	if _, err := Apply(DefaultSettings(), []byte(`{"changeWindows": [{"days": ["mon"], "start": "9am", "end": "00:00", "timezone": "UTC"}]}`)); err == nil || strings.Contains(err.Error(), "equal to start") {
+		t.Errorf("a bad start also reported as equal to the end: %v", err)
 	}
 	s, err := Apply(DefaultSettings(), []byte(`{"freezes": [{"start": "2026-12-20T00:00:00+01:00", "end": "2027-01-04T00:00:00Z", "reason": "holidays"}],
 		"changeWindows": [{"days": ["mon", "Tue"], "start": "09:00", "end": "17:30", "timezone": "America/New_York"}]}`))
@@ -163,5 +172,94 @@ func TestOverrideOutsideAFreeze(t *testing.T) {
 	r, _ := f.load(t)
 	if err := r.Cast(Vote{Approver: "alice@example.com", Decision: Approve, Via: "link", Override: true}, f.clock.Now()); err != nil || r.Votes[0].Override {
 		t.Errorf("Cast = %v, vote %+v; want a plain approval", err, r.Votes)
+	}
+}
+
+func TestOverlappingFreezesNameTheLatestEnd(t *testing.T) {
+	s := Settings{Freezes: []Freeze{
+		{Start: t0.Add(-time.Hour), End: t0.Add(time.Hour), Reason: "release"},
+		{Start: t0.Add(-2 * time.Hour), End: t0.Add(72 * time.Hour), Reason: "holidays"},
+	}}
+	if got := s.FrozenAt(t0); got != "deployment freeze (holidays) until 2026-11-28 09:00 UTC" {
+		t.Errorf("FrozenAt = %q, want the freeze that lasts longest", got)
+	}
+}
+
+// TestChangeWindowOnDaylightSavingDays: windows are wall-clock times in
+// their zone, on the days the clocks change too.
+func TestChangeWindowOnDaylightSavingDays(t *testing.T) {
+	s := Settings{ChangeWindows: mustWindows(t, `[{"days": ["sun"], "start": "01:00", "end": "04:00", "timezone": "Europe/Berlin"}]`)}
+	for _, tt := range []struct {
+		at   time.Time
+		open bool
+	}{
+		// 2026-03-29: 02:00 CET becomes 03:00 CEST (01:00 UTC).
+		{time.Date(2026, 3, 29, 0, 30, 0, 0, time.UTC), true},   // 01:30 CET
+		{time.Date(2026, 3, 29, 1, 30, 0, 0, time.UTC), true},   // 03:30 CEST
+		{time.Date(2026, 3, 29, 2, 0, 0, 0, time.UTC), false},   // 04:00 CEST
+		{time.Date(2026, 10, 25, 1, 30, 0, 0, time.UTC), true},  // 02:30 CET, the repeated hour
+		{time.Date(2026, 10, 25, 3, 0, 0, 0, time.UTC), false},  // 04:00 CET
+		{time.Date(2026, 10, 24, 23, 30, 0, 0, time.UTC), true}, // 01:30 CEST, Sunday in Berlin, Saturday in UTC
+	} {
+		if got := s.FrozenAt(tt.at) == ""; got != tt.open {
+			t.Errorf("at %s: open %v, want %v", tt.at.Format(time.RFC3339), got, tt.open)
+		}
+	}
+}
+
+// TestSchemaVersion2: a document older code would misread (a freeze, watched
+// alarms) is written as version 2, which that code refuses; others stay
+// version 1. A plain approval on a frozen request, as an older writer might
+// add, does not count.
+func TestSchemaVersion2(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com"}, 1)
+	f.mustPoll(t, Pending)
+	r, _ := f.load(t)
+	b, _ := r.Encode()
+	if !strings.Contains(string(b), `"schemaVersion": 1`) {
+		t.Errorf("a plain request is not version 1:\n%s", b)
+	}
+	r.Freeze = "deployment freeze until 2027-01-04 00:00 UTC"
+	b, _ = r.Encode()
+	if !strings.Contains(string(b), `"schemaVersion": 2`) {
+		t.Errorf("a frozen request is not version 2:\n%s", b)
+	}
+	back, err := Decode(b)
+	if err != nil || back.Freeze == "" {
+		t.Fatalf("Decode(version 2) = %+v, %v", back, err)
+	}
+	back.Votes = append(back.Votes, Vote{Approver: "alice@example.com", Decision: Approve, At: t0, Via: "link"})
+	if o := back.Evaluate(t0); o != Pending {
+		t.Errorf("a plain approval of a frozen request evaluates %q, want pending", o)
+	}
+	if _, err := Decode([]byte(strings.Replace(string(b), `"schemaVersion": 2`, `"schemaVersion": 3`, 1))); err == nil || !strings.Contains(err.Error(), "schema version 3, want 1 or 2") {
+		t.Errorf("Decode(version 3) = %v, want a refusal", err)
+	}
+}
+
+// TestServiceFreezesAddToTheOrganisations: hookDetails cannot lift a freeze
+// set in the environment.
+func TestServiceFreezesAddToTheOrganisations(t *testing.T) {
+	d := DefaultSettings()
+	d.Freezes = []Freeze{{Start: t0, End: t0.Add(time.Hour), Reason: "org"}}
+	s, err := Apply(d, []byte(`{"freezes": []}`))
+	if err != nil || len(s.Freezes) != 1 {
+		t.Errorf("Apply(freezes: []) = %+v, %v; want the organisation's freeze kept", s.Freezes, err)
+	}
+	s, err = Apply(d, []byte(`{"freezes": [{"start": "2026-12-20T00:00:00Z", "end": "2027-01-04T00:00:00Z"}]}`))
+	if err != nil || len(s.Freezes) != 2 || len(d.Freezes) != 1 {
+		t.Errorf("Apply(a freeze) = %+v, %v; want both, and the defaults untouched", s.Freezes, err)
+	}
+}
+
+// TestFirstDeploymentSkipIsNotTakenInAFreeze: skipping the first deployment
+// does not skip a freeze.
+func TestFirstDeploymentSkipIsNotTakenInAFreeze(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com"}, 1)
+	f.gate.Describer = fakeDescriber{d: ecsdeploy.Deployment{Target: ecsdeploy.Revision{TaskDefinition: "orders:1"}}}
+	f.poll.Settings.FirstDeployment = FirstDeploymentSkip
+	f.poll.Settings.Freezes = []Freeze{{Start: t0.Add(-time.Hour), End: t0.Add(time.Hour)}}
+	if v := f.mustPoll(t, Pending); !strings.Contains(v.Reason, "deployment freeze") {
+		t.Errorf("verdict %+v, want the first deployment held in the freeze", v)
 	}
 }

@@ -168,7 +168,7 @@ func (g *Gate) Poll(ctx context.Context, p Poll) (Verdict, error) {
 func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 	now := g.Now()
 	change := g.describe(ctx, p.Deployment.String())
-	if p.Settings.FirstDeployment == FirstDeploymentSkip && change.Known && change.FirstDeployment {
+	if p.Settings.FirstDeployment == FirstDeploymentSkip && change.Known && change.FirstDeployment && p.Settings.FrozenAt(now) == "" {
 		return Verdict{Outcome: Approved, Pass: true, Reason: "first deployment of the service: not gated (firstDeployment: skip)"}, nil
 	}
 	r, err := newRequest(p, change, now)
@@ -188,8 +188,9 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 		r.AwaitSmoke, r.SendingSince = true, nil
 		r.record(now, "smoke", "gatehouse", "waiting for the smoke checks before asking for approval")
 	}
-	if !r.AbortOnAlarms.Empty() {
+	if !r.AbortOnAlarms.Empty() && !wait {
 		// Nobody is asked to approve a green whose alarms already fire.
+		// (Waiting for the smoke verdict, advance reads them at once.)
 		reason, trouble := g.watch(ctx, r)
 		switch {
 		case reason != "":
@@ -308,7 +309,7 @@ func (g *Gate) advance(ctx context.Context, key, etag string, r *Request) (Verdi
 	// has not answered its decision: while the request is open, and before
 	// a decision that lets the deployment go on is first answered. The
 	// reason to abort, if any, survives a lost write.
-	read, abort := false, ""
+	read, alarmAbort := false, ""
 	var trouble error
 	for range maxAttempts {
 		now := g.Now()
@@ -316,8 +317,11 @@ func (g *Gate) advance(ctx context.Context, key, etag string, r *Request) (Verdi
 		if r.watching(outcome) {
 			if !read {
 				read = true
-				abort, trouble = g.watch(ctx, r)
+				alarmAbort, trouble = g.watch(ctx, r)
 			}
+			// A firing alarm stands across re-reads; how long the trouble
+			// has lasted is judged on the copy at hand.
+			abort := alarmAbort
 			if abort == "" && trouble != nil && r.AlarmTroubleSince != nil && now.Sub(*r.AlarmTroubleSince) >= AlarmTroubleLimit {
 				abort = fmt.Sprintf("abortOnAlarms: the alarms could not be read for %s: %s", FormatDuration(now.Sub(*r.AlarmTroubleSince)), oneLine(trouble.Error()))
 			}

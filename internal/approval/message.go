@@ -140,8 +140,10 @@ func writeChange(b *strings.Builder, r *Request) {
 	if r.Smoke != nil {
 		fmt.Fprintf(b, "Smoke:       %s\n", r.Smoke.Summary)
 	}
-	if r.Freeze != "" {
+	if r.Freeze != "" && r.Outcome == Pending {
 		fmt.Fprintf(b, "FROZEN:      %s. Only an emergency override approves:\n             on the page, give the reason and press \"Approve as emergency override\".\n", r.Freeze)
+	} else if r.Freeze != "" {
+		fmt.Fprintf(b, "Frozen:      %s\n", r.Freeze)
 	}
 	if !r.AbortOnAlarms.Empty() {
 		fmt.Fprintf(b, "Watching:    %s (in ALARM before the deployment goes on: rolled back)\n", r.AbortOnAlarms)

@@ -20,8 +20,15 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
-// SchemaVersion is the version of the stored request document.
-const SchemaVersion = 1
+// SchemaVersion is the version of the stored request document: 1, or 2
+// for a document that older code would misread. Version 2 adds freezes and
+// watched alarms; code that knows only version 1 would ignore them, and
+// pass a plain approval of a frozen request or never look at the alarms,
+// so such documents are written as version 2, which it refuses.
+const (
+	SchemaVersion  = 1
+	SchemaVersion2 = 2
+)
 
 // KeyPrefix is where approval requests live in the state bucket.
 const KeyPrefix = "approvals/"
@@ -254,8 +261,8 @@ func Decode(body []byte) (*Request, error) {
 	if err := json.Unmarshal(body, &r); err != nil {
 		return nil, fmt.Errorf("decode approval request: %w", err)
 	}
-	if r.SchemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("decode approval request: schema version %d, want %d", r.SchemaVersion, SchemaVersion)
+	if r.SchemaVersion != SchemaVersion && r.SchemaVersion != SchemaVersion2 {
+		return nil, fmt.Errorf("decode approval request: schema version %d, want %d or %d", r.SchemaVersion, SchemaVersion, SchemaVersion2)
 	}
 	if r.ID == "" || r.DeploymentARN == "" || r.RequiredApprovals < 1 || r.ExpiresAt.IsZero() {
 		return nil, errors.New("decode approval request: incomplete document")
@@ -276,8 +283,13 @@ func Decode(body []byte) (*Request, error) {
 	return &r, nil
 }
 
-// Encode serialises r for storage.
+// Encode serialises r for storage, as version 2 when it uses what version 1
+// readers would ignore.
 func (r *Request) Encode() ([]byte, error) {
+	r.SchemaVersion = SchemaVersion
+	if r.Freeze != "" || !r.AbortOnAlarms.Empty() || slices.ContainsFunc(r.Votes, func(v Vote) bool { return v.Override }) {
+		r.SchemaVersion = SchemaVersion2
+	}
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode approval request: %w", err)
@@ -309,10 +321,12 @@ func (r *Request) Evaluate(now time.Time) Outcome {
 func (r *Request) tally() Outcome {
 	approvals := 0
 	for _, v := range r.Votes {
-		switch v.Decision {
-		case Reject:
+		switch {
+		case v.Decision == Reject:
 			return Rejected
-		case Approve:
+		case v.Decision == Approve && (r.Freeze == "" || v.Override):
+			// A frozen request counts only emergency overrides (Cast
+			// refuses others; this holds whatever wrote the votes).
 			approvals++
 		}
 	}

@@ -308,7 +308,9 @@ func Apply(defaults Settings, hookDetails json.RawMessage, ignore ...string) (Se
 				errs = append(errs, err)
 				continue
 			}
-			s.Freezes = fs
+			// A service adds freezes to the organisation's; it cannot
+			// lift them.
+			s.Freezes = append(slices.Clone(defaults.Freezes), fs...)
 		case "changeWindows":
 			ws, err := ParseChangeWindows("hookDetails.changeWindows", raw)
 			if err != nil {

@@ -3,8 +3,8 @@
 // In Lambda, FromEnv reads region and credentials from the variables the
 // runtime sets, the same values the SDK's default chain would take there,
 // without linking the SSO, STS and IMDS code of config.LoadDefaultConfig:
-// that keeps each function well below its size budget. The CLI uses Load,
-// the full default chain.
+// that keeps each function well below its size budget. The CLI uses the
+// full default chain (config.LoadDefaultConfig) itself.
 //
 // Both honour the SDK's standard AWS_ENDPOINT_URL and
 // AWS_ENDPOINT_URL_<SERVICE> variables, and S3 clients use path-style

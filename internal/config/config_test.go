@@ -116,3 +116,33 @@ func TestUnenforceableQuorumRefused(t *testing.T) {
 		t.Errorf("LoadApprovalHook with quorum 2 and no approvers = %v, want it refused", err)
 	}
 }
+
+func TestLoadApprovalHookFreezesAndWindows(t *testing.T) {
+	base := map[string]string{EnvStateBucket: "b", EnvTopicARN: "t", EnvReviewURL: "http://127.0.0.1:8080", EnvSigningKey: key40}
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	c, err := LoadApprovalHook(env(with(map[string]string{
+		EnvFreezes:       `[{"start": "2026-12-20T00:00:00Z", "end": "2027-01-04T00:00:00Z", "reason": "holidays"}]`,
+		EnvChangeWindows: `[{"days": ["mon", "fri"], "start": "09:00", "end": "17:00", "timezone": "Europe/Berlin"}]`,
+	})))
+	if err != nil || len(c.Defaults.Freezes) != 1 || len(c.Defaults.ChangeWindows) != 1 || c.Defaults.ChangeWindows[0].String() != "mon,fri 09:00-17:00 Europe/Berlin" {
+		t.Fatalf("LoadApprovalHook = %+v, %v", c.Defaults, err)
+	}
+	_, err = LoadApprovalHook(env(with(map[string]string{
+		EnvFreezes:       `[{"start": "2027-01-04T00:00:00Z", "end": "2026-12-20T00:00:00Z"}]`,
+		EnvChangeWindows: `[{"days": ["someday"], "start": "09:00", "end": "17:00", "timezone": "UTC"}]`,
+	})))
+	for _, want := range []string{EnvFreezes + "[0]: want a start and a later end", EnvChangeWindows + `[0].days: "someday"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("LoadApprovalHook = %v, want it to say %q", err, want)
+		}
+	}
+}

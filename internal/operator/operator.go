@@ -174,7 +174,15 @@ func (o *Operator) Status(ctx context.Context, deployment string, sel Selector) 
 		fmt.Fprintf(out, "Change:      %s -> %s\n", strings.Join(c.SourceTaskDefinitions, ", "), c.TargetTaskDefinition)
 	}
 	fmt.Fprintf(out, "Approvals:   %d of %d required\n", r.Approvals(), r.RequiredApprovals)
-	fmt.Fprintf(out, "Expires:     %s (then %s)\n", r.ExpiresAt.UTC().Format(time.RFC3339), r.OnExpiry)
+	then := string(r.OnExpiry)
+	if r.Freeze != "" {
+		then = string(approval.Reject)
+		fmt.Fprintf(out, "Frozen:      %s (approvals must be emergency overrides: gatehouse approve --override --comment REASON)\n", r.Freeze)
+	}
+	if !r.AbortOnAlarms.Empty() {
+		fmt.Fprintf(out, "Watching:    %s\n", r.AbortOnAlarms)
+	}
+	fmt.Fprintf(out, "Expires:     %s (then %s)\n", r.ExpiresAt.UTC().Format(time.RFC3339), then)
 	if len(r.Approvers) > 0 {
 		fmt.Fprintln(out, "Approvers:")
 		for _, a := range r.Approvers {
@@ -182,6 +190,9 @@ func (o *Operator) Status(ctx context.Context, deployment string, sel Selector) 
 			st := "waiting"
 			if ok {
 				st = string(v.Decision) + " at " + v.At.UTC().Format(time.RFC3339)
+				if v.Override {
+					st += " (emergency override: " + v.Comment + ")"
+				}
 			}
 			fmt.Fprintf(out, "  %s: %s\n", a, st)
 		}

@@ -204,3 +204,45 @@ func TestApproverOf(t *testing.T) {
 		t.Errorf("voter = %q", got)
 	}
 }
+
+// TestOperatorOverride: a request created in a freeze takes from the CLI
+// only an override with a reason; status says so and marks the override.
+func TestOperatorOverride(t *testing.T) {
+	srv := awstest.NewS3(t)
+	st := store.New(srv.Client(), srv.Bucket)
+	d, err := hook.ParseDeploymentARN(depARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &approval.Gate{Store: st, Notifier: nopNotifier{}, Linker: nopLinker{}, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
+	s := approval.DefaultSettings()
+	s.Approvers = []string{"alice@example.com"}
+	s.Freezes = []approval.Freeze{{Start: time.Now().Add(-time.Hour), End: time.Now().Add(time.Hour), Reason: "holidays"}}
+	if _, err := g.Poll(context.Background(), approval.Poll{Deployment: d, Stage: hook.StagePostTestTrafficShift, ServiceARN: d.ServiceARN(), Settings: s}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	op := &Operator{Store: st, Identity: stubSTS("arn:aws:iam::123456789012:user/alice@example.com", nil), Now: time.Now, Out: &out}
+	ctx := context.Background()
+	if err := op.Decide(ctx, depARN, Selector{}, approval.Approve, "", false); !errors.Is(err, approval.ErrFrozen) || !strings.Contains(err.Error(), "approve with --override --comment REASON") {
+		t.Errorf("plain approve = %v, want ErrFrozen saying what to do", err)
+	}
+	if err := op.Decide(ctx, depARN, Selector{}, approval.Approve, "", true); !errors.Is(err, approval.ErrOverrideReason) || !strings.Contains(err.Error(), "pass --comment REASON") {
+		t.Errorf("override without a reason = %v, want ErrOverrideReason", err)
+	}
+	if err := op.Decide(ctx, depARN, Selector{}, approval.Approve, "payments down", true); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !strings.Contains(s, "recorded: approve (emergency override) "+depARN+" as alice@example.com") {
+		t.Errorf("override output:\n%s", s)
+	}
+	out.Reset()
+	if err := op.Status(ctx, depARN, Selector{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Frozen:      deployment freeze (holidays) until", "(emergency override: payments down)", "(then reject)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, out.String())
+		}
+	}
+}

@@ -301,7 +301,10 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 func recordedText(r *approval.Request, d approval.Decision) string {
 	switch r.Outcome {
 	case approval.Approved:
-		return "Your approval is recorded. The deployment is approved and will go on shortly."
+		if !r.AbortOnAlarms.Empty() {
+			return "Your approval is recorded. The deployment is approved and goes on at the hook's next call, unless a watched alarm is in ALARM by then."
+		}
+		return "Your approval is recorded. The deployment is approved and goes on at the hook's next call."
 	case approval.Rejected:
 		return "Your rejection is recorded. The deployment is rejected and ECS will roll it back shortly."
 	}
