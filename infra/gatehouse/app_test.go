@@ -96,7 +96,7 @@ func TestBuildRefuses(t *testing.T) {
 			o.RequiredApprovals = 2
 		}, []string{"requiredApprovals"}},
 		{"bad timeout", func(o *gatehouse.Options) { o.ApprovalTimeout = "soon" }, []string{"approvalTimeout"}},
-		{"bad freezes", func(o *gatehouse.Options) { o.Freezes = `[{"start": "tomorrow"}]` }, []string{"context approvers, requiredApprovals, approvalTimeout, freezes, changeWindows", "GATEHOUSE_FREEZES: want a JSON list"}},
+		{"bad freezes", func(o *gatehouse.Options) { o.Freezes = `[{"start": "tomorrow"}]` }, []string{"context approvers, requiredApprovals, approvalTimeout, freezes, changeWindows", "GATEHOUSE_FREEZES[0]: want {", `parsing time "tomorrow"`}},
 		{"bad change window", func(o *gatehouse.Options) {
 			o.ChangeWindows = `[{"days": ["mon"], "start": "09:00", "end": "17:00", "timezone": "Berlin"}]`
 		}, []string{"GATEHOUSE_CHANGE_WINDOWS[0].timezone: \"Berlin\" is not an IANA time zone"}},
