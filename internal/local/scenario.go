@@ -39,6 +39,8 @@ type Scenario struct {
 	ApprovalTimeout string
 	// NoReview asserts that nobody was asked to review.
 	NoReview bool
+	// Frozen puts the deployment in a deployment freeze.
+	Frozen bool
 }
 
 // Scenarios are the runs `gatehouse local --scenario` knows.
@@ -56,6 +58,8 @@ var Scenarios = []Scenario{
 	{Name: "bake-fail", Description: "green degrades after the production shift: the bake check rolls back", Green: Degrading, Decision: "approve",
 		Needs: []string{FnBake, FnApproval}, Want: simulator.StatusRollbackSuccessful,
 		WantReason: []string{"bake-hook failed at POST_PRODUCTION_TRAFFIC_SHIFT: bake failed after", "5xx rate"}},
+	{Name: "freeze", Description: "a deployment during a freeze: a reviewer approves as an emergency override, giving the reason", Green: Healthy,
+		Decision: "override", Frozen: true, Needs: []string{FnApproval}, Want: simulator.StatusSuccessful},
 }
 
 // FindScenario returns the scenario called name.
@@ -87,6 +91,16 @@ func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int
 		for i, h := range cfg.Hooks {
 			if h.Function == FnApproval {
 				cfg.Hooks[i].HookDetails = withKey(h.HookDetails, "timeout", s.ApprovalTimeout)
+			}
+		}
+	}
+	if s.Frozen {
+		// A freeze around now, long enough for any run.
+		now := time.Now().UTC()
+		freeze := []any{map[string]any{"start": now.Add(-time.Hour).Format(time.RFC3339), "end": now.Add(30 * 24 * time.Hour).Format(time.RFC3339), "reason": "scenario freeze"}}
+		for i, h := range cfg.Hooks {
+			if h.Function == FnApproval {
+				cfg.Hooks[i].HookDetails = withKey(h.HookDetails, "freezes", freeze)
 			}
 		}
 	}
@@ -188,6 +202,10 @@ func reviewAs(ctx context.Context, l *Local, t *Tracked, decision string, out io
 	if err != nil {
 		return err
 	}
+	// Press a button the page has, as a person would.
+	if !strings.Contains(page, `name="decision" value="`+decision+`"`) {
+		return fmt.Errorf("the review page offers no %s button", decision)
+	}
 	form.values.Set("decision", decision)
 	form.values.Set("comment", "decided by the "+decision+" scenario")
 	if form.values.Has("name") {
@@ -207,7 +225,11 @@ func reviewAs(ctx context.Context, l *Local, t *Tracked, decision string, out io
 		b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
 		return fmt.Errorf("post decision: %s: %s", res.Status, b)
 	}
-	fmt.Fprintf(out, "  ✔  %s opened the link and pressed %s\n", who, strings.ToUpper(decision[:1])+decision[1:])
+	button := strings.ToUpper(decision[:1]) + decision[1:]
+	if decision == "override" {
+		button = "Approve as emergency override"
+	}
+	fmt.Fprintf(out, "  ✔  %s opened the link and pressed %s\n", who, button)
 	return nil
 }
 
