@@ -3,17 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/awstest"
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/local"
 	"github.com/gatehouse-dev/gatehouse/internal/notify"
@@ -91,6 +95,12 @@ func TestOperatorCommands(t *testing.T) {
 	if _, err := g.Poll(context.Background(), approval.Poll{Deployment: d, Stage: hook.StagePostTestTrafficShift, ServiceARN: d.ServiceARN(), Settings: s}); err != nil {
 		t.Fatal(err)
 	}
+	// A second request, whose deployment ECS has rolled back meanwhile.
+	gone := strings.Replace(arn, "cli1", "cli2", 1)
+	d2, _ := hook.ParseDeploymentARN(gone)
+	if _, err := g.Poll(context.Background(), approval.Poll{Deployment: d2, Stage: hook.StagePostTestTrafficShift, ServiceARN: d2.ServiceARN(), Settings: s}); err != nil {
+		t.Fatal(err)
+	}
 	// The CLI reads credentials, region and endpoint like the AWS CLI: from
 	// the environment, here the local S3 server's. STS has no local
 	// stand-in; it is answered at the SDK's Initialize step.
@@ -109,10 +119,33 @@ func TestOperatorCommands(t *testing.T) {
 			})}})
 	}
 	t.Cleanup(func() { newIdentity = old })
+	// ECS has no local stand-in either.
+	oldDeployments := newDeployments
+	newDeployments = func(aws.Config, func(string) string) *ecsdeploy.Reader {
+		return ecsdeploy.New(ecs.New(ecs.Options{Region: "us-west-2", Credentials: aws.AnonymousCredentials{},
+			APIOptions: []func(*middleware.Stack) error{awstest.Answer(func(p any) (any, error) {
+				in, ok := p.(*ecs.DescribeServiceDeploymentsInput)
+				if !ok || len(in.ServiceDeploymentArns) != 1 {
+					return nil, fmt.Errorf("unexpected ECS call %T", p)
+				}
+				status := ecstypes.ServiceDeploymentStatusInProgress
+				if in.ServiceDeploymentArns[0] == gone {
+					status = ecstypes.ServiceDeploymentStatusRollbackSuccessful
+				}
+				return &ecs.DescribeServiceDeploymentsOutput{ServiceDeployments: []ecstypes.ServiceDeployment{{ServiceDeploymentArn: aws.String(in.ServiceDeploymentArns[0]), Status: status}}}, nil
+			})}}))
+	}
+	t.Cleanup(func() { newDeployments = oldDeployments })
 	e := env(map[string]string{"GATEHOUSE_STATE_BUCKET": srv.Bucket})
 
-	if code, out, errOut := gatehouse(t, e, "list"); code != 0 || !strings.Contains(out, arn) {
-		t.Errorf("list = %d %q %q", code, out, errOut)
+	if code, out, errOut := gatehouse(t, e, "list"); code != 0 || !strings.Contains(out, arn) || !strings.Contains(out, "pending, but ECS: ROLLBACK_SUCCESSFUL") {
+		t.Errorf("list = %d %q %q, want both requests, the second marked as over", code, out, errOut)
+	}
+	if code, _, errOut := gatehouse(t, e, "approve", gone); code != 1 || !strings.Contains(errOut, "ECS reports this deployment ROLLBACK_SUCCESSFUL: it no longer waits for this approval; nothing was recorded") {
+		t.Errorf("approve of a rolled-back deployment = %d %q, want 1 and why", code, errOut)
+	}
+	if code, out, _ := gatehouse(t, e, "status", gone); code != 0 || !strings.Contains(out, "ECS:         the deployment is ROLLBACK_SUCCESSFUL") {
+		t.Errorf("status of a rolled-back deployment = %d %q", code, out)
 	}
 	for _, args := range [][]string{{"approve", arn, "--override"}, {"reject", arn, "--override", "--comment", "x"}} {
 		if code, _, errOut := gatehouse(t, e, args...); code != 2 {

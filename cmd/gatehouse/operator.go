@@ -11,15 +11,23 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/operator"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
+
+// newDeployments makes the ECS reader that tells whether a deployment still
+// waits; tests replace it.
+var newDeployments = func(cfg aws.Config, getenv func(string) string) *ecsdeploy.Reader {
+	return ecsdeploy.New(ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) }))
+}
 
 // newIdentity makes the STS client; tests replace it.
 var newIdentity = func(cfg aws.Config, getenv func(string) string) operator.Identity {
@@ -110,6 +118,9 @@ func runOperator(ctx context.Context, cmd string, args []string, stdout, stderr 
 		Identity: newIdentity(cfg, getenv),
 		Now:      time.Now,
 		Out:      stdout,
+		// An open request whose deployment ECS stopped or rolled back
+		// takes no votes, and list and status say so.
+		Deployments: newDeployments(cfg, getenv),
 	}
 	switch cmd {
 	case "list":

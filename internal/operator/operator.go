@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -39,6 +40,30 @@ type Operator struct {
 	Identity Identity
 	Now      func() time.Time
 	Out      io.Writer
+	// Deployments, when set, tells whether the deployment of an open
+	// request still waits for it (*ecsdeploy.Reader). Best effort.
+	Deployments interface {
+		Status(ctx context.Context, deploymentARN string) (string, error)
+	}
+}
+
+// statusTimeout bounds asking ECS about one deployment.
+const statusTimeout = 5 * time.Second
+
+// over returns the ECS status of r's deployment when r is open but the
+// deployment no longer waits for it (stopped, rolling back, done), else "".
+// ECS unreachable is "": the request is shown as stored.
+func (o *Operator) over(ctx context.Context, r *approval.Request, outcome approval.Outcome) string {
+	if o.Deployments == nil || outcome != approval.Pending {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
+	status, err := o.Deployments.Status(ctx, r.DeploymentARN)
+	if err != nil || !ecsdeploy.Over(status) {
+		return ""
+	}
+	return status
 }
 
 // Errors the commands report.
@@ -69,14 +94,17 @@ func (o *Operator) List(ctx context.Context, all bool) error {
 			fmt.Fprintf(w, "?\t?\t?\tunreadable\t\t\t%s\n", k)
 			continue
 		}
-		o := r.Evaluate(now)
-		if o != approval.Pending && !all {
+		oc := r.Evaluate(now)
+		if oc != approval.Pending && !all {
 			continue
 		}
-		state := string(o)
+		state := string(oc)
 		expires := r.ExpiresAt.UTC().Format("2006-01-02 15:04")
-		if o == approval.Pending {
+		if oc == approval.Pending {
 			state = "pending"
+			if s := o.over(ctx, r, oc); s != "" {
+				state = "pending, but ECS: " + s
+			}
 			expires += " (in " + approval.FormatDuration(r.ExpiresAt.Sub(now).Round(time.Minute)) + ")"
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d of %d\t%s\t%s\n", r.Service, r.Cluster, r.Stage, state, r.Approvals(), r.RequiredApprovals, expires, r.DeploymentARN)
@@ -170,6 +198,9 @@ func (o *Operator) Status(ctx context.Context, deployment string, sel Selector) 
 		fmt.Fprintf(out, "Gate:        %s\n", r.Gate)
 	}
 	fmt.Fprintf(out, "State:       %s\n", r.Summary(state))
+	if s := o.over(ctx, r, state); s != "" {
+		fmt.Fprintf(out, "ECS:         the deployment is %s: it no longer waits for this approval, and there is nothing to decide\n", s)
+	}
 	if c := r.Change; c.Known {
 		fmt.Fprintf(out, "Change:      %s -> %s\n", strings.Join(c.SourceTaskDefinitions, ", "), c.TargetTaskDefinition)
 	}
@@ -245,6 +276,9 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 		who = a
 	}
 	now := o.Now()
+	if s := o.over(ctx, r, r.Evaluate(now)); s != "" {
+		return fmt.Errorf("ECS reports this deployment %s: it no longer waits for this approval; nothing was recorded", s)
+	}
 	r, _, err = approval.Update(ctx, o.Store, key, etag, r, func(n *approval.Request) error {
 		return n.Cast(approval.Vote{Approver: who, Identity: arn, Decision: d, Comment: comment, Via: "cli", Override: override}, now)
 	})
