@@ -295,179 +295,186 @@ func approverList(r *Request) string {
 // advance moves a stored request on and answers. It writes only when
 // something changed, and on a lost write re-reads and decides again.
 func (g *Gate) advance(ctx context.Context, key, etag string, r *Request) (Verdict, error) {
-	// commit writes next over the request read. When the write loses, it
-	// re-reads, and the loop decides again on the fresh copy.
-	commit := func(next *Request) (newTag string, lost bool, err error) {
-		newTag, err = g.write(ctx, key, etag, next)
-		if !errors.Is(err, store.ErrPrecondition) {
-			return newTag, false, err
-		}
-		r, etag, err = g.reload(ctx, key)
-		return "", true, err
-	}
-	// The watched alarms are read once per call, for as long as the gate
-	// has not answered its decision: while the request is open, and before
-	// a decision that lets the deployment go on is first answered. The
-	// reason to abort, if any, survives a lost write.
-	read, alarmAbort := false, ""
-	var trouble error
+	w := &alarmWatch{}
 	for range maxAttempts {
-		now := g.Now()
-		outcome := r.Evaluate(now)
-		if r.watching(outcome) {
-			if !read {
-				read = true
-				alarmAbort, trouble = g.watch(ctx, r)
-			}
-			// A firing alarm stands across re-reads; how long the trouble
-			// has lasted is judged on the copy at hand.
-			abort := alarmAbort
-			if abort == "" && trouble != nil && r.AlarmTroubleSince != nil && now.Sub(*r.AlarmTroubleSince) >= AlarmTroubleLimit {
-				abort = fmt.Sprintf("abortOnAlarms: the alarms could not be read for %s: %s", FormatDuration(now.Sub(*r.AlarmTroubleSince)), oneLine(trouble.Error()))
-			}
-			if abort != "" {
-				if r.Outcome == Pending && r.SendingSince != nil && now.Sub(*r.SendingSince) < SendLease {
-					// Another caller is publishing review links right now:
-					// abort on the next call, once it is done, so that no
-					// link goes out for a closed request.
-					return g.pending(r), nil
-				}
-				next := clone(r)
-				next.abort(abort, now)
-				next.AnnouncedAt = &now
-				newTag, lost, err := commit(next)
-				if err != nil {
-					return Verdict{}, err
-				}
-				if lost {
-					continue
-				}
-				g.Log.InfoContext(ctx, "approval aborted", "deployment_arn", next.DeploymentARN, "stage", string(next.Stage), "reason", abort)
-				g.announce(ctx, key, newTag, next)
-				return g.verdict(next, Aborted), nil
-			}
-			// Trouble reading the alarms is recorded when it starts and
-			// cleared when it ends: writes only on a change.
-			if (trouble != nil) != (r.AlarmTroubleSince != nil) {
-				next := clone(r)
-				if trouble != nil {
-					next.AlarmTroubleSince = &now
-					next.record(now, "watch", "gatehouse", "the watched alarms cannot be read: "+oneLine(trouble.Error()))
-				} else {
-					next.AlarmTroubleSince = nil
-					next.record(now, "watch", "gatehouse", "the watched alarms can be read again")
-				}
-				newTag, lost, err := commit(next)
-				if err != nil {
-					return Verdict{}, err
-				}
-				if lost {
-					continue
-				}
-				r, etag = next, newTag
-			}
-			if trouble != nil && r.Passes(outcome) {
-				// No pass without a look at the alarms.
-				return Verdict{}, hook.Transient(fmt.Errorf("abortOnAlarms: %s, but the watched alarms could not be read; asking again: %w", r.Summary(outcome), trouble))
-			}
+		s, err := g.step(ctx, key, r, w)
+		if err != nil {
+			return Verdict{}, err
 		}
-		if outcome != Pending {
-			if r.Outcome != Pending && r.AnnouncedAt != nil {
-				return g.verdict(r, outcome), nil
-			}
-			// Close (when expiry decided it) and claim the announcement in one
-			// write, then announce: at most once, whoever wins.
-			next := clone(r)
-			if next.Outcome == Pending {
-				next.close(outcome, now)
-			}
-			next.AnnouncedAt = &now
-			newTag, lost, err := commit(next)
-			if err != nil {
+		if s.next == nil {
+			return s.answer, nil
+		}
+		newTag, err := g.write(ctx, key, etag, s.next)
+		if errors.Is(err, store.ErrPrecondition) {
+			// Lost to another writer: decide again on the fresh copy.
+			if r, etag, err = g.reload(ctx, key); err != nil {
 				return Verdict{}, err
 			}
-			if lost {
-				continue
-			}
+			continue
+		}
+		if err != nil {
+			return Verdict{}, err
+		}
+		if s.then == nil {
+			r, etag = s.next, newTag
+			continue
+		}
+		return s.then(newTag)
+	}
+	return Verdict{}, hook.Transient(fmt.Errorf("approval %s: still changing after %d attempts", key, maxAttempts))
+}
+
+// step is what advance does with the request as read: answer at once (next
+// nil), or write next and, once the write stands, finish with then (nil:
+// decide again on the written copy).
+type step struct {
+	answer Verdict
+	next   *Request
+	then   func(newTag string) (Verdict, error)
+}
+
+// alarmWatch is what one call learnt from the watched alarms: they are read
+// once per call, and a firing alarm stands across re-reads.
+type alarmWatch struct {
+	read    bool
+	abort   string
+	trouble error
+}
+
+// step decides what to do with r: the one place where the request's states
+// lead on to each other.
+func (g *Gate) step(ctx context.Context, key string, r *Request, w *alarmWatch) (step, error) {
+	now := g.Now()
+	outcome := r.Evaluate(now)
+	if r.watching(outcome) {
+		if s, ok, err := g.watchStep(ctx, key, r, outcome, now, w); ok || err != nil {
+			return s, err
+		}
+	}
+	switch {
+	case outcome != Pending && r.Outcome != Pending && r.AnnouncedAt != nil:
+		return step{answer: g.verdict(r, outcome)}, nil
+	case outcome != Pending:
+		// Close (when expiry decided it) and claim the announcement in one
+		// write, then announce: at most once, whoever wins.
+		next := clone(r)
+		if next.Outcome == Pending {
+			next.close(outcome, now)
+		}
+		next.AnnouncedAt = &now
+		return step{next: next, then: func(newTag string) (Verdict, error) {
 			g.Log.InfoContext(ctx, "approval decided", "deployment_arn", next.DeploymentARN, "stage", string(next.Stage),
 				"decision", string(next.Outcome))
 			g.announce(ctx, key, newTag, next)
 			return g.verdict(next, next.Outcome), nil
+		}}, nil
+	case r.SmokePending():
+		return g.smokeStep(ctx, key, r, now)
+	case len(r.unsent()) > 0:
+		if r.SendingSince != nil && now.Sub(*r.SendingSince) < SendLease {
+			// Another caller is publishing right now.
+			return step{answer: g.pending(r)}, nil
 		}
-		if r.SmokePending() {
-			if g.Smoke == nil {
-				return Verdict{}, errors.New("waitForSmoke: this approval hook cannot read smoke reports")
-			}
-			passed, summary, err := g.Smoke.SmokeVerdict(ctx, r.DeploymentARN, r.Stage)
-			if errors.Is(err, store.ErrNotFound) {
-				return g.pending(r), nil
-			}
-			if err != nil {
-				return Verdict{}, fmt.Errorf("read smoke verdict: %w", err)
-			}
-			next := clone(r)
-			next.Smoke = &Smoke{Passed: passed, Summary: summary}
-			if passed {
-				next.record(now, "smoke", "gatehouse", "smoke checks passed: "+summary)
-				next.SendingSince = &now
-			} else {
-				// Nobody was asked, so there is nobody to tell.
-				next.close(SmokeFailed, now)
-				next.AnnouncedAt = &now
-			}
-			newTag, lost, err := commit(next)
-			if err != nil {
-				return Verdict{}, err
-			}
-			if lost {
-				continue
-			}
-			if !passed {
-				g.Log.InfoContext(ctx, "approval closed: smoke checks failed", "deployment_arn", next.DeploymentARN, "stage", string(next.Stage))
-				return g.verdict(next, SmokeFailed), nil
-			}
-			next, _, err = g.sendReviews(ctx, key, newTag, next)
-			if err != nil {
-				return Verdict{}, err
-			}
-			return g.pending(next), nil
-		}
-		if missing := r.unsent(); len(missing) > 0 {
-			if r.SendingSince != nil && now.Sub(*r.SendingSince) < SendLease {
-				// Another caller is publishing right now.
-				return g.pending(r), nil
-			}
-			next := clone(r)
-			next.SendingSince = &now
-			newTag, lost, err := commit(next)
-			if err != nil {
-				return Verdict{}, err
-			}
-			if lost {
-				continue
-			}
-			next, _, err = g.sendReviews(ctx, key, newTag, next)
-			if err != nil {
-				return Verdict{}, err
-			}
-			return g.pending(next), nil
-		}
-		if !r.RemindAt.IsZero() && !now.Before(r.RemindAt) && r.RemindedAt == nil {
-			next := clone(r)
-			next.RemindedAt = &now
-			newTag, lost, err := commit(next)
-			if err != nil {
-				return Verdict{}, err
-			}
-			if lost {
-				continue
-			}
+		next := clone(r)
+		next.SendingSince = &now
+		return g.sendStep(ctx, key, next), nil
+	case !r.RemindAt.IsZero() && !now.Before(r.RemindAt) && r.RemindedAt == nil:
+		next := clone(r)
+		next.RemindedAt = &now
+		return step{next: next, then: func(newTag string) (Verdict, error) {
 			g.remind(ctx, key, newTag, next)
 			return g.pending(next), nil
-		}
-		return g.pending(r), nil
+		}}, nil
 	}
-	return Verdict{}, hook.Transient(fmt.Errorf("approval %s: still changing after %d attempts", key, maxAttempts))
+	return step{answer: g.pending(r)}, nil
+}
+
+// smokeStep records the smoke verdict once it is known: a pass sends the
+// review messages, a failure closes the request (nobody was asked, so there
+// is nobody to tell).
+func (g *Gate) smokeStep(ctx context.Context, key string, r *Request, now time.Time) (step, error) {
+	if g.Smoke == nil {
+		return step{}, errors.New("waitForSmoke: this approval hook cannot read smoke reports")
+	}
+	passed, summary, err := g.Smoke.SmokeVerdict(ctx, r.DeploymentARN, r.Stage)
+	if errors.Is(err, store.ErrNotFound) {
+		return step{answer: g.pending(r)}, nil
+	}
+	if err != nil {
+		return step{}, fmt.Errorf("read smoke verdict: %w", err)
+	}
+	next := clone(r)
+	next.Smoke = &Smoke{Passed: passed, Summary: summary}
+	if !passed {
+		next.close(SmokeFailed, now)
+		next.AnnouncedAt = &now
+		return step{next: next, then: func(string) (Verdict, error) {
+			g.Log.InfoContext(ctx, "approval closed: smoke checks failed", "deployment_arn", next.DeploymentARN, "stage", string(next.Stage))
+			return g.verdict(next, SmokeFailed), nil
+		}}, nil
+	}
+	next.record(now, "smoke", "gatehouse", "smoke checks passed: "+summary)
+	next.SendingSince = &now
+	return g.sendStep(ctx, key, next), nil
+}
+
+// sendStep writes next, which claims the publishing lease, and then
+// publishes the review messages not yet sent.
+func (g *Gate) sendStep(ctx context.Context, key string, next *Request) step {
+	return step{next: next, then: func(newTag string) (Verdict, error) {
+		sent, _, err := g.sendReviews(ctx, key, newTag, next)
+		if err != nil {
+			return Verdict{}, err
+		}
+		return g.pending(sent), nil
+	}}
+}
+
+// watchStep is the part of step the watched alarms decide, for a request
+// that watches them and has not answered its decision. ok reports that it
+// decided the step; otherwise step goes on as without alarms.
+func (g *Gate) watchStep(ctx context.Context, key string, r *Request, outcome Outcome, now time.Time, w *alarmWatch) (step, bool, error) {
+	if !w.read {
+		w.read = true
+		w.abort, w.trouble = g.watch(ctx, r)
+	}
+	// How long the trouble has lasted is judged on the copy at hand.
+	abort := w.abort
+	if abort == "" && w.trouble != nil && r.AlarmTroubleSince != nil && now.Sub(*r.AlarmTroubleSince) >= AlarmTroubleLimit {
+		abort = fmt.Sprintf("abortOnAlarms: the alarms could not be read for %s: %s", FormatDuration(now.Sub(*r.AlarmTroubleSince)), oneLine(w.trouble.Error()))
+	}
+	switch {
+	case abort != "" && r.Outcome == Pending && r.SendingSince != nil && now.Sub(*r.SendingSince) < SendLease:
+		// Another caller is publishing review links right now: abort on
+		// the next call, once it is done, so that no link goes out for a
+		// closed request.
+		return step{answer: g.pending(r)}, true, nil
+	case abort != "":
+		next := clone(r)
+		next.abort(abort, now)
+		next.AnnouncedAt = &now
+		return step{next: next, then: func(newTag string) (Verdict, error) {
+			g.Log.InfoContext(ctx, "approval aborted", "deployment_arn", next.DeploymentARN, "stage", string(next.Stage), "reason", abort)
+			g.announce(ctx, key, newTag, next)
+			return g.verdict(next, Aborted), nil
+		}}, true, nil
+	case (w.trouble != nil) != (r.AlarmTroubleSince != nil):
+		// Trouble reading the alarms is recorded when it starts and cleared
+		// when it ends: writes only on a change.
+		next := clone(r)
+		if w.trouble != nil {
+			next.AlarmTroubleSince = &now
+			next.record(now, "watch", "gatehouse", "the watched alarms cannot be read: "+oneLine(w.trouble.Error()))
+		} else {
+			next.AlarmTroubleSince = nil
+			next.record(now, "watch", "gatehouse", "the watched alarms can be read again")
+		}
+		return step{next: next}, true, nil
+	case w.trouble != nil && r.Passes(outcome):
+		// No pass without a look at the alarms.
+		return step{}, true, hook.Transient(fmt.Errorf("abortOnAlarms: %s, but the watched alarms could not be read; asking again: %w", r.Summary(outcome), w.trouble))
+	}
+	return step{}, false, nil
 }
 
 // watch reads the alarms r watches and returns why r must be aborted, or ""
