@@ -1,35 +1,12 @@
 package approval
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/gatehouse-dev/gatehouse/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", name, diff)
-	}
-}
 
 func messageRequest() *Request {
 	r := newTestRequest([]string{"alice@example.com", "bob@example.com"}, 2)
@@ -51,15 +28,15 @@ func TestMessagesGolden(t *testing.T) {
 	r := messageRequest()
 	link := "https://abc123.lambda-url.us-west-2.on.aws/review?token=TOKEN"
 	m := ReviewMessage(r, "alice@example.com", link)
-	golden(t, "review.golden", m.Subject+"\n\n"+m.Body)
+	golden.Check(t, "review.golden", m.Subject+"\n\n"+m.Body)
 
 	shared := messageRequest()
 	shared.Approvers, shared.RequiredApprovals, shared.Change = nil, 1, Change{}
 	m = ReviewMessage(shared, "", link)
-	golden(t, "review-shared.golden", m.Subject+"\n\n"+m.Body)
+	golden.Check(t, "review-shared.golden", m.Subject+"\n\n"+m.Body)
 
 	m = ReminderMessage(r, "bob@example.com", link, t0.Add(3*time.Hour))
-	golden(t, "reminder.golden", m.Subject+"\n\n"+m.Body)
+	golden.Check(t, "reminder.golden", m.Subject+"\n\n"+m.Body)
 
 	if err := r.Cast(Vote{Approver: "alice@example.com", Decision: Approve, Via: "link"}, t0.Add(10*time.Minute)); err != nil {
 		t.Fatal(err)
@@ -68,7 +45,7 @@ func TestMessagesGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	m = DecisionMessage(r, "alice@example.com")
-	golden(t, "decision.golden", m.Subject+"\n\n"+m.Body)
+	golden.Check(t, "decision.golden", m.Subject+"\n\n"+m.Body)
 }
 
 func TestSubject(t *testing.T) {

@@ -2,7 +2,6 @@ package local
 
 import (
 	"context"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,10 +11,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/gatehouse-dev/gatehouse/internal/golden"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
 )
-
-var update = flag.Bool("update", false, "rewrite the README screenshots in screenshots/")
 
 // browser starts headless Chromium (Debian's package, installed by
 // scripts/chromium.sh) and returns a chromedp context.
@@ -75,7 +73,7 @@ func TestBrowserApproves(t *testing.T) {
 	if title := run(t, ctx, "read the title", chromedp.Text("h1")); !strings.Contains(title, "Approve deployment of demo") {
 		t.Errorf("review page title = %q", title)
 	}
-	if *update {
+	if *golden.Update {
 		shot := run(t, ctx, "screenshot the review page", chromedp.FullScreenshot(100))
 		writeShot(t, "review-page.png", shot)
 	}
@@ -95,7 +93,7 @@ func TestBrowserApproves(t *testing.T) {
 	run(t, ctx, "open the dashboard again", chromedp.Navigate(l.UIURL))
 	sel := `[data-status="SUCCESSFUL"]`
 	run(t, ctx, "see the deployment succeeded", chromedp.WaitVisible(sel))
-	if *update {
+	if *golden.Update {
 		shot := run(t, ctx, "screenshot the dashboard", chromedp.FullScreenshot(100))
 		writeShot(t, "dashboard.png", shot)
 	}

@@ -4,30 +4,24 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/golden"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/smoke"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 
@@ -148,23 +142,6 @@ func post(t *testing.T, base string, form url.Values) (*http.Response, string) {
 	return do(t, req)
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", name, diff)
-	}
-}
-
 func TestOpeningALinkChangesNothing(t *testing.T) {
 	e := newEnv(t, []string{"alice@example.com", "bob@example.com"}, 2)
 	link := e.link(t, "alice@example.com")
@@ -196,7 +173,7 @@ func TestOpeningALinkChangesNothing(t *testing.T) {
 	}
 	_, body := get(t, http.MethodGet, link)
 	body = strings.ReplaceAll(body, tokenOf(t, link), "TOKEN")
-	golden(t, "page-open.html", body)
+	golden.Check(t, "page-open.html", body)
 	for _, want := range []string{`method="post"`, `name="decision" value="approve"`, `name="decision" value="reject"`, `type="hidden" name="token"`, "0 of 2 required", "orders:2.4.1&lt;script&gt;"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
@@ -248,7 +225,7 @@ func TestDecide(t *testing.T) {
 	if strings.Contains(body, "<form") || !strings.Contains(body, "This approval request is closed: approved by alice@example.com, bob@example.com") {
 		t.Errorf("closed page:\n%s", body)
 	}
-	golden(t, "page-closed.html", strings.ReplaceAll(body, alice, "TOKEN"))
+	golden.Check(t, "page-closed.html", strings.ReplaceAll(body, alice, "TOKEN"))
 }
 
 func TestDecideOnClosedRequest(t *testing.T) {

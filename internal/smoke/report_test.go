@@ -2,37 +2,15 @@ package smoke
 
 import (
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/gatehouse-dev/gatehouse/internal/golden"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", name, diff)
-	}
-}
 
 func sampleReport(v Verdict) Report {
 	started := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
@@ -70,9 +48,9 @@ func sampleReport(v Verdict) Report {
 
 func TestReportGolden(t *testing.T) {
 	failed := sampleReport(VerdictFailed)
-	golden(t, "report-failed.txt", failed.Text())
-	golden(t, "report-failed.json", string(failed.EncodeJSON()))
-	golden(t, "report-running.txt", sampleReport(VerdictRunning).Text())
+	golden.Check(t, "report-failed.txt", failed.Text())
+	golden.Check(t, "report-failed.json", string(failed.EncodeJSON()))
+	golden.Check(t, "report-running.txt", sampleReport(VerdictRunning).Text())
 }
 
 func TestSummary(t *testing.T) {
