@@ -41,10 +41,16 @@ type Operator struct {
 	Now      func() time.Time
 	Out      io.Writer
 	// Deployments, when set, tells whether the deployment of an open
-	// request still waits for it (*ecsdeploy.Reader). Best effort.
-	Deployments interface {
-		Status(ctx context.Context, deploymentARN string) (string, error)
-	}
+	// request still waits for it. Best effort.
+	Deployments DeploymentStatus
+}
+
+// DeploymentStatus reads a deployment's ECS status. *ecsdeploy.Reader
+// satisfies it.
+type DeploymentStatus interface {
+	// Status returns the status ECS reports, or an error (wrapping
+	// ecsdeploy.ErrNotFound when ECS does not know the deployment).
+	Status(ctx context.Context, deploymentARN string) (string, error)
 }
 
 // statusTimeout bounds asking ECS about one deployment.

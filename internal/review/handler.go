@@ -41,6 +41,8 @@ type Handler struct {
 // DeploymentStatus reads a deployment's ECS status. *ecsdeploy.Reader
 // satisfies it.
 type DeploymentStatus interface {
+	// Status returns the status ECS reports, or an error (wrapping
+	// ecsdeploy.ErrNotFound when ECS does not know the deployment).
 	Status(ctx context.Context, deploymentARN string) (string, error)
 }
 
