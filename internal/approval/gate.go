@@ -65,7 +65,9 @@ type Alarm struct {
 // AlarmSource reads CloudWatch alarms, for abortOnAlarms.
 type AlarmSource interface {
 	// Alarms returns the alarms named in names or whose name starts with one
-	// of prefixes. Names that match no alarm are absent.
+	// of prefixes. Names that match no alarm are absent. An error that
+	// asking again may mend (throttling, a 5xx, a timeout) must satisfy
+	// hook.IsTransient; any other means the alarms cannot be watched.
 	Alarms(ctx context.Context, names, prefixes []string) ([]Alarm, error)
 }
 
