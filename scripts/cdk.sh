@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# cdk.sh runs the AWS CDK CLI pinned in package.json, offline and quietly:
+# cdk.sh runs the AWS CDK CLI pinned in package.json, offline and quietly
+# (and installs what package.json pins: the CLI and the CloudFormation
+# resource spec the template check in `make test` reads):
 # no notices, no telemetry, no version check, and every cache inside the
 # repository (.cache/), so a synth touches neither $HOME nor the network.
 #
@@ -24,11 +26,19 @@ if command -v node >/dev/null 2>&1; then
 fi
 mkdir -p "$CDK_HOME" "$JSII_RUNTIME_PACKAGE_CACHE_ROOT"
 
-# The version package.json pins, and the one installed (empty if none).
-want="$(node -p 'require("./package.json").devDependencies["aws-cdk"]')"
-have="$(node -p 'try { require("./node_modules/aws-cdk/package.json").version } catch { "" }')"
-if [[ "$have" != "$want" ]]; then
-	echo "cdk.sh: installing aws-cdk $want (have: ${have:-none})" >&2
+# Every devDependency whose installed version is not the one package.json
+# pins (the CLI, and the CloudFormation resource spec the template check
+# reads); empty when all are installed as pinned.
+stale="$(node -e '
+const fs = require("fs");
+const want = require("./package.json").devDependencies;
+for (const [name, version] of Object.entries(want)) {
+	let have = "none";
+	try { have = JSON.parse(fs.readFileSync(`node_modules/${name}/package.json`)).version; } catch {}
+	if (have !== version) console.log(`${name} ${version} (have: ${have})`);
+}')"
+if [[ -n "$stale" ]]; then
+	echo "cdk.sh: installing $(tr '\n' ';' <<<"$stale" | sed 's/;$//; s/;/, /g')" >&2
 	npm install --no-package-lock --no-audit --no-fund --loglevel=error >&2
 fi
 

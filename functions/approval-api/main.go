@@ -33,5 +33,6 @@ func main() {
 		Log:   log,
 		// A request whose deployment ECS stopped or rolled back takes no votes.
 		Deployments: ecsdeploy.New(ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.ECS) })),
+		BasePath:    review.BasePath(cfg.ReviewURL),
 	}))
 }

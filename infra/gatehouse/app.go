@@ -14,6 +14,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
 )
 
 // Context keys the app reads (`-c key=value` or cdk.json "context").
@@ -26,6 +27,7 @@ const (
 	CtxChangeWindows          = "changeWindows"
 	CtxRecordExpirationDays   = "recordExpirationDays"
 	CtxAPIReservedConcurrency = "apiReservedConcurrency"
+	CtxReviewURL              = "reviewUrl"
 	CtxAlarmTopicARN          = "alarmTopicArn"
 	CtxSmokeConfig            = "smokeConfig"
 	CtxBakeConfig             = "bakeConfig"
@@ -56,6 +58,7 @@ type Options struct {
 	ChangeWindows          string
 	RecordExpirationDays   int
 	APIReservedConcurrency int
+	ReviewURL              string
 	AlarmTopicARN          string
 	SmokeConfig            string
 	BakeConfig             string
@@ -134,7 +137,8 @@ func OptionsFromContext(app awscdk.App, getenv func(string) string) (Options, er
 		Freezes:                jsonText(CtxFreezes),
 		ChangeWindows:          jsonText(CtxChangeWindows),
 		RecordExpirationDays:   num(CtxRecordExpirationDays, int(DefaultRecordExpiration/(24*time.Hour))),
-		APIReservedConcurrency: num(CtxAPIReservedConcurrency, DefaultAPIReservedConcurrency),
+		APIReservedConcurrency: num(CtxAPIReservedConcurrency, 0),
+		ReviewURL:              str(CtxReviewURL),
 		AlarmTopicARN:          str(CtxAlarmTopicARN),
 		SmokeConfig:            jsonText(CtxSmokeConfig),
 		BakeConfig:             jsonText(CtxBakeConfig),
@@ -193,8 +197,16 @@ func (o Options) check() error {
 	if _, err := settings.checkSettings(contextNames); err != nil {
 		errs = append(errs, err)
 	}
-	if o.RecordExpirationDays < 2 {
-		errs = append(errs, fmt.Errorf("context %s: %d is below 2: a record must outlive its approval request (up to 24h)", CtxRecordExpirationDays, o.RecordExpirationDays))
+	if o.APIReservedConcurrency < 0 {
+		errs = append(errs, fmt.Errorf("context %s: %d is negative: give 0 (the default) to reserve none", CtxAPIReservedConcurrency, o.APIReservedConcurrency))
+	}
+	if o.ReviewURL != "" {
+		if err := config.CheckReviewURL(o.ReviewURL); err != nil {
+			errs = append(errs, fmt.Errorf("context %s: %w", CtxReviewURL, err))
+		}
+	}
+	if minDays := int(MinRecordExpiration / (24 * time.Hour)); o.RecordExpirationDays < minDays {
+		errs = append(errs, fmt.Errorf("context %s: %d is below %d: a record must outlive the longest approval request (14 days)", CtxRecordExpirationDays, o.RecordExpirationDays, minDays))
 	}
 	if o.AlarmTopicARN != "" && !strings.HasPrefix(o.AlarmTopicARN, "arn:") {
 		errs = append(errs, fmt.Errorf("context %s: %q is not an ARN", CtxAlarmTopicARN, o.AlarmTopicARN))
@@ -230,10 +242,6 @@ func Build(app awscdk.App, o Options) (*Stacks, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	reserved := o.APIReservedConcurrency
-	if reserved == 0 {
-		reserved = -1 // SuiteProps: negative reserves none
-	}
 	props := &HooksStackProps{
 		StackProps: awscdk.StackProps{Description: jsii.String("gatehouse: ECS blue/green deployment lifecycle hooks (approval, smoke, bake)")},
 		Suite: SuiteProps{
@@ -244,7 +252,8 @@ func Build(app awscdk.App, o Options) (*Stacks, error) {
 			Freezes:                o.Freezes,
 			ChangeWindows:          o.ChangeWindows,
 			RecordExpiration:       time.Duration(o.RecordExpirationDays) * 24 * time.Hour,
-			APIReservedConcurrency: reserved,
+			APIReservedConcurrency: o.APIReservedConcurrency,
+			ReviewURL:              o.ReviewURL,
 			SmokeConfig:            o.SmokeConfig,
 			BakeConfig:             o.BakeConfig,
 		},

@@ -21,6 +21,7 @@ func TestOptionsFromContext(t *testing.T) {
 		gatehouse.CtxRequiredApprovals:      "2",
 		gatehouse.CtxDemo:                   "true",
 		gatehouse.CtxAPIReservedConcurrency: float64(5),
+		gatehouse.CtxReviewURL:              "https://deploy.example.com/gatehouse",
 		gatehouse.CtxNag:                    false,
 		// JSON settings: as a string (-c) or as JSON in cdk.json.
 		gatehouse.CtxFreezes:       `[{"start": "2026-12-20T00:00:00Z", "end": "2027-01-04T00:00:00Z"}]`,
@@ -41,6 +42,7 @@ func TestOptionsFromContext(t *testing.T) {
 		RequiredApprovals:      2,
 		RecordExpirationDays:   90,
 		APIReservedConcurrency: 5,
+		ReviewURL:              "https://deploy.example.com/gatehouse",
 		Demo:                   true,
 		BakeTimeMinutes:        10,
 		Nag:                    false,
@@ -57,7 +59,7 @@ func TestOptionsFromContextDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("OptionsFromContext: %v", err)
 	}
-	if got.AssetDir != gatehouse.DefaultAssetDir || !got.Nag || got.Demo || got.APIReservedConcurrency != 10 {
+	if got.AssetDir != gatehouse.DefaultAssetDir || !got.Nag || got.Demo || got.APIReservedConcurrency != 0 || got.ReviewURL != "" {
 		t.Errorf("defaults = %+v", got)
 	}
 }
@@ -100,7 +102,10 @@ func TestBuildRefuses(t *testing.T) {
 		{"bad change window", func(o *gatehouse.Options) {
 			o.ChangeWindows = `[{"days": ["mon"], "start": "09:00", "end": "17:00", "timezone": "Berlin"}]`
 		}, []string{"GATEHOUSE_CHANGE_WINDOWS[0].timezone: \"Berlin\" is not an IANA time zone"}},
-		{"approval timeout at the hook's ECS timeout", func(o *gatehouse.Options) { o.ApprovalTimeout = "24h" }, []string{"context approvalTimeout", "not below 24h"}},
+		{"approval timeout at the longest hook timeout", func(o *gatehouse.Options) { o.ApprovalTimeout = "336h" }, []string{"context approvalTimeout", "not below 336h"}},
+		{"records expire before the longest request", func(o *gatehouse.Options) { o.RecordExpirationDays = 14 }, []string{"recordExpirationDays", "below 15"}},
+		{"negative reserved concurrency", func(o *gatehouse.Options) { o.APIReservedConcurrency = -1 }, []string{"apiReservedConcurrency"}},
+		{"review URL that is no URL", func(o *gatehouse.Options) { o.ReviewURL = "deploy.example.com/gatehouse" }, []string{"context reviewUrl", "not an absolute http(s) URL"}},
 		{"bad smoke config", func(o *gatehouse.Options) { o.SmokeConfig = `{"retries": "many"}` }, []string{"smokeConfig"}},
 		{"bad bake config", func(o *gatehouse.Options) { o.BakeConfig = `{"window": "forever"}` }, []string{"bakeConfig"}},
 		{"records expire too soon", func(o *gatehouse.Options) { o.RecordExpirationDays = 1 }, []string{"recordExpirationDays"}},

@@ -125,9 +125,9 @@ func TestAttachRefuses(t *testing.T) {
 		{"timeout below a minute", func(t gatehouse.Targets) []gatehouse.Hook {
 			return []gatehouse.Hook{t.Smoke(gatehouse.HookOptions{Timeout: 30 * time.Second})}
 		}, "whole number of minutes"},
-		{"timeout above 24h", func(t gatehouse.Targets) []gatehouse.Hook {
-			return []gatehouse.Hook{t.Approval(gatehouse.HookOptions{Timeout: 25 * time.Hour})}
-		}, "1m to 24h"},
+		{"timeout above 14 days", func(t gatehouse.Targets) []gatehouse.Hook {
+			return []gatehouse.Hook{t.Approval(gatehouse.HookOptions{Timeout: 20161 * time.Minute})}
+		}, "1m to 336h (20160 minutes, the most ECS allows)"},
 		{"unhookable stage", func(t gatehouse.Targets) []gatehouse.Hook {
 			return []gatehouse.Hook{t.Bake(gatehouse.HookOptions{Stages: []gatehouse.Stage{"BAKE_TIME"}})}
 		}, `"BAKE_TIME" cannot be hooked`},

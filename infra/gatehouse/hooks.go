@@ -60,8 +60,13 @@ const (
 const (
 	// MaxHooks is the most Lambda hooks one service may have.
 	MaxHooks = 10
-	// MaxHookTimeout is the longest timeoutConfiguration ECS accepts.
-	MaxHookTimeout = 24 * time.Hour
+	// MaxHookTimeout is the longest timeoutConfiguration ECS accepts
+	// (timeoutInMinutes 1 to 20160, in the ECS API and in CloudFormation's
+	// AWS::ECS::Service HookTimeoutConfig): 14 days.
+	MaxHookTimeout = hook.MaxTimeout
+	// DefaultECSHookTimeout is the timeout ECS gives a hook without a
+	// timeoutConfiguration.
+	DefaultECSHookTimeout = hook.DefaultTimeout
 )
 
 // Hook is one deployment lifecycle hook: a function, the stages it runs at,
@@ -77,7 +82,9 @@ type Hook struct {
 	// CDK string tokens. Nil means none.
 	Details map[string]any
 	// Timeout is the hook's timeoutConfiguration, in whole minutes from 1
-	// minute to 24 hours. Zero leaves ECS's default (24 hours, ROLLBACK).
+	// minute to 20160 minutes (14 days, MaxHookTimeout). Zero leaves ECS's
+	// default (24 hours, ROLLBACK). Where a CloudFormation stack deploys the
+	// service, the stack operation's 36 hours bound it too (CheckStackDuration).
 	Timeout time.Duration
 	// OnTimeout is the action at Timeout; empty means ROLLBACK.
 	OnTimeout TimeoutAction
@@ -111,7 +118,7 @@ func (h Hook) check() error {
 		seen[s] = true
 	}
 	if h.Timeout != 0 && (h.Timeout < time.Minute || h.Timeout > MaxHookTimeout || h.Timeout%time.Minute != 0) {
-		problems = append(problems, fmt.Sprintf("Timeout %v is not a whole number of minutes from 1m to 24h", h.Timeout))
+		problems = append(problems, fmt.Sprintf("Timeout %v is not a whole number of minutes from 1m to %s (20160 minutes, the most ECS allows)", h.Timeout, hook.FormatDuration(MaxHookTimeout)))
 	}
 	switch h.OnTimeout {
 	case "", TimeoutRollback, TimeoutContinue:

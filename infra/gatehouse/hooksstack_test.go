@@ -172,13 +172,12 @@ func TestReviewAPIFunctionURL(t *testing.T) {
 		}))
 		f.hooks.ResourceCountIs(jsii.String("AWS::Lambda::Url"), jsii.Number(1))
 	})
-	check(t, "reserved concurrency throttles the API", func() {
-		f.hooks.HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj(map[string]any{
-			"Handler": "bootstrap", "ReservedConcurrentExecutions": 10, "Timeout": 10,
-		}))
+	// Lambda keeps 100 executions of an account unreserved: a default
+	// deployment reserves none, so it works in accounts with a quota of 10.
+	check(t, "a default synth reserves no concurrency", func() {
 		f.hooks.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"), obj(map[string]any{
 			"ReservedConcurrentExecutions": assertions.Match_AnyValue(),
-		}), jsii.Number(1))
+		}), jsii.Number(0))
 	})
 	mustFail(t, "an IAM-authenticated URL is not what we deploy", func() {
 		f.hooks.HasResourceProperties(jsii.String("AWS::Lambda::Url"), obj(map[string]any{"AuthType": "AWS_IAM"}))

@@ -120,6 +120,11 @@ func TestNoWildcardActions(t *testing.T) {
 
 // TestFunctionRolesLeastPrivilege pins each function's permissions: its
 // own log group and exactly the calls the function makes.
+// TestFunctionRolesLeastPrivilege: each role holds exactly what its function
+// calls. The read-only ECS describes are granted on the services as well as
+// on the service deployments and revisions: the IAM service reference lists
+// the service resource type for them too, and a grant that misses the one
+// AWS checks is AccessDenied in a real account.
 func TestFunctionRolesLeastPrivilege(t *testing.T) {
 	f := appFixture(t)
 	want := map[string][]string{
@@ -130,9 +135,9 @@ func TestFunctionRolesLeastPrivilege(t *testing.T) {
 			"TellMissingFromDenied s3:ListBucket ${SuiteStateBucket.Arn}",
 			"PublishReviews sns:Publish ${SuiteReviewTopic}",
 			"ReadSigningKey secretsmanager:GetSecretValue ${SuiteSigningKey}",
-			"DescribeDeployment ecs:DescribeServiceDeployments arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/*/*/*",
+			"DescribeDeployment ecs:DescribeServiceDeployments arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/*/*/*,arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*/*",
 			"ListDeployments ecs:ListServiceDeployments arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*/*",
-			"DescribeRevisions ecs:DescribeServiceRevisions arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-revision/*/*/*",
+			"DescribeRevisions ecs:DescribeServiceRevisions arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-revision/*/*/*,arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*/*",
 			"WatchAlarms cloudwatch:DescribeAlarms *",
 		},
 		"SuiteApprovalApiRole": {
@@ -141,12 +146,12 @@ func TestFunctionRolesLeastPrivilege(t *testing.T) {
 			"ReadReports s3:GetObject ${SuiteStateBucket.Arn}/reports/*",
 			"TellMissingFromDenied s3:ListBucket ${SuiteStateBucket.Arn}",
 			"ReadSigningKey secretsmanager:GetSecretValue ${SuiteSigningKey}",
-			"DeploymentStatus ecs:DescribeServiceDeployments arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/*/*/*",
+			"DeploymentStatus ecs:DescribeServiceDeployments arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/*/*/*,arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*/*",
 		},
 		"SuiteSmokeHookRole": {
 			"WriteOwnLogs logs:CreateLogStream,logs:PutLogEvents ${SuiteSmokeHookLogs.Arn}",
 			"WriteReports s3:PutObject ${SuiteStateBucket.Arn}/reports/*",
-			"DescribeRevisions ecs:DescribeServiceRevisions arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-revision/*/*/*",
+			"DescribeRevisions ecs:DescribeServiceRevisions arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-revision/*/*/*,arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*/*",
 			"FindTestListener elasticloadbalancing:DescribeListeners,elasticloadbalancing:DescribeLoadBalancers,elasticloadbalancing:DescribeRules *",
 		},
 		"SuiteBakeHookRole": {
@@ -154,7 +159,7 @@ func TestFunctionRolesLeastPrivilege(t *testing.T) {
 			"WriteReports s3:PutObject ${SuiteStateBucket.Arn}/reports/*",
 			"ReadReports s3:GetObject ${SuiteStateBucket.Arn}/reports/*",
 			"TellMissingFromDenied s3:ListBucket ${SuiteStateBucket.Arn}",
-			"DescribeRevisions ecs:DescribeServiceRevisions arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-revision/*/*/*",
+			"DescribeRevisions ecs:DescribeServiceRevisions arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-revision/*/*/*,arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*/*",
 			"ReadAlarmsAndMetrics cloudwatch:DescribeAlarms,cloudwatch:GetMetricData *",
 			"FindTargetGroups elasticloadbalancing:DescribeListeners,elasticloadbalancing:DescribeRules *",
 		},

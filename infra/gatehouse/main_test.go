@@ -134,13 +134,12 @@ func appFixture(t *testing.T) *fixture {
 		defer func() { f.synthPanicked = recover() }()
 		app := newApp()
 		f.stacks, f.buildErr = gatehouse.Build(app, gatehouse.Options{
-			AssetDir:               assetRoot,
-			Approvers:              approvers,
-			RecordExpirationDays:   90,
-			APIReservedConcurrency: 10,
-			Demo:                   true,
-			BakeTimeMinutes:        10,
-			Nag:                    true,
+			AssetDir:             assetRoot,
+			Approvers:            approvers,
+			RecordExpirationDays: 90,
+			Demo:                 true,
+			BakeTimeMinutes:      10,
+			Nag:                  true,
 		})
 		if f.buildErr != nil {
 			return

@@ -13,13 +13,14 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/bake"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/smoke"
 )
 
 // DefaultSuiteApprovalTimeout is the approval's own timeout the suite sets
 // (GATEHOUSE_APPROVAL_TIMEOUT) when SuiteProps.ApprovalTimeout is empty. It
-// stays an hour below the approval hook's ECS timeout (DefaultApprovalTimeout,
-// 24h, the most ECS allows), so a request expires, and onExpiry decides,
+// stays an hour below the approval hook's default ECS timeout
+// (DefaultApprovalTimeout, 24h), so a request expires, and onExpiry decides,
 // before ECS gives up on the hook and rolls the deployment back.
 const DefaultSuiteApprovalTimeout = 23 * time.Hour
 
@@ -115,13 +116,16 @@ func (p *SuiteProps) checkSettings(n settingNames) (*hookDefaults, error) {
 	}
 	p.Approvers = approvers
 	if p.ApprovalTimeout == "" {
-		p.ApprovalTimeout = goDuration(DefaultSuiteApprovalTimeout)
+		p.ApprovalTimeout = hook.FormatDuration(DefaultSuiteApprovalTimeout)
 	}
 	approvalEnv, smokeEnv, bakeEnv := p.settingsEnv()
 	// Stand-ins for the resource names, which are tokens until deployment.
 	approvalEnv[config.EnvStateBucket] = "bucket"
 	approvalEnv[config.EnvTopicARN] = "arn:aws:sns:us-east-1:123456789012:topic"
 	approvalEnv[config.EnvReviewURL] = "https://example.com/"
+	if p.ReviewURL != "" {
+		approvalEnv[config.EnvReviewURL] = p.ReviewURL
+	}
 	approvalEnv[config.EnvSigningKeySecret] = "arn:aws:secretsmanager:us-east-1:123456789012:secret:key"
 	smokeEnv[config.EnvStateBucket] = "bucket"
 	bakeEnv[config.EnvStateBucket] = "bucket"
@@ -132,8 +136,8 @@ func (p *SuiteProps) checkSettings(n settingNames) (*hookDefaults, error) {
 	case err != nil:
 		errs = append(errs, fmt.Errorf("%s: %s", n.approval, config.Describe(err)))
 	case a.Defaults.Timeout >= MaxHookTimeout:
-		errs = append(errs, fmt.Errorf("%s: %s is not below %s, the approval hook's ECS timeout (the most ECS allows): the request would expire as ECS times the hook out and rolls back, so onExpiry could never take effect; give at most %s (the default)",
-			n.timeout, p.ApprovalTimeout, goDuration(MaxHookTimeout), goDuration(DefaultSuiteApprovalTimeout)))
+		errs = append(errs, fmt.Errorf("%s: %s is not below %s, the longest hook timeout ECS allows (20160 minutes): the request would expire as ECS times the hook out and rolls back, so onExpiry could never take effect; give at most %s",
+			n.timeout, p.ApprovalTimeout, hook.FormatDuration(MaxHookTimeout), hook.FormatDuration(MaxHookTimeout-time.Hour)))
 	}
 	d.approval = a.Defaults
 	s, err := config.LoadSmokeHook(func(k string) string { return smokeEnv[k] })
@@ -237,7 +241,7 @@ func (h Hook) checkDetails() (warnings []string, err error) {
 		}
 		if s.Timeout >= ecsTimeout {
 			return nil, fail("hookDetails.timeout: the approval's timeout %s (hookDetails.timeout, or the suite's ApprovalTimeout) is not below the hook's ECS timeout %s: ECS would time the hook out and roll back as the request expires, so onExpiry could never take effect; give a shorter hookDetails.timeout or a longer Timeout",
-				approval.FormatDuration(s.Timeout), goDuration(ecsTimeout))
+				hook.FormatDuration(s.Timeout), hook.FormatDuration(ecsTimeout))
 		}
 		switch {
 		case len(s.Approvers) == 0 && len(h.suite.subscribed) > 0:
@@ -267,7 +271,7 @@ func (h Hook) checkApprovalTimeoutOnly(raw json.RawMessage, ecsTimeout time.Dura
 	if !ok {
 		if h.Timeout != 0 && h.Timeout <= DefaultSuiteApprovalTimeout {
 			return []string{fmt.Sprintf("hook %q (%s): hookDetails set no timeout, so the approval's own timeout is the deployed suite's default (%s unless approvalTimeout was set), which is not below this hook's ECS timeout %s: ECS would roll back first. Set hookDetails.timeout below %s.",
-				h.ID, h.kind.function(), goDuration(DefaultSuiteApprovalTimeout), goDuration(h.Timeout), goDuration(h.Timeout))}, nil
+				h.ID, h.kind.function(), hook.FormatDuration(DefaultSuiteApprovalTimeout), hook.FormatDuration(h.Timeout), hook.FormatDuration(h.Timeout))}, nil
 		}
 		return nil, nil
 	}
@@ -281,7 +285,7 @@ func (h Hook) checkApprovalTimeoutOnly(raw json.RawMessage, ecsTimeout time.Dura
 	}
 	if d >= ecsTimeout {
 		return nil, fail("hookDetails.timeout: the approval's timeout %s is not below the hook's ECS timeout %s: ECS would time the hook out and roll back as the request expires, so onExpiry could never take effect; give a shorter hookDetails.timeout or a longer Timeout",
-			v, goDuration(ecsTimeout))
+			v, hook.FormatDuration(ecsTimeout))
 	}
 	return nil, nil
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
 // Stack names the app deploys.
@@ -85,7 +87,11 @@ func NewHooksStack(scope constructs.Construct, id string, props *HooksStackProps
 	out("BakeHookArn", "bake-hook function ARN (hookTargetArn)", s.BakeHook.FunctionArn())
 	out("ApprovalApiArn", "approval-api function ARN (behind the review URL)", s.ApprovalAPI.FunctionArn())
 	out("HookInvokeRoleArn", "Role ECS assumes to invoke the hooks (lifecycleHooks[].roleArn)", s.InvokeRole.RoleArn())
-	out("ReviewUrl", "Review API Function URL (base of every review link)", s.ReviewURL.Url())
+	if sp.ReviewURL != "" {
+		out("ReviewUrl", "Review API Function URL: the origin behind "+sp.ReviewURL+", the base of every review link", s.ReviewURL.Url())
+	} else {
+		out("ReviewUrl", "Review API Function URL (base of every review link)", s.ReviewURL.Url())
+	}
 	out("StateBucketName", "State bucket (approvals/, reports/)", s.Bucket.BucketName())
 	out("ReviewTopicArn", "SNS topic for review messages", s.Topic.TopicArn())
 	// Only hooks that work without hookDetails: the smoke and bake hooks
@@ -202,7 +208,7 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 		p.ApprovalTimeout = DefaultDemoApproval
 	}
 	if p.ApprovalTimeout+30*time.Minute > MaxHookTimeout {
-		panic(fmt.Sprintf("gatehouse.NewDemoStack: ApprovalTimeout %v leaves no room below the 24h hook timeout", p.ApprovalTimeout))
+		panic(fmt.Sprintf("gatehouse.NewDemoStack: ApprovalTimeout %v leaves no room below the longest hook timeout ECS allows (%s)", p.ApprovalTimeout, hook.FormatDuration(MaxHookTimeout)))
 	}
 	stack := awscdk.NewStack(scope, jsii.String(id), &p.StackProps)
 	d := &DemoStack{Stack: stack}
@@ -393,13 +399,18 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 			// also closes the approval request, saying why, so nobody is
 			// left to approve a deployment that is already rolling back.
 			Details: map[string]any{
-				"timeout":         goDuration(p.ApprovalTimeout),
+				"timeout":         hook.FormatDuration(p.ApprovalTimeout),
 				"firstDeployment": "skip",
 				"abortOnAlarms":   map[string]any{"names": []*string{errors5xx.AlarmName(), unhealthy.AlarmName()}},
 			},
 			Timeout: p.ApprovalTimeout + 30*time.Minute,
 		}),
 		t.Bake(HookOptions{Details: p.BakeDetails}),
+	}
+	// This stack deploys the service: its deployments must fit in one
+	// CloudFormation stack operation.
+	if err := CheckStackDuration(d.Hooks, Rollout{Strategy: StrategyBlueGreen, BakeTime: p.BakeTime}); err != nil {
+		panic(fmt.Sprintf("gatehouse.NewDemoStack: %v", err))
 	}
 	Attach(d.Service, &AttachProps{Role: t.InvokeRole, Hooks: d.Hooks})
 
@@ -432,16 +443,4 @@ func blueGreenRule(scope constructs.Construct, id string, l elbv2.ApplicationLis
 			{TargetGroup: green, Weight: jsii.Number(0)},
 		}, nil),
 	})
-}
-
-// goDuration writes d the short way the hooks parse: 4h, 90m, 45s.
-func goDuration(d time.Duration) string {
-	switch {
-	case d%time.Hour == 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	case d%time.Minute == 0:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	default:
-		return d.String()
-	}
 }

@@ -34,10 +34,12 @@ const (
 
 // Defaults of SuiteProps.
 const (
-	DefaultRecordExpiration       = 90 * 24 * time.Hour
-	DefaultNoncurrentExpiration   = 30 * 24 * time.Hour
-	DefaultAPIReservedConcurrency = 10
-	DefaultLogRetention           = awslogs.RetentionDays_ONE_MONTH
+	DefaultRecordExpiration = 90 * 24 * time.Hour
+	// MinRecordExpiration outlives the longest approval request, which
+	// lasts at most the longest hook timeout ECS allows (14 days).
+	MinRecordExpiration         = MaxHookTimeout + 24*time.Hour
+	DefaultNoncurrentExpiration = 30 * 24 * time.Hour
+	DefaultLogRetention         = awslogs.RetentionDays_ONE_MONTH
 )
 
 // ApproverAttribute is the SNS message attribute the approval hook sets to
@@ -64,7 +66,8 @@ type SuiteProps struct {
 	RequiredApprovals int
 	// ApprovalTimeout (a Go duration such as "4h") sets
 	// GATEHOUSE_APPROVAL_TIMEOUT; default DefaultSuiteApprovalTimeout (23h).
-	// It must be below 24h, the approval hook's ECS timeout, so that the
+	// It must be below the approval hook's ECS timeout (Targets.Approval
+	// gives the hook 24h, or an hour more than this), so that the
 	// request expires (and onExpiry decides) before ECS rolls back.
 	ApprovalTimeout string
 	// Freezes and ChangeWindows (JSON lists, as the approval hook's
@@ -79,10 +82,19 @@ type SuiteProps struct {
 	NoncurrentExpiration time.Duration
 	// LogRetention of the functions' log groups (default one month).
 	LogRetention awslogs.RetentionDays
-	// APIReservedConcurrency throttles the review API (default 10; a
-	// negative value reserves none, for accounts whose concurrency quota is
-	// too small to reserve any).
+	// APIReservedConcurrency, if above zero, reserves that many concurrent
+	// executions for the review API, which also caps it: a flood of requests
+	// to the public Function URL is throttled there instead of taking
+	// concurrency from the hooks. Zero (the default) reserves none. Lambda
+	// keeps 100 executions of an account unreserved, so reserving N needs
+	// an account concurrency quota of at least N + 100; new accounts often
+	// have 10 or 50, and a deployment would be refused.
 	APIReservedConcurrency int
+	// ReviewURL, if set, is the base of every review link instead of the
+	// review API's Function URL: a custom domain in front of it, such as
+	// CloudFront, with or without a path (https://deploy.example.com/gatehouse).
+	// The review API serves its pages under that path, and at the root.
+	ReviewURL string
 	// SmokeConfig and BakeConfig are the smoke and bake hooks' default
 	// configuration (JSON), passed as their config environment variables,
 	// and checked with the functions' loaders. Without them, every service
@@ -220,6 +232,14 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 		Service: jsii.String("ecs"), Resource: jsii.String("service"), ResourceName: jsii.String("*/*"),
 		ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 	})
+	// The IAM service reference lists the service resource type for
+	// ecs:DescribeServiceDeployments and ecs:DescribeServiceRevisions
+	// besides their own (AWS's sample grants service/*): if AWS authorizes
+	// the service ARN too, a grant on the deployment or revision ARN alone
+	// is denied. These are read-only describes; both are granted.
+	describeDeployments := allow("DescribeDeployment", []string{"ecs:DescribeServiceDeployments"}, deployments, services)
+	describeRevisions := allow("DescribeRevisions", []string{"ecs:DescribeServiceRevisions"}, revisions, services)
+	servicesWildcard := nagWildcard{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/*/*", "The service a deployment belongs to is known only at run time; the scope is this account and region's services, for read-only describes (and ListServiceDeployments)."}
 	readSecret := allow("ReadSigningKey", []string{"secretsmanager:GetSecretValue"}, s.SigningSecret.SecretArn())
 	// Without s3:ListBucket, S3 answers a GET of a missing key 403 instead
 	// of 404, and the store could not tell "not written yet" (a smoke report
@@ -229,15 +249,20 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 	listState := allow("TellMissingFromDenied", []string{"s3:ListBucket"}, s.Bucket.BucketArn())
 
 	// The review API first: the hook needs its URL. The API never needs the hook.
+	apiEnv := map[string]*string{
+		config.EnvStateBucket:      s.Bucket.BucketName(),
+		config.EnvSigningKeySecret: s.SigningSecret.SecretArn(),
+	}
+	if p.ReviewURL != "" {
+		// The API serves its pages under the custom URL's path too.
+		apiEnv[config.EnvReviewURL] = jsii.String(p.ReviewURL)
+	}
 	s.ApprovalAPI, _ = s.function(c, p, fnSpec{
 		name:        ApprovalAPIName,
 		description: "gatehouse review API: review pages (GET, HEAD) and decisions (POST) behind a Function URL",
 		timeout:     10 * time.Second,
 		reserved:    p.APIReservedConcurrency,
-		env: map[string]*string{
-			config.EnvStateBucket:      s.Bucket.BucketName(),
-			config.EnvSigningKeySecret: s.SigningSecret.SecretArn(),
-		},
+		env:         apiEnv,
 		statements: []awsiam.PolicyStatement{
 			allow("Approvals", []string{"s3:GetObject", "s3:PutObject"}, approvals),
 			allow("ReadReports", []string{"s3:GetObject"}, reports),
@@ -245,27 +270,33 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 			readSecret,
 			// An open request whose deployment ECS stopped or rolled back
 			// takes no votes.
-			allow("DeploymentStatus", []string{"ecs:DescribeServiceDeployments"}, deployments),
+			allow("DeploymentStatus", []string{"ecs:DescribeServiceDeployments"}, deployments, services),
 		},
 		wildcards: []nagWildcard{
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ApprovalsPrefix + "*", "Approval records are keyed by deployment under the approvals/ prefix; the prefix is the narrowest scope."},
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ReportsPrefix + "*", "Smoke and bake reports shown on the review page are keyed by deployment under the reports/ prefix."},
 			{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-deployment/*/*/*", "The review page asks about the deployment its link names, known only at run time; the scope is this account and region's service deployments."},
+			servicesWildcard,
 		},
 	})
 	s.ReviewURL = s.ApprovalAPI.AddFunctionUrl(&awslambda.FunctionUrlOptions{
 		// The signed, approver-bound token in each link is the credential;
-		// reserved concurrency throttles the endpoint.
+		// reserved concurrency (APIReservedConcurrency), when given,
+		// throttles the endpoint.
 		AuthType:   awslambda.FunctionUrlAuthType_NONE,
 		InvokeMode: awslambda.InvokeMode_BUFFERED,
 	})
 
 	// The settings' variables, as checkSettings loaded them.
 	approvalSettings, smokeSettings, bakeSettings := p.settingsEnv()
+	reviewURL := s.ReviewURL.Url()
+	if p.ReviewURL != "" {
+		reviewURL = jsii.String(p.ReviewURL)
+	}
 	hookEnv := map[string]*string{
 		config.EnvStateBucket:      s.Bucket.BucketName(),
 		config.EnvTopicARN:         s.Topic.TopicArn(),
-		config.EnvReviewURL:        s.ReviewURL.Url(),
+		config.EnvReviewURL:        reviewURL,
 		config.EnvSigningKeySecret: s.SigningSecret.SecretArn(),
 	}
 	addEnv(hookEnv, approvalSettings)
@@ -284,10 +315,10 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 			listState,
 			allow("PublishReviews", []string{"sns:Publish"}, s.Topic.TopicArn()),
 			readSecret,
-			allow("DescribeDeployment", []string{"ecs:DescribeServiceDeployments"}, deployments),
+			describeDeployments,
 			// firstDeployment: skip asks whether the service had an earlier deployment.
 			allow("ListDeployments", []string{"ecs:ListServiceDeployments"}, services),
-			allow("DescribeRevisions", []string{"ecs:DescribeServiceRevisions"}, revisions),
+			describeRevisions,
 			// abortOnAlarms: the alarms an open request watches.
 			allow("WatchAlarms", []string{"cloudwatch:DescribeAlarms"}, jsii.String("*")),
 		},
@@ -295,7 +326,7 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 			{"Resource::*", "cloudwatch:DescribeAlarms (abortOnAlarms) could be scoped to alarm ARNs, but each service names its alarms (and name prefixes) in hookDetails at run time, and DescribeAlarms returns composite alarms only to a caller allowed it on Resource \"*\". It reads alarm states only."},
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ApprovalsPrefix + "*", "Approval records are keyed by deployment under the approvals/ prefix; the prefix is the narrowest scope."},
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ReportsPrefix + "*", "The review message quotes the smoke report, keyed by deployment under the reports/ prefix."},
-			{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/*/*", "Whether a service had an earlier deployment is asked of the calling service, known only at run time; the scope is this account and region's services."},
+			servicesWildcard,
 		}, ecsWildcards...),
 	})
 
@@ -316,7 +347,7 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 		groups:      p.SmokeSecurityGroups,
 		statements: []awsiam.PolicyStatement{
 			writeReports,
-			allow("DescribeRevisions", []string{"ecs:DescribeServiceRevisions"}, revisions),
+			describeRevisions,
 			allow("FindTestListener", []string{
 				"elasticloadbalancing:DescribeListeners",
 				"elasticloadbalancing:DescribeLoadBalancers",
@@ -324,7 +355,7 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 			}, jsii.String("*")),
 		},
 		wildcards: []nagWildcard{
-			reportsWildcard, ecsWildcards[1],
+			reportsWildcard, ecsWildcards[1], servicesWildcard,
 			{"Resource::*", "Elastic Load Balancing Describe* actions support no resource-level permissions: AWS requires Resource \"*\"."},
 		},
 	})
@@ -346,7 +377,7 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 			// read when ECS passes no usable run state back.
 			allow("ReadReports", []string{"s3:GetObject"}, reports),
 			listState,
-			allow("DescribeRevisions", []string{"ecs:DescribeServiceRevisions"}, revisions),
+			describeRevisions,
 			allow("ReadAlarmsAndMetrics", []string{"cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData"}, jsii.String("*")),
 			allow("FindTargetGroups", []string{
 				"elasticloadbalancing:DescribeListeners",
@@ -354,7 +385,7 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 			}, jsii.String("*")),
 		},
 		wildcards: []nagWildcard{
-			reportsWildcard, ecsWildcards[1],
+			reportsWildcard, ecsWildcards[1], servicesWildcard,
 			{"Resource::*", "cloudwatch:GetMetricData and the Elastic Load Balancing Describe* actions support no resource-level permissions. cloudwatch:DescribeAlarms could be scoped to alarm ARNs, but each service names its alarms (and name prefixes) in hookDetails at run time, and DescribeAlarms returns composite alarms only to a caller allowed it on Resource \"*\"."},
 		},
 	})
@@ -424,9 +455,10 @@ func (p *SuiteProps) defaults() error {
 	if p.NoncurrentExpiration == 0 {
 		p.NoncurrentExpiration = DefaultNoncurrentExpiration
 	}
-	// An approval request lives up to 24 hours; its record must outlive it.
-	if p.RecordExpiration < 2*24*time.Hour || p.RecordExpiration%(24*time.Hour) != 0 {
-		problems = append(problems, fmt.Sprintf("RecordExpiration %v is not a whole number of days of at least 2", p.RecordExpiration))
+	// An approval request lives as long as its hook's timeout allows, up to
+	// 14 days; its record must outlive it, or the hook would open it anew.
+	if p.RecordExpiration < MinRecordExpiration || p.RecordExpiration%(24*time.Hour) != 0 {
+		problems = append(problems, fmt.Sprintf("RecordExpiration %v is not a whole number of days of at least %d: a record must outlive the longest approval request (14 days)", p.RecordExpiration, MinRecordExpiration/(24*time.Hour)))
 	}
 	if p.NoncurrentExpiration < 24*time.Hour || p.NoncurrentExpiration%(24*time.Hour) != 0 {
 		problems = append(problems, fmt.Sprintf("NoncurrentExpiration %v is not a whole number of days of at least 1", p.NoncurrentExpiration))
@@ -434,8 +466,13 @@ func (p *SuiteProps) defaults() error {
 	if p.LogRetention == "" {
 		p.LogRetention = DefaultLogRetention
 	}
-	if p.APIReservedConcurrency == 0 {
-		p.APIReservedConcurrency = DefaultAPIReservedConcurrency
+	if p.ReviewURL != "" {
+		if err := config.CheckReviewURL(p.ReviewURL); err != nil {
+			problems = append(problems, "ReviewURL: "+err.Error())
+		}
+	}
+	if p.APIReservedConcurrency < 0 {
+		problems = append(problems, fmt.Sprintf("APIReservedConcurrency %d is negative: give 0 to reserve none", p.APIReservedConcurrency))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%s", strings.Join(problems, "; "))

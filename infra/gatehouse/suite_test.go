@@ -3,6 +3,7 @@ package gatehouse_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -61,7 +62,10 @@ func TestNewSuiteRefuses(t *testing.T) {
 			[]string{"SuiteProps.Approvers, RequiredApprovals", "requiredApprovals"}},
 		{"negative quorum", gatehouse.SuiteProps{RequiredApprovals: -1}, []string{"requiredApprovals"}},
 		{"bad timeout", gatehouse.SuiteProps{ApprovalTimeout: "soon"}, []string{"GATEHOUSE_APPROVAL_TIMEOUT"}},
-		{"timeout at the ECS timeout", gatehouse.SuiteProps{ApprovalTimeout: "24h"}, []string{"SuiteProps.ApprovalTimeout", "24h is not below 24h", "23h"}},
+		{"timeout at the longest ECS timeout", gatehouse.SuiteProps{ApprovalTimeout: "336h"}, []string{"SuiteProps.ApprovalTimeout", "336h is not below 336h", "335h"}},
+		{"records expire before the longest request", gatehouse.SuiteProps{RecordExpiration: 14 * 24 * time.Hour}, []string{"RecordExpiration", "at least 15"}},
+		{"negative reserved concurrency", gatehouse.SuiteProps{APIReservedConcurrency: -1}, []string{"APIReservedConcurrency -1 is negative"}},
+		{"review URL with a query", gatehouse.SuiteProps{ReviewURL: "https://deploy.example.com/gatehouse?x=1"}, []string{"ReviewURL", "query"}},
 		{"bad smoke config", gatehouse.SuiteProps{SmokeConfig: `{"retries": "many"}`}, []string{"SuiteProps.SmokeConfig", "retries"}},
 		{"bad bake config", gatehouse.SuiteProps{BakeConfig: `{"window": "forever"}`}, []string{"SuiteProps.BakeConfig", "window"}},
 	}
@@ -96,5 +100,35 @@ func TestNewSuiteWithoutApprovers(t *testing.T) {
 	}
 	check(t, "no subscriptions", func() {
 		assertions.Template_FromStack(stack, nil).ResourceCountIs(jsii.String("AWS::SNS::Subscription"), jsii.Number(0))
+	})
+}
+
+// TestNewSuiteOptIns: reserved concurrency for the review API is an opt-in,
+// and a custom review URL becomes the base of the links and the path the
+// review API serves under.
+func TestNewSuiteOptIns(t *testing.T) {
+	stack := awscdk.NewStack(newApp(), jsii.String("S"), nil)
+	gatehouse.NewSuite(stack, "Suite", &gatehouse.SuiteProps{
+		AssetDir:               assetRoot,
+		Approvers:              []string{"alice@example.com"},
+		APIReservedConcurrency: 5,
+		ReviewURL:              "https://deploy.example.com/gatehouse",
+	})
+	tmpl := assertions.Template_FromStack(stack, nil)
+	check(t, "the review API alone reserves 5", func() {
+		tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"), obj(map[string]any{
+			"ReservedConcurrentExecutions": assertions.Match_AnyValue(),
+		}), jsii.Number(1))
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj(map[string]any{
+			"Description":                  assertions.Match_StringLikeRegexp(jsii.String("review API")),
+			"ReservedConcurrentExecutions": 5,
+		}))
+	})
+	check(t, "both the hook and the API know the review URL", func() {
+		tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"), obj(map[string]any{
+			"Environment": obj(map[string]any{"Variables": obj(map[string]any{
+				config.EnvReviewURL: "https://deploy.example.com/gatehouse",
+			})}),
+		}), jsii.Number(2))
 	})
 }

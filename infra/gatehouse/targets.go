@@ -132,10 +132,11 @@ type HookOptions struct {
 const (
 	// DefaultSmokeTimeout bounds the smoke tests, retries included.
 	DefaultSmokeTimeout = 30 * time.Minute
-	// DefaultApprovalTimeout is ECS's limit. The approval's own timeout
-	// (hookDetails "timeout", or the suite's DefaultSuiteApprovalTimeout,
-	// 23h) must stay below it, so the request expires before ECS times
-	// the hook out; Attach checks it.
+	// DefaultApprovalTimeout is the approval hook's ECS timeout, ECS's own
+	// default, or an hour above a longer SuiteProps.ApprovalTimeout (at most
+	// MaxHookTimeout). The approval's own timeout (hookDetails "timeout", or
+	// the suite's, 23h by default) must stay below it, so the request
+	// expires before ECS times the hook out; Attach checks it.
 	DefaultApprovalTimeout = 24 * time.Hour
 	// DefaultBakeTimeout bounds the bake window.
 	DefaultBakeTimeout = time.Hour
@@ -163,7 +164,11 @@ func (t Targets) Smoke(o HookOptions) Hook {
 // Approval is the approval gate: after test traffic reaches green, beside
 // the smoke tests (hooks on one stage run in parallel, all must succeed).
 func (t Targets) Approval(o HookOptions) Hook {
-	h := o.hook("Approval", t.ApprovalHook, StagePostTestTrafficShift, DefaultApprovalTimeout)
+	timeout := DefaultApprovalTimeout
+	if t.suite != nil {
+		timeout = min(max(timeout, t.suite.approval.Timeout+time.Hour), MaxHookTimeout)
+	}
+	h := o.hook("Approval", t.ApprovalHook, StagePostTestTrafficShift, timeout)
 	h.kind, h.suite = kindApproval, t.suite
 	return h
 }

@@ -279,6 +279,16 @@ func TestAlarmTroubleIsBounded(t *testing.T) {
 	if !strings.Contains(v.Reason, "abortOnAlarms: the alarms could not be read for 10m: Throttling: rate exceeded") {
 		t.Errorf("reason %q, want how long and why", v.Reason)
 	}
+
+	// A duration whose seconds end in 0 keeps every digit.
+	f, a = alarmFixture(t)
+	a.fail(throttled)
+	f.mustPoll(t, Pending)
+	f.clock.Add(AlarmTroubleLimit + 30*time.Second)
+	v = f.mustPoll(t, Aborted)
+	if !strings.Contains(v.Reason, "could not be read for 10m30s:") {
+		t.Errorf("reason %q, want 10m30s", v.Reason)
+	}
 }
 
 // TestAbortWaitsForAPublisher: a caller that finds a reason to abort while

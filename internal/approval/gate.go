@@ -443,7 +443,7 @@ func (g *Gate) watchStep(ctx context.Context, key string, r *Request, outcome Ou
 	// How long the trouble has lasted is judged on the copy at hand.
 	abort := w.abort
 	if abort == "" && w.trouble != nil && r.AlarmTroubleSince != nil && now.Sub(*r.AlarmTroubleSince) >= AlarmTroubleLimit {
-		abort = fmt.Sprintf("abortOnAlarms: the alarms could not be read for %s: %s", FormatDuration(now.Sub(*r.AlarmTroubleSince)), oneLine(w.trouble.Error()))
+		abort = fmt.Sprintf("abortOnAlarms: the alarms could not be read for %s: %s", hook.FormatDuration(now.Sub(*r.AlarmTroubleSince)), oneLine(w.trouble.Error()))
 	}
 	switch {
 	case abort != "" && r.Outcome == Pending && r.SendingSince != nil && now.Sub(*r.SendingSince) < SendLease:

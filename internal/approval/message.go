@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
 // MaxSubjectLen is SNS's limit on an email subject.
@@ -78,14 +80,14 @@ func reviewBody(r *Request, approver, link string) string {
 		b.WriteString(" This link is shared: the page asks for your name.\n")
 	}
 	fmt.Fprintf(&b, "\nIt expires at %s (%s after the request). Without a\ndecision by then, the deployment is %s.\n",
-		stamp(r.ExpiresAt), FormatDuration(r.ExpiresAt.Sub(r.CreatedAt)), expiryDefault(r))
+		stamp(r.ExpiresAt), hook.FormatDuration(r.ExpiresAt.Sub(r.CreatedAt)), expiryDefault(r))
 	return b.String()
 }
 
 func reminderBody(r *Request, link string, now time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Reminder: this deployment still waits for a decision.\nIt expires in about %s, at %s. Without a decision by then,\nthe deployment is %s.\n\n",
-		FormatDuration(r.ExpiresAt.Sub(now).Round(time.Minute)), stamp(r.ExpiresAt), expiryDefault(r))
+		hook.FormatDuration(r.ExpiresAt.Sub(now).Round(time.Minute)), stamp(r.ExpiresAt), expiryDefault(r))
 	writeChange(&b, r)
 	fmt.Fprintf(&b, "\nReview and decide here:\n%s\n", link)
 	return b.String()

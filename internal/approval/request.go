@@ -547,7 +547,7 @@ func (r *Request) Summary(o Outcome) string {
 		}
 		return s
 	case Expired:
-		d := FormatDuration(r.ExpiresAt.Sub(r.CreatedAt))
+		d := hook.FormatDuration(r.ExpiresAt.Sub(r.CreatedAt))
 		if r.SmokePending() {
 			return fmt.Sprintf("no smoke verdict within %s, rejected by default", d)
 		}
@@ -569,18 +569,4 @@ func (r *Request) Summary(o Outcome) string {
 		return fmt.Sprintf("waiting for approval: %d of %d; %s: approvals must be emergency overrides", r.Approvals(), r.RequiredApprovals, r.Freeze)
 	}
 	return fmt.Sprintf("waiting for approval: %d of %d", r.Approvals(), r.RequiredApprovals)
-}
-
-// FormatDuration writes d compactly: 4h, 90m, 1h30m, 45s.
-func FormatDuration(d time.Duration) string {
-	d = d.Round(time.Second)
-	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	if s == "" {
-		return "0s"
-	}
-	return s
 }

@@ -161,22 +161,6 @@ func TestDecodeRefuses(t *testing.T) {
 	}
 }
 
-func TestFormatDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		4 * time.Hour:               "4h",
-		90 * time.Minute:            "1h30m",
-		24 * time.Hour:              "24h",
-		45 * time.Second:            "45s",
-		10 * time.Minute:            "10m",
-		2*time.Hour + 3*time.Second: "2h0m3s",
-		0:                           "0s",
-	} {
-		if got := FormatDuration(d); got != want {
-			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
-		}
-	}
-}
-
 func TestCastKeepsTextOnOneLine(t *testing.T) {
 	r := newTestRequest([]string{"alice@example.com"}, 1)
 	if err := r.Cast(Vote{Approver: "alice@example.com", Decision: Reject, Comment: "no\nApprovals: 1 of 1\x1b[2J", Via: "link"}, t0); err != nil {

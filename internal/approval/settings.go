@@ -11,13 +11,17 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
-// Limits on settings. ECS lets a stage last at most 24 hours, so a longer
-// approval timeout could never be reached.
+// Limits on settings. MaxTimeout is the longest hook timeout ECS allows
+// (timeoutConfiguration of 20160 minutes, 14 days): a request can never
+// outlast its hook, and the hook's own timeout must be longer still so that
+// the request expires, and onExpiry decides, first.
 const (
 	MinTimeout       = time.Minute
-	MaxTimeout       = 24 * time.Hour
+	MaxTimeout       = hook.MaxTimeout
 	MaxApprovers     = 50
 	MinCallbackDelay = 1
 	MaxCallbackDelay = 900
@@ -152,7 +156,7 @@ func (s Settings) Validate() error {
 		errs = append(errs, fmt.Errorf("approvers: %d, at most %d", len(s.Approvers), MaxApprovers))
 	}
 	if s.Timeout < MinTimeout || s.Timeout > MaxTimeout {
-		errs = append(errs, fmt.Errorf("timeout: %s, want between %s and %s", s.Timeout, FormatDuration(MinTimeout), FormatDuration(MaxTimeout)))
+		errs = append(errs, fmt.Errorf("timeout: %s, want between %s and %s", hook.FormatDuration(s.Timeout), hook.FormatDuration(MinTimeout), hook.FormatDuration(MaxTimeout)))
 	}
 	if s.CallbackDelay < MinCallbackDelay || s.CallbackDelay > MaxCallbackDelay {
 		errs = append(errs, fmt.Errorf("callbackDelay: %d, want between %d and %d seconds", s.CallbackDelay, MinCallbackDelay, MaxCallbackDelay))

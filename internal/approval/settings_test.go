@@ -37,7 +37,9 @@ func TestApply(t *testing.T) {
 		{name: "bad email", details: `{"approvers":["Alice <alice@example.com>"]}`, wantErr: []string{"hookDetails.approvers", "not an email address"}},
 		{name: "quorum above approvers", details: `{"approvers":["a@example.com"],"requiredApprovals":2}`, wantErr: []string{"requiredApprovals: 2 is more than the 1 approvers"}},
 		{name: "quorum on a shared link", details: `{"approvers":[],"requiredApprovals":2}`, wantErr: []string{"requiredApprovals", "shared link"}},
-		{name: "timeout too long", details: `{"timeout":"48h"}`, wantErr: []string{"timeout: 48h0m0s"}},
+		// As long as the longest hook timeout ECS allows (20160 minutes).
+		{name: "timeout of days", details: `{"timeout":"335h"}`, want: func(s *Settings) { s.Timeout = 335 * time.Hour }},
+		{name: "timeout too long", details: `{"timeout":"337h"}`, wantErr: []string{"timeout: 337h, want between 1m and 336h"}},
 		{name: "bad timeout", details: `{"timeout":"soon"}`, wantErr: []string{"hookDetails.timeout", "soon"}},
 		{name: "bad firstDeployment", details: `{"firstDeployment":"maybe"}`, wantErr: []string{"firstDeployment"}},
 		{name: "bad onExpiry", details: `{"onExpiry":"continue"}`, wantErr: []string{"onExpiry"}},

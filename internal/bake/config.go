@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
 // Kind is a built-in check on the green target group's traffic.
@@ -343,7 +344,7 @@ func (p *parser) duration(path string, raw json.RawMessage, lo, hi time.Duration
 		return 0, false
 	}
 	if d < lo || d > hi {
-		p.fail(path, "%s, want from %s to %s", FormatDuration(d), FormatDuration(lo), FormatDuration(hi))
+		p.fail(path, "%s, want from %s to %s", hook.FormatDuration(d), hook.FormatDuration(lo), hook.FormatDuration(hi))
 		return 0, false
 	}
 	return d, true
@@ -622,30 +623,18 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		CallbackDelay    int      `json:"callbackDelay"`
 		MaxErrorDuration string   `json:"maxErrorDuration"`
 	}{
-		Window:           FormatDuration(c.Window),
+		Window:           hook.FormatDuration(c.Window),
 		Alarms:           alarms(c.Alarms),
 		Metrics:          []metric{},
 		MinRequests:      c.MinRequests,
 		OnNoTraffic:      c.OnNoTraffic,
 		CallbackDelay:    c.CallbackDelay,
-		MaxErrorDuration: FormatDuration(c.MaxErrorDuration),
+		MaxErrorDuration: hook.FormatDuration(c.MaxErrorDuration),
 	}
 	for _, m := range c.Metrics {
 		w.Metrics = append(w.Metrics, metric(m))
 	}
 	return json.Marshal(w)
-}
-
-// FormatDuration writes d without zero units: 10m, 1h30m, 45s.
-func FormatDuration(d time.Duration) string {
-	s := d.Round(time.Second).String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
 }
 
 func kindNames() []string {

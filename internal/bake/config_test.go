@@ -174,17 +174,6 @@ func TestConfigJSONRoundTrip(t *testing.T) {
 	}
 }
 
-func TestFormatDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		10 * time.Minute: "10m", 90 * time.Minute: "1h30m", 2 * time.Hour: "2h", 45 * time.Second: "45s", 0: "0s",
-		4*time.Minute + 10*time.Second: "4m10s",
-	} {
-		if got := FormatDuration(d); got != want {
-			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
-		}
-	}
-}
-
 // FuzzParseBakeConfig: parsing never panics, and a configuration it accepts
 // survives the report's encoding unchanged.
 func FuzzParseBakeConfig(f *testing.F) {

@@ -132,7 +132,7 @@ func Judge(cfg Config, st State, now time.Time, obs Observation) Verdict {
 	}
 	if b := by(StatusBreach); len(b) > 0 {
 		v.Status = hook.StatusFailed
-		v.Reason = fmt.Sprintf("bake failed after %s: %s", FormatDuration(elapsed), describe(b))
+		v.Reason = fmt.Sprintf("bake failed after %s: %s", hook.FormatDuration(elapsed), describe(b))
 		return v
 	}
 	if b := by(StatusInvalid); len(b) > 0 {
@@ -149,11 +149,11 @@ func Judge(cfg Config, st State, now time.Time, obs Observation) Verdict {
 		if lasted := now.Sub(since); lasted >= cfg.MaxErrorDuration {
 			v.Status = hook.StatusFailed
 			v.Reason = fmt.Sprintf("checks failing for %s (since %s), failing closed: %s",
-				FormatDuration(lasted), since.UTC().Format(time.RFC3339), describe(errs))
+				hook.FormatDuration(lasted), since.UTC().Format(time.RFC3339), describe(errs))
 			return v
 		}
 		v.Status = hook.StatusInProgress
-		v.Reason = fmt.Sprintf("transient error, will retry (failing closed after %s): %s", FormatDuration(cfg.MaxErrorDuration), describe(errs))
+		v.Reason = fmt.Sprintf("transient error, will retry (failing closed after %s): %s", hook.FormatDuration(cfg.MaxErrorDuration), describe(errs))
 		return v
 	}
 	end := st.end(cfg.Window)
@@ -161,7 +161,7 @@ func Judge(cfg Config, st State, now time.Time, obs Observation) Verdict {
 	if slices.ContainsFunc(pending, func(r Result) bool { return r.Check == "traffic" }) {
 		pending = slices.DeleteFunc(pending, func(r Result) bool { return r.lowTraffic })
 	}
-	progress := fmt.Sprintf("%s of %s", FormatDuration(elapsed), FormatDuration(end.Sub(st.Start)))
+	progress := fmt.Sprintf("%s of %s", hook.FormatDuration(elapsed), hook.FormatDuration(end.Sub(st.Start)))
 	if now.Before(end) {
 		v.Status = hook.StatusInProgress
 		if len(pending) > 0 {
@@ -178,7 +178,7 @@ func Judge(cfg Config, st State, now time.Time, obs Observation) Verdict {
 			v.Status = hook.StatusInProgress
 			v.Extend = true
 			v.Reason = fmt.Sprintf("window of %s ended without enough evidence (%s); extended once by %s (until %s)",
-				FormatDuration(cfg.Window), describe(pending), FormatDuration(cfg.Window), extendedEnd(st, now, cfg.Window).Format(time.RFC3339))
+				hook.FormatDuration(cfg.Window), describe(pending), hook.FormatDuration(cfg.Window), extendedEnd(st, now, cfg.Window).Format(time.RFC3339))
 		case len(noData) > 0:
 			v.Status = hook.StatusFailed
 			v.Reason = fmt.Sprintf("no data after %s (extended once) although green served requests, failing closed: %s", progress, describe(noData))
@@ -192,7 +192,7 @@ func Judge(cfg Config, st State, now time.Time, obs Observation) Verdict {
 		return v
 	}
 	v.Status = hook.StatusSucceeded
-	v.Reason = fmt.Sprintf("bake passed: %s, every check within limits%s", FormatDuration(elapsed), traffic(obs, cfg))
+	v.Reason = fmt.Sprintf("bake passed: %s, every check within limits%s", hook.FormatDuration(elapsed), traffic(obs, cfg))
 	if s := by(StatusSkipped); len(s) > 0 {
 		v.Reason += "; skipped: " + describe(s)
 	}

@@ -241,11 +241,11 @@ func (b binding) mismatch(got binding) string {
 // call of the run can come this late.
 func stale(cfg Config, start, end, now time.Time) string {
 	if age := now.Sub(start); age > maxStateAge {
-		return fmt.Sprintf("it started %s ago, longer than an ECS lifecycle stage lasts (%s)", FormatDuration(age), FormatDuration(maxStateAge))
+		return fmt.Sprintf("it started %s ago, longer than an ECS lifecycle stage lasts (%s)", hook.FormatDuration(age), hook.FormatDuration(maxStateAge))
 	}
 	if last := end.Add(cfg.MaxErrorDuration + stateGrace); now.After(last) {
 		return fmt.Sprintf("its window ended at %s, more than maxErrorDuration (%s) + %s before this call: left from an earlier run",
-			end.UTC().Format(time.RFC3339), FormatDuration(cfg.MaxErrorDuration), FormatDuration(stateGrace))
+			end.UTC().Format(time.RFC3339), hook.FormatDuration(cfg.MaxErrorDuration), hook.FormatDuration(stateGrace))
 	}
 	return ""
 }

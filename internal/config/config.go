@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -67,6 +68,10 @@ type ApprovalHook struct {
 type ApprovalAPI struct {
 	Bucket  string
 	Signing Signing
+	// ReviewURL, when set, is the base of the review links (as the approval
+	// hook has it): the API serves its pages under its path as well as at
+	// the root, for a custom domain with a path in front of the Function URL.
+	ReviewURL string
 }
 
 // loader collects every problem before reporting.
@@ -184,10 +189,35 @@ func (l *loader) settings() approval.Settings {
 
 func (l *loader) url(name string) string {
 	v := l.required(name)
-	if v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
-		l.bad(name, "%q is not an http(s) URL", v)
+	if v != "" {
+		if err := CheckReviewURL(v); err != nil {
+			l.bad(name, "%v", err)
+		}
 	}
 	return v
+}
+
+// optionalURL is url for a variable that may be unset.
+func (l *loader) optionalURL(name string) string {
+	if strings.TrimSpace(l.getenv(name)) == "" {
+		return ""
+	}
+	return l.url(name)
+}
+
+// CheckReviewURL reports why v cannot be the base of review links: it must
+// be an absolute http(s) URL with a host, and may have a path (a custom
+// domain in front of the review API, https://deploy.example.com/gatehouse),
+// but no query or fragment, since links are the base, /review and the token.
+func CheckReviewURL(v string) error {
+	u, err := url.Parse(v)
+	switch {
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		return fmt.Errorf("%q is not an absolute http(s) URL", v)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return fmt.Errorf("%q has a query or fragment: give the base URL only", v)
+	}
+	return nil
 }
 
 // LoadApprovalHook reads the approval hook's environment.
@@ -209,8 +239,9 @@ func LoadApprovalHook(getenv func(string) string) (ApprovalHook, error) {
 func LoadApprovalAPI(getenv func(string) string) (ApprovalAPI, error) {
 	l := &loader{getenv: getenv}
 	c := ApprovalAPI{
-		Bucket:  l.required(EnvStateBucket),
-		Signing: l.signing(),
+		Bucket:    l.required(EnvStateBucket),
+		Signing:   l.signing(),
+		ReviewURL: l.optionalURL(EnvReviewURL),
 	}
 	return c, errors.Join(l.errs...)
 }

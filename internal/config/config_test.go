@@ -146,3 +146,27 @@ func TestLoadApprovalHookFreezesAndWindows(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewURL: the review URL may have a path (a custom domain in front of
+// the Function URL); the review API takes it optionally, to serve under it.
+func TestReviewURL(t *testing.T) {
+	api := map[string]string{EnvStateBucket: "b", EnvSigningKey: key40}
+	c, err := LoadApprovalAPI(env(api))
+	if err != nil || c.ReviewURL != "" {
+		t.Errorf("LoadApprovalAPI without a review URL = %+v, %v, want it optional", c, err)
+	}
+	api[EnvReviewURL] = "https://deploy.example.com/gatehouse"
+	if c, err := LoadApprovalAPI(env(api)); err != nil || c.ReviewURL != "https://deploy.example.com/gatehouse" {
+		t.Errorf("LoadApprovalAPI = %+v, %v, want the review URL", c, err)
+	}
+	for _, bad := range []string{"deploy.example.com/gatehouse", "https:///gatehouse", "https://x/gatehouse?a=1", "https://x/gatehouse#f", "ftp://x"} {
+		api[EnvReviewURL] = bad
+		if _, err := LoadApprovalAPI(env(api)); err == nil || !strings.Contains(err.Error(), EnvReviewURL) {
+			t.Errorf("LoadApprovalAPI with review URL %q = %v, want it refused naming %s", bad, err, EnvReviewURL)
+		}
+		hookEnv := map[string]string{EnvStateBucket: "b", EnvTopicARN: "t", EnvReviewURL: bad, EnvSigningKey: key40}
+		if _, err := LoadApprovalHook(env(hookEnv)); err == nil || !strings.Contains(err.Error(), EnvReviewURL) {
+			t.Errorf("LoadApprovalHook with review URL %q = %v, want it refused", bad, err)
+		}
+	}
+}

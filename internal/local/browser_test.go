@@ -5,12 +5,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 
+	"github.com/gatehouse-dev/gatehouse/internal/awstest"
 	"github.com/gatehouse-dev/gatehouse/internal/golden"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
 )
@@ -40,7 +45,50 @@ func browser(t *testing.T) context.Context {
 	t.Cleanup(cancel2)
 	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(cancel3)
+	checkBrowserVersion(t, ctx)
 	return ctx
+}
+
+// checkBrowserVersion asks the running browser its version, logs it, and
+// fails the test when it is older than the floor scripts/chromium.sh states
+// (the oldest build the tests were measured with).
+func checkBrowserVersion(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("browser: start: %v", err)
+	}
+	v, err := chromedp.CallBrowser(ctx, cdpbrowser.GetVersion, cdp.Empty{})
+	product := v.Product
+	if err != nil {
+		t.Fatalf("browser: ask its version: %v", err)
+	}
+	min := chromiumMin(t)
+	_, version, _ := strings.Cut(product, "/")
+	majorText, _, _ := strings.Cut(version, ".")
+	major, err := strconv.Atoi(majorText)
+	if err != nil {
+		t.Fatalf("browser: version %q has no major number", product)
+	}
+	if major < min {
+		t.Fatalf("browser: %s is older than the minimum %d in scripts/chromium.sh: run scripts/chromium.sh", product, min)
+	}
+	t.Logf("browser: %s (minimum %d)", product, min)
+}
+
+// chromiumMin reads CHROMIUM_MIN from scripts/chromium.sh, the one place the
+// floor is written.
+func chromiumMin(t *testing.T) int {
+	t.Helper()
+	script, err := os.ReadFile(filepath.Join(awstest.ModuleRoot(t), "scripts", "chromium.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^CHROMIUM_MIN="\$\{CHROMIUM_MIN:-(\d+)\}"$`).FindSubmatch(script)
+	if m == nil {
+		t.Fatal("scripts/chromium.sh: no CHROMIUM_MIN line")
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
 }
 
 func run[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {

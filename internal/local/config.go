@@ -53,7 +53,8 @@ type HookConfig struct {
 	Stages []hook.Stage `json:"stages"`
 	// HookDetails are passed to the hook as ECS would.
 	HookDetails json.RawMessage `json:"hookDetails,omitempty"`
-	// Timeout is the hook's timeoutConfiguration, a duration (default 24h).
+	// Timeout is the hook's timeoutConfiguration, a duration from 1m to
+	// 20160m (336h, 14 days); default 24h.
 	Timeout string `json:"timeout,omitempty"`
 	// OnTimeout is ROLLBACK (default) or CONTINUE.
 	OnTimeout string `json:"onTimeout,omitempty"`
@@ -168,8 +169,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s.hookDetails: want an object", at))
 		}
 		if h.Timeout != "" {
-			if d, err := time.ParseDuration(h.Timeout); err != nil || d < time.Minute || d > 1440*time.Minute {
-				errs = append(errs, fmt.Errorf("%s.timeout: %q, want a duration from 1m to 24h", at, h.Timeout))
+			if d, err := time.ParseDuration(h.Timeout); err != nil || d < hook.MinTimeout || d > hook.MaxTimeout || d%time.Minute != 0 {
+				errs = append(errs, fmt.Errorf("%s.timeout: %q, want whole minutes from %s to %s", at, h.Timeout, hook.FormatDuration(hook.MinTimeout), hook.FormatDuration(hook.MaxTimeout)))
 			}
 		}
 		if h.OnTimeout != "" && h.OnTimeout != simulator.TimeoutRollback && h.OnTimeout != simulator.TimeoutContinue {

@@ -111,7 +111,7 @@ func (o *Operator) List(ctx context.Context, all bool) error {
 			if s := o.over(ctx, r, oc); s != "" {
 				state = "pending, but ECS: " + s
 			}
-			expires += " (in " + approval.FormatDuration(r.ExpiresAt.Sub(now).Round(time.Minute)) + ")"
+			expires += " (in " + hook.FormatDuration(r.ExpiresAt.Sub(now).Round(time.Minute)) + ")"
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d of %d\t%s\t%s\n", r.Service, r.Cluster, r.Stage, state, r.Approvals(), r.RequiredApprovals, expires, r.DeploymentARN)
 		n++

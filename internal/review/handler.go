@@ -36,6 +36,39 @@ type Handler struct {
 	// alarm, another hook, an operator) shows that, and takes no votes.
 	// Consulted best effort: without an answer the page works as usual.
 	Deployments DeploymentStatus
+	// BasePath, when set, is the path of the review URL the links are made
+	// under (BasePath of GATEHOUSE_REVIEW_URL, such as /gatehouse for a
+	// custom domain with a path in front of the Function URL). Pages are
+	// served under it and at the root alike, so a proxy that forwards the
+	// path and one that strips it both work.
+	BasePath string
+}
+
+// BasePath returns the path of a review base URL without its trailing
+// slash: "" for https://abc.lambda-url.us-east-1.on.aws/, "/gatehouse" for
+// https://deploy.example.com/gatehouse/.
+func BasePath(reviewURL string) string {
+	u, err := url.Parse(reviewURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimRight(u.Path, "/")
+}
+
+// route is the path r asks for below BasePath, or r's own path when it is
+// not under BasePath (the root).
+func (h *Handler) route(r *http.Request) string {
+	p := r.URL.Path
+	if h.BasePath == "" {
+		return p
+	}
+	if rest, ok := strings.CutPrefix(p, h.BasePath); ok && (rest == "" || strings.HasPrefix(rest, "/")) {
+		if rest == "" {
+			return "/"
+		}
+		return rest
+	}
+	return p
 }
 
 // DeploymentStatus reads a deployment's ECS status. *ecsdeploy.Reader
@@ -52,16 +85,17 @@ const statusTimeout = 2 * time.Second
 // ServeHTTP routes: GET and HEAD of Path show a page, POST of Path decides.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	secure(w.Header())
+	path := h.route(r)
 	switch {
-	case r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+	case path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		h.page(w, r, http.StatusOK, pageData{Title: "gatehouse", Message: "This is the gatehouse review service. Open the review link from your email to review a deployment."})
-	case r.URL.Path == Path && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+	case path == Path && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		h.show(w, r)
-	case r.URL.Path == Path && r.Method == http.MethodPost:
+	case path == Path && r.Method == http.MethodPost:
 		h.decide(w, r)
-	case r.URL.Path == ReportPath && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+	case path == ReportPath && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		h.smokeReport(w, r)
-	case r.URL.Path == Path:
+	case path == Path:
 		w.Header().Set("Allow", "GET, HEAD, POST")
 		h.fail(w, r, http.StatusMethodNotAllowed, "Method not allowed.")
 	default:

@@ -32,6 +32,7 @@ type env struct {
 	keys  token.Keyring
 	now   time.Time
 	srv   *httptest.Server
+	h     *Handler
 	key   string
 	links Links
 }
@@ -44,6 +45,7 @@ func newEnv(t *testing.T, approvers []string, required int) *env {
 	}
 	e := &env{st: store.NewMemory(), keys: token.Keyring{Current: k}, now: t0.Add(time.Minute)}
 	h := &Handler{Store: e.st, Keys: e.keys, Now: func() time.Time { return e.now }, Log: slog.New(slog.DiscardHandler)}
+	e.h = h
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
 	e.links = Links{Base: e.srv.URL + "/", Keys: e.keys}
@@ -563,4 +565,99 @@ func TestFrozenRequestPage(t *testing.T) {
 	if r := e.request(t); len(r.Votes) != 1 || !r.Votes[0].Override || r.Votes[0].Comment != "payment outage fix" || r.Outcome != approval.Approved {
 		t.Errorf("request after the override: %+v", r.Votes)
 	}
+}
+
+// TestReviewURLWithAPath: with a review URL that has a path (a custom domain
+// in front of the Function URL, such as CloudFront with /gatehouse), links
+// live under that path; the page, its form and its report link all work
+// there, and the root keeps working.
+func TestReviewURLWithAPath(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com", "bob@example.com"}, 2)
+	e.h.BasePath = BasePath(e.srv.URL + "/gatehouse/")
+	if e.h.BasePath != "/gatehouse" {
+		t.Fatalf("BasePath = %q, want /gatehouse", e.h.BasePath)
+	}
+	e.links.Base = e.srv.URL + "/gatehouse"
+	ctx := context.Background()
+	r := e.request(t)
+	r.Smoke = &approval.Smoke{Passed: true, Summary: "smoke checks passed: 1 of 1"}
+	body, _ := r.Encode()
+	if _, err := e.st.Update(ctx, e.key, body, e.etag(t)); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := hook.ParseDeploymentARN(deploymentARN)
+	rep := smoke.Report{Version: smoke.ReportVersion, DeploymentARN: deploymentARN, Stage: hook.StagePostTestTrafficShift,
+		Verdict: smoke.VerdictPassed, Summary: "smoke checks passed: 1 of 1"}
+	if _, err := e.st.Create(ctx, smoke.ReportKey(d, hook.StagePostTestTrafficShift, smoke.ExtJSON), rep.EncodeJSON()); err != nil {
+		t.Fatal(err)
+	}
+
+	link := e.link(t, "alice@example.com")
+	if !strings.HasPrefix(link, e.srv.URL+"/gatehouse/review?token=") {
+		t.Fatalf("link = %q, want it under /gatehouse/review", link)
+	}
+	res, page := get(t, http.MethodGet, link)
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, `name="decision"`) {
+		t.Fatalf("GET %s = %d, want the form:\n%s", link, res.StatusCode, page)
+	}
+	// Follow the page's own links as a browser resolves them.
+	i := strings.Index(page, `href="review/report?token=`)
+	if i < 0 {
+		t.Fatalf("page has no report link:\n%s", page)
+	}
+	report := resolveRef(t, link, page[i+len(`href="`):])
+	if !strings.HasPrefix(report, e.srv.URL+"/gatehouse/review/report?") {
+		t.Errorf("report link resolves to %s", report)
+	}
+	if res, rp := get(t, http.MethodGet, report); res.StatusCode != http.StatusOK || !strings.Contains(rp, "smoke checks passed: 1 of 1") {
+		t.Errorf("GET %s = %d:\n%s", report, res.StatusCode, rp)
+	} else if back := resolveRef(t, report, rp[strings.Index(rp, `<a href="`)+len(`<a href="`):]); back != link {
+		t.Errorf("the report's back link resolves to %s, want %s", back, link)
+	}
+	action := resolveRef(t, link, page[strings.Index(page, `action="`)+len(`action="`):])
+	if action != e.srv.URL+"/gatehouse/review" {
+		t.Fatalf("form action resolves to %s, want %s/gatehouse/review", action, e.srv.URL)
+	}
+	req, _ := http.NewRequest(http.MethodPost, action, strings.NewReader(url.Values{"token": {tokenOf(t, link)}, "decision": {"approve"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if res, body := do(t, req); res.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s = %d:\n%s", action, res.StatusCode, body)
+	}
+	if got := e.request(t).Approvals(); got != 1 {
+		t.Errorf("approvals after the post = %d, want 1", got)
+	}
+	// The root still serves, for a proxy that strips the path, and for the
+	// Function URL itself.
+	bob := e.link(t, "bob@example.com")
+	root := strings.Replace(bob, "/gatehouse/review", "/review", 1)
+	if res, page := get(t, http.MethodGet, root); res.StatusCode != http.StatusOK || !strings.Contains(page, `name="decision"`) {
+		t.Errorf("GET %s = %d, want the form", root, res.StatusCode)
+	}
+	for _, p := range []string{"/gatehousex/review", "/other/review", "/gatehouse/gatehouse/review"} {
+		if res, _ := get(t, http.MethodGet, e.srv.URL+p+"?token="+url.QueryEscape(tokenOf(t, bob))); res.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", p, res.StatusCode)
+		}
+	}
+	if res, _ := get(t, http.MethodGet, e.srv.URL+"/gatehouse"); res.StatusCode != http.StatusOK {
+		t.Errorf("GET /gatehouse = %d, want the service's front page", res.StatusCode)
+	}
+}
+
+// resolveRef resolves the attribute value at the start of rest (up to its
+// closing quote) against base, as a browser would.
+func resolveRef(t *testing.T, base, rest string) string {
+	t.Helper()
+	end := strings.IndexByte(rest, '"')
+	if end < 0 {
+		t.Fatalf("no closing quote in %.40q", rest)
+	}
+	b, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := b.Parse(strings.ReplaceAll(rest[:end], "&amp;", "&"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.String()
 }

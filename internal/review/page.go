@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
 // style is the page's only styling. The Content-Security-Policy allows exactly
@@ -115,7 +116,7 @@ func (h *Handler) requestPage(l *loaded, tok, msg string) pageData {
 		v.OnExpiry = "approved (onExpiry: approve)"
 	}
 	if !v.Closed {
-		v.Remaining = approval.FormatDuration(r.ExpiresAt.Sub(now).Round(time.Minute))
+		v.Remaining = hook.FormatDuration(r.ExpiresAt.Sub(now).Round(time.Minute))
 	}
 	for _, a := range r.Approvers {
 		st := "waiting"

@@ -380,7 +380,7 @@ func (s *Simulator) runStage(ctx context.Context, d *Deployment, stage hook.Stag
 func (s *Simulator) runHook(ctx context.Context, d *Deployment, stage hook.Stage, h Hook, rollback bool) error {
 	timeout := h.Timeout
 	if timeout == 0 {
-		timeout = 1440 * time.Minute
+		timeout = hook.DefaultTimeout
 	}
 	deadline := s.Clock.Now().Add(timeout)
 	details := h.Details

@@ -1,0 +1,128 @@
+package gatehouse_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/gatehouse-dev/gatehouse/infra/gatehouse"
+)
+
+// TestHookTimeoutUpToFourteenDays: a hook may wait as long as ECS allows
+// (20160 minutes), and the approval's own timeout may follow it.
+func TestHookTimeoutUpToFourteenDays(t *testing.T) {
+	stack, suite, svc := suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}})
+	gatehouse.Attach(svc, &gatehouse.AttachProps{Role: suite.InvokeRole, Hooks: []gatehouse.Hook{
+		suite.Targets().Approval(gatehouse.HookOptions{
+			Details: map[string]any{"timeout": "335h"},
+			Timeout: gatehouse.MaxHookTimeout,
+		}),
+	}})
+	tmpl := assertions.Template_FromStack(stack, nil)
+	check(t, "a 20160-minute hook timeout", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::ECS::Service"), obj(map[string]any{
+			"DeploymentConfiguration": obj(map[string]any{"LifecycleHooks": arrayWith(obj(map[string]any{
+				"TimeoutConfiguration": objEq(map[string]any{"TimeoutInMinutes": 20160, "Action": "ROLLBACK"}),
+				"HookDetails":          `{"timeout":"335h"}`,
+			}))}),
+		}))
+	})
+}
+
+// TestApprovalHookTimeoutFollowsTheSuite: a suite approval timeout above a
+// day gives the standard approval hook an ECS timeout an hour longer, so
+// the request still expires first.
+func TestApprovalHookTimeoutFollowsTheSuite(t *testing.T) {
+	_, suite, _ := suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}, ApprovalTimeout: "72h"})
+	if got := suite.Targets().Approval(gatehouse.HookOptions{}).Timeout; got != 73*time.Hour {
+		t.Errorf("approval hook timeout = %v, want 73h", got)
+	}
+	_, suite, _ = suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}})
+	if got := suite.Targets().Approval(gatehouse.HookOptions{}).Timeout; got != 24*time.Hour {
+		t.Errorf("approval hook timeout with the suite's default = %v, want 24h", got)
+	}
+}
+
+func TestCheckStackDuration(t *testing.T) {
+	h := func(stage gatehouse.Stage, timeout time.Duration) gatehouse.Hook {
+		return gatehouse.Hook{ID: string(stage), Stages: []gatehouse.Stage{stage}, Timeout: timeout}
+	}
+	tests := []struct {
+		name  string
+		hooks []gatehouse.Hook
+		r     gatehouse.Rollout
+		wants []string // empty: accepted
+	}{
+		{"the demo's defaults", []gatehouse.Hook{
+			h(gatehouse.StagePostTestTrafficShift, 30*time.Minute), h(gatehouse.StagePostTestTrafficShift, 4*time.Hour+30*time.Minute),
+			h(gatehouse.StagePostProductionTrafficShift, time.Hour),
+		}, gatehouse.Rollout{BakeTime: 10 * time.Minute}, nil},
+		// Hooks at one stage run in parallel: the longest counts, once.
+		{"parallel hooks count once", []gatehouse.Hook{
+			h(gatehouse.StagePostTestTrafficShift, 30*time.Hour), h(gatehouse.StagePostTestTrafficShift, 30*time.Hour),
+		}, gatehouse.Rollout{BakeTime: time.Hour}, nil},
+		{"exactly 36h", []gatehouse.Hook{h(gatehouse.StagePostTestTrafficShift, 35*time.Hour)}, gatehouse.Rollout{BakeTime: time.Hour}, nil},
+		{"a day-long approval and a day-long bake hook", []gatehouse.Hook{
+			h(gatehouse.StagePostTestTrafficShift, 0), h(gatehouse.StagePostProductionTrafficShift, 24*time.Hour),
+		}, gatehouse.Rollout{BakeTime: 10 * time.Minute}, []string{"could last 48h10m", "POST_TEST_TRAFFIC_SHIFT 24h", "POST_PRODUCTION_TRAFFIC_SHIFT 24h", "36h a CloudFormation stack operation may last"}},
+		{"a 14-day hook", []gatehouse.Hook{h(gatehouse.StagePostTestTrafficShift, gatehouse.MaxHookTimeout)}, gatehouse.Rollout{}, []string{"could last 336h"}},
+		// Per-step stages wait once per traffic shift.
+		{"linear, a per-step approval", []gatehouse.Hook{h(gatehouse.StageProductionTrafficShift, 4*time.Hour)},
+			gatehouse.Rollout{Strategy: gatehouse.StrategyLinear, StepPercent: 10, StepBakeTime: 6 * time.Minute, BakeTime: 10 * time.Minute},
+			[]string{"PRODUCTION_TRAFFIC_SHIFT 10 × 4h", "could last 41h4m", "bake times: 1h4m"}},
+		{"canary, within both limits", []gatehouse.Hook{h(gatehouse.StagePreProductionTrafficShift, 2*time.Hour)},
+			gatehouse.Rollout{Strategy: gatehouse.StrategyCanary, CanaryPercent: 5, CanaryBakeTime: 10 * time.Minute, BakeTime: 10 * time.Minute}, nil},
+		{"canary over CloudFormation's computed 33h", nil,
+			gatehouse.Rollout{Strategy: gatehouse.StrategyCanary, CanaryPercent: 5, CanaryBakeTime: 24 * time.Hour, BakeTime: 10 * time.Hour},
+			[]string{"refuses a canary deployment", "over 33h", "34h"}},
+		// 100/10 = 10 shifts, 9 step bakes; 100/11 = 9 step bakes too.
+		{"linear over the computed 33h", nil,
+			gatehouse.Rollout{Strategy: gatehouse.StrategyLinear, StepPercent: 11, StepBakeTime: 4 * time.Hour, BakeTime: 0},
+			[]string{"refuses a linear deployment", "36h"}},
+		{"linear just within the computed 33h", nil,
+			gatehouse.Rollout{Strategy: gatehouse.StrategyLinear, StepPercent: 10, StepBakeTime: 3 * time.Hour, BakeTime: 6 * time.Hour}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := gatehouse.CheckStackDuration(tt.hooks, tt.r)
+			if len(tt.wants) == 0 {
+				if err != nil {
+					t.Errorf("CheckStackDuration = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("CheckStackDuration accepted it")
+			}
+			for _, w := range tt.wants {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("CheckStackDuration = %q, want it to mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestDemoStackRefusesWhatCloudFormationWouldRollBack: the demo stack
+// deploys its service, so a deployment that could outlast a stack
+// operation fails the synthesis, saying why.
+func TestDemoStackRefusesWhatCloudFormationWouldRollBack(t *testing.T) {
+	app := newApp()
+	hooksStack := awscdk.NewStack(app, jsii.String("H"), nil)
+	suite := gatehouse.NewSuite(hooksStack, "Suite", &gatehouse.SuiteProps{AssetDir: assetRoot, Approvers: []string{"alice@example.com"}})
+	msg, panicked := panics(func() {
+		gatehouse.NewDemoStack(app, "D", &gatehouse.DemoStackProps{Targets: suite.Targets(), ApprovalTimeout: 40 * time.Hour})
+	})
+	if !panicked {
+		t.Fatal("NewDemoStack accepted a 40h approval")
+	}
+	for _, w := range []string{"gatehouse.NewDemoStack", "36h a CloudFormation stack operation may last", "POST_TEST_TRAFFIC_SHIFT 40h30m"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("NewDemoStack panicked with %q, want it to mention %q", msg, w)
+		}
+	}
+}
