@@ -6,8 +6,8 @@
 #   make bench   binary sizes, invoke latency, S3 requests per poll
 #   make synth   the CDK app, both stacks, offline, with cdk-nag
 #   make lint    gofmt, go vet, staticcheck
-#   make tools   the pinned test tools (versitygw, Lambda RIE, staticcheck, the CDK CLI)
-#   make browser Debian's Chromium, pinned, for the browser tests
+#   make tools   the pinned test tools (versitygw, Lambda RIE, staticcheck, the CDK CLI and CloudFormation spec)
+#   make browser Debian's current Chromium (150 or newer) for the browser tests
 
 SHELL      := bash
 .SHELLFLAGS := -eu -o pipefail -c

@@ -234,7 +234,7 @@ func TestStartMarkerBoundToItsRun(t *testing.T) {
 		{name: "from the future", marker: own(func(m *marker) { m.Start = t0.Add(time.Hour) }), wantStart: t0,
 			wantWhy: "it starts 2026-11-25T10:00:00Z, in the future"},
 		{name: "25 hours old", marker: own(func(m *marker) { m.Start = t0.Add(-25 * time.Hour) }), wantStart: t0,
-			wantWhy: "it started 25h ago, longer than an ECS lifecycle stage lasts (24h)"},
+			wantWhy: "it started 25h ago, longer than any bake run lasts (24h)"},
 		{name: "window over for longer than maxErrorDuration and the grace", marker: own(func(m *marker) { m.Start = t0.Add(-window - 20*time.Minute - time.Second) }),
 			wantStart: t0, wantWhy: "its window ended at 2026-11-25T08:39:59Z, more than maxErrorDuration (5m) + 15m before this call"},
 		{name: "window over, a late call within the grace", marker: own(func(m *marker) { m.Start = t0.Add(-window - 20*time.Minute) }),

@@ -181,8 +181,10 @@ func later(a, b time.Time) time.Time {
 
 // Limits on continuing a run state.
 const (
-	// maxStateAge is the oldest start a state may have: ECS gives a
-	// lifecycle stage at most 24 hours.
+	// maxStateAge is the oldest start a state may have. A bake run lasts
+	// its window (at most MaxWindow, 8h), any extension for traffic and at
+	// most MaxMaxErrorDuration of errors: well under a day. (A hook's ECS
+	// timeout may be longer, up to 14 days, so it is no bound here.)
 	maxStateAge = 24 * time.Hour
 	// stateGrace is how long after its window's end plus MaxErrorDuration a
 	// state may still be continued: room for a late call from ECS (at most
@@ -241,7 +243,7 @@ func (b binding) mismatch(got binding) string {
 // call of the run can come this late.
 func stale(cfg Config, start, end, now time.Time) string {
 	if age := now.Sub(start); age > maxStateAge {
-		return fmt.Sprintf("it started %s ago, longer than an ECS lifecycle stage lasts (%s)", hook.FormatDuration(age), hook.FormatDuration(maxStateAge))
+		return fmt.Sprintf("it started %s ago, longer than any bake run lasts (%s)", hook.FormatDuration(age), hook.FormatDuration(maxStateAge))
 	}
 	if last := end.Add(cfg.MaxErrorDuration + stateGrace); now.After(last) {
 		return fmt.Sprintf("its window ended at %s, more than maxErrorDuration (%s) + %s before this call: left from an earlier run",

@@ -78,12 +78,12 @@ func TestRunStateBoundToItsRun(t *testing.T) {
 		{name: "an earlier version", state: func(s *State) { s.Version = 1 }, wantWhy: "it has version 1, want 2"},
 		{name: "no binding at all", state: func(s *State) { *s = State{Version: StateVersion, Start: s.Start} }, wantWhy: "it belongs to deployment"},
 		{name: "five days old", state: func(s *State) { s.Start = t0.Add(-5 * 24 * time.Hour) },
-			wantWhy: "it started 120h ago, longer than an ECS lifecycle stage lasts (24h)"},
+			wantWhy: "it started 120h ago, longer than any bake run lasts (24h)"},
 		{name: "five days old and extended", state: func(s *State) {
 			s.Start = t0.Add(-5 * 24 * time.Hour)
 			end := t0.Add(time.Hour)
 			s.ExtendedEnd = &end
-		}, wantWhy: "longer than an ECS lifecycle stage lasts"},
+		}, wantWhy: "longer than any bake run lasts"},
 		{name: "window over for longer than maxErrorDuration and the grace", state: func(s *State) { s.Start = t0.Add(-window - 20*time.Minute - time.Second) },
 			wantWhy: "its window ended at 2026-11-25T08:39:59Z, more than maxErrorDuration (5m) + 15m before this call"},
 		{name: "window over, a late call within the grace", state: func(s *State) { s.Start = t0.Add(-window - 20*time.Minute) }},

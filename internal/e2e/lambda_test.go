@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,14 @@ type suite struct {
 
 func newSuite(t *testing.T) *suite {
 	t.Helper()
+	return newSuiteAt(t, "")
+}
+
+// newSuiteAt is newSuite with a review URL of the front server's URL and
+// basePath, as behind a custom domain with a path (CloudFront forwarding
+// /gatehouse/... to the Function URL); the review API is told it too.
+func newSuiteAt(t *testing.T, basePath string) *suite {
+	t.Helper()
 	s := &suite{s3: awstest.NewS3(t), sns: awstest.NewSNS(t)}
 	s.store = store.New(s.s3.Client(), s.s3.Bucket)
 	// The front server exists before the functions so the hook knows the
@@ -50,10 +59,14 @@ func newSuite(t *testing.T) *suite {
 	)
 	s.hook = awstest.NewRIE(t, awstest.BuildFunction(t, "approval-hook"), append(common,
 		config.EnvTopicARN+"="+s.sns.TopicARN,
-		config.EnvReviewURL+"="+s.front.URL,
+		config.EnvReviewURL+"="+s.front.URL+basePath,
 		config.EnvApprovers+"=alice@example.com,bob@example.com",
 	))
-	s.api = awstest.NewRIE(t, awstest.BuildFunction(t, "approval-api"), common)
+	apiEnv := common
+	if basePath != "" {
+		apiEnv = append(apiEnv[:len(apiEnv):len(apiEnv)], config.EnvReviewURL+"="+s.front.URL+basePath)
+	}
+	s.api = awstest.NewRIE(t, awstest.BuildFunction(t, "approval-api"), apiEnv)
 	return s
 }
 
@@ -198,22 +211,55 @@ func (s *suite) open(t *testing.T, method, link string) (int, string) {
 }
 
 // decide posts the review form as a browser would: the token from the
-// page's hidden field.
+// page's hidden field, to the form's action resolved against the link.
 func (s *suite) decide(t *testing.T, link, decision, comment string) (int, string) {
 	t.Helper()
 	_, page := s.open(t, http.MethodGet, link)
 	m := hiddenToken.FindStringSubmatch(page)
-	if m == nil {
+	a := formAction.FindStringSubmatch(page)
+	if m == nil || a == nil {
 		t.Fatalf("no form on the review page:\n%s", page)
 	}
+	base, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	action, err := base.Parse(htmlUnescape(a[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
 	form := url.Values{"token": {htmlUnescape(m[1])}, "decision": {decision}, "comment": {comment}}
-	res, err := http.Post(s.front.URL+review.Path, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	res, err := http.Post(action.String(), "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(b)
+}
+
+var formAction = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
+
+// TestLambdaReviewURLWithAPath: with GATEHOUSE_REVIEW_URL under a path (a
+// custom domain with a path in front of the Function URL), the built hook
+// makes links under it, and the built review API opens them, takes the
+// posted form there and decides.
+func TestLambdaReviewURLWithAPath(t *testing.T) {
+	s := newSuiteAt(t, "/gatehouse")
+	ev := event(t, "path1", nil)
+	s.want(t, ev, hook.StatusInProgress, "waiting for approval: 0 of 1")
+	links := s.links(t, "path1", 2)
+	link := links["alice@example.com"]
+	if !strings.HasPrefix(link, s.front.URL+"/gatehouse"+review.Path+"?token=") {
+		t.Fatalf("review link %q, want it under %s/gatehouse%s", link, s.front.URL, review.Path)
+	}
+	if code, page := s.open(t, http.MethodGet, link); code != http.StatusOK || !strings.Contains(page, `name="decision"`) {
+		t.Fatalf("GET review link = %d, want the form:\n%s", code, page)
+	}
+	if code, page := s.decide(t, link, "approve", "via the custom domain"); code != http.StatusOK || !strings.Contains(page, "The deployment is approved") {
+		t.Fatalf("approve = %d:\n%s", code, page)
+	}
+	s.want(t, ev, hook.StatusSucceeded, "approved by alice@example.com")
 }
 
 func TestLambdaApprovalFlow(t *testing.T) {

@@ -88,6 +88,17 @@ func (e *env) link(t *testing.T, approver string) string {
 	return l
 }
 
+// setSmoke records a passed smoke verdict on the request.
+func (e *env) setSmoke(t *testing.T, summary string) {
+	t.Helper()
+	r := e.request(t)
+	r.Smoke = &approval.Smoke{Passed: true, Summary: summary}
+	body, _ := r.Encode()
+	if _, err := e.st.Update(context.Background(), e.key, body, e.etag(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (e *env) request(t *testing.T) *approval.Request {
 	t.Helper()
 	obj, err := e.st.Get(context.Background(), e.key)
@@ -386,12 +397,7 @@ func TestRacingDecisionsGiveOneOutcome(t *testing.T) {
 func TestSmokeReportPage(t *testing.T) {
 	e := newEnv(t, []string{"alice@example.com"}, 1)
 	ctx := context.Background()
-	r := e.request(t)
-	r.Smoke = &approval.Smoke{Passed: true, Summary: "smoke checks passed: 2 of 2"}
-	body, _ := r.Encode()
-	if _, err := e.st.Update(ctx, e.key, body, e.etag(t)); err != nil {
-		t.Fatal(err)
-	}
+	e.setSmoke(t, "smoke checks passed: 2 of 2")
 	link := e.link(t, "alice@example.com")
 	tok := tokenOf(t, link)
 	report := e.srv.URL + ReportPath + "?token=" + url.QueryEscape(tok)
@@ -579,12 +585,7 @@ func TestReviewURLWithAPath(t *testing.T) {
 	}
 	e.links.Base = e.srv.URL + "/gatehouse"
 	ctx := context.Background()
-	r := e.request(t)
-	r.Smoke = &approval.Smoke{Passed: true, Summary: "smoke checks passed: 1 of 1"}
-	body, _ := r.Encode()
-	if _, err := e.st.Update(ctx, e.key, body, e.etag(t)); err != nil {
-		t.Fatal(err)
-	}
+	e.setSmoke(t, "smoke checks passed: 1 of 1")
 	d, _ := hook.ParseDeploymentARN(deploymentARN)
 	rep := smoke.Report{Version: smoke.ReportVersion, DeploymentARN: deploymentARN, Stage: hook.StagePostTestTrafficShift,
 		Verdict: smoke.VerdictPassed, Summary: "smoke checks passed: 1 of 1"}
