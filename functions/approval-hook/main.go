@@ -37,10 +37,11 @@ func main() {
 	})
 	keys := secrets.Source(aws, os.Getenv, cfg.Signing.SecretARN, cfg.Signing.Key)
 	st := store.New(awsenv.NewS3(aws, os.Getenv), cfg.Bucket)
+	deployments := ecsdeploy.New(ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.ECS) }))
 	gate := &approval.Gate{
 		Store:     st,
 		Notifier:  notify.New(sns.NewFromConfig(aws, func(o *sns.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.SNS) }), cfg.TopicARN),
-		Describer: ecsdeploy.New(ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.ECS) })),
+		Describer: deployments,
 		Linker:    review.Links{Base: cfg.ReviewURL, Keys: keys},
 		Now:       time.Now,
 		Log:       log,
@@ -54,6 +55,7 @@ func main() {
 	lambda.Start(hook.Wrap(approval.HookHandler(gate, cfg.Defaults), hook.Options{
 		CallBackDelay: cfg.Defaults.CallbackDelay,
 		Logger:        log,
+		Deployments:   deployments,
 	}))
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/bake"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/targetgroups"
@@ -31,12 +32,13 @@ func main() {
 	cw := cwmetrics.New(cloudwatch.NewFromConfig(aws, func(o *cloudwatch.Options) {
 		o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.CloudWatch)
 	}))
+	ecsClient := ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.ECS) })
 	checker := &bake.Checker{
 		Alarms:      cw,
 		Targets:     cw,
 		Expressions: cw,
 		Locator: targetgroups.New(
-			ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.ECS) }),
+			ecsClient,
 			elb.NewFromConfig(aws, func(o *elb.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.ELBv2) }),
 		),
 		Now: time.Now,
@@ -50,5 +52,7 @@ func main() {
 	lambda.Start(hook.Wrap(bake.HookHandler(checker, cfg.Defaults), hook.Options{
 		CallBackDelay: cfg.Defaults.CallbackDelay,
 		Logger:        log,
+		// A rollback is told by what ECS says, not by the weights alone.
+		Deployments: ecsdeploy.New(ecsClient),
 	}))
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/smoke"
 	"github.com/gatehouse-dev/gatehouse/internal/smoke/reportstore"
@@ -29,8 +30,9 @@ func main() {
 		cfg, err = config.LoadSmokeHook(getenv)
 		return err
 	})
+	ecsClient := ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.ECS) })
 	finder := testlistener.New(
-		ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.ECS) }),
+		ecsClient,
 		elb.NewFromConfig(aws, func(o *elb.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(os.Getenv, awsenv.ELBv2) }),
 	)
 	runner := &smoke.Runner{
@@ -46,6 +48,8 @@ func main() {
 	lambda.Start(hook.Wrap(smoke.HookHandler(runner, cfg.Defaults), hook.Options{
 		CallBackDelay: smoke.TransientCallBackDelay,
 		Logger:        log,
+		// A rollback is told by what ECS says, not by the weights alone.
+		Deployments: ecsdeploy.New(ecsClient),
 	}))
 }
 

@@ -151,6 +151,7 @@ func TestFunctionRolesLeastPrivilege(t *testing.T) {
 		"SuiteSmokeHookRole": {
 			"WriteOwnLogs logs:CreateLogStream,logs:PutLogEvents ${SuiteSmokeHookLogs.Arn}",
 			"WriteReports s3:PutObject ${SuiteStateBucket.Arn}/reports/*",
+			"DescribeDeployment ecs:DescribeServiceDeployments arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/*/*/*,arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*/*",
 			"DescribeRevisions ecs:DescribeServiceRevisions arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-revision/*/*/*,arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*/*",
 			"FindTestListener elasticloadbalancing:DescribeListeners,elasticloadbalancing:DescribeLoadBalancers,elasticloadbalancing:DescribeRules *",
 		},
@@ -159,6 +160,7 @@ func TestFunctionRolesLeastPrivilege(t *testing.T) {
 			"WriteReports s3:PutObject ${SuiteStateBucket.Arn}/reports/*",
 			"ReadReports s3:GetObject ${SuiteStateBucket.Arn}/reports/*",
 			"TellMissingFromDenied s3:ListBucket ${SuiteStateBucket.Arn}",
+			"DescribeDeployment ecs:DescribeServiceDeployments arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/*/*/*,arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*/*",
 			"DescribeRevisions ecs:DescribeServiceRevisions arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-revision/*/*/*,arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*/*",
 			"ReadAlarmsAndMetrics cloudwatch:DescribeAlarms,cloudwatch:GetMetricData *",
 			"FindTargetGroups elasticloadbalancing:DescribeListeners,elasticloadbalancing:DescribeRules *",

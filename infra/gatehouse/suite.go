@@ -347,6 +347,9 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 		groups:      p.SmokeSecurityGroups,
 		statements: []awsiam.PolicyStatement{
 			writeReports,
+			// At TEST_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT a rollback
+			// is told by what ECS says, not by the weights alone.
+			describeDeployments,
 			describeRevisions,
 			allow("FindTestListener", []string{
 				"elasticloadbalancing:DescribeListeners",
@@ -355,7 +358,7 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 			}, jsii.String("*")),
 		},
 		wildcards: []nagWildcard{
-			reportsWildcard, ecsWildcards[1], servicesWildcard,
+			reportsWildcard, ecsWildcards[0], ecsWildcards[1], servicesWildcard,
 			{"Resource::*", "Elastic Load Balancing Describe* actions support no resource-level permissions: AWS requires Resource \"*\"."},
 		},
 	})
@@ -377,6 +380,7 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 			// read when ECS passes no usable run state back.
 			allow("ReadReports", []string{"s3:GetObject"}, reports),
 			listState,
+			describeDeployments,
 			describeRevisions,
 			allow("ReadAlarmsAndMetrics", []string{"cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData"}, jsii.String("*")),
 			allow("FindTargetGroups", []string{
@@ -385,7 +389,7 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 			}, jsii.String("*")),
 		},
 		wildcards: []nagWildcard{
-			reportsWildcard, ecsWildcards[1], servicesWildcard,
+			reportsWildcard, ecsWildcards[0], ecsWildcards[1], servicesWildcard,
 			{"Resource::*", "cloudwatch:GetMetricData and the Elastic Load Balancing Describe* actions support no resource-level permissions. cloudwatch:DescribeAlarms could be scoped to alarm ARNs, but each service names its alarms (and name prefixes) in hookDetails at run time, and DescribeAlarms returns composite alarms only to a caller allowed it on Resource \"*\"."},
 		},
 	})

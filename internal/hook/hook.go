@@ -217,6 +217,16 @@ func (r *Request) IsRollback() bool {
 	return false
 }
 
+// hasWeights reports whether the call carries traffic weights for its stage
+// (test weights at TEST_TRAFFIC_SHIFT, production weights at
+// PRODUCTION_TRAFFIC_SHIFT).
+func (r *Request) hasWeights() bool {
+	if r.LifecycleStage == StageProductionTrafficShift {
+		return len(r.ExecutionDetails.ProductionTrafficWeights) > 0
+	}
+	return len(r.ExecutionDetails.TestTrafficWeights) > 0
+}
+
 // Response is what a hook function returns to ECS.
 type Response struct {
 	// HookStatus is the verdict: SUCCEEDED, FAILED or IN_PROGRESS.

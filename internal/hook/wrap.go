@@ -30,7 +30,24 @@ type Options struct {
 	CallBackDelay int
 	// Logger receives one line per invocation. Nil means slog.Default().
 	Logger *slog.Logger
+	// Deployments, when set, is asked at the stages ECS re-runs during a
+	// rollback (TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT) whether the
+	// deployment is rolling back: whether ECS fills in the traffic weights
+	// during a rollback is not documented, so the weights alone do not
+	// decide. *ecsdeploy.Reader satisfies it.
+	Deployments DeploymentStatus
 }
+
+// DeploymentStatus reads a deployment's status as ECS reports it
+// (DescribeServiceDeployments).
+type DeploymentStatus interface {
+	// Status returns the status of the service deployment, such as
+	// IN_PROGRESS or ROLLBACK_IN_PROGRESS, or an error when ECS cannot say.
+	Status(ctx context.Context, deploymentARN string) (string, error)
+}
+
+// statusTimeout bounds asking ECS whether a deployment rolls back.
+const statusTimeout = 5 * time.Second
 
 // maxReason bounds the length of a reason so that an error carrying a large
 // payload cannot bloat the response or the log line.
@@ -38,7 +55,9 @@ const maxReason = 512
 
 // Wrap returns a function for lambda.Start that decodes the ECS payload,
 // answers malformed events and rollback re-invocations itself, calls h, and
-// maps its outcome to a hookStatus. It never returns an error to the Lambda
+// maps its outcome to a hookStatus. Every IN_PROGRESS answer returns the
+// call's hookDetails with the handler's in their place (Carry), so that
+// the next call has the configuration whether ECS merges or replaces. It never returns an error to the Lambda
 // runtime (ECS would roll back): a panic is answered FAILED with a reason, a
 // transient error IN_PROGRESS, any other error FAILED. It logs the outcome
 // once, with the fixed keys deployment_arn, stage, hook_status.
@@ -77,6 +96,9 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 		if req.IsRollback() {
 			return Response{HookStatus: StatusSucceeded, Reason: "rollback in progress: a gate never blocks a rollback"}, nil
 		}
+		if res, decided := rollbackByECS(ctx, req, opt.Deployments, delay); decided {
+			return res, nil
+		}
 		if err := req.Validate(); err != nil {
 			return Response{HookStatus: StatusFailed, Reason: shorten("malformed event: " + joinLines(err))}, nil
 		}
@@ -96,16 +118,52 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 				// which ECS takes as a rollback without a reason.
 				return Response{HookStatus: StatusFailed, Reason: "internal error: invalid hookDetails in the answer"}, nil
 			}
+			if out.HookStatus == StatusInProgress {
+				// Whatever ECS does with returned hookDetails (merge or
+				// replace), the next call gets the configuration too.
+				carried, err := Carry(req.HookDetails, out.HookDetails)
+				if err != nil {
+					return Response{HookStatus: StatusFailed, Reason: shorten("internal error: " + err.Error())}, nil
+				}
+				out.HookDetails = carried
+			}
 			out.Reason = shorten(out.Reason)
 			return out, nil
 		case IsTransient(err):
 			log.WarnContext(ctx, "transient error, will be called again", "deployment_arn", req.ResourceARN, "err", err)
-			return Response{HookStatus: StatusInProgress, CallBackDelay: delay, Reason: shorten("transient error: " + err.Error())}, nil
+			// The call's hookDetails go back as they came: under
+			// replacement the next call keeps its configuration and state.
+			return Response{HookStatus: StatusInProgress, CallBackDelay: delay, HookDetails: req.HookDetails, Reason: shorten("transient error: " + err.Error())}, nil
 		default:
 			log.ErrorContext(ctx, "hook failed", "deployment_arn", req.ResourceARN, "err", err)
 			return Response{HookStatus: StatusFailed, Reason: shorten(joinLines(err))}, nil
 		}
 	}
+}
+
+// rollbackByECS answers a call at a stage ECS re-runs during a rollback
+// when ECS reports the deployment rolling back (SUCCEEDED: a gate never
+// blocks a rollback), or when nothing tells a rollback from a forward step:
+// ECS cannot be asked and the call carries no traffic weights for the
+// stage. Then the answer is IN_PROGRESS, so that a forward step never passes
+// on missing information, and ECS calls again; a rollback waits at most
+// until ECS answers again. When ECS cannot be asked but the weights are
+// there, they decide (they showed no rollback), and the handler runs.
+func rollbackByECS(ctx context.Context, req Request, d DeploymentStatus, delay int) (Response, bool) {
+	if d == nil || !req.LifecycleStage.ReinvokedOnRollback() {
+		return Response{}, false
+	}
+	sctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
+	status, err := d.Status(sctx, req.ResourceARN)
+	switch {
+	case err == nil && (status == "ROLLBACK_REQUESTED" || status == "ROLLBACK_IN_PROGRESS"):
+		return Response{HookStatus: StatusSucceeded, Reason: "ECS reports the deployment " + status + ": a gate never blocks a rollback"}, true
+	case err == nil || req.hasWeights():
+		return Response{}, false
+	}
+	return Response{HookStatus: StatusInProgress, CallBackDelay: delay, HookDetails: req.HookDetails,
+		Reason: shorten(fmt.Sprintf("cannot tell a rollback from a forward step: the call carries no traffic weights and ECS cannot say whether the deployment rolls back (%s); asking again", joinLines(err)))}, true
 }
 
 // AnswerMargin is the time kept back from the invocation's deadline so that

@@ -41,6 +41,10 @@ type Config struct {
 	Approvers []string `json:"approvers,omitempty"`
 	// Hooks are the lifecycle hooks registered on the service.
 	Hooks []HookConfig `json:"hooks,omitempty"`
+	// ECS is how the simulated ECS plays what its documentation leaves
+	// open, as "hookdetails=replace|merge|deep-merge,rollback-weights=
+	// reversed|empty|absent"; empty means simulator.DefaultBehaviour.
+	ECS string `json:"ecs,omitempty"`
 }
 
 // HookConfig registers one hook function at some stages.
@@ -143,6 +147,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := ParseMode(c.Green); err != nil {
 		errs = append(errs, err)
+	}
+	if _, err := simulator.ParseBehaviour(c.ECS); err != nil {
+		errs = append(errs, fmt.Errorf("ecs: %w", err))
 	}
 	if _, err := approval.ParseApprovers(c.Approvers); err != nil {
 		errs = append(errs, fmt.Errorf("approvers: %w", err))

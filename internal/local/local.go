@@ -169,7 +169,11 @@ func Start(opts Options) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.Sim = &simulator.Simulator{Service: Service, Env: l.App, Clock: l.Clock, BakeTime: bake, OnEvent: l.onEvent}
+	behaviour, err := simulator.ParseBehaviour(opts.Config.ECS)
+	if err != nil {
+		return nil, fmt.Errorf("ecs: %w", err)
+	}
+	l.Sim = &simulator.Simulator{Service: Service, Env: l.App, Clock: l.Clock, BakeTime: bake, Behaviour: behaviour, OnEvent: l.onEvent}
 	for _, hc := range opts.Config.Hooks {
 		h, err := l.hook(hc)
 		if errors.Is(err, errNotLanded) {
@@ -204,7 +208,7 @@ func (l *Local) startS3() error {
 	if err != nil {
 		return fmt.Errorf("embedded s3: %w", err)
 	}
-	l.s3srv = &http.Server{Handler: gofakes3.New(backend).Server(), ReadHeaderTimeout: 5 * time.Second}
+	l.s3srv = &http.Server{Handler: gofakes3.New(&copyingBackend{Backend: backend}).Server(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = l.s3srv.Serve(ln) }()
 	endpoint := "http://" + ln.Addr().String()
 	l.s3client = s3.New(s3.Options{
@@ -274,7 +278,7 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 			Smoke:         smoke.Verdicts{Reader: l.Store},
 			SmokeFunction: FnSmoke,
 		}
-		h.Invoke = hook.Wrap(approval.HookHandler(gate, approval.DefaultSettings()), hook.Options{Logger: log})
+		h.Invoke = hook.Wrap(approval.HookHandler(gate, approval.DefaultSettings()), hook.Options{Logger: log, Deployments: describer{l}})
 	case FnSmoke:
 		// No discovery locally: the checks go to the test listener.
 		h.Details = withDefault(h.Details, "baseUrl", l.App.Test.URL)
@@ -285,12 +289,12 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 			Sleep:   l.Clock.Sleep,
 			Log:     log,
 		}
-		h.Invoke = hook.Wrap(smoke.HookHandler(runner, smoke.DefaultConfig()), hook.Options{Logger: log})
+		h.Invoke = hook.Wrap(smoke.HookHandler(runner, smoke.DefaultConfig()), hook.Options{Logger: log, Deployments: describer{l}})
 	case FnBake:
 		// Metrics come from the local production listener; there are no
 		// alarms and no metric math locally.
 		checker := &bake.Checker{Targets: listenerStats{l.App.Production}, Reports: l.Store, Now: l.Clock.Now, Log: log}
-		h.Invoke = hook.Wrap(bake.HookHandler(checker, bake.DefaultConfig()), hook.Options{Logger: log})
+		h.Invoke = hook.Wrap(bake.HookHandler(checker, bake.DefaultConfig()), hook.Options{Logger: log, Deployments: describer{l}})
 	default:
 		return h, fmt.Errorf("%s: %w", hc.Function, errNotLanded)
 	}

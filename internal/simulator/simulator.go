@@ -198,6 +198,9 @@ type Simulator struct {
 	Env      Environment
 	Clock    Clock
 	BakeTime time.Duration
+	// Behaviour is how ECS plays what its documentation leaves open; the
+	// zero value is DefaultBehaviour.
+	Behaviour Behaviour
 	// OnEvent, when set, sees every event as it happens.
 	OnEvent func(d *Deployment, e Event)
 
@@ -413,7 +416,7 @@ func (s *Simulator) runHook(ctx context.Context, d *Deployment, stage hook.Stage
 		default:
 			return fmt.Errorf("hook %s at %s answered an invalid status %q", h.Name, stage, res.HookStatus)
 		}
-		details, err = merge(details, res.HookDetails)
+		details, err = s.Behaviour.next(h.Details, details, res.HookDetails)
 		if err != nil {
 			return fmt.Errorf("hook %s at %s: %w", h.Name, stage, err)
 		}
@@ -455,6 +458,15 @@ func (s *Simulator) Payload(d *Deployment, stage hook.Stage, execution string, d
 	case hook.StageProductionTrafficShift:
 		prod = map[string]float64{d.TargetRevision: green, d.SourceRevision: blue}
 	}
+	if rollback {
+		// What ECS sends during a rollback is not documented.
+		switch s.Behaviour.withDefaults().RollbackWeights {
+		case RollbackEmpty:
+			test, prod = map[string]float64{}, map[string]float64{}
+		case RollbackAbsent:
+			test, prod = nil, nil
+		}
+	}
 	req := hook.Request{
 		ExecutionID:    execution,
 		LifecycleStage: stage,
@@ -467,7 +479,20 @@ func (s *Simulator) Payload(d *Deployment, stage hook.Stage, execution string, d
 		},
 		HookDetails: details,
 	}
-	return json.Marshal(req)
+	out, err := json.Marshal(req)
+	if err != nil || test != nil {
+		return out, err
+	}
+	// Absent weights: no keys at all, not null.
+	var wire map[string]any
+	if err := json.Unmarshal(out, &wire); err != nil {
+		return nil, err
+	}
+	if ed, ok := wire["executionDetails"].(map[string]any); ok {
+		delete(ed, "testTrafficWeights")
+		delete(ed, "productionTrafficWeights")
+	}
+	return json.Marshal(wire)
 }
 
 // merge merges returned hookDetails into the configured ones, top-level keys

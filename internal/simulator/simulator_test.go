@@ -99,6 +99,8 @@ func TestHappyPath(t *testing.T) {
 		Hook{Name: "gate", Stages: []hook.Stage{hook.StagePostTestTrafficShift}, Details: json.RawMessage(`{"timeout":"4h"}`), Invoke: gate.invoke},
 		Hook{Name: "every", Stages: hook.Stages, Invoke: every.invoke},
 	)
+	// Merge, so the configured keys stay (replacement: TestBehaviourNext).
+	sim.Behaviour = Behaviour{HookDetails: HookDetailsMerge}
 	start := clock.Now()
 	d := sim.NewDeployment()
 	if got := sim.Run(context.Background(), d); got != StatusSuccessful {
