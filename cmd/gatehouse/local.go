@@ -26,6 +26,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	green := fs.String("green", "", "how the new revision behaves: healthy, broken, slow, degrading (default healthy)")
 	stateDir := fs.String("state-dir", defaultStateDir(), "where the embedded S3 data and the deployments are kept")
 	listen := fs.String("listen", local.DefaultListen, "address of the dashboard and the review pages")
+	strategy := fs.String("strategy", "", "how production traffic moves to green: blue-green, linear or canary (default blue-green)")
 	ecs := fs.String("ecs", "", "how the simulated ECS plays what its documentation leaves open: hookdetails=replace|merge|deep-merge,rollback-weights=reversed|empty|absent (default "+simulator.DefaultBehaviour.String()+")")
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
@@ -50,6 +51,9 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if *ecs != "" {
 		cfg.ECS = *ecs
+	}
+	if *strategy != "" {
+		cfg.Strategy = *strategy
 	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "gatehouse local: %v\n", err)

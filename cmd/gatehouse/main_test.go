@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/local"
 	"github.com/gatehouse-dev/gatehouse/internal/notify"
 	"github.com/gatehouse-dev/gatehouse/internal/operator"
+	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -68,28 +69,31 @@ func TestUsage(t *testing.T) {
 }
 
 // TestScenarios runs every scenario of `gatehouse local --scenario` as a
-// user would, and checks its exit code and last line, under every ECS
-// behaviour the documentation leaves open (--ecs): hookDetails replaced,
-// merged or deep-merged, and rollback weights reversed, empty or absent.
-// Each scenario ends for the reason it is about (RunScenario checks it).
-// The default behaviour runs at the default speed, as a user sees it; the
-// others at the highest.
+// user would, and checks its exit code and last line, under every
+// deployment strategy (--strategy) and every ECS behaviour the
+// documentation leaves open (--ecs): hookDetails replaced, merged or
+// deep-merged, and rollback weights reversed, empty or absent. Each
+// scenario ends for the reason it is about (RunScenario checks it). The
+// defaults run at the default speed, as a user sees them; the rest at the
+// highest.
 func TestScenarios(t *testing.T) {
-	for _, b := range simulator.Behaviours() {
-		for _, s := range local.Scenarios {
-			t.Run(b.String()+"/"+s.Name, func(t *testing.T) {
-				t.Parallel()
-				args := []string{"local", "--scenario", s.Name, "--ecs", b.String()}
-				if b != simulator.DefaultBehaviour {
-					args = append(args, "--speed", strconv.Itoa(local.MaxSpeed))
-				}
-				code, out, errOut := gatehouse(t, nil, args...)
-				lines := strings.Split(strings.TrimSpace(out), "\n")
-				last := lines[len(lines)-1]
-				if code != local.ExitAsExpected || !strings.HasPrefix(last, "deployment ") || !strings.HasSuffix(last, ": "+string(s.Want)) {
-					t.Errorf("scenario %s under %s: exit %d, last line %q; want 0 and %s\n%s%s", s.Name, b, code, last, s.Want, out, errOut)
-				}
-			})
+	for _, strategy := range rollout.Kinds {
+		for _, b := range simulator.Behaviours() {
+			for _, s := range local.Scenarios {
+				t.Run(string(strategy)+"/"+b.String()+"/"+s.Name, func(t *testing.T) {
+					t.Parallel()
+					args := []string{"local", "--scenario", s.Name, "--strategy", string(strategy), "--ecs", b.String()}
+					if strategy != rollout.BlueGreen || b != simulator.DefaultBehaviour {
+						args = append(args, "--speed", strconv.Itoa(local.MaxSpeed))
+					}
+					code, out, errOut := gatehouse(t, nil, args...)
+					lines := strings.Split(strings.TrimSpace(out), "\n")
+					last := lines[len(lines)-1]
+					if code != local.ExitAsExpected || !strings.HasPrefix(last, "deployment ") || !strings.HasSuffix(last, ": "+string(s.Want)) {
+						t.Errorf("scenario %s (%s, %s): exit %d, last line %q; want 0 and %s\n%s%s", s.Name, strategy, b, code, last, s.Want, out, errOut)
+					}
+				})
+			}
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 )
 
 // Context keys the app reads (`-c key=value` or cdk.json "context").
@@ -35,6 +36,11 @@ const (
 	CtxTestListenerCIDR       = "testListenerCidr"
 	CtxDemoImage              = "demoImage"
 	CtxBakeTimeMinutes        = "bakeTimeMinutes"
+	CtxStrategy               = "strategy"
+	CtxStepPercent            = "stepPercent"
+	CtxStepBakeMinutes        = "stepBakeTimeInMinutes"
+	CtxCanaryPercent          = "canaryPercent"
+	CtxCanaryBakeMinutes      = "canaryBakeTimeInMinutes"
 	CtxNag                    = "nag"
 	CtxSmokeVPCID             = "smokeVpcId"
 	CtxSmokeSubnetIDs         = "smokeSubnetIds"
@@ -66,6 +72,10 @@ type Options struct {
 	TestListenerCIDR       string
 	DemoImage              string
 	BakeTimeMinutes        int
+	// Strategy is the demo service's deployment strategy (context
+	// strategy=blue-green|linear|canary, stepPercent,
+	// stepBakeTimeInMinutes, canaryPercent, canaryBakeTimeInMinutes).
+	Strategy rollout.Strategy
 	// SmokeVPCID, SmokeSubnetIDs and SmokeSecurityGroupIDs place the smoke
 	// hook in a VPC, to test through an internal load balancer.
 	SmokeVPCID            string
@@ -107,6 +117,17 @@ func OptionsFromContext(app awscdk.App, getenv func(string) string) (Options, er
 			return string(b)
 		}
 		return str(key)
+	}
+	float := func(key string) float64 {
+		s := str(key)
+		if s == "" {
+			return 0
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("context %s: %q is not a number", key, s))
+		}
+		return f
 	}
 	num := func(key string, def int) int {
 		s := str(key)
@@ -162,6 +183,17 @@ func OptionsFromContext(app awscdk.App, getenv func(string) string) (Options, er
 		errs = append(errs, fmt.Errorf("context %s: %w", CtxApprovers, err))
 	}
 	o.Approvers = approvers
+	kind, err := rollout.ParseKind(str(CtxStrategy))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("context %s: %w", CtxStrategy, err))
+	}
+	o.Strategy = rollout.Strategy{
+		Kind:          kind,
+		StepPercent:   float(CtxStepPercent),
+		StepBake:      time.Duration(num(CtxStepBakeMinutes, 0)) * time.Minute,
+		CanaryPercent: float(CtxCanaryPercent),
+		CanaryBake:    time.Duration(num(CtxCanaryBakeMinutes, 0)) * time.Minute,
+	}
 	o.SmokeVPCID = str(CtxSmokeVPCID)
 	o.SmokeSubnetIDs = list(str(CtxSmokeSubnetIDs))
 	o.SmokeSecurityGroupIDs = list(str(CtxSmokeSecurityGroupIDs))
@@ -210,6 +242,9 @@ func (o Options) check() error {
 	}
 	if o.AlarmTopicARN != "" && !strings.HasPrefix(o.AlarmTopicARN, "arn:") {
 		errs = append(errs, fmt.Errorf("context %s: %q is not an ARN", CtxAlarmTopicARN, o.AlarmTopicARN))
+	}
+	if err := o.Strategy.WithDefaults().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("context %s", strings.ReplaceAll(err.Error(), "\n", "; context ")))
 	}
 	if o.BakeTimeMinutes < 1 || o.BakeTimeMinutes > 1440 {
 		errs = append(errs, fmt.Errorf("context %s: %d is outside 1 to 1440", CtxBakeTimeMinutes, o.BakeTimeMinutes))
@@ -271,6 +306,7 @@ func Build(app awscdk.App, o Options) (*Stacks, error) {
 			Image:            o.DemoImage,
 			TestListenerCIDR: o.TestListenerCIDR,
 			BakeTime:         time.Duration(o.BakeTimeMinutes) * time.Minute,
+			Strategy:         o.Strategy,
 		})
 	}
 	if o.Nag {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-dev/gatehouse/infra/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 )
 
 func TestOptionsFromContext(t *testing.T) {
@@ -22,6 +24,9 @@ func TestOptionsFromContext(t *testing.T) {
 		gatehouse.CtxDemo:                   "true",
 		gatehouse.CtxAPIReservedConcurrency: float64(5),
 		gatehouse.CtxReviewURL:              "https://deploy.example.com/gatehouse",
+		gatehouse.CtxStrategy:               "linear",
+		gatehouse.CtxStepPercent:            "12.5",
+		gatehouse.CtxStepBakeMinutes:        float64(3),
 		gatehouse.CtxNag:                    false,
 		// JSON settings: as a string (-c) or as JSON in cdk.json.
 		gatehouse.CtxFreezes:       `[{"start": "2026-12-20T00:00:00Z", "end": "2027-01-04T00:00:00Z"}]`,
@@ -43,6 +48,7 @@ func TestOptionsFromContext(t *testing.T) {
 		RecordExpirationDays:   90,
 		APIReservedConcurrency: 5,
 		ReviewURL:              "https://deploy.example.com/gatehouse",
+		Strategy:               rollout.Strategy{Kind: rollout.Linear, StepPercent: 12.5, StepBake: 3 * time.Minute},
 		Demo:                   true,
 		BakeTimeMinutes:        10,
 		Nag:                    false,

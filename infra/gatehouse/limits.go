@@ -3,12 +3,12 @@ package gatehouse
 import (
 	"fmt"
 	"maps"
-	"math"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 )
 
 // Limits CloudFormation puts on a stack that deploys an ECS service: the
@@ -26,64 +26,36 @@ const (
 )
 
 // Rollout is how a service deployed by CloudFormation shifts production
-// traffic, for CheckStackDuration.
+// traffic, for CheckStackDuration: its strategy (blue/green when zero) and
+// its BakeTimeInMinutes.
 type Rollout struct {
-	// Strategy is BLUE_GREEN (also when empty), LINEAR or CANARY.
-	Strategy string
-	// BakeTime is the deployment's BakeTimeInMinutes.
+	rollout.Strategy
 	BakeTime time.Duration
-	// StepPercent and StepBakeTime are LINEAR's LinearConfiguration.
-	StepPercent  float64
-	StepBakeTime time.Duration
-	// CanaryPercent and CanaryBakeTime are CANARY's CanaryConfiguration.
-	CanaryPercent  float64
-	CanaryBakeTime time.Duration
-}
-
-// Strategies a Rollout may name.
-const (
-	StrategyBlueGreen = "BLUE_GREEN"
-	StrategyLinear    = "LINEAR"
-	StrategyCanary    = "CANARY"
-)
-
-// shifts is how many times production traffic moves: once for blue/green,
-// twice for canary (the canary, then the rest), and for linear one step per
-// StepPercent until 100. ECS calls the PRE_PRODUCTION_TRAFFIC_SHIFT and
-// PRODUCTION_TRAFFIC_SHIFT hooks at every shift.
-func (r Rollout) shifts() int {
-	switch r.Strategy {
-	case StrategyLinear:
-		if r.StepPercent <= 0 {
-			return 1
-		}
-		return int(math.Ceil(100/r.StepPercent - 1e-9))
-	case StrategyCanary:
-		return 2
-	}
-	return 1
 }
 
 // computed is CloudFormation's own computation for linear and canary
 // deployments, which it refuses above MaxComputedDeployment: the bake time
-// plus the step bake time for every step but the last (linear) or the
-// canary bake time (canary).
+// plus the step bake after every step but the last (linear) or the canary
+// bake (canary).
 func (r Rollout) computed() time.Duration {
-	switch r.Strategy {
-	case StrategyLinear:
-		steps := 0
-		if r.StepPercent > 0 {
-			q := 100 / r.StepPercent
-			steps = int(math.Floor(q + 1e-9))
-			if math.Abs(q-math.Round(q)) < 1e-9 {
-				steps = int(math.Round(q)) - 1
-			}
-		}
-		return r.BakeTime + time.Duration(steps)*r.StepBakeTime
-	case StrategyCanary:
-		return r.BakeTime + r.CanaryBakeTime
+	s := r.Strategy.WithDefaults()
+	switch s.Kind {
+	case rollout.Linear:
+		return r.BakeTime + time.Duration(len(s.Steps())-1)*s.StepBake
+	case rollout.Canary:
+		return r.BakeTime + s.CanaryBake
 	}
 	return r.BakeTime
+}
+
+// bakes is every wait the rollout itself makes: the step or canary bakes
+// and the bake time.
+func (r Rollout) bakes() time.Duration {
+	d := r.BakeTime
+	for i := range r.Strategy.Steps() {
+		d += r.Strategy.BakeAfter(i)
+	}
+	return d
 }
 
 // CheckStackDuration reports why a service deployed by a CloudFormation
@@ -98,12 +70,16 @@ func (r Rollout) computed() time.Duration {
 // (MaxComputedDeployment).
 func CheckStackDuration(hooks []Hook, r Rollout) error {
 	var problems []string
-	if r.Strategy == StrategyLinear || r.Strategy == StrategyCanary {
+	if err := r.Strategy.WithDefaults().Validate(); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if kind := r.Strategy.WithDefaults().Kind; kind == rollout.Linear || kind == rollout.Canary {
 		if c := r.computed(); c > MaxComputedDeployment {
 			problems = append(problems, fmt.Sprintf("CloudFormation refuses a %s deployment whose computed time (bake time plus step bake times) is over %s; this one's is %s",
-				strings.ToLower(r.Strategy), hook.FormatDuration(MaxComputedDeployment), hook.FormatDuration(c)))
+				kind, hook.FormatDuration(MaxComputedDeployment), hook.FormatDuration(c)))
 		}
 	}
+	shifts := len(r.Strategy.Steps())
 	longest := map[Stage]time.Duration{}
 	for _, h := range hooks {
 		t := h.Timeout
@@ -120,7 +96,7 @@ func CheckStackDuration(hooks []Hook, r Rollout) error {
 	for _, s := range stages {
 		n := 1
 		if s == StagePreProductionTrafficShift || s == StageProductionTrafficShift {
-			n = r.shifts()
+			n = shifts
 		}
 		waits += time.Duration(n) * longest[s]
 		if n > 1 {
@@ -129,13 +105,7 @@ func CheckStackDuration(hooks []Hook, r Rollout) error {
 			parts = append(parts, fmt.Sprintf("%s %s", s, hook.FormatDuration(longest[s])))
 		}
 	}
-	bakes := r.BakeTime
-	switch r.Strategy {
-	case StrategyLinear:
-		bakes += time.Duration(max(r.shifts()-1, 0)) * r.StepBakeTime
-	case StrategyCanary:
-		bakes += r.CanaryBakeTime
-	}
+	bakes := r.bakes()
 	if total := waits + bakes; total > MaxStackOperation {
 		problems = append(problems, fmt.Sprintf("the deployment could last %s (hook timeouts: %s; bake times: %s), more than the %s a CloudFormation stack operation may last: CloudFormation would roll the stack back while a hook still waits; shorten the hook timeouts",
 			hook.FormatDuration(total), strings.Join(parts, ", "), hook.FormatDuration(bakes), hook.FormatDuration(MaxStackOperation)))

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/gatehouse-dev/gatehouse/infra/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 )
 
 // TestHookTimeoutUpToFourteenDays: a hook may wait as long as ECS allows
@@ -72,19 +73,19 @@ func TestCheckStackDuration(t *testing.T) {
 		{"a 14-day hook", []gatehouse.Hook{h(gatehouse.StagePostTestTrafficShift, gatehouse.MaxHookTimeout)}, gatehouse.Rollout{}, []string{"could last 336h"}},
 		// Per-step stages wait once per traffic shift.
 		{"linear, a per-step approval", []gatehouse.Hook{h(gatehouse.StageProductionTrafficShift, 4*time.Hour)},
-			gatehouse.Rollout{Strategy: gatehouse.StrategyLinear, StepPercent: 10, StepBakeTime: 6 * time.Minute, BakeTime: 10 * time.Minute},
+			gatehouse.Rollout{Strategy: rollout.Strategy{Kind: rollout.Linear, StepPercent: 10, StepBake: 6 * time.Minute}, BakeTime: 10 * time.Minute},
 			[]string{"PRODUCTION_TRAFFIC_SHIFT 10 × 4h", "could last 41h4m", "bake times: 1h4m"}},
 		{"canary, within both limits", []gatehouse.Hook{h(gatehouse.StagePreProductionTrafficShift, 2*time.Hour)},
-			gatehouse.Rollout{Strategy: gatehouse.StrategyCanary, CanaryPercent: 5, CanaryBakeTime: 10 * time.Minute, BakeTime: 10 * time.Minute}, nil},
+			gatehouse.Rollout{Strategy: rollout.Strategy{Kind: rollout.Canary, CanaryPercent: 5, CanaryBake: 10 * time.Minute}, BakeTime: 10 * time.Minute}, nil},
 		{"canary over CloudFormation's computed 33h", nil,
-			gatehouse.Rollout{Strategy: gatehouse.StrategyCanary, CanaryPercent: 5, CanaryBakeTime: 24 * time.Hour, BakeTime: 10 * time.Hour},
+			gatehouse.Rollout{Strategy: rollout.Strategy{Kind: rollout.Canary, CanaryPercent: 5, CanaryBake: 24 * time.Hour}, BakeTime: 10 * time.Hour},
 			[]string{"refuses a canary deployment", "over 33h", "34h"}},
 		// 100/10 = 10 shifts, 9 step bakes; 100/11 = 9 step bakes too.
 		{"linear over the computed 33h", nil,
-			gatehouse.Rollout{Strategy: gatehouse.StrategyLinear, StepPercent: 11, StepBakeTime: 4 * time.Hour, BakeTime: 0},
+			gatehouse.Rollout{Strategy: rollout.Strategy{Kind: rollout.Linear, StepPercent: 11, StepBake: 4 * time.Hour}},
 			[]string{"refuses a linear deployment", "36h"}},
 		{"linear just within the computed 33h", nil,
-			gatehouse.Rollout{Strategy: gatehouse.StrategyLinear, StepPercent: 10, StepBakeTime: 3 * time.Hour, BakeTime: 6 * time.Hour}, nil},
+			gatehouse.Rollout{Strategy: rollout.Strategy{Kind: rollout.Linear, StepPercent: 10, StepBake: 3 * time.Hour}, BakeTime: 6 * time.Hour}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,5 +125,54 @@ func TestDemoStackRefusesWhatCloudFormationWouldRollBack(t *testing.T) {
 		if !strings.Contains(msg, w) {
 			t.Errorf("NewDemoStack panicked with %q, want it to mention %q", msg, w)
 		}
+	}
+}
+
+// TestDemoStrategies: -c strategy=linear|canary gives the demo service its
+// LinearConfiguration or CanaryConfiguration, within CloudFormation's
+// limits and the resource spec; a step out of range is refused at synth,
+// naming the key.
+func TestDemoStrategies(t *testing.T) {
+	for _, tt := range []struct {
+		strategy rollout.Strategy
+		want     map[string]any
+	}{
+		{rollout.Strategy{Kind: rollout.Linear, StepPercent: 20, StepBake: 3 * time.Minute},
+			map[string]any{"Strategy": "LINEAR", "LinearConfiguration": objEq(map[string]any{"StepPercent": 20, "StepBakeTimeInMinutes": 3})}},
+		{rollout.Strategy{Kind: rollout.Canary},
+			map[string]any{"Strategy": "CANARY", "CanaryConfiguration": objEq(map[string]any{"CanaryPercent": 5, "CanaryBakeTimeInMinutes": 10})}},
+	} {
+		t.Run(string(tt.strategy.Kind), func(t *testing.T) {
+			app := newApp()
+			stacks, err := gatehouse.Build(app, gatehouse.Options{AssetDir: assetRoot, Approvers: approvers, RecordExpirationDays: 90,
+				Demo: true, BakeTimeMinutes: 10, Strategy: tt.strategy})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tmpl := assertions.Template_FromStack(stacks.Demo.Stack, nil)
+			check(t, "the strategy's configuration", func() {
+				tmpl.HasResourceProperties(jsii.String("AWS::ECS::Service"), obj(map[string]any{"DeploymentConfiguration": obj(tt.want)}))
+			})
+			if problems := checkSpec(t, "demo", *tmpl.ToJSON()); len(problems) > 0 {
+				t.Errorf("CloudFormation would reject:\n%s", strings.Join(problems, "\n"))
+			}
+		})
+	}
+	for _, tt := range []struct {
+		strategy rollout.Strategy
+		want     string
+	}{
+		{rollout.Strategy{Kind: rollout.Linear, StepPercent: 2}, "context stepPercent: 2, want a multiple of 0.1 from 3 to 100"},
+		{rollout.Strategy{Kind: rollout.Canary, CanaryPercent: 150}, "context canaryPercent: 150"},
+		{rollout.Strategy{Kind: rollout.Linear, StepPercent: 10, StepBake: 1500 * time.Minute}, "context stepBakeTimeInMinutes"},
+	} {
+		_, err := gatehouse.Build(newApp(), gatehouse.Options{AssetDir: assetRoot, RecordExpirationDays: 90, Demo: true, BakeTimeMinutes: 10, Strategy: tt.strategy})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Build(%+v) = %v, want %q", tt.strategy, err, tt.want)
+		}
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{gatehouse.CtxStrategy: "rolling"}})
+	if _, err := gatehouse.OptionsFromContext(app, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "want one of blue-green, linear, canary") {
+		t.Errorf("strategy=rolling: %v", err)
 	}
 }

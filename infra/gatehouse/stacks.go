@@ -15,7 +15,9 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 )
 
 // Stack names the app deploys.
@@ -168,6 +170,11 @@ type DemoStackProps struct {
 	// SmokeDetails and BakeDetails are the smoke and bake hooks' hookDetails.
 	SmokeDetails map[string]any
 	BakeDetails  map[string]any
+	// Strategy is how production traffic moves to green: blue/green (the
+	// zero value), or linear or canary steps with their settings (ECS's
+	// defaults when zero). The smoke and approval hooks run before any
+	// production traffic moves, the bake hook after the last step.
+	Strategy rollout.Strategy
 }
 
 // DemoStack is a blue/green Fargate service behind an ALB, gated by the hooks.
@@ -206,6 +213,10 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 	}
 	if p.ApprovalTimeout == 0 {
 		p.ApprovalTimeout = DefaultDemoApproval
+	}
+	p.Strategy = p.Strategy.WithDefaults()
+	if err := p.Strategy.Validate(); err != nil {
+		panic(fmt.Sprintf("gatehouse.NewDemoStack: Strategy: %s", config.Describe(err)))
 	}
 	if p.ApprovalTimeout+30*time.Minute > MaxHookTimeout {
 		panic(fmt.Sprintf("gatehouse.NewDemoStack: ApprovalTimeout %v leaves no room below the longest hook timeout ECS allows (%s)", p.ApprovalTimeout, hook.FormatDuration(MaxHookTimeout)))
@@ -348,7 +359,9 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 		SecurityGroups:         &[]awsec2.ISecurityGroup{taskSG},
 		HealthCheckGracePeriod: awscdk.Duration_Seconds(jsii.Number(30)),
 		MinHealthyPercent:      jsii.Number(100),
-		DeploymentStrategy:     awsecs.DeploymentStrategy_BLUE_GREEN,
+		DeploymentStrategy:     awsecs.DeploymentStrategy(p.Strategy.Kind.ECSName()),
+		LinearConfiguration:    trafficShift(p.Strategy, rollout.Linear),
+		CanaryConfiguration:    trafficShift(p.Strategy, rollout.Canary),
 		BakeTime:               awscdk.Duration_Minutes(jsii.Number(p.BakeTime.Minutes())),
 		DeploymentAlarms: &awsecs.DeploymentAlarmConfig{
 			AlarmNames: &[]*string{errors5xx.AlarmName(), unhealthy.AlarmName()},
@@ -409,7 +422,7 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 	}
 	// This stack deploys the service: its deployments must fit in one
 	// CloudFormation stack operation.
-	if err := CheckStackDuration(d.Hooks, Rollout{Strategy: StrategyBlueGreen, BakeTime: p.BakeTime}); err != nil {
+	if err := CheckStackDuration(d.Hooks, Rollout{Strategy: p.Strategy, BakeTime: p.BakeTime}); err != nil {
 		panic(fmt.Sprintf("gatehouse.NewDemoStack: %v", err))
 	}
 	Attach(d.Service, &AttachProps{Role: t.InvokeRole, Hooks: d.Hooks})
@@ -426,6 +439,19 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 	awscdk.NewCfnOutput(stack, jsii.String("ClusterName"), &awscdk.CfnOutputProps{Value: cluster.ClusterName()})
 	awscdk.NewCfnOutput(stack, jsii.String("ServiceName"), &awscdk.CfnOutputProps{Value: d.Service.ServiceName()})
 	return d
+}
+
+// trafficShift is the service's LinearConfiguration or CanaryConfiguration
+// when s is of that kind, or nil.
+func trafficShift(s rollout.Strategy, kind rollout.Kind) *awsecs.TrafficShiftConfig {
+	if s.Kind != kind {
+		return nil
+	}
+	percent, bake := s.StepPercent, s.StepBake
+	if kind == rollout.Canary {
+		percent, bake = s.CanaryPercent, s.CanaryBake
+	}
+	return &awsecs.TrafficShiftConfig{StepPercent: jsii.Number(percent), StepBakeTime: awscdk.Duration_Minutes(jsii.Number(bake.Minutes()))}
 }
 
 // blueGreenRule declares a listener rule in the shape ECS keeps it in: one

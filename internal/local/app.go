@@ -131,9 +131,15 @@ type Listener struct {
 	mu         sync.Mutex
 	target     *revision
 	targetSide simulator.Side
-	samples    []sample
-	now        func() time.Time
-	srv        *http.Server
+	// During a linear or canary step, split is green's share in percent,
+	// other the revision that takes the rest (blue), and credit spreads
+	// the requests exactly: each adds split, and one of 100 goes to green.
+	split   float64
+	other   *revision
+	credit  float64
+	samples []sample
+	now     func() time.Time
+	srv     *http.Server
 }
 
 // maxSamples bounds what a listener remembers.
@@ -153,10 +159,31 @@ func newListener(name string, now func() time.Time) (*Listener, error) {
 func (l *Listener) route(r *revision, side simulator.Side) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.target, l.targetSide = r, side
+	l.target, l.targetSide, l.split, l.other = r, side, 0, nil
 	if r == nil {
 		l.targetSide = ""
 	}
+}
+
+// weigh sends green percent of the requests to green and the rest to blue.
+func (l *Listener) weigh(green, blue *revision, percent float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.target, l.targetSide, l.other, l.split, l.credit = green, simulator.Green, blue, percent, 0
+}
+
+// GreenShare is the share of requests the listener sends to green, in
+// percent.
+func (l *Listener) GreenShare() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.other != nil:
+		return l.split
+	case l.targetSide == simulator.Green:
+		return 100
+	}
+	return 0
 }
 
 // Target returns the side the listener forwards to, or "" for none.
@@ -170,6 +197,14 @@ func (l *Listener) Target() simulator.Side {
 func (l *Listener) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	l.mu.Lock()
 	target, side := l.target, l.targetSide
+	if l.other != nil {
+		l.credit += l.split
+		if l.credit >= 100 {
+			l.credit -= 100
+		} else {
+			target, side = l.other, simulator.Blue
+		}
+	}
 	l.mu.Unlock()
 	if target == nil {
 		http.Error(w, "no target group is attached to this listener", http.StatusServiceUnavailable)
@@ -328,6 +363,20 @@ func (a *App) RouteProduction(side simulator.Side) {
 		r.degraded.Store(true)
 	}
 	a.Production.route(r, side)
+}
+
+// WeighProduction sends green percent of production traffic to green and
+// the rest to blue: a linear or canary step. A degrading green starts
+// failing once it takes production traffic.
+func (a *App) WeighProduction(green float64) {
+	g, b := a.side(simulator.Green), a.side(simulator.Blue)
+	if g == nil {
+		return
+	}
+	if g.mode == Degrading {
+		g.degraded.Store(true)
+	}
+	a.Production.weigh(g, b, green)
 }
 
 func (a *App) side(s simulator.Side) *revision {

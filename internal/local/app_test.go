@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -140,5 +141,45 @@ hooks:
 		if _, err := ParseConfig([]byte(bad)); err == nil {
 			t.Errorf("ParseConfig(%q) = nil error, want one", bad)
 		}
+	}
+}
+
+// TestAppWeighedProduction: during a linear or canary step the production
+// listener sends exactly the step's share of the requests to green, and a
+// rollback sends them all back to blue.
+func TestAppWeighedProduction(t *testing.T) {
+	app, err := NewApp(time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	app.Prepare(Healthy)
+	if err := app.StartGreen(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, share := range []float64{25, 10, 0.5} {
+		start := time.Now()
+		app.WeighProduction(share)
+		if got := app.Production.GreenShare(); got != share {
+			t.Errorf("GreenShare = %v, want %v", got, share)
+		}
+		for range 400 {
+			get(t, app.Production.URL+"/")
+		}
+		end := time.Now().Add(time.Millisecond)
+		green, blue := app.Production.Stats(simulator.Green, start, end).Requests, app.Production.Stats(simulator.Blue, start, end).Requests
+		// The background load shares the listener; the split holds to
+		// one request over all of them.
+		if want := float64(green+blue) * share / 100; math.Abs(float64(green)-want) > 1 {
+			t.Errorf("at %v%%: green got %d of %d, want %.1f", share, green, green+blue, want)
+		}
+	}
+	app.RouteProduction(simulator.Blue)
+	start := time.Now()
+	for range 20 {
+		get(t, app.Production.URL+"/")
+	}
+	if g := app.Production.Stats(simulator.Green, start, time.Now().Add(time.Millisecond)).Requests; g != 0 || app.Production.GreenShare() != 0 {
+		t.Errorf("after the rollback green got %d requests, share %v", g, app.Production.GreenShare())
 	}
 }

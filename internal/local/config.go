@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
 )
 
@@ -41,6 +42,16 @@ type Config struct {
 	Approvers []string `json:"approvers,omitempty"`
 	// Hooks are the lifecycle hooks registered on the service.
 	Hooks []HookConfig `json:"hooks,omitempty"`
+	// Strategy is how production traffic moves to green: blue-green (the
+	// default), linear or canary. StepPercent and StepBake (linear),
+	// CanaryPercent and CanaryBake (canary) default to DefaultStepPercent,
+	// DefaultStepBake, DefaultCanaryPercent and DefaultCanaryBake: shorter
+	// than ECS's own defaults, so that a local run stays short.
+	Strategy      string  `json:"strategy,omitempty"`
+	StepPercent   float64 `json:"stepPercent,omitempty"`
+	StepBake      string  `json:"stepBake,omitempty"`
+	CanaryPercent float64 `json:"canaryPercent,omitempty"`
+	CanaryBake    string  `json:"canaryBake,omitempty"`
 	// ECS is how the simulated ECS plays what its documentation leaves
 	// open, as "hookdetails=replace|merge|deep-merge,rollback-weights=
 	// reversed|empty|absent"; empty means simulator.DefaultBehaviour.
@@ -62,6 +73,53 @@ type HookConfig struct {
 	Timeout string `json:"timeout,omitempty"`
 	// OnTimeout is ROLLBACK (default) or CONTINUE.
 	OnTimeout string `json:"onTimeout,omitempty"`
+}
+
+// Local defaults of a linear or canary deployment's steps.
+const (
+	DefaultStepPercent   = 25.0
+	DefaultStepBake      = "1m"
+	DefaultCanaryPercent = 10.0
+	DefaultCanaryBake    = "2m"
+)
+
+// Rollout returns the deployment strategy the configuration names, with the
+// local defaults filled in, or an error naming the key at fault.
+func (c Config) Rollout() (rollout.Strategy, error) {
+	kind, err := rollout.ParseKind(c.Strategy)
+	if err != nil {
+		return rollout.Strategy{}, fmt.Errorf("strategy: %w", err)
+	}
+	s := rollout.Strategy{Kind: kind, StepPercent: c.StepPercent, CanaryPercent: c.CanaryPercent}
+	var errs []error
+	bake := func(key, v, def string) time.Duration {
+		if v == "" {
+			v = def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration like 1m", key, v))
+		}
+		return d
+	}
+	switch kind {
+	case rollout.Linear:
+		if s.StepPercent == 0 {
+			s.StepPercent = DefaultStepPercent
+		}
+		s.StepBake = bake("stepBake", c.StepBake, DefaultStepBake)
+	case rollout.Canary:
+		if s.CanaryPercent == 0 {
+			s.CanaryPercent = DefaultCanaryPercent
+		}
+		s.CanaryBake = bake("canaryBake", c.CanaryBake, DefaultCanaryBake)
+	}
+	if len(errs) == 0 {
+		if err := s.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return s, errors.Join(errs...)
 }
 
 // DefaultConfig is what local mode runs without a file: the approval gate
@@ -150,6 +208,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := simulator.ParseBehaviour(c.ECS); err != nil {
 		errs = append(errs, fmt.Errorf("ecs: %w", err))
+	}
+	if _, err := c.Rollout(); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := approval.ParseApprovers(c.Approvers); err != nil {
 		errs = append(errs, fmt.Errorf("approvers: %w", err))

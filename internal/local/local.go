@@ -173,7 +173,11 @@ func Start(opts Options) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ecs: %w", err)
 	}
-	l.Sim = &simulator.Simulator{Service: Service, Env: l.App, Clock: l.Clock, BakeTime: bake, Behaviour: behaviour, OnEvent: l.onEvent}
+	strategy, err := opts.Config.Rollout()
+	if err != nil {
+		return nil, err
+	}
+	l.Sim = &simulator.Simulator{Service: Service, Env: l.App, Clock: l.Clock, BakeTime: bake, Behaviour: behaviour, Strategy: strategy, OnEvent: l.onEvent}
 	for _, hc := range opts.Config.Hooks {
 		h, err := l.hook(hc)
 		if errors.Is(err, errNotLanded) {
@@ -355,6 +359,8 @@ func (l *Local) find(arn string) *Tracked {
 func (l *Local) onEvent(d *simulator.Deployment, e simulator.Event) {
 	at := e.At.Format("15:04:05")
 	switch {
+	case e.Hook == "" && e.Status == "STARTED" && e.Reason != "":
+		fmt.Fprintf(l.opts.Out, "%s  %s (%s)\n", at, e.Stage, e.Reason)
 	case e.Hook == "" && e.Status == "STARTED":
 		fmt.Fprintf(l.opts.Out, "%s  %s\n", at, e.Stage)
 	case e.Hook == "":

@@ -49,3 +49,44 @@ func TestRollbackPassesAGateThatNeverDecided(t *testing.T) {
 		}
 	}
 }
+
+// TestStepGateAsksOnce: an approval gate at PRE_PRODUCTION_TRAFFIC_SHIFT of
+// a linear or canary deployment is called at every step; it asks once,
+// and its one decision covers every step. The bake after the last step
+// still runs.
+func TestStepGateAsksOnce(t *testing.T) {
+	s, _ := FindScenario("approve")
+	for _, strategy := range []string{"linear", "canary"} {
+		t.Run(strategy, func(t *testing.T) {
+			t.Parallel()
+			cfg := DefaultConfig()
+			cfg.Speed = MaxSpeed
+			cfg.Strategy = strategy
+			for i, h := range cfg.Hooks {
+				if h.Function == FnApproval {
+					cfg.Hooks[i].Stages = []hook.Stage{hook.StagePreProductionTrafficShift}
+				}
+			}
+			var out bytes.Buffer
+			if code := RunScenario(context.Background(), s, cfg, &out); code != ExitAsExpected {
+				t.Fatalf("exit %d\n%s", code, out.String())
+			}
+			text := out.String()
+			steps := strings.Count(text, "PRE_PRODUCTION_TRAFFIC_SHIFT ("+strategy+" step")
+			if want := map[string]int{"linear": 4, "canary": 2}[strategy]; steps != want {
+				t.Errorf("%d steps, want %d:\n%s", steps, want, text)
+			}
+			for _, who := range []string{"alice@example.com", "bob@example.com"} {
+				if n := strings.Count(text, "to "+who+": [gatehouse] Approve"); n != 1 {
+					t.Errorf("%s was asked %d times, want once:\n%s", who, n, text)
+				}
+			}
+			if n := regexp.MustCompile(`approval-hook\s+SUCCEEDED`).FindAllStringIndex(text, -1); len(n) != steps {
+				t.Errorf("the gate passed %d steps, want %d", len(n), steps)
+			}
+			if !regexp.MustCompile(`bake-hook\s+SUCCEEDED`).MatchString(text) {
+				t.Errorf("no bake after the last step:\n%s", text)
+			}
+		})
+	}
+}

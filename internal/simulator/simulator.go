@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 )
 
 // Status is a deployment's status, as ECS names them.
@@ -112,6 +113,9 @@ type Environment interface {
 	RouteTest(side Side)
 	// RouteProduction points the production listener at side.
 	RouteProduction(side Side)
+	// WeighProduction sends green percent of production traffic to green
+	// and the rest to blue (a linear or canary step).
+	WeighProduction(green float64)
 	// StopGreen stops green's tasks after a rollback.
 	StopGreen()
 	// StopBlue stops blue's tasks (CLEAN_UP); green is the new blue.
@@ -143,6 +147,9 @@ type Event struct {
 	Status string     `json:"status"`
 	Reason string     `json:"reason,omitempty"`
 	Delay  int        `json:"callBackDelay,omitempty"`
+	// Green is production traffic's share on green, in percent, after a
+	// production traffic shift (set on a stage's STARTED event).
+	Green *float64 `json:"green,omitempty"`
 }
 
 // Deployment is one run of the lifecycle.
@@ -162,6 +169,10 @@ type Deployment struct {
 	endedAt   time.Time
 	reason    string
 	events    []Event
+	// step is the production traffic shift under way (0-based), and green
+	// production traffic's share on green, in percent.
+	step  int
+	green float64
 }
 
 // Snapshot is a deployment's state at one moment.
@@ -175,6 +186,11 @@ type Snapshot struct {
 	Events         []Event
 	SourceRevision string
 	TargetRevision string
+	// Step is the production traffic shift under way or last made
+	// (0-based), of the strategy's steps; ProductionGreen the share of
+	// production traffic on green, in percent.
+	Step            int
+	ProductionGreen float64
 }
 
 // Snapshot returns a copy of d's state.
@@ -182,7 +198,8 @@ func (d *Deployment) Snapshot() Snapshot {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return Snapshot{ID: d.ID, ARN: d.ARN, Status: d.status, Stage: d.stage, StartedAt: d.startedAt, EndedAt: d.endedAt,
-		Reason: d.reason, Events: append([]Event(nil), d.events...), SourceRevision: d.SourceRevision, TargetRevision: d.TargetRevision}
+		Reason: d.reason, Events: append([]Event(nil), d.events...), SourceRevision: d.SourceRevision, TargetRevision: d.TargetRevision,
+		Step: d.step, ProductionGreen: d.green}
 }
 
 func (d *Deployment) set(f func(d *Deployment)) {
@@ -201,6 +218,9 @@ type Simulator struct {
 	// Behaviour is how ECS plays what its documentation leaves open; the
 	// zero value is DefaultBehaviour.
 	Behaviour Behaviour
+	// Strategy is how production traffic moves: all at once (blue/green,
+	// the zero value), in linear steps, or canary first.
+	Strategy rollout.Strategy
 	// OnEvent, when set, sees every event as it happens.
 	OnEvent func(d *Deployment, e Event)
 
@@ -240,7 +260,7 @@ func (s *Simulator) Restore(snap Snapshot) *Deployment {
 	return &Deployment{
 		ID: snap.ID, ARN: snap.ARN, SourceRevision: snap.SourceRevision, TargetRevision: snap.TargetRevision,
 		status: snap.Status, stage: snap.Stage, startedAt: snap.StartedAt, endedAt: snap.EndedAt,
-		reason: snap.Reason, events: snap.Events,
+		reason: snap.Reason, events: snap.Events, step: snap.Step, green: snap.ProductionGreen,
 	}
 }
 
@@ -256,6 +276,10 @@ func (s *Simulator) Run(ctx context.Context, d *Deployment) Status {
 			return snap.Status
 		}
 		from = max(slices.Index(Lifecycle, snap.Stage), 0)
+		if snap.Stage == hook.StageProductionTrafficShift {
+			// The steps resume together, at the step under way.
+			from = slices.Index(Lifecycle, hook.StagePreProductionTrafficShift)
+		}
 		if snap.Status == StatusRollbackInProgress {
 			return s.rollback(ctx, d, snap.Stage, errors.New(snap.Reason))
 		}
@@ -281,6 +305,23 @@ func (s *Simulator) Run(ctx context.Context, d *Deployment) Status {
 			}
 			continue
 		}
+		if stage == hook.StagePreProductionTrafficShift || stage == hook.StageProductionTrafficShift {
+			// Both stages run once per step of the strategy.
+			if stage == hook.StageProductionTrafficShift {
+				continue
+			}
+			resume := 0
+			if i == from && from > 0 {
+				resume = d.Snapshot().Step
+			}
+			if err := s.shiftProduction(ctx, d, resume); err != nil {
+				if ctx.Err() != nil {
+					return d.Snapshot().Status
+				}
+				return s.rollback(ctx, d, d.Snapshot().Stage, err)
+			}
+			continue
+		}
 		d.set(func(d *Deployment) { d.stage = stage })
 		s.emit(d, Event{Stage: stage, Status: "STARTED"})
 		var err error
@@ -289,8 +330,6 @@ func (s *Simulator) Run(ctx context.Context, d *Deployment) Status {
 			err = s.Env.StartGreen(ctx)
 		case hook.StageTestTrafficShift:
 			s.Env.RouteTest(Green)
-		case hook.StageProductionTrafficShift:
-			s.Env.RouteProduction(Green)
 		case StageBakeTime:
 			err = s.Clock.Sleep(ctx, s.BakeTime)
 		case StageCleanUp:
@@ -309,6 +348,57 @@ func (s *Simulator) Run(ctx context.Context, d *Deployment) Status {
 	d.set(func(d *Deployment) { d.status = StatusSuccessful; d.endedAt = s.Clock.Now() })
 	s.emit(d, Event{Stage: StageCleanUp, Status: string(StatusSuccessful)})
 	return StatusSuccessful
+}
+
+// shiftProduction moves production traffic to green step by step, from
+// step from on: at each step ECS calls the PRE_PRODUCTION_TRAFFIC_SHIFT
+// hooks, shifts the step's share, calls the PRODUCTION_TRAFFIC_SHIFT hooks
+// with the step's weights, and waits the step (or canary) bake before the
+// next. Blue/green is one step of 100%.
+func (s *Simulator) shiftProduction(ctx context.Context, d *Deployment, from int) error {
+	steps := s.Strategy.Steps()
+	if from > 0 && from < len(steps) {
+		// A restart: production is where the step before left it.
+		s.weigh(steps[from-1])
+	}
+	for i := max(from, 0); i < len(steps); i++ {
+		w := steps[i]
+		d.set(func(d *Deployment) { d.step = i; d.stage = hook.StagePreProductionTrafficShift })
+		s.emit(d, Event{Stage: hook.StagePreProductionTrafficShift, Status: "STARTED", Reason: s.stepLabel(i, steps)})
+		if err := s.runStage(ctx, d, hook.StagePreProductionTrafficShift, false); err != nil {
+			return err
+		}
+		d.set(func(d *Deployment) { d.stage = hook.StageProductionTrafficShift; d.green = w })
+		s.weigh(w)
+		s.emit(d, Event{Stage: hook.StageProductionTrafficShift, Status: "STARTED", Reason: s.stepLabel(i, steps), Green: &w})
+		if err := s.runStage(ctx, d, hook.StageProductionTrafficShift, false); err != nil {
+			return err
+		}
+		if bake := s.Strategy.BakeAfter(i); bake > 0 {
+			s.emit(d, Event{Stage: hook.StageProductionTrafficShift, Status: "STEP_BAKE", Reason: fmt.Sprintf("%s with %g%% of production on green before the next step", hook.FormatDuration(bake), w)})
+			if err := s.Clock.Sleep(ctx, bake); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// weigh sends green percent of production traffic to green.
+func (s *Simulator) weigh(green float64) {
+	if green >= 100 {
+		s.Env.RouteProduction(Green)
+		return
+	}
+	s.Env.WeighProduction(green)
+}
+
+// stepLabel names step i of steps for events: "" for blue/green.
+func (s *Simulator) stepLabel(i int, steps []float64) string {
+	if len(steps) == 1 {
+		return ""
+	}
+	return fmt.Sprintf("%s step %d of %d: %g%% to green", s.Strategy.WithDefaults().Kind, i+1, len(steps), steps[i])
 }
 
 // rollback moves traffic back to blue, re-invoking the traffic-shift hooks
@@ -456,6 +546,14 @@ func (s *Simulator) Payload(d *Deployment, stage hook.Stage, execution string, d
 	case hook.StageTestTrafficShift, hook.StagePreProductionTrafficShift:
 		test = map[string]float64{d.TargetRevision: green, d.SourceRevision: blue}
 	case hook.StageProductionTrafficShift:
+		if !rollback {
+			// The step's weights (100/0 for blue/green).
+			green = d.Snapshot().ProductionGreen
+			if green == 0 {
+				green = 100
+			}
+			blue = 100 - green
+		}
 		prod = map[string]float64{d.TargetRevision: green, d.SourceRevision: blue}
 	}
 	if rollback {

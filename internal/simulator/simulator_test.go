@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 )
 
 // stepClock is a simulated clock whose Sleep returns at once after moving
@@ -46,10 +47,11 @@ func (e *fakeEnv) StartGreen(context.Context) error {
 	e.record("start green")
 	return nil
 }
-func (e *fakeEnv) RouteTest(s Side)       { e.record("test->" + string(s)) }
-func (e *fakeEnv) RouteProduction(s Side) { e.record("prod->" + string(s)) }
-func (e *fakeEnv) StopGreen()             { e.record("stop green") }
-func (e *fakeEnv) StopBlue()              { e.record("stop blue") }
+func (e *fakeEnv) RouteTest(s Side)              { e.record("test->" + string(s)) }
+func (e *fakeEnv) RouteProduction(s Side)        { e.record("prod->" + string(s)) }
+func (e *fakeEnv) WeighProduction(green float64) { e.record(fmt.Sprintf("prod->green %g%%", green)) }
+func (e *fakeEnv) StopGreen()                    { e.record("stop green") }
+func (e *fakeEnv) StopBlue()                     { e.record("stop blue") }
 
 func newSim(hooks ...Hook) (*Simulator, *fakeEnv, *stepClock) {
 	env := &fakeEnv{}
@@ -350,5 +352,77 @@ func TestResume(t *testing.T) {
 	}
 	if want := []string{"start green", "test->green", "prod->green", "stop blue"}; !slices.Equal(env.calls, want) {
 		t.Errorf("environment calls = %v, want %v", env.calls, want)
+	}
+}
+
+// TestLinearAndCanarySteps: the per-step stages run once per step with that
+// step's production weights, the step bake passes between steps (not after
+// the last), POST_PRODUCTION_TRAFFIC_SHIFT runs once after the last, and a
+// failure mid-way sends all production traffic back to blue.
+func TestLinearAndCanarySteps(t *testing.T) {
+	tests := []struct {
+		name     string
+		strategy rollout.Strategy
+		weights  []float64
+		env      []string
+		baked    time.Duration // step bakes plus the 5m bake time
+	}{
+		{"linear", rollout.Strategy{Kind: rollout.Linear, StepPercent: 25, StepBake: time.Minute},
+			[]float64{25, 50, 75, 100},
+			[]string{"start green", "test->green", "prod->green 25%", "prod->green 50%", "prod->green 75%", "prod->green", "stop blue"},
+			3*time.Minute + 5*time.Minute},
+		{"canary", rollout.Strategy{Kind: rollout.Canary, CanaryPercent: 10, CanaryBake: 2 * time.Minute},
+			[]float64{10, 100},
+			[]string{"start green", "test->green", "prod->green 10%", "prod->green", "stop blue"},
+			2*time.Minute + 5*time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pre, prod, post := &scripted{next: succeed}, &scripted{next: succeed}, &scripted{next: succeed}
+			sim, env, clock := newSim(
+				Hook{Name: "pre", Stages: []hook.Stage{hook.StagePreProductionTrafficShift}, Invoke: pre.invoke},
+				Hook{Name: "prod", Stages: []hook.Stage{hook.StageProductionTrafficShift}, Invoke: prod.invoke},
+				Hook{Name: "post", Stages: []hook.Stage{hook.StagePostProductionTrafficShift}, Invoke: post.invoke},
+			)
+			sim.Strategy = tt.strategy
+			start := clock.Now()
+			d := sim.NewDeployment()
+			if got := sim.Run(context.Background(), d); got != StatusSuccessful {
+				t.Fatalf("Run = %s (%s)", got, d.Snapshot().Reason)
+			}
+			if len(pre.reqs) != len(tt.weights) || len(prod.reqs) != len(tt.weights) || len(post.reqs) != 1 {
+				t.Errorf("calls: pre %d, prod %d, post %d; want %d, %d, 1", len(pre.reqs), len(prod.reqs), len(post.reqs), len(tt.weights), len(tt.weights))
+			}
+			for i, r := range prod.reqs {
+				w := r.ExecutionDetails.ProductionTrafficWeights
+				if w[d.TargetRevision] != tt.weights[i] || w[d.SourceRevision] != 100-tt.weights[i] {
+					t.Errorf("step %d weights %v, want green %g", i+1, w, tt.weights[i])
+				}
+			}
+			if diff := cmp.Diff(tt.env, env.calls); diff != "" {
+				t.Errorf("environment calls (-want +got):\n%s", diff)
+			}
+			if got := clock.Now().Sub(start); got != tt.baked {
+				t.Errorf("simulated time = %v, want %v", got, tt.baked)
+			}
+		})
+	}
+
+	// A failure at the second step: production goes back to blue at once.
+	prod := &scripted{next: func(n int, req hook.Request) (hook.Response, error) {
+		if n == 2 {
+			return hook.Response{HookStatus: hook.StatusFailed, Reason: "step 2 is bad"}, nil
+		}
+		return hook.Response{HookStatus: hook.StatusSucceeded}, nil
+	}}
+	sim, env, _ := newSim(Hook{Name: "prod", Stages: []hook.Stage{hook.StageProductionTrafficShift}, Invoke: prod.invoke})
+	sim.Strategy = rollout.Strategy{Kind: rollout.Linear, StepPercent: 25, StepBake: time.Minute}
+	d := sim.NewDeployment()
+	if got := sim.Run(context.Background(), d); got != StatusRollbackSuccessful {
+		t.Fatalf("Run = %s, want ROLLBACK_SUCCESSFUL", got)
+	}
+	want := []string{"start green", "test->green", "prod->green 25%", "prod->green 50%", "prod->blue", "test->blue", "stop green"}
+	if diff := cmp.Diff(want, env.calls); diff != "" {
+		t.Errorf("environment calls (-want +got):\n%s", diff)
 	}
 }
