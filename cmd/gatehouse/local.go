@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/local"
+	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
 )
 
@@ -77,7 +78,11 @@ func interactive(ctx context.Context, cfg local.Config, stateDir, listen string,
 		return 1
 	}
 	defer l.Close()
-	fmt.Fprintf(stdout, "gatehouse local: a blue/green deployment on this machine, %g× faster than real time\n\n", cfg.Speed)
+	kind := "blue/green"
+	if s, err := cfg.Rollout(); err == nil && s.Kind != rollout.BlueGreen {
+		kind = string(s.Kind)
+	}
+	fmt.Fprintf(stdout, "gatehouse local: a %s deployment on this machine, %g× faster than real time\n\n", kind, cfg.Speed)
 	fmt.Fprintf(stdout, "  dashboard           %s\n", l.UIURL)
 	fmt.Fprintf(stdout, "  production listener %s\n", l.App.Production.URL)
 	fmt.Fprintf(stdout, "  test listener       %s\n", l.App.Test.URL)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
 )
 
@@ -107,6 +108,23 @@ hooks:
 	}
 	if c.Speed != 120 || c.BakeTime != "2m" || c.Green != "slow" || len(c.Hooks) != 1 || !strings.Contains(string(c.Hooks[0].HookDetails), "ops@example.com") {
 		t.Errorf("config = %+v", c)
+	}
+	c, err = ParseConfig([]byte("strategy: canary\ncanaryPercent: 20\ncanaryBake: 3m\necs: hookdetails=merge,rollback-weights=absent\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := c.Rollout(); err != nil || s != (rollout.Strategy{Kind: rollout.Canary, CanaryPercent: 20, CanaryBake: 3 * time.Minute}) || c.ECS != "hookdetails=merge,rollback-weights=absent" {
+		t.Errorf("strategy and ECS from the file: %+v, %v (config %+v)", s, err, c)
+	}
+	for text, want := range map[string]string{
+		"strategy: rolling":                  "strategy: \"rolling\" is not a strategy",
+		"strategy: linear\nstepPercent: 1":   "stepPercent: 1, want a multiple of 0.1 from 3 to 100",
+		"strategy: canary\ncanaryBake: soon": "canaryBake: \"soon\" is not a duration",
+		"ecs: hookdetails=patch":             "ecs: hookdetails=patch: want one of",
+	} {
+		if _, err := ParseConfig([]byte(text)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseConfig(%q) = %v, want %q", text, err, want)
+		}
 	}
 	if c, err := ParseConfig([]byte(`{"speed": 10}`)); err != nil || c.Speed != 10 || len(c.Hooks) != 3 {
 		t.Errorf("JSON config = %+v, %v; want speed 10 and the default hooks", c, err)

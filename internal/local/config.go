@@ -182,6 +182,7 @@ func ParseConfig(data []byte) (Config, error) {
 		if f.Hooks != nil {
 			c.Hooks = f.Hooks
 		}
+		c.ECS, c.Strategy, c.StepPercent, c.StepBake, c.CanaryPercent, c.CanaryBake = f.ECS, f.Strategy, f.StepPercent, f.StepBake, f.CanaryPercent, f.CanaryBake
 		if len(f.Approvers) > 0 {
 			c.Approvers = f.Approvers
 			for i, h := range c.Hooks {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
 )
 
@@ -27,11 +29,32 @@ type dashView struct {
 	InProgress  bool
 	Modes       []Mode
 	Message     string
+	// Strategy names how production traffic moves; Steps are its steps,
+	// for the newest deployment.
+	Strategy string
+	Steps    []stepView
 }
 
 type listenerView struct {
 	URL    string
 	Target simulator.Side
+	// Green and Blue are the shares of the listener's traffic, in percent.
+	Green, Blue float64
+}
+
+type stepView struct {
+	Percent float64
+	// State is done, current or next.
+	State string
+}
+
+func newListenerView(l *Listener) listenerView {
+	g := l.GreenShare()
+	v := listenerView{URL: l.URL, Target: l.Target(), Green: g, Blue: 100 - g}
+	if v.Target == "" {
+		v.Blue = 0
+	}
+	return v
 }
 
 type deploymentView struct {
@@ -102,8 +125,9 @@ func (d *dashboard) show(w http.ResponseWriter, r *http.Request, msg string) {
 	v := dashView{
 		Now:        l.Clock.Now().Format("15:04:05"),
 		Speed:      l.Clock.Speed(),
-		Production: listenerView{URL: l.App.Production.URL, Target: l.App.Production.Target()},
-		Test:       listenerView{URL: l.App.Test.URL, Target: l.App.Test.Target()},
+		Production: newListenerView(l.App.Production),
+		Test:       newListenerView(l.App.Test),
+		Strategy:   string(l.Sim.Strategy.WithDefaults().Kind),
 		Missing:    l.Missing,
 		Modes:      []Mode{Healthy, Broken, Slow, Degrading},
 		Message:    msg,
@@ -118,6 +142,9 @@ func (d *dashboard) show(w http.ResponseWriter, r *http.Request, msg string) {
 		}
 		v.Deployments = append(v.Deployments, dv)
 	}
+	if ds := l.Deployments(); len(ds) > 0 {
+		v.Steps = steps(l.Sim.Strategy, ds[len(ds)-1].D.Snapshot())
+	}
 	slices.Reverse(v.Deployments)
 	v.Mails = l.Outbox.Mails()
 	slices.Reverse(v.Mails)
@@ -126,6 +153,25 @@ func (d *dashboard) show(w http.ResponseWriter, r *http.Request, msg string) {
 		return
 	}
 	_ = dashTmpl.Execute(w, v)
+}
+
+// steps is where a deployment stands in the strategy's production shifts.
+func steps(s rollout.Strategy, snap simulator.Snapshot) []stepView {
+	shifts := s.Steps()
+	out := make([]stepView, len(shifts))
+	stage := slices.Index(simulator.Lifecycle, snap.Stage)
+	shifting := stage >= slices.Index(simulator.Lifecycle, hook.StagePreProductionTrafficShift)
+	past := stage > slices.Index(simulator.Lifecycle, hook.StageProductionTrafficShift) && snap.Status != simulator.StatusRollbackInProgress
+	for i, p := range shifts {
+		out[i] = stepView{Percent: p, State: "next"}
+		switch {
+		case past && snap.ProductionGreen >= 100, shifting && i < snap.Step:
+			out[i].State = "done"
+		case shifting && i == snap.Step && !snap.Status.Terminal():
+			out[i].State = "current"
+		}
+	}
+	return out
 }
 
 func clock(t time.Time) string {
@@ -160,6 +206,12 @@ pre{white-space:pre-wrap;background:#f7f8fa;border:1px solid #e3e6eb;border-radi
 .mail a{font-weight:600}
 .note{background:#fff6e0;border:1px solid #f0d48a;border-radius:6px;padding:.5rem .8rem}
 .blue{color:#1f5fbf;font-weight:600}.green{color:#1f7a33;font-weight:600}
+.bar{display:flex;height:1.4rem;border-radius:4px;overflow:hidden;border:1px solid #d9dde3;min-width:14rem;margin:.2rem 0}
+.bar span{display:flex;align-items:center;justify-content:center;color:#fff;font-size:.8rem;font-weight:600;white-space:nowrap;overflow:hidden}
+.bar .b{background:#1f5fbf}.bar .g{background:#1f7a33}
+.steps{display:flex;gap:.3rem;list-style:none;padding:0;margin:.3rem 0}
+.steps li{border:1px solid #d9dde3;border-radius:4px;padding:.05rem .45rem;font-size:.85rem}
+.steps .done{background:#e6f4ea;border-color:#1f7a33}.steps .current{background:#fff6e0;border-color:#8a5a00;font-weight:600}
 button{font:inherit;font-weight:600;padding:.35rem 1rem;border-radius:6px;border:1px solid #1d2330;background:#1d2330;color:#fff;cursor:pointer}
 button[disabled]{opacity:.4;cursor:default}
 </style>
@@ -173,8 +225,11 @@ button[disabled]{opacity:.4;cursor:default}
 <section id="service">
 <h2>Service <code>demo</code> on cluster <code>local</code></h2>
 <table>
-<tr><th>Production listener</th><td><a href="{{.Production.URL}}">{{.Production.URL}}</a> → <span class="{{.Production.Target}}" id="prod-target">{{.Production.Target}}</span></td></tr>
-<tr><th>Test listener</th><td><a href="{{.Test.URL}}">{{.Test.URL}}</a> → <span class="{{.Test.Target}}" id="test-target">{{.Test.Target}}</span></td></tr>
+<tr><th>Production listener</th><td><a href="{{.Production.URL}}">{{.Production.URL}}</a> → <span class="{{.Production.Target}}" id="prod-target">{{.Production.Target}}</span>
+<div class="bar" id="prod-traffic" role="img" aria-label="production traffic: blue {{.Production.Blue}}%, green {{.Production.Green}}%">{{if .Production.Blue}}<span class="b" style="width:{{.Production.Blue}}%">blue {{.Production.Blue}}%</span>{{end}}{{if .Production.Green}}<span class="g" style="width:{{.Production.Green}}%">green {{.Production.Green}}%</span>{{end}}</div></td></tr>
+<tr><th>Test listener</th><td><a href="{{.Test.URL}}">{{.Test.URL}}</a> → <span class="{{.Test.Target}}" id="test-target">{{.Test.Target}}</span>
+<div class="bar" id="test-traffic" role="img" aria-label="test traffic: blue {{.Test.Blue}}%, green {{.Test.Green}}%">{{if .Test.Blue}}<span class="b" style="width:{{.Test.Blue}}%">blue</span>{{end}}{{if .Test.Green}}<span class="g" style="width:{{.Test.Green}}%">green</span>{{end}}</div></td></tr>
+<tr><th>Strategy</th><td id="strategy">{{.Strategy}}{{if gt (len .Steps) 1}}<ol class="steps" id="steps">{{range .Steps}}<li class="{{.State}}">{{.Percent}}%</li>{{end}}</ol>{{end}}</td></tr>
 </table>
 <form method="post" action="/deploy">
 <label>New revision behaves <select name="green">{{range .Modes}}<option>{{.}}</option>{{end}}</select></label>

@@ -253,3 +253,37 @@ func TestListenLoopbackOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestDashboardShowsTheSteps: during a linear deployment the dashboard
+// draws production traffic split between blue and green as it moves, and
+// marks the step under way.
+func TestDashboardShowsTheSteps(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Speed = 20
+	cfg.Strategy = "linear"
+	cfg.Hooks = nil
+	l := startLocal(t, cfg)
+	if _, err := l.Deploy(Healthy); err != nil {
+		t.Fatal(err)
+	}
+	want := `aria-label="production traffic: blue 75%, green 25%"`
+	deadline := time.Now().Add(20 * time.Second)
+	for tries := 0; ; tries++ {
+		res, err := http.Get(l.UIURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if strings.Contains(string(page), want) {
+			if !strings.Contains(string(page), `<li class="current">25%</li>`) || !strings.Contains(string(page), `<li class="next">100%</li>`) {
+				t.Errorf("the steps are not marked:\n%s", page)
+			}
+			return
+		}
+		if tries > 2000 || time.Now().After(deadline) {
+			t.Fatalf("the dashboard never showed the 25%% step:\n%s", page)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
