@@ -1,10 +1,11 @@
 // Command gatehouse runs gatehouse locally and operates it in AWS.
 //
-//	gatehouse local [--scenario NAME] [--config FILE] [--speed N] [--green MODE] [--state-dir DIR] [--listen ADDR]
+//	gatehouse local [--scenario NAME] [--config FILE] [--speed N] [--green MODE] [--strategy S] [--ecs BEHAVIOUR] [--state-dir DIR] [--listen ADDR]
 //	gatehouse list [--all] [--bucket B]
 //	gatehouse status <deployment-arn> [--stage S] [--gate G] [--bucket B]
 //	gatehouse approve <deployment-arn> [--stage S] [--gate G] [--comment C] [--override] [--bucket B]
 //	gatehouse reject <deployment-arn> [--stage S] [--gate G] [--comment C] [--bucket B]
+//	gatehouse rollback <deployment-arn | service-arn> [--yes] [--wait D]
 package main
 
 import (
@@ -29,6 +30,7 @@ Usage:
   gatehouse status <deployment-arn>    show a request, its votes and its audit history
   gatehouse approve <deployment-arn>   approve as your AWS identity
   gatehouse reject <deployment-arn>    reject as your AWS identity
+  gatehouse rollback <deployment-arn>  roll a deployment back: production traffic back to blue at once
 
 Run "gatehouse <command> -h" for a command's flags.
 `
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runLocal(ctx, args[1:], stdout, stderr)
 	case "list", "status", "approve", "reject":
 		return runOperator(ctx, args[0], args[1:], stdout, stderr, getenv)
+	case "rollback":
+		return runRollback(ctx, args[1:], stdout, stderr, getenv)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

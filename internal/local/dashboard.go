@@ -60,7 +60,7 @@ func newListenerView(l *Listener) listenerView {
 type deploymentView struct {
 	ID, Status, Stage, Reason, Green string
 	Started, Ended                   string
-	Terminal, Success                bool
+	Terminal, Success, CanRollBack   bool
 	Events                           []simulator.Event
 }
 
@@ -80,6 +80,8 @@ func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.show(w, r, r.URL.Query().Get("msg"))
 	case r.URL.Path == "/deploy" && r.Method == http.MethodPost:
 		d.deploy(w, r)
+	case r.URL.Path == "/rollback" && r.Method == http.MethodPost:
+		d.rollback(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -93,21 +95,41 @@ func (d *dashboard) ownHost(host string) bool {
 	return host == own || host == "localhost:"+port
 }
 
-func (d *dashboard) deploy(w http.ResponseWriter, r *http.Request) {
+// sameSite refuses a cross-site form post, answering 403, and reports
+// whether the request may go on.
+func (d *dashboard) sameSite(w http.ResponseWriter, r *http.Request) bool {
 	// The dashboard only listens on loopback, but a web page elsewhere could
 	// still post to it: refuse cross-site form posts.
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
 		http.Error(w, "cross-site request refused", http.StatusForbidden)
-		return
+		return false
 	}
 	// Browsers that send no Sec-Fetch-Site still send Origin; and the Host
 	// must be the dashboard's own, against DNS rebinding.
 	if o := r.Header.Get("Origin"); o != "" && !d.ownHost(strings.TrimPrefix(o, "http://")) {
 		http.Error(w, "cross-site request refused", http.StatusForbidden)
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	return true
+}
+
+// rollback is the Roll back button: production back to blue at once.
+func (d *dashboard) rollback(w http.ResponseWriter, r *http.Request) {
+	if !d.sameSite(w, r) {
 		return
 	}
+	msg := "Rollback requested: production goes back to blue, which still runs."
+	if err := d.l.Rollback(r.FormValue("deployment"), "the dashboard"); err != nil {
+		msg = err.Error()
+	}
+	http.Redirect(w, r, "/?msg="+url.QueryEscape(msg), http.StatusSeeOther)
+}
 
-	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+func (d *dashboard) deploy(w http.ResponseWriter, r *http.Request) {
+	if !d.sameSite(w, r) {
+		return
+	}
 	mode, err := ParseMode(r.FormValue("green"))
 	msg := ""
 	if err != nil {
@@ -136,7 +158,7 @@ func (d *dashboard) show(w http.ResponseWriter, r *http.Request, msg string) {
 		s := t.D.Snapshot()
 		dv := deploymentView{ID: s.ID, Status: string(s.Status), Stage: string(s.Stage), Reason: s.Reason, Green: string(t.Green),
 			Started: clock(s.StartedAt), Ended: clock(s.EndedAt), Terminal: s.Status.Terminal(), Success: s.Status == simulator.StatusSuccessful,
-			Events: s.Events}
+			Events: s.Events, CanRollBack: CanRollBack(s)}
 		if !dv.Terminal {
 			v.InProgress = true
 		}
@@ -214,6 +236,7 @@ pre{white-space:pre-wrap;background:#f7f8fa;border:1px solid #e3e6eb;border-radi
 .steps .done{background:#e6f4ea;border-color:#1f7a33}.steps .current{background:#fff6e0;border-color:#8a5a00;font-weight:600}
 button{font:inherit;font-weight:600;padding:.35rem 1rem;border-radius:6px;border:1px solid #1d2330;background:#1d2330;color:#fff;cursor:pointer}
 button[disabled]{opacity:.4;cursor:default}
+button.danger{background:#a11d1d;border-color:#a11d1d}
 </style>
 </head>
 <body>
@@ -245,6 +268,11 @@ button[disabled]{opacity:.4;cursor:default}
 <tr><th>Started</th><td>{{$d.Started}}{{with $d.Ended}} · ended {{.}}{{end}}</td></tr>
 {{- with $d.Reason}}<tr><th>Why</th><td>{{.}}</td></tr>{{end}}
 </table>
+{{- if $d.CanRollBack}}
+<form method="post" action="/rollback"><input type="hidden" name="deployment" value="{{$d.ID}}">
+<button type="submit" id="rollback" class="danger">Roll back</button> <small>Production goes back to blue at once: blue still runs until CLEAN_UP.</small>
+</form>
+{{- end}}
 {{- if eq $i 0}}
 <table class="events">
 <tr><th>time</th><th>stage</th><th>hook</th><th>answer</th><th>reason</th></tr>

@@ -343,6 +343,31 @@ func (l *Local) Deployments() []*Tracked {
 	return append([]*Tracked(nil), l.deployments...)
 }
 
+// Rollback asks ECS to roll the deployment with id back, as an operator's
+// `gatehouse rollback` (StopServiceDeployment, stopType ROLLBACK) does. It
+// is offered while production traffic is on green and blue still runs:
+// POST_PRODUCTION_TRAFFIC_SHIFT and BAKE_TIME.
+func (l *Local) Rollback(id, by string) error {
+	for _, t := range l.Deployments() {
+		if t.D.ID != id {
+			continue
+		}
+		snap := t.D.Snapshot()
+		if !CanRollBack(snap) {
+			return fmt.Errorf("deployment %s is %s at %s: a rollback is offered while production is on green and blue still runs (%s, %s)",
+				id, snap.Status, snap.Stage, hook.StagePostProductionTrafficShift, simulator.StageBakeTime)
+		}
+		return l.Sim.RequestRollback(t.D, "rolled back by "+by+" during "+string(snap.Stage)+": production back to blue, which still runs")
+	}
+	return fmt.Errorf("no deployment %s", id)
+}
+
+// CanRollBack reports whether the dashboard offers a rollback of snap.
+func CanRollBack(snap simulator.Snapshot) bool {
+	return snap.Status == simulator.StatusInProgress &&
+		(snap.Stage == hook.StagePostProductionTrafficShift || snap.Stage == simulator.StageBakeTime)
+}
+
 func (l *Local) find(arn string) *Tracked {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -41,6 +41,9 @@ type Scenario struct {
 	NoReview bool
 	// Frozen puts the deployment in a deployment freeze.
 	Frozen bool
+	// Rollback has an operator press the dashboard's Roll back button once
+	// production traffic is on green and blue still runs.
+	Rollback bool
 }
 
 // Scenarios are the runs `gatehouse local --scenario` knows.
@@ -60,6 +63,9 @@ var Scenarios = []Scenario{
 		WantReason: []string{"bake-hook failed at POST_PRODUCTION_TRAFFIC_SHIFT: bake failed after", "5xx rate"}},
 	{Name: "freeze", Description: "a deployment during a freeze: a reviewer approves as an emergency override, giving the reason", Green: Healthy,
 		Decision: "override", Frozen: true, Needs: []string{FnApproval}, Want: simulator.StatusSuccessful},
+	{Name: "rollback", Description: "an operator rolls back during the bake, while blue still runs: production goes back to blue at once", Green: Healthy,
+		Decision: "approve", Rollback: true, Needs: []string{FnApproval}, Want: simulator.StatusRollbackSuccessful,
+		WantReason: []string{"rolled back by the dashboard during"}},
 }
 
 // FindScenario returns the scenario called name.
@@ -137,13 +143,32 @@ func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int
 	} else {
 		reviewErr <- nil
 	}
+	code := ExitAsExpected
+	rollbackErr := make(chan error, 1)
+	if s.Rollback {
+		go func() { rollbackErr <- pressRollBack(ctx, l, t, out) }()
+	} else {
+		rollbackErr <- nil
+	}
 	select {
 	case <-t.Done():
 	case <-ctx.Done():
 		fmt.Fprintf(out, "scenario %s: no final status within %s\n", s.Name, scenarioDeadline)
 	}
 	snap := t.D.Snapshot()
-	code := ExitAsExpected
+	select {
+	case err := <-rollbackErr:
+		if err != nil {
+			fmt.Fprintf(out, "scenario %s: operator: %v\n", s.Name, err)
+			code = ExitUnexpected
+		}
+	case <-ctx.Done():
+		fmt.Fprintf(out, "scenario %s: the operator did not finish\n", s.Name)
+		code = ExitUnexpected
+	}
+	if s.Rollback && !snap.BlueAgainAt.IsZero() {
+		fmt.Fprintf(out, "production back on blue %s (simulated) after the Roll back click\n", snap.BlueAgainAt.Sub(snap.RollbackRequestedAt).Round(time.Millisecond))
+	}
 	if snap.Status != s.Want {
 		fmt.Fprintf(out, "scenario %s: ended %s, want %s\n", s.Name, snap.Status, s.Want)
 		code = ExitUnexpected
@@ -176,6 +201,45 @@ func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int
 	}
 	fmt.Fprintf(out, "deployment %s: %s\n", t.D.ID, snap.Status)
 	return code
+}
+
+// pressRollBack plays an operator: wait until the dashboard offers Roll
+// back for the deployment, then press it, as a browser posts the form.
+func pressRollBack(ctx context.Context, l *Local, t *Tracked, out io.Writer) error {
+	for !CanRollBack(t.D.Snapshot()) {
+		if t.D.Snapshot().Status.Terminal() {
+			return fmt.Errorf("the deployment ended %s before a rollback was offered", t.D.Snapshot().Status)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no Roll back button: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var page string
+	if err := fetch(ctx, client, http.MethodGet, l.UIURL, &page); err != nil {
+		return fmt.Errorf("dashboard: %w", err)
+	}
+	if !strings.Contains(page, `id="rollback"`) {
+		return errors.New("the dashboard shows no Roll back button")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.UIURL+"/rollback", strings.NewReader(url.Values{"deployment": {t.D.ID}}.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", l.UIURL)
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		return fmt.Errorf("Roll back: %s", res.Status)
+	}
+	fmt.Fprintf(out, "  ⟲  the operator pressed Roll back at %s\n", t.D.Snapshot().Stage)
+	return nil
 }
 
 // reviewAs plays a reviewer: wait for the review email, open the link as a

@@ -35,6 +35,7 @@ type Status string
 const (
 	StatusInProgress         Status = "IN_PROGRESS"
 	StatusSuccessful         Status = "SUCCESSFUL"
+	StatusRollbackRequested  Status = "ROLLBACK_REQUESTED"
 	StatusRollbackInProgress Status = "ROLLBACK_IN_PROGRESS"
 	StatusRollbackSuccessful Status = "ROLLBACK_SUCCESSFUL"
 	StatusRollbackFailed     Status = "ROLLBACK_FAILED"
@@ -173,6 +174,36 @@ type Deployment struct {
 	// production traffic's share on green, in percent.
 	step  int
 	green float64
+	// rollbackRequested is closed by RequestRollback (an operator's
+	// StopServiceDeployment with stopType ROLLBACK); requestedAt and
+	// requestReason say when and why.
+	rollbackRequested chan struct{}
+	requestOnce       sync.Once
+	requestedAt       time.Time
+	requestReason     string
+	blueAgainAt       time.Time
+}
+
+// ErrNotInProgress is returned by RequestRollback for a deployment that has
+// ended.
+var ErrNotInProgress = errors.New("the deployment is not in progress")
+
+// errRollbackRequested stops the stage under way when an operator asked
+// for a rollback; Run then rolls back.
+var errRollbackRequested = errors.New("rollback requested")
+
+// operatorRollback is the cause of a run stopped by RequestRollback.
+type operatorRollback struct{ reason string }
+
+func (o operatorRollback) Error() string { return o.reason }
+
+func (d *Deployment) requested() chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.rollbackRequested == nil {
+		d.rollbackRequested = make(chan struct{})
+	}
+	return d.rollbackRequested
 }
 
 // Snapshot is a deployment's state at one moment.
@@ -191,6 +222,11 @@ type Snapshot struct {
 	// production traffic on green, in percent.
 	Step            int
 	ProductionGreen float64
+	// RollbackRequestedAt is when an operator asked for a rollback
+	// (RequestRollback); BlueAgainAt when a rollback sent production
+	// traffic back to blue.
+	RollbackRequestedAt time.Time `json:",omitzero"`
+	BlueAgainAt         time.Time `json:",omitzero"`
 }
 
 // Snapshot returns a copy of d's state.
@@ -199,7 +235,7 @@ func (d *Deployment) Snapshot() Snapshot {
 	defer d.mu.Unlock()
 	return Snapshot{ID: d.ID, ARN: d.ARN, Status: d.status, Stage: d.stage, StartedAt: d.startedAt, EndedAt: d.endedAt,
 		Reason: d.reason, Events: append([]Event(nil), d.events...), SourceRevision: d.SourceRevision, TargetRevision: d.TargetRevision,
-		Step: d.step, ProductionGreen: d.green}
+		Step: d.step, ProductionGreen: d.green, RollbackRequestedAt: d.requestedAt, BlueAgainAt: d.blueAgainAt}
 }
 
 func (d *Deployment) set(f func(d *Deployment)) {
@@ -261,6 +297,7 @@ func (s *Simulator) Restore(snap Snapshot) *Deployment {
 		ID: snap.ID, ARN: snap.ARN, SourceRevision: snap.SourceRevision, TargetRevision: snap.TargetRevision,
 		status: snap.Status, stage: snap.Stage, startedAt: snap.StartedAt, endedAt: snap.EndedAt,
 		reason: snap.Reason, events: snap.Events, step: snap.Step, green: snap.ProductionGreen,
+		requestedAt: snap.RollbackRequestedAt, blueAgainAt: snap.BlueAgainAt,
 	}
 }
 
@@ -270,6 +307,48 @@ func (s *Simulator) Restore(snap Snapshot) *Deployment {
 // again, which idempotent hooks answer as if nothing happened. Cancelling ctx
 // stops it where it is, without a final status.
 func (s *Simulator) Run(ctx context.Context, d *Deployment) Status {
+	// An operator's rollback request stops the stage under way, wherever
+	// it is (a hook's wait, the bake time), and rolls back.
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-d.requested():
+			snap := d.Snapshot()
+			cancel(operatorRollback{reason: snap.Reason})
+		case <-runCtx.Done():
+		}
+	}()
+	status := s.run(runCtx, d)
+	if snap := d.Snapshot(); ctx.Err() == nil && snap.Status == StatusRollbackRequested {
+		return s.rollback(ctx, d, snap.Stage, errors.New(snap.Reason))
+	}
+	return status
+}
+
+// RequestRollback asks ECS to roll the deployment back, as
+// StopServiceDeployment with stopType ROLLBACK does: the deployment is
+// ROLLBACK_REQUESTED at once, the stage under way stops, and production
+// traffic goes back to blue (which still runs until CLEAN_UP).
+func (s *Simulator) RequestRollback(d *Deployment, reason string) error {
+	snap := d.Snapshot()
+	if snap.Status.Terminal() || snap.Status == StatusRollbackInProgress || snap.Status == StatusRollbackRequested {
+		return ErrNotInProgress
+	}
+	if snap.Stage == StageCleanUp {
+		return fmt.Errorf("%w: blue is already being removed (CLEAN_UP)", ErrNotInProgress)
+	}
+	d.requestOnce.Do(func() {
+		d.set(func(d *Deployment) {
+			d.status, d.reason, d.requestedAt, d.requestReason = StatusRollbackRequested, reason, s.Clock.Now(), reason
+		})
+		s.emit(d, Event{Stage: snap.Stage, Status: string(StatusRollbackRequested), Reason: reason})
+		close(d.requested())
+	})
+	return nil
+}
+
+func (s *Simulator) run(ctx context.Context, d *Deployment) Status {
 	from := 0
 	if snap := d.Snapshot(); snap.Stage != "" {
 		if snap.Status.Terminal() {
@@ -280,7 +359,7 @@ func (s *Simulator) Run(ctx context.Context, d *Deployment) Status {
 			// The steps resume together, at the step under way.
 			from = slices.Index(Lifecycle, hook.StagePreProductionTrafficShift)
 		}
-		if snap.Status == StatusRollbackInProgress {
+		if snap.Status == StatusRollbackInProgress || snap.Status == StatusRollbackRequested {
 			return s.rollback(ctx, d, snap.Stage, errors.New(snap.Reason))
 		}
 		s.emit(d, Event{Stage: snap.Stage, Status: "RESUMED"})
@@ -315,7 +394,7 @@ func (s *Simulator) Run(ctx context.Context, d *Deployment) Status {
 				resume = d.Snapshot().Step
 			}
 			if err := s.shiftProduction(ctx, d, resume); err != nil {
-				if ctx.Err() != nil {
+				if ctx.Err() != nil || errors.Is(err, errRollbackRequested) {
 					return d.Snapshot().Status
 				}
 				return s.rollback(ctx, d, d.Snapshot().Stage, err)
@@ -338,7 +417,7 @@ func (s *Simulator) Run(ctx context.Context, d *Deployment) Status {
 		if err == nil && hook.Stage(stage).Valid() {
 			err = s.runStage(ctx, d, stage, false)
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, errRollbackRequested) {
 			return d.Snapshot().Status
 		}
 		if err != nil {
@@ -410,6 +489,8 @@ func (s *Simulator) rollback(ctx context.Context, d *Deployment, at hook.Stage, 
 	for _, stage := range []hook.Stage{hook.StageProductionTrafficShift, hook.StageTestTrafficShift} {
 		if stage == hook.StageProductionTrafficShift {
 			s.Env.RouteProduction(Blue)
+			d.set(func(d *Deployment) { d.green = 0; d.blueAgainAt = s.Clock.Now() })
+			s.emit(d, Event{Stage: stage, Status: "PRODUCTION_ON_BLUE", Reason: "all production traffic is back on blue"})
 		} else {
 			s.Env.RouteTest(Blue)
 		}
@@ -479,6 +560,15 @@ func (s *Simulator) runHook(ctx context.Context, d *Deployment, stage hook.Stage
 	details := h.Details
 	execution := randomUUID()
 	for {
+		// An operator's rollback request ends a forward stage before the
+		// next call, whatever the clock does.
+		if !rollback {
+			select {
+			case <-d.requested():
+				return errRollbackRequested
+			default:
+			}
+		}
 		payload, err := s.Payload(d, stage, execution, details, rollback)
 		if err != nil {
 			return err

@@ -426,3 +426,47 @@ func TestLinearAndCanarySteps(t *testing.T) {
 		t.Errorf("environment calls (-want +got):\n%s", diff)
 	}
 }
+
+// TestOperatorRollback: a rollback an operator requests while the bake hook
+// still runs (StopServiceDeployment, stopType ROLLBACK) stops the stage,
+// sends production back to blue at once, re-runs the traffic-shift hooks
+// as a rollback, and ends ROLLBACK_SUCCESSFUL; a finished deployment cannot
+// be rolled back.
+func TestOperatorRollback(t *testing.T) {
+	var sim *Simulator
+	var d *Deployment
+	bake := &scripted{next: func(n int, req hook.Request) (hook.Response, error) {
+		if n == 2 {
+			if err := sim.RequestRollback(d, "rolled back by ops@example.com"); err != nil {
+				t.Errorf("RequestRollback = %v", err)
+			}
+		}
+		return hook.Response{HookStatus: hook.StatusInProgress, CallBackDelay: 60}, nil
+	}}
+	prod := &scripted{next: succeed}
+	sim, env, _ := newSim(
+		Hook{Name: "prod", Stages: []hook.Stage{hook.StageProductionTrafficShift}, Invoke: prod.invoke},
+		Hook{Name: "bake", Stages: []hook.Stage{hook.StagePostProductionTrafficShift}, Invoke: bake.invoke},
+	)
+	d = sim.NewDeployment()
+	if got := sim.Run(context.Background(), d); got != StatusRollbackSuccessful {
+		t.Fatalf("Run = %s, want ROLLBACK_SUCCESSFUL", got)
+	}
+	snap := d.Snapshot()
+	if snap.Reason != "rolled back by ops@example.com" || snap.RollbackRequestedAt.IsZero() || snap.BlueAgainAt.Before(snap.RollbackRequestedAt) {
+		t.Errorf("snapshot %+v", snap)
+	}
+	want := []string{"start green", "test->green", "prod->green", "prod->blue", "test->blue", "stop green"}
+	if diff := cmp.Diff(want, env.calls); diff != "" {
+		t.Errorf("environment calls (-want +got):\n%s", diff)
+	}
+	if len(prod.reqs) != 2 || !prod.reqs[1].IsRollback() {
+		t.Errorf("the PRODUCTION_TRAFFIC_SHIFT hook was called %d times, want twice, the second as a rollback", len(prod.reqs))
+	}
+	if len(bake.reqs) > 3 {
+		t.Errorf("the bake hook was called %d times after the request", len(bake.reqs))
+	}
+	if err := sim.RequestRollback(d, "again"); !errors.Is(err, ErrNotInProgress) {
+		t.Errorf("RequestRollback of a finished deployment = %v", err)
+	}
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+)
+
+// deploymentsAPI is what `gatehouse rollback` asks of ECS.
+type deploymentsAPI interface {
+	DescribeServiceDeployments(ctx context.Context, params *ecs.DescribeServiceDeploymentsInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error)
+	ListServiceDeployments(ctx context.Context, params *ecs.ListServiceDeploymentsInput, optFns ...func(*ecs.Options)) (*ecs.ListServiceDeploymentsOutput, error)
+	StopServiceDeployment(ctx context.Context, params *ecs.StopServiceDeploymentInput, optFns ...func(*ecs.Options)) (*ecs.StopServiceDeploymentOutput, error)
+}
+
+// newECS makes the ECS client for rollback; tests replace it.
+var newECS = func(cfg aws.Config, getenv func(string) string) deploymentsAPI {
+	return ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })
+}
+
+// stdin is where the confirmation is read; tests replace it.
+var stdin io.Reader = os.Stdin
+
+// rollbackPoll is how often rollback asks ECS how the rollback goes.
+var rollbackPoll = 5 * time.Second
+
+func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("gatehouse rollback", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: gatehouse rollback <deployment-arn | service-arn> [--yes] [--wait D]")
+		fmt.Fprintln(stderr, "Rolls the deployment back (ECS StopServiceDeployment, stopType ROLLBACK): production traffic goes back to blue, which still runs until CLEAN_UP.")
+		fs.PrintDefaults()
+	}
+	yes := fs.Bool("yes", false, "do not ask for confirmation")
+	wait := fs.Duration("wait", 10*time.Minute, "how long to wait for production to be back on blue (0: do not wait)")
+	var positional []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			return parseExit(err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional, rest = append(positional, fs.Arg(0)), fs.Args()[1:]
+	}
+	if len(positional) != 1 {
+		fs.Usage()
+		return 2
+	}
+	target := positional[0]
+	isService := strings.Contains(target, ":service/")
+	if _, err := hook.ParseDeploymentARN(target); err != nil && !isService {
+		fmt.Fprintf(stderr, "gatehouse rollback: %q is neither a service-deployment ARN nor a service ARN\n", target)
+		return 2
+	}
+	if *wait < 0 {
+		fmt.Fprintln(stderr, "gatehouse rollback: --wait must not be negative")
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "gatehouse rollback: %v\n", err)
+		return 1
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("AWS configuration: %w", err))
+	}
+	api := newECS(cfg, getenv)
+	arn := target
+	if isService {
+		if arn, err = deploymentInProgress(ctx, api, target); err != nil {
+			return fail(err)
+		}
+	}
+	d, err := describe(ctx, api, arn)
+	if err != nil {
+		return fail(err)
+	}
+	status := string(d.Status)
+	if status != string(ecstypes.ServiceDeploymentStatusInProgress) && status != string(ecstypes.ServiceDeploymentStatusPending) {
+		return fail(fmt.Errorf("deployment %s is %s: there is nothing to roll back (nothing was done)", arn, status))
+	}
+	if !*yes {
+		fmt.Fprintf(stdout, "Roll back deployment %s (%s)?\nProduction traffic goes back to the previous revision. Type yes to go on: ", arn, status)
+		line, _ := bufio.NewReader(stdin).ReadString('\n')
+		if strings.TrimSpace(line) != "yes" {
+			fmt.Fprintln(stdout)
+			return fail(errors.New("not confirmed: nothing was done"))
+		}
+	}
+	start := time.Now()
+	if _, err := api.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{
+		ServiceDeploymentArn: aws.String(arn),
+		StopType:             ecstypes.StopServiceDeploymentStopTypeRollback,
+	}); err != nil {
+		return fail(fmt.Errorf("ECS StopServiceDeployment: %w", err))
+	}
+	fmt.Fprintf(stdout, "rollback requested at %s: ECS sends production traffic back to the previous revision\n", start.UTC().Format(time.RFC3339))
+	if *wait == 0 {
+		return 0
+	}
+	deadline := start.Add(*wait)
+	for polls := 0; ; polls++ {
+		d, err := describe(ctx, api, arn)
+		switch {
+		case err != nil && !hook.IsTransient(err):
+			return fail(err)
+		case err == nil && d.Status == ecstypes.ServiceDeploymentStatusRollbackSuccessful:
+			fmt.Fprintf(stdout, "production is back on the previous revision: %s, %s after the request\n", d.Status, time.Since(start).Round(time.Second))
+			return 0
+		case err == nil && (d.Status == ecstypes.ServiceDeploymentStatusRollbackFailed || d.Status == ecstypes.ServiceDeploymentStatusSuccessful || d.Status == ecstypes.ServiceDeploymentStatusStopped):
+			return fail(fmt.Errorf("the deployment ended %s, not ROLLBACK_SUCCESSFUL", d.Status))
+		}
+		if time.Now().After(deadline) || polls > 10000 {
+			return fail(fmt.Errorf("the rollback was requested, but ECS did not report ROLLBACK_SUCCESSFUL within %s; see `gatehouse status` or the ECS console", *wait))
+		}
+		select {
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		case <-time.After(rollbackPoll):
+		}
+	}
+}
+
+func describe(ctx context.Context, api deploymentsAPI, arn string) (ecstypes.ServiceDeployment, error) {
+	out, err := api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{arn}})
+	if err != nil {
+		return ecstypes.ServiceDeployment{}, fmt.Errorf("ECS DescribeServiceDeployments: %w", err)
+	}
+	if len(out.ServiceDeployments) != 1 {
+		return ecstypes.ServiceDeployment{}, fmt.Errorf("ECS does not know the deployment %s", arn)
+	}
+	return out.ServiceDeployments[0], nil
+}
+
+// deploymentInProgress finds the service's deployment in progress.
+func deploymentInProgress(ctx context.Context, api deploymentsAPI, serviceARN string) (string, error) {
+	out, err := api.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
+		Service: aws.String(serviceARN),
+		Status:  []ecstypes.ServiceDeploymentStatus{ecstypes.ServiceDeploymentStatusPending, ecstypes.ServiceDeploymentStatusInProgress},
+	})
+	if err != nil {
+		return "", fmt.Errorf("ECS ListServiceDeployments: %w", err)
+	}
+	switch len(out.ServiceDeployments) {
+	case 0:
+		return "", fmt.Errorf("service %s has no deployment in progress: there is nothing to roll back (nothing was done)", serviceARN)
+	case 1:
+		return aws.ToString(out.ServiceDeployments[0].ServiceDeploymentArn), nil
+	}
+	return "", fmt.Errorf("service %s has %d deployments in progress: name one by its ARN", serviceARN, len(out.ServiceDeployments))
+}
