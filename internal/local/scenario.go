@@ -236,7 +236,7 @@ func pressRollBack(ctx context.Context, l *Local, t *Tracked, out io.Writer) err
 	}
 	res.Body.Close()
 	if res.StatusCode != http.StatusSeeOther {
-		return fmt.Errorf("Roll back: %s", res.Status)
+		return fmt.Errorf("the Roll back button answered %s", res.Status)
 	}
 	fmt.Fprintf(out, "  ⟲  the operator pressed Roll back at %s\n", t.D.Snapshot().Stage)
 	return nil
