@@ -156,14 +156,7 @@ func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int
 		fmt.Fprintf(out, "scenario %s: no final status within %s\n", s.Name, scenarioDeadline)
 	}
 	snap := t.D.Snapshot()
-	select {
-	case err := <-rollbackErr:
-		if err != nil {
-			fmt.Fprintf(out, "scenario %s: operator: %v\n", s.Name, err)
-			code = ExitUnexpected
-		}
-	case <-ctx.Done():
-		fmt.Fprintf(out, "scenario %s: the operator did not finish\n", s.Name)
+	if !actorDone(ctx, rollbackErr, s.Name, "operator", out) {
 		code = ExitUnexpected
 	}
 	if s.Rollback && !snap.BlueAgainAt.IsZero() {
@@ -181,14 +174,7 @@ func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int
 	}
 	// The reviewer must have done their part: a deployment that ended as
 	// expected without anyone reviewing proves nothing.
-	select {
-	case err := <-reviewErr:
-		if err != nil {
-			fmt.Fprintf(out, "scenario %s: reviewer: %v\n", s.Name, err)
-			code = ExitUnexpected
-		}
-	case <-ctx.Done():
-		fmt.Fprintf(out, "scenario %s: the reviewer did not finish\n", s.Name)
+	if !actorDone(ctx, reviewErr, s.Name, "reviewer", out) {
 		code = ExitUnexpected
 	}
 	if s.NoReview {
@@ -201,6 +187,22 @@ func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int
 	}
 	fmt.Fprintf(out, "deployment %s: %s\n", t.D.ID, snap.Status)
 	return code
+}
+
+// actorDone waits for a simulated person's part of scenario name to end
+// and reports whether it went as it should, saying why not on out.
+func actorDone(ctx context.Context, done <-chan error, name, who string, out io.Writer) bool {
+	select {
+	case err := <-done:
+		if err != nil {
+			fmt.Fprintf(out, "scenario %s: %s: %v\n", name, who, err)
+			return false
+		}
+		return true
+	case <-ctx.Done():
+		fmt.Fprintf(out, "scenario %s: the %s did not finish\n", name, who)
+		return false
+	}
 }
 
 // pressRollBack plays an operator: wait until the dashboard offers Roll
