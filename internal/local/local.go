@@ -177,7 +177,8 @@ func Start(opts Options) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.Sim = &simulator.Simulator{Service: Service, Env: l.App, Clock: l.Clock, BakeTime: bake, Behaviour: behaviour, Strategy: strategy, OnEvent: l.onEvent}
+	l.Sim = &simulator.Simulator{Service: Service, Env: l.App, Clock: l.Clock, BakeTime: bake, Behaviour: behaviour, Strategy: strategy, OnEvent: l.onEvent,
+		DeploymentAlarms: l.deploymentAlarm}
 	for _, hc := range opts.Config.Hooks {
 		h, err := l.hook(hc)
 		if errors.Is(err, errNotLanded) {
@@ -360,6 +361,22 @@ func (l *Local) Rollback(id, by string) error {
 		return l.Sim.RequestRollback(t.D, "rolled back by "+by+" during "+string(snap.Stage)+": production back to blue, which still runs")
 	}
 	return fmt.Errorf("no deployment %s", id)
+}
+
+// DeploymentAlarm is the local service's deployment alarm: green's share of
+// 5xx answers on the production listener over the last minute.
+const (
+	DeploymentAlarm          = "demo-green-5xx"
+	deploymentAlarmThreshold = 0.10
+	deploymentAlarmMinimum   = 10
+)
+
+// deploymentAlarm reports whether DeploymentAlarm is in ALARM at now: more
+// than 10% of at least 10 production requests to green answered 5xx in the
+// last minute.
+func (l *Local) deploymentAlarm(now time.Time) (string, bool) {
+	st := l.App.Production.Stats(simulator.Green, now.Add(-simulator.AlarmPeriod), now)
+	return DeploymentAlarm, st.Requests >= deploymentAlarmMinimum && float64(st.Errors5xx) > deploymentAlarmThreshold*float64(st.Requests)
 }
 
 // CanRollBack reports whether the dashboard offers a rollback of snap.

@@ -287,3 +287,30 @@ func TestDashboardShowsTheSteps(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestDeploymentAlarmRollsBackDuringBakeTime: with no bake hook, a green
+// that degrades once it takes production traffic trips the service's
+// deployment alarm during BAKE_TIME, and ECS rolls back while blue runs.
+func TestDeploymentAlarmRollsBackDuringBakeTime(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Speed = MaxSpeed
+	cfg.BakeTime = "5m"
+	cfg.Hooks = nil
+	l := startLocal(t, cfg)
+	tr, err := l.Deploy(Degrading)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-tr.Done():
+	case <-time.After(60 * time.Second):
+		t.Fatal("the deployment did not end within 60s")
+	}
+	snap := tr.D.Snapshot()
+	if snap.Status != simulator.StatusRollbackSuccessful || !strings.Contains(snap.Reason, "deployment alarm "+DeploymentAlarm+" is in ALARM during BAKE_TIME") {
+		t.Errorf("ended %s (%s), want ROLLBACK_SUCCESSFUL by the deployment alarm", snap.Status, snap.Reason)
+	}
+	if l.App.Production.Target() != simulator.Blue {
+		t.Errorf("production on %s after the rollback", l.App.Production.Target())
+	}
+}

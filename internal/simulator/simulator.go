@@ -54,8 +54,8 @@ const (
 )
 
 // Lifecycle is the order of stages in a blue/green deployment.
-// RECONCILE_SERVICE runs only when more than one revision is active at
-// the start, which never happens here.
+// RECONCILE_SERVICE comes before them only when more than one revision is
+// active at the start (Simulator.ActiveRevisions).
 var Lifecycle = []hook.Stage{
 	hook.StagePreScaleUp,
 	StageScaleUp,
@@ -257,6 +257,15 @@ type Simulator struct {
 	// Strategy is how production traffic moves: all at once (blue/green,
 	// the zero value), in linear steps, or canary first.
 	Strategy rollout.Strategy
+	// DeploymentAlarms, when set, are the service's deployment alarms
+	// (deploymentConfiguration.alarms, rollback on): ECS looks at them
+	// during BAKE_TIME, once a minute, and rolls back when one is in ALARM
+	// while blue still runs. It returns the name of an alarm in ALARM.
+	DeploymentAlarms func(now time.Time) (alarm string, firing bool)
+	// ActiveRevisions, when set, tells how many service revisions are
+	// active as a deployment starts: with more than one, ECS runs the
+	// RECONCILE_SERVICE hooks first.
+	ActiveRevisions func() int
 	// OnEvent, when set, sees every event as it happens.
 	OnEvent func(d *Deployment, e Event)
 
@@ -365,6 +374,18 @@ func (s *Simulator) run(ctx context.Context, d *Deployment) Status {
 		s.emit(d, Event{Stage: snap.Stage, Status: "RESUMED"})
 	} else {
 		d.set(func(d *Deployment) { d.startedAt = s.Clock.Now(); d.status = StatusInProgress })
+		// RECONCILE_SERVICE comes first when more than one revision is
+		// active as the deployment starts.
+		if s.ActiveRevisions != nil && s.ActiveRevisions() > 1 {
+			d.set(func(d *Deployment) { d.stage = hook.StageReconcileService })
+			s.emit(d, Event{Stage: hook.StageReconcileService, Status: "STARTED"})
+			if err := s.runStage(ctx, d, hook.StageReconcileService, false); err != nil {
+				if ctx.Err() != nil || errors.Is(err, errRollbackRequested) {
+					return d.Snapshot().Status
+				}
+				return s.rollback(ctx, d, hook.StageReconcileService, err)
+			}
+		}
 	}
 	for i, stage := range Lifecycle {
 		if ctx.Err() != nil {
@@ -410,7 +431,7 @@ func (s *Simulator) run(ctx context.Context, d *Deployment) Status {
 		case hook.StageTestTrafficShift:
 			s.Env.RouteTest(Green)
 		case StageBakeTime:
-			err = s.Clock.Sleep(ctx, s.BakeTime)
+			err = s.bake(ctx)
 		case StageCleanUp:
 			s.Env.StopBlue()
 		}
@@ -457,6 +478,28 @@ func (s *Simulator) shiftProduction(ctx context.Context, d *Deployment, from int
 			s.emit(d, Event{Stage: hook.StageProductionTrafficShift, Status: "STEP_BAKE", Reason: fmt.Sprintf("%s with %g%% of production on green before the next step", hook.FormatDuration(bake), w)})
 			if err := s.Clock.Sleep(ctx, bake); err != nil {
 				return err
+			}
+		}
+	}
+	return nil
+}
+
+// AlarmPeriod is how often the simulated ECS looks at the deployment
+// alarms during BAKE_TIME.
+const AlarmPeriod = time.Minute
+
+// bake waits BakeTime while blue still runs, looking at the deployment
+// alarms every AlarmPeriod: one in ALARM rolls back.
+func (s *Simulator) bake(ctx context.Context) error {
+	for left := s.BakeTime; left > 0; {
+		step := min(left, AlarmPeriod)
+		if err := s.Clock.Sleep(ctx, step); err != nil {
+			return err
+		}
+		left -= step
+		if s.DeploymentAlarms != nil {
+			if name, firing := s.DeploymentAlarms(s.Clock.Now()); firing {
+				return fmt.Errorf("deployment alarm %s is in ALARM during %s", name, StageBakeTime)
 			}
 		}
 	}

@@ -470,3 +470,54 @@ func TestOperatorRollback(t *testing.T) {
 		t.Errorf("RequestRollback of a finished deployment = %v", err)
 	}
 }
+
+// TestDeploymentAlarmDuringBakeTime: a deployment alarm that goes into
+// ALARM during BAKE_TIME rolls back while blue still runs.
+func TestDeploymentAlarmDuringBakeTime(t *testing.T) {
+	sim, env, clock := newSim()
+	start := clock.Now()
+	sim.DeploymentAlarms = func(now time.Time) (string, bool) {
+		return "demo-5xx", now.Sub(start) >= 2*time.Minute
+	}
+	d := sim.NewDeployment()
+	if got := sim.Run(context.Background(), d); got != StatusRollbackSuccessful {
+		t.Fatalf("Run = %s, want ROLLBACK_SUCCESSFUL", got)
+	}
+	if r := d.Snapshot().Reason; r != "deployment alarm demo-5xx is in ALARM during BAKE_TIME" {
+		t.Errorf("reason %q", r)
+	}
+	if got := clock.Now().Sub(start); got != 2*time.Minute {
+		t.Errorf("rolled back after %v of bake, want 2m", got)
+	}
+	want := []string{"start green", "test->green", "prod->green", "prod->blue", "test->blue", "stop green"}
+	if diff := cmp.Diff(want, env.calls); diff != "" {
+		t.Errorf("environment calls (-want +got):\n%s", diff)
+	}
+}
+
+// TestReconcileService: with more than one active revision at the start,
+// the RECONCILE_SERVICE hooks run first, and their failure rolls back.
+func TestReconcileService(t *testing.T) {
+	for _, tt := range []struct {
+		active int
+		fail   bool
+		calls  int
+		want   Status
+	}{{1, false, 0, StatusSuccessful}, {2, false, 1, StatusSuccessful}, {3, true, 1, StatusRollbackSuccessful}} {
+		rec := &scripted{next: func(int, hook.Request) (hook.Response, error) {
+			if tt.fail {
+				return hook.Response{HookStatus: hook.StatusFailed, Reason: "two revisions disagree"}, nil
+			}
+			return hook.Response{HookStatus: hook.StatusSucceeded}, nil
+		}}
+		sim, _, _ := newSim(Hook{Name: "reconcile", Stages: []hook.Stage{hook.StageReconcileService}, Invoke: rec.invoke})
+		sim.ActiveRevisions = func() int { return tt.active }
+		d := sim.NewDeployment()
+		if got := sim.Run(context.Background(), d); got != tt.want || len(rec.reqs) != tt.calls {
+			t.Errorf("%d active: Run = %s with %d RECONCILE_SERVICE calls, want %s and %d", tt.active, got, len(rec.reqs), tt.want, tt.calls)
+		}
+		if tt.calls > 0 && rec.reqs[0].LifecycleStage != hook.StageReconcileService {
+			t.Errorf("stage %s", rec.reqs[0].LifecycleStage)
+		}
+	}
+}
