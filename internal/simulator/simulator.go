@@ -93,6 +93,10 @@ type Hook struct {
 	Timeout time.Duration
 	// OnTimeout is ROLLBACK (default) or CONTINUE.
 	OnTimeout string
+	// FunctionTimeout, when set, is the Lambda function's own timeout: an
+	// invocation that takes longer (simulated time) is a function error,
+	// which ECS answers with a rollback.
+	FunctionTimeout time.Duration
 	// Invoke calls the hook.
 	Invoke Invoker
 }
@@ -616,9 +620,16 @@ func (s *Simulator) runHook(ctx context.Context, d *Deployment, stage hook.Stage
 		if err != nil {
 			return err
 		}
+		called := s.Clock.Now()
 		res, err := h.Invoke(ctx, payload)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if took := s.Clock.Now().Sub(called); err == nil && h.FunctionTimeout > 0 && took > h.FunctionTimeout {
+			// Lambda ends the invocation at the function's timeout: to ECS
+			// that is a function error, whatever the function would have
+			// answered.
+			err = fmt.Errorf("the function timed out after %s (its timeout is %s)", hook.FormatDuration(took), hook.FormatDuration(h.FunctionTimeout))
 		}
 		if err != nil {
 			// A function error is a rollback in ECS.

@@ -521,3 +521,20 @@ func TestReconcileService(t *testing.T) {
 		}
 	}
 }
+
+// TestFunctionTimeoutRollsBack: an invocation that outlasts the function's
+// own timeout is a function error to ECS, which rolls back, even though the
+// function would have answered SUCCEEDED.
+func TestFunctionTimeoutRollsBack(t *testing.T) {
+	var clock *stepClock
+	slow := &scripted{next: func(int, hook.Request) (hook.Response, error) {
+		_ = clock.Sleep(context.Background(), 2*time.Minute)
+		return hook.Response{HookStatus: hook.StatusSucceeded}, nil
+	}}
+	sim, _, c := newSim(Hook{Name: "slow", Stages: []hook.Stage{hook.StagePreScaleUp}, Invoke: slow.invoke, FunctionTimeout: time.Minute})
+	clock = c
+	d := sim.NewDeployment()
+	if got := sim.Run(context.Background(), d); got != StatusRollbackSuccessful || !strings.Contains(d.Snapshot().Reason, "the function timed out after 2m (its timeout is 1m)") {
+		t.Errorf("Run = %s (%s), want ROLLBACK_SUCCESSFUL for the timeout", got, d.Snapshot().Reason)
+	}
+}
