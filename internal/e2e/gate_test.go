@@ -27,9 +27,11 @@ var linkRE = regexp.MustCompile(`https?://\S+/review\?token=\S+`)
 
 // TestConcurrentFirstCallsAgainstRealServers: 50 concurrent first calls of
 // the gate, against an S3-compatible server and an SNS emulator, create one
-// request and publish one message per approver.
+// request and publish one message per approver. The S3 server is the
+// in-process one, whose conditional writes are atomic as S3's are
+// (versitygw's are not: see awstest.NewAtomicS3).
 func TestConcurrentFirstCallsAgainstRealServers(t *testing.T) {
-	s3srv := awstest.NewS3(t)
+	s3srv := awstest.NewAtomicS3(t)
 	snssrv := awstest.NewSNS(t)
 	st := store.New(s3srv.Client(), s3srv.Bucket)
 	keys := token.Keyring{Current: mustKey(t)}

@@ -30,15 +30,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3bolt"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/bake"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/review"
+	"github.com/gatehouse-dev/gatehouse/internal/s3local"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
 	"github.com/gatehouse-dev/gatehouse/internal/smoke"
 	"github.com/gatehouse-dev/gatehouse/internal/smoke/reportstore"
@@ -83,7 +81,7 @@ type Local struct {
 	// Missing lists configured hook functions that local mode cannot run yet.
 	Missing []string
 
-	db       *bolt.DB
+	db       *s3local.Server
 	s3srv    *http.Server
 	s3client *s3.Client
 	ui       *http.Server
@@ -196,24 +194,16 @@ func Start(opts Options) (*Local, error) {
 }
 
 func (l *Local) startS3() error {
-	db, err := bolt.Open(filepath.Join(l.opts.StateDir, "s3.db"), 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	srv, err := s3local.Open(filepath.Join(l.opts.StateDir, "s3.db"), Bucket)
 	if err != nil {
-		return fmt.Errorf("open %s (is another gatehouse local using this state directory?): %w", filepath.Join(l.opts.StateDir, "s3.db"), err)
+		return err
 	}
-	l.db = db
-	backend := s3bolt.New(db)
-	if ok, err := backend.BucketExists(Bucket); err != nil {
-		return fmt.Errorf("embedded s3: %w", err)
-	} else if !ok {
-		if err := backend.CreateBucket(Bucket); err != nil {
-			return fmt.Errorf("embedded s3: %w", err)
-		}
-	}
+	l.db = srv
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("embedded s3: %w", err)
 	}
-	l.s3srv = &http.Server{Handler: gofakes3.New(&copyingBackend{Backend: backend}).Server(), ReadHeaderTimeout: 5 * time.Second}
+	l.s3srv = &http.Server{Handler: srv.Handler, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = l.s3srv.Serve(ln) }()
 	endpoint := "http://" + ln.Addr().String()
 	l.s3client = s3.New(s3.Options{

@@ -1,12 +1,53 @@
-package local
+// Package s3local is an S3-compatible server in process: gofakes3 over a
+// bolt file, for local mode's embedded store and for tests that need S3's
+// guarantees under concurrency. Conditional writes (If-None-Match,
+// If-Match) are checked inside the bolt write transaction, so of many
+// concurrent conditional writers exactly one wins; and reads always answer
+// one whole version (see copyingBackend).
+package s3local
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"net/http"
 	"sync"
+	"time"
 
 	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3bolt"
+	bolt "go.etcd.io/bbolt"
 )
+
+// Server is the S3 API over one bolt file.
+type Server struct {
+	// Handler serves the S3 API.
+	Handler http.Handler
+	db      *bolt.DB
+}
+
+// Open opens (or creates) the bolt file at path and makes sure bucket
+// exists. Only one Server may have the file open.
+func Open(path, bucket string) (*Server, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open %s (is another process using it?): %w", path, err)
+	}
+	backend := s3bolt.New(db)
+	if ok, err := backend.BucketExists(bucket); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("embedded s3: %w", err)
+	} else if !ok {
+		if err := backend.CreateBucket(bucket); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("embedded s3: %w", err)
+		}
+	}
+	return &Server{Handler: gofakes3.New(&copyingBackend{Backend: backend}).Server(), db: db}, nil
+}
+
+// Close closes the bolt file.
+func (s *Server) Close() error { return s.db.Close() }
 
 // copyingBackend guards the embedded S3's bolt backend against torn reads.
 // s3bolt decodes an object's bytes inside a read transaction without
