@@ -54,16 +54,24 @@ func TestAppRouting(t *testing.T) {
 	}
 }
 
-func TestAppDegradingAndStats(t *testing.T) {
+// appWithGreen starts the sample app with a green revision that behaves
+// as mode.
+func appWithGreen(t *testing.T, mode Mode) *App {
+	t.Helper()
 	app, err := NewApp(time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer app.Close()
-	app.Prepare(Degrading)
+	t.Cleanup(app.Close)
+	app.Prepare(mode)
 	if err := app.StartGreen(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	return app
+}
+
+func TestAppDegradingAndStats(t *testing.T) {
+	app := appWithGreen(t, Degrading)
 	app.RouteTest(simulator.Green)
 	for range 6 {
 		if code, _ := get(t, app.Test.URL+"/"); code != http.StatusOK {
@@ -166,15 +174,7 @@ hooks:
 // listener sends exactly the step's share of the requests to green, and a
 // rollback sends them all back to blue.
 func TestAppWeighedProduction(t *testing.T) {
-	app, err := NewApp(time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	app.Prepare(Healthy)
-	if err := app.StartGreen(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	app := appWithGreen(t, Healthy)
 	for _, share := range []float64{25, 10, 0.5} {
 		start := time.Now()
 		app.WeighProduction(share)
