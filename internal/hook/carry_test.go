@@ -4,34 +4,102 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestCarry(t *testing.T) {
-	tests := []struct {
-		name, incoming, returned, want string
-	}{
-		{"configuration and new state", `{"checks":[{"path":"/"}],"smokeState":{"v":1,"calls":1}}`, `{"smokeState":{"v":1,"calls":2}}`,
-			`{"checks":[{"path":"/"}],"smokeState":{"v":1,"calls":2}}`},
-		{"nothing returned", `{"timeout":"4h"}`, ``, `{"timeout":"4h"}`},
-		{"nothing configured", ``, `{"bakeState":{"v":1}}`, `{"bakeState":{"v":1}}`},
-		{"neither", ``, `null`, ``},
-		{"configured as a JSON string, as CloudFormation writes it", `"{\"timeout\":\"4h\"}"`, `{"s":1}`, `{"s":1,"timeout":"4h"}`},
-	}
-	for _, tt := range tests {
-		got, err := Carry(json.RawMessage(tt.incoming), json.RawMessage(tt.returned))
-		if err != nil {
-			t.Errorf("%s: Carry = %v", tt.name, err)
-			continue
+// The three readings of "passes this data back": next returns the next
+// call's hookDetails from the configured ones, the last call's and the
+// answer's.
+var readings = map[string]func(configured, last, answer json.RawMessage) json.RawMessage{
+	"replace": func(_, _, answer json.RawMessage) json.RawMessage { return answer },
+	"merge": func(_, last, answer json.RawMessage) json.RawMessage {
+		var l, a map[string]json.RawMessage
+		_ = json.Unmarshal(last, &l)
+		_ = json.Unmarshal(answer, &a)
+		if l == nil {
+			l = map[string]json.RawMessage{}
 		}
-		if string(got) != tt.want {
-			t.Errorf("%s: Carry(%s, %s) = %s, want %s", tt.name, tt.incoming, tt.returned, got, tt.want)
+		for k, v := range a {
+			l[k] = v
+		}
+		b, _ := json.Marshal(l)
+		return b
+	},
+	"deep-merge": func(_, last, answer json.RawMessage) json.RawMessage {
+		var l, a any
+		_ = json.Unmarshal(last, &l)
+		_ = json.Unmarshal(answer, &a)
+		b, _ := json.Marshal(mergePatch(l, a))
+		return b
+	},
+}
+
+// mergePatch is RFC 7386: objects merge, null deletes, the rest replaces.
+func mergePatch(target, patch any) any {
+	p, ok := patch.(map[string]any)
+	if !ok {
+		return patch
+	}
+	t, ok := target.(map[string]any)
+	if !ok {
+		t = map[string]any{}
+	}
+	out := map[string]any{}
+	for k, v := range t {
+		out[k] = v
+	}
+	for k, v := range p {
+		if v == nil {
+			delete(out, k)
+		} else {
+			out[k] = mergePatch(out[k], v)
 		}
 	}
-	if _, err := Carry(json.RawMessage(`[1]`), nil); err == nil {
+	return out
+}
+
+// TestRestoreAndCarry: under every reading, the call after an IN_PROGRESS
+// answer restores exactly the configuration of the first call (a null,
+// which a merge patch would delete, included) with the latest state.
+func TestRestoreAndCarry(t *testing.T) {
+	const configured = `{"baseUrl":null,"checks":[{"path":"/"}],"opts":{"a":1,"b":null}}`
+	for name, next := range readings {
+		details := json.RawMessage(configured)
+		for n := 1; n <= 3; n++ {
+			config, got, err := restore(details)
+			if err != nil {
+				t.Fatalf("%s: call %d: restore = %v", name, n, err)
+			}
+			var g, w any
+			_ = json.Unmarshal(got, &g)
+			want := `{"baseUrl":null,"checks":[{"path":"/"}],"opts":{"a":1,"b":null}`
+			if n > 1 {
+				want += fmt.Sprintf(`,"state":{"n":%d}`, n-1)
+			}
+			_ = json.Unmarshal([]byte(want+"}"), &w)
+			if diff := cmp.Diff(w, g); diff != "" {
+				t.Errorf("%s: call %d sees (-want +got):\n%s", name, n, diff)
+			}
+			answer, err := Carry(config, json.RawMessage(fmt.Sprintf(`{"state":{"n":%d}}`, n)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			details = next(json.RawMessage(configured), details, answer)
+		}
+	}
+	for _, bad := range []string{`{"gatehouseConfig":5}`, `{"gatehouseConfig":"[1]"}`, `{"gatehouseConfig":"{"}`} {
+		if _, _, err := restore(json.RawMessage(bad)); err == nil || !strings.Contains(err.Error(), "hookDetails.gatehouseConfig") {
+			t.Errorf("restore(%s) = %v, want an error naming the key", bad, err)
+		}
+	}
+	if got, err := Carry(nil, nil); err != nil || got != nil {
+		t.Errorf("Carry(nothing) = %s, %v", got, err)
+	}
+	if _, err := Carry(nil, json.RawMessage(`[1]`)); err == nil {
 		t.Error("Carry of a list = nil error")
 	}
 }
@@ -41,7 +109,7 @@ func TestCarry(t *testing.T) {
 // hook sees its configuration and its latest state, also after a transient
 // error.
 func TestWrapCarriesConfiguration(t *testing.T) {
-	const configured = `{"checks":[{"path":"/health"}],"window":"10m"}`
+	const configured = `{"checks":[{"path":"/health"}],"window":"10m","baseUrl":null}`
 	var seen []map[string]any
 	calls := 0
 	h := Wrap(func(_ context.Context, req Request) (Response, error) {
@@ -52,9 +120,9 @@ func TestWrapCarriesConfiguration(t *testing.T) {
 		if calls == 2 {
 			return Response{}, Transient(errors.New("throttled"))
 		}
-		return Response{HookStatus: StatusInProgress, HookDetails: json.RawMessage(`{"state":{"calls":` + string(rune('0'+calls)) + `}}`)}, nil
+		return Response{HookStatus: StatusInProgress, HookDetails: json.RawMessage(fmt.Sprintf(`{"state":{"calls":%d}}`, calls))}, nil
 	}, Options{})
-	for _, reading := range []string{"replace", "merge"} {
+	for reading, next := range readings {
 		seen, calls = nil, 0
 		details := json.RawMessage(configured)
 		for range 4 {
@@ -66,16 +134,12 @@ func TestWrapCarriesConfiguration(t *testing.T) {
 			if res.HookStatus != StatusInProgress {
 				t.Fatalf("%s: answer %+v", reading, res)
 			}
-			switch reading {
-			case "replace":
-				details = res.HookDetails
-			case "merge":
-				details, _ = Carry(json.RawMessage(configured), res.HookDetails)
-			}
+			details = next(json.RawMessage(configured), details, res.HookDetails)
 		}
 		for i, d := range seen {
-			if d["window"] != "10m" || d["checks"] == nil {
-				t.Errorf("%s: call %d saw hookDetails %v, want the configuration", reading, i+1, d)
+			base, hasBase := d["baseUrl"]
+			if d["window"] != "10m" || d["checks"] == nil || !hasBase || base != nil || d[ConfigKey] != nil {
+				t.Errorf("%s: call %d saw hookDetails %v, want the configuration as configured", reading, i+1, d)
 			}
 		}
 		// Call 3 follows the transient error: the state of call 1 is kept.
@@ -156,8 +220,10 @@ func TestWrapRecognisesRollbackByECS(t *testing.T) {
 			if res.HookStatus != tt.wantStatus || !strings.Contains(res.Reason, tt.wantReason) || called != tt.wantCalled {
 				t.Errorf("answer %s %q (handler called: %v), want %s %q (called: %v)", res.HookStatus, res.Reason, called, tt.wantStatus, tt.wantReason, tt.wantCalled)
 			}
-			if res.HookStatus == StatusInProgress && string(res.HookDetails) != `{"timeout":"4h"}` {
-				t.Errorf("IN_PROGRESS hookDetails = %s, want the configuration carried", res.HookDetails)
+			if res.HookStatus == StatusInProgress {
+				if _, got, err := restore(res.HookDetails); err != nil || string(got) != `{"timeout":"4h"}` {
+					t.Errorf("IN_PROGRESS hookDetails = %s, want the configuration carried", res.HookDetails)
+				}
 			}
 		})
 	}

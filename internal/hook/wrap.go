@@ -55,9 +55,10 @@ const maxReason = 512
 
 // Wrap returns a function for lambda.Start that decodes the ECS payload,
 // answers malformed events and rollback re-invocations itself, calls h, and
-// maps its outcome to a hookStatus. Every IN_PROGRESS answer returns the
-// call's hookDetails with the handler's in their place (Carry), so that
-// the next call has the configuration whether ECS merges or replaces. It never returns an error to the Lambda
+// maps its outcome to a hookStatus. Every IN_PROGRESS answer carries the
+// configuration the run started with under ConfigKey, beside the handler's
+// own keys (Carry); the next call's handler sees that configuration with
+// the state in place, whether ECS merged or replaced the answer. It never returns an error to the Lambda
 // runtime (ECS would roll back): a panic is answered FAILED with a reason, a
 // transient error IN_PROGRESS, any other error FAILED. It logs the outcome
 // once, with the fixed keys deployment_arn, stage, hook_status.
@@ -96,7 +97,20 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 		if req.IsRollback() {
 			return Response{HookStatus: StatusSucceeded, Reason: "rollback in progress: a gate never blocks a rollback"}, nil
 		}
-		if res, decided := rollbackByECS(ctx, req, opt.Deployments, delay); decided {
+		// The configuration the run started with, and the hook's state,
+		// whatever ECS did with the last answer's hookDetails (Carry).
+		config, details, err := restore(req.HookDetails)
+		if err != nil {
+			return Response{HookStatus: StatusFailed, Reason: shorten("malformed event: " + err.Error())}, nil
+		}
+		req.HookDetails = details
+		// What an IN_PROGRESS answer returns when the handler returned
+		// nothing new: the configuration and the state as they came.
+		unchanged, err := Carry(config, state(config, details))
+		if err != nil {
+			return Response{HookStatus: StatusFailed, Reason: shorten("internal error: " + err.Error())}, nil
+		}
+		if res, decided := rollbackByECS(ctx, req, opt.Deployments, delay, unchanged); decided {
 			return res, nil
 		}
 		if err := req.Validate(); err != nil {
@@ -121,7 +135,7 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 			if out.HookStatus == StatusInProgress {
 				// Whatever ECS does with returned hookDetails (merge or
 				// replace), the next call gets the configuration too.
-				carried, err := Carry(req.HookDetails, out.HookDetails)
+				carried, err := Carry(config, out.HookDetails)
 				if err != nil {
 					return Response{HookStatus: StatusFailed, Reason: shorten("internal error: " + err.Error())}, nil
 				}
@@ -133,7 +147,7 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 			log.WarnContext(ctx, "transient error, will be called again", "deployment_arn", req.ResourceARN, "err", err)
 			// The call's hookDetails go back as they came: under
 			// replacement the next call keeps its configuration and state.
-			return Response{HookStatus: StatusInProgress, CallBackDelay: delay, HookDetails: req.HookDetails, Reason: shorten("transient error: " + err.Error())}, nil
+			return Response{HookStatus: StatusInProgress, CallBackDelay: delay, HookDetails: unchanged, Reason: shorten("transient error: " + err.Error())}, nil
 		default:
 			log.ErrorContext(ctx, "hook failed", "deployment_arn", req.ResourceARN, "err", err)
 			return Response{HookStatus: StatusFailed, Reason: shorten(joinLines(err))}, nil
@@ -149,7 +163,7 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 // on missing information, and ECS calls again; a rollback waits at most
 // until ECS answers again. When ECS cannot be asked but the weights are
 // there, they decide (they showed no rollback), and the handler runs.
-func rollbackByECS(ctx context.Context, req Request, d DeploymentStatus, delay int) (Response, bool) {
+func rollbackByECS(ctx context.Context, req Request, d DeploymentStatus, delay int, unchanged json.RawMessage) (Response, bool) {
 	if d == nil || !req.LifecycleStage.ReinvokedOnRollback() {
 		return Response{}, false
 	}
@@ -162,7 +176,7 @@ func rollbackByECS(ctx context.Context, req Request, d DeploymentStatus, delay i
 	case err == nil || req.hasWeights():
 		return Response{}, false
 	}
-	return Response{HookStatus: StatusInProgress, CallBackDelay: delay, HookDetails: req.HookDetails,
+	return Response{HookStatus: StatusInProgress, CallBackDelay: delay, HookDetails: unchanged,
 		Reason: shorten(fmt.Sprintf("cannot tell a rollback from a forward step: the call carries no traffic weights and ECS cannot say whether the deployment rolls back (%s); asking again", joinLines(err)))}, true
 }
 
