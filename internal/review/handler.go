@@ -319,6 +319,8 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, approval.ErrClosed):
 		o := req.Evaluate(now)
 		h.page(w, r, http.StatusConflict, h.requestPage(l, tok, "This approval request is closed ("+req.Summary(o)+"). Your vote was not recorded."))
+	case errors.Is(err, approval.ErrAwaitingSmoke):
+		h.page(w, r, http.StatusConflict, h.requestPage(l, tok, "This request waits for the smoke checks of the new revision: it takes votes only once they have passed. Nothing was recorded; open the link again later."))
 	case errors.Is(err, approval.ErrFrozen):
 		h.page(w, r, http.StatusConflict, h.requestPage(l, tok, "This deployment needs an emergency override ("+req.Freeze+"): give the reason and press Approve as emergency override. Nothing was recorded."))
 	case errors.Is(err, approval.ErrOverrideReason):

@@ -662,3 +662,28 @@ func resolveRef(t *testing.T, base, rest string) string {
 	}
 	return u.String()
 }
+
+// TestVoteWhileSmokeRuns: while the request waits for its smoke verdict the
+// page shows no form, and a posted vote answers 409 saying why, recording
+// nothing (it used to answer a generic 500).
+func TestVoteWhileSmokeRuns(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com"}, 1)
+	r := e.request(t)
+	r.AwaitSmoke = true
+	body, _ := r.Encode()
+	if _, err := e.st.Update(context.Background(), e.key, body, e.etag(t)); err != nil {
+		t.Fatal(err)
+	}
+	link := e.link(t, "alice@example.com")
+	if res, page := get(t, http.MethodGet, link); res.StatusCode != http.StatusOK || strings.Contains(page, `name="decision"`) {
+		t.Errorf("GET while smoke runs = %d, want 200 without a form:\n%s", res.StatusCode, page)
+	}
+	before := e.etag(t)
+	res, page := post(t, e.srv.URL, url.Values{"token": {tokenOf(t, link)}, "decision": {"approve"}})
+	if res.StatusCode != http.StatusConflict || !strings.Contains(page, "waits for the smoke checks") || strings.Contains(page, `name="decision"`) {
+		t.Errorf("POST while smoke runs = %d, want 409 saying why and no form:\n%s", res.StatusCode, page)
+	}
+	if e.etag(t) != before || e.request(t).Approvals() != 0 {
+		t.Error("a vote while smoke runs changed the request")
+	}
+}

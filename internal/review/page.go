@@ -130,7 +130,8 @@ func (h *Handler) requestPage(l *loaded, tok, msg string) pageData {
 			v.YourVote = &vote
 		}
 	}
-	v.ShowForm = !v.Closed && v.YourVote == nil && l.over == ""
+	// No form while the smoke checks run: the request takes no votes yet.
+	v.ShowForm = !v.Closed && v.YourVote == nil && l.over == "" && !l.req.SmokePending()
 	title := "Approve deployment of " + r.Service + "?"
 	if v.Closed {
 		title = "Deployment of " + r.Service + ": " + string(o)
