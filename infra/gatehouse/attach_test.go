@@ -134,6 +134,14 @@ func TestAttachRefuses(t *testing.T) {
 		{"duplicate ID", func(t gatehouse.Targets) []gatehouse.Hook {
 			return []gatehouse.Hook{t.Smoke(gatehouse.HookOptions{}), t.Smoke(gatehouse.HookOptions{})}
 		}, "attached twice"},
+		{"an approval that continues on timeout", func(t gatehouse.Targets) []gatehouse.Hook {
+			return []gatehouse.Hook{t.Approval(gatehouse.HookOptions{OnTimeout: gatehouse.TimeoutContinue})}
+		}, "OnTimeout CONTINUE would let the deployment go on when nobody decides"},
+		{"an approval timeout past ECS's default hook timeout", func(t gatehouse.Targets) []gatehouse.Hook {
+			h := t.Approval(gatehouse.HookOptions{Details: map[string]any{"timeout": "48h"}})
+			h.Timeout = 0 // ECS's default, 24h
+			return []gatehouse.Hook{h}
+		}, "not below the hook's ECS timeout 24h"},
 		{"bad timeout action", func(t gatehouse.Targets) []gatehouse.Hook {
 			return []gatehouse.Hook{t.Smoke(gatehouse.HookOptions{Timeout: time.Hour, OnTimeout: "IGNORE"})}
 		}, "neither ROLLBACK nor CONTINUE"},

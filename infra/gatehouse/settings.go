@@ -204,7 +204,11 @@ func (h Hook) checkDetails() (warnings []string, err error) {
 	}
 	ecsTimeout := h.Timeout
 	if ecsTimeout == 0 {
-		ecsTimeout = MaxHookTimeout
+		// No timeoutConfiguration: ECS's default.
+		ecsTimeout = DefaultECSHookTimeout
+	}
+	if h.kind == kindApproval && h.timeoutAction() == TimeoutContinue {
+		return nil, fail("OnTimeout CONTINUE would let the deployment go on when nobody decides before the hook's ECS timeout: silence would become an approval; an approval hook must roll back (ROLLBACK, the default)")
 	}
 	switch h.kind {
 	case kindSmoke:
