@@ -188,6 +188,8 @@ func TestWrapRecognisesRollbackByECS(t *testing.T) {
 			StatusInProgress, "cannot tell a rollback from a forward step", false},
 		{"weights forward, ECS cannot say", StageProductionTrafficShift, forward, func(context.Context, string) (string, error) { return "", denied },
 			StatusInProgress, "gate", true},
+		{"a malformed ARN is answered as malformed, not held", StageProductionTrafficShift, map[string]float64{}, func(context.Context, string) (string, error) { return "", denied },
+			StatusFailed, "malformed event", false},
 		{"not a stage ECS re-runs", StagePostTestTrafficShift, nil, func(context.Context, string) (string, error) { return "ROLLBACK_IN_PROGRESS", nil },
 			StatusInProgress, "gate", true},
 	}
@@ -215,6 +217,9 @@ func TestWrapRecognisesRollbackByECS(t *testing.T) {
 				req.ExecutionDetails.ProductionTrafficWeights = tt.weights
 			}
 			req.HookDetails = json.RawMessage(`{"timeout":"4h"}`)
+			if strings.HasPrefix(tt.name, "a malformed ARN") {
+				req.ResourceARN = "not-an-arn"
+			}
 			payload, _ := json.Marshal(req)
 			res, _ := h(context.Background(), payload)
 			if res.HookStatus != tt.wantStatus || !strings.Contains(res.Reason, tt.wantReason) || called != tt.wantCalled {

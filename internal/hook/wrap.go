@@ -58,8 +58,8 @@ const maxReason = 512
 // maps its outcome to a hookStatus. Every IN_PROGRESS answer carries the
 // configuration the run started with under ConfigKey, beside the handler's
 // own keys (Carry); the next call's handler sees that configuration with
-// the state in place, whether ECS merged or replaced the answer. It never returns an error to the Lambda
-// runtime (ECS would roll back): a panic is answered FAILED with a reason, a
+// the state in place, whether ECS merged or replaced the answer. It never
+// returns an error to the Lambda runtime (ECS would roll back): a panic is answered FAILED with a reason, a
 // transient error IN_PROGRESS, any other error FAILED. It logs the outcome
 // once, with the fixed keys deployment_arn, stage, hook_status.
 func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Response, error) {
@@ -165,6 +165,10 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 // there, they decide (they showed no rollback), and the handler runs.
 func rollbackByECS(ctx context.Context, req Request, d DeploymentStatus, delay int, unchanged json.RawMessage) (Response, bool) {
 	if d == nil || !req.LifecycleStage.ReinvokedOnRollback() {
+		return Response{}, false
+	}
+	if _, err := ParseDeploymentARN(req.ResourceARN); err != nil {
+		// Nothing to ask ECS about: Validate answers the malformed event.
 		return Response{}, false
 	}
 	sctx, cancel := context.WithTimeout(ctx, statusTimeout)
