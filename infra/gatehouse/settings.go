@@ -112,7 +112,7 @@ func (p *SuiteProps) checkSettings(n settingNames) (*hookDefaults, error) {
 	var errs []error
 	approvers, err := approval.ParseApprovers(p.Approvers)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("%s: %s", n.approvers, config.Describe(err)))
+		errs = append(errs, fmt.Errorf("%s: %s", n.approvers, hook.OneLine(err.Error())))
 	}
 	p.Approvers = approvers
 	if p.ApprovalTimeout == "" {
@@ -134,7 +134,7 @@ func (p *SuiteProps) checkSettings(n settingNames) (*hookDefaults, error) {
 	a, err := config.LoadApprovalHook(func(k string) string { return approvalEnv[k] })
 	switch {
 	case err != nil:
-		errs = append(errs, fmt.Errorf("%s: %s", n.approval, config.Describe(err)))
+		errs = append(errs, fmt.Errorf("%s: %s", n.approval, hook.OneLine(err.Error())))
 	case a.Defaults.Timeout >= MaxHookTimeout:
 		errs = append(errs, fmt.Errorf("%s: %s is not below %s, the longest hook timeout ECS allows (20160 minutes): the request would expire as ECS times the hook out and rolls back, so onExpiry could never take effect; give at most %s",
 			n.timeout, p.ApprovalTimeout, hook.FormatDuration(MaxHookTimeout), hook.FormatDuration(MaxHookTimeout-time.Hour)))
@@ -142,12 +142,12 @@ func (p *SuiteProps) checkSettings(n settingNames) (*hookDefaults, error) {
 	d.approval = a.Defaults
 	s, err := config.LoadSmokeHook(func(k string) string { return smokeEnv[k] })
 	if err != nil {
-		errs = append(errs, fmt.Errorf("%s: %s", n.smoke, config.Describe(err)))
+		errs = append(errs, fmt.Errorf("%s: %s", n.smoke, hook.OneLine(err.Error())))
 	}
 	d.smoke = s.Defaults
 	b, err := bake.LoadHookEnv(func(k string) string { return bakeEnv[k] })
 	if err != nil {
-		errs = append(errs, fmt.Errorf("%s: %s", n.bake, config.Describe(err)))
+		errs = append(errs, fmt.Errorf("%s: %s", n.bake, hook.OneLine(err.Error())))
 	}
 	d.bake = b.Defaults
 	return d, errors.Join(errs...)
@@ -214,7 +214,7 @@ func (h Hook) checkDetails() (warnings []string, err error) {
 	case kindSmoke:
 		if h.suite == nil {
 			if _, err := smoke.DefaultConfig().Apply(raw, "hookDetails"); err != nil {
-				return nil, fail("invalid smoke configuration: %s", config.Describe(err))
+				return nil, fail("invalid smoke configuration: %s", hook.OneLine(err.Error()))
 			}
 			return nil, nil
 		}
@@ -223,17 +223,17 @@ func (h Hook) checkDetails() (warnings []string, err error) {
 			err = c.Validate()
 		}
 		if err != nil {
-			return nil, fail("the hook would answer FAILED and roll every deployment back: invalid smoke configuration (hookDetails over the suite's SmokeConfig): %s", config.Describe(err))
+			return nil, fail("the hook would answer FAILED and roll every deployment back: invalid smoke configuration (hookDetails over the suite's SmokeConfig): %s", hook.OneLine(err.Error()))
 		}
 	case kindBake:
 		if h.suite == nil {
 			if _, err := bake.ParseConfig(raw); err != nil {
-				return nil, fail("invalid bake configuration: hookDetails: %s", config.Describe(err))
+				return nil, fail("invalid bake configuration: hookDetails: %s", hook.OneLine(err.Error()))
 			}
 			return nil, nil
 		}
 		if _, err := bake.Apply(h.suite.bake, raw); err != nil {
-			return nil, fail("the hook would answer FAILED and roll every deployment back: invalid bake configuration (hookDetails over the suite's BakeConfig): %s", config.Describe(err))
+			return nil, fail("the hook would answer FAILED and roll every deployment back: invalid bake configuration (hookDetails over the suite's BakeConfig): %s", hook.OneLine(err.Error()))
 		}
 	case kindApproval:
 		if h.suite == nil {
@@ -241,7 +241,7 @@ func (h Hook) checkDetails() (warnings []string, err error) {
 		}
 		s, err := approval.Apply(h.suite.approval, raw)
 		if err != nil {
-			return nil, fail("the hook would answer FAILED and roll every deployment back: invalid approval configuration (hookDetails over the suite's defaults): %s", config.Describe(err))
+			return nil, fail("the hook would answer FAILED and roll every deployment back: invalid approval configuration (hookDetails over the suite's defaults): %s", hook.OneLine(err.Error()))
 		}
 		if s.Timeout >= ecsTimeout {
 			return nil, fail("hookDetails.timeout: the approval's timeout %s (hookDetails.timeout, or the suite's ApprovalTimeout) is not below the hook's ECS timeout %s: ECS would time the hook out and roll back as the request expires, so onExpiry could never take effect; give a shorter hookDetails.timeout or a longer Timeout",

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 )
@@ -216,7 +215,7 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 	}
 	p.Strategy = p.Strategy.WithDefaults()
 	if err := p.Strategy.Validate(); err != nil {
-		panic(fmt.Sprintf("gatehouse.NewDemoStack: Strategy: %s", config.Describe(err)))
+		panic(fmt.Sprintf("gatehouse.NewDemoStack: Strategy: %s", hook.OneLine(err.Error())))
 	}
 	if p.ApprovalTimeout+30*time.Minute > MaxHookTimeout {
 		panic(fmt.Sprintf("gatehouse.NewDemoStack: ApprovalTimeout %v leaves no room below the longest hook timeout ECS allows (%s)", p.ApprovalTimeout, hook.FormatDuration(MaxHookTimeout)))

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
 // State prefixes in the bucket: approval requests, and the smoke and bake
@@ -148,7 +149,7 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 	defaultsErr := p.defaults()
 	defs, settingsErr := p.checkSettings(suitePropNames)
 	if err := errors.Join(defaultsErr, settingsErr); err != nil {
-		panic(fmt.Sprintf("gatehouse.NewSuite: %s", config.Describe(err)))
+		panic(fmt.Sprintf("gatehouse.NewSuite: %s", hook.OneLine(err.Error())))
 	}
 	// Children hang off c, never off s: jsii knows the construct, not the
 	// Go struct embedding it.

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
 // Targets are the gatehouse hook functions and the role ECS invokes them
@@ -49,7 +51,7 @@ type ARNs struct {
 // input.
 func FromARNs(scope constructs.Construct, id string, a ARNs) Targets {
 	if err := a.check(awscdk.Stack_Of(scope)); err != nil {
-		panic(fmt.Sprintf("gatehouse.FromARNs(%s): %s", id, strings.ReplaceAll(err.Error(), "\n", "; ")))
+		panic(fmt.Sprintf("gatehouse.FromARNs(%s): %s", id, hook.OneLine(err.Error())))
 	}
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	return Targets{

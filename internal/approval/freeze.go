@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
 // Limits on freezes and change windows.
@@ -75,7 +77,7 @@ func (w *ChangeWindow) UnmarshalJSON(b []byte) error {
 	for _, d := range j.Days {
 		wd, ok := dayNames[strings.ToLower(strings.TrimSpace(d))]
 		if !ok {
-			errs = append(errs, fmt.Errorf("days: %q, want mon, tue, wed, thu, fri, sat or sun", clipString(d)))
+			errs = append(errs, fmt.Errorf("days: %q, want mon, tue, wed, thu, fri, sat or sun", hook.Clip(d, 40)))
 			continue
 		}
 		if !slices.Contains(w.Days, wd) {
@@ -98,7 +100,7 @@ func (w *ChangeWindow) UnmarshalJSON(b []byte) error {
 	if j.Timezone == "" {
 		errs = append(errs, errors.New(`timezone: required, an IANA zone such as "Europe/Berlin" or "UTC"`))
 	} else if w.Zone, err = time.LoadLocation(j.Timezone); err != nil || strings.EqualFold(j.Timezone, "local") {
-		errs = append(errs, fmt.Errorf("timezone: %q is not an IANA time zone such as \"Europe/Berlin\"", clipString(j.Timezone)))
+		errs = append(errs, fmt.Errorf("timezone: %q is not an IANA time zone such as \"Europe/Berlin\"", hook.Clip(j.Timezone, 40)))
 	}
 	return errors.Join(errs...)
 }
@@ -111,7 +113,7 @@ var errWindowShape = errors.New(`want {"days": ["mon", ...], "start": "09:00", "
 func parseClock(s string) (int, error) {
 	digit := func(i int) bool { return s[i] >= '0' && s[i] <= '9' }
 	if len(s) != 5 || s[2] != ':' || !digit(0) || !digit(1) || !digit(3) || !digit(4) {
-		return 0, fmt.Errorf("%q, want HH:MM such as \"09:00\"", clipString(s))
+		return 0, fmt.Errorf("%q, want HH:MM such as \"09:00\"", hook.Clip(s, 40))
 	}
 	h := int(s[0]-'0')*10 + int(s[1]-'0')
 	m := int(s[3]-'0')*10 + int(s[4]-'0')

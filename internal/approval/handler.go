@@ -16,9 +16,9 @@ func HookHandler(g *Gate, defaults Settings) hook.Handler {
 		if err != nil {
 			return hook.Response{}, fmt.Errorf("invalid approval configuration: %w", err)
 		}
-		d, err := hook.ParseDeploymentARN(req.ResourceARN)
+		d, err := req.Deployment()
 		if err != nil {
-			return hook.Response{}, fmt.Errorf("resourceArn: %w", err)
+			return hook.Response{}, err
 		}
 		v, err := g.Poll(ctx, Poll{
 			Deployment:        d,

@@ -104,7 +104,7 @@ func (a Alarms) validate(key string) []error {
 	for field, list := range map[string][]string{"names": a.Names, "prefixes": a.Prefixes} {
 		for i, n := range list {
 			if n == "" || len(n) > MaxAlarmNameLen || strings.TrimSpace(n) != n || strings.ContainsFunc(n, unicode.IsControl) {
-				errs = append(errs, fmt.Errorf("%s.%s[%d]: %q, want an alarm name of 1 to %d characters without surrounding spaces or control characters", key, field, i, clipString(n), MaxAlarmNameLen))
+				errs = append(errs, fmt.Errorf("%s.%s[%d]: %q, want an alarm name of 1 to %d characters without surrounding spaces or control characters", key, field, i, hook.Clip(n, 40), MaxAlarmNameLen))
 			}
 		}
 	}
@@ -221,122 +221,22 @@ func Apply(defaults Settings, hookDetails json.RawMessage, ignore ...string) (Se
 	s := defaults
 	s.Approvers = slices.Clone(defaults.Approvers)
 	s.AbortOnAlarms = Alarms{Names: slices.Clone(defaults.AbortOnAlarms.Names), Prefixes: slices.Clone(defaults.AbortOnAlarms.Prefixes)}
-	if len(bytes.TrimSpace(hookDetails)) == 0 {
-		return s, s.Validate()
+	keys, fields, err := hook.Document("hookDetails", hookDetails)
+	if err != nil {
+		return s, err
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(hookDetails, &fields); err != nil {
-		return s, fmt.Errorf("hookDetails: want a JSON object: %w", err)
-	}
-	var errs []error
-	bad := func(key, want string, raw json.RawMessage) {
-		errs = append(errs, fmt.Errorf("hookDetails.%s: want %s, got %s", key, want, clip(raw)))
-	}
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	var d hook.Decoder
 	for _, k := range keys {
-		raw := fields[k]
-		switch k {
-		case "approvers":
-			var list []string
-			if err := json.Unmarshal(raw, &list); err != nil {
-				bad(k, "a JSON list of email addresses", raw)
-				continue
-			}
-			a, err := ParseApprovers(list)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("hookDetails.approvers: %w", err))
-				continue
-			}
-			s.Approvers = a
-		case "requiredApprovals":
-			var n int
-			if err := json.Unmarshal(raw, &n); err != nil {
-				bad(k, "a whole number", raw)
-				continue
-			}
-			s.RequiredApprovals = n
-		case "timeout":
-			var v string
-			if err := json.Unmarshal(raw, &v); err != nil {
-				bad(k, `a duration string like "4h"`, raw)
-				continue
-			}
-			d, err := ParseTimeout(v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("hookDetails.timeout: %w", err))
-				continue
-			}
-			s.Timeout = d
-		case "callbackDelay":
-			var n int
-			if err := json.Unmarshal(raw, &n); err != nil {
-				bad(k, "a whole number of seconds", raw)
-				continue
-			}
-			s.CallbackDelay = n
-		case "firstDeployment":
-			if err := json.Unmarshal(raw, &s.FirstDeployment); err != nil {
-				bad(k, `"gate" or "skip"`, raw)
-			}
-		case "onExpiry":
-			var v string
-			if err := json.Unmarshal(raw, &v); err != nil {
-				bad(k, `"reject" or "approve"`, raw)
-				continue
-			}
-			s.OnExpiry = Decision(v)
-		case "reminderAt":
-			if err := json.Unmarshal(raw, &s.ReminderAt); err != nil {
-				bad(k, "a fraction of the timeout such as 0.75", raw)
-			}
-		case "gate":
-			if err := json.Unmarshal(raw, &s.Gate); err != nil {
-				bad(k, "a name such as \"security\"", raw)
-			}
-		case "abortOnAlarms":
-			var a Alarms
-			dec := json.NewDecoder(bytes.NewReader(raw))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&a); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-				bad(k, `{"names": [...], "prefixes": [...]}`, raw)
-				continue
-			}
-			s.AbortOnAlarms = a
-		case "freezes":
-			fs, err := ParseFreezes("hookDetails.freezes", raw)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			// A service adds freezes to the organisation's; it cannot
-			// lift them.
-			s.Freezes = append(slices.Clone(defaults.Freezes), fs...)
-		case "changeWindows":
-			ws, err := ParseChangeWindows("hookDetails.changeWindows", raw)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			s.ChangeWindows = ws
-		case "waitForSmoke":
-			var b bool
-			if err := json.Unmarshal(raw, &b); err != nil {
-				bad(k, "true or false", raw)
-				continue
-			}
-			s.WaitForSmoke = &b
-		default:
-			if !slices.Contains(ignore, k) {
-				errs = append(errs, fmt.Errorf("hookDetails.%s: unknown key", k))
-			}
+		apply, known := detailKeys[k]
+		switch {
+		case known:
+			apply(&d, "hookDetails."+k, fields[k], &s, defaults)
+		case !slices.Contains(ignore, k):
+			d.Unknown("hookDetails." + k)
 		}
 	}
-	if len(errs) > 0 {
-		return s, errors.Join(errs...)
+	if err := d.Err(); err != nil {
+		return s, err
 	}
 	if err := s.Validate(); err != nil {
 		return s, fmt.Errorf("hookDetails: %w", err)
@@ -344,14 +244,94 @@ func Apply(defaults Settings, hookDetails json.RawMessage, ignore ...string) (Se
 	return s, nil
 }
 
-// clip shortens a raw JSON value for an error message.
-func clip(raw json.RawMessage) string {
-	return clipString(string(bytes.TrimSpace(raw)))
+// detailKeys applies each hookDetails key the approval hook reads to the
+// settings. Ranges are checked by Validate, on the result as a whole.
+var detailKeys = map[string]func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, defaults Settings){
+	"approvers": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
+		var list []string
+		if err := json.Unmarshal(raw, &list); err != nil {
+			d.Want(path, "a JSON list of email addresses", raw)
+			return
+		}
+		a, err := ParseApprovers(list)
+		if err != nil {
+			d.Add(path, err)
+			return
+		}
+		s.Approvers = a
+	},
+	"requiredApprovals": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
+		decodeInto(d, path, raw, "a whole number", &s.RequiredApprovals)
+	},
+	"timeout": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
+		v, ok := d.Text(path, raw, `a duration string like "4h"`)
+		if !ok {
+			return
+		}
+		t, err := ParseTimeout(v)
+		if err != nil {
+			d.Add(path, err)
+			return
+		}
+		s.Timeout = t
+	},
+	"callbackDelay": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
+		decodeInto(d, path, raw, "a whole number of seconds", &s.CallbackDelay)
+	},
+	"firstDeployment": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
+		decodeInto(d, path, raw, `"gate" or "skip"`, &s.FirstDeployment)
+	},
+	"onExpiry": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
+		decodeInto(d, path, raw, `"reject" or "approve"`, &s.OnExpiry)
+	},
+	"reminderAt": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
+		decodeInto(d, path, raw, "a fraction of the timeout such as 0.75", &s.ReminderAt)
+	},
+	"gate": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
+		decodeInto(d, path, raw, `a name such as "security"`, &s.Gate)
+	},
+	"abortOnAlarms": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
+		var a Alarms
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&a); err != nil || hook.IsNull(raw) {
+			d.Want(path, `{"names": [...], "prefixes": [...]}`, raw)
+			return
+		}
+		s.AbortOnAlarms = a
+	},
+	"freezes": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, defaults Settings) {
+		fs, err := ParseFreezes(path, raw)
+		if err != nil {
+			d.Include(err)
+			return
+		}
+		// A service adds freezes to the organisation's; it cannot lift them.
+		s.Freezes = append(slices.Clone(defaults.Freezes), fs...)
+	},
+	"changeWindows": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
+		ws, err := ParseChangeWindows(path, raw)
+		if err != nil {
+			d.Include(err)
+			return
+		}
+		s.ChangeWindows = ws
+	},
+	"waitForSmoke": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
+		var b bool
+		if !decodeInto(d, path, raw, "true or false", &b) {
+			return
+		}
+		s.WaitForSmoke = &b
+	},
 }
 
-func clipString(s string) string {
-	if len(s) > 40 {
-		s = strings.ToValidUTF8(s[:37], "") + "..."
+// decodeInto decodes raw into v, recording at path that want was
+// expected when it does not fit.
+func decodeInto(d *hook.Decoder, path string, raw json.RawMessage, want string, v any) bool {
+	if err := json.Unmarshal(raw, v); err != nil {
+		d.Want(path, want, raw)
+		return false
 	}
-	return s
+	return true
 }

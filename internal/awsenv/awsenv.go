@@ -13,17 +13,18 @@
 package awsenv
 
 import (
-	"log/slog"
-	"os"
-
 	"errors"
 	"fmt"
-	"github.com/aws/aws-lambda-go/lambdacontext"
+	"log/slog"
+	"os"
 	"strings"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
 // The SDK's standard variables.
@@ -121,7 +122,7 @@ func Boot(getenv func(string) string, load func(getenv func(string) string) erro
 	slog.SetDefault(log)
 	cfg, err := FromEnv(getenv)
 	if lerr := load(getenv); lerr != nil || err != nil {
-		log.Error("bad configuration", "err", strings.ReplaceAll(errors.Join(lerr, err).Error(), "\n", "; "))
+		log.Error("bad configuration", "err", hook.OneLine(errors.Join(lerr, err).Error()))
 		os.Exit(1)
 	}
 	return log, cfg

@@ -190,9 +190,9 @@ const (
 // overridden by req's hookDetails.
 func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) hook.Response {
 	now := c.Now().UTC()
-	d, err := hook.ParseDeploymentARN(req.ResourceARN)
+	d, err := req.Deployment()
 	if err != nil {
-		return hook.Response{HookStatus: hook.StatusFailed, Reason: "resourceArn: " + err.Error()}
+		return hook.Response{HookStatus: hook.StatusFailed, Reason: err.Error()}
 	}
 	rep := Report{
 		SchemaVersion:     ReportVersion,
@@ -213,13 +213,13 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 	}
 	cfg, err := Apply(defaults, req.HookDetails)
 	if err != nil {
-		return final("invalid bake configuration: " + oneLine(err.Error()))
+		return final("invalid bake configuration: " + hook.OneLine(err.Error()))
 	}
 	rep.Config = &cfg
 	b := bindingOf(req, cfg)
 	st, continued, restarted, err := resume(req.HookDetails, b, cfg, now)
 	if err != nil {
-		return final(oneLine(err.Error()))
+		return final(hook.OneLine(err.Error()))
 	}
 	markerKey := StartKey(d, req.LifecycleStage)
 	mu := c.mark(ctx, markerKey, b, cfg, now, &st, continued)

@@ -1,16 +1,14 @@
 package bake
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
+	"maps"
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
@@ -201,23 +199,19 @@ func Apply(defaults Config, hookDetails json.RawMessage) (Config, error) {
 
 func parse(prefix string, base Config, data []byte) (Config, error) {
 	c := base.clone()
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 {
-		return c, nil
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(data, &fields); err != nil || fields == nil {
-		return c, fmt.Errorf("%s: want a JSON object", cmp.Or(prefix, "configuration"))
+	keys, fields, err := hook.Document(cmp.Or(prefix, "configuration"), data)
+	if err != nil {
+		return c, err
 	}
 	p := &parser{}
-	for _, k := range sortedKeys(fields) {
+	for _, k := range keys {
 		raw := fields[k]
-		path := join(prefix, k)
+		path := hook.Path(prefix, k)
 		switch k {
 		case StateKey:
 			continue
 		case "window":
-			if d, ok := p.duration(path, raw, MinWindow, MaxWindow); ok {
+			if d, ok := p.Duration(path, raw, MinWindow, MaxWindow); ok {
 				c.Window = d
 			}
 		case "alarms":
@@ -229,170 +223,67 @@ func parse(prefix string, base Config, data []byte) (Config, error) {
 				c.Metrics = m
 			}
 		case "minRequests":
-			if n, ok := p.integer(path, raw, 0, MaxMinRequests); ok {
+			if n, ok := p.Integer(path, raw, 0, MaxMinRequests); ok {
 				c.MinRequests = n
 			}
 		case "onNoTraffic":
-			if v, ok := p.enum(path, raw, Fail, Pass); ok {
+			if v, ok := p.Enum(path, raw, Fail, Pass); ok {
 				c.OnNoTraffic = v
 			}
 		case "callbackDelay":
-			if n, ok := p.integer(path, raw, MinCallbackDelay, MaxCallbackDelay); ok {
+			if n, ok := p.Integer(path, raw, MinCallbackDelay, MaxCallbackDelay); ok {
 				c.CallbackDelay = n
 			}
 		case "maxErrorDuration":
-			if d, ok := p.duration(path, raw, MinMaxErrorDuration, MaxMaxErrorDuration); ok {
+			if d, ok := p.Duration(path, raw, MinMaxErrorDuration, MaxMaxErrorDuration); ok {
 				c.MaxErrorDuration = d
 			}
 		default:
-			p.fail(path, "unknown key")
+			p.Fail(path, "unknown key")
 		}
 	}
-	return c, errors.Join(p.errs...)
+	return c, p.Err()
 }
 
 // parser collects every problem, each named by its path.
 type parser struct {
-	errs []error
-}
-
-func (p *parser) fail(path, format string, args ...any) {
-	p.errs = append(p.errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
-}
-
-func (p *parser) want(path, want string, raw json.RawMessage) {
-	p.fail(path, "want %s, got %s", want, clip(raw))
-}
-
-func (p *parser) object(path string, raw json.RawMessage) (map[string]json.RawMessage, bool) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-		p.want(path, "a JSON object", raw)
-		return nil, false
-	}
-	return m, true
-}
-
-func (p *parser) str(path string, raw json.RawMessage) (string, bool) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil || isNull(raw) {
-		p.want(path, "a string", raw)
-		return "", false
-	}
-	return s, true
-}
-
-func (p *parser) stringList(path string, raw json.RawMessage, maxItems, maxLen int) ([]string, bool) {
-	var list []string
-	if err := json.Unmarshal(raw, &list); err != nil || isNull(raw) {
-		p.want(path, "a JSON list of strings", raw)
-		return nil, false
-	}
-	if len(list) > maxItems {
-		p.fail(path, "%d entries, at most %d", len(list), maxItems)
-		return nil, false
-	}
-	var out []string
-	ok := true
-	for i, s := range list {
-		if s == "" || len(s) > maxLen || !printable(s) {
-			p.fail(fmt.Sprintf("%s[%d]", path, i), "want a non-empty printable string of at most %d bytes, got %s", maxLen, clip(quote(s)))
-			ok = false
-			continue
-		}
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out, ok
-}
-
-func (p *parser) number(path string, raw json.RawMessage) (float64, bool) {
-	var f float64
-	if err := json.Unmarshal(raw, &f); err != nil || isNull(raw) {
-		p.want(path, "a number", raw)
-		return 0, false
-	}
-	return f, true
-}
-
-func (p *parser) integer(path string, raw json.RawMessage, lo, hi int) (int, bool) {
-	f, ok := p.number(path, raw)
-	if !ok {
-		return 0, false
-	}
-	if f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
-		p.fail(path, "want a whole number from %d to %d, got %s", lo, hi, clip(raw))
-		return 0, false
-	}
-	return int(f), true
-}
-
-func (p *parser) duration(path string, raw json.RawMessage, lo, hi time.Duration) (time.Duration, bool) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil || isNull(raw) {
-		p.want(path, `a duration string like "10m"`, raw)
-		return 0, false
-	}
-	d, err := time.ParseDuration(strings.TrimSpace(s))
-	if err != nil {
-		p.want(path, `a duration like "10m" or "1h30m"`, raw)
-		return 0, false
-	}
-	if d%time.Second != 0 {
-		p.want(path, "a whole number of seconds", raw)
-		return 0, false
-	}
-	if d < lo || d > hi {
-		p.fail(path, "%s, want from %s to %s", hook.FormatDuration(d), hook.FormatDuration(lo), hook.FormatDuration(hi))
-		return 0, false
-	}
-	return d, true
-}
-
-func (p *parser) enum(path string, raw json.RawMessage, values ...string) (string, bool) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil || !slices.Contains(values, s) {
-		p.want(path, quoteAll(values), raw)
-		return "", false
-	}
-	return s, true
+	hook.Decoder
 }
 
 func (p *parser) alarms(path string, raw json.RawMessage) (AlarmConfig, bool) {
-	fields, ok := p.object(path, raw)
+	fields, ok := p.Object(path, raw)
 	if !ok {
 		return AlarmConfig{}, false
 	}
 	a := AlarmConfig{InsufficientData: Ignore}
-	n := len(p.errs)
-	for _, k := range sortedKeys(fields) {
+	n := p.Problems()
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		raw, path := fields[k], path+"."+k
 		switch k {
 		case "names":
-			a.Names, _ = p.stringList(path, raw, MaxAlarmNames, maxAlarmNameLen)
+			a.Names, _ = p.StringList(path, raw, MaxAlarmNames, maxAlarmNameLen)
 		case "prefixes":
-			a.Prefixes, _ = p.stringList(path, raw, MaxAlarmPrefixes, maxAlarmNameLen)
+			a.Prefixes, _ = p.StringList(path, raw, MaxAlarmPrefixes, maxAlarmNameLen)
 		case "insufficientData":
-			a.InsufficientData, _ = p.enum(path, raw, Ignore, Fail)
+			a.InsufficientData, _ = p.Enum(path, raw, Ignore, Fail)
 		default:
-			p.fail(path, "unknown key")
+			p.Fail(path, "unknown key")
 		}
 	}
-	return a, len(p.errs) == n
+	return a, p.Problems() == n
 }
 
 func (p *parser) metrics(path string, raw json.RawMessage) ([]MetricCheck, bool) {
 	var list []json.RawMessage
-	if err := json.Unmarshal(raw, &list); err != nil || isNull(raw) {
-		p.want(path, "a JSON list of metric checks", raw)
+	if err := json.Unmarshal(raw, &list); err != nil || hook.IsNull(raw) {
+		p.Want(path, "a JSON list of metric checks", raw)
 		return nil, false
 	}
 	if len(list) > MaxMetrics {
-		p.fail(path, "%d checks, at most %d", len(list), MaxMetrics)
+		p.Fail(path, "%d checks, at most %d", len(list), MaxMetrics)
 		return nil, false
 	}
-	n := len(p.errs)
+	n := p.Problems()
 	var out []MetricCheck
 	names := map[string]int{}
 	for i, raw := range list {
@@ -402,50 +293,50 @@ func (p *parser) metrics(path string, raw json.RawMessage) ([]MetricCheck, bool)
 			continue
 		}
 		if j, dup := names[m.Name]; dup {
-			p.fail(at+".name", "%q is also the name of metrics[%d]; names must be unique", m.Name, j)
+			p.Fail(at+".name", "%q is also the name of metrics[%d]; names must be unique", m.Name, j)
 			continue
 		}
 		names[m.Name] = i
 		out = append(out, m)
 	}
-	return out, len(p.errs) == n
+	return out, p.Problems() == n
 }
 
 func (p *parser) metric(path string, raw json.RawMessage, index int) (MetricCheck, bool) {
-	fields, ok := p.object(path, raw)
+	fields, ok := p.Object(path, raw)
 	if !ok {
 		return MetricCheck{}, false
 	}
 	var m MetricCheck
-	n := len(p.errs)
+	n := p.Problems()
 	limit := func(path string, raw json.RawMessage) *float64 {
-		if f, ok := p.number(path, raw); ok {
+		if f, ok := p.Number(path, raw); ok {
 			return &f
 		}
 		return nil
 	}
-	for _, k := range sortedKeys(fields) {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		raw, path := fields[k], path+"."+k
 		switch k {
 		case "name":
-			if s, ok := p.str(path, raw); ok {
-				if s == "" || len(s) > maxNameLen || !printable(s) {
-					p.fail(path, "want a printable name of 1 to %d bytes, got %s", maxNameLen, clip(raw))
+			if s, ok := p.String(path, raw); ok {
+				if s == "" || len(s) > maxNameLen || !hook.Printable(s) {
+					p.Fail(path, "want a printable name of 1 to %d bytes, got %s", maxNameLen, hook.Quote(raw))
 				}
 				m.Name = s
 			}
 		case "kind":
-			if s, ok := p.str(path, raw); ok {
+			if s, ok := p.String(path, raw); ok {
 				if !slices.Contains(Kinds, Kind(s)) {
-					p.fail(path, "unknown kind %s; want one of %s", clip(raw), quoteAll(kindNames()))
+					p.Fail(path, "unknown kind %s; want one of %s", hook.Quote(raw), hook.QuoteAll(kindNames()))
 				}
 				m.Kind = Kind(s)
 			}
 		case "expression":
-			if s, ok := p.str(path, raw); ok {
+			if s, ok := p.String(path, raw); ok {
 				s = strings.TrimSpace(s)
 				if s == "" || len(s) > maxExpressionLen {
-					p.fail(path, "want a metric-math expression of 1 to %d bytes", maxExpressionLen)
+					p.Fail(path, "want a metric-math expression of 1 to %d bytes", maxExpressionLen)
 				}
 				m.Expression = s
 			}
@@ -460,127 +351,133 @@ func (p *parser) metric(path string, raw json.RawMessage, index int) (MetricChec
 		case "min":
 			m.Min = limit(path, raw)
 		default:
-			p.fail(path, "unknown key")
+			p.Fail(path, "unknown key")
 		}
 	}
-	if len(p.errs) > n {
+	if p.Problems() > n {
 		return m, false
 	}
-	refuse := func(key string, set bool, why string) {
-		if set {
-			p.fail(path+"."+key, "%s", why)
-		}
-	}
-	switch {
-	case m.Kind != "" && m.Expression != "":
-		p.fail(path, "set kind or expression, not both")
-	case m.Kind == "" && m.Expression == "":
-		p.fail(path, "set kind (one of %s) or expression", quoteAll(kindNames()))
-	case m.Kind == Kind5xxRate:
-		refuse("maxMs", m.MaxMs != nil, "not for a 5xx rate: use max, a fraction such as 0.01")
-		refuse("min", m.Min != nil, "only for expressions")
-		refuse("metrics", m.Metrics != nil, "only for expressions")
-		if m.Max != nil && (*m.Max < 0 || *m.Max > 1) {
-			p.fail(path+".max", "%g, want a fraction from 0 to 1", *m.Max)
-		}
-		if m.Max == nil && m.MaxRelativeToBlue == nil {
-			p.fail(path, "set a limit: max or maxRelativeToBlue")
-		}
-	case m.Kind.latency():
-		refuse("max", m.Max != nil, "not for a latency: use maxMs, in milliseconds")
-		refuse("min", m.Min != nil, "only for expressions")
-		refuse("metrics", m.Metrics != nil, "only for expressions")
-		if m.MaxMs != nil && *m.MaxMs <= 0 {
-			p.fail(path+".maxMs", "%g, want more than 0 milliseconds", *m.MaxMs)
-		}
-		if m.MaxMs == nil && m.MaxRelativeToBlue == nil {
-			p.fail(path, "set a limit: maxMs or maxRelativeToBlue")
-		}
-	default: // expression
-		refuse("maxMs", m.MaxMs != nil, "only for latency kinds; an expression takes max and min")
-		refuse("maxRelativeToBlue", m.MaxRelativeToBlue != nil, "only for kinds: an expression has no blue counterpart")
-		if m.Max == nil && m.Min == nil {
-			p.fail(path, "set a limit: max or min")
-		}
-		if m.Max != nil && m.Min != nil && *m.Min > *m.Max {
-			p.fail(path+".min", "%g is above max %g", *m.Min, *m.Max)
-		}
-	}
-	if m.MaxRelativeToBlue != nil && *m.MaxRelativeToBlue <= 0 {
-		p.fail(path+".maxRelativeToBlue", "%g, want a ratio above 0, such as 1.5", *m.MaxRelativeToBlue)
-	}
+	p.limits(path, m)
 	if m.Name == "" {
 		m.Name = string(m.Kind)
 		if m.Kind == "" {
 			m.Name = fmt.Sprintf("metrics[%d]", index)
 		}
 	}
-	return m, len(p.errs) == n
+	return m, p.Problems() == n
+}
+
+// limits checks that m, a metric check at path, has limits that suit it:
+// a kind or an expression, and the limits of that.
+func (p *parser) limits(path string, m MetricCheck) {
+	refuse := func(key string, set bool, why string) {
+		if set {
+			p.Fail(path+"."+key, "%s", why)
+		}
+	}
+	switch {
+	case m.Kind != "" && m.Expression != "":
+		p.Fail(path, "set kind or expression, not both")
+	case m.Kind == "" && m.Expression == "":
+		p.Fail(path, "set kind (one of %s) or expression", hook.QuoteAll(kindNames()))
+	case m.Kind == Kind5xxRate:
+		refuse("maxMs", m.MaxMs != nil, "not for a 5xx rate: use max, a fraction such as 0.01")
+		refuse("min", m.Min != nil, "only for expressions")
+		refuse("metrics", m.Metrics != nil, "only for expressions")
+		if m.Max != nil && (*m.Max < 0 || *m.Max > 1) {
+			p.Fail(path+".max", "%g, want a fraction from 0 to 1", *m.Max)
+		}
+		if m.Max == nil && m.MaxRelativeToBlue == nil {
+			p.Fail(path, "set a limit: max or maxRelativeToBlue")
+		}
+	case m.Kind.latency():
+		refuse("max", m.Max != nil, "not for a latency: use maxMs, in milliseconds")
+		refuse("min", m.Min != nil, "only for expressions")
+		refuse("metrics", m.Metrics != nil, "only for expressions")
+		if m.MaxMs != nil && *m.MaxMs <= 0 {
+			p.Fail(path+".maxMs", "%g, want more than 0 milliseconds", *m.MaxMs)
+		}
+		if m.MaxMs == nil && m.MaxRelativeToBlue == nil {
+			p.Fail(path, "set a limit: maxMs or maxRelativeToBlue")
+		}
+	default: // expression
+		refuse("maxMs", m.MaxMs != nil, "only for latency kinds; an expression takes max and min")
+		refuse("maxRelativeToBlue", m.MaxRelativeToBlue != nil, "only for kinds: an expression has no blue counterpart")
+		if m.Max == nil && m.Min == nil {
+			p.Fail(path, "set a limit: max or min")
+		}
+		if m.Max != nil && m.Min != nil && *m.Min > *m.Max {
+			p.Fail(path+".min", "%g is above max %g", *m.Min, *m.Max)
+		}
+	}
+	if m.MaxRelativeToBlue != nil && *m.MaxRelativeToBlue <= 0 {
+		p.Fail(path+".maxRelativeToBlue", "%g, want a ratio above 0, such as 1.5", *m.MaxRelativeToBlue)
+	}
 }
 
 func (p *parser) expressionMetrics(path string, raw json.RawMessage) (map[string]Metric, bool) {
-	fields, ok := p.object(path, raw)
+	fields, ok := p.Object(path, raw)
 	if !ok {
 		return nil, false
 	}
 	if len(fields) > MaxExpressionMetrics {
-		p.fail(path, "%d metrics, at most %d", len(fields), MaxExpressionMetrics)
+		p.Fail(path, "%d metrics, at most %d", len(fields), MaxExpressionMetrics)
 		return nil, false
 	}
-	n := len(p.errs)
+	n := p.Problems()
 	out := map[string]Metric{}
-	for _, id := range sortedKeys(fields) {
+	for _, id := range slices.Sorted(maps.Keys(fields)) {
 		at := path + "." + id
 		if !validID(id) || id == cwmetrics.ResultID {
-			p.fail(at, "id %q: want a lowercase letter followed by letters, digits or _, and not %q", id, cwmetrics.ResultID)
+			p.Fail(at, "id %q: want a lowercase letter followed by letters, digits or _, and not %q", id, cwmetrics.ResultID)
 			continue
 		}
-		obj, ok := p.object(at, fields[id])
+		obj, ok := p.Object(at, fields[id])
 		if !ok {
 			continue
 		}
 		var m Metric
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			raw, path := obj[k], at+"."+k
 			switch k {
 			case "namespace":
-				m.Namespace, _ = p.str(path, raw)
+				m.Namespace, _ = p.String(path, raw)
 			case "metric":
-				m.Name, _ = p.str(path, raw)
+				m.Name, _ = p.String(path, raw)
 			case "stat":
-				m.Stat, _ = p.str(path, raw)
+				m.Stat, _ = p.String(path, raw)
 			case "dimensions":
 				var dims map[string]string
 				if err := json.Unmarshal(raw, &dims); err != nil || dims == nil {
-					p.want(path, "a JSON object of dimension names to string values", raw)
+					p.Want(path, "a JSON object of dimension names to string values", raw)
 					continue
 				}
 				if len(dims) > 30 {
-					p.fail(path, "%d dimensions, at most 30", len(dims))
+					p.Fail(path, "%d dimensions, at most 30", len(dims))
 				}
 				if len(dims) > 0 {
 					// {} selects nothing more than no dimensions at all.
 					m.Dimensions = dims
 				}
 			default:
-				p.fail(path, "unknown key")
+				p.Fail(path, "unknown key")
 			}
 		}
 		if m.Namespace == "" || len(m.Namespace) > 255 {
-			p.fail(at+".namespace", "want a namespace such as AWS/ApplicationELB")
+			p.Fail(at+".namespace", "want a namespace such as AWS/ApplicationELB")
 		}
 		if m.Name == "" || len(m.Name) > 255 {
-			p.fail(at+".metric", "want a metric name")
+			p.Fail(at+".metric", "want a metric name")
 		}
 		if len(m.Stat) > 100 {
-			p.fail(at+".stat", "too long")
+			p.Fail(at+".stat", "too long")
 		}
 		out[id] = m
 	}
 	if len(out) == 0 {
 		out = nil
 	}
-	return out, len(p.errs) == n
+	return out, p.Problems() == n
 }
 
 // validID reports whether id is a valid GetMetricData query id.
@@ -643,56 +540,4 @@ func kindNames() []string {
 		out[i] = string(k)
 	}
 	return out
-}
-
-func quoteAll(values []string) string {
-	q := make([]string, len(values))
-	for i, v := range values {
-		q[i] = string(quote(v))
-	}
-	if len(q) == 2 {
-		return q[0] + " or " + q[1]
-	}
-	return strings.Join(q, ", ")
-}
-
-func quote(s string) json.RawMessage {
-	b, _ := json.Marshal(s)
-	return b
-}
-
-func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
-
-func printable(s string) bool {
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
-}
-
-// clip shortens a raw JSON value for an error message.
-func clip(raw json.RawMessage) string {
-	s := string(bytes.TrimSpace(raw))
-	if len(s) > 40 {
-		s = s[:37] + "..."
-	}
-	return s
-}
-
-func join(prefix, key string) string {
-	if prefix == "" {
-		return key
-	}
-	return prefix + "." + key
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

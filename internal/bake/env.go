@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
 // HookEnv is the bake hook's configuration from its environment.
@@ -33,7 +34,7 @@ func LoadHookEnv(getenv func(string) string) (HookEnv, error) {
 	if v := strings.TrimSpace(getenv(config.EnvBakeConfig)); v != "" {
 		d, err := ParseConfig([]byte(v))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %s", config.EnvBakeConfig, config.Describe(err)))
+			errs = append(errs, fmt.Errorf("%s: %s", config.EnvBakeConfig, hook.OneLine(err.Error())))
 		} else {
 			c.Defaults = d
 		}

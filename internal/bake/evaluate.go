@@ -256,7 +256,7 @@ func failed(check string, err error) Result {
 	if hook.IsTransient(err) && !errors.Is(err, ErrUnsupported) {
 		s = StatusError
 	}
-	return Result{Check: check, Status: s, Detail: oneLine(err.Error())}
+	return Result{Check: check, Status: s, Detail: hook.OneLine(err.Error())}
 }
 
 func alarmResults(cfg AlarmConfig, alarms []Alarm, err error) []Result {
@@ -294,7 +294,7 @@ func alarmResults(cfg AlarmConfig, alarms []Alarm, err error) []Result {
 		case "":
 			rs = append(rs, Result{Check: "alarm " + a.Name, Status: StatusInvalid, Detail: "no state given"})
 		default:
-			rs = append(rs, Result{Check: "alarm " + a.Name, Status: StatusInvalid, Detail: fmt.Sprintf("unknown state %s", quote(a.State))})
+			rs = append(rs, Result{Check: "alarm " + a.Name, Status: StatusInvalid, Detail: fmt.Sprintf("unknown state %q", a.State)})
 		}
 	}
 	detail := fmt.Sprintf("%d of %d alarms OK", ok, len(alarms))
@@ -312,7 +312,7 @@ func because(reason string) string {
 	if len(reason) > maxLen {
 		reason = reason[:maxLen-3] + "..."
 	}
-	return " (" + oneLine(reason) + ")"
+	return " (" + hook.OneLine(reason) + ")"
 }
 
 func trafficResult(cfg Config, obs Observation) Result {
@@ -523,5 +523,3 @@ func expressionResult(m MetricCheck, ev ExpressionValue, lenient bool) Result {
 func ptr(v float64) *float64 { return &v }
 
 func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-
-func oneLine(s string) string { return strings.ReplaceAll(s, "\n", "; ") }

@@ -111,7 +111,7 @@ func decodeState(hookDetails json.RawMessage) (st State, ok bool, err error) {
 		return State{}, false, nil // the configuration parser reports it
 	}
 	raw, found := fields[StateKey]
-	if !found || isNull(raw) {
+	if !found || hook.IsNull(raw) {
 		return State{}, false, nil
 	}
 	if err := json.Unmarshal(raw, &st); err != nil {

@@ -245,8 +245,3 @@ func LoadApprovalAPI(getenv func(string) string) (ApprovalAPI, error) {
 	}
 	return c, errors.Join(l.errs...)
 }
-
-// Describe returns a one-line summary of err for a log line.
-func Describe(err error) string {
-	return strings.ReplaceAll(err.Error(), "\n", "; ")
-}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
 func env(m map[string]string) func(string) string {
@@ -90,8 +91,8 @@ func TestLoadReportsEveryBadVariable(t *testing.T) {
 			t.Errorf("error does not name %s:\n%v", name, err)
 		}
 	}
-	if one := Describe(err); strings.Contains(one, "\n") {
-		t.Errorf("Describe() = %q, want one line", one)
+	if one := hook.OneLine(err.Error()); strings.Contains(one, "\n") {
+		t.Errorf("hook.OneLine() = %q, want one line", one)
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -324,7 +325,7 @@ func (c *Client) Expression(ctx context.Context, expr string, metrics map[string
 	for _, id := range ids {
 		m := metrics[id]
 		dims := make([]cwtypes.Dimension, 0, len(m.Dimensions))
-		for _, k := range sortedKeys(m.Dimensions) {
+		for _, k := range slices.Sorted(maps.Keys(m.Dimensions)) {
 			dims = append(dims, cwtypes.Dimension{Name: aws.String(k), Value: aws.String(m.Dimensions[k])})
 		}
 		stat := m.Stat
@@ -500,15 +501,6 @@ func joinMessages(parts []string) string {
 		return ""
 	}
 	return " (" + strings.Join(parts, "; ") + ")"
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // transientError marks an error worth retrying; hook.IsTransient honours

@@ -103,6 +103,17 @@ type Request struct {
 	HookDetails json.RawMessage `json:"hookDetails,omitempty"`
 }
 
+// Deployment returns the service deployment the call is for: ResourceARN
+// parsed, or an error naming resourceArn. Wrap has validated it before a
+// handler runs; a handler asks here rather than parsing it again.
+func (r *Request) Deployment() (DeploymentARN, error) {
+	d, err := ParseDeploymentARN(r.ResourceARN)
+	if err != nil {
+		return DeploymentARN{}, fmt.Errorf("resourceArn: %w", err)
+	}
+	return d, nil
+}
+
 // UnmarshalJSON decodes the wrapped payload and tolerates the flat one, and
 // normalises hookDetails given as a JSON string into the object it contains.
 func (r *Request) UnmarshalJSON(data []byte) error {
@@ -175,8 +186,8 @@ func (r *Request) Validate() error {
 	var errs []error
 	if r.ResourceARN == "" {
 		errs = append(errs, errors.New("resourceArn is missing"))
-	} else if _, err := ParseDeploymentARN(r.ResourceARN); err != nil {
-		errs = append(errs, fmt.Errorf("resourceArn: %w", err))
+	} else if _, err := r.Deployment(); err != nil {
+		errs = append(errs, err)
 	}
 	if r.LifecycleStage == "" {
 		errs = append(errs, errors.New("lifecycleStage is missing"))

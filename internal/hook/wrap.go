@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
@@ -77,7 +76,7 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 		defer func() {
 			if p := recover(); p != nil {
 				log.ErrorContext(ctx, "hook panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				resp = Response{HookStatus: StatusFailed, Reason: shorten(fmt.Sprintf("internal error: %v", p))}
+				resp = Response{HookStatus: StatusFailed, Reason: Clip(fmt.Sprintf("internal error: %v", p), maxReason)}
 			}
 			attrs := []any{
 				"deployment_arn", req.ResourceARN,
@@ -90,7 +89,7 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 			log.InfoContext(ctx, "hook answered", attrs...)
 		}()
 		if err := json.Unmarshal(payload, &req); err != nil {
-			return Response{HookStatus: StatusFailed, Reason: shorten("malformed event: " + err.Error())}, nil
+			return Response{HookStatus: StatusFailed, Reason: Clip("malformed event: "+err.Error(), maxReason)}, nil
 		}
 		// A rollback is passed before anything else is checked: whatever is
 		// wrong with the rest of the event, a gate never blocks a rollback.
@@ -101,20 +100,20 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 		// whatever ECS did with the last answer's hookDetails (Carry).
 		config, details, err := restore(req.HookDetails)
 		if err != nil {
-			return Response{HookStatus: StatusFailed, Reason: shorten("malformed event: " + err.Error())}, nil
+			return Response{HookStatus: StatusFailed, Reason: Clip("malformed event: "+err.Error(), maxReason)}, nil
 		}
 		req.HookDetails = details
 		// What an IN_PROGRESS answer returns when the handler returned
 		// nothing new: the configuration and the state as they came.
 		unchanged, err := Carry(config, state(config, details))
 		if err != nil {
-			return Response{HookStatus: StatusFailed, Reason: shorten("internal error: " + err.Error())}, nil
+			return Response{HookStatus: StatusFailed, Reason: Clip("internal error: "+err.Error(), maxReason)}, nil
 		}
 		if res, decided := rollbackByECS(ctx, req, opt.Deployments, delay, unchanged); decided {
 			return res, nil
 		}
 		if err := req.Validate(); err != nil {
-			return Response{HookStatus: StatusFailed, Reason: shorten("malformed event: " + joinLines(err))}, nil
+			return Response{HookStatus: StatusFailed, Reason: Clip("malformed event: "+OneLine(err.Error()), maxReason)}, nil
 		}
 		hctx, cancel := withAnswerTime(ctx)
 		defer cancel()
@@ -137,20 +136,20 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 				// replace), the next call gets the configuration too.
 				carried, err := Carry(config, out.HookDetails)
 				if err != nil {
-					return Response{HookStatus: StatusFailed, Reason: shorten("internal error: " + err.Error())}, nil
+					return Response{HookStatus: StatusFailed, Reason: Clip("internal error: "+err.Error(), maxReason)}, nil
 				}
 				out.HookDetails = carried
 			}
-			out.Reason = shorten(out.Reason)
+			out.Reason = Clip(out.Reason, maxReason)
 			return out, nil
 		case IsTransient(err):
 			log.WarnContext(ctx, "transient error, will be called again", "deployment_arn", req.ResourceARN, "err", err)
 			// The call's hookDetails go back as they came: under
 			// replacement the next call keeps its configuration and state.
-			return Response{HookStatus: StatusInProgress, CallBackDelay: delay, HookDetails: unchanged, Reason: shorten("transient error: " + err.Error())}, nil
+			return Response{HookStatus: StatusInProgress, CallBackDelay: delay, HookDetails: unchanged, Reason: Clip("transient error: "+err.Error(), maxReason)}, nil
 		default:
 			log.ErrorContext(ctx, "hook failed", "deployment_arn", req.ResourceARN, "err", err)
-			return Response{HookStatus: StatusFailed, Reason: shorten(joinLines(err))}, nil
+			return Response{HookStatus: StatusFailed, Reason: Clip(OneLine(err.Error()), maxReason)}, nil
 		}
 	}
 }
@@ -167,7 +166,7 @@ func rollbackByECS(ctx context.Context, req Request, d DeploymentStatus, delay i
 	if d == nil || !req.LifecycleStage.ReinvokedOnRollback() {
 		return Response{}, false
 	}
-	if _, err := ParseDeploymentARN(req.ResourceARN); err != nil {
+	if _, err := req.Deployment(); err != nil {
 		// Nothing to ask ECS about: Validate answers the malformed event.
 		return Response{}, false
 	}
@@ -181,7 +180,7 @@ func rollbackByECS(ctx context.Context, req Request, d DeploymentStatus, delay i
 		return Response{}, false
 	}
 	return Response{HookStatus: StatusInProgress, CallBackDelay: delay, HookDetails: unchanged,
-		Reason: shorten(fmt.Sprintf("cannot tell a rollback from a forward step: the call carries no traffic weights and ECS cannot say whether the deployment rolls back (%s); asking again", joinLines(err)))}, true
+		Reason: Clip(fmt.Sprintf("cannot tell a rollback from a forward step: the call carries no traffic weights and ECS cannot say whether the deployment rolls back (%s); asking again", OneLine(err.Error())), maxReason)}, true
 }
 
 // AnswerMargin is the time kept back from the invocation's deadline so that
@@ -255,16 +254,4 @@ func IsTransient(err error) bool {
 	}
 	var oe *net.OpError
 	return errors.As(err, &oe)
-}
-
-func shorten(s string) string {
-	if len(s) <= maxReason {
-		return s
-	}
-	return s[:maxReason-3] + "..."
-}
-
-// joinLines flattens an errors.Join result to one line.
-func joinLines(err error) string {
-	return strings.ReplaceAll(err.Error(), "\n", "; ")
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
 // maxResponseBody bounds what an attempt reads of a response: enough for any
@@ -145,7 +147,7 @@ func (c *prepared) judge(status int, latency time.Duration, body []byte, truncat
 		note = " (only the first 1 MiB was read)"
 	}
 	if c.BodyContains != "" && !bytes.Contains(body, []byte(c.BodyContains)) {
-		problems = append(problems, fmt.Sprintf("body does not contain %q%s", clipString(c.BodyContains), note))
+		problems = append(problems, fmt.Sprintf("body does not contain %q%s", hook.Clip(c.BodyContains, 40), note))
 	}
 	if c.re != nil && !c.re.Match(body) {
 		problems = append(problems, "body does not match bodyRegex"+note)
@@ -213,9 +215,9 @@ func describe(v any) string {
 	case bool:
 		return strconv.FormatBool(w)
 	case string:
-		return "the string " + strconv.Quote(clipString(w))
+		return "the string " + strconv.Quote(hook.Clip(w, 40))
 	case json.Number:
-		return "the number " + clipString(string(w))
+		return "the number " + hook.Clip(string(w), 40)
 	}
 	return kind(v)
 }
@@ -271,11 +273,7 @@ func transportProblem(ctx context.Context, err error, timeout time.Duration) str
 }
 
 func clipError(err error) string {
-	s := err.Error()
-	if len(s) > 200 {
-		s = s[:197] + "..."
-	}
-	return strings.ToValidUTF8(s, "?")
+	return strings.ToValidUTF8(hook.Clip(err.Error(), 200), "?")
 }
 
 func statusList(codes []int) string {

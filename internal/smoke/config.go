@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -12,6 +13,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
 // StateKey is the hookDetails key under which the hook keeps its run state
@@ -149,28 +152,19 @@ func ParseConfig(data []byte) (Config, error) {
 // Apply checks each value it reads but not the whole: see Validate.
 func (c Config) Apply(doc json.RawMessage, source string) (Config, error) {
 	out := c.clone()
-	doc = bytes.TrimSpace(doc)
-	if len(doc) == 0 || bytes.Equal(doc, []byte("null")) {
-		return out, nil
+	keys, fields, err := hook.Document(source, doc)
+	if err != nil {
+		return out, err
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(doc, &fields); err != nil {
-		return out, fmt.Errorf("%s: want a JSON object", source)
-	}
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	def := DefaultConfig()
-	var errs []error
+	var d hook.Decoder
 	for _, k := range keys {
 		raw := bytes.TrimSpace(fields[k])
 		name := source + "." + k
 		if k == StateKey {
 			continue
 		}
-		reset := bytes.Equal(raw, []byte("null"))
+		reset := hook.IsNull(raw)
 		var err error
 		switch k {
 		case "baseUrl":
@@ -191,7 +185,7 @@ func (c Config) Apply(doc json.RawMessage, source string) (Config, error) {
 			if !reset {
 				out.Checks, err = decodeChecks(raw, name)
 				if err != nil {
-					errs = append(errs, err)
+					d.Include(err)
 					continue
 				}
 			}
@@ -226,13 +220,11 @@ func (c Config) Apply(doc json.RawMessage, source string) (Config, error) {
 				out.Concurrency, err = decodeInt(raw, 1, MaxConcurrency)
 			}
 		default:
-			err = errors.New("unknown key")
+			d.Unknown(name)
 		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-		}
+		d.Add(name, err)
 	}
-	return out, errors.Join(errs...)
+	return out, d.Err()
 }
 
 // Validate reports, in one error, everything wrong with c as a whole: no
@@ -367,7 +359,7 @@ func cloneHeaders(h map[string]string) map[string]string {
 func decodeChecks(raw json.RawMessage, name string) ([]Check, error) {
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, fmt.Errorf("%s: want a JSON list of checks, got %s", name, clip(raw))
+		return nil, fmt.Errorf("%s: want a JSON list of checks, got %s", name, hook.Quote(raw))
 	}
 	if len(items) > MaxChecks {
 		return nil, fmt.Errorf("%s: %d checks, at most %d", name, len(items), MaxChecks)
@@ -401,16 +393,11 @@ func decodeCheck(raw json.RawMessage) (Check, []fieldError) {
 	ch := Check{Method: "GET", ExpectStatus: []int{200}, Critical: true}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		return ch, []fieldError{{"", fmt.Errorf("want a check object, got %s", clip(raw))}}
+		return ch, []fieldError{{"", fmt.Errorf("want a check object, got %s", hook.Quote(raw))}}
 	}
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	var errs []fieldError
 	seen := map[string]bool{}
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		raw := bytes.TrimSpace(fields[k])
 		seen[k] = true
 		var err error
@@ -427,7 +414,7 @@ func decodeCheck(raw json.RawMessage) (Check, []fieldError) {
 			ch.Body, err = decodeString(raw, "a string")
 		case "expectStatus":
 			if json.Unmarshal(raw, &ch.ExpectStatus) != nil || raw[0] != '[' {
-				err = fmt.Errorf("want a list of HTTP status codes such as [200, 302], got %s", clip(raw))
+				err = fmt.Errorf("want a list of HTTP status codes such as [200, 302], got %s", hook.Quote(raw))
 			}
 		case "bodyContains":
 			ch.BodyContains, err = decodeString(raw, "a string")
@@ -497,7 +484,7 @@ func (ch Check) problems() []fieldError {
 		add("name", errors.New("contains control or invalid characters"))
 	}
 	if !validMethod(ch.Method) {
-		add("method", fmt.Errorf("%q, want one of %s", clipString(ch.Method), strings.Join(methods, ", ")))
+		add("method", fmt.Errorf("%q, want one of %s", hook.Clip(ch.Method, 40), strings.Join(methods, ", ")))
 	}
 	add("path", checkPath(ch.Path))
 	add("headers", checkHeaders(ch.Headers))
@@ -555,15 +542,15 @@ func checkBaseURL(s string) error {
 	u, err := url.Parse(s)
 	switch {
 	case err != nil || s != strings.TrimSpace(s):
-		return fmt.Errorf("%q is not a URL", clipString(s))
+		return fmt.Errorf("%q is not a URL", hook.Clip(s, 40))
 	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("%q: want an http:// or https:// URL", clipString(s))
+		return fmt.Errorf("%q: want an http:// or https:// URL", hook.Clip(s, 40))
 	case u.Host == "" || u.Hostname() == "":
-		return fmt.Errorf("%q has no host", clipString(s))
+		return fmt.Errorf("%q has no host", hook.Clip(s, 40))
 	case u.User != nil:
 		return fmt.Errorf("%q carries credentials: send them in headers instead", redactUser(u))
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return fmt.Errorf("%q: want no query or fragment in the base URL; put them in each check's path", clipString(s))
+		return fmt.Errorf("%q: want no query or fragment in the base URL; put them in each check's path", hook.Clip(s, 40))
 	}
 	return nil
 }
@@ -584,18 +571,18 @@ func checkPath(p string) error {
 	case len(p) > maxPathLen:
 		return fmt.Errorf("longer than %d bytes", maxPathLen)
 	case p[0] != '/':
-		return fmt.Errorf("%q is not a path: want one starting with /", clipString(p))
+		return fmt.Errorf("%q is not a path: want one starting with /", hook.Clip(p, 40))
 	case strings.HasPrefix(p, "//"):
-		return fmt.Errorf("%q is not a path: it starts with //", clipString(p))
+		return fmt.Errorf("%q is not a path: it starts with //", hook.Clip(p, 40))
 	}
 	for _, r := range p {
 		if r <= ' ' || r == 0x7f || r == '#' || r == '\\' || r >= utf8.RuneSelf {
-			return fmt.Errorf("%q is not a path: it contains %q (escape it)", clipString(p), r)
+			return fmt.Errorf("%q is not a path: it contains %q (escape it)", hook.Clip(p, 40), r)
 		}
 	}
 	u, err := url.ParseRequestURI(p)
 	if err != nil || u.Scheme != "" || u.Host != "" {
-		return fmt.Errorf("%q is not a path", clipString(p))
+		return fmt.Errorf("%q is not a path", hook.Clip(p, 40))
 	}
 	return nil
 }
@@ -613,7 +600,7 @@ func checkHeaders(h map[string]string) error {
 	slices.Sort(keys)
 	for _, k := range keys {
 		if !token(k) {
-			return fmt.Errorf("%q is not a header name", clipString(k))
+			return fmt.Errorf("%q is not a header name", hook.Clip(k, 40))
 		}
 		v := h[k]
 		if len(v) > maxHeaderValueLen {
@@ -660,14 +647,14 @@ func printable(s string) bool {
 func decodeString(raw json.RawMessage, want string) (string, error) {
 	var s string
 	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
-		return "", fmt.Errorf("want %s, got %s", want, clip(raw))
+		return "", fmt.Errorf("want %s, got %s", want, hook.Quote(raw))
 	}
 	return s, nil
 }
 
 func decodeBool(raw json.RawMessage, v *bool) error {
 	if json.Unmarshal(raw, v) != nil || (string(raw) != "true" && string(raw) != "false") {
-		return fmt.Errorf("want true or false, got %s", clip(raw))
+		return fmt.Errorf("want true or false, got %s", hook.Quote(raw))
 	}
 	return nil
 }
@@ -675,7 +662,7 @@ func decodeBool(raw json.RawMessage, v *bool) error {
 func decodeInt(raw json.RawMessage, lo, hi int) (int, error) {
 	var n int
 	if json.Unmarshal(raw, &n) != nil || len(raw) == 0 || raw[0] == '"' {
-		return 0, fmt.Errorf("want a whole number, got %s", clip(raw))
+		return 0, fmt.Errorf("want a whole number, got %s", hook.Quote(raw))
 	}
 	return n, inRange(n, lo, hi)
 }
@@ -683,7 +670,7 @@ func decodeInt(raw json.RawMessage, lo, hi int) (int, error) {
 func decodeMillis(raw json.RawMessage, lo, hi time.Duration) (time.Duration, error) {
 	var n int64
 	if json.Unmarshal(raw, &n) != nil || len(raw) == 0 || raw[0] == '"' {
-		return 0, fmt.Errorf("want a whole number of milliseconds, got %s", clip(raw))
+		return 0, fmt.Errorf("want a whole number of milliseconds, got %s", hook.Quote(raw))
 	}
 	if n < lo.Milliseconds() || n > hi.Milliseconds() {
 		return 0, fmt.Errorf("%d, want between %d and %d", n, lo.Milliseconds(), hi.Milliseconds())
@@ -694,7 +681,7 @@ func decodeMillis(raw json.RawMessage, lo, hi time.Duration) (time.Duration, err
 func decodeHeaders(raw json.RawMessage) (map[string]string, error) {
 	var h map[string]string
 	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &h) != nil {
-		return nil, fmt.Errorf(`want an object of header names to string values such as {"x-test": "true"}, got %s`, clip(raw))
+		return nil, fmt.Errorf(`want an object of header names to string values such as {"x-test": "true"}, got %s`, hook.Quote(raw))
 	}
 	if err := checkHeaders(h); err != nil {
 		return nil, err
@@ -708,15 +695,15 @@ func decodeScalar(raw json.RawMessage) (json.RawMessage, error) {
 	raw = bytes.TrimSpace(raw)
 	var v any
 	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil {
-		return nil, fmt.Errorf("want a JSON string, number, boolean or null, got %s", clip(raw))
+		return nil, fmt.Errorf("want a JSON string, number, boolean or null, got %s", hook.Quote(raw))
 	}
 	switch v.(type) {
 	case map[string]any, []any:
-		return nil, fmt.Errorf("want a JSON string, number, boolean or null, got %s", clip(raw))
+		return nil, fmt.Errorf("want a JSON string, number, boolean or null, got %s", hook.Quote(raw))
 	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, raw); err != nil {
-		return nil, fmt.Errorf("want a JSON value, got %s", clip(raw))
+		return nil, fmt.Errorf("want a JSON value, got %s", hook.Quote(raw))
 	}
 	return b.Bytes(), nil
 }
@@ -733,16 +720,4 @@ func durationInRange(d, lo, hi time.Duration) error {
 		return fmt.Errorf("%d, want whole milliseconds between %d and %d", d.Milliseconds(), lo.Milliseconds(), hi.Milliseconds())
 	}
 	return nil
-}
-
-// clip shortens a raw JSON value for an error message.
-func clip(raw json.RawMessage) string {
-	return clipString(string(bytes.TrimSpace(raw)))
-}
-
-func clipString(s string) string {
-	if len(s) > 40 {
-		s = s[:37] + "..."
-	}
-	return strings.ToValidUTF8(s, "?")
 }

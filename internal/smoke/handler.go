@@ -27,9 +27,9 @@ func HookHandler(r *Runner, defaults Config) hook.Handler {
 			// may not use it.
 			return hook.Response{HookStatus: hook.StatusSucceeded, Reason: "rollback in progress: smoke checks never block a rollback"}, nil
 		}
-		d, err := hook.ParseDeploymentARN(req.ResourceARN)
+		d, err := req.Deployment()
 		if err != nil {
-			return hook.Response{}, fmt.Errorf("resourceArn: %w", err)
+			return hook.Response{}, err
 		}
 		p := Poll{
 			Deployment:        d,
@@ -40,7 +40,7 @@ func HookHandler(r *Runner, defaults Config) hook.Handler {
 		p.Config, err = defaults.Apply(req.HookDetails, "hookDetails")
 		var res Result
 		if err != nil {
-			res = r.refuse(ctx, p, "invalid smoke configuration: "+oneLine(err))
+			res = r.refuse(ctx, p, "invalid smoke configuration: "+hook.OneLine(err.Error()))
 		} else if res, err = r.Poll(ctx, p); err != nil {
 			return hook.Response{}, err
 		}

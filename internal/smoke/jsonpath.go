@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
 // Path is a parsed JSON path in the small subset checks need: it selects one
@@ -42,15 +44,15 @@ func ParsePath(s string) (Path, error) {
 		return Path{}, fmt.Errorf("longer than %d bytes", maxJSONPathLen)
 	}
 	if !strings.HasPrefix(s, "$") {
-		return Path{}, fmt.Errorf("%q: want a path starting with $, such as $.version", clipString(s))
+		return Path{}, fmt.Errorf("%q: want a path starting with $, such as $.version", hook.Clip(s, 40))
 	}
 	p := Path{src: s}
 	bad := func(i int, why string) (Path, error) {
-		return Path{}, fmt.Errorf("%q: %s at offset %d", clipString(s), why, i)
+		return Path{}, fmt.Errorf("%q: %s at offset %d", hook.Clip(s, 40), why, i)
 	}
 	for i := 1; i < len(s); {
 		if len(p.steps) == maxJSONPathSteps {
-			return Path{}, fmt.Errorf("%q: more than %d steps", clipString(s), maxJSONPathSteps)
+			return Path{}, fmt.Errorf("%q: more than %d steps", hook.Clip(s, 40), maxJSONPathSteps)
 		}
 		switch s[i] {
 		case '.':

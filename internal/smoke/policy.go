@@ -1,7 +1,6 @@
 package smoke
 
 import (
-	"slices"
 	"strings"
 	"time"
 )
@@ -61,13 +60,4 @@ func jitter(d time.Duration, r float64) time.Duration {
 	r = min(max(r, 0), 1)
 	half := d / 2
 	return half + time.Duration(float64(d-half)*r)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

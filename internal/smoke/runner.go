@@ -146,7 +146,7 @@ const (
 // again".
 func (r *Runner) Poll(ctx context.Context, p Poll) (Result, error) {
 	if err := p.Config.Validate(); err != nil {
-		return r.refuse(ctx, p, "invalid smoke configuration: "+oneLine(err)), nil
+		return r.refuse(ctx, p, "invalid smoke configuration: "+hook.OneLine(err.Error())), nil
 	}
 	now := r.now()
 	stopAt := r.stopTime(ctx, now)
@@ -175,14 +175,14 @@ func (r *Runner) Poll(ctx context.Context, p Poll) (Result, error) {
 		if hook.IsTransient(err) {
 			return r.discoveryTrouble(ctx, log, p, st, now, err), nil
 		}
-		return r.refuse(ctx, p, "baseUrl: "+oneLine(err)), nil
+		return r.refuse(ctx, p, "baseUrl: "+hook.OneLine(err.Error())), nil
 	}
 	st.setTarget(t, fromConfig)
 
 	if !st.criticalFailed(p.Config) {
 		checks, err := prepare(p.Config, t)
 		if err != nil {
-			return r.refuse(ctx, p, "invalid smoke configuration: "+oneLine(err)), nil
+			return r.refuse(ctx, p, "invalid smoke configuration: "+hook.OneLine(err.Error())), nil
 		}
 		r.runChecks(ctx, log, p.Config, checks, &st, stopAt)
 	}
@@ -225,12 +225,12 @@ func (r *Runner) target(ctx context.Context, p Poll, st runState) (Target, bool,
 func (r *Runner) discoveryTrouble(ctx context.Context, log *slog.Logger, p Poll, st runState, now time.Time, err error) Result {
 	waited := now.Sub(time.UnixMilli(st.Started))
 	if st.Calls >= maxDiscoveryCalls || waited >= maxDiscoveryWait {
-		return r.refuseRun(ctx, p, fmt.Sprintf("baseUrl: gave up after %d calls over %s: %s", st.Calls, waited.Round(time.Second), oneLine(err)), time.UnixMilli(st.Started).UTC(), st.Calls)
+		return r.refuseRun(ctx, p, fmt.Sprintf("baseUrl: gave up after %d calls over %s: %s", st.Calls, waited.Round(time.Second), hook.OneLine(err.Error())), time.UnixMilli(st.Started).UTC(), st.Calls)
 	}
 	log.WarnContext(ctx, "test listener discovery failed, will try again", "err", err, "calls", st.Calls)
 	return Result{
 		Status:        hook.StatusInProgress,
-		Reason:        "baseUrl: transient error, trying again: " + oneLine(err),
+		Reason:        "baseUrl: transient error, trying again: " + hook.OneLine(err.Error()),
 		CallBackDelay: TransientCallBackDelay,
 		State:         st.encode(),
 	}
@@ -602,9 +602,4 @@ func (r *Runner) log() *slog.Logger {
 		return r.Log
 	}
 	return slog.Default()
-}
-
-// oneLine flattens an errors.Join result.
-func oneLine(err error) string {
-	return strings.ReplaceAll(err.Error(), "\n", "; ")
 }

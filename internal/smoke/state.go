@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -222,7 +224,7 @@ func (s *runState) setTarget(t Target, fromConfig bool) {
 		s.BaseURL = ""
 		return
 	}
-	for _, k := range sortedKeys(t.Headers) {
+	for _, k := range slices.Sorted(maps.Keys(t.Headers)) {
 		s.Headers = append(s.Headers, header{Name: k, Value: t.Headers[k]})
 	}
 	s.Notes = append(s.Notes, t.Notes...)
