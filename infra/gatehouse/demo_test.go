@@ -149,7 +149,7 @@ func TestDemoServiceLifecycleHooks(t *testing.T) {
 // TestListenerRulesGuard pins the listener rules in the shape ECS keeps them
 // in (aws/aws-cdk#36649): a change to them would make CloudFormation write
 // back these weights over ECS's traffic state. Changing this test means
-// following the procedure in the README (Deploy, "Listener rules").
+// following the procedure in docs/deploy.md ("Listener rules").
 func TestListenerRulesGuard(t *testing.T) {
 	f := appFixture(t)
 	d := f.demoJSON

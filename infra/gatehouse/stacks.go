@@ -143,7 +143,7 @@ func lifecycleHooksNote(standard []Hook) (desc, note string) {
 	desc += "; see LifecycleHooksNote for the hooks left out"
 	note = "Left out of LifecycleHooksJson because the suite gives them no default checks, and without checks they answer FAILED and every deployment rolls back. " +
 		strings.Join(missing, ". ") +
-		". The roleArn is HookInvokeRoleArn. Or redeploy the suite with default checks. See README, Deploy."
+		". The roleArn is HookInvokeRoleArn. Or redeploy the suite with default checks. See docs/deploy.md."
 	return desc, note
 }
 

@@ -13,8 +13,8 @@ import (
 )
 
 // Update is the -update flag: rewrite golden files (and, in internal/local,
-// the README screenshots) instead of comparing with them.
-var Update = flag.Bool("update", false, "rewrite golden files in testdata/ (and the README screenshots)")
+// the screenshots in docs/) instead of comparing with them.
+var Update = flag.Bool("update", false, "rewrite golden files in testdata/ (and the screenshots in docs/)")
 
 // Check compares got with testdata/name, or rewrites it with -update.
 func Check(t testing.TB, name, got string) {
