@@ -31,17 +31,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/bake"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/review"
 	"github.com/gatehouse-dev/gatehouse/internal/s3local"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
-	"github.com/gatehouse-dev/gatehouse/internal/smoke"
-	"github.com/gatehouse-dev/gatehouse/internal/smoke/reportstore"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/approvalapi"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/approvalhook"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/bakehook"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/smokehook"
 )
 
 // Bucket is the embedded S3 bucket holding gatehouse's state.
@@ -78,6 +80,7 @@ type Local struct {
 	log     *slog.Logger
 	logFile *os.File
 	keys    token.Keyring
+	keyText string
 	// Missing lists configured hook functions that local mode cannot run yet.
 	Missing []string
 
@@ -144,7 +147,7 @@ func Start(opts Options) (*Local, error) {
 	if err := l.startS3(); err != nil {
 		return nil, err
 	}
-	if l.keys, err = signingKeys(opts.StateDir); err != nil {
+	if l.keys, l.keyText, err = signingKeys(opts.StateDir); err != nil {
 		return nil, err
 	}
 	l.Outbox = NewOutbox(l.Clock.Now, opts.Out)
@@ -233,13 +236,41 @@ func (l *Local) startUI() error {
 	}
 	l.UIURL = "http://" + ln.Addr().String()
 	mux := http.NewServeMux()
-	rh := &review.Handler{Store: l.Store, Keys: l.keys, Now: l.Clock.Now, Log: l.log, Deployments: describer{l}}
+	api, err := config.LoadApprovalAPI(l.getenv)
+	if err != nil {
+		return fmt.Errorf("review API: %w", err)
+	}
+	rh := approvalapi.New(api, approvalapi.Clients{S3: l.s3client, ECS: describer{l}, Keys: l.keys, Now: l.Clock.Now, Log: l.log})
 	mux.Handle(review.Path, rh)
 	mux.Handle(review.ReportPath, rh)
 	mux.Handle("/", &dashboard{l: l})
 	l.ui = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = l.ui.Serve(ln) }()
 	return nil
+}
+
+// LocalTopicARN stands for the suite's SNS topic: locally, messages go to
+// the outbox.
+const LocalTopicARN = "arn:aws:sns:us-east-1:000000000000:gatehouse-local"
+
+// getenv is the environment the suite would give each function in AWS,
+// with local mode's values: the embedded bucket, the dashboard's review
+// URL, the state directory's signing key. The functions read it through
+// package config exactly as their Lambda mains read theirs.
+func (l *Local) getenv(name string) string {
+	switch name {
+	case config.EnvStateBucket:
+		return Bucket
+	case config.EnvTopicARN:
+		return LocalTopicARN
+	case config.EnvReviewURL:
+		return l.UIURL
+	case config.EnvSigningKey:
+		return l.keyText
+	case config.EnvSmokeFunction:
+		return FnSmoke
+	}
+	return ""
 }
 
 // errNotLanded marks a hook function local mode cannot run yet.
@@ -259,37 +290,35 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 		}
 		h.Timeout = d
 	}
+	// Each function is composed as its Lambda main composes it (package
+	// wiring), from the environment the suite would give it, with local
+	// clients: the embedded S3 server, the outbox for SNS, the simulator for
+	// ECS.
 	log := l.log.With("hook", h.Name)
 	switch hc.Function {
 	case FnApproval:
-		gate := &approval.Gate{
-			Store:     l.Store,
-			Notifier:  l.Outbox,
-			Describer: describer{l},
-			Linker:    review.Links{Base: l.UIURL, Keys: l.keys},
-			Now:       l.Clock.Now,
-			Log:       log,
-			// The smoke hook writes its reports to the same embedded bucket.
-			Smoke:         smoke.Verdicts{Reader: l.Store},
-			SmokeFunction: FnSmoke,
+		env, err := config.LoadApprovalHook(l.getenv)
+		if err != nil {
+			return h, fmt.Errorf("%s: %w", hc.Function, err)
 		}
-		h.Invoke = hook.Wrap(approval.HookHandler(gate, approval.DefaultSettings()), hook.Options{Logger: log, Deployments: describer{l}})
+		h.Invoke = approvalhook.New(env, approvalhook.Clients{S3: l.s3client, Notifier: l.Outbox, ECS: describer{l}, Keys: l.keys, Now: l.Clock.Now, Log: log})
 	case FnSmoke:
+		env, err := config.LoadSmokeHook(l.getenv)
+		if err != nil {
+			return h, fmt.Errorf("%s: %w", hc.Function, err)
+		}
 		// No discovery locally: the checks go to the test listener.
 		h.Details = withDefault(h.Details, "baseUrl", l.App.Test.URL)
-		runner := &smoke.Runner{
-			Client:  &http.Client{Timeout: 30 * time.Second},
-			Reports: reportstore.New(l.s3client, Bucket),
-			Now:     l.Clock.Now,
-			Sleep:   l.Clock.Sleep,
-			Log:     log,
-		}
-		h.Invoke = hook.Wrap(smoke.HookHandler(runner, smoke.DefaultConfig()), hook.Options{Logger: log, Deployments: describer{l}})
+		h.Invoke = smokehook.New(env, smokehook.Clients{S3: l.s3client, ECS: describer{l}, HTTP: &http.Client{Timeout: 30 * time.Second},
+			Now: l.Clock.Now, Sleep: l.Clock.Sleep, Log: log})
 	case FnBake:
+		env, err := bake.LoadHookEnv(l.getenv)
+		if err != nil {
+			return h, fmt.Errorf("%s: %w", hc.Function, err)
+		}
 		// Metrics come from the local production listener; there are no
 		// alarms and no metric math locally.
-		checker := &bake.Checker{Targets: listenerStats{l.App.Production}, Reports: l.Store, Now: l.Clock.Now, Log: log}
-		h.Invoke = hook.Wrap(bake.HookHandler(checker, bake.DefaultConfig()), hook.Options{Logger: log, Deployments: describer{l}})
+		h.Invoke = bakehook.New(env, bakehook.Clients{S3: l.s3client, ECS: describer{l}, Targets: listenerStats{l.App.Production}, Now: l.Clock.Now, Log: log})
 	default:
 		return h, fmt.Errorf("%s: %w", hc.Function, errNotLanded)
 	}
@@ -570,25 +599,26 @@ func (d describer) Describe(ctx context.Context, arn string) (ecsdeploy.Deployme
 	}, nil
 }
 
-// signingKeys returns the state directory's link-signing key, made once.
-func signingKeys(dir string) (token.Keyring, error) {
+// signingKeys returns the state directory's link-signing key, made once,
+// and its text (as GATEHOUSE_SIGNING_KEY would hold it).
+func signingKeys(dir string) (token.Keyring, string, error) {
 	path := filepath.Join(dir, "signing.key")
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		raw := make([]byte, 32)
 		if _, err := rand.Read(raw); err != nil {
-			return token.Keyring{}, err
+			return token.Keyring{}, "", err
 		}
 		b = []byte(hex.EncodeToString(raw))
 		if err := os.WriteFile(path, b, 0o600); err != nil {
-			return token.Keyring{}, fmt.Errorf("signing key: %w", err)
+			return token.Keyring{}, "", fmt.Errorf("signing key: %w", err)
 		}
 	} else if err != nil {
-		return token.Keyring{}, fmt.Errorf("signing key: %w", err)
+		return token.Keyring{}, "", fmt.Errorf("signing key: %w", err)
 	}
 	k, err := token.ParseSecret(string(b))
 	if err != nil {
-		return token.Keyring{}, fmt.Errorf("signing key %s: %w", path, err)
+		return token.Keyring{}, "", fmt.Errorf("signing key %s: %w", path, err)
 	}
-	return token.Keyring{Current: k}, nil
+	return token.Keyring{Current: k}, string(b), nil
 }

@@ -1,0 +1,58 @@
+// Package approvalapi composes the review API: configuration, clients,
+// handler (see package wiring).
+package approvalapi
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
+	"github.com/gatehouse-dev/gatehouse/internal/review"
+	"github.com/gatehouse-dev/gatehouse/internal/secrets"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Clients are what the review API talks to.
+type Clients struct {
+	// S3 holds the state bucket.
+	S3 store.API
+	// ECS says whether a request's deployment still runs: one ECS stopped
+	// or rolled back takes no votes.
+	ECS review.DeploymentStatus
+	// Keys checks the review links' signatures.
+	Keys review.Keys
+	// Now is the clock.
+	Now func() time.Time
+	// Log receives the API's log lines.
+	Log *slog.Logger
+}
+
+// AWS returns the AWS clients for env, honouring the endpoint variables of
+// getenv (awsenv).
+func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalAPI, log *slog.Logger) Clients {
+	return Clients{
+		S3:   awsenv.NewS3(aws, getenv),
+		ECS:  ecsdeploy.New(ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })),
+		Keys: secrets.Source(aws, getenv, env.Signing.SecretARN, env.Signing.Key),
+		Now:  time.Now,
+		Log:  log,
+	}
+}
+
+// New returns the review API's HTTP handler; funcurl.Handler adapts it to
+// the Function URL.
+func New(env config.ApprovalAPI, c Clients) *review.Handler {
+	return &review.Handler{
+		Store:       store.New(c.S3, env.Bucket),
+		Keys:        c.Keys,
+		Now:         c.Now,
+		Log:         c.Log,
+		Deployments: c.ECS,
+		BasePath:    review.BasePath(env.ReviewURL),
+	}
+}

@@ -1,0 +1,104 @@
+// Package approvalhook composes the approval hook: configuration, clients,
+// handler (see package wiring).
+package approvalhook
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/notify"
+	"github.com/gatehouse-dev/gatehouse/internal/review"
+	"github.com/gatehouse-dev/gatehouse/internal/secrets"
+	"github.com/gatehouse-dev/gatehouse/internal/smoke"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// ECS is what the approval hook asks ECS: whether a deployment rolls back
+// (hook.Wrap) and what it changes (the gate). *ecsdeploy.Reader satisfies
+// it.
+type ECS interface {
+	hook.DeploymentStatus
+	approval.Describer
+}
+
+// Clients are what the approval hook talks to.
+type Clients struct {
+	// S3 holds the state bucket: requests and, beside them, smoke reports.
+	S3 store.API
+	// Notifier sends the approvers' messages: SNS in AWS.
+	Notifier approval.Notifier
+	// ECS describes deployments.
+	ECS ECS
+	// Alarms reads the alarms of abortOnAlarms; nil when there is no alarm
+	// source, and then a request that watches alarms is refused.
+	Alarms approval.AlarmSource
+	// Keys signs the review links.
+	Keys review.Keys
+	// Now is the clock.
+	Now func() time.Time
+	// Log receives the hook's log lines.
+	Log *slog.Logger
+}
+
+// AWS returns the AWS clients for cfg, honouring the endpoint variables of
+// getenv (awsenv).
+func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalHook, log *slog.Logger) Clients {
+	return Clients{
+		S3:       awsenv.NewS3(aws, getenv),
+		Notifier: notify.New(sns.NewFromConfig(aws, func(o *sns.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.SNS) }), env.TopicARN),
+		ECS:      ecsdeploy.New(ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })),
+		Alarms: cloudWatchAlarms{cwmetrics.New(cloudwatch.NewFromConfig(aws, func(o *cloudwatch.Options) {
+			o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.CloudWatch)
+		}))},
+		Keys: secrets.Source(aws, getenv, env.Signing.SecretARN, env.Signing.Key),
+		Now:  time.Now,
+		Log:  log,
+	}
+}
+
+// New returns the approval hook's handler for lambda.Start.
+func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessage) (hook.Response, error) {
+	st := store.New(c.S3, env.Bucket)
+	gate := &approval.Gate{
+		Store:     st,
+		Notifier:  c.Notifier,
+		Describer: c.ECS,
+		Linker:    review.Links{Base: env.ReviewURL, Keys: c.Keys},
+		Now:       c.Now,
+		Log:       c.Log,
+		// Smoke reports live in the same bucket.
+		Smoke:         smoke.Verdicts{Reader: st},
+		SmokeFunction: env.SmokeFunction,
+		Alarms:        c.Alarms,
+	}
+	return hook.Wrap(approval.HookHandler(gate, env.Defaults), hook.Options{
+		CallBackDelay: env.Defaults.CallbackDelay,
+		Logger:        c.Log,
+		Deployments:   c.ECS,
+	})
+}
+
+// cloudWatchAlarms reads the alarms of abortOnAlarms.
+type cloudWatchAlarms struct{ c *cwmetrics.Client }
+
+func (a cloudWatchAlarms) Alarms(ctx context.Context, names, prefixes []string) ([]approval.Alarm, error) {
+	list, err := a.c.Alarms(ctx, names, prefixes)
+	out := make([]approval.Alarm, 0, len(list))
+	for _, x := range list {
+		out = append(out, approval.Alarm{Name: x.Name, State: x.State, Reason: x.Reason})
+	}
+	return out, err
+}

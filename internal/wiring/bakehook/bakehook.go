@@ -1,0 +1,90 @@
+// Package bakehook composes the bake hook: configuration, clients, handler
+// (see package wiring).
+package bakehook
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+
+	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
+	"github.com/gatehouse-dev/gatehouse/internal/bake"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/targetgroups"
+)
+
+// Clients are what the bake hook talks to. Alarms, Expressions and Locator
+// may be nil where there is no such source (local mode reads the
+// production listener's own statistics): a configuration that needs one
+// is then refused.
+type Clients struct {
+	// S3 holds the state bucket final verdicts go to, when there is one.
+	S3 store.API
+	// ECS says whether a deployment rolls back (hook.Wrap).
+	ECS hook.DeploymentStatus
+	// Alarms, Targets and Expressions read CloudWatch.
+	Alarms      bake.Alarms
+	Targets     bake.TargetStats
+	Expressions bake.Expressions
+	// Locator finds blue's and green's target groups.
+	Locator bake.Locator
+	// Now is the clock.
+	Now func() time.Time
+	// Log receives the hook's log lines.
+	Log *slog.Logger
+}
+
+// AWS returns the AWS clients, honouring the endpoint variables of getenv
+// (awsenv).
+func AWS(aws aws.Config, getenv func(string) string, log *slog.Logger) Clients {
+	cw := cwmetrics.New(cloudwatch.NewFromConfig(aws, func(o *cloudwatch.Options) {
+		o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.CloudWatch)
+	}))
+	ecsClient := ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })
+	return Clients{
+		S3:          awsenv.NewS3(aws, getenv),
+		ECS:         ecsdeploy.New(ecsClient),
+		Alarms:      cw,
+		Targets:     cw,
+		Expressions: cw,
+		Locator: targetgroups.New(
+			ecsClient,
+			elb.NewFromConfig(aws, func(o *elb.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ELBv2) }),
+		),
+		Now: time.Now,
+		Log: log,
+	}
+}
+
+// New returns the bake hook's handler for lambda.Start.
+func New(env bake.HookEnv, c Clients) func(context.Context, json.RawMessage) (hook.Response, error) {
+	checker := &bake.Checker{
+		Alarms:      c.Alarms,
+		Targets:     c.Targets,
+		Expressions: c.Expressions,
+		Locator:     c.Locator,
+		Now:         c.Now,
+		Log:         c.Log,
+	}
+	if env.Bucket != "" {
+		checker.Reports = store.New(c.S3, env.Bucket)
+	} else {
+		c.Log.Warn("no state bucket configured: bake verdicts are logged, not stored", "env", config.EnvStateBucket)
+	}
+	return hook.Wrap(bake.HookHandler(checker, env.Defaults), hook.Options{
+		CallBackDelay: env.Defaults.CallbackDelay,
+		Logger:        c.Log,
+		// A rollback is told by what ECS says, not by the weights alone.
+		Deployments: c.ECS,
+	})
+}
