@@ -1,9 +1,6 @@
 package bake
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +20,9 @@ const StateKey = "bakeState"
 // StateVersion is the version of the state document. A state of another
 // version is not continued: the window starts afresh.
 const StateVersion = 2
+
+// runStates is how the run state is kept in hookDetails (hook.RunState).
+var runStates = hook.RunState{Key: StateKey, Version: StateVersion}
 
 // MaxHistory bounds the evaluations kept in the state, and so its size.
 const MaxHistory = 8
@@ -103,15 +103,8 @@ var errCorruptState = errors.New("corrupt run state")
 // is none (the first call). It refuses only a state it cannot decode;
 // whether a decoded state may be continued is for resume to say.
 func decodeState(hookDetails json.RawMessage) (st State, ok bool, err error) {
-	if len(bytes.TrimSpace(hookDetails)) == 0 {
-		return State{}, false, nil
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(hookDetails, &fields); err != nil {
-		return State{}, false, nil // the configuration parser reports it
-	}
-	raw, found := fields[StateKey]
-	if !found || hook.IsNull(raw) {
+	raw := runStates.Raw(hookDetails)
+	if raw == nil {
 		return State{}, false, nil
 	}
 	if err := json.Unmarshal(raw, &st); err != nil {
@@ -137,7 +130,7 @@ func (st State) details() (json.RawMessage, error) {
 			st.History[i].Values = []*float64{}
 		}
 	}
-	return json.Marshal(map[string]State{StateKey: st})
+	return runStates.Details(st)
 }
 
 // record appends s to the history, dropping the oldest beyond MaxHistory.
@@ -213,12 +206,7 @@ func bindingOf(req hook.Request, cfg Config) binding {
 // setting but the callback delay, which only paces the calls.
 func fingerprint(cfg Config) string {
 	cfg.CallbackDelay = 0
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		b = []byte("unencodable: " + err.Error())
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:16])
+	return hook.Fingerprint(cfg)
 }
 
 // mismatch says why a run bound to got is not b's, or "" if it is.
@@ -269,8 +257,8 @@ func resume(hookDetails json.RawMessage, b binding, cfg Config, now time.Time) (
 	if !found {
 		return fresh, false, "", nil
 	}
-	if st.Version != StateVersion {
-		return fresh, false, fmt.Sprintf("it has version %d, want %d", st.Version, StateVersion), nil
+	if err := runStates.CheckVersion(st.Version); err != nil {
+		return fresh, false, "it has " + err.Error(), nil
 	}
 	if why := b.mismatch(binding{Deployment: st.Deployment, Stage: st.Stage, Revision: st.Revision, Config: st.Config}); why != "" {
 		return fresh, false, why, nil

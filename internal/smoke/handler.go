@@ -2,8 +2,6 @@ package smoke
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
@@ -47,9 +45,8 @@ func HookHandler(r *Runner, defaults Config) hook.Handler {
 		out := hook.Response{HookStatus: res.Status, Reason: res.Reason}
 		if res.Status == hook.StatusInProgress {
 			out.CallBackDelay = res.CallBackDelay
-			out.HookDetails, err = json.Marshal(map[string]json.RawMessage{StateKey: res.State})
-			if err != nil {
-				return hook.Response{}, fmt.Errorf("encode smoke state: %w", err)
+			if out.HookDetails, err = runStates.Details(res.State); err != nil {
+				return hook.Response{}, err
 			}
 		}
 		return out, nil

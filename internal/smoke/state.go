@@ -1,9 +1,6 @@
 package smoke
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +8,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
 // Outcome is where one check stands.
@@ -31,6 +30,9 @@ const (
 
 // stateVersion is the version of the run state format.
 const stateVersion = 1
+
+// runStates is how the run state is kept in hookDetails (hook.RunState).
+var runStates = hook.RunState{Key: StateKey, Version: stateVersion}
 
 // runState is a run's progress, kept between calls in hookDetails under
 // StateKey. ECS merges returned hookDetails into the next call's, and whether
@@ -101,9 +103,7 @@ func fingerprint(c Config) string {
 	for _, ch := range c.Checks {
 		blank(ch.Headers)
 	}
-	b, _ := c.MarshalJSON()
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:8])
+	return hook.Fingerprint(c)
 }
 
 // newState starts a run of cfg at now: every check due at once.
@@ -124,14 +124,7 @@ func newState(cfg Config, now time.Time) runState {
 
 // stateFrom returns the run state in hookDetails, if any.
 func stateFrom(hookDetails json.RawMessage) json.RawMessage {
-	if len(bytes.TrimSpace(hookDetails)) == 0 {
-		return nil
-	}
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(hookDetails, &fields) != nil {
-		return nil
-	}
-	return fields[StateKey]
+	return runStates.Raw(hookDetails)
 }
 
 // resume decodes raw as the state of a run of cfg at now. It returns an error when
@@ -140,14 +133,13 @@ func stateFrom(hookDetails json.RawMessage) json.RawMessage {
 // only read.
 func resume(raw json.RawMessage, cfg Config, now time.Time) (runState, error) {
 	var s runState
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&s); err != nil {
+	if err := runStates.Decode(raw, &s, true); err != nil {
 		return runState{}, fmt.Errorf("decode: %w", err)
 	}
+	if err := runStates.CheckVersion(s.V); err != nil {
+		return runState{}, err
+	}
 	switch {
-	case s.V != stateVersion:
-		return runState{}, fmt.Errorf("version %d, want %d", s.V, stateVersion)
 	case s.Config != fingerprint(cfg):
 		return runState{}, errors.New("the configuration changed")
 	case len(s.Checks) != len(cfg.Checks):
