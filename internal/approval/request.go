@@ -570,3 +570,18 @@ func (r *Request) Summary(o Outcome) string {
 	}
 	return fmt.Sprintf("waiting for approval: %d of %d", r.Approvals(), r.RequiredApprovals)
 }
+
+// VoteErrors lists every error a vote can be refused with. Each surface
+// that takes votes (the review API, the CLI) maps each of them to its own
+// answer, and a test checks that none is missing.
+var VoteErrors = []error{ErrClosed, ErrAlreadyVoted, ErrNotApprover, ErrAwaitingSmoke, ErrFrozen, ErrOverrideReason}
+
+// VoteError returns the error of VoteErrors that err wraps, or nil.
+func VoteError(err error) error {
+	for _, e := range VoteErrors {
+		if errors.Is(err, e) {
+			return e
+		}
+	}
+	return nil
+}

@@ -288,20 +288,10 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 	r, _, err = approval.Update(ctx, o.Store, key, etag, r, func(n *approval.Request) error {
 		return n.Cast(approval.Vote{Approver: who, Identity: arn, Decision: d, Comment: comment, Via: "cli", Override: override}, now)
 	})
-	switch {
-	case errors.Is(err, approval.ErrClosed):
-		return fmt.Errorf("already decided: %s", r.Summary(r.Evaluate(now)))
-	case errors.Is(err, approval.ErrAlreadyVoted):
-		v, _ := r.VoteOf(who)
-		return fmt.Errorf("%s already voted %s at %s", who, v.Decision, v.At.UTC().Format(time.RFC3339))
-	case errors.Is(err, approval.ErrFrozen):
-		return fmt.Errorf("%w: approve with --override --comment REASON", err)
-	case errors.Is(err, approval.ErrOverrideReason):
-		return fmt.Errorf("%w: pass --comment REASON", err)
-	case errors.Is(err, approval.ErrNotApprover):
-		return fmt.Errorf("%s is not one of the approvers (%s): only they can approve; anyone can reject. "+
-			"To approve from the CLI, sign in as an IAM user or through IAM Identity Center with your approver address as user name", arn, strings.Join(r.Approvers, ", "))
-	case err != nil:
+	if e := approval.VoteError(err); e != nil {
+		return refusals[e](refused{err: err, req: r, who: who, identity: arn, now: now})
+	}
+	if err != nil {
 		return err
 	}
 	what := string(d)
@@ -314,6 +304,39 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 		fmt.Fprintln(o.Out, "the hook answers on its next call")
 	}
 	return nil
+}
+
+// refused is a vote the request refused.
+type refused struct {
+	err      error
+	req      *approval.Request
+	who      string
+	identity string
+	now      time.Time
+}
+
+// refusals maps each error a vote can be refused with
+// (approval.VoteErrors) to what the CLI says: the command then exits 1,
+// with nothing recorded.
+var refusals = map[error]func(refused) error{
+	approval.ErrClosed: func(v refused) error {
+		return fmt.Errorf("already decided: %s", v.req.Summary(v.req.Evaluate(v.now)))
+	},
+	approval.ErrAlreadyVoted: func(v refused) error {
+		prev, _ := v.req.VoteOf(v.who)
+		return fmt.Errorf("%s already voted %s at %s", v.who, prev.Decision, prev.At.UTC().Format(time.RFC3339))
+	},
+	approval.ErrAwaitingSmoke: func(v refused) error { return v.err },
+	approval.ErrFrozen: func(v refused) error {
+		return fmt.Errorf("%w: approve with --override --comment REASON", v.err)
+	},
+	approval.ErrOverrideReason: func(v refused) error {
+		return fmt.Errorf("%w: pass --comment REASON", v.err)
+	},
+	approval.ErrNotApprover: func(v refused) error {
+		return fmt.Errorf("%s is not one of the approvers (%s): only they can approve; anyone can reject. "+
+			"To approve from the CLI, sign in as an IAM user or through IAM Identity Center with your approver address as user name", v.identity, strings.Join(v.req.Approvers, ", "))
+	},
 }
 
 // approverOf returns the approver address an IAM identity stands for, or

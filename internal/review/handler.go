@@ -307,26 +307,14 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		h.page(w, r, http.StatusOK, h.requestPage(l, tok, recordedText(req, decision)))
 	case errors.As(err, &ep):
 		h.refuse(w, r, err)
-	case errors.Is(err, approval.ErrAlreadyVoted):
-		prev, _ := req.VoteOf(vote.Approver)
-		status := http.StatusOK
-		msg := "Your " + string(prev.Decision) + " was already recorded at " + prev.At.UTC().Format("2006-01-02 15:04 MST") + ". Nothing changed."
-		if prev.Decision != decision {
-			status = http.StatusConflict
-			msg = "You already voted " + string(prev.Decision) + " at " + prev.At.UTC().Format("2006-01-02 15:04 MST") + "; a vote cannot be changed. Nothing changed."
+	case approval.VoteError(err) != nil:
+		status, msg := refusals[approval.VoteError(err)](refused{req: req, vote: vote, now: now})
+		if status == http.StatusForbidden {
+			// Nothing of the request is shown to someone not asked.
+			h.fail(w, r, status, msg)
+			return
 		}
 		h.page(w, r, status, h.requestPage(l, tok, msg))
-	case errors.Is(err, approval.ErrClosed):
-		o := req.Evaluate(now)
-		h.page(w, r, http.StatusConflict, h.requestPage(l, tok, "This approval request is closed ("+req.Summary(o)+"). Your vote was not recorded."))
-	case errors.Is(err, approval.ErrAwaitingSmoke):
-		h.page(w, r, http.StatusConflict, h.requestPage(l, tok, "This request waits for the smoke checks of the new revision: it takes votes only once they have passed. Nothing was recorded; open the link again later."))
-	case errors.Is(err, approval.ErrFrozen):
-		h.page(w, r, http.StatusConflict, h.requestPage(l, tok, "This deployment needs an emergency override ("+req.Freeze+"): give the reason and press Approve as emergency override. Nothing was recorded."))
-	case errors.Is(err, approval.ErrOverrideReason):
-		h.page(w, r, http.StatusBadRequest, h.requestPage(l, tok, "An emergency override needs the reason in the comment. Nothing was recorded."))
-	case errors.Is(err, approval.ErrNotApprover):
-		h.fail(w, r, http.StatusForbidden, msgInvalid)
 	case hook.IsTransient(err) || errors.Is(err, store.ErrPrecondition):
 		h.logError(ctx, "record vote", err)
 		h.fail(w, r, http.StatusServiceUnavailable, "The review service could not confirm that your vote was recorded. Open the link again to see whether it was, and if not, try again in a minute.")
@@ -334,6 +322,42 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		h.logError(ctx, "record vote", err)
 		h.fail(w, r, http.StatusInternalServerError, "Your vote could not be recorded. Open the link again to see the request's state; if this persists, ask the platform team to check gatehouse's logs.")
 	}
+}
+
+// refused is a vote the request refused.
+type refused struct {
+	req  *approval.Request
+	vote approval.Vote
+	now  time.Time
+}
+
+// refusals maps each error a vote can be refused with
+// (approval.VoteErrors) to the page's status and what it says. A refusal
+// records nothing, and the page says so.
+var refusals = map[error]func(refused) (int, string){
+	approval.ErrAlreadyVoted: func(v refused) (int, string) {
+		prev, _ := v.req.VoteOf(v.vote.Approver)
+		at := prev.At.UTC().Format("2006-01-02 15:04 MST")
+		if prev.Decision != v.vote.Decision {
+			return http.StatusConflict, "You already voted " + string(prev.Decision) + " at " + at + "; a vote cannot be changed. Nothing changed."
+		}
+		return http.StatusOK, "Your " + string(prev.Decision) + " was already recorded at " + at + ". Nothing changed."
+	},
+	approval.ErrClosed: func(v refused) (int, string) {
+		return http.StatusConflict, "This approval request is closed (" + v.req.Summary(v.req.Evaluate(v.now)) + "). Your vote was not recorded."
+	},
+	approval.ErrAwaitingSmoke: func(refused) (int, string) {
+		return http.StatusConflict, "This request waits for the smoke checks of the new revision: it takes votes only once they have passed. Nothing was recorded; open the link again later."
+	},
+	approval.ErrFrozen: func(v refused) (int, string) {
+		return http.StatusConflict, "This deployment needs an emergency override (" + v.req.Freeze + "): give the reason and press Approve as emergency override. Nothing was recorded."
+	},
+	approval.ErrOverrideReason: func(refused) (int, string) {
+		return http.StatusBadRequest, "An emergency override needs the reason in the comment. Nothing was recorded."
+	},
+	approval.ErrNotApprover: func(refused) (int, string) {
+		return http.StatusForbidden, msgInvalid
+	},
 }
 
 func recordedText(r *approval.Request, d approval.Decision) string {
