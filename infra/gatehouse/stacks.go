@@ -200,6 +200,22 @@ const (
 
 // NewDemoStack builds the GatehouseDemoService stack.
 func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) *DemoStack {
+	p := props.withDefaults()
+	stack := awscdk.NewStack(scope, jsii.String(id), &p.StackProps)
+	d := &DemoStack{Stack: stack}
+	vpc, albSG, taskSG := demoNetwork(stack, p)
+	alb := d.addTraffic(stack, vpc, albSG)
+	cluster, task := demoTask(stack, vpc, p)
+	errors5xx, unhealthy := d.demoAlarms(stack, alb)
+	d.addService(stack, p, cluster, task, taskSG, errors5xx, unhealthy)
+	d.attachHooks(p, errors5xx, unhealthy)
+	d.addOutputs(stack, alb, cluster)
+	return d
+}
+
+// withDefaults returns the props with their defaults filled in, and
+// refuses a strategy or approval timeout the stack cannot deploy.
+func (props *DemoStackProps) withDefaults() DemoStackProps {
 	p := *props
 	if p.Image == "" {
 		p.Image = DefaultDemoImage
@@ -220,12 +236,15 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 	if p.ApprovalTimeout+30*time.Minute > MaxHookTimeout {
 		panic(fmt.Sprintf("gatehouse.NewDemoStack: ApprovalTimeout %v leaves no room below the longest hook timeout ECS allows (%s)", p.ApprovalTimeout, hook.FormatDuration(MaxHookTimeout)))
 	}
-	stack := awscdk.NewStack(scope, jsii.String(id), &p.StackProps)
-	d := &DemoStack{Stack: stack}
+	return p
+}
 
+// demoNetwork adds the VPC and the security groups of the load balancer
+// and the tasks.
+func demoNetwork(stack awscdk.Stack, p DemoStackProps) (vpc awsec2.Vpc, albSG, taskSG awsec2.SecurityGroup) {
 	// Public subnets only, no NAT gateways: the tasks pull a public image
 	// through their public IP, and only the load balancer may reach them.
-	vpc := awsec2.NewVpc(stack, jsii.String("Vpc"), &awsec2.VpcProps{
+	vpc = awsec2.NewVpc(stack, jsii.String("Vpc"), &awsec2.VpcProps{
 		MaxAzs:      jsii.Number(2),
 		NatGateways: jsii.Number(0),
 		SubnetConfiguration: &[]*awsec2.SubnetConfiguration{
@@ -241,7 +260,7 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 		TrafficType: awsec2.FlowLogTrafficType_REJECT,
 	})
 
-	albSG := awsec2.NewSecurityGroup(stack, jsii.String("LoadBalancerSecurityGroup"), &awsec2.SecurityGroupProps{
+	albSG = awsec2.NewSecurityGroup(stack, jsii.String("LoadBalancerSecurityGroup"), &awsec2.SecurityGroupProps{
 		Vpc:              vpc,
 		Description:      jsii.String("gatehouse demo ALB: production on 80, test listener on 8080"),
 		AllowAllOutbound: jsii.Bool(false),
@@ -250,7 +269,7 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 	albSG.AddIngressRule(awsec2.Peer_Ipv4(jsii.String(p.TestListenerCIDR)), awsec2.Port_Tcp(jsii.Number(testPort)), jsii.String("Test listener: green before production"), nil)
 	suppress(albSG, "AwsSolutions-EC23",
 		"The demo's production listener is a public website; the test listener is open only to the configured CIDR (-c testListenerCidr), by default everywhere so the smoke hook, outside any VPC, can reach it.")
-	taskSG := awsec2.NewSecurityGroup(stack, jsii.String("TaskSecurityGroup"), &awsec2.SecurityGroupProps{
+	taskSG = awsec2.NewSecurityGroup(stack, jsii.String("TaskSecurityGroup"), &awsec2.SecurityGroupProps{
 		Vpc:              vpc,
 		Description:      jsii.String("gatehouse demo tasks: HTTP from the load balancer only"),
 		AllowAllOutbound: jsii.Bool(true),
@@ -258,6 +277,12 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 	taskSG.AddIngressRule(albSG, awsec2.Port_Tcp(jsii.Number(containerPort)), jsii.String("HTTP from the load balancer"), nil)
 	albSG.AddEgressRule(taskSG, awsec2.Port_Tcp(jsii.Number(containerPort)), jsii.String("To the tasks"), nil)
 
+	return vpc, albSG, taskSG
+}
+
+// addTraffic adds the load balancer, blue's and green's target groups, and
+// the production and test listeners with the rules ECS shifts.
+func (d *DemoStack) addTraffic(stack awscdk.Stack, vpc awsec2.Vpc, albSG awsec2.SecurityGroup) elbv2.ApplicationLoadBalancer {
 	alb := elbv2.NewApplicationLoadBalancer(stack, jsii.String("LoadBalancer"), &elbv2.ApplicationLoadBalancerProps{
 		Vpc:                     vpc,
 		InternetFacing:          jsii.Bool(true),
@@ -299,6 +324,11 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 	d.ProductionRule = blueGreenRule(stack, "ProductionRule", prod, d.Blue, d.Green)
 	d.TestRule = blueGreenRule(stack, "TestRule", test, d.Blue, d.Green)
 
+	return alb
+}
+
+// demoTask adds the cluster and the task definition.
+func demoTask(stack awscdk.Stack, vpc awsec2.Vpc, p DemoStackProps) (awsecs.Cluster, awsecs.FargateTaskDefinition) {
 	cluster := awsecs.NewCluster(stack, jsii.String("Cluster"), &awsecs.ClusterProps{
 		Vpc:                 vpc,
 		ContainerInsightsV2: awsecs.ContainerInsights_ENABLED,
@@ -323,9 +353,14 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 		}),
 	})
 
+	return cluster, task
+}
+
+// demoAlarms adds the deployment alarms.
+func (d *DemoStack) demoAlarms(stack awscdk.Stack, alb elbv2.ApplicationLoadBalancer) (errors5xx, unhealthy awscloudwatch.Alarm) {
 	// Deployment alarms roll a deployment back at any stage, bake time included.
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
-	errors5xx := alb.Metrics().HttpCodeTarget(elbv2.HttpCodeTarget_TARGET_5XX_COUNT, &awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")}).
+	errors5xx = alb.Metrics().HttpCodeTarget(elbv2.HttpCodeTarget_TARGET_5XX_COUNT, &awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")}).
 		CreateAlarm(stack, jsii.String("Target5xxAlarm"), &awscloudwatch.CreateAlarmOptions{
 			AlarmDescription:   jsii.String("gatehouse demo: targets answer 5xx; rolls the deployment back"),
 			Threshold:          jsii.Number(5),
@@ -333,7 +368,7 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 		})
-	unhealthy := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+	unhealthy = awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 		Expression: jsii.String("MAX([blue, green])"),
 		UsingMetrics: &map[string]awscloudwatch.IMetric{
 			"blue":  d.Blue.Metrics().UnhealthyHostCount(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}),
@@ -349,6 +384,11 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 
+	return errors5xx, unhealthy
+}
+
+// addService adds the blue/green Fargate service.
+func (d *DemoStack) addService(stack awscdk.Stack, p DemoStackProps, cluster awsecs.Cluster, task awsecs.FargateTaskDefinition, taskSG awsec2.SecurityGroup, errors5xx, unhealthy awscloudwatch.Alarm) {
 	d.Service = awsecs.NewFargateService(stack, jsii.String("Service"), &awsecs.FargateServiceProps{
 		Cluster:                cluster,
 		TaskDefinition:         task,
@@ -380,7 +420,10 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 		jsii.String("Blue/green: the deployment circuit breaker is documented for rolling updates; here the hooks and the deployment alarms roll back."))
 	suppress(d.Service, "AwsSolutions-IAM4",
 		"The load-balancer infrastructure role uses AmazonECSInfrastructureRolePolicyForLoadBalancers, the managed policy AWS documents for ECS blue/green traffic shifting; AWS maintains it as the feature grows.")
+}
 
+// attachHooks attaches the suite's smoke, approval and bake hooks.
+func (d *DemoStack) attachHooks(p DemoStackProps, errors5xx, unhealthy awscloudwatch.Alarm) {
 	if p.SmokeDetails == nil {
 		// The smoke hook finds the test listener itself (ECS and ELB
 		// describes) and probes green through it.
@@ -425,7 +468,10 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 		panic(fmt.Sprintf("gatehouse.NewDemoStack: %v", err))
 	}
 	Attach(d.Service, &AttachProps{Role: t.InvokeRole, Hooks: d.Hooks})
+}
 
+// addOutputs adds the stack's outputs.
+func (d *DemoStack) addOutputs(stack awscdk.Stack, alb elbv2.ApplicationLoadBalancer, cluster awsecs.Cluster) {
 	ProtectedResources{d.ProductionRule, d.TestRule}.Output(stack, listenerRuleStackGuard)
 	awscdk.NewCfnOutput(stack, jsii.String("ProductionUrl"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Production listener"),
@@ -437,7 +483,6 @@ func NewDemoStack(scope constructs.Construct, id string, props *DemoStackProps) 
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("ClusterName"), &awscdk.CfnOutputProps{Value: cluster.ClusterName()})
 	awscdk.NewCfnOutput(stack, jsii.String("ServiceName"), &awscdk.CfnOutputProps{Value: d.Service.ServiceName()})
-	return d
 }
 
 // trafficShift is the service's LinearConfiguration or CanaryConfiguration

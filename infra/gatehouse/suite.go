@@ -155,8 +155,32 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 	// Go struct embedding it.
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	s := &Suite{Construct: c, defaults: defs}
-	stack := awscdk.Stack_Of(c)
+	s.newState(c, p)
+	s.newReviewTopic(c, p)
+	s.newSigningSecret(c)
+	g := s.grants(c)
+	s.newApprovalAPI(c, p, g)
+	s.newApprovalHook(c, p, g)
+	s.newSmokeHook(c, p, g)
+	s.newBakeHook(c, p, g)
+	s.newInvokeRole(c)
+	s.newAlarms(c, p)
+	return s
+}
 
+// grants are the resources and statements the functions share.
+type grants struct {
+	stack                                  awscdk.Stack
+	approvals, reports                     *string
+	deployments, revisions, services       *string
+	describeDeployments, describeRevisions awsiam.PolicyStatement
+	readSecret, listState, writeReports    awsiam.PolicyStatement
+	servicesWildcard, reportsWildcard      nagWildcard
+	ecsWildcards                           []nagWildcard
+}
+
+// newState adds the state bucket.
+func (s *Suite) newState(c constructs.Construct, p SuiteProps) {
 	s.Bucket = awss3.NewBucket(c, jsii.String("StateBucket"), &awss3.BucketProps{
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
@@ -180,7 +204,11 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 	})
 	suppress(s.Bucket, "AwsSolutions-S1",
 		"Each state record carries its own audit history (who voted, when, from which address); object-level access logs are available through CloudTrail S3 data events without a second bucket.")
+}
 
+// newReviewTopic adds the review topic, with a filtered subscription per
+// approver.
+func (s *Suite) newReviewTopic(c constructs.Construct, p SuiteProps) {
 	s.Topic = awssns.NewTopic(c, jsii.String("ReviewTopic"), &awssns.TopicProps{
 		DisplayName: jsii.String("gatehouse review"),
 		// The AWS managed key: its key policy lets principals of this
@@ -205,7 +233,10 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 			},
 		}))
 	}
+}
 
+// newSigningSecret adds the review links' signing key.
+func (s *Suite) newSigningSecret(c constructs.Construct) {
 	s.SigningSecret = awssecretsmanager.NewSecret(c, jsii.String("SigningKey"), &awssecretsmanager.SecretProps{
 		Description: jsii.String("gatehouse review-link signing key (HMAC-SHA256). Links are signed with AWSCURRENT and verified against AWSCURRENT and AWSPREVIOUS."),
 		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
@@ -218,18 +249,23 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 	})
 	suppress(s.SigningSecret, "AwsSolutions-SMG4",
 		"Rotation is a manual put-secret-value at any time: links are signed with AWSCURRENT and verified against AWSCURRENT and AWSPREVIOUS, so a rotation Lambda would add code for no gain.")
+}
 
-	approvals := s.Bucket.ArnForObjects(jsii.String(ApprovalsPrefix + "*"))
-	reports := s.Bucket.ArnForObjects(jsii.String(ReportsPrefix + "*"))
-	deployments := stack.FormatArn(&awscdk.ArnComponents{
+// grants returns what the functions' policies share.
+func (s *Suite) grants(c constructs.Construct) *grants {
+	stack := awscdk.Stack_Of(c)
+	g := &grants{stack: stack}
+	g.approvals = s.Bucket.ArnForObjects(jsii.String(ApprovalsPrefix + "*"))
+	g.reports = s.Bucket.ArnForObjects(jsii.String(ReportsPrefix + "*"))
+	g.deployments = stack.FormatArn(&awscdk.ArnComponents{
 		Service: jsii.String("ecs"), Resource: jsii.String("service-deployment"), ResourceName: jsii.String("*/*/*"),
 		ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 	})
-	revisions := stack.FormatArn(&awscdk.ArnComponents{
+	g.revisions = stack.FormatArn(&awscdk.ArnComponents{
 		Service: jsii.String("ecs"), Resource: jsii.String("service-revision"), ResourceName: jsii.String("*/*/*"),
 		ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 	})
-	services := stack.FormatArn(&awscdk.ArnComponents{
+	g.services = stack.FormatArn(&awscdk.ArnComponents{
 		Service: jsii.String("ecs"), Resource: jsii.String("service"), ResourceName: jsii.String("*/*"),
 		ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 	})
@@ -238,17 +274,22 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 	// besides their own (AWS's sample grants service/*): if AWS authorizes
 	// the service ARN too, a grant on the deployment or revision ARN alone
 	// is denied. These are read-only describes; both are granted.
-	describeDeployments := allow("DescribeDeployment", []string{"ecs:DescribeServiceDeployments"}, deployments, services)
-	describeRevisions := allow("DescribeRevisions", []string{"ecs:DescribeServiceRevisions"}, revisions, services)
-	servicesWildcard := nagWildcard{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/*/*", "The service a deployment belongs to is known only at run time; the scope is this account and region's services, for read-only describes (and ListServiceDeployments)."}
-	readSecret := allow("ReadSigningKey", []string{"secretsmanager:GetSecretValue"}, s.SigningSecret.SecretArn())
+	g.describeDeployments = allow("DescribeDeployment", []string{"ecs:DescribeServiceDeployments"}, g.deployments, g.services)
+	g.describeRevisions = allow("DescribeRevisions", []string{"ecs:DescribeServiceRevisions"}, g.revisions, g.services)
+	g.servicesWildcard = nagWildcard{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/*/*", "The service a deployment belongs to is known only at run time; the scope is this account and region's services, for read-only describes (and ListServiceDeployments)."}
+	g.readSecret = allow("ReadSigningKey", []string{"secretsmanager:GetSecretValue"}, s.SigningSecret.SecretArn())
 	// Without s3:ListBucket, S3 answers a GET of a missing key 403 instead
 	// of 404, and the store could not tell "not written yet" (a smoke report
 	// still running, a request not created yet) from "denied". A prefix
 	// condition would not help: S3 evaluates ListBucket for a GET without
 	// an s3:prefix. The bucket holds nothing but gatehouse state.
-	listState := allow("TellMissingFromDenied", []string{"s3:ListBucket"}, s.Bucket.BucketArn())
+	g.listState = allow("TellMissingFromDenied", []string{"s3:ListBucket"}, s.Bucket.BucketArn())
+	return g
+}
 
+// newApprovalAPI adds the review API and its Function URL.
+func (s *Suite) newApprovalAPI(c constructs.Construct, p SuiteProps, g *grants) {
+	stack := g.stack
 	// The review API first: the hook needs its URL. The API never needs the hook.
 	apiEnv := map[string]*string{
 		config.EnvStateBucket:      s.Bucket.BucketName(),
@@ -265,19 +306,19 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 		reserved:    p.APIReservedConcurrency,
 		env:         apiEnv,
 		statements: []awsiam.PolicyStatement{
-			allow("Approvals", []string{"s3:GetObject", "s3:PutObject"}, approvals),
-			allow("ReadReports", []string{"s3:GetObject"}, reports),
-			listState,
-			readSecret,
+			allow("Approvals", []string{"s3:GetObject", "s3:PutObject"}, g.approvals),
+			allow("ReadReports", []string{"s3:GetObject"}, g.reports),
+			g.listState,
+			g.readSecret,
 			// An open request whose deployment ECS stopped or rolled back
 			// takes no votes.
-			allow("DeploymentStatus", []string{"ecs:DescribeServiceDeployments"}, deployments, services),
+			allow("DeploymentStatus", []string{"ecs:DescribeServiceDeployments"}, g.deployments, g.services),
 		},
 		wildcards: []nagWildcard{
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ApprovalsPrefix + "*", "Approval records are keyed by deployment under the approvals/ prefix; the prefix is the narrowest scope."},
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ReportsPrefix + "*", "Smoke and bake reports shown on the review page are keyed by deployment under the reports/ prefix."},
 			{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-deployment/*/*/*", "The review page asks about the deployment its link names, known only at run time; the scope is this account and region's service deployments."},
-			servicesWildcard,
+			g.servicesWildcard,
 		},
 	})
 	s.ReviewURL = s.ApprovalAPI.AddFunctionUrl(&awslambda.FunctionUrlOptions{
@@ -287,9 +328,13 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 		AuthType:   awslambda.FunctionUrlAuthType_NONE,
 		InvokeMode: awslambda.InvokeMode_BUFFERED,
 	})
+}
 
+// newApprovalHook adds the approval hook.
+func (s *Suite) newApprovalHook(c constructs.Construct, p SuiteProps, g *grants) {
+	stack := g.stack
 	// The settings' variables, as checkSettings loaded them.
-	approvalSettings, smokeSettings, bakeSettings := p.settingsEnv()
+	approvalSettings, _, _ := p.settingsEnv()
 	reviewURL := s.ReviewURL.Url()
 	if p.ReviewURL != "" {
 		reviewURL = jsii.String(p.ReviewURL)
@@ -301,7 +346,7 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 		config.EnvSigningKeySecret: s.SigningSecret.SecretArn(),
 	}
 	addEnv(hookEnv, approvalSettings)
-	ecsWildcards := []nagWildcard{
+	g.ecsWildcards = []nagWildcard{
 		{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-deployment/*/*/*", "The hook learns which deployment calls it only at run time; the scope is this account and region's service deployments."},
 		{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-revision/*/*/*", "The hook learns which revisions a deployment involves only at run time; the scope is this account and region's service revisions."},
 	}
@@ -311,15 +356,15 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 		timeout:     60 * time.Second,
 		env:         hookEnv,
 		statements: []awsiam.PolicyStatement{
-			allow("Approvals", []string{"s3:GetObject", "s3:PutObject"}, approvals),
-			allow("ReadReports", []string{"s3:GetObject"}, reports),
-			listState,
+			allow("Approvals", []string{"s3:GetObject", "s3:PutObject"}, g.approvals),
+			allow("ReadReports", []string{"s3:GetObject"}, g.reports),
+			g.listState,
 			allow("PublishReviews", []string{"sns:Publish"}, s.Topic.TopicArn()),
-			readSecret,
-			describeDeployments,
+			g.readSecret,
+			g.describeDeployments,
 			// firstDeployment: skip asks whether the service had an earlier deployment.
-			allow("ListDeployments", []string{"ecs:ListServiceDeployments"}, services),
-			describeRevisions,
+			allow("ListDeployments", []string{"ecs:ListServiceDeployments"}, g.services),
+			g.describeRevisions,
 			// abortOnAlarms: the alarms an open request watches.
 			allow("WatchAlarms", []string{"cloudwatch:DescribeAlarms"}, jsii.String("*")),
 		},
@@ -327,16 +372,21 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 			{"Resource::*", "cloudwatch:DescribeAlarms (abortOnAlarms) could be scoped to alarm ARNs, but each service names its alarms (and name prefixes) in hookDetails at run time, and DescribeAlarms returns composite alarms only to a caller allowed it on Resource \"*\". It reads alarm states only."},
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ApprovalsPrefix + "*", "Approval records are keyed by deployment under the approvals/ prefix; the prefix is the narrowest scope."},
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ReportsPrefix + "*", "The review message quotes the smoke report, keyed by deployment under the reports/ prefix."},
-			servicesWildcard,
-		}, ecsWildcards...),
+			g.servicesWildcard,
+		}, g.ecsWildcards...),
 	})
+}
 
+// newSmokeHook adds the smoke hook.
+func (s *Suite) newSmokeHook(c constructs.Construct, p SuiteProps, g *grants) {
+	stack := g.stack
 	// The smoke and bake hooks only write their reports (the bake hook with
 	// If-None-Match, which needs no read permission); the approval hook and
 	// the review page read them.
-	writeReports := allow("WriteReports", []string{"s3:PutObject"}, reports)
-	reportsWildcard := nagWildcard{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ReportsPrefix + "*", "Reports are keyed by deployment under the reports/ prefix; the prefix is the narrowest scope."}
+	g.writeReports = allow("WriteReports", []string{"s3:PutObject"}, g.reports)
+	g.reportsWildcard = nagWildcard{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ReportsPrefix + "*", "Reports are keyed by deployment under the reports/ prefix; the prefix is the narrowest scope."}
 	smokeEnv := map[string]*string{config.EnvStateBucket: s.Bucket.BucketName()}
+	_, smokeSettings, _ := p.settingsEnv()
 	addEnv(smokeEnv, smokeSettings)
 	s.SmokeHook, _ = s.function(c, p, fnSpec{
 		name:        SmokeHookName,
@@ -347,11 +397,11 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 		subnets:     p.SmokeSubnets,
 		groups:      p.SmokeSecurityGroups,
 		statements: []awsiam.PolicyStatement{
-			writeReports,
+			g.writeReports,
 			// At TEST_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT a rollback
 			// is told by what ECS says, not by the weights alone.
-			describeDeployments,
-			describeRevisions,
+			g.describeDeployments,
+			g.describeRevisions,
 			allow("FindTestListener", []string{
 				"elasticloadbalancing:DescribeListeners",
 				"elasticloadbalancing:DescribeLoadBalancers",
@@ -359,7 +409,7 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 			}, jsii.String("*")),
 		},
 		wildcards: []nagWildcard{
-			reportsWildcard, ecsWildcards[0], ecsWildcards[1], servicesWildcard,
+			g.reportsWildcard, g.ecsWildcards[0], g.ecsWildcards[1], g.servicesWildcard,
 			{"Resource::*", "Elastic Load Balancing Describe* actions support no resource-level permissions: AWS requires Resource \"*\"."},
 		},
 	})
@@ -367,8 +417,12 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 	// The approval hook waits for the smoke verdict when ECS runs this smoke
 	// hook at the same stage (waitForSmoke).
 	s.ApprovalHook.AddEnvironment(jsii.String(config.EnvSmokeFunction), s.SmokeHook.FunctionArn(), nil)
+}
 
+// newBakeHook adds the bake hook.
+func (s *Suite) newBakeHook(c constructs.Construct, p SuiteProps, g *grants) {
 	bakeEnv := map[string]*string{config.EnvStateBucket: s.Bucket.BucketName()}
+	_, _, bakeSettings := p.settingsEnv()
 	addEnv(bakeEnv, bakeSettings)
 	s.BakeHook, _ = s.function(c, p, fnSpec{
 		name:        BakeHookName,
@@ -376,13 +430,13 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 		timeout:     60 * time.Second,
 		env:         bakeEnv,
 		statements: []awsiam.PolicyStatement{
-			writeReports,
+			g.writeReports,
 			// The run's start marker (reports/.../bake-STAGE.start.json) is
 			// read when ECS passes no usable run state back.
-			allow("ReadReports", []string{"s3:GetObject"}, reports),
-			listState,
-			describeDeployments,
-			describeRevisions,
+			allow("ReadReports", []string{"s3:GetObject"}, g.reports),
+			g.listState,
+			g.describeDeployments,
+			g.describeRevisions,
 			allow("ReadAlarmsAndMetrics", []string{"cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData"}, jsii.String("*")),
 			allow("FindTargetGroups", []string{
 				"elasticloadbalancing:DescribeListeners",
@@ -390,18 +444,24 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 			}, jsii.String("*")),
 		},
 		wildcards: []nagWildcard{
-			reportsWildcard, ecsWildcards[0], ecsWildcards[1], servicesWildcard,
+			g.reportsWildcard, g.ecsWildcards[0], g.ecsWildcards[1], g.servicesWildcard,
 			{"Resource::*", "cloudwatch:GetMetricData and the Elastic Load Balancing Describe* actions support no resource-level permissions. cloudwatch:DescribeAlarms could be scoped to alarm ARNs, but each service names its alarms (and name prefixes) in hookDetails at run time, and DescribeAlarms returns composite alarms only to a caller allowed it on Resource \"*\"."},
 		},
 	})
+}
 
+// newInvokeRole adds the role ECS invokes the hooks with.
+func (s *Suite) newInvokeRole(c constructs.Construct) {
 	s.InvokeRole = awsiam.NewRole(c, jsii.String("HookInvokeRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ecs.amazonaws.com"), nil),
 		Description: jsii.String("Lets Amazon ECS invoke the gatehouse lifecycle hooks"),
 	})
 	s.InvokeRole.AddToPrincipalPolicy(allow("InvokeHooks", []string{"lambda:InvokeFunction"},
 		s.ApprovalHook.FunctionArn(), s.SmokeHook.FunctionArn(), s.BakeHook.FunctionArn()))
+}
 
+// newAlarms adds an errors and a throttles alarm per function.
+func (s *Suite) newAlarms(c constructs.Construct, p SuiteProps) {
 	for _, fn := range []struct {
 		id string
 		f  awslambda.Function
@@ -430,7 +490,6 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 			s.Alarms = append(s.Alarms, alarm)
 		}
 	}
-	return s
 }
 
 // Targets returns the suite's hooks and invoke role, for Attach. Hooks made
