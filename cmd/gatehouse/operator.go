@@ -35,22 +35,64 @@ var newIdentity = func(cfg aws.Config, getenv func(string) string) operator.Iden
 }
 
 func runOperator(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("gatehouse "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	bucket := fs.String("bucket", getenv(config.EnvStateBucket), "the state bucket (default $"+config.EnvStateBucket+")")
-	var stage, gate, comment *string
-	var all, override *bool
+	f, code := parseOperator(cmd, args, stderr, getenv)
+	if code >= 0 {
+		return code
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "gatehouse %s: %v\n", cmd, err)
+		return 1
+	}
+	op, err := newOperator(ctx, f.bucket, stdout, getenv)
+	if err != nil {
+		return fail(err)
+	}
+	sel := operator.Selector{Stage: f.stage, Gate: f.gate}
 	switch cmd {
 	case "list":
-		all = fs.Bool("all", false, "include decided and expired requests")
+		err = op.List(ctx, f.all)
+	case "status":
+		err = op.Status(ctx, f.deployment, sel)
+	case "approve", "reject":
+		d := approval.Approve
+		if cmd == "reject" {
+			d = approval.Reject
+		}
+		err = op.Decide(ctx, f.deployment, sel, d, strings.TrimSpace(f.comment), f.override)
+	}
+	if errors.Is(err, operator.ErrNoRequest) {
+		return fail(fmt.Errorf("%s in s3://%s: check the ARN and the bucket", err, f.bucket))
+	}
+	if err != nil {
+		return fail(err)
+	}
+	return 0
+}
+
+// operatorArgs are an operator command's flags and argument.
+type operatorArgs struct {
+	bucket, deployment, stage, gate, comment string
+	all, override                            bool
+}
+
+// parseOperator reads cmd's flags and argument. It returns the exit code
+// of a usage error, or -1 to go on.
+func parseOperator(cmd string, args []string, stderr io.Writer, getenv func(string) string) (operatorArgs, int) {
+	var f operatorArgs
+	fs := flag.NewFlagSet("gatehouse "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.bucket, "bucket", getenv(config.EnvStateBucket), "the state bucket (default $"+config.EnvStateBucket+")")
+	switch cmd {
+	case "list":
+		fs.BoolVar(&f.all, "all", false, "include decided and expired requests")
 	default:
-		stage = fs.String("stage", "", "the lifecycle stage, when the deployment has requests at several")
-		gate = fs.String("gate", "", "the gate name, when several approval hooks hold the same stage")
+		fs.StringVar(&f.stage, "stage", "", "the lifecycle stage, when the deployment has requests at several")
+		fs.StringVar(&f.gate, "gate", "", "the gate name, when several approval hooks hold the same stage")
 		if cmd == "approve" || cmd == "reject" {
-			comment = fs.String("comment", "", "a comment recorded with the decision")
+			fs.StringVar(&f.comment, "comment", "", "a comment recorded with the decision")
 		}
 		if cmd == "approve" {
-			override = fs.Bool("override", false, "approve as an emergency override of a freeze or change window (needs --comment with the reason)")
+			fs.BoolVar(&f.override, "override", false, "approve as an emergency override of a freeze or change window (needs --comment with the reason)")
 		}
 	}
 	// Flags may follow the deployment ARN.
@@ -58,7 +100,7 @@ func runOperator(ctx context.Context, cmd string, args []string, stdout, stderr 
 	rest := args
 	for {
 		if err := fs.Parse(rest); err != nil {
-			return parseExit(err)
+			return f, parseExit(err)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -66,79 +108,60 @@ func runOperator(ctx context.Context, cmd string, args []string, stdout, stderr 
 		positional = append(positional, fs.Arg(0))
 		rest = fs.Args()[1:]
 	}
-	fail := func(err error) int {
-		fmt.Fprintf(stderr, "gatehouse %s: %v\n", cmd, err)
-		return 1
+	usage := func(format string, a ...any) (operatorArgs, int) {
+		fmt.Fprintf(stderr, "gatehouse %s: %s\n", cmd, fmt.Sprintf(format, a...))
+		return f, 2
 	}
 	want := 1
 	if cmd == "list" {
 		want = 0
 	}
-	if len(positional) != want {
-		if want == 0 {
-			fmt.Fprintf(stderr, "gatehouse list: unexpected argument %q\n", positional[0])
-		} else {
-			fmt.Fprintf(stderr, "gatehouse %s: want exactly one deployment ARN (arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/SERVICE/ID)\n", cmd)
-		}
-		return 2
+	switch {
+	case len(positional) != want && want == 0:
+		return usage("unexpected argument %q", positional[0])
+	case len(positional) != want:
+		return usage("want exactly one deployment ARN (arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/SERVICE/ID)")
 	}
 	if want == 1 {
-		if _, err := hook.ParseDeploymentARN(positional[0]); err != nil {
-			fmt.Fprintf(stderr, "gatehouse %s: %v\n", cmd, err)
-			return 2
+		f.deployment = positional[0]
+		if _, err := hook.ParseDeploymentARN(f.deployment); err != nil {
+			return usage("%v", err)
 		}
 	}
-	if *bucket == "" {
-		fmt.Fprintf(stderr, "gatehouse %s: no state bucket: pass --bucket or set %s\n", cmd, config.EnvStateBucket)
-		return 2
+	switch {
+	case f.bucket == "":
+		return usage("no state bucket: pass --bucket or set %s", config.EnvStateBucket)
+	case len(f.comment) > approval.MaxCommentLen:
+		return usage("--comment is longer than %d bytes", approval.MaxCommentLen)
+	case f.override && strings.TrimSpace(f.comment) == "":
+		return usage("--override needs --comment with the reason")
 	}
-	if comment != nil && len(*comment) > approval.MaxCommentLen {
-		fmt.Fprintf(stderr, "gatehouse %s: --comment is longer than %d bytes\n", cmd, approval.MaxCommentLen)
-		return 2
-	}
-	if override != nil && *override && strings.TrimSpace(*comment) == "" {
-		fmt.Fprintf(stderr, "gatehouse %s: --override needs --comment with the reason\n", cmd)
-		return 2
-	}
+	return f, -1
+}
+
+// newOperator returns the operator for the state bucket, with the
+// caller's AWS credentials.
+func newOperator(ctx context.Context, bucket string, stdout io.Writer, getenv func(string) string) (*operator.Operator, error) {
 	// The SDK's default configuration: the whole credential chain
 	// (profiles, SSO, roles), as for the AWS CLI. The functions do without
 	// it (awsenv.FromEnv), which keeps SSO, STS and IMDS out of them.
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
-		return fail(fmt.Errorf("load aws config: %w", err))
+		return nil, fmt.Errorf("load aws config: %w", err)
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	_, err = cfg.Credentials.Retrieve(cctx)
 	cancel()
 	if err != nil {
-		return fail(fmt.Errorf("no AWS credentials: configure them as for the AWS CLI (aws configure, AWS_PROFILE, aws sso login): %w", err))
+		return nil, fmt.Errorf("no AWS credentials: configure them as for the AWS CLI (aws configure, AWS_PROFILE, aws sso login): %w", err)
 	}
-	op := &operator.Operator{
-		Store:    store.New(awsenv.NewS3(cfg, getenv), *bucket),
+	return &operator.Operator{
+		Store:    store.New(awsenv.NewS3(cfg, getenv), bucket),
 		Identity: newIdentity(cfg, getenv),
 		Now:      time.Now,
 		Out:      stdout,
 		// An open request whose deployment ECS stopped or rolled back
 		// takes no votes, and list and status say so.
 		Deployments: newDeployments(cfg, getenv),
-	}
-	switch cmd {
-	case "list":
-		err = op.List(ctx, *all)
-	case "status":
-		err = op.Status(ctx, positional[0], operator.Selector{Stage: *stage, Gate: *gate})
-	case "approve", "reject":
-		d := approval.Approve
-		if cmd == "reject" {
-			d = approval.Reject
-		}
-		err = op.Decide(ctx, positional[0], operator.Selector{Stage: *stage, Gate: *gate}, d, strings.TrimSpace(*comment), override != nil && *override)
-	}
-	if errors.Is(err, operator.ErrNoRequest) {
-		return fail(fmt.Errorf("%s in s3://%s: check the ARN and the bucket", err, *bucket))
-	}
-	if err != nil {
-		return fail(err)
-	}
-	return 0
+	}, nil
 }
