@@ -55,17 +55,13 @@ func object(keys []string, m map[string]string) string {
 	return `{` + strings.Join(parts, ", ") + `}`
 }
 
-func sortedKeys(ms ...map[string]string) []string {
-	var out []string
+// keysOf returns the keys of ms, all together, in order.
+func keysOf(ms ...map[string]string) []string {
+	all := map[string]string{}
 	for _, m := range ms {
-		for k := range m {
-			if !slices.Contains(out, k) {
-				out = append(out, k)
-			}
-		}
+		maps.Copy(all, m)
 	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(all))
 }
 
 func TestKeysCoverTheTestValues(t *testing.T) {
@@ -74,10 +70,10 @@ func TestKeysCoverTheTestValues(t *testing.T) {
 		list []string
 		have []string
 	}{
-		{"DetailKeys", bake.DetailKeys(), sortedKeys(detailValues)},
-		{"AlarmKeys", bake.AlarmKeys(), sortedKeys(alarmValues)},
-		{"MetricKeys", bake.MetricKeys(), sortedKeys(metricShapes...)},
-		{"ExpressionMetricKeys", bake.ExpressionMetricKeys(), sortedKeys(expressionMetricValues)},
+		{"DetailKeys", bake.DetailKeys(), keysOf(detailValues)},
+		{"AlarmKeys", bake.AlarmKeys(), keysOf(alarmValues)},
+		{"MetricKeys", bake.MetricKeys(), keysOf(metricShapes...)},
+		{"ExpressionMetricKeys", bake.ExpressionMetricKeys(), keysOf(expressionMetricValues)},
 	} {
 		want := slices.Sorted(slices.Values(tt.list))
 		if diff := cmp.Diff(want, tt.have); diff != "" {
@@ -146,7 +142,7 @@ func TestKeysReachEverySetting(t *testing.T) {
 		if _, ok := m["metrics"]; ok {
 			m["metrics"] = `{"m1": ` + object(bake.ExpressionMetricKeys(), expressionMetricValues) + `, "m2": {"namespace": "Orders", "metric": "Requests"}}`
 		}
-		shapes[i] = object(sortedKeys(m), m)
+		shapes[i] = object(keysOf(m), m)
 	}
 	top := maps.Clone(detailValues)
 	top["alarms"] = object(bake.AlarmKeys(), alarmValues)

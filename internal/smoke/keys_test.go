@@ -2,6 +2,7 @@ package smoke_test
 
 import (
 	"encoding/json"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -45,15 +46,6 @@ var (
 	}
 )
 
-func keysOf(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
 func TestKeysCoverTheTestValues(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
@@ -64,7 +56,7 @@ func TestKeysCoverTheTestValues(t *testing.T) {
 		{"CheckKeys", smoke.CheckKeys(), checkValues},
 	} {
 		want := slices.Sorted(slices.Values(tt.list))
-		if diff := cmp.Diff(want, keysOf(tt.values)); diff != "" {
+		if diff := cmp.Diff(want, slices.Sorted(maps.Keys(tt.values))); diff != "" {
 			t.Errorf("the test's values do not name exactly %s() (-%s +values):\n%s", tt.name, tt.name, diff)
 		}
 		if len(slices.Compact(slices.Clone(want))) != len(want) {
