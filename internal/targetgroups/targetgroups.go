@@ -17,16 +17,17 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
+	"github.com/gatehouse-dev/gatehouse/internal/elbv2"
 )
 
 var (
 	// ErrNotFound is returned when ECS does not know the service revision,
 	// or the load balancer does not know its production listener rule.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = elbv2.ErrNotFound
 	// ErrNotBlueGreen is returned when the revision's load balancing cannot
 	// tell green from blue: no alternate target group, no production
 	// listener rule, or a rule that forwards to neither or both equally.
@@ -34,14 +35,12 @@ var (
 )
 
 // ECSAPI is the part of *ecs.Client the finder uses.
-type ECSAPI interface {
-	DescribeServiceRevisions(ctx context.Context, params *ecs.DescribeServiceRevisionsInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServiceRevisionsOutput, error)
-}
+type ECSAPI = ecsdeploy.RevisionsAPI
 
 // ELBAPI is the part of *elasticloadbalancingv2.Client the finder uses.
 type ELBAPI interface {
-	DescribeRules(ctx context.Context, params *elb.DescribeRulesInput, optFns ...func(*elb.Options)) (*elb.DescribeRulesOutput, error)
-	DescribeListeners(ctx context.Context, params *elb.DescribeListenersInput, optFns ...func(*elb.Options)) (*elb.DescribeListenersOutput, error)
+	elbv2.RulesAPI
+	elbv2.ListenersAPI
 }
 
 // Traffic says where production traffic of a blue/green deployment goes.
@@ -74,18 +73,12 @@ func New(ecsAPI ECSAPI, elbAPI ELBAPI) *Finder { return &Finder{ecs: ecsAPI, elb
 // wrapping ErrNotFound or ErrNotBlueGreen when it cannot say; other errors
 // are the APIs' own, wrapped.
 func (f *Finder) Locate(ctx context.Context, serviceRevisionARN string) (Traffic, error) {
-	out, err := f.ecs.DescribeServiceRevisions(ctx, &ecs.DescribeServiceRevisionsInput{ServiceRevisionArns: []string{serviceRevisionARN}})
+	rev, err := ecsdeploy.DescribeRevision(ctx, f.ecs, serviceRevisionARN)
+	if errors.Is(err, ecsdeploy.ErrRevisionNotFound) {
+		return Traffic{}, fmt.Errorf("describe service revision %s: %w: %w", serviceRevisionARN, ErrNotFound, err)
+	}
 	if err != nil {
 		return Traffic{}, fmt.Errorf("describe service revision: %w", err)
-	}
-	var rev *ecstypes.ServiceRevision
-	for i := range out.ServiceRevisions {
-		if aws.ToString(out.ServiceRevisions[i].ServiceRevisionArn) == serviceRevisionARN {
-			rev = &out.ServiceRevisions[i]
-		}
-	}
-	if rev == nil {
-		return Traffic{}, fmt.Errorf("describe service revision %s: %w", serviceRevisionARN, ErrNotFound)
 	}
 	var lb *ecstypes.LoadBalancer
 	for i := range rev.LoadBalancers {
@@ -129,27 +122,17 @@ func (f *Finder) Locate(ctx context.Context, serviceRevisionARN string) (Traffic
 // actions of a production listener.
 func (f *Finder) actions(ctx context.Context, arn string) ([]elbtypes.Action, error) {
 	if strings.Contains(arn, ":listener-rule/") {
-		out, err := f.elb.DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: []string{arn}})
+		r, err := elbv2.Rule(ctx, f.elb, arn)
 		if err != nil {
-			return nil, fmt.Errorf("describe production listener rule: %w", translate(err))
+			return nil, fmt.Errorf("describe production listener rule: %w", err)
 		}
-		for _, r := range out.Rules {
-			if aws.ToString(r.RuleArn) == arn {
-				return r.Actions, nil
-			}
-		}
-		return nil, fmt.Errorf("describe production listener rule %s: %w", arn, ErrNotFound)
+		return r.Actions, nil
 	}
-	out, err := f.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{arn}})
+	l, err := elbv2.Listener(ctx, f.elb, arn)
 	if err != nil {
-		return nil, fmt.Errorf("describe production listener: %w", translate(err))
+		return nil, fmt.Errorf("describe production listener: %w", err)
 	}
-	for _, l := range out.Listeners {
-		if aws.ToString(l.ListenerArn) == arn {
-			return l.DefaultActions, nil
-		}
-	}
-	return nil, fmt.Errorf("describe production listener %s: %w", arn, ErrNotFound)
+	return l.DefaultActions, nil
 }
 
 // forwardWeights returns the target groups that the forward actions send
@@ -181,16 +164,6 @@ func forwardWeights(actions []elbtypes.Action) map[string]int32 {
 		}
 	}
 	return w
-}
-
-// translate maps the load balancer's not-found answers to ErrNotFound.
-func translate(err error) error {
-	var rnf *elbtypes.RuleNotFoundException
-	var lnf *elbtypes.ListenerNotFoundException
-	if errors.As(err, &rnf) || errors.As(err, &lnf) {
-		return fmt.Errorf("%w: %w", ErrNotFound, err)
-	}
-	return err
 }
 
 // TargetGroupDimension returns the CloudWatch TargetGroup dimension of a

@@ -20,9 +20,10 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
+	"github.com/gatehouse-dev/gatehouse/internal/elbv2"
 )
 
 var (
@@ -32,19 +33,17 @@ var (
 	ErrNoTestListener = errors.New("no test listener")
 	// ErrNotFound is returned when ECS or ELBv2 does not know the revision,
 	// rule, listener or load balancer.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = elbv2.ErrNotFound
 )
 
 // ECSAPI is the part of *ecs.Client the finder uses.
-type ECSAPI interface {
-	DescribeServiceRevisions(ctx context.Context, params *ecs.DescribeServiceRevisionsInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServiceRevisionsOutput, error)
-}
+type ECSAPI = ecsdeploy.RevisionsAPI
 
 // ELBAPI is the part of *elasticloadbalancingv2.Client the finder uses.
 type ELBAPI interface {
-	DescribeRules(ctx context.Context, params *elb.DescribeRulesInput, optFns ...func(*elb.Options)) (*elb.DescribeRulesOutput, error)
-	DescribeListeners(ctx context.Context, params *elb.DescribeListenersInput, optFns ...func(*elb.Options)) (*elb.DescribeListenersOutput, error)
-	DescribeLoadBalancers(ctx context.Context, params *elb.DescribeLoadBalancersInput, optFns ...func(*elb.Options)) (*elb.DescribeLoadBalancersOutput, error)
+	elbv2.RulesAPI
+	elbv2.ListenersAPI
+	elbv2.LoadBalancersAPI
 }
 
 // Target is a revision's test listener as a smoke test needs it.
@@ -99,19 +98,15 @@ func New(ecsAPI ECSAPI, elbAPI ELBAPI) *Finder {
 // classify. When the revision has several load balancers with a test
 // listener rule, the first is used.
 func (f *Finder) Find(ctx context.Context, serviceRevisionARN string) (Target, error) {
-	out, err := f.ecs.DescribeServiceRevisions(ctx, &ecs.DescribeServiceRevisionsInput{ServiceRevisionArns: []string{serviceRevisionARN}})
+	rev, err := ecsdeploy.DescribeRevision(ctx, f.ecs, serviceRevisionARN)
+	if errors.Is(err, ecsdeploy.ErrRevisionNotFound) {
+		return Target{}, fmt.Errorf("describe service revision %s: %w: %w", serviceRevisionARN, ErrNotFound, err)
+	}
 	if err != nil {
 		return Target{}, fmt.Errorf("describe service revision: %w", err)
 	}
-	if len(out.ServiceRevisions) == 0 {
-		why := ""
-		if len(out.Failures) > 0 {
-			why = " (" + aws.ToString(out.Failures[0].Reason) + ")"
-		}
-		return Target{}, fmt.Errorf("describe service revision %s: %w%s", serviceRevisionARN, ErrNotFound, why)
-	}
 	var ref string
-	for _, lb := range out.ServiceRevisions[0].LoadBalancers {
+	for _, lb := range rev.LoadBalancers {
 		if lb.AdvancedConfiguration != nil && aws.ToString(lb.AdvancedConfiguration.TestListenerRule) != "" {
 			ref = aws.ToString(lb.AdvancedConfiguration.TestListenerRule)
 			break
@@ -129,40 +124,33 @@ func (f *Finder) Find(ctx context.Context, serviceRevisionARN string) (Target, e
 	t.ListenerARN = listenerARN
 	if isRule {
 		t.RuleARN = ref
-		rules, err := f.elb.DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: []string{ref}})
+		rule, err := elbv2.Rule(ctx, f.elb, ref)
 		if err != nil {
-			return Target{}, fmt.Errorf("describe test listener rule: %w", translate(err))
-		}
-		if len(rules.Rules) == 0 {
-			return Target{}, fmt.Errorf("describe test listener rule %s: %w", ref, ErrNotFound)
+			return Target{}, fmt.Errorf("describe test listener rule: %w", err)
 		}
 		var r routing
-		t.Headers, t.Notes, r = conditions(rules.Rules[0].Conditions)
+		t.Headers, t.Notes, r = conditions(rule.Conditions)
 		t.PathPatterns, t.Methods, t.Unsatisfiable = r.paths, r.methods, r.unsatisfiable
 	}
 
-	ls, err := f.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{listenerARN}})
+	l, err := elbv2.Listener(ctx, f.elb, listenerARN)
 	if err != nil {
-		return Target{}, fmt.Errorf("describe test listener: %w", translate(err))
+		return Target{}, fmt.Errorf("describe test listener: %w", err)
 	}
-	if len(ls.Listeners) == 0 {
-		return Target{}, fmt.Errorf("describe test listener %s: %w", listenerARN, ErrNotFound)
-	}
-	l := ls.Listeners[0]
 	t.LoadBalancerARN = aws.ToString(l.LoadBalancerArn)
 	scheme, defaultPort, err := schemeOf(l.Protocol)
 	if err != nil {
 		return Target{}, fmt.Errorf("test listener %s: %w", listenerARN, err)
 	}
 
-	lbs, err := f.elb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerArns: []string{t.LoadBalancerARN}})
+	lb, err := elbv2.LoadBalancer(ctx, f.elb, t.LoadBalancerARN)
 	if err != nil {
-		return Target{}, fmt.Errorf("describe load balancer: %w", translate(err))
+		return Target{}, fmt.Errorf("describe load balancer: %w", err)
 	}
-	if len(lbs.LoadBalancers) == 0 || aws.ToString(lbs.LoadBalancers[0].DNSName) == "" {
-		return Target{}, fmt.Errorf("describe load balancer %s: %w", t.LoadBalancerARN, ErrNotFound)
+	if aws.ToString(lb.DNSName) == "" {
+		return Target{}, fmt.Errorf("describe load balancer %s: %w: no DNS name", t.LoadBalancerARN, ErrNotFound)
 	}
-	host := strings.TrimSuffix(aws.ToString(lbs.LoadBalancers[0].DNSName), ".")
+	host := strings.TrimSuffix(aws.ToString(lb.DNSName), ".")
 	t.BaseURL = scheme + "://" + host
 	if port := aws.ToInt32(l.Port); port != 0 && port != defaultPort {
 		t.BaseURL += ":" + strconv.Itoa(int(port))
@@ -289,18 +277,4 @@ func conditions(cs []elbtypes.RuleCondition) (map[string]string, []string, routi
 // routing is what a test rule's conditions restrict beyond headers.
 type routing struct {
 	paths, methods, unsatisfiable []string
-}
-
-// translate maps ELBv2's not-found errors to ErrNotFound, keeping the
-// original in the chain.
-func translate(err error) error {
-	var (
-		rule     *elbtypes.RuleNotFoundException
-		listener *elbtypes.ListenerNotFoundException
-		lb       *elbtypes.LoadBalancerNotFoundException
-	)
-	if errors.As(err, &rule) || errors.As(err, &listener) || errors.As(err, &lb) {
-		return fmt.Errorf("%w: %w", ErrNotFound, err)
-	}
-	return err
 }
