@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
 )
 
@@ -312,5 +314,57 @@ func TestDeploymentAlarmRollsBackDuringBakeTime(t *testing.T) {
 	}
 	if l.App.Production.Target() != simulator.Blue {
 		t.Errorf("production on %s after the rollback", l.App.Production.Target())
+	}
+}
+
+// TestBakeWatchesTheDeploymentAlarm: locally, the bake hook reads the
+// service's deployment alarm as it reads CloudWatch alarms in AWS, so a bake
+// that watches it fails a degrading green, naming the alarm, before
+// BAKE_TIME begins.
+func TestBakeWatchesTheDeploymentAlarm(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Speed = MaxSpeed
+	cfg.Hooks = []HookConfig{{Function: FnBake, Stages: []hook.Stage{hook.StagePostProductionTrafficShift},
+		HookDetails: json.RawMessage(`{"window": "10m", "alarms": {"names": ["` + DeploymentAlarm + `"]}}`)}}
+	l := startLocal(t, cfg)
+	tr, err := l.Deploy(Degrading)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-tr.Done():
+	case <-time.After(60 * time.Second):
+		t.Fatal("the deployment did not end within 60s")
+	}
+	snap := tr.D.Snapshot()
+	var bakeFailed bool
+	for _, e := range snap.Events {
+		if e.Hook != "" && e.Stage == hook.StagePostProductionTrafficShift && e.Status == string(hook.StatusFailed) && strings.Contains(e.Reason, DeploymentAlarm) {
+			bakeFailed = true
+		}
+	}
+	if snap.Status != simulator.StatusRollbackSuccessful || !bakeFailed {
+		t.Errorf("ended %s (%s), want a rollback by the bake hook naming %s; events:\n%+v", snap.Status, snap.Reason, DeploymentAlarm, snap.Events)
+	}
+}
+
+// TestApprovalReadsTheDeploymentAlarm: locally, the approval hook's
+// abortOnAlarms reads the deployment alarm instead of refusing the request
+// for want of an alarm source.
+func TestApprovalReadsTheDeploymentAlarm(t *testing.T) {
+	l := &Local{}
+	l.Clock = simulator.NewFastClockFrom(time.Now(), 1)
+	app, err := NewAppAt(l.Clock.Now, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Close)
+	l.App = app
+	got, err := approvalAlarms{l}.Alarms(context.Background(), nil, []string{"demo-"})
+	if err != nil || len(got) != 1 || got[0].Name != DeploymentAlarm || got[0].State != "OK" {
+		t.Errorf("Alarms(prefix demo-) = %+v, %v; want %s in OK", got, err, DeploymentAlarm)
+	}
+	if got, err := (approvalAlarms{l}).Alarms(context.Background(), []string{"other"}, nil); err != nil || len(got) != 0 {
+		t.Errorf("Alarms(other) = %+v, %v; want none", got, err)
 	}
 }
