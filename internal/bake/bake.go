@@ -162,13 +162,15 @@ type Checker struct {
 const DefaultCallTimeout = 10 * time.Second
 
 // HookHandler returns the bake hook: it resolves the configuration from
-// defaults and the hook's hookDetails, runs one check, and answers. It
-// maps every outcome to a hook status itself, transient errors included,
-// so that their first occurrence is recorded in the state it returns; it
-// never returns an error.
+// defaults and the hook's hookDetails, runs one check, and answers. A run
+// that cannot go on (a bad configuration or stage, a corrupt run state) is
+// an error, which hook.Wrap answers FAILED like every hook's. The sources'
+// transient errors during a run are the bake's own to judge: their first
+// occurrence is kept in the run state, and they are answered IN_PROGRESS
+// until maxErrorDuration.
 func HookHandler(c *Checker, defaults Config) hook.Handler {
 	return func(ctx context.Context, req hook.Request) (hook.Response, error) {
-		return c.Check(ctx, req, defaults), nil
+		return c.Check(ctx, req, defaults)
 	}
 }
 
@@ -188,11 +190,11 @@ const (
 
 // Check runs one call of the bake for req with the configuration defaults
 // overridden by req's hookDetails.
-func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) hook.Response {
+func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) (hook.Response, error) {
 	now := c.Now().UTC()
 	d, err := req.Deployment()
 	if err != nil {
-		return hook.Response{HookStatus: hook.StatusFailed, Reason: err.Error()}
+		return hook.Response{}, err
 	}
 	rep := Report{
 		SchemaVersion:     ReportVersion,
@@ -202,10 +204,12 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 		Stage:             req.LifecycleStage,
 		DecidedAt:         now,
 	}
-	final := func(reason string) hook.Response {
+	// A run that cannot go on is recorded, then refused with an error
+	// for hook.Wrap to answer FAILED, as every hook's refusals are.
+	final := func(reason string) (hook.Response, error) {
 		rep.HookStatus, rep.Reason = hook.StatusFailed, reason
 		c.store(ctx, d, rep)
-		return hook.Response{HookStatus: hook.StatusFailed, Reason: reason}
+		return hook.Response{}, errors.New(reason)
 	}
 	if req.LifecycleStage != hook.StagePostProductionTrafficShift {
 		return final(fmt.Sprintf("the bake hook checks production traffic on green: register it at %s, not %s",
@@ -255,7 +259,7 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 		if err != nil {
 			return final(fmt.Sprintf("internal error: encode run state: %v", err))
 		}
-		return hook.Response{HookStatus: hook.StatusInProgress, CallBackDelay: callbackDelay(cfg, st, now, v), HookDetails: details, Reason: v.Reason}
+		return hook.Response{HookStatus: hook.StatusInProgress, CallBackDelay: callbackDelay(cfg, st, now, v), HookDetails: details, Reason: v.Reason}, nil
 	}
 
 	start, end := st.Start, st.end(cfg.Window)
@@ -269,7 +273,7 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 		rep.Alarms = append(rep.Alarms, a.Name)
 	}
 	c.store(ctx, d, rep)
-	return hook.Response{HookStatus: v.Status, Reason: v.Reason}
+	return hook.Response{HookStatus: v.Status, Reason: v.Reason}, nil
 }
 
 // observe asks the sources what a call needs, recording in st what is

@@ -124,7 +124,12 @@ func (d *deployment) call() hook.Response {
 	}
 	res, err := d.h(context.Background(), req)
 	if err != nil {
-		d.t.Fatalf("handler returned error %v; it must answer every outcome itself", err)
+		// A refused run: hook.Wrap answers FAILED with the error, unless it
+		// is transient, which the bake must judge itself.
+		if hook.IsTransient(err) {
+			d.t.Fatalf("handler returned transient error %v; the bake judges transient errors itself", err)
+		}
+		res = hook.Response{HookStatus: hook.StatusFailed, Reason: err.Error()}
 	}
 	if res.HookStatus == hook.StatusInProgress {
 		var dst, src any
@@ -635,10 +640,10 @@ func TestCallTimeoutWithinTheInvocation(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), tt.invocation)
 			defer cancel()
 			parent, _ := ctx.Deadline()
-			res := c.Check(ctx, hook.Request{LifecycleStage: hook.StagePostProductionTrafficShift, ResourceARN: deploymentARN,
+			res, err := c.Check(ctx, hook.Request{LifecycleStage: hook.StagePostProductionTrafficShift, ResourceARN: deploymentARN,
 				ExecutionDetails: hook.ExecutionDetails{TargetServiceRevisionARN: greenRevision}, HookDetails: json.RawMessage(issueConfig)}, DefaultConfig())
-			if res.HookStatus != hook.StatusInProgress {
-				t.Fatalf("answer = %s %q", res.HookStatus, res.Reason)
+			if err != nil || res.HookStatus != hook.StatusInProgress {
+				t.Fatalf("answer = %s %q, %v", res.HookStatus, res.Reason, err)
 			}
 			if len(src.seen) != 4 {
 				t.Fatalf("%d calls, want 4", len(src.seen))

@@ -398,7 +398,7 @@ func TestStartMarkerConcurrentFirstCalls(t *testing.T) {
 		for i := range answers {
 			at := t0.Add(time.Duration(i) * time.Second)
 			c := newChecker(healthySources(), &fakeLocator{}, s, &at)
-			wg.Go(func() { answers[i] = c.Check(context.Background(), req, DefaultConfig()) })
+			wg.Go(func() { answers[i], _ = c.Check(context.Background(), req, DefaultConfig()) })
 		}
 		wg.Wait()
 		if n := mem.Writes(); n != 1 {
