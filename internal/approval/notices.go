@@ -1,0 +1,190 @@
+package approval
+
+// Notices: the review messages, reminders and decision notices a request
+// sends, each recorded in the request so that none is sent twice.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+)
+
+// recipients returns whom review messages go to: each approver, or the one
+// shared-link audience (the empty approver).
+func (r *Request) recipients() []string {
+	if r.Shared() {
+		return []string{""}
+	}
+	return r.Approvers
+}
+
+// unsent returns the recipients whose review message is not yet published.
+func (r *Request) unsent() []string {
+	var out []string
+	for _, a := range r.recipients() {
+		if !r.noticeSent("review", a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (r *Request) noticeSent(kind, approver string) bool {
+	for _, n := range r.Notices {
+		if n.Kind == kind && n.Approver == approver {
+			return true
+		}
+	}
+	return false
+}
+
+// sendReviews publishes the review messages not yet sent, recording each as
+// soon as it is out, and releases the lease. A recipient whose message
+// failed stays unsent and the next poll tries again: a crash or an error
+// never loses a notification, and a message once recorded is never sent
+// again. Only a crash between a publish and its record can repeat one.
+func (g *Gate) sendReviews(ctx context.Context, key, etag string, r *Request) (*Request, string, error) {
+	// Records are written even when the invocation's time is up: a message
+	// that went out must be recorded, or it goes out again.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	var errs []error
+	sent := 0
+	for _, a := range r.unsent() {
+		if r.Outcome != Pending {
+			// Closed meanwhile (a reject, an abort): no more links.
+			break
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < publishReserve {
+			errs = append(errs, hook.Transient(errors.New("out of time: the rest is published on the next call")))
+			break
+		}
+		link, err := g.Linker.Link(ctx, r, a)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("link for approver: %w", err))
+			continue
+		}
+		id, err := g.Notifier.Publish(ctx, ReviewMessage(r, a, link))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("publish review message: %w", err))
+			continue
+		}
+		notice := Notice{Kind: "review", Approver: a, MessageID: id, At: g.Now()}
+		next, newTag, err := g.update(wctx, key, etag, r, func(n *Request) {
+			if !n.noticeSent(notice.Kind, notice.Approver) {
+				n.Notices = append(n.Notices, notice)
+				n.record(notice.At, "notified", "gatehouse", "review link sent to "+describeRecipients([]Notice{notice}))
+			}
+		})
+		if err != nil {
+			// The message went out but its record did not: the lease
+			// lapses and a later poll publishes again. Better twice than
+			// never.
+			return r, etag, fmt.Errorf("record notification: %w", err)
+		}
+		r, etag = next, newTag
+		sent++
+	}
+	r, etag, err := g.update(wctx, key, etag, r, func(n *Request) { n.SendingSince = nil })
+	if err != nil {
+		return r, etag, fmt.Errorf("release the publishing lease: %w", err)
+	}
+	if len(errs) > 0 {
+		err := errors.Join(errs...)
+		if transientAll(errs) {
+			return r, etag, hook.Transient(err)
+		}
+		// Permission denied, a missing topic, no signing key: asking again
+		// will not help, and waiting would end in expiry. Fail closed, loudly.
+		return r, etag, fmt.Errorf("cannot notify the approvers: %w", err)
+	}
+	g.Log.InfoContext(ctx, "review messages sent", "deployment_arn", r.DeploymentARN, "stage", string(r.Stage), "messages", sent)
+	return r, etag, nil
+}
+
+// transientAll reports whether every error is worth retrying.
+func transientAll(errs []error) bool {
+	for _, err := range errs {
+		if !hook.IsTransient(err) {
+			return false
+		}
+	}
+	return true
+}
+
+func describeRecipients(sent []Notice) string {
+	if len(sent) == 1 && sent[0].Approver == "" {
+		return "the shared topic"
+	}
+	s := ""
+	for i, n := range sent {
+		if i > 0 {
+			s += ", "
+		}
+		s += n.Approver
+	}
+	return s
+}
+
+// remind publishes the reminder to those who have not voted. The claim was
+// written first, so a reminder goes out at most once; failures are logged,
+// not retried.
+func (g *Gate) remind(ctx context.Context, key, etag string, r *Request) {
+	var sent []Notice
+	for _, a := range r.recipients() {
+		if _, voted := r.VoteOf(a); voted && a != "" {
+			continue
+		}
+		link, err := g.Linker.Link(ctx, r, a)
+		if err != nil {
+			g.Log.ErrorContext(ctx, "reminder not sent", "deployment_arn", r.DeploymentARN, "err", err)
+			continue
+		}
+		id, err := g.Notifier.Publish(ctx, ReminderMessage(r, a, link, g.Now()))
+		if err != nil {
+			g.Log.ErrorContext(ctx, "reminder not sent", "deployment_arn", r.DeploymentARN, "err", err)
+			continue
+		}
+		sent = append(sent, Notice{Kind: "reminder", Approver: a, MessageID: id, At: g.Now()})
+	}
+	g.recordNotices(ctx, key, etag, r, "reminded", "reminder sent to", sent)
+}
+
+// announce tells every recipient the outcome. At most once (the claim was
+// written first); best effort. Nobody is told about a request nobody was
+// asked to review.
+func (g *Gate) announce(ctx context.Context, key, etag string, r *Request) {
+	if !r.asked() {
+		return
+	}
+	var sent []Notice
+	for _, a := range r.recipients() {
+		if !r.noticeSent("review", a) {
+			// Never asked (their message failed): nothing to close for them.
+			continue
+		}
+		id, err := g.Notifier.Publish(ctx, DecisionMessage(r, a))
+		if err != nil {
+			g.Log.ErrorContext(ctx, "decision notice not sent", "deployment_arn", r.DeploymentARN, "err", err)
+			continue
+		}
+		sent = append(sent, Notice{Kind: "decision", Approver: a, MessageID: id, At: g.Now()})
+	}
+	g.recordNotices(ctx, key, etag, r, "announced", "outcome sent to", sent)
+}
+
+func (g *Gate) recordNotices(ctx context.Context, key, etag string, r *Request, kind, what string, sent []Notice) {
+	if len(sent) == 0 {
+		return
+	}
+	_, _, err := g.update(ctx, key, etag, r, func(n *Request) {
+		n.Notices = append(n.Notices, sent...)
+		n.record(g.Now(), kind, "gatehouse", what+" "+describeRecipients(sent))
+	})
+	if err != nil {
+		g.Log.WarnContext(ctx, "notices not recorded", "deployment_arn", r.DeploymentARN, "err", err)
+	}
+}

@@ -1,0 +1,124 @@
+package approval
+
+// The request record in the state bucket: conditional writes, re-reads
+// and the ids.
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// update applies change to the request and writes it conditionally; on a lost
+// write it re-reads and applies change again to the fresh copy.
+func (g *Gate) update(ctx context.Context, key, etag string, r *Request, change func(*Request)) (*Request, string, error) {
+	return Update(ctx, g.Store, key, etag, r, func(n *Request) error { change(n); return nil })
+}
+
+// Update applies change to a copy of r and writes it with If-Match etag. When
+// the write loses, it re-reads the request and applies change again, at most a
+// few times. change may refuse by returning an error, which Update returns
+// as is, with the latest request read.
+func Update(ctx context.Context, st Store, key, etag string, r *Request, change func(*Request) error) (*Request, string, error) {
+	for range maxAttempts {
+		next := clone(r)
+		if err := change(next); err != nil {
+			return r, etag, err
+		}
+		body, err := next.Encode()
+		if err != nil {
+			return r, etag, err
+		}
+		newTag, err := st.Update(ctx, key, body, etag)
+		if err == nil {
+			return next, newTag, nil
+		}
+		if !errors.Is(err, store.ErrPrecondition) {
+			return r, etag, fmt.Errorf("save approval %s: %w", key, err)
+		}
+		if err := backoff(ctx); err != nil {
+			return r, etag, err
+		}
+		obj, err := st.Get(ctx, key)
+		if err != nil {
+			return r, etag, fmt.Errorf("load approval %s: %w", key, err)
+		}
+		fresh, err := Decode(obj.Body)
+		if err != nil {
+			return r, etag, err
+		}
+		r, etag = fresh, obj.ETag
+	}
+	return r, etag, hook.Transient(fmt.Errorf("approval %s: still changing after %d attempts", key, maxAttempts))
+}
+
+func (g *Gate) write(ctx context.Context, key, etag string, r *Request) (string, error) {
+	body, err := r.Encode()
+	if err != nil {
+		return "", err
+	}
+	t, err := g.Store.Update(ctx, key, body, etag)
+	if err != nil {
+		return "", fmt.Errorf("save approval %s: %w", key, err)
+	}
+	return t, nil
+}
+
+func (g *Gate) reload(ctx context.Context, key string) (*Request, string, error) {
+	if err := backoff(ctx); err != nil {
+		return nil, "", err
+	}
+	obj, err := g.Store.Get(ctx, key)
+	if err != nil {
+		return nil, "", fmt.Errorf("load approval %s: %w", key, err)
+	}
+	r, err := Decode(obj.Body)
+	if err != nil {
+		return nil, "", fmt.Errorf("load approval %s: %w", key, err)
+	}
+	return r, obj.ETag, nil
+}
+
+// clone returns a deep copy of r through its stored form, so that a lost
+// write never leaves half-applied changes behind.
+func clone(r *Request) *Request {
+	body, err := r.Encode()
+	if err != nil {
+		panic(fmt.Sprintf("approval: clone: %v", err))
+	}
+	var c Request
+	if err := json.Unmarshal(body, &c); err != nil {
+		panic(fmt.Sprintf("approval: clone: %v", err))
+	}
+	return &c
+}
+
+// backoff waits a little, at random, before a writer that lost a
+// conditional write tries again, so that racing writers spread out.
+func backoff(ctx context.Context) error {
+	var b [1]byte
+	_, _ = rand.Read(b[:])
+	t := time.NewTimer(time.Duration(5+int(b[0])%45) * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return hook.Transient(ctx.Err())
+	}
+}
+
+func randomID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random id: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
