@@ -10,7 +10,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/smoke"
-	"github.com/gatehouse-dev/gatehouse/internal/smoke/reportstore"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
 // The smoke hook called in-process, as the local simulator does: its own
@@ -33,7 +33,7 @@ func ExampleHookHandler() {
 	if err != nil {
 		panic(err)
 	}
-	reports := reportstore.NewMemory()
+	reports := store.NewMemory()
 	runner := &smoke.Runner{Client: green.Client(), Reports: reports, Log: slog.New(slog.DiscardHandler)}
 	h := hook.Wrap(smoke.HookHandler(runner, defaults), hook.Options{Logger: slog.New(slog.DiscardHandler)})
 

@@ -90,7 +90,7 @@ func TestFailureIsAnsweredEvenIfTheReportIsNot(t *testing.T) {
 	srv := httptest.NewServer(&app{})
 	defer srv.Close()
 	reports := newReports()
-	reports.Fail = func(string) error { return hook.Transient(errors.New("s3: slow down")) }
+	reports.Fail = func(_, _ string) error { return hook.Transient(errors.New("s3: slow down")) }
 	h := HookHandler(&Runner{Client: srv.Client(), Reports: reports, Log: slog.New(slog.DiscardHandler)}, DefaultConfig())
 	res, err := h(context.Background(), request(fmt.Sprintf(`{"baseUrl":%q,"retries":0,"checks":[{"name":"api","path":"/broken"}]}`, srv.URL)))
 	if err != nil || res.HookStatus != hook.StatusFailed {

@@ -12,11 +12,10 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
-	"github.com/gatehouse-dev/gatehouse/internal/smoke/reportstore"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
-func newReports() *reportstore.Memory { return reportstore.NewMemory() }
+func newReports() *store.Memory { return store.NewMemory() }
 
 func request(details string) hook.Request {
 	r := hook.Request{
@@ -141,7 +140,7 @@ func TestReportWriteRetried(t *testing.T) {
 	reports := newReports()
 	var fails atomic.Int32
 	fails.Store(1)
-	reports.Fail = func(key string) error {
+	reports.Fail = func(_, key string) error {
 		if fails.Add(-1) >= 0 {
 			return hook.Transient(errors.New("503 slow down"))
 		}
@@ -165,7 +164,7 @@ func TestReportWriteRetried(t *testing.T) {
 		t.Errorf("LoadReport = %v", err)
 	}
 
-	reports.Fail = func(string) error { return errors.New("AccessDenied") }
+	reports.Fail = func(_, _ string) error { return errors.New("AccessDenied") }
 	res, err = h(context.Background(), request(details))
 	if err != nil || res.HookStatus != hook.StatusSucceeded || !strings.Contains(res.Reason, "report not written: AccessDenied") {
 		t.Errorf("with a permanent write error = %+v, %v, want SUCCEEDED saying the report was not written", res, err)

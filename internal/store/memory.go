@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -18,9 +19,10 @@ type Memory struct {
 	mu      sync.Mutex
 	objects map[string]Object
 	writes  int
+	types   map[string]string
 
 	// Fail, when set, is consulted before each operation ("get", "create",
-	// "update", "list") and its error, if any, is returned instead.
+	// "update", "put", "list") and its error, if any, is returned instead.
 	Fail func(op, key string) error
 	gets int
 }
@@ -119,4 +121,35 @@ func (m *Memory) put(key string, body []byte) string {
 	etag := `"` + hex.EncodeToString(sum[:]) + `"`
 	m.objects[key] = Object{Body: slices.Clone(body), ETag: etag}
 	return etag
+}
+
+// Put is S3.Put: it writes body at key, unconditionally, with its content
+// type.
+func (m *Memory) Put(ctx context.Context, key string, body []byte, contentType string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.fail("put", key); err != nil {
+		return err
+	}
+	m.put(key, body)
+	if m.types == nil {
+		m.types = map[string]string{}
+	}
+	m.types[key] = contentType
+	return nil
+}
+
+// ContentType returns the content type the object at key was Put with, and
+// "" if there is none.
+func (m *Memory) ContentType(key string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.types[key]
+}
+
+// Keys returns every key written, sorted.
+func (m *Memory) Keys() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Sorted(maps.Keys(m.objects))
 }

@@ -105,6 +105,23 @@ func (s *S3) put(ctx context.Context, key string, body []byte, in *s3.PutObjectI
 	return aws.ToString(out.ETag), nil
 }
 
+// Put writes body at key with contentType, replacing any object there:
+// for documents one run writes whole and a later write knows more, such
+// as reports. Requests use Create and Update.
+func (s *S3) Put(ctx context.Context, key string, body []byte, contentType string) error {
+	_, err := s.api.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:        &s.bucket,
+		Key:           &key,
+		Body:          bytes.NewReader(body),
+		ContentLength: aws.Int64(int64(len(body))),
+		ContentType:   aws.String(contentType),
+	})
+	if err != nil {
+		return fmt.Errorf("put s3://%s/%s: %w", s.bucket, key, err)
+	}
+	return nil
+}
+
 // List returns the keys under prefix, in lexical order, at most limit of them
 // (all when limit is 0).
 func (s *S3) List(ctx context.Context, prefix string, limit int) ([]string, error) {

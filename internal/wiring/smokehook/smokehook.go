@@ -19,7 +19,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/smoke"
-	"github.com/gatehouse-dev/gatehouse/internal/smoke/reportstore"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/testlistener"
 )
@@ -69,7 +68,7 @@ func New(env config.SmokeHook, c Clients) func(context.Context, json.RawMessage)
 		Log:        c.Log,
 	}
 	if env.Bucket != "" {
-		runner.Reports = reportstore.New(c.S3, env.Bucket)
+		runner.Reports = store.New(c.S3, env.Bucket)
 	} else {
 		c.Log.Warn("no state bucket: smoke reports will not be written", "env", config.EnvStateBucket)
 	}

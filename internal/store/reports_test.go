@@ -1,4 +1,4 @@
-package reportstore_test
+package store_test
 
 import (
 	"context"
@@ -10,12 +10,11 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/awstest"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
-	"github.com/gatehouse-dev/gatehouse/internal/smoke/reportstore"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
-// reports is what the contract covers: both *reportstore.S3 and
-// *reportstore.Memory.
+// reports is what the report contract covers: both *store.S3 and
+// *store.Memory.
 type reports interface {
 	Put(ctx context.Context, key string, body []byte, contentType string) error
 	Get(ctx context.Context, key string) (store.Object, error)
@@ -23,12 +22,12 @@ type reports interface {
 
 // TestContract runs the same cases against the in-memory store and a real
 // S3-compatible server.
-func TestContract(t *testing.T) {
+func TestReportContract(t *testing.T) {
 	impls := map[string]func(t *testing.T) reports{
-		"memory": func(t *testing.T) reports { return reportstore.NewMemory() },
+		"memory": func(t *testing.T) reports { return store.NewMemory() },
 		"s3": func(t *testing.T) reports {
 			srv := awstest.NewS3(t)
-			return reportstore.New(srv.Client(), srv.Bucket)
+			return store.New(srv.Client(), srv.Bucket)
 		},
 	}
 	for name, mk := range impls {
@@ -56,7 +55,7 @@ func TestContract(t *testing.T) {
 func TestS3ContentTypeAndErrors(t *testing.T) {
 	srv := awstest.NewS3(t)
 	ctx := context.Background()
-	rs := reportstore.New(srv.Client(), srv.Bucket)
+	rs := store.New(srv.Client(), srv.Bucket)
 	const key = "reports/x.txt"
 	if err := rs.Put(ctx, key, []byte("gatehouse smoke test: PASSED\n"), "text/plain; charset=utf-8"); err != nil {
 		t.Fatal(err)
@@ -69,7 +68,7 @@ func TestS3ContentTypeAndErrors(t *testing.T) {
 		t.Errorf("content type %q, want text/plain; charset=utf-8", ct)
 	}
 	// A missing bucket is a configuration error: not transient, and named.
-	err = reportstore.New(srv.Client(), "no-such-bucket-gatehouse").Put(ctx, key, []byte("x"), "text/plain")
+	err = store.New(srv.Client(), "no-such-bucket-gatehouse").Put(ctx, key, []byte("x"), "text/plain")
 	if err == nil || hook.IsTransient(err) {
 		t.Errorf("Put to a missing bucket = %v, want a permanent error", err)
 	}
@@ -81,10 +80,10 @@ func TestS3ContentTypeAndErrors(t *testing.T) {
 	}
 }
 
-func TestMemoryFail(t *testing.T) {
-	m := reportstore.NewMemory()
+func TestMemoryPutFail(t *testing.T) {
+	m := store.NewMemory()
 	boom := errors.New("boom")
-	m.Fail = func(key string) error { return boom }
+	m.Fail = func(op, key string) error { return boom }
 	if err := m.Put(context.Background(), "k", []byte("x"), "text/plain"); !errors.Is(err, boom) {
 		t.Errorf("Put = %v, want the injected error", err)
 	}
