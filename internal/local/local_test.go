@@ -299,16 +299,7 @@ func TestDeploymentAlarmRollsBackDuringBakeTime(t *testing.T) {
 	cfg.BakeTime = "5m"
 	cfg.Hooks = nil
 	l := startLocal(t, cfg)
-	tr, err := l.Deploy(Degrading)
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-tr.Done():
-	case <-time.After(60 * time.Second):
-		t.Fatal("the deployment did not end within 60s")
-	}
-	snap := tr.D.Snapshot()
+	snap := deployAndWait(t, l, Degrading)
 	if snap.Status != simulator.StatusRollbackSuccessful || !strings.Contains(snap.Reason, "deployment alarm "+DeploymentAlarm+" is in ALARM during BAKE_TIME") {
 		t.Errorf("ended %s (%s), want ROLLBACK_SUCCESSFUL by the deployment alarm", snap.Status, snap.Reason)
 	}
@@ -327,16 +318,7 @@ func TestBakeWatchesTheDeploymentAlarm(t *testing.T) {
 	cfg.Hooks = []HookConfig{{Function: FnBake, Stages: []hook.Stage{hook.StagePostProductionTrafficShift},
 		HookDetails: json.RawMessage(`{"window": "10m", "alarms": {"names": ["` + DeploymentAlarm + `"]}}`)}}
 	l := startLocal(t, cfg)
-	tr, err := l.Deploy(Degrading)
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-tr.Done():
-	case <-time.After(60 * time.Second):
-		t.Fatal("the deployment did not end within 60s")
-	}
-	snap := tr.D.Snapshot()
+	snap := deployAndWait(t, l, Degrading)
 	var bakeFailed bool
 	for _, e := range snap.Events {
 		if e.Hook != "" && e.Stage == hook.StagePostProductionTrafficShift && e.Status == string(hook.StatusFailed) && strings.Contains(e.Reason, DeploymentAlarm) {
@@ -367,4 +349,20 @@ func TestApprovalReadsTheDeploymentAlarm(t *testing.T) {
 	if got, err := (approvalAlarms{l}).Alarms(context.Background(), []string{"other"}, nil); err != nil || len(got) != 0 {
 		t.Errorf("Alarms(other) = %+v, %v; want none", got, err)
 	}
+}
+
+// deployAndWait deploys a green that behaves as mode and waits, at most a
+// minute, for the deployment's final status.
+func deployAndWait(t *testing.T, l *Local, mode Mode) simulator.Snapshot {
+	t.Helper()
+	tr, err := l.Deploy(mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-tr.Done():
+	case <-time.After(60 * time.Second):
+		t.Fatal("the deployment did not end within 60s")
+	}
+	return tr.D.Snapshot()
 }

@@ -13,24 +13,9 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
-// reports is what the report contract covers: both *store.S3 and
-// *store.Memory.
-type reports interface {
-	Put(ctx context.Context, key string, body []byte, contentType string) error
-	Get(ctx context.Context, key string) (store.Object, error)
-}
-
-// TestContract runs the same cases against the in-memory store and a real
-// S3-compatible server.
+// TestReportContract runs the report cases against both implementations.
 func TestReportContract(t *testing.T) {
-	impls := map[string]func(t *testing.T) reports{
-		"memory": func(t *testing.T) reports { return store.NewMemory() },
-		"s3": func(t *testing.T) reports {
-			srv := awstest.NewS3(t)
-			return store.New(srv.Client(), srv.Bucket)
-		},
-	}
-	for name, mk := range impls {
+	for name, mk := range implementations() {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			s := mk(t)

@@ -22,20 +22,26 @@ type docStore interface {
 	Get(ctx context.Context, key string) (store.Object, error)
 	Create(ctx context.Context, key string, body []byte) (string, error)
 	Update(ctx context.Context, key string, body []byte, etag string) (string, error)
+	Put(ctx context.Context, key string, body []byte, contentType string) error
 	List(ctx context.Context, prefix string, limit int) ([]string, error)
 }
 
-// TestContract runs the same cases against the in-memory store and against
-// a real S3-compatible server, so that the fake cannot drift from S3.
-func TestContract(t *testing.T) {
-	impls := map[string]func(t *testing.T) docStore{
+// implementations are the stores the contract tests run against: the
+// in-memory twin and a real S3-compatible server.
+func implementations() map[string]func(t *testing.T) docStore {
+	return map[string]func(t *testing.T) docStore{
 		"memory": func(t *testing.T) docStore { return store.NewMemory() },
 		"s3": func(t *testing.T) docStore {
 			srv := awstest.NewS3(t)
 			return store.New(srv.Client(), srv.Bucket)
 		},
 	}
-	for name, mk := range impls {
+}
+
+// TestContract runs the same cases against the in-memory store and against
+// a real S3-compatible server, so that the fake cannot drift from S3.
+func TestContract(t *testing.T) {
+	for name, mk := range implementations() {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			s := mk(t)
@@ -122,7 +128,10 @@ func TestConcurrentWriters(t *testing.T) {
 	// Each update writes a body unlike the created one: S3's ETag is the
 	// body's MD5, so an update that rewrote the same bytes would keep the
 	// ETag, and a second writer's If-Match would rightly succeed too.
-	if n := race(func(i int) error { _, err := s.Update(ctx, "k", []byte(fmt.Sprint("update ", i)), obj.ETag); return err }); n != 1 {
+	if n := race(func(i int) error {
+		_, err := s.Update(ctx, "k", []byte(fmt.Sprint("update ", i)), obj.ETag)
+		return err
+	}); n != 1 {
 		t.Errorf("%d updates won, want 1", n)
 	}
 }
