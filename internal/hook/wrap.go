@@ -118,39 +118,47 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 		hctx, cancel := withAnswerTime(ctx)
 		defer cancel()
 		out, err := h(hctx, req)
-		switch {
-		case err == nil:
-			if out.HookStatus == StatusInProgress {
-				out.CallBackDelay = ClampDelay(cmp.Or(out.CallBackDelay, delay))
-			}
-			if out.HookStatus != StatusSucceeded && out.HookStatus != StatusFailed && out.HookStatus != StatusInProgress {
-				return Response{HookStatus: StatusFailed, Reason: fmt.Sprintf("internal error: invalid hook status %q", out.HookStatus)}, nil
-			}
-			if len(out.HookDetails) > 0 && !json.Valid(out.HookDetails) {
-				// It would not marshal: the runtime would report an error,
-				// which ECS takes as a rollback without a reason.
-				return Response{HookStatus: StatusFailed, Reason: "internal error: invalid hookDetails in the answer"}, nil
-			}
-			if out.HookStatus == StatusInProgress {
-				// Whatever ECS does with returned hookDetails (merge or
-				// replace), the next call gets the configuration too.
-				carried, err := Carry(config, out.HookDetails)
-				if err != nil {
-					return Response{HookStatus: StatusFailed, Reason: Clip("internal error: "+err.Error(), maxReason)}, nil
-				}
-				out.HookDetails = carried
-			}
-			out.Reason = Clip(out.Reason, maxReason)
-			return out, nil
-		case IsTransient(err):
-			log.WarnContext(ctx, "transient error, will be called again", "deployment_arn", req.ResourceARN, "err", err)
-			// The call's hookDetails go back as they came: under
-			// replacement the next call keeps its configuration and state.
-			return Response{HookStatus: StatusInProgress, CallBackDelay: delay, HookDetails: unchanged, Reason: Clip("transient error: "+err.Error(), maxReason)}, nil
-		default:
-			log.ErrorContext(ctx, "hook failed", "deployment_arn", req.ResourceARN, "err", err)
-			return Response{HookStatus: StatusFailed, Reason: Clip(OneLine(err.Error()), maxReason)}, nil
+		return answer(ctx, log, req, out, err, config, unchanged, delay), nil
+	}
+}
+
+// answer maps a handler's outcome to the hook's answer: its response,
+// checked and with the configuration carried on IN_PROGRESS, or for an
+// error IN_PROGRESS when it is transient (the call's hookDetails go back as
+// they came) and FAILED with the error otherwise.
+func answer(ctx context.Context, log *slog.Logger, req Request, out Response, err error, config map[string]json.RawMessage, unchanged json.RawMessage, delay int) Response {
+	switch {
+	case err == nil:
+		if out.HookStatus == StatusInProgress {
+			out.CallBackDelay = ClampDelay(cmp.Or(out.CallBackDelay, delay))
 		}
+		if out.HookStatus != StatusSucceeded && out.HookStatus != StatusFailed && out.HookStatus != StatusInProgress {
+			return Response{HookStatus: StatusFailed, Reason: fmt.Sprintf("internal error: invalid hook status %q", out.HookStatus)}
+		}
+		if len(out.HookDetails) > 0 && !json.Valid(out.HookDetails) {
+			// It would not marshal: the runtime would report an error,
+			// which ECS takes as a rollback without a reason.
+			return Response{HookStatus: StatusFailed, Reason: "internal error: invalid hookDetails in the answer"}
+		}
+		if out.HookStatus == StatusInProgress {
+			// Whatever ECS does with returned hookDetails (merge or
+			// replace), the next call gets the configuration too.
+			carried, err := Carry(config, out.HookDetails)
+			if err != nil {
+				return Response{HookStatus: StatusFailed, Reason: Clip("internal error: "+err.Error(), maxReason)}
+			}
+			out.HookDetails = carried
+		}
+		out.Reason = Clip(out.Reason, maxReason)
+		return out
+	case IsTransient(err):
+		log.WarnContext(ctx, "transient error, will be called again", "deployment_arn", req.ResourceARN, "err", err)
+		// The call's hookDetails go back as they came: under
+		// replacement the next call keeps its configuration and state.
+		return Response{HookStatus: StatusInProgress, CallBackDelay: delay, HookDetails: unchanged, Reason: Clip("transient error: "+err.Error(), maxReason)}
+	default:
+		log.ErrorContext(ctx, "hook failed", "deployment_arn", req.ResourceARN, "err", err)
+		return Response{HookStatus: StatusFailed, Reason: Clip(OneLine(err.Error()), maxReason)}
 	}
 }
 
