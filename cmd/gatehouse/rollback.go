@@ -114,7 +114,14 @@ func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	if *wait == 0 {
 		return 0
 	}
-	deadline := start.Add(*wait)
+	return waitForRollback(ctx, api, arn, start, *wait, stdout, fail)
+}
+
+// waitForRollback polls ECS, at most until wait has passed since start,
+// until the deployment arn is ROLLBACK_SUCCESSFUL, and fails when it ends
+// otherwise or the wait runs out.
+func waitForRollback(ctx context.Context, api deploymentsAPI, arn string, start time.Time, wait time.Duration, stdout io.Writer, fail func(error) int) int {
+	deadline := start.Add(wait)
 	for polls := 0; ; polls++ {
 		d, err := describe(ctx, api, arn)
 		switch {
@@ -127,7 +134,7 @@ func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer, g
 			return fail(fmt.Errorf("the deployment ended %s, not ROLLBACK_SUCCESSFUL", d.Status))
 		}
 		if time.Now().After(deadline) || polls > 10000 {
-			return fail(fmt.Errorf("the rollback was requested, but ECS did not report ROLLBACK_SUCCESSFUL within %s; see `gatehouse status` or the ECS console", *wait))
+			return fail(fmt.Errorf("the rollback was requested, but ECS did not report ROLLBACK_SUCCESSFUL within %s; see `gatehouse status` or the ECS console", wait))
 		}
 		select {
 		case <-ctx.Done():
