@@ -14,11 +14,11 @@ func HookHandler(g *Gate, defaults Settings) hook.Handler {
 	return func(ctx context.Context, req hook.Request) (hook.Response, error) {
 		s, err := Apply(defaults, req.HookDetails)
 		if err != nil {
-			return hook.Response{}, fmt.Errorf("invalid approval configuration: %w", err)
+			return hook.Response{}, hook.Permanent(fmt.Errorf("invalid approval configuration: %w", err))
 		}
 		d, err := req.Deployment()
 		if err != nil {
-			return hook.Response{}, err
+			return hook.Response{}, hook.Permanent(err)
 		}
 		v, err := g.Poll(ctx, Poll{
 			Deployment:        d,

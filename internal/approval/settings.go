@@ -261,7 +261,12 @@ var detailKeys = map[string]func(d *hook.Decoder, path string, raw json.RawMessa
 		s.Approvers = a
 	},
 	"requiredApprovals": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
-		decodeInto(d, path, raw, "a whole number", &s.RequiredApprovals)
+		// Into a fresh value: null reads as 0, which Validate refuses,
+		// rather than leaving the suite's value in place.
+		var n int
+		if decodeInto(d, path, raw, "a whole number", &n) {
+			s.RequiredApprovals = n
+		}
 	},
 	"timeout": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
 		v, ok := d.Text(path, raw, `a duration string like "4h"`)
@@ -276,13 +281,23 @@ var detailKeys = map[string]func(d *hook.Decoder, path string, raw json.RawMessa
 		s.Timeout = t
 	},
 	"callbackDelay": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
-		decodeInto(d, path, raw, "a whole number of seconds", &s.CallbackDelay)
+		// Into a fresh value: null reads as 0, which Validate refuses,
+		// rather than leaving the suite's value in place.
+		var n int
+		if decodeInto(d, path, raw, "a whole number of seconds", &n) {
+			s.CallbackDelay = n
+		}
 	},
 	"firstDeployment": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
 		decodeInto(d, path, raw, `"gate" or "skip"`, &s.FirstDeployment)
 	},
 	"onExpiry": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
-		decodeInto(d, path, raw, `"reject" or "approve"`, &s.OnExpiry)
+		// Into a fresh value: null reads as "", which Validate refuses,
+		// rather than leaving the suite's onExpiry in place.
+		var v Decision
+		if decodeInto(d, path, raw, `"reject" or "approve"`, &v) {
+			s.OnExpiry = v
+		}
 	},
 	"reminderAt": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
 		decodeInto(d, path, raw, "a fraction of the timeout such as 0.75", &s.ReminderAt)

@@ -194,7 +194,7 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 	now := c.Now().UTC()
 	d, err := req.Deployment()
 	if err != nil {
-		return hook.Response{}, err
+		return hook.Response{}, hook.Permanent(err)
 	}
 	rep := Report{
 		SchemaVersion:     ReportVersion,
@@ -209,7 +209,7 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 	final := func(reason string) (hook.Response, error) {
 		rep.HookStatus, rep.Reason = hook.StatusFailed, reason
 		c.store(ctx, d, rep)
-		return hook.Response{}, errors.New(reason)
+		return hook.Response{}, hook.Permanent(errors.New(reason))
 	}
 	if req.LifecycleStage != hook.StagePostProductionTrafficShift {
 		return final(fmt.Sprintf("the bake hook checks production traffic on green: register it at %s, not %s",

@@ -223,6 +223,23 @@ func Transient(err error) error {
 	return transientError{err}
 }
 
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string   { return e.err.Error() }
+func (e permanentError) Unwrap() error   { return e.err }
+func (e permanentError) Transient() bool { return false }
+
+// Permanent marks err as final: Wrap answers FAILED for it, whatever its
+// text. A refusal that quotes the configuration must use it: the SDK's
+// retry rules judge some errors by their text ("connection reset"), and a
+// quoted value must not turn a refusal into a retry.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
 var (
 	retryables = retry.IsErrorRetryables(retry.DefaultRetryables)
 	throttles  = retry.IsErrorThrottles(retry.DefaultThrottles)
