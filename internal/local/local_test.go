@@ -156,7 +156,17 @@ func TestDashboard(t *testing.T) {
 	if len(deps) != 1 || deps[0].Green != Slow {
 		t.Fatalf("POST /deploy started %d deployments", len(deps))
 	}
-	wait(t, "review messages", func() bool { return countReviews(l, deps[0].D.ID) == 2 })
+	// The messages go out during the hook's first call; the dashboard
+	// shows the hook once that call has answered.
+	answered := func() bool {
+		for _, e := range deps[0].D.Snapshot().Events {
+			if e.Hook != "" && e.Status == string(hook.StatusInProgress) {
+				return true
+			}
+		}
+		return false
+	}
+	wait(t, "review messages and the hook's first answer", func() bool { return countReviews(l, deps[0].D.ID) == 2 && answered() })
 	res, err = http.Get(l.UIURL)
 	if err != nil {
 		t.Fatal(err)
