@@ -261,12 +261,7 @@ var detailKeys = map[string]func(d *hook.Decoder, path string, raw json.RawMessa
 		s.Approvers = a
 	},
 	"requiredApprovals": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
-		// Into a fresh value: null reads as 0, which Validate refuses,
-		// rather than leaving the suite's value in place.
-		var n int
-		if decodeInto(d, path, raw, "a whole number", &n) {
-			s.RequiredApprovals = n
-		}
+		decodeFresh(d, path, raw, "a whole number", &s.RequiredApprovals)
 	},
 	"timeout": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
 		v, ok := d.Text(path, raw, `a duration string like "4h"`)
@@ -281,23 +276,13 @@ var detailKeys = map[string]func(d *hook.Decoder, path string, raw json.RawMessa
 		s.Timeout = t
 	},
 	"callbackDelay": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
-		// Into a fresh value: null reads as 0, which Validate refuses,
-		// rather than leaving the suite's value in place.
-		var n int
-		if decodeInto(d, path, raw, "a whole number of seconds", &n) {
-			s.CallbackDelay = n
-		}
+		decodeFresh(d, path, raw, "a whole number of seconds", &s.CallbackDelay)
 	},
 	"firstDeployment": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
 		decodeInto(d, path, raw, `"gate" or "skip"`, &s.FirstDeployment)
 	},
 	"onExpiry": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
-		// Into a fresh value: null reads as "", which Validate refuses,
-		// rather than leaving the suite's onExpiry in place.
-		var v Decision
-		if decodeInto(d, path, raw, `"reject" or "approve"`, &v) {
-			s.OnExpiry = v
-		}
+		decodeFresh(d, path, raw, `"reject" or "approve"`, &s.OnExpiry)
 	},
 	"reminderAt": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
 		decodeInto(d, path, raw, "a fraction of the timeout such as 0.75", &s.ReminderAt)
@@ -339,6 +324,16 @@ var detailKeys = map[string]func(d *hook.Decoder, path string, raw json.RawMessa
 		}
 		s.WaitForSmoke = &b
 	},
+}
+
+// decodeFresh decodes raw into a zero value and stores it in dst, so that
+// null reads as the zero value (which Validate refuses for the keys that
+// use it) rather than leaving the suite's value in place.
+func decodeFresh[T any](d *hook.Decoder, path string, raw json.RawMessage, want string, dst *T) {
+	var v T
+	if decodeInto(d, path, raw, want, &v) {
+		*dst = v
+	}
 }
 
 // decodeInto decodes raw into v, recording at path that want was
