@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 	_ "time/tzdata"
-
-	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 )
 
 func mustWindows(t *testing.T, raw string) []ChangeWindow {
@@ -256,7 +254,7 @@ func TestServiceFreezesAddToTheOrganisations(t *testing.T) {
 // does not skip a freeze.
 func TestFirstDeploymentSkipIsNotTakenInAFreeze(t *testing.T) {
 	f := newFixture(t, []string{"alice@example.com"}, 1)
-	f.gate.Describer = fakeDescriber{d: ecsdeploy.Deployment{Target: ecsdeploy.Revision{TaskDefinition: "orders:1"}}}
+	f.gate.Describer = fakeDescriber{d: Change{TargetTaskDefinition: "orders:1", FirstDeployment: true}}
 	f.poll.Settings.FirstDeployment = FirstDeploymentSkip
 	f.poll.Settings.Freezes = []Freeze{{Start: t0.Add(-time.Hour), End: t0.Add(time.Hour)}}
 	if v := f.mustPoll(t, Pending); !strings.Contains(v.Reason, "deployment freeze") {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/notify"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -37,7 +36,8 @@ type Notifier interface {
 // Describer tells what a deployment changes. It is consulted best effort: the
 // gate works without it.
 type Describer interface {
-	Describe(ctx context.Context, deploymentARN string) (ecsdeploy.Deployment, error)
+	// Describe returns what the deployment changes, as ECS reports it.
+	Describe(ctx context.Context, deploymentARN string) (Change, error)
 }
 
 // SmokeSource reads the smoke verdict of a deployment at a stage.

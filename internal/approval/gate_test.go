@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -51,11 +50,11 @@ func (n *fakeNotifier) count(subjectPrefix string) int {
 }
 
 type fakeDescriber struct {
-	d   ecsdeploy.Deployment
+	d   Change
 	err error
 }
 
-func (f fakeDescriber) Describe(ctx context.Context, arn string) (ecsdeploy.Deployment, error) {
+func (f fakeDescriber) Describe(ctx context.Context, arn string) (Change, error) {
 	return f.d, f.err
 }
 
@@ -104,7 +103,7 @@ func newFixture(t *testing.T, approvers []string, required int) *fixture {
 	f.gate = &Gate{
 		Store:     f.st,
 		Notifier:  f.n,
-		Describer: fakeDescriber{d: ecsdeploy.Deployment{Sources: []ecsdeploy.Revision{{ARN: "rev-blue", TaskDefinition: "arn:aws:ecs:us-west-2:123456789012:task-definition/orders:41"}}, Target: ecsdeploy.Revision{TaskDefinition: "arn:aws:ecs:us-west-2:123456789012:task-definition/orders:42"}}},
+		Describer: fakeDescriber{d: Change{SourceTaskDefinitions: []string{"orders:41"}, TargetTaskDefinition: "orders:42"}},
 		Linker:    fakeLinker{},
 		Now:       f.clock.Now,
 		Log:       slog.New(slog.DiscardHandler),
@@ -352,7 +351,7 @@ func TestGateConcurrentFirstPolls(t *testing.T) {
 }
 
 func TestGateFirstDeployment(t *testing.T) {
-	first := fakeDescriber{d: ecsdeploy.Deployment{Target: ecsdeploy.Revision{TaskDefinition: "orders:1"}}}
+	first := fakeDescriber{d: Change{TargetTaskDefinition: "orders:1", FirstDeployment: true}}
 	tests := []struct {
 		name      string
 		policy    string
@@ -361,7 +360,7 @@ func TestGateFirstDeployment(t *testing.T) {
 	}{
 		{"gated by default", FirstDeploymentGate, first, Pending},
 		{"skipped when asked", FirstDeploymentSkip, first, Approved},
-		{"not first: gated", FirstDeploymentSkip, fakeDescriber{d: ecsdeploy.Deployment{Sources: []ecsdeploy.Revision{{ARN: "blue"}}}}, Pending},
+		{"not first: gated", FirstDeploymentSkip, fakeDescriber{d: Change{SourceTaskDefinitions: []string{"orders:41"}}}, Pending},
 		{"ECS unreachable: gated", FirstDeploymentSkip, fakeDescriber{err: errors.New("connection refused")}, Pending},
 	}
 	for _, tt := range tests {

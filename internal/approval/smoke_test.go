@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -49,9 +48,9 @@ func smokeFixture(t *testing.T) (*fixture, *fakeSmoke) {
 	sm := &fakeSmoke{}
 	f.gate.Smoke = sm
 	f.gate.SmokeFunction = "gatehouse-smoke-hook"
-	f.gate.Describer = fakeDescriber{d: ecsdeploy.Deployment{
-		Sources: []ecsdeploy.Revision{{ARN: "blue"}},
-		Hooks:   []ecsdeploy.Hook{{TargetARN: smokeARN + ":live", Status: "IN_PROGRESS"}, {TargetARN: "arn:aws:lambda:us-west-2:123456789012:function:gatehouse-approval-hook"}},
+	f.gate.Describer = fakeDescriber{d: Change{
+		SourceTaskDefinitions: []string{"orders:41"},
+		Hooks:                 []string{smokeARN + ":live", "arn:aws:lambda:us-west-2:123456789012:function:gatehouse-approval-hook"},
 	}}
 	return f, sm
 }
@@ -125,18 +124,18 @@ func TestWaitForSmokeSettings(t *testing.T) {
 	tests := []struct {
 		name     string
 		setting  *bool
-		hooks    []ecsdeploy.Hook
+		hooks    []string
 		wantWait bool
 	}{
-		{"auto: smoke hook at the stage", nil, []ecsdeploy.Hook{{TargetARN: smokeARN}}, true},
-		{"auto: no smoke hook", nil, []ecsdeploy.Hook{{TargetARN: "arn:aws:lambda:us-west-2:1:function:other"}}, false},
-		{"off although a smoke hook runs", &no, []ecsdeploy.Hook{{TargetARN: smokeARN}}, false},
+		{"auto: smoke hook at the stage", nil, []string{smokeARN}, true},
+		{"auto: no smoke hook", nil, []string{"arn:aws:lambda:us-west-2:1:function:other"}, false},
+		{"off although a smoke hook runs", &no, []string{smokeARN}, false},
 		{"on without ECS telling", &yes, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, _ := smokeFixture(t)
-			f.gate.Describer = fakeDescriber{d: ecsdeploy.Deployment{Sources: []ecsdeploy.Revision{{ARN: "blue"}}, Hooks: tt.hooks}}
+			f.gate.Describer = fakeDescriber{d: Change{SourceTaskDefinitions: []string{"orders:41"}, Hooks: tt.hooks}}
 			f.poll.Settings.WaitForSmoke = tt.setting
 			f.mustPoll(t, Pending)
 			r, _ := f.load(t)

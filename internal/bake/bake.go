@@ -22,9 +22,10 @@
 // waiting, extends it once and then fails it, whatever OnNoTraffic says.
 //
 // The package reads the world through small interfaces it declares:
-// Alarms, TargetStats, Expressions and Locator. In AWS, cwmetrics (CloudWatch)
-// and targetgroups (ECS and Elastic Load Balancing) implement them; the local
-// mode supplies its own TargetStats. A check whose source is missing, or
+// Alarms, TargetStats, Expressions and Locator, in its own types. In AWS,
+// package wiring/bakehook adapts cwmetrics (CloudWatch) and targetgroups (ECS
+// and Elastic Load Balancing) to them; the local mode supplies its own
+// TargetStats. A check whose source is missing, or
 // answers ErrUnsupported, fails the bake with a reason naming the check.
 package bake
 
@@ -37,33 +38,27 @@ import (
 	"math"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
-	"github.com/gatehouse-dev/gatehouse/internal/targetgroups"
 )
 
-// Value types shared with the sources.
-type (
-	// Alarm is one alarm's state.
-	Alarm = cwmetrics.Alarm
-	// Target names one side of the deployment for TargetStats.
-	Target = cwmetrics.Target
-	// Stats are one side's traffic over an interval.
-	Stats = cwmetrics.Stats
-	// Percentiles are response times in milliseconds.
-	Percentiles = cwmetrics.Percentiles
-	// Metric is a metric an expression refers to.
-	Metric = cwmetrics.Metric
-	// Traffic says which target group is green and which blue.
-	Traffic = targetgroups.Traffic
-)
+// Alarm is the state of one CloudWatch alarm (metric or composite).
+type Alarm struct {
+	// Name is the alarm's name.
+	Name string `json:"name"`
+	// State is StateOK, StateAlarm or StateInsufficientData.
+	State string `json:"state"`
+	// Reason is CloudWatch's explanation of the state.
+	Reason string `json:"reason,omitempty"`
+	// Since is when the alarm entered its state, when known.
+	Since time.Time `json:"since,omitzero"`
+}
 
-// Alarm states.
+// Alarm states, as CloudWatch names them.
 const (
-	StateOK               = cwmetrics.StateOK
-	StateAlarm            = cwmetrics.StateAlarm
-	StateInsufficientData = cwmetrics.StateInsufficientData
+	StateOK               = "OK"
+	StateAlarm            = "ALARM"
+	StateInsufficientData = "INSUFFICIENT_DATA"
 )
 
 // The sides, as Target.Name.
@@ -72,15 +67,98 @@ const (
 	Blue  = "blue"
 )
 
+// Target names one side of the deployment for TargetStats.
+type Target struct {
+	// Name is Green or Blue. A source that tells the sides apart by itself
+	// (a local listener) needs nothing else.
+	Name string `json:"name"`
+	// LoadBalancer is Traffic.LoadBalancer, when located.
+	LoadBalancer string `json:"loadBalancer,omitempty"`
+	// TargetGroup is the side's target group ARN, when located.
+	TargetGroup string `json:"targetGroup,omitempty"`
+}
+
+// Percentiles are response times in milliseconds.
+type Percentiles struct {
+	P50 float64 `json:"p50"`
+	P90 float64 `json:"p90"`
+	P99 float64 `json:"p99"`
+}
+
+// Stats are the traffic one side served over an interval.
+//
+// Every field is always written (none is omitted when empty): Stats travel
+// in the run state, which must keep a fixed shape.
+type Stats struct {
+	// Requests is the number of requests.
+	Requests float64 `json:"requests"`
+	// Errors5xx is the number of those answered with a 5xx status by the
+	// targets.
+	Errors5xx float64 `json:"errors5xx"`
+	// ConnectionErrors is the number of connections the load balancer
+	// could not establish to a target: it answered those requests itself,
+	// 502 or 504. Zero from a source that does not measure it.
+	ConnectionErrors float64 `json:"connectionErrors"`
+	// Errors5xxMissing is set when the source could not tell Errors5xx or
+	// ConnectionErrors in full: they are then unknown, not 0, and no 5xx
+	// rate can be computed.
+	Errors5xxMissing bool `json:"errors5xxMissing"`
+	// Latency holds response-time percentiles; nil when there is no data.
+	// With Requests above 0, nil means the latency is missing: a source
+	// sets it only when it knows every percentile.
+	Latency *Percentiles `json:"latencyMs"`
+}
+
+// Rate5xx returns the share of requests answered with a 5xx status, by the
+// targets or by the load balancer for want of a connection to one; ok is
+// false when there is no rate: no requests, or errors unknown.
+func (s Stats) Rate5xx() (rate float64, ok bool) {
+	if s.Requests <= 0 || s.Errors5xxMissing {
+		return 0, false
+	}
+	return (s.Errors5xx + s.ConnectionErrors) / s.Requests, true
+}
+
+// Metric is a CloudWatch metric an expression refers to.
+type Metric struct {
+	// Namespace is the metric's namespace, such as AWS/ApplicationELB.
+	Namespace string `json:"namespace"`
+	// Name is the metric's name.
+	Name string `json:"metric"`
+	// Dimensions select one metric stream.
+	Dimensions map[string]string `json:"dimensions,omitempty"`
+	// Stat is the statistic over the interval: Sum, Average, Maximum, p99 ...
+	// Empty means Sum.
+	Stat string `json:"stat,omitempty"`
+}
+
+// ResultID is the id an Expressions source gives the expression itself;
+// the ids of an expression's metrics must differ from it.
+const ResultID = "gatehouse_result"
+
+// Traffic says where production traffic of the deployment goes.
+type Traffic struct {
+	// LoadBalancer is the load balancer's CloudWatch dimension: app/NAME/ID
+	// for an Application Load Balancer, net/NAME/ID for a Network one.
+	LoadBalancer string `json:"loadBalancer"`
+	// Green is the ARN of the target group production forwards to.
+	Green string `json:"green"`
+	// Blue is the ARN of the other target group of the pair.
+	Blue string `json:"blue"`
+	// ProductionRule is the ARN of the production listener rule (or
+	// listener).
+	ProductionRule string `json:"productionRule"`
+}
+
 var (
 	// ErrUnsupported is returned by a source for a question it cannot
 	// answer. The check fails the bake, named in the reason.
-	ErrUnsupported = cwmetrics.ErrUnsupported
+	ErrUnsupported = errors.New("not supported")
 	// ErrNoData is returned by Expressions when there is no value yet.
-	ErrNoData = cwmetrics.ErrNoData
+	ErrNoData = errors.New("no data")
 )
 
-// Alarms reads alarm states. *cwmetrics.Client satisfies it.
+// Alarms reads alarm states.
 type Alarms interface {
 	// Alarms returns every alarm named in names or whose name starts with one
 	// of prefixes, once each. A name that matches no alarm is absent from
@@ -88,7 +166,7 @@ type Alarms interface {
 	Alarms(ctx context.Context, names, prefixes []string) ([]Alarm, error)
 }
 
-// TargetStats reads one side's traffic. *cwmetrics.Client satisfies it
+// TargetStats reads one side's traffic. In AWS, CloudWatch answers it
 // for target groups of Application Load Balancers.
 type TargetStats interface {
 	// TargetStats returns the requests, 5xx answers and response-time
@@ -100,7 +178,7 @@ type TargetStats interface {
 	TargetStats(ctx context.Context, t Target, start, end time.Time) (Stats, error)
 }
 
-// Expressions evaluates metric math. *cwmetrics.Client satisfies it.
+// Expressions evaluates metric math.
 type Expressions interface {
 	// Expression returns the values of expr, with metrics by id, each
 	// aggregated over [start, end): one per series the expression returns.
@@ -109,8 +187,7 @@ type Expressions interface {
 	Expression(ctx context.Context, expr string, metrics map[string]Metric, start, end time.Time) ([]float64, error)
 }
 
-// Locator finds the deployment's target groups. *targetgroups.Finder
-// satisfies it.
+// Locator finds the deployment's target groups.
 type Locator interface {
 	// Locate returns where production traffic of the deployment whose
 	// target (green) revision is serviceRevisionARN goes.
@@ -358,8 +435,8 @@ func (c *Checker) sides(ctx context.Context, st *State, req hook.Request) (green
 		st.Traffic = &t
 	}
 	t := st.Traffic
-	return Target{Name: Green, LoadBalancer: t.LoadBalancer, TargetGroup: targetgroups.TargetGroupDimension(t.Green)},
-		Target{Name: Blue, LoadBalancer: t.LoadBalancer, TargetGroup: targetgroups.TargetGroupDimension(t.Blue)}, nil
+	return Target{Name: Green, LoadBalancer: t.LoadBalancer, TargetGroup: t.Green},
+		Target{Name: Blue, LoadBalancer: t.LoadBalancer, TargetGroup: t.Blue}, nil
 }
 
 // callbackDelay is the configured delay, shorter after a transient error,

@@ -307,7 +307,7 @@ func TestBakeRunsItsWindow(t *testing.T) {
 			if last.Baseline == nil || last.Baseline.Requests != 1500 {
 				t.Errorf("state baseline = %+v, want blue's 1500 requests", last.Baseline)
 			}
-			if !strings.Contains(strings.Join(src.asked, ","), "blue targetgroup/orders-a/2453ed029918f21f 08:50-09:00") {
+			if !strings.Contains(strings.Join(src.asked, ","), "blue "+blueTG+" 08:50-09:00") {
 				t.Errorf("sources asked %v, want blue's target group for the window's length before the start", src.asked)
 			}
 

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
@@ -428,8 +427,8 @@ func (p *parser) expressionMetrics(path string, raw json.RawMessage) (map[string
 	out := map[string]Metric{}
 	for _, id := range slices.Sorted(maps.Keys(fields)) {
 		at := path + "." + id
-		if !validID(id) || id == cwmetrics.ResultID {
-			p.Fail(at, "id %q: want a lowercase letter followed by letters, digits or _, and not %q", id, cwmetrics.ResultID)
+		if !validID(id) || id == ResultID {
+			p.Fail(at, "id %q: want a lowercase letter followed by letters, digits or _, and not %q", id, ResultID)
 			continue
 		}
 		obj, ok := p.Object(at, fields[id])

@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/targetgroups"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/bakehook"
 )
 
 const bakeEvent = "../../events/post-production-traffic-shift-bake-hookdetails.json"
@@ -224,14 +225,14 @@ func TestBakeWindowCleanInProcess(t *testing.T) {
 	s3srv := awstest.NewS3(t)
 	reports := store.New(s3srv.Client(), s3srv.Bucket)
 	stubs, cw, ecsClient, elbClient := awsStubs(t)
-	metrics := cwmetrics.New(cw)
+	metrics := bakehook.CloudWatch{Client: cwmetrics.New(cw)}
 	start := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	now := start
 	checker := &bake.Checker{
 		Alarms:      metrics,
 		Targets:     metrics,
 		Expressions: metrics,
-		Locator:     targetgroups.New(ecsClient, elbClient),
+		Locator:     bakehook.Locator{Finder: targetgroups.New(ecsClient, elbClient)},
 		Reports:     reports,
 		Now:         func() time.Time { return now },
 		Log:         slog.New(slog.DiscardHandler),

@@ -302,7 +302,7 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 			return h, fmt.Errorf("%s: %w", hc.Function, err)
 		}
 		h.Invoke = approvalhook.New(env, approvalhook.Clients{S3: l.s3client, Notifier: l.Outbox, ECS: describer{l},
-			Alarms: approvalAlarms{l}, Keys: l.keys, Now: l.Clock.Now, Log: log})
+			Alarms: alarms{l}, Keys: l.keys, Now: l.Clock.Now, Log: log})
 	case FnSmoke:
 		env, err := config.LoadSmokeHook(l.getenv)
 		if err != nil {
@@ -319,7 +319,7 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 		}
 		// Metrics come from the local production listener, and the one
 		// alarm is the deployment alarm; there is no metric math locally.
-		h.Invoke = bakehook.New(env, bakehook.Clients{S3: l.s3client, ECS: describer{l}, Alarms: bakeAlarms{l},
+		h.Invoke = bakehook.New(env, bakehook.Clients{S3: l.s3client, ECS: describer{l}, Alarms: alarms{l},
 			Targets: listenerStats{l.App.Production}, Now: l.Clock.Now, Log: log})
 	default:
 		return h, fmt.Errorf("%s: %w", hc.Function, errNotLanded)

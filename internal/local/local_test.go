@@ -352,11 +352,11 @@ func TestApprovalReadsTheDeploymentAlarm(t *testing.T) {
 	}
 	t.Cleanup(app.Close)
 	l.App = app
-	got, err := approvalAlarms{l}.Alarms(context.Background(), nil, []string{"demo-"})
+	got, err := alarms{l}.Alarms(context.Background(), nil, []string{"demo-"})
 	if err != nil || len(got) != 1 || got[0].Name != DeploymentAlarm || got[0].State != "OK" {
 		t.Errorf("Alarms(prefix demo-) = %+v, %v; want %s in OK", got, err, DeploymentAlarm)
 	}
-	if got, err := (approvalAlarms{l}).Alarms(context.Background(), []string{"other"}, nil); err != nil || len(got) != 0 {
+	if got, err := (alarms{l}).Alarms(context.Background(), []string{"other"}, nil); err != nil || len(got) != 0 {
 		t.Errorf("Alarms(other) = %+v, %v; want none", got, err)
 	}
 }

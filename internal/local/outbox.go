@@ -46,8 +46,11 @@ func NewOutbox(now func() time.Time, out io.Writer) *Outbox {
 	return &Outbox{now: now, out: out, changed: make(chan struct{})}
 }
 
-// Publish keeps m and prints it.
+// Publish keeps m and prints it. It refuses what SNS refuses.
 func (o *Outbox) Publish(ctx context.Context, m notify.Message) (string, error) {
+	if err := notify.Validate(m); err != nil {
+		return "", err
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	mail := Mail{ID: fmt.Sprintf("mail-%d", len(o.mails)+1), At: o.now(), To: m.Approver, Subject: m.Subject, Body: m.Body, Link: linkRE.FindString(m.Body)}

@@ -3,12 +3,10 @@ package local
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/bake"
+	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
 )
 
@@ -36,38 +34,26 @@ func (s listenerStats) TargetStats(ctx context.Context, t bake.Target, start, en
 	return out, nil
 }
 
-// deploymentAlarmState answers CloudWatch's DescribeAlarms for the one
-// alarm local mode has, DeploymentAlarm, when names or prefixes select it.
-func (l *Local) deploymentAlarmState(names, prefixes []string) (name, state, reason string, selected bool) {
+// deploymentAlarmState is the state of the one alarm local mode has,
+// DeploymentAlarm.
+func (l *Local) deploymentAlarmState() cwmetrics.Alarm {
 	name, firing := l.deploymentAlarm(l.Clock.Now())
-	selected = slices.Contains(names, name) || slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(name, p) })
-	state, reason = "OK", "green's production 5xx share is within the threshold"
+	a := cwmetrics.Alarm{Name: name, State: cwmetrics.StateOK, Reason: "green's production 5xx share is within the threshold"}
 	if firing {
-		state = "ALARM"
-		reason = fmt.Sprintf("more than %.0f%% of at least %d production requests to green answered 5xx in the last %s",
+		a.State = cwmetrics.StateAlarm
+		a.Reason = fmt.Sprintf("more than %.0f%% of at least %d production requests to green answered 5xx in the last %s",
 			deploymentAlarmThreshold*100, deploymentAlarmMinimum, simulator.AlarmPeriod)
 	}
-	return name, state, reason, selected
+	return a
 }
 
-// approvalAlarms is the approval hook's alarm source locally (abortOnAlarms).
-type approvalAlarms struct{ l *Local }
+// alarms is the alarm source of the approval hook (abortOnAlarms) and of
+// the bake (alarms) locally: local mode's one alarm, selected as CloudWatch
+// selects alarms.
+type alarms struct{ l *Local }
 
-func (a approvalAlarms) Alarms(ctx context.Context, names, prefixes []string) ([]approval.Alarm, error) {
-	name, state, reason, ok := a.l.deploymentAlarmState(names, prefixes)
-	if !ok {
-		return nil, nil
-	}
-	return []approval.Alarm{{Name: name, State: state, Reason: reason}}, nil
-}
-
-// bakeAlarms is the bake hook's alarm source locally (alarms).
-type bakeAlarms struct{ l *Local }
-
-func (a bakeAlarms) Alarms(ctx context.Context, names, prefixes []string) ([]bake.Alarm, error) {
-	name, state, reason, ok := a.l.deploymentAlarmState(names, prefixes)
-	if !ok {
-		return nil, nil
-	}
-	return []bake.Alarm{{Name: name, State: state, Reason: reason}}, nil
+func (a alarms) Alarms(ctx context.Context, names, prefixes []string) ([]cwmetrics.Alarm, error) {
+	var m cwmetrics.Memory
+	m.SetAlarm(a.l.deploymentAlarmState())
+	return m.Alarms(ctx, names, prefixes)
 }

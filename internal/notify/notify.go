@@ -28,6 +28,15 @@ type Message struct {
 	Body string
 }
 
+// Validate refuses a message SNS would refuse or deliver empty: one without
+// a subject or a body.
+func Validate(m Message) error {
+	if m.Subject == "" || m.Body == "" {
+		return errors.New("publish: empty subject or body")
+	}
+	return nil
+}
+
 // API is the part of *sns.Client the notifier uses.
 type API interface {
 	Publish(ctx context.Context, params *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
@@ -46,8 +55,8 @@ func New(api API, topicARN string) *SNS {
 
 // Publish sends m and returns its message id.
 func (s *SNS) Publish(ctx context.Context, m Message) (string, error) {
-	if m.Subject == "" || m.Body == "" {
-		return "", errors.New("publish: empty subject or body")
+	if err := Validate(m); err != nil {
+		return "", err
 	}
 	in := &sns.PublishInput{
 		TopicArn: &s.topic,

@@ -28,6 +28,11 @@ type API interface {
 // CacheTTL is how long fetched keys are used before they are fetched again.
 const CacheTTL = 5 * time.Minute
 
+// MaxStale is how long keys fetched earlier are still used while every
+// refresh fails. After that the keyring neither signs nor verifies: keys
+// that may have been rotated away (or revoked) are not trusted for ever.
+const MaxStale = time.Hour
+
 // Keyring fetches and caches the signing keys of one secret.
 type Keyring struct {
 	api API
@@ -37,6 +42,8 @@ type Keyring struct {
 	mu      sync.Mutex
 	keys    token.Keyring
 	fetched time.Time
+	// failing is when refreshes started failing; zero while they succeed.
+	failing time.Time
 }
 
 // New returns a keyring reading the secret secretARN.
@@ -45,21 +52,31 @@ func New(api API, secretARN string, now func() time.Time) *Keyring {
 }
 
 // Keys returns the current and previous keys. When a refresh fails and keys
-// were fetched before, the old keys are used rather than failing.
+// were fetched before, the old keys are used rather than failing, for at
+// most MaxStale from the first failure; after that every call fails, naming
+// the refresh's error, until a refresh succeeds.
 func (k *Keyring) Keys(ctx context.Context) (token.Keyring, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if !k.fetched.IsZero() && k.now().Sub(k.fetched) < CacheTTL {
+	now := k.now()
+	if !k.fetched.IsZero() && now.Sub(k.fetched) < CacheTTL {
 		return k.keys, nil
 	}
 	keys, err := k.fetch(ctx)
 	if err != nil {
-		if !k.fetched.IsZero() {
-			return k.keys, nil
+		if k.fetched.IsZero() {
+			return token.Keyring{}, err
 		}
-		return token.Keyring{}, err
+		if k.failing.IsZero() {
+			k.failing = now
+		}
+		if d := now.Sub(k.failing); d >= MaxStale {
+			return token.Keyring{}, fmt.Errorf("signing keys could not be refreshed for %s (at most %s is allowed), so they are no longer used: %w",
+				d.Round(time.Second), MaxStale, err)
+		}
+		return k.keys, nil
 	}
-	k.keys, k.fetched = keys, k.now()
+	k.keys, k.fetched, k.failing = keys, now, time.Time{}
 	return keys, nil
 }
 

@@ -31,7 +31,8 @@ import (
 // it.
 type ECS interface {
 	hook.DeploymentStatus
-	approval.Describer
+	// Describe returns what ECS reports about the deployment.
+	Describe(ctx context.Context, deploymentARN string) (ecsdeploy.Deployment, error)
 }
 
 // Clients are what the approval hook talks to.
@@ -44,7 +45,7 @@ type Clients struct {
 	ECS ECS
 	// Alarms reads the alarms of abortOnAlarms; nil when there is no alarm
 	// source, and then a request that watches alarms is refused.
-	Alarms approval.AlarmSource
+	Alarms cwmetrics.AlarmReader
 	// Keys signs the review links.
 	Keys review.Keys
 	// Now is the clock.
@@ -60,9 +61,9 @@ func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalHook, lo
 		S3:       awsenv.NewS3(aws, getenv),
 		Notifier: notify.New(sns.NewFromConfig(aws, func(o *sns.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.SNS) }), env.TopicARN),
 		ECS:      ecsdeploy.New(ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })),
-		Alarms: cloudWatchAlarms{cwmetrics.New(cloudwatch.NewFromConfig(aws, func(o *cloudwatch.Options) {
+		Alarms: cwmetrics.New(cloudwatch.NewFromConfig(aws, func(o *cloudwatch.Options) {
 			o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.CloudWatch)
-		}))},
+		})),
 		Keys: secrets.Source(aws, getenv, env.Signing.SecretARN, env.Signing.Key),
 		Now:  time.Now,
 		Log:  log,
@@ -75,14 +76,16 @@ func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessa
 	gate := &approval.Gate{
 		Store:     st,
 		Notifier:  c.Notifier,
-		Describer: c.ECS,
+		Describer: changes{c.ECS},
 		Linker:    review.Links{Base: env.ReviewURL, Keys: c.Keys},
 		Now:       c.Now,
 		Log:       c.Log,
 		// Smoke reports live in the same bucket.
 		Smoke:         smoke.Verdicts{Reader: st},
 		SmokeFunction: env.SmokeFunction,
-		Alarms:        c.Alarms,
+	}
+	if c.Alarms != nil {
+		gate.Alarms = alarms{c.Alarms}
 	}
 	return hook.Wrap(approval.HookHandler(gate, env.Defaults), hook.Options{
 		CallBackDelay: env.Defaults.CallbackDelay,
@@ -91,11 +94,11 @@ func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessa
 	})
 }
 
-// cloudWatchAlarms reads the alarms of abortOnAlarms.
-type cloudWatchAlarms struct{ c *cwmetrics.Client }
+// alarms reads the alarms of abortOnAlarms.
+type alarms struct{ r cwmetrics.AlarmReader }
 
-func (a cloudWatchAlarms) Alarms(ctx context.Context, names, prefixes []string) ([]approval.Alarm, error) {
-	list, err := a.c.Alarms(ctx, names, prefixes)
+func (a alarms) Alarms(ctx context.Context, names, prefixes []string) ([]approval.Alarm, error) {
+	list, err := a.r.Alarms(ctx, names, prefixes)
 	out := make([]approval.Alarm, 0, len(list))
 	for _, x := range list {
 		out = append(out, approval.Alarm{Name: x.Name, State: x.State, Reason: x.Reason})

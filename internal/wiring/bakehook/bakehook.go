@@ -33,7 +33,7 @@ type Clients struct {
 	// ECS says whether a deployment rolls back (hook.Wrap).
 	ECS hook.DeploymentStatus
 	// Alarms, Targets and Expressions read CloudWatch.
-	Alarms      bake.Alarms
+	Alarms      cwmetrics.AlarmReader
 	Targets     bake.TargetStats
 	Expressions bake.Expressions
 	// Locator finds blue's and green's target groups.
@@ -55,12 +55,12 @@ func AWS(aws aws.Config, getenv func(string) string, log *slog.Logger) Clients {
 		S3:          awsenv.NewS3(aws, getenv),
 		ECS:         ecsdeploy.New(ecsClient),
 		Alarms:      cw,
-		Targets:     cw,
-		Expressions: cw,
-		Locator: targetgroups.New(
+		Targets:     CloudWatch{cw},
+		Expressions: CloudWatch{cw},
+		Locator: Locator{targetgroups.New(
 			ecsClient,
 			elb.NewFromConfig(aws, func(o *elb.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ELBv2) }),
-		),
+		)},
 		Now: time.Now,
 		Log: log,
 	}
@@ -69,12 +69,14 @@ func AWS(aws aws.Config, getenv func(string) string, log *slog.Logger) Clients {
 // New returns the bake hook's handler for lambda.Start.
 func New(env bake.HookEnv, c Clients) func(context.Context, json.RawMessage) (hook.Response, error) {
 	checker := &bake.Checker{
-		Alarms:      c.Alarms,
 		Targets:     c.Targets,
 		Expressions: c.Expressions,
 		Locator:     c.Locator,
 		Now:         c.Now,
 		Log:         c.Log,
+	}
+	if c.Alarms != nil {
+		checker.Alarms = Alarms{c.Alarms}
 	}
 	if env.Bucket != "" {
 		checker.Reports = store.New(c.S3, env.Bucket)
