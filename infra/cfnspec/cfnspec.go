@@ -223,36 +223,8 @@ func (c *checker) value(path string, t typ, v any) {
 		return
 	}
 	switch t.Type {
-	case "string", "date-time":
-		switch x := v.(type) {
-		case string:
-			c.allowed(path, t, x)
-		case float64, bool:
-			// CloudFormation turns a scalar into its string.
-			c.allowed(path, t, fmt.Sprint(x))
-		default:
-			c.fail(path, "want a string, got %s", kind(v))
-		}
-	case "integer", "number":
-		n, ok := number(v)
-		switch {
-		case !ok:
-			c.fail(path, "want a%s, got %s", map[string]string{"integer": "n integer", "number": " number"}[t.Type], kind(v))
-		case t.Type == "integer" && n != math.Trunc(n):
-			c.fail(path, "want an integer, got %v", n)
-		default:
-			c.allowed(path, t, strconv.FormatFloat(n, 'f', -1, 64))
-		}
-	case "boolean":
-		switch x := v.(type) {
-		case bool:
-		case string:
-			if x != "true" && x != "false" {
-				c.fail(path, "want true or false, got %q", x)
-			}
-		default:
-			c.fail(path, "want a boolean, got %s", kind(v))
-		}
+	case "string", "date-time", "integer", "number", "boolean":
+		c.scalar(path, t, v)
 	case "json":
 		// Any JSON, or a string holding it.
 	case "tag":
@@ -297,6 +269,42 @@ func (c *checker) value(path string, t typ, v any) {
 		c.problems = append(c.problems, first...)
 	default:
 		c.fail(path, "the spec has a type %q this checker does not know", t.Type)
+	}
+}
+
+// scalar checks v against a string, number or boolean type t.
+func (c *checker) scalar(path string, t typ, v any) {
+	switch t.Type {
+	case "string", "date-time":
+		switch x := v.(type) {
+		case string:
+			c.allowed(path, t, x)
+		case float64, bool:
+			// CloudFormation turns a scalar into its string.
+			c.allowed(path, t, fmt.Sprint(x))
+		default:
+			c.fail(path, "want a string, got %s", kind(v))
+		}
+	case "integer", "number":
+		n, ok := number(v)
+		switch {
+		case !ok:
+			c.fail(path, "want a%s, got %s", map[string]string{"integer": "n integer", "number": " number"}[t.Type], kind(v))
+		case t.Type == "integer" && n != math.Trunc(n):
+			c.fail(path, "want an integer, got %v", n)
+		default:
+			c.allowed(path, t, strconv.FormatFloat(n, 'f', -1, 64))
+		}
+	case "boolean":
+		switch x := v.(type) {
+		case bool:
+		case string:
+			if x != "true" && x != "false" {
+				c.fail(path, "want true or false, got %q", x)
+			}
+		default:
+			c.fail(path, "want a boolean, got %s", kind(v))
+		}
 	}
 }
 

@@ -89,68 +89,8 @@ type Options struct {
 // OptionsFromContext reads Options from the app's context, reporting every
 // bad value at once. getenv supplies GATEHOUSE_ASSET_DIR.
 func OptionsFromContext(app awscdk.App, getenv func(string) string) (Options, error) {
-	var errs []error
-	str := func(key string) string {
-		switch v := app.Node().TryGetContext(jsii.String(key)).(type) {
-		case nil:
-			return ""
-		case string:
-			return strings.TrimSpace(v)
-		case bool:
-			return strconv.FormatBool(v)
-		case float64:
-			return strconv.FormatFloat(v, 'f', -1, 64)
-		default:
-			errs = append(errs, fmt.Errorf("context %s: %v is not a string, number or boolean", key, v))
-			return ""
-		}
-	}
-	// jsonText reads a JSON setting: a string holding JSON (-c key='[...]'),
-	// or JSON written as such in cdk.json.
-	jsonText := func(key string) string {
-		switch v := app.Node().TryGetContext(jsii.String(key)).(type) {
-		case []any, map[string]any:
-			b, err := json.Marshal(v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("context %s: %w", key, err))
-			}
-			return string(b)
-		}
-		return str(key)
-	}
-	float := func(key string) float64 {
-		s := str(key)
-		if s == "" {
-			return 0
-		}
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("context %s: %q is not a number", key, s))
-		}
-		return f
-	}
-	num := func(key string, def int) int {
-		s := str(key)
-		if s == "" {
-			return def
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("context %s: %q is not a whole number", key, s))
-		}
-		return n
-	}
-	boolean := func(key string, def bool) bool {
-		s := str(key)
-		if s == "" {
-			return def
-		}
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("context %s: %q is not true or false", key, s))
-		}
-		return b
-	}
+	c := &contextReader{app: app}
+	str, jsonText, float, num, boolean := c.str, c.jsonText, c.float, c.num, c.boolean
 	o := Options{
 		AssetDir:               str(CtxAssetDir),
 		RequiredApprovals:      num(CtxRequiredApprovals, 0),
@@ -180,12 +120,12 @@ func OptionsFromContext(app awscdk.App, getenv func(string) string) (Options, er
 	// subscriptions must use the same canonical form.
 	approvers, err := approval.ParseApprovers(list(str(CtxApprovers)))
 	if err != nil {
-		errs = append(errs, fmt.Errorf("context %s: %w", CtxApprovers, err))
+		c.fail(fmt.Errorf("context %s: %w", CtxApprovers, err))
 	}
 	o.Approvers = approvers
 	kind, err := rollout.ParseKind(str(CtxStrategy))
 	if err != nil {
-		errs = append(errs, fmt.Errorf("context %s: %w", CtxStrategy, err))
+		c.fail(fmt.Errorf("context %s: %w", CtxStrategy, err))
 	}
 	o.Strategy = rollout.Strategy{
 		Kind:          kind,
@@ -197,7 +137,82 @@ func OptionsFromContext(app awscdk.App, getenv func(string) string) (Options, er
 	o.SmokeVPCID = str(CtxSmokeVPCID)
 	o.SmokeSubnetIDs = list(str(CtxSmokeSubnetIDs))
 	o.SmokeSecurityGroupIDs = list(str(CtxSmokeSecurityGroupIDs))
-	return o, errors.Join(errs...)
+	return o, errors.Join(c.errs...)
+}
+
+// contextReader reads the app's context values, collecting every problem.
+type contextReader struct {
+	app  awscdk.App
+	errs []error
+}
+
+func (c *contextReader) fail(err error) { c.errs = append(c.errs, err) }
+
+// str reads a setting as text.
+func (c *contextReader) str(key string) string {
+	switch v := c.app.Node().TryGetContext(jsii.String(key)).(type) {
+	case nil:
+		return ""
+	case string:
+		return strings.TrimSpace(v)
+	case bool:
+		return strconv.FormatBool(v)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	default:
+		c.fail(fmt.Errorf("context %s: %v is not a string, number or boolean", key, v))
+		return ""
+	}
+}
+
+// jsonText reads a JSON setting: a string holding JSON (-c key='[...]'),
+// or JSON written as such in cdk.json.
+func (c *contextReader) jsonText(key string) string {
+	switch v := c.app.Node().TryGetContext(jsii.String(key)).(type) {
+	case []any, map[string]any:
+		b, err := json.Marshal(v)
+		if err != nil {
+			c.fail(fmt.Errorf("context %s: %w", key, err))
+		}
+		return string(b)
+	}
+	return c.str(key)
+}
+
+func (c *contextReader) float(key string) float64 {
+	s := c.str(key)
+	if s == "" {
+		return 0
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		c.fail(fmt.Errorf("context %s: %q is not a number", key, s))
+	}
+	return f
+}
+
+func (c *contextReader) num(key string, def int) int {
+	s := c.str(key)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		c.fail(fmt.Errorf("context %s: %q is not a whole number", key, s))
+	}
+	return n
+}
+
+func (c *contextReader) boolean(key string, def bool) bool {
+	s := c.str(key)
+	if s == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		c.fail(fmt.Errorf("context %s: %q is not true or false", key, s))
+	}
+	return b
 }
 
 // list splits a comma-separated context value, dropping blanks.

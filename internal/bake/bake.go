@@ -304,18 +304,7 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 	}
 	markerKey := StartKey(d, req.LifecycleStage)
 	mu := c.mark(ctx, markerKey, b, cfg, now, &st, continued)
-	lost := "there is no run state in hookDetails"
-	if restarted != "" {
-		lost = "the run state in hookDetails is not continued: " + restarted
-	}
-	switch {
-	case mu.resumed:
-		c.logger().WarnContext(ctx, "bake window continued from the start marker in the state bucket, without the run state's history",
-			"deployment_arn", req.ResourceARN, "stage", string(req.LifecycleStage), "why", lost, "start", st.Start, "key", markerKey)
-	case restarted != "":
-		c.logger().WarnContext(ctx, "bake run state in hookDetails not continued: the window starts afresh",
-			"deployment_arn", req.ResourceARN, "stage", string(req.LifecycleStage), "why", restarted)
-	}
+	lost := c.logResumed(ctx, req, mu.resumed, restarted, st.Start, markerKey)
 
 	obs := c.observe(ctx, cfg, &st, req, now)
 	obs.MarkerErr = mu.err
@@ -339,6 +328,13 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 		return hook.Response{HookStatus: hook.StatusInProgress, CallBackDelay: callbackDelay(cfg, st, now, v), HookDetails: details, Reason: v.Reason}, nil
 	}
 
+	rep.complete(cfg, st, obs, v)
+	c.store(ctx, d, rep)
+	return hook.Response{HookStatus: v.Status, Reason: v.Reason}, nil
+}
+
+// complete fills in the final verdict v and its evidence.
+func (rep *Report) complete(cfg Config, st State, obs Observation, v Verdict) {
 	start, end := st.Start, st.end(cfg.Window)
 	rep.HookStatus, rep.Reason = v.Status, v.Reason
 	rep.WindowStart, rep.WindowEnd, rep.Extended = &start, &end, st.extended()
@@ -349,8 +345,24 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 	for _, a := range obs.Alarms {
 		rep.Alarms = append(rep.Alarms, a.Name)
 	}
-	c.store(ctx, d, rep)
-	return hook.Response{HookStatus: v.Status, Reason: v.Reason}, nil
+}
+
+// logResumed logs how a run without its run state goes on, and returns
+// why the run state was lost.
+func (c *Checker) logResumed(ctx context.Context, req hook.Request, resumed bool, restarted string, start time.Time, markerKey string) (lost string) {
+	lost = "there is no run state in hookDetails"
+	if restarted != "" {
+		lost = "the run state in hookDetails is not continued: " + restarted
+	}
+	switch {
+	case resumed:
+		c.logger().WarnContext(ctx, "bake window continued from the start marker in the state bucket, without the run state's history",
+			"deployment_arn", req.ResourceARN, "stage", string(req.LifecycleStage), "why", lost, "start", start, "key", markerKey)
+	case restarted != "":
+		c.logger().WarnContext(ctx, "bake run state in hookDetails not continued: the window starts afresh",
+			"deployment_arn", req.ResourceARN, "stage", string(req.LifecycleStage), "why", restarted)
+	}
+	return lost
 }
 
 // observe asks the sources what a call needs, recording in st what is

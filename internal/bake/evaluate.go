@@ -423,36 +423,13 @@ func targetResult(cfg Config, m MetricCheck, obs Observation, lenient bool) Resu
 	if m.Kind.latency() {
 		limit = m.MaxMs
 	}
-	var breaches, notes []string
+	var breaches []string
 	if limit != nil && v > *limit {
 		breaches = append(breaches, fmt.Sprintf("%s > max %s", format(m.Kind, v), format(m.Kind, *limit)))
 	}
-	relStatus, relNoData := StatusOK, false
-	if m.MaxRelativeToBlue != nil {
-		switch {
-		case obs.BaselineErr != nil:
-			f := failed(m.Name, fmt.Errorf("blue baseline: %w", obs.BaselineErr))
-			relStatus, notes = f.Status, append(notes, f.Detail)
-		case obs.Baseline == nil:
-			relStatus, notes = StatusPending, append(notes, "blue baseline not read yet")
-		case obs.Baseline.Requests < need:
-			relStatus = StatusSkipped
-			notes = append(notes, fmt.Sprintf("relative limit skipped: blue served %s requests before the shift, too few for a baseline (want %s)", num(obs.Baseline.Requests), num(need)))
-		default:
-			b, av := sideValue(m.Kind, *obs.Baseline)
-			if av != available {
-				// Blue served enough requests: the value is missing.
-				relStatus, relNoData = StatusPending, true
-				notes = append(notes, fmt.Sprintf("no blue baseline: %s missing although blue served %s requests", what(m.Kind), num(obs.Baseline.Requests)))
-				break
-			}
-			rel := *m.MaxRelativeToBlue * b
-			if v > rel {
-				breaches = append(breaches, fmt.Sprintf("%s > %g × blue %s = %s", format(m.Kind, v), *m.MaxRelativeToBlue, format(m.Kind, b), format(m.Kind, rel)))
-			} else {
-				notes = append(notes, fmt.Sprintf("blue %s", format(m.Kind, b)))
-			}
-		}
+	relStatus, relNoData, relBreach, notes := relativeToBlue(m, obs, v, need)
+	if relBreach != "" {
+		breaches = append(breaches, relBreach)
 	}
 	switch {
 	case len(breaches) > 0:
@@ -473,6 +450,34 @@ func targetResult(cfg Config, m MetricCheck, obs Observation, lenient bool) Resu
 		r.Detail += fmt.Sprintf(" (on only %s requests)", num(n))
 	}
 	return r
+}
+
+// relativeToBlue judges green's value v against maxRelativeToBlue, when
+// set: the status of that half of the check, whether it waits for want of
+// data, its breach if any, and notes for the detail.
+func relativeToBlue(m MetricCheck, obs Observation, v, need float64) (status Status, noData bool, breach string, notes []string) {
+	if m.MaxRelativeToBlue == nil {
+		return StatusOK, false, "", nil
+	}
+	switch {
+	case obs.BaselineErr != nil:
+		f := failed(m.Name, fmt.Errorf("blue baseline: %w", obs.BaselineErr))
+		return f.Status, false, "", []string{f.Detail}
+	case obs.Baseline == nil:
+		return StatusPending, false, "", []string{"blue baseline not read yet"}
+	case obs.Baseline.Requests < need:
+		return StatusSkipped, false, "", []string{fmt.Sprintf("relative limit skipped: blue served %s requests before the shift, too few for a baseline (want %s)",
+			num(obs.Baseline.Requests), num(need))}
+	}
+	b, av := sideValue(m.Kind, *obs.Baseline)
+	if av != available {
+		// Blue served enough requests: the value is missing.
+		return StatusPending, true, "", []string{fmt.Sprintf("no blue baseline: %s missing although blue served %s requests", what(m.Kind), num(obs.Baseline.Requests))}
+	}
+	if rel := *m.MaxRelativeToBlue * b; v > rel {
+		return StatusOK, false, fmt.Sprintf("%s > %g × blue %s = %s", format(m.Kind, v), *m.MaxRelativeToBlue, format(m.Kind, b), format(m.Kind, rel)), nil
+	}
+	return StatusOK, false, "", []string{fmt.Sprintf("blue %s", format(m.Kind, b))}
 }
 
 func expressionResult(m MetricCheck, ev ExpressionValue, lenient bool) Result {

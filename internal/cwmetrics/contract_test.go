@@ -47,9 +47,9 @@ func serveAlarms(t *testing.T, alarms []Alarm, composite map[string]bool) func(p
 	}
 }
 
-// TestAlarmsContract holds the CloudWatch reader and its in-memory twin to
+// TestContract holds the CloudWatch reader and its in-memory twin to
 // the same selection of alarms.
-func TestAlarmsContract(t *testing.T) {
+func TestContract(t *testing.T) {
 	since := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
 	var alarms []Alarm
 	for i := range 230 {

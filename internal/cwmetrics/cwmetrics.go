@@ -69,83 +69,38 @@ type API interface {
 	GetMetricData(ctx context.Context, params *cloudwatch.GetMetricDataInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error)
 }
 
-// Alarm is the state of one CloudWatch alarm (metric or composite).
+// Alarm is the state of one CloudWatch alarm (metric or composite): its
+// name, its state (StateOK, StateAlarm or StateInsufficientData),
+// CloudWatch's reason and when it entered the state, when known.
 type Alarm struct {
-	// Name is the alarm's name.
-	Name string `json:"name"`
-	// State is OK, ALARM or INSUFFICIENT_DATA.
-	State string `json:"state"`
-	// Reason is CloudWatch's explanation of the state.
-	Reason string `json:"reason,omitempty"`
-	// Since is when the alarm entered its state, when known.
-	Since time.Time `json:"since,omitzero"`
+	Name, State, Reason string
+	Since               time.Time
 }
 
-// Target names one side of a blue/green deployment and, for CloudWatch,
-// the load balancer and target group whose metrics describe it.
+// Target is a target group behind a load balancer, by their CloudWatch
+// dimensions (targetgroup/NAME/ID and app/NAME/ID); Name labels it in
+// errors.
 type Target struct {
-	// Name labels the side: "green" or "blue". A source that tells the sides
-	// apart by itself (a local listener) needs nothing else.
-	Name string `json:"name"`
-	// LoadBalancer is the CloudWatch LoadBalancer dimension, app/NAME/ID.
-	LoadBalancer string `json:"loadBalancer,omitempty"`
-	// TargetGroup is the CloudWatch TargetGroup dimension, targetgroup/NAME/ID.
-	TargetGroup string `json:"targetGroup,omitempty"`
+	Name, LoadBalancer, TargetGroup string
 }
 
 // Percentiles are response times in milliseconds.
-type Percentiles struct {
-	P50 float64 `json:"p50"`
-	P90 float64 `json:"p90"`
-	P99 float64 `json:"p99"`
-}
+type Percentiles struct{ P50, P90, P99 float64 }
 
-// Stats are the traffic one side served over an interval.
-//
-// Every field is always written (none is omitted when empty): Stats travel
-// in the bake's run state, which must keep a fixed shape.
+// Stats are a target group's requests, target 5xx answers and connection
+// errors over an interval. Errors5xxMissing is set when CloudWatch answered
+// either count incompletely; Latency is nil unless every percentile is
+// known.
 type Stats struct {
-	// Requests is the number of requests.
-	Requests float64 `json:"requests"`
-	// Errors5xx is the number of those answered with a 5xx status by the
-	// targets.
-	Errors5xx float64 `json:"errors5xx"`
-	// ConnectionErrors is the number of connections the load balancer
-	// could not establish to a target (TargetConnectionErrorCount): it
-	// answered those requests itself, 502 or 504. Zero from a source that
-	// does not measure it.
-	ConnectionErrors float64 `json:"connectionErrors"`
-	// Errors5xxMissing is set when the source could not tell Errors5xx or
-	// ConnectionErrors in full (CloudWatch answered incompletely): they are
-	// then unknown, not 0, and no 5xx rate can be computed.
-	Errors5xxMissing bool `json:"errors5xxMissing"`
-	// Latency holds response-time percentiles; nil when there is no data.
-	// With Requests above 0, nil means the latency is missing: a source
-	// sets it only when it knows every percentile.
-	Latency *Percentiles `json:"latencyMs"`
+	Requests, Errors5xx, ConnectionErrors float64
+	Errors5xxMissing                      bool
+	Latency                               *Percentiles
 }
 
-// Rate5xx returns the share of requests answered with a 5xx status, by the
-// targets or by the load balancer for want of a connection to one; ok is
-// false when there is no rate: no requests, or errors unknown.
-func (s Stats) Rate5xx() (rate float64, ok bool) {
-	if s.Requests <= 0 || s.Errors5xxMissing {
-		return 0, false
-	}
-	return (s.Errors5xx + s.ConnectionErrors) / s.Requests, true
-}
-
-// Metric is a CloudWatch metric an expression refers to.
+// Metric is a metric an expression refers to; Stat empty means Sum.
 type Metric struct {
-	// Namespace is the metric's namespace, such as AWS/ApplicationELB.
-	Namespace string `json:"namespace"`
-	// Name is the metric's name.
-	Name string `json:"metric"`
-	// Dimensions select one metric stream.
-	Dimensions map[string]string `json:"dimensions,omitempty"`
-	// Stat is the statistic over the interval: Sum, Average, Maximum, p99 ...
-	// Empty means Sum.
-	Stat string `json:"stat,omitempty"`
+	Namespace, Name, Stat string
+	Dimensions            map[string]string
 }
 
 // Client reads CloudWatch.

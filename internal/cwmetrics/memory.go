@@ -22,17 +22,19 @@ type AlarmReader interface {
 // use.
 type Memory struct {
 	mu     sync.Mutex
-	alarms map[string]Alarm
+	alarms []Alarm // sorted by name
 }
 
 // SetAlarm adds a, or replaces the alarm of that name.
 func (m *Memory) SetAlarm(a Alarm) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.alarms == nil {
-		m.alarms = map[string]Alarm{}
+	i, found := slices.BinarySearchFunc(m.alarms, a.Name, func(x Alarm, name string) int { return strings.Compare(x.Name, name) })
+	if found {
+		m.alarms[i] = a
+		return
 	}
-	m.alarms[a.Name] = a
+	m.alarms = slices.Insert(m.alarms, i, a)
 }
 
 // Alarms implements AlarmReader, with Client's limit of MaxAlarms.
@@ -40,14 +42,13 @@ func (m *Memory) Alarms(ctx context.Context, names, prefixes []string) ([]Alarm,
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []Alarm
-	for name, a := range m.alarms {
-		if slices.Contains(names, name) || slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(name, p) }) {
+	for _, a := range m.alarms {
+		if slices.Contains(names, a.Name) || slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(a.Name, p) }) {
 			out = append(out, a)
 		}
 	}
 	if len(out) > MaxAlarms {
 		return nil, fmt.Errorf("more than %d alarms match", MaxAlarms)
 	}
-	slices.SortFunc(out, func(a, b Alarm) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }

@@ -157,15 +157,22 @@ func (d *Decoder) Number(path string, raw json.RawMessage) (float64, bool) {
 
 // Integer decodes a whole number from lo to hi.
 func (d *Decoder) Integer(path string, raw json.RawMessage, lo, hi int) (int, bool) {
-	f, ok := d.Number(path, raw)
-	if !ok {
-		return 0, false
-	}
-	if f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
+	var f float64
+	if err := json.Unmarshal(raw, &f); err != nil || IsNull(raw) || f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
 		d.Fail(path, "want a whole number from %d to %d, got %s", lo, hi, Quote(raw))
 		return 0, false
 	}
 	return int(f), true
+}
+
+// Millis decodes a whole number of milliseconds from lo to hi.
+func (d *Decoder) Millis(path string, raw json.RawMessage, lo, hi time.Duration) (time.Duration, bool) {
+	var n int64
+	if err := json.Unmarshal(raw, &n); err != nil || IsNull(raw) || n < lo.Milliseconds() || n > hi.Milliseconds() {
+		d.Fail(path, "want a whole number of milliseconds from %d to %d, got %s", lo.Milliseconds(), hi.Milliseconds(), Quote(raw))
+		return 0, false
+	}
+	return time.Duration(n) * time.Millisecond, true
 }
 
 // Duration decodes a Go duration string, such as "10m", of whole seconds

@@ -166,34 +166,44 @@ func Start(opts Options) (*Local, error) {
 	if err := l.startUI(); err != nil {
 		return nil, err
 	}
-	bake, err := time.ParseDuration(opts.Config.BakeTime)
-	if err != nil {
+	if err := l.startSimulator(); err != nil {
 		return nil, err
 	}
-	behaviour, err := simulator.ParseBehaviour(opts.Config.ECS)
+	l.resume(recs)
+	ok = true
+	return l, nil
+}
+
+// startSimulator makes the ECS simulator, with a hook per configured
+// function that has landed.
+func (l *Local) startSimulator() error {
+	cfg := l.opts.Config
+	bake, err := time.ParseDuration(cfg.BakeTime)
 	if err != nil {
-		return nil, fmt.Errorf("ecs: %w", err)
+		return err
 	}
-	strategy, err := opts.Config.Rollout()
+	behaviour, err := simulator.ParseBehaviour(cfg.ECS)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("ecs: %w", err)
+	}
+	strategy, err := cfg.Rollout()
+	if err != nil {
+		return err
 	}
 	l.Sim = &simulator.Simulator{Service: Service, Env: l.App, Clock: l.Clock, BakeTime: bake, Behaviour: behaviour, Strategy: strategy, OnEvent: l.onEvent,
 		DeploymentAlarms: l.deploymentAlarm}
-	for _, hc := range opts.Config.Hooks {
+	for _, hc := range cfg.Hooks {
 		h, err := l.hook(hc)
 		if errors.Is(err, errNotLanded) {
 			l.Missing = append(l.Missing, hc.Function)
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		l.Sim.Hooks = append(l.Sim.Hooks, h)
 	}
-	l.resume(recs)
-	ok = true
-	return l, nil
+	return nil
 }
 
 func (l *Local) startS3() error {

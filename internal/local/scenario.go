@@ -92,24 +92,7 @@ const scenarioDeadline = 90 * time.Second
 // ExitUnexpected otherwise, and ExitUnavailable when a hook s needs has not
 // landed. The last line printed is "deployment <id>: <FINAL_STATUS>".
 func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int {
-	cfg.Green = string(s.Green)
-	if s.ApprovalTimeout != "" {
-		for i, h := range cfg.Hooks {
-			if h.Function == FnApproval {
-				cfg.Hooks[i].HookDetails = withKey(h.HookDetails, "timeout", s.ApprovalTimeout)
-			}
-		}
-	}
-	if s.Frozen {
-		// A freeze around now, long enough for any run.
-		now := time.Now().UTC()
-		freeze := []any{map[string]any{"start": now.Add(-time.Hour).Format(time.RFC3339), "end": now.Add(30 * 24 * time.Hour).Format(time.RFC3339), "reason": "scenario freeze"}}
-		for i, h := range cfg.Hooks {
-			if h.Function == FnApproval {
-				cfg.Hooks[i].HookDetails = withKey(h.HookDetails, "freezes", freeze)
-			}
-		}
-	}
+	cfg = s.configure(cfg)
 	dir, err := os.MkdirTemp("", "gatehouse-scenario-")
 	if err != nil {
 		fmt.Fprintln(out, "scenario:", err)
@@ -159,34 +142,68 @@ func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int
 	if !actorDone(ctx, rollbackErr, s.Name, "operator", out) {
 		code = ExitUnexpected
 	}
-	if s.Rollback && !snap.BlueAgainAt.IsZero() {
-		fmt.Fprintf(out, "production back on blue %s (simulated) after the Roll back click\n", snap.BlueAgainAt.Sub(snap.RollbackRequestedAt).Round(time.Millisecond))
-	}
-	if snap.Status != s.Want {
-		fmt.Fprintf(out, "scenario %s: ended %s, want %s\n", s.Name, snap.Status, s.Want)
+	if !s.judge(snap, l.Outbox.Mails(), out) {
 		code = ExitUnexpected
-	}
-	for _, want := range s.WantReason {
-		if !strings.Contains(snap.Reason, want) {
-			fmt.Fprintf(out, "scenario %s: ended for another reason (%q), want %q\n", s.Name, snap.Reason, want)
-			code = ExitUnexpected
-		}
 	}
 	// The reviewer must have done their part: a deployment that ended as
 	// expected without anyone reviewing proves nothing.
 	if !actorDone(ctx, reviewErr, s.Name, "reviewer", out) {
 		code = ExitUnexpected
 	}
-	if s.NoReview {
-		for _, m := range l.Outbox.Mails() {
-			if IsReview(m, t.D.ID) {
-				fmt.Fprintf(out, "scenario %s: %s was asked to review a green that failed its checks\n", s.Name, m.To)
-				code = ExitUnexpected
+	fmt.Fprintf(out, "deployment %s: %s\n", t.D.ID, snap.Status)
+	return code
+}
+
+// configure returns cfg with the scenario's green and its approval
+// settings.
+func (s Scenario) configure(cfg Config) Config {
+	cfg.Green = string(s.Green)
+	if s.ApprovalTimeout != "" {
+		for i, h := range cfg.Hooks {
+			if h.Function == FnApproval {
+				cfg.Hooks[i].HookDetails = withKey(h.HookDetails, "timeout", s.ApprovalTimeout)
 			}
 		}
 	}
-	fmt.Fprintf(out, "deployment %s: %s\n", t.D.ID, snap.Status)
-	return code
+	if s.Frozen {
+		// A freeze around now, long enough for any run.
+		now := time.Now().UTC()
+		freeze := []any{map[string]any{"start": now.Add(-time.Hour).Format(time.RFC3339), "end": now.Add(30 * 24 * time.Hour).Format(time.RFC3339), "reason": "scenario freeze"}}
+		for i, h := range cfg.Hooks {
+			if h.Function == FnApproval {
+				cfg.Hooks[i].HookDetails = withKey(h.HookDetails, "freezes", freeze)
+			}
+		}
+	}
+	return cfg
+}
+
+// judge reports whether the deployment ended as the scenario expects,
+// printing each way it did not.
+func (s Scenario) judge(snap simulator.Snapshot, mails []Mail, out io.Writer) bool {
+	ok := true
+	if s.Rollback && !snap.BlueAgainAt.IsZero() {
+		fmt.Fprintf(out, "production back on blue %s (simulated) after the Roll back click\n", snap.BlueAgainAt.Sub(snap.RollbackRequestedAt).Round(time.Millisecond))
+	}
+	if snap.Status != s.Want {
+		fmt.Fprintf(out, "scenario %s: ended %s, want %s\n", s.Name, snap.Status, s.Want)
+		ok = false
+	}
+	for _, want := range s.WantReason {
+		if !strings.Contains(snap.Reason, want) {
+			fmt.Fprintf(out, "scenario %s: ended for another reason (%q), want %q\n", s.Name, snap.Reason, want)
+			ok = false
+		}
+	}
+	if s.NoReview {
+		for _, m := range mails {
+			if IsReview(m, snap.ID) {
+				fmt.Fprintf(out, "scenario %s: %s was asked to review a green that failed its checks\n", s.Name, m.To)
+				ok = false
+			}
+		}
+	}
+	return ok
 }
 
 // actorDone waits for a simulated person's part of scenario name to end

@@ -185,12 +185,26 @@ func renderPage(d pageData) string {
 	return b.String()
 }
 
+// writeRequest writes the request and, when the reader may decide, the
+// form.
 func writeRequest(b *strings.Builder, v *requestView) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
-	row := func(th, tdHTML string) { p("<tr><th>%s</th><td>%s</td></tr>\n", th, tdHTML) }
 	if v.Closed {
 		p("<p class=\"notice closed\" id=\"outcome\">This approval request is closed: %s.</p>\n", esc(v.Summary))
 	}
+	writeTable(b, v)
+	if v.YourVote != nil {
+		p("<p class=\"notice\" id=\"your-vote\">You voted <strong>%s</strong> at %s.</p>\n", esc(string(v.YourVote.Decision)), esc(stamp(v.YourVote.At)))
+	}
+	if v.ShowForm {
+		writeForm(b, v)
+	}
+}
+
+// writeTable writes what the request is about and where it stands.
+func writeTable(b *strings.Builder, v *requestView) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	row := func(th, tdHTML string) { p("<tr><th>%s</th><td>%s</td></tr>\n", th, tdHTML) }
 	b.WriteString("<table>\n")
 	row("Service", esc(v.Service))
 	row("Cluster", fmt.Sprintf("%s <small>(%s, account %s)</small>", esc(v.Cluster), esc(v.Region), esc(v.Account)))
@@ -242,12 +256,11 @@ func writeRequest(b *strings.Builder, v *requestView) {
 		row("Expires", fmt.Sprintf("%s (in about %s); without a decision the deployment is %s", esc(v.Expires), esc(v.Remaining), esc(v.OnExpiry)))
 	}
 	b.WriteString("</table>\n")
-	if v.YourVote != nil {
-		p("<p class=\"notice\" id=\"your-vote\">You voted <strong>%s</strong> at %s.</p>\n", esc(string(v.YourVote.Decision)), esc(stamp(v.YourVote.At)))
-	}
-	if !v.ShowForm {
-		return
-	}
+}
+
+// writeForm writes the form that decides.
+func writeForm(b *strings.Builder, v *requestView) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("<form method=\"post\" action=\"review\">\n<input type=\"hidden\" name=\"token\" value=\"%s\">\n", esc(v.Token))
 	if v.Shared {
 		p("<label for=\"name\">Your name</label>\n<input type=\"text\" id=\"name\" name=\"name\" maxlength=\"%d\" required autocomplete=\"name\">\n", MaxNameLen)

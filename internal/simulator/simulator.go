@@ -362,10 +362,56 @@ func (s *Simulator) RequestRollback(d *Deployment, reason string) error {
 }
 
 func (s *Simulator) run(ctx context.Context, d *Deployment) Status {
-	from := 0
+	from, status, ended := s.begin(ctx, d)
+	if ended {
+		return status
+	}
+	for i, stage := range Lifecycle {
+		if ctx.Err() != nil {
+			return d.Snapshot().Status
+		}
+		if i < from {
+			if err := s.restore(ctx, stage); err != nil {
+				return s.rollback(ctx, d, stage, err)
+			}
+			continue
+		}
+		if stage == hook.StageProductionTrafficShift {
+			// Run with PRE_PRODUCTION_TRAFFIC_SHIFT, once per step.
+			continue
+		}
+		var err error
+		failed := stage
+		if stage == hook.StagePreProductionTrafficShift {
+			// Both stages run once per step of the strategy.
+			resume := 0
+			if i == from && from > 0 {
+				resume = d.Snapshot().Step
+			}
+			err = s.shiftProduction(ctx, d, resume)
+			failed = d.Snapshot().Stage
+		} else {
+			err = s.runLifecycleStage(ctx, d, stage)
+		}
+		if ctx.Err() != nil || errors.Is(err, errRollbackRequested) {
+			return d.Snapshot().Status
+		}
+		if err != nil {
+			return s.rollback(ctx, d, failed, err)
+		}
+	}
+	d.set(func(d *Deployment) { d.status = StatusSuccessful; d.endedAt = s.Clock.Now() })
+	s.emit(d, Event{Stage: StageCleanUp, Status: string(StatusSuccessful)})
+	return StatusSuccessful
+}
+
+// begin starts d, or resumes it where it was: it returns the index in
+// Lifecycle to run from, or the status d ended with (ended true) when it
+// ended before reaching the lifecycle.
+func (s *Simulator) begin(ctx context.Context, d *Deployment) (from int, status Status, ended bool) {
 	if snap := d.Snapshot(); snap.Stage != "" {
 		if snap.Status.Terminal() {
-			return snap.Status
+			return 0, snap.Status, true
 		}
 		from = max(slices.Index(Lifecycle, snap.Stage), 0)
 		if snap.Stage == hook.StageProductionTrafficShift {
@@ -373,85 +419,61 @@ func (s *Simulator) run(ctx context.Context, d *Deployment) Status {
 			from = slices.Index(Lifecycle, hook.StagePreProductionTrafficShift)
 		}
 		if snap.Status == StatusRollbackInProgress || snap.Status == StatusRollbackRequested {
-			return s.rollback(ctx, d, snap.Stage, errors.New(snap.Reason))
+			return 0, s.rollback(ctx, d, snap.Stage, errors.New(snap.Reason)), true
 		}
 		s.emit(d, Event{Stage: snap.Stage, Status: "RESUMED"})
-	} else {
-		d.set(func(d *Deployment) { d.startedAt = s.Clock.Now(); d.status = StatusInProgress })
-		// RECONCILE_SERVICE comes first when more than one revision is
-		// active as the deployment starts.
-		if s.ActiveRevisions != nil && s.ActiveRevisions() > 1 {
-			d.set(func(d *Deployment) { d.stage = hook.StageReconcileService })
-			s.emit(d, Event{Stage: hook.StageReconcileService, Status: "STARTED"})
-			if err := s.runStage(ctx, d, hook.StageReconcileService, false); err != nil {
-				if ctx.Err() != nil || errors.Is(err, errRollbackRequested) {
-					return d.Snapshot().Status
-				}
-				return s.rollback(ctx, d, hook.StageReconcileService, err)
+		return from, "", false
+	}
+	d.set(func(d *Deployment) { d.startedAt = s.Clock.Now(); d.status = StatusInProgress })
+	// RECONCILE_SERVICE comes first when more than one revision is active
+	// as the deployment starts.
+	if s.ActiveRevisions != nil && s.ActiveRevisions() > 1 {
+		d.set(func(d *Deployment) { d.stage = hook.StageReconcileService })
+		s.emit(d, Event{Stage: hook.StageReconcileService, Status: "STARTED"})
+		if err := s.runStage(ctx, d, hook.StageReconcileService, false); err != nil {
+			if ctx.Err() != nil || errors.Is(err, errRollbackRequested) {
+				return 0, d.Snapshot().Status, true
 			}
+			return 0, s.rollback(ctx, d, hook.StageReconcileService, err), true
 		}
 	}
-	for i, stage := range Lifecycle {
-		if ctx.Err() != nil {
-			return d.Snapshot().Status
-		}
-		if i < from {
-			// Bring the environment to where the deployment was.
-			switch stage {
-			case StageScaleUp:
-				if err := s.Env.StartGreen(ctx); err != nil {
-					return s.rollback(ctx, d, stage, err)
-				}
-			case hook.StageTestTrafficShift:
-				s.Env.RouteTest(Green)
-			case hook.StageProductionTrafficShift:
-				s.Env.RouteProduction(Green)
-			}
-			continue
-		}
-		if stage == hook.StagePreProductionTrafficShift || stage == hook.StageProductionTrafficShift {
-			// Both stages run once per step of the strategy.
-			if stage == hook.StageProductionTrafficShift {
-				continue
-			}
-			resume := 0
-			if i == from && from > 0 {
-				resume = d.Snapshot().Step
-			}
-			if err := s.shiftProduction(ctx, d, resume); err != nil {
-				if ctx.Err() != nil || errors.Is(err, errRollbackRequested) {
-					return d.Snapshot().Status
-				}
-				return s.rollback(ctx, d, d.Snapshot().Stage, err)
-			}
-			continue
-		}
-		d.set(func(d *Deployment) { d.stage = stage })
-		s.emit(d, Event{Stage: stage, Status: "STARTED"})
-		var err error
-		switch stage {
-		case StageScaleUp:
-			err = s.Env.StartGreen(ctx)
-		case hook.StageTestTrafficShift:
-			s.Env.RouteTest(Green)
-		case StageBakeTime:
-			err = s.bake(ctx)
-		case StageCleanUp:
-			s.Env.StopBlue()
-		}
-		if err == nil && hook.Stage(stage).Valid() {
-			err = s.runStage(ctx, d, stage, false)
-		}
-		if ctx.Err() != nil || errors.Is(err, errRollbackRequested) {
-			return d.Snapshot().Status
-		}
-		if err != nil {
-			return s.rollback(ctx, d, stage, err)
-		}
+	return 0, "", false
+}
+
+// restore brings the environment to where a resumed deployment was, for a
+// stage it had passed.
+func (s *Simulator) restore(ctx context.Context, stage hook.Stage) error {
+	switch stage {
+	case StageScaleUp:
+		return s.Env.StartGreen(ctx)
+	case hook.StageTestTrafficShift:
+		s.Env.RouteTest(Green)
+	case hook.StageProductionTrafficShift:
+		s.Env.RouteProduction(Green)
 	}
-	d.set(func(d *Deployment) { d.status = StatusSuccessful; d.endedAt = s.Clock.Now() })
-	s.emit(d, Event{Stage: StageCleanUp, Status: string(StatusSuccessful)})
-	return StatusSuccessful
+	return nil
+}
+
+// runLifecycleStage runs one stage other than the production shift: what
+// ECS does at it, then its hooks.
+func (s *Simulator) runLifecycleStage(ctx context.Context, d *Deployment, stage hook.Stage) error {
+	d.set(func(d *Deployment) { d.stage = stage })
+	s.emit(d, Event{Stage: stage, Status: "STARTED"})
+	var err error
+	switch stage {
+	case StageScaleUp:
+		err = s.Env.StartGreen(ctx)
+	case hook.StageTestTrafficShift:
+		s.Env.RouteTest(Green)
+	case StageBakeTime:
+		err = s.bake(ctx)
+	case StageCleanUp:
+		s.Env.StopBlue()
+	}
+	if err == nil && stage.Valid() {
+		err = s.runStage(ctx, d, stage, false)
+	}
+	return err
 }
 
 // shiftProduction moves production traffic to green step by step, from

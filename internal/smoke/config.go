@@ -165,66 +165,64 @@ func (c Config) Apply(doc json.RawMessage, source string) (Config, error) {
 			continue
 		}
 		reset := hook.IsNull(raw)
-		var err error
 		switch k {
 		case "baseUrl":
 			out.BaseURL = def.BaseURL
-			if !reset {
-				out.BaseURL, err = decodeString(raw, "a URL such as http://my-alb.example.com:8080")
-				if err == nil {
-					err = checkBaseURL(out.BaseURL)
-				}
+			if reset {
+				break
+			}
+			if u, ok := d.Text(name, raw, "a URL such as http://my-alb.example.com:8080"); ok {
+				out.BaseURL = u
+				d.Add(name, checkBaseURL(u))
 			}
 		case "headers":
 			out.Headers = nil
 			if !reset {
-				out.Headers, err = decodeHeaders(raw)
+				h, err := decodeHeaders(raw)
+				out.Headers = h
+				d.Add(name, err)
 			}
 		case "checks":
 			out.Checks = nil
 			if !reset {
-				out.Checks, err = decodeChecks(raw, name)
-				if err != nil {
-					d.Include(err)
-					continue
-				}
+				out.Checks = decodeChecks(&d, name, raw)
 			}
 		case "retries":
-			out.Retries = def.Retries
-			if !reset {
-				out.Retries, err = decodeInt(raw, 0, MaxRetries)
-			}
+			out.Retries = integer(&d, name, raw, def.Retries, 0, MaxRetries)
 		case "retryDelayMs":
-			out.RetryDelay = def.RetryDelay
-			if !reset {
-				out.RetryDelay, err = decodeMillis(raw, 0, MaxRetryDelay)
-			}
+			out.RetryDelay = millis(&d, name, raw, def.RetryDelay, 0, MaxRetryDelay)
 		case "maxRetryDelayMs":
-			out.MaxRetryDelay = def.MaxRetryDelay
-			if !reset {
-				out.MaxRetryDelay, err = decodeMillis(raw, 0, MaxMaxRetryDelay)
-			}
+			out.MaxRetryDelay = millis(&d, name, raw, def.MaxRetryDelay, 0, MaxMaxRetryDelay)
 		case "consecutiveSuccesses":
-			out.ConsecutiveSuccesses = def.ConsecutiveSuccesses
-			if !reset {
-				out.ConsecutiveSuccesses, err = decodeInt(raw, 1, MaxConsecutiveSuccesses)
-			}
+			out.ConsecutiveSuccesses = integer(&d, name, raw, def.ConsecutiveSuccesses, 1, MaxConsecutiveSuccesses)
 		case "timeoutMs":
-			out.Timeout = def.Timeout
-			if !reset {
-				out.Timeout, err = decodeMillis(raw, MinTimeout, MaxTimeout)
-			}
+			out.Timeout = millis(&d, name, raw, def.Timeout, MinTimeout, MaxTimeout)
 		case "concurrency":
-			out.Concurrency = def.Concurrency
-			if !reset {
-				out.Concurrency, err = decodeInt(raw, 1, MaxConcurrency)
-			}
+			out.Concurrency = integer(&d, name, raw, def.Concurrency, 1, MaxConcurrency)
 		default:
 			d.Unknown(name)
 		}
-		d.Add(name, err)
 	}
 	return out, d.Err()
+}
+
+// integer decodes a whole number from lo to hi; null means def.
+func integer(d *hook.Decoder, path string, raw json.RawMessage, def, lo, hi int) int {
+	if hook.IsNull(raw) {
+		return def
+	}
+	n, _ := d.Integer(path, raw, lo, hi)
+	return n
+}
+
+// millis decodes a whole number of milliseconds from lo to hi; null means
+// def.
+func millis(d *hook.Decoder, path string, raw json.RawMessage, def, lo, hi time.Duration) time.Duration {
+	if hook.IsNull(raw) {
+		return def
+	}
+	v, _ := d.Millis(path, raw, lo, hi)
+	return v
 }
 
 // Validate reports, in one error, everything wrong with c as a whole: no
@@ -354,101 +352,98 @@ func cloneHeaders(h map[string]string) map[string]string {
 	return out
 }
 
-// decodeChecks reads the checks list. Errors name each check's field, such as
-// hookDetails.checks[1].path.
-func decodeChecks(raw json.RawMessage, name string) ([]Check, error) {
+// decodeChecks reads the checks list at path, such as hookDetails.checks.
+// Problems name each check's field, such as hookDetails.checks[1].path.
+func decodeChecks(d *hook.Decoder, path string, raw json.RawMessage) []Check {
 	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, fmt.Errorf("%s: want a JSON list of checks, got %s", name, hook.Quote(raw))
+	if err := json.Unmarshal(raw, &items); err != nil || hook.IsNull(raw) {
+		d.Want(path, "a JSON list of checks", raw)
+		return nil
 	}
 	if len(items) > MaxChecks {
-		return nil, fmt.Errorf("%s: %d checks, at most %d", name, len(items), MaxChecks)
+		d.Fail(path, "%d checks, at most %d", len(items), MaxChecks)
+		return nil
 	}
-	var errs []error
 	checks := make([]Check, 0, len(items))
 	names := map[string]int{}
 	for i, item := range items {
-		ch, problems := decodeCheck(item)
-		for _, e := range problems {
-			if e.key == "" {
-				errs = append(errs, fmt.Errorf("%s[%d]: %w", name, i, e.err))
-			} else {
-				errs = append(errs, fmt.Errorf("%s[%d].%w", name, i, e))
-			}
-		}
+		at := fmt.Sprintf("%s[%d]", path, i)
+		ch := decodeCheck(d, at, item)
 		if ch.Name != "" {
 			if j, dup := names[ch.Name]; dup {
-				errs = append(errs, fmt.Errorf("%s[%d].name: %q is already the name of checks[%d]", name, i, ch.Name, j))
+				d.Fail(at+".name", "%q is already the name of checks[%d]", ch.Name, j)
 			}
 			names[ch.Name] = i
 		}
 		checks = append(checks, ch)
 	}
-	return checks, errors.Join(errs...)
+	return checks
 }
 
-// decodeCheck reads one check and returns every problem with it, each
-// starting with the field's key.
-func decodeCheck(raw json.RawMessage) (Check, []fieldError) {
+// decodeCheck reads the check at path, recording every problem with it.
+func decodeCheck(d *hook.Decoder, path string, raw json.RawMessage) Check {
 	ch := Check{Method: "GET", ExpectStatus: []int{200}, Critical: true}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		return ch, []fieldError{{"", fmt.Errorf("want a check object, got %s", hook.Quote(raw))}}
+		d.Want(path, "a check object", raw)
+		return ch
 	}
-	var errs []fieldError
-	seen := map[string]bool{}
+	before := d.Problems()
 	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		raw := bytes.TrimSpace(fields[k])
-		seen[k] = true
-		var err error
+		at := path + "." + k
 		switch k {
 		case "name":
-			ch.Name, err = decodeString(raw, "a string")
+			ch.Name, _ = d.String(at, raw)
 		case "method":
-			ch.Method, err = decodeString(raw, `an HTTP method such as "GET"`)
+			ch.Method, _ = d.Text(at, raw, `an HTTP method such as "GET"`)
 		case "path":
-			ch.Path, err = decodeString(raw, `a path such as "/health"`)
+			ch.Path, _ = d.Text(at, raw, `a path such as "/health"`)
 		case "headers":
-			ch.Headers, err = decodeHeaders(raw)
+			h, err := decodeHeaders(raw)
+			ch.Headers = h
+			d.Add(at, err)
 		case "body":
-			ch.Body, err = decodeString(raw, "a string")
+			ch.Body, _ = d.String(at, raw)
 		case "expectStatus":
 			if json.Unmarshal(raw, &ch.ExpectStatus) != nil || raw[0] != '[' {
-				err = fmt.Errorf("want a list of HTTP status codes such as [200, 302], got %s", hook.Quote(raw))
+				d.Want(at, "a list of HTTP status codes such as [200, 302]", raw)
 			}
 		case "bodyContains":
-			ch.BodyContains, err = decodeString(raw, "a string")
+			ch.BodyContains, _ = d.String(at, raw)
 		case "bodyRegex":
-			ch.BodyRegex, err = decodeString(raw, "a regular expression string")
+			ch.BodyRegex, _ = d.Text(at, raw, "a regular expression string")
 		case "jsonPath":
-			ch.JSONPath, err = decodeString(raw, `a path such as "$.version"`)
+			ch.JSONPath, _ = d.Text(at, raw, `a path such as "$.version"`)
 		case "equals":
-			ch.Equals, err = decodeScalar(raw)
+			v, err := decodeScalar(raw)
+			ch.Equals = v
+			d.Add(at, err)
 		case "maxLatencyMs":
-			ch.MaxLatency, err = decodeMillis(raw, time.Millisecond, MaxTimeout)
+			ch.MaxLatency, _ = d.Millis(at, raw, time.Millisecond, MaxTimeout)
 		case "critical":
-			err = decodeBool(raw, &ch.Critical)
+			ch.Critical, _ = d.Bool(at, raw)
 		case "followRedirects":
-			err = decodeBool(raw, &ch.FollowRedirects)
+			ch.FollowRedirects, _ = d.Bool(at, raw)
 		default:
-			err = errors.New("unknown key")
-		}
-		if err != nil {
-			errs = append(errs, fieldError{k, err})
+			d.Unknown(at)
 		}
 	}
-	if len(errs) > 0 {
-		return ch, errs
+	if d.Problems() > before {
+		return ch
 	}
 	for _, req := range []string{"name", "path"} {
-		if !seen[req] {
-			errs = append(errs, fieldError{req, errors.New("missing")})
+		if _, ok := fields[req]; !ok {
+			d.Fail(path+"."+req, "missing")
 		}
 	}
-	if len(errs) > 0 {
-		return ch, errs
+	if d.Problems() > before {
+		return ch
 	}
-	return ch, ch.problems()
+	for _, e := range ch.problems() {
+		d.Add(path+"."+e.key, e.err)
+	}
+	return ch
 }
 
 // fieldError is a problem with one field of a check, printed as "key: err" so
@@ -458,12 +453,7 @@ type fieldError struct {
 	err error
 }
 
-func (e fieldError) Error() string {
-	if e.key == "" {
-		return e.err.Error()
-	}
-	return e.key + ": " + e.err.Error()
-}
+func (e fieldError) Error() string { return e.key + ": " + e.err.Error() }
 
 func (e fieldError) Unwrap() error { return e.err }
 
@@ -642,40 +632,6 @@ func printable(s string) bool {
 		}
 	}
 	return true
-}
-
-func decodeString(raw json.RawMessage, want string) (string, error) {
-	var s string
-	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
-		return "", fmt.Errorf("want %s, got %s", want, hook.Quote(raw))
-	}
-	return s, nil
-}
-
-func decodeBool(raw json.RawMessage, v *bool) error {
-	if json.Unmarshal(raw, v) != nil || (string(raw) != "true" && string(raw) != "false") {
-		return fmt.Errorf("want true or false, got %s", hook.Quote(raw))
-	}
-	return nil
-}
-
-func decodeInt(raw json.RawMessage, lo, hi int) (int, error) {
-	var n int
-	if json.Unmarshal(raw, &n) != nil || len(raw) == 0 || raw[0] == '"' {
-		return 0, fmt.Errorf("want a whole number, got %s", hook.Quote(raw))
-	}
-	return n, inRange(n, lo, hi)
-}
-
-func decodeMillis(raw json.RawMessage, lo, hi time.Duration) (time.Duration, error) {
-	var n int64
-	if json.Unmarshal(raw, &n) != nil || len(raw) == 0 || raw[0] == '"' {
-		return 0, fmt.Errorf("want a whole number of milliseconds, got %s", hook.Quote(raw))
-	}
-	if n < lo.Milliseconds() || n > hi.Milliseconds() {
-		return 0, fmt.Errorf("%d, want between %d and %d", n, lo.Milliseconds(), hi.Milliseconds())
-	}
-	return time.Duration(n) * time.Millisecond, nil
 }
 
 func decodeHeaders(raw json.RawMessage) (map[string]string, error) {
