@@ -21,7 +21,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/local"
-	"github.com/gatehouse-dev/gatehouse/internal/notify"
 	"github.com/gatehouse-dev/gatehouse/internal/operator"
 	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
@@ -200,7 +199,7 @@ func TestOperatorCommands(t *testing.T) {
 
 type discard struct{}
 
-func (discard) Publish(context.Context, notify.Message) (string, error) { return "id", nil }
+func (discard) Publish(context.Context, approval.Message) (string, error) { return "id", nil }
 
 type noLinks struct{}
 

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
-	"github.com/gatehouse-dev/gatehouse/internal/notify"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -25,7 +24,15 @@ type Store interface {
 }
 
 // Message is one notification to publish.
-type Message = notify.Message
+type Message struct {
+	// Approver is the addressee's email; empty for a message to everyone
+	// subscribed without a filter policy (a shared link).
+	Approver string
+	// Subject is the email subject.
+	Subject string
+	// Body is the plain-text body.
+	Body string
+}
 
 // Notifier publishes messages.
 type Notifier interface {

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/review"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/approvalhook"
 )
 
 const deploymentARN = "arn:aws:ecs:us-west-2:123456789012:service-deployment/prod-cluster/orders/EZe5RNVLH6PPzHXINuP28"
@@ -38,7 +39,7 @@ func TestConcurrentFirstCallsAgainstRealServers(t *testing.T) {
 	approvers := []string{"alice@example.com", "bob@example.com", "carol@example.com"}
 	gate := &approval.Gate{
 		Store:    st,
-		Notifier: notify.New(snssrv.Client(), snssrv.TopicARN),
+		Notifier: approvalhook.Messages{Publisher: notify.New(snssrv.Client(), snssrv.TopicARN)},
 		Linker:   review.Links{Base: "http://127.0.0.1:1/", Keys: keys},
 		Now:      time.Now,
 		Log:      slog.New(slog.DiscardHandler),
@@ -149,10 +150,10 @@ func TestRacingApproveAndRejectAgainstRealS3(t *testing.T) {
 
 type memNotifier struct {
 	mu   sync.Mutex
-	msgs []notify.Message
+	msgs []approval.Message
 }
 
-func (n *memNotifier) Publish(ctx context.Context, m notify.Message) (string, error) {
+func (n *memNotifier) Publish(ctx context.Context, m approval.Message) (string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.msgs = append(n.msgs, m)

@@ -16,7 +16,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/awstest"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
-	"github.com/gatehouse-dev/gatehouse/internal/notify"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -35,7 +34,7 @@ func stubSTS(arn string, err error) *sts.Client {
 
 type nopNotifier struct{}
 
-func (nopNotifier) Publish(context.Context, notify.Message) (string, error) { return "id", nil }
+func (nopNotifier) Publish(context.Context, approval.Message) (string, error) { return "id", nil }
 
 type nopLinker struct{}
 

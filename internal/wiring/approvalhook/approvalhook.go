@@ -40,7 +40,7 @@ type Clients struct {
 	// S3 holds the state bucket: requests and, beside them, smoke reports.
 	S3 store.API
 	// Notifier sends the approvers' messages: SNS in AWS.
-	Notifier approval.Notifier
+	Notifier Publisher
 	// ECS describes deployments.
 	ECS ECS
 	// Alarms reads the alarms of abortOnAlarms; nil when there is no alarm
@@ -75,7 +75,7 @@ func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessa
 	st := store.New(c.S3, env.Bucket)
 	gate := &approval.Gate{
 		Store:     st,
-		Notifier:  c.Notifier,
+		Notifier:  Messages{c.Notifier},
 		Describer: changes{c.ECS},
 		Linker:    review.Links{Base: env.ReviewURL, Keys: c.Keys},
 		Now:       c.Now,
@@ -92,6 +92,19 @@ func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessa
 		Logger:        c.Log,
 		Deployments:   c.ECS,
 	})
+}
+
+// Publisher sends messages: *notify.SNS, or its twin.
+type Publisher interface {
+	Publish(ctx context.Context, m notify.Message) (id string, err error)
+}
+
+// Messages adapts a Publisher to the gate's approval.Notifier.
+type Messages struct{ Publisher Publisher }
+
+// Publish implements approval.Notifier.
+func (m Messages) Publish(ctx context.Context, msg approval.Message) (string, error) {
+	return m.Publisher.Publish(ctx, notify.Message{Approver: msg.Approver, Subject: msg.Subject, Body: msg.Body})
 }
 
 // alarms reads the alarms of abortOnAlarms.
