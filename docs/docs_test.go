@@ -400,6 +400,11 @@ func TestHookDetailsKeysDocumented(t *testing.T) {
 		keys            []string
 	}{
 		{"approval-hook", "hookDetails key", "approval.DetailKeys()", approval.DetailKeys()},
+		{"policy", "loosen key", "approval.PolicyKeys(), smoke.PolicyKeys() and bake.PolicyKeys()", slices.Concat(
+			prefixed("approval.", approval.PolicyKeys()),
+			prefixed("smoke.", smoke.PolicyKeys()),
+			prefixed("bake.", bake.PolicyKeys()),
+		)},
 		{"smoke-hook", "hookDetails key", "smoke.DetailKeys()", smoke.DetailKeys()},
 		{"smoke-hook", "check key", "smoke.CheckKeys()", smoke.CheckKeys()},
 		{"bake-hook", "hookDetails key", "bake.DetailKeys(), AlarmKeys(), MetricKeys() and ExpressionMetricKeys()", slices.Concat(

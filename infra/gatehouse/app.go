@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 )
 
@@ -32,6 +33,7 @@ const (
 	CtxAlarmTopicARN          = "alarmTopicArn"
 	CtxSmokeConfig            = "smokeConfig"
 	CtxBakeConfig             = "bakeConfig"
+	CtxPolicy                 = "policy"
 	CtxDemo                   = "demo"
 	CtxTestListenerCIDR       = "testListenerCidr"
 	CtxDemoImage              = "demoImage"
@@ -68,6 +70,7 @@ type Options struct {
 	AlarmTopicARN          string
 	SmokeConfig            string
 	BakeConfig             string
+	Policy                 string
 	Demo                   bool
 	TestListenerCIDR       string
 	DemoImage              string
@@ -103,6 +106,7 @@ func OptionsFromContext(app awscdk.App, getenv func(string) string) (Options, er
 		AlarmTopicARN:          str(CtxAlarmTopicARN),
 		SmokeConfig:            jsonText(CtxSmokeConfig),
 		BakeConfig:             jsonText(CtxBakeConfig),
+		Policy:                 jsonText(CtxPolicy),
 		Demo:                   boolean(CtxDemo, false),
 		TestListenerCIDR:       str(CtxTestListenerCIDR),
 		DemoImage:              str(CtxDemoImage),
@@ -215,6 +219,42 @@ func (c *contextReader) boolean(key string, def bool) bool {
 	return b
 }
 
+// demoPolicy is policy, letting services skip the approval of their first
+// deployment: the demo service's first deployment creates it, and the
+// stack would otherwise wait for an approval (NewDemoStack sets
+// firstDeployment: skip). Nothing else is loosened.
+func demoPolicy(policy string) (string, error) {
+	doc := map[string]any{}
+	if strings.TrimSpace(policy) != "" {
+		if err := json.Unmarshal([]byte(policy), &doc); err != nil || doc == nil {
+			return "", fmt.Errorf("context %s: want a JSON object, got %s", CtxPolicy, hook.Quote([]byte(policy)))
+		}
+	}
+	section := func(m map[string]any, key string) (map[string]any, error) {
+		v, ok := m[key]
+		if !ok {
+			v = map[string]any{}
+			m[key] = v
+		}
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("context %s: %s: want a JSON object", CtxPolicy, key)
+		}
+		return obj, nil
+	}
+	approvalSection, err := section(doc, "approval")
+	if err != nil {
+		return "", err
+	}
+	loosen, err := section(approvalSection, "loosen")
+	if err != nil {
+		return "", err
+	}
+	loosen["firstDeployment"] = true
+	b, err := json.Marshal(doc)
+	return string(b), err
+}
+
 // list splits a comma-separated context value, dropping blanks.
 func list(s string) []string {
 	var out []string
@@ -240,6 +280,7 @@ func (o Options) check() error {
 		ChangeWindows:     o.ChangeWindows,
 		SmokeConfig:       o.SmokeConfig,
 		BakeConfig:        o.BakeConfig,
+		Policy:            o.Policy,
 	}
 	if _, err := settings.checkSettings(contextNames); err != nil {
 		errs = append(errs, err)
@@ -289,6 +330,13 @@ type Stacks struct {
 // account and region come from the CLI's credentials at deploy time, and
 // synthesis needs no AWS access.
 func Build(app awscdk.App, o Options) (*Stacks, error) {
+	if o.Demo {
+		policy, err := demoPolicy(o.Policy)
+		if err != nil {
+			return nil, err
+		}
+		o.Policy = policy
+	}
 	if err := o.check(); err != nil {
 		return nil, err
 	}
@@ -306,6 +354,7 @@ func Build(app awscdk.App, o Options) (*Stacks, error) {
 			ReviewURL:              o.ReviewURL,
 			SmokeConfig:            o.SmokeConfig,
 			BakeConfig:             o.BakeConfig,
+			Policy:                 o.Policy,
 		},
 	}
 	props.AlarmTopicARN = o.AlarmTopicARN

@@ -252,6 +252,15 @@ func TestAttachChecksDetailsWithSuiteDefaults(t *testing.T) {
 		{"approval quorum above the approvers", gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}}, func(t gatehouse.Targets) gatehouse.Hook {
 			return t.Approval(gatehouse.HookOptions{Details: map[string]any{"requiredApprovals": 2}})
 		}, []string{`hook "Approval" (approval-hook)`, "requiredApprovals"}},
+		{"approval quorum below the suite's", gatehouse.SuiteProps{Approvers: []string{"alice@example.com", "bob@example.com"}, RequiredApprovals: 2}, func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Approval(gatehouse.HookOptions{Details: map[string]any{"requiredApprovals": 1}})
+		}, []string{`hook "Approval" (approval-hook)`, "hookDetails.requiredApprovals: 1 is below the suite's 2 (GATEHOUSE_POLICY approval.loosen.requiredApprovals.min)"}},
+		{"approver the policy does not allow", gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}}, func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Approval(gatehouse.HookOptions{Details: map[string]any{"approvers": []string{"carol@example.com"}}})
+		}, []string{`hook "Approval" (approval-hook)`, "carol@example.com is not one of the suite's approvers"}},
+		{"smoke check the suite's policy keeps", gatehouse.SuiteProps{SmokeConfig: `{"checks": [{"name": "health", "path": "/health"}]}`}, func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Smoke(gatehouse.HookOptions{Details: map[string]any{"checks": []any{map[string]any{"name": "health", "path": "/"}}}})
+		}, []string{`hook "Smoke" (smoke-hook)`, `"health" is one of the suite's checks`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -278,6 +287,8 @@ func TestAttachAcceptsCompleteDetails(t *testing.T) {
 	stack, suite, svc := suiteAndService(gatehouse.SuiteProps{
 		Approvers:  []string{"Alice@Example.com"},
 		BakeConfig: `{"alarms": {"prefixes": ["orders-"]}}`,
+		// The policy lets services name carol besides the suite's approvers.
+		Policy: `{"approval": {"loosen": {"approvers": {"list": ["carol@example.com"]}}}}`,
 	})
 	targets := suite.Targets()
 	alb := fmt.Sprintf("http://%s:8080", *stack.StackName()) // a token

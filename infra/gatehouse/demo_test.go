@@ -123,7 +123,10 @@ func TestDemoServiceLifecycleHooks(t *testing.T) {
 			_, err = smoke.ParseConfig(raw)
 		case "Approval":
 			var s approval.Settings
-			s, err = approval.Apply(approval.DefaultSettings(), raw)
+			// Over the suite's defaults, with the demo's policy (Build).
+			def := approval.DefaultSettings()
+			def.Policy.FirstDeployment = true
+			s, err = approval.Apply(def, raw)
 			if err == nil && s.Timeout.Minutes() >= h.Timeout.Minutes() {
 				t.Errorf("approval timeout %v is not below the hook's ECS timeout %v", s.Timeout, h.Timeout)
 			}

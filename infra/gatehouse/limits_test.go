@@ -14,9 +14,11 @@ import (
 )
 
 // TestHookTimeoutUpToFourteenDays: a hook may wait as long as ECS allows
-// (20160 minutes), and the approval's own timeout may follow it.
+// (20160 minutes), and the approval's own timeout may follow it where the
+// suite's policy lets the service wait so long.
 func TestHookTimeoutUpToFourteenDays(t *testing.T) {
-	stack, suite, svc := suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}})
+	stack, suite, svc := suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"},
+		Policy: `{"approval": {"loosen": {"timeout": {"max": "335h"}}}}`})
 	gatehouse.Attach(svc, &gatehouse.AttachProps{Role: suite.InvokeRole, Hooks: []gatehouse.Hook{
 		suite.Targets().Approval(gatehouse.HookOptions{
 			Details: map[string]any{"timeout": "335h"},

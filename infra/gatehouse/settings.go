@@ -55,17 +55,17 @@ type settingNames struct {
 var (
 	suitePropNames = settingNames{
 		approvers: "SuiteProps.Approvers",
-		approval:  "approval settings (SuiteProps.Approvers, RequiredApprovals, ApprovalTimeout, Freezes, ChangeWindows)",
+		approval:  "approval settings (SuiteProps.Approvers, RequiredApprovals, ApprovalTimeout, Freezes, ChangeWindows, Policy)",
 		timeout:   "SuiteProps.ApprovalTimeout",
-		smoke:     "SuiteProps.SmokeConfig",
-		bake:      "SuiteProps.BakeConfig",
+		smoke:     "SuiteProps.SmokeConfig or Policy",
+		bake:      "SuiteProps.BakeConfig or Policy",
 	}
 	contextNames = settingNames{
 		approvers: "context " + CtxApprovers,
-		approval:  fmt.Sprintf("approval settings (context %s, %s, %s, %s, %s)", CtxApprovers, CtxRequiredApprovals, CtxApprovalTimeout, CtxFreezes, CtxChangeWindows),
+		approval:  fmt.Sprintf("approval settings (context %s, %s, %s, %s, %s, %s)", CtxApprovers, CtxRequiredApprovals, CtxApprovalTimeout, CtxFreezes, CtxChangeWindows, CtxPolicy),
 		timeout:   "context " + CtxApprovalTimeout,
-		smoke:     "context " + CtxSmokeConfig,
-		bake:      "context " + CtxBakeConfig,
+		smoke:     "context " + CtxSmokeConfig + " or " + CtxPolicy,
+		bake:      "context " + CtxBakeConfig + " or " + CtxPolicy,
 	}
 )
 
@@ -96,6 +96,11 @@ func (p SuiteProps) settingsEnv() (approvalEnv, smokeEnv, bakeEnv map[string]str
 	bakeEnv = map[string]string{}
 	if p.BakeConfig != "" {
 		bakeEnv[config.EnvBakeConfig] = p.BakeConfig
+	}
+	if p.Policy != "" {
+		for _, env := range []map[string]string{approvalEnv, smokeEnv, bakeEnv} {
+			env[config.EnvPolicy] = p.Policy
+		}
 	}
 	return approvalEnv, smokeEnv, bakeEnv
 }
@@ -218,7 +223,7 @@ func (h Hook) checkDetails() (warnings []string, err error) {
 			}
 			return nil, nil
 		}
-		c, err := h.suite.smoke.Apply(raw, "hookDetails")
+		c, err := h.suite.smoke.ApplyService(raw)
 		if err == nil {
 			err = c.Validate()
 		}

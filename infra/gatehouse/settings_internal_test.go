@@ -41,3 +41,22 @@ func TestLifecycleHooksNote(t *testing.T) {
 		t.Errorf("desc %d, note %d characters: want at most 1024", len(desc), len(note))
 	}
 }
+
+// TestDemoPolicy: the demo lets its service skip the first deployment's
+// approval, and keeps the rest of the policy it is given.
+func TestDemoPolicy(t *testing.T) {
+	for in, want := range map[string]string{
+		``:   `{"approval":{"loosen":{"firstDeployment":true}}}`,
+		`{}`: `{"approval":{"loosen":{"firstDeployment":true}}}`,
+		`{"approval": {"loosen": {"requiredApprovals": {"min": 1}}}, "bake": {"loosen": {"window": true}}}`: `{"approval":{"loosen":{"firstDeployment":true,"requiredApprovals":{"min":1}}},"bake":{"loosen":{"window":true}}}`,
+	} {
+		if got, err := demoPolicy(in); err != nil || got != want {
+			t.Errorf("demoPolicy(%s) = %s, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{`[]`, `{"approval": []}`, `{"approval": {"loosen": 1}}`} {
+		if got, err := demoPolicy(bad); err == nil {
+			t.Errorf("demoPolicy(%s) = %s, want an error", bad, got)
+		}
+	}
+}

@@ -49,6 +49,7 @@ func TestTemplatesPassTheCloudFormationSpec(t *testing.T) {
 		Approvers:              []string{"alice@example.com"},
 		APIReservedConcurrency: 5,
 		ReviewURL:              "https://deploy.example.com/gatehouse",
+		Policy:                 `{"approval": {"loosen": {"timeout": {"max": "335h"}}}}`,
 	})
 	gatehouse.Attach(svc, &gatehouse.AttachProps{Role: suite.InvokeRole, Hooks: []gatehouse.Hook{
 		suite.Targets().Approval(gatehouse.HookOptions{

@@ -103,6 +103,12 @@ type SuiteProps struct {
 	// the smoke and bake hooks are left out of Targets.Standard.
 	SmokeConfig string
 	BakeConfig  string
+	// Policy (JSON, GATEHOUSE_POLICY) names what services' hookDetails may
+	// loosen of the suite's settings, which are otherwise floors: see
+	// docs/configuration.md#policy. Empty: nothing may be loosened. It is
+	// checked at synthesis with the functions' loaders, and Attach checks
+	// each hook's hookDetails against it.
+	Policy string
 	// SmokeVPC places the smoke hook in a VPC: needed to test through an
 	// internal load balancer. SmokeSubnets and SmokeSecurityGroups refine it
 	// (default: the VPC's private subnets and a new security group with all

@@ -190,14 +190,23 @@ func (s Settings) FrozenAt(t time.Time) string {
 		}
 		return why + " until " + stamp(in.End)
 	}
-	if len(s.ChangeWindows) == 0 || slices.ContainsFunc(s.ChangeWindows, func(w ChangeWindow) bool { return w.contains(t) }) {
+	if why := outside(t, s.ChangeWindows, "the change windows"); why != "" {
+		return why
+	}
+	return outside(t, s.ServiceWindows, "the service's change windows")
+}
+
+// outside says that t is in none of windows, named what; "" when it is in
+// one, or there are none.
+func outside(t time.Time, windows []ChangeWindow, what string) string {
+	if len(windows) == 0 || slices.ContainsFunc(windows, func(w ChangeWindow) bool { return w.contains(t) }) {
 		return ""
 	}
 	var ws []string
-	for _, w := range s.ChangeWindows {
+	for _, w := range windows {
 		ws = append(ws, w.String())
 	}
-	return "outside the change windows (" + strings.Join(ws, "; ") + ")"
+	return "outside " + what + " (" + strings.Join(ws, "; ") + ")"
 }
 
 // ParseFreezes parses and checks a JSON list of freezes, as in

@@ -101,7 +101,7 @@ func TestFreezeSettingsErrors(t *testing.T) {
 	}
 	s, err := Apply(DefaultSettings(), []byte(`{"freezes": [{"start": "2026-12-20T00:00:00+01:00", "end": "2027-01-04T00:00:00Z", "reason": "holidays"}],
 		"changeWindows": [{"days": ["mon", "Tue"], "start": "09:00", "end": "17:30", "timezone": "America/New_York"}]}`))
-	if err != nil || len(s.Freezes) != 1 || len(s.ChangeWindows) != 1 || s.ChangeWindows[0].String() != "mon,tue 09:00-17:30 America/New_York" {
+	if err != nil || len(s.Freezes) != 1 || len(s.ServiceWindows) != 1 || s.ServiceWindows[0].String() != "mon,tue 09:00-17:30 America/New_York" {
 		t.Errorf("Apply = %+v, %v", s, err)
 	}
 }

@@ -269,6 +269,7 @@ func newRequest(p Poll, change Change, now time.Time) (*Request, error) {
 		RequiredApprovals: s.RequiredApprovals,
 		OnExpiry:          s.OnExpiry,
 		AbortOnAlarms:     s.AbortOnAlarms,
+		Policy:            s.Floors,
 		Freeze:            s.FrozenAt(now),
 		CreatedAt:         now,
 		ExpiresAt:         now.Add(s.Timeout),

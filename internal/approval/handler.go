@@ -2,6 +2,7 @@ package approval
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
@@ -12,13 +13,21 @@ import (
 // the verdict to a hook status. Errors go to hook.Wrap to classify.
 func HookHandler(g *Gate, defaults Settings) hook.Handler {
 	return func(ctx context.Context, req hook.Request) (hook.Response, error) {
-		s, err := Apply(defaults, req.HookDetails)
-		if err != nil {
-			return hook.Response{}, hook.Permanent(fmt.Errorf("invalid approval configuration: %w", err))
-		}
 		d, err := req.Deployment()
 		if err != nil {
 			return hook.Response{}, hook.Permanent(err)
+		}
+		s, err := Apply(defaults, req.HookDetails)
+		var refused *PolicyError
+		if errors.As(err, &refused) {
+			// Recorded, so that the refusal is in the audit trail too.
+			if rerr := g.Refuse(ctx, Poll{Deployment: d, Stage: req.LifecycleStage, ServiceARN: req.ExecutionDetails.ServiceARN,
+				TargetRevisionARN: req.ExecutionDetails.TargetServiceRevisionARN, Settings: defaults}, hook.OneLine(err.Error())); rerr != nil {
+				g.Log.WarnContext(ctx, "policy refusal not recorded", "deployment_arn", d.String(), "err", rerr)
+			}
+		}
+		if err != nil {
+			return hook.Response{}, hook.Permanent(fmt.Errorf("invalid approval configuration: %w", err))
 		}
 		v, err := g.Poll(ctx, Poll{
 			Deployment:        d,

@@ -122,3 +122,42 @@ func randomID() (string, error) {
 	}
 	return hex.EncodeToString(b), nil
 }
+
+// Refuse records that the suite's policy refused the service's
+// configuration for p (whose Settings are the suite's): a closed request,
+// in the audit trail, that nobody is asked about. An open request at the
+// same key is closed as refused; one already closed is left as it is.
+func (g *Gate) Refuse(ctx context.Context, p Poll, reason string) error {
+	key := GateKey(p.Deployment, p.Stage, p.Settings.Gate)
+	now := g.Now()
+	r, err := newRequest(p, Change{}, now)
+	if err != nil {
+		return err
+	}
+	r.SendingSince, r.Refusal, r.History = nil, reason, nil
+	r.record(now, "created", "gatehouse", "the service's configuration was refused before anyone was asked")
+	r.close(Refused, now)
+	r.AnnouncedAt = &now
+	body, err := r.Encode()
+	if err != nil {
+		return err
+	}
+	_, err = g.Store.Create(ctx, key, body)
+	if !errors.Is(err, store.ErrPrecondition) {
+		return err
+	}
+	for range maxAttempts {
+		open, etag, err := g.reload(ctx, key)
+		if err != nil || open.Outcome != Pending {
+			return err
+		}
+		next := clone(open)
+		next.Refusal = reason
+		next.close(Refused, now)
+		next.AnnouncedAt = &now
+		if _, err := g.write(ctx, key, etag, next); !errors.Is(err, store.ErrPrecondition) {
+			return err
+		}
+	}
+	return fmt.Errorf("approval %s: still changing after %d attempts", key, maxAttempts)
+}

@@ -66,6 +66,9 @@ const (
 	// Aborted closes a request when a watched alarm (abortOnAlarms) went
 	// into ALARM, or could not be watched, while it was open.
 	Aborted Outcome = "aborted"
+	// Refused closes a request whose service configuration the suite's
+	// policy refused: nobody is asked, and the deployment rolls back.
+	Refused Outcome = "refused"
 )
 
 // Decision is an approver's vote, or what expiry defaults to.
@@ -224,6 +227,12 @@ type Request struct {
 	// open; AbortReason says why it was aborted.
 	AbortOnAlarms Alarms `json:"abortOnAlarms,omitzero"`
 	AbortReason   string `json:"abortReason,omitempty"`
+	// Refusal says why the suite's policy refused the service's
+	// configuration (Outcome Refused).
+	Refusal string `json:"refusal,omitempty"`
+	// Policy says, for people, what the suite's policy does not let this
+	// service loosen.
+	Policy []string `json:"policy,omitempty"`
 	// AlarmTroubleSince is when the watched alarms became unreadable, while
 	// they are.
 	AlarmTroubleSince *time.Time `json:"alarmTroubleSince,omitempty"`
@@ -268,7 +277,7 @@ func Decode(body []byte) (*Request, error) {
 		return nil, errors.New("decode approval request: incomplete document")
 	}
 	switch r.Outcome {
-	case Pending, Approved, Rejected, Expired, SmokeFailed, Aborted:
+	case Pending, Approved, Rejected, Expired, SmokeFailed, Aborted, Refused:
 	default:
 		return nil, fmt.Errorf("decode approval request: unknown outcome %q", r.Outcome)
 	}
@@ -287,7 +296,7 @@ func Decode(body []byte) (*Request, error) {
 // readers would ignore.
 func (r *Request) Encode() ([]byte, error) {
 	r.SchemaVersion = SchemaVersion
-	if r.Freeze != "" || !r.AbortOnAlarms.Empty() || slices.ContainsFunc(r.Votes, func(v Vote) bool { return v.Override }) {
+	if r.Freeze != "" || !r.AbortOnAlarms.Empty() || r.Outcome == Refused || slices.ContainsFunc(r.Votes, func(v Vote) bool { return v.Override }) {
 		r.SchemaVersion = SchemaVersion2
 	}
 	b, err := json.MarshalIndent(r, "", "  ")
@@ -540,6 +549,8 @@ func (r *Request) Summary(o Outcome) string {
 			s += ": " + r.Smoke.Summary
 		}
 		return s + "; nobody was asked to approve"
+	case Refused:
+		return "refused by the suite's policy: " + r.Refusal + "; nobody was asked to approve"
 	case Aborted:
 		s := "aborted: " + r.AbortReason
 		if !r.asked() {

@@ -72,6 +72,17 @@ type Settings struct {
 	// all of them. Judged when the request is created.
 	Freezes       []Freeze
 	ChangeWindows []ChangeWindow
+	// ServiceWindows are a service's own change windows, which narrow
+	// ChangeWindows (the suite's): a deployment outside either set needs an
+	// override. A service whose policy lets it replace the suite's windows
+	// sets ChangeWindows instead.
+	ServiceWindows []ChangeWindow
+	// Policy is what the suite lets hookDetails loosen (see Policy); only
+	// the suite sets it.
+	Policy Policy
+	// Floors say, for people, what the suite's policy does not let the
+	// service loosen; Apply sets them.
+	Floors []string
 }
 
 // Alarms names CloudWatch alarms, by name and by name prefix.
@@ -87,6 +98,22 @@ func (a Alarms) String() string {
 		list = append(list, p+"*")
 	}
 	return strings.Join(list, ", ")
+}
+
+// with returns a and, after them, those of b it does not name.
+func (a Alarms) with(b Alarms) Alarms {
+	out := Alarms{Names: slices.Clone(a.Names), Prefixes: slices.Clone(a.Prefixes)}
+	for _, n := range b.Names {
+		if !slices.Contains(out.Names, n) {
+			out.Names = append(out.Names, n)
+		}
+	}
+	for _, p := range b.Prefixes {
+		if !slices.Contains(out.Prefixes, p) {
+			out.Prefixes = append(out.Prefixes, p)
+		}
+	}
+	return out
 }
 
 // Empty reports whether no alarm is named.
@@ -172,8 +199,8 @@ func (s Settings) Validate() error {
 	}
 	errs = append(errs, s.AbortOnAlarms.validate("abortOnAlarms")...)
 	errs = append(errs, validateFreezes("freezes", s.Freezes)...)
-	if len(s.ChangeWindows) > MaxChangeWindows {
-		errs = append(errs, fmt.Errorf("changeWindows: %d windows, at most %d", len(s.ChangeWindows), MaxChangeWindows))
+	if len(s.ChangeWindows) > MaxChangeWindows || len(s.ServiceWindows) > MaxChangeWindows {
+		errs = append(errs, fmt.Errorf("changeWindows: %d windows, at most %d", max(len(s.ChangeWindows), len(s.ServiceWindows)), MaxChangeWindows))
 	}
 	if s.ReminderAt < 0 || s.ReminderAt >= 1 {
 		errs = append(errs, fmt.Errorf("reminderAt: %g, want a fraction of the timeout from 0 (no reminder) to below 1", s.ReminderAt))
@@ -238,10 +265,13 @@ func Apply(defaults Settings, hookDetails json.RawMessage, ignore ...string) (Se
 	if err := d.Err(); err != nil {
 		return s, err
 	}
-	if err := s.Validate(); err != nil {
-		return s, fmt.Errorf("hookDetails: %w", err)
+	s.Floors = defaults.floors()
+	invalid := s.Validate()
+	if invalid != nil {
+		invalid = fmt.Errorf("hookDetails: %w", invalid)
 	}
-	return s, nil
+	// Refusals by the suite's policy are *PolicyError.
+	return s, errors.Join(invalid, enforce(defaults, s))
 }
 
 // detailKeys applies each hookDetails key the approval hook reads to the
@@ -290,13 +320,17 @@ var detailKeys = map[string]func(d *hook.Decoder, path string, raw json.RawMessa
 	"gate": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
 		decodeInto(d, path, raw, `a name such as "security"`, &s.Gate)
 	},
-	"abortOnAlarms": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
+	"abortOnAlarms": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, defaults Settings) {
 		var a Alarms
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&a); err != nil || hook.IsNull(raw) {
 			d.Want(path, `{"names": [...], "prefixes": [...]}`, raw)
 			return
+		}
+		if !defaults.Policy.AbortOnAlarms {
+			// A service watches its alarms besides the suite's.
+			a = a.with(defaults.AbortOnAlarms)
 		}
 		s.AbortOnAlarms = a
 	},
@@ -309,13 +343,18 @@ var detailKeys = map[string]func(d *hook.Decoder, path string, raw json.RawMessa
 		// A service adds freezes to the organisation's; it cannot lift them.
 		s.Freezes = append(slices.Clone(defaults.Freezes), fs...)
 	},
-	"changeWindows": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
+	"changeWindows": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, defaults Settings) {
 		ws, err := ParseChangeWindows(path, raw)
 		if err != nil {
 			d.Include(err)
 			return
 		}
-		s.ChangeWindows = ws
+		if defaults.Policy.ChangeWindows {
+			s.ChangeWindows = ws
+			return
+		}
+		// A service's windows narrow the suite's; they cannot lift them.
+		s.ServiceWindows = ws
 	},
 	"waitForSmoke": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
 		var b bool

@@ -121,6 +121,13 @@ type Config struct {
 	// MaxErrorDuration is how long transient errors are answered
 	// IN_PROGRESS before the hook fails closed.
 	MaxErrorDuration time.Duration
+	// Policy names the keys of the suite's configuration that services'
+	// hookDetails may loosen (see Apply); the suite's alone, from
+	// GATEHOUSE_POLICY, never from JSON.
+	Policy hook.Loosen
+	// SuiteKeys are the keys the suite set (GATEHOUSE_BAKE_CONFIG): the
+	// floors. A built-in default is no floor.
+	SuiteKeys []string
 }
 
 // DefaultConfig returns the built-in defaults: a 10 minute window, 100
@@ -188,6 +195,9 @@ func ParseConfig(data []byte) (Config, error) {
 func Apply(defaults Config, hookDetails json.RawMessage) (Config, error) {
 	c, err := parse("hookDetails", defaults, hookDetails)
 	if err != nil {
+		return c, err
+	}
+	if c, err = defaults.floors(hookDetails, c); err != nil {
 		return c, err
 	}
 	if !c.HasChecks() {

@@ -3,6 +3,7 @@ package bake
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
@@ -37,7 +38,16 @@ func LoadHookEnv(getenv func(string) string) (HookEnv, error) {
 			errs = append(errs, fmt.Errorf("%s: %s", config.EnvBakeConfig, hook.OneLine(err.Error())))
 		} else {
 			c.Defaults = d
+			keys, _, _ := hook.Document(config.EnvBakeConfig, []byte(v))
+			c.Defaults.SuiteKeys = slices.DeleteFunc(keys, func(k string) bool { return k == StateKey })
 		}
+	}
+	section, err := config.PolicySection(getenv, "bake")
+	if err == nil && section != nil {
+		c.Defaults.Policy, err = ParsePolicy(config.EnvPolicy+".bake", section)
+	}
+	if err != nil {
+		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)
 }

@@ -154,6 +154,9 @@ func TestKeysReachEverySetting(t *testing.T) {
 	}
 	unset := func(what string, v, def reflect.Value) {
 		for i := range v.NumField() {
+			if name := v.Type().Field(i).Name; what == "Config" && (name == "Policy" || name == "SuiteKeys") {
+				continue // the suite's alone, from the environment
+			}
 			if reflect.DeepEqual(v.Field(i).Interface(), def.Field(i).Interface()) {
 				t.Errorf("%s.%s is not set by any listed key (document %s)", what, v.Type().Field(i).Name, doc)
 			}

@@ -5,13 +5,16 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
 )
 
@@ -43,7 +46,36 @@ const (
 	// approval hook: when ECS runs it at the same stage, the approval hook
 	// waits for its verdict before asking anyone (waitForSmoke).
 	EnvSmokeFunction = "GATEHOUSE_SMOKE_FUNCTION"
+	// EnvPolicy is the suite's policy: what services' hookDetails may
+	// loosen, a JSON object with a section per hook ("approval", "smoke",
+	// "bake"). Unset, hookDetails may only tighten the suite's settings.
+	EnvPolicy = "GATEHOUSE_POLICY"
 )
+
+// PolicySections are the sections of GATEHOUSE_POLICY, one per hook.
+var PolicySections = []string{"approval", "bake", "smoke"}
+
+// PolicySection returns the section name of the suite's policy in
+// GATEHOUSE_POLICY, or nil when it has none. Unknown sections are refused,
+// by every hook, so that a typo cannot quietly leave a hook without its
+// policy.
+func PolicySection(getenv func(string) string, name string) (json.RawMessage, error) {
+	raw := strings.TrimSpace(getenv(EnvPolicy))
+	if raw == "" {
+		return nil, nil
+	}
+	keys, fields, err := hook.Document(EnvPolicy, []byte(raw))
+	if err != nil {
+		return nil, err
+	}
+	var d hook.Decoder
+	for _, k := range keys {
+		if !slices.Contains(PolicySections, k) {
+			d.Fail(hook.Path(EnvPolicy, k), "unknown section: want %s", hook.QuoteAll(PolicySections))
+		}
+	}
+	return fields[name], d.Err()
+}
 
 // Signing says where the link-signing keys come from: a Secrets Manager
 // secret in AWS, or a key in the environment for local runs.
@@ -178,6 +210,13 @@ func (l *loader) settings() approval.Settings {
 			l.errs = append(l.errs, err)
 		}
 		s.ChangeWindows = ws
+	}
+	section, err := PolicySection(l.getenv, "approval")
+	if err == nil && section != nil {
+		s.Policy, err = approval.ParsePolicy(EnvPolicy+".approval", section)
+	}
+	if err != nil {
+		l.errs = append(l.errs, err)
 	}
 	if len(l.errs) == 0 {
 		if err := s.Validate(); err != nil {

@@ -1,9 +1,12 @@
 package config
 
 import (
+	"maps"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
@@ -168,6 +171,37 @@ func TestReviewURL(t *testing.T) {
 		hookEnv := map[string]string{EnvStateBucket: "b", EnvTopicARN: "t", EnvReviewURL: bad, EnvSigningKey: key40}
 		if _, err := LoadApprovalHook(env(hookEnv)); err == nil || !strings.Contains(err.Error(), EnvReviewURL) {
 			t.Errorf("LoadApprovalHook with review URL %q = %v, want it refused", bad, err)
+		}
+	}
+}
+
+// TestLoadPolicy: GATEHOUSE_POLICY's approval section becomes the
+// settings' policy; a bad section, or a section no hook knows, is refused
+// naming it.
+func TestLoadPolicy(t *testing.T) {
+	base := map[string]string{EnvStateBucket: "b", EnvTopicARN: "t", EnvReviewURL: "http://127.0.0.1:8080", EnvSigningKey: key40}
+	with := func(policy string) map[string]string {
+		m := maps.Clone(base)
+		m[EnvPolicy] = policy
+		return m
+	}
+	c, err := LoadApprovalHook(env(with(`{"approval": {"loosen": {"requiredApprovals": {"min": 1}, "onExpiry": true}}, "smoke": {}}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Defaults.Policy; p.MinRequiredApprovals != 1 || !p.ApproveOnExpiry || p.SharedLink {
+		t.Errorf("Policy = %+v", p)
+	}
+	if c, err := LoadApprovalHook(env(base)); err != nil || !cmp.Equal(c.Defaults.Policy, approval.Policy{}) {
+		t.Errorf("without %s: Policy = %+v, %v; want no loosening", EnvPolicy, c.Defaults.Policy, err)
+	}
+	for policy, want := range map[string]string{
+		`{"approval": {"loosen": {"quorum": 1}}}`: "GATEHOUSE_POLICY.approval.loosen.quorum: unknown key",
+		`{"aproval": {}}`:                         `GATEHOUSE_POLICY.aproval: unknown section: want "approval", "bake", "smoke"`,
+		`[]`:                                      "GATEHOUSE_POLICY: want a JSON object",
+	} {
+		if _, err := LoadApprovalHook(env(with(policy))); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s=%s: %v, want %q", EnvPolicy, policy, err, want)
 		}
 	}
 }

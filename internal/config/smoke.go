@@ -41,6 +41,13 @@ func LoadSmokeHook(getenv func(string) string) (SmokeHook, error) {
 		}
 		c.Defaults = d
 	}
+	section, err := PolicySection(getenv, "smoke")
+	if err == nil && section != nil {
+		c.Defaults.Policy, err = smoke.ParsePolicy(EnvPolicy+".smoke", section)
+	}
+	if err != nil {
+		l.errs = append(l.errs, err)
+	}
 	return c, errors.Join(l.errs...)
 }
 

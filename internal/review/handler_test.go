@@ -687,3 +687,19 @@ func TestVoteWhileSmokeRuns(t *testing.T) {
 		t.Error("a vote while smoke runs changed the request")
 	}
 }
+
+// TestPolicyShown: the page says what the suite's policy does not let the
+// service loosen.
+func TestPolicyShown(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com"}, 1)
+	r := e.request(t)
+	r.Policy = []string{"This service may not lower the quorum below 2.", "Expiry rejects: this service may not make it <approve>."}
+	body, _ := r.Encode()
+	if _, err := e.st.Update(context.Background(), e.key, body, e.etag(t)); err != nil {
+		t.Fatal(err)
+	}
+	_, page := get(t, http.MethodGet, e.link(t, "alice@example.com"))
+	if !strings.Contains(page, `<ul id="policy"><li>This service may not lower the quorum below 2.</li><li>Expiry rejects: this service may not make it &lt;approve&gt;.</li></ul>`) {
+		t.Errorf("page does not show the suite's policy:\n%s", page)
+	}
+}

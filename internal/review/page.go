@@ -63,6 +63,7 @@ type requestView struct {
 	Smoke                             *approval.Smoke
 	Watching                          string
 	Freeze                            string
+	Policy                            []string
 	Approvals, Required               int
 	Approvers                         []approverView
 	Votes                             []approval.Vote
@@ -99,6 +100,7 @@ func (h *Handler) requestPage(l *loaded, tok, msg string) pageData {
 		Change:     r.Change,
 		Smoke:      r.Smoke,
 		Watching:   r.AbortOnAlarms.String(),
+		Policy:     r.Policy,
 		Freeze:     r.Freeze,
 		Approvals:  r.Approvals(),
 		Required:   r.RequiredApprovals,
@@ -238,6 +240,13 @@ func writeTable(b *strings.Builder, v *requestView) {
 		row("Frozen", "<span id=\"freeze\">"+esc(v.Freeze)+"</span><br><small>Only an emergency override, with its reason, approves this deployment.</small>")
 	}
 	p("<tr><th>Approvals</th><td id=\"approvals\">%d of %d required</td></tr>\n", v.Approvals, v.Required)
+	if len(v.Policy) > 0 {
+		var li strings.Builder
+		for _, line := range v.Policy {
+			fmt.Fprintf(&li, "<li>%s</li>", esc(line))
+		}
+		row("Suite policy", "<ul id=\"policy\">"+li.String()+"</ul>")
+	}
 	if len(v.Approvers) > 0 {
 		var li strings.Builder
 		for _, a := range v.Approvers {

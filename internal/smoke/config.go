@@ -75,6 +75,10 @@ type Config struct {
 	// Concurrency is how many requests are in flight at once.
 	// JSON: concurrency.
 	Concurrency int
+	// Policy names the keys of the suite's configuration that services'
+	// hookDetails may loosen (see ApplyService); the suite's alone, from
+	// GATEHOUSE_POLICY, never from JSON.
+	Policy hook.Loosen
 }
 
 // Check is one declarative HTTP check. An attempt passes when the response

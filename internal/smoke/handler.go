@@ -35,7 +35,7 @@ func HookHandler(r *Runner, defaults Config) hook.Handler {
 			TargetRevisionARN: req.ExecutionDetails.TargetServiceRevisionARN,
 			State:             stateFrom(req.HookDetails),
 		}
-		p.Config, err = defaults.Apply(req.HookDetails, "hookDetails")
+		p.Config, err = defaults.ApplyService(req.HookDetails)
 		var res Result
 		if err != nil {
 			res = r.refuse(ctx, p, "invalid smoke configuration: "+hook.OneLine(err.Error()))

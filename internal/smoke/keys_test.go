@@ -124,6 +124,9 @@ func TestKeysReachEverySetting(t *testing.T) {
 	def := smoke.DefaultConfig()
 	g, d := reflect.ValueOf(got), reflect.ValueOf(def)
 	for i := range g.NumField() {
+		if g.Type().Field(i).Name == "Policy" {
+			continue // the suite's alone, from GATEHOUSE_POLICY
+		}
 		if reflect.DeepEqual(g.Field(i).Interface(), d.Field(i).Interface()) {
 			t.Errorf("Config.%s is not set by any key of DetailKeys() (document %s)", g.Type().Field(i).Name, doc)
 		}
