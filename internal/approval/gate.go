@@ -160,11 +160,24 @@ func (g *Gate) Poll(ctx context.Context, p Poll) (Verdict, error) {
 	if err != nil {
 		return Verdict{}, fmt.Errorf("load approval %s: %w", key, err)
 	}
-	r, err := Decode(obj.Body)
+	r, err := g.decode(key, obj.Body)
 	if err != nil {
-		return Verdict{}, fmt.Errorf("load approval %s: %w", key, err)
+		return Verdict{}, err
 	}
 	return g.advance(ctx, key, obj.ETag, r)
+}
+
+// decode reads the stored request at key, and refuses for good one whose
+// parts disagree (Check), leaving it as it is.
+func (g *Gate) decode(key string, body []byte) (*Request, error) {
+	r, err := Decode(body)
+	if err != nil {
+		return nil, fmt.Errorf("load approval %s: %w", key, err)
+	}
+	if err := r.Check(); err != nil {
+		return nil, hook.Permanent(fmt.Errorf("approval %s: %w; it is left as it is for inspection", key, err))
+	}
+	return r, nil
 }
 
 // open handles the first call: the conditional create decides which caller
@@ -222,9 +235,9 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 		if err != nil {
 			return Verdict{}, fmt.Errorf("load approval %s: %w", key, err)
 		}
-		r, err := Decode(obj.Body)
+		r, err := g.decode(key, obj.Body)
 		if err != nil {
-			return Verdict{}, fmt.Errorf("load approval %s: %w", key, err)
+			return Verdict{}, err
 		}
 		return g.advance(ctx, key, obj.ETag, r)
 	}
@@ -278,6 +291,8 @@ func newRequest(p Poll, change Change, now time.Time) (*Request, error) {
 	if s.ReminderAt > 0 {
 		r.RemindAt = now.Add(time.Duration(float64(s.Timeout) * s.ReminderAt))
 	}
+	t := r.terms()
+	r.Terms = &t
 	detail := fmt.Sprintf("waiting for %d approval(s) from %s; expires %s, then %s by default",
 		r.RequiredApprovals, approverList(r), r.ExpiresAt.UTC().Format(time.RFC3339), r.OnExpiry)
 	if r.OnExpiry == Approve {

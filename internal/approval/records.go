@@ -79,9 +79,9 @@ func (g *Gate) reload(ctx context.Context, key string) (*Request, string, error)
 	if err != nil {
 		return nil, "", fmt.Errorf("load approval %s: %w", key, err)
 	}
-	r, err := Decode(obj.Body)
+	r, err := g.decode(key, obj.Body)
 	if err != nil {
-		return nil, "", fmt.Errorf("load approval %s: %w", key, err)
+		return nil, "", err
 	}
 	return r, obj.ETag, nil
 }

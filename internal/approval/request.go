@@ -250,6 +250,9 @@ type Request struct {
 	DecidedAt *time.Time `json:"decidedAt,omitempty"`
 	// History is the audit trail, oldest first.
 	History []Event `json:"history"`
+	// Terms are what the request was created with (see Check); absent in
+	// documents written before they were recorded.
+	Terms *Terms `json:"terms,omitempty"`
 }
 
 // Smoke summarises the smoke checks of the deployment.
@@ -328,21 +331,91 @@ func (r *Request) Evaluate(now time.Time) Outcome {
 // tally applies the voting rules: any reject is a veto; otherwise enough
 // distinct approvals pass.
 func (r *Request) tally() Outcome {
-	approvals := 0
 	for _, v := range r.Votes {
-		switch {
-		case v.Decision == Reject:
+		if v.Decision == Reject {
 			return Rejected
-		case v.Decision == Approve && (r.Freeze == "" || v.Override):
-			// A frozen request counts only emergency overrides (Cast
-			// refuses others; this holds whatever wrote the votes).
-			approvals++
 		}
 	}
-	if approvals >= r.RequiredApprovals {
+	if r.approvers() >= r.RequiredApprovals {
 		return Approved
 	}
 	return Pending
+}
+
+// approvers counts the distinct approvers whose approval counts: on the
+// list (any name on a shared link), and an emergency override while the
+// request needs one. Cast refuses the rest; this holds whatever wrote the
+// votes.
+func (r *Request) approvers() int {
+	var seen []string
+	for _, v := range r.Votes {
+		name := strings.ToLower(v.Approver)
+		if v.Decision == Approve && (r.Freeze == "" || v.Override) && (r.Shared() || r.IsApprover(name)) && !slices.Contains(seen, name) {
+			seen = append(seen, name)
+		}
+	}
+	return len(seen)
+}
+
+// Terms are what a request was created with, kept apart from the fields
+// that say the same, so that a document changed since (by hand, or by a
+// bug) shows as inconsistent rather than deciding on its new terms.
+type Terms struct {
+	Approvers         []string  `json:"approvers,omitempty"`
+	RequiredApprovals int       `json:"requiredApprovals"`
+	OnExpiry          Decision  `json:"onExpiry"`
+	ExpiresAt         time.Time `json:"expiresAt"`
+}
+
+func (r *Request) terms() Terms {
+	return Terms{Approvers: slices.Clone(r.Approvers), RequiredApprovals: r.RequiredApprovals, OnExpiry: r.OnExpiry, ExpiresAt: r.ExpiresAt}
+}
+
+// ErrInconsistent marks a stored request whose parts disagree: it decides
+// nothing, and is left as it is for inspection.
+var ErrInconsistent = errors.New("request document is inconsistent")
+
+// Check reports, wrapping ErrInconsistent, why r cannot be what gatehouse
+// wrote: an approved outcome without enough distinct listed approvers'
+// approvals, an approval from someone not on the list, two votes from one
+// approver, or terms (quorum, approvers, expiry) other than those it was
+// created with. Documents written before terms were recorded are checked
+// for the rest.
+func (r *Request) Check() error {
+	var why []string
+	if r.Outcome == Approved && r.approvers() < r.RequiredApprovals {
+		why = append(why, fmt.Sprintf("its outcome is approved, but %d distinct approver(s) on its list approved, of %d required", r.approvers(), r.RequiredApprovals))
+	}
+	var seen []string
+	for _, v := range r.Votes {
+		name := strings.ToLower(v.Approver)
+		if slices.Contains(seen, name) {
+			why = append(why, fmt.Sprintf("%s voted twice", v.Approver))
+		}
+		seen = append(seen, name)
+		if v.Decision == Approve && !r.Shared() && !r.IsApprover(name) {
+			why = append(why, fmt.Sprintf("%s, who is not on its list, approved", v.Approver))
+		}
+	}
+	if t := r.Terms; t != nil {
+		now := r.terms()
+		if now.RequiredApprovals != t.RequiredApprovals {
+			why = append(why, fmt.Sprintf("requiredApprovals is %d, but it was created with %d", now.RequiredApprovals, t.RequiredApprovals))
+		}
+		if !slices.Equal(now.Approvers, t.Approvers) {
+			why = append(why, "its approvers differ from those it was created with")
+		}
+		if now.OnExpiry != t.OnExpiry {
+			why = append(why, fmt.Sprintf("onExpiry is %s, but it was created with %s", now.OnExpiry, t.OnExpiry))
+		}
+		if !now.ExpiresAt.Equal(t.ExpiresAt) {
+			why = append(why, "its expiry differs from the one it was created with")
+		}
+	}
+	if len(why) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrInconsistent, strings.Join(why, "; "))
 }
 
 // Passes reports whether an outcome lets the deployment go on. Expiry

@@ -105,6 +105,9 @@ func (o *Operator) List(ctx context.Context, all bool) error {
 			continue
 		}
 		state := string(oc)
+		if r.Check() != nil {
+			state = "inconsistent"
+		}
 		expires := r.ExpiresAt.UTC().Format("2006-01-02 15:04")
 		if oc == approval.Pending {
 			state = "pending"
@@ -204,6 +207,9 @@ func (o *Operator) Status(ctx context.Context, deployment string, sel Selector) 
 		fmt.Fprintf(out, "Gate:        %s\n", r.Gate)
 	}
 	fmt.Fprintf(out, "State:       %s\n", r.Summary(state))
+	if err := r.Check(); err != nil {
+		fmt.Fprintf(out, "INCONSISTENT: %s: the hook answers FAILED, and nothing can be decided\n", strings.TrimPrefix(err.Error(), approval.ErrInconsistent.Error()+": "))
+	}
 	if s := o.over(ctx, r, state); s != "" {
 		fmt.Fprintf(out, "ECS:         the deployment is %s: it no longer waits for this approval, and there is nothing to decide\n", s)
 	}
@@ -276,6 +282,9 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 	r, etag, err := o.load(ctx, key)
 	if err != nil {
 		return err
+	}
+	if err := r.Check(); err != nil {
+		return fmt.Errorf("%w; nothing was recorded (gatehouse status shows it)", err)
 	}
 	who := voter(arn)
 	if a := approverOf(arn, r.Approvers); a != "" {

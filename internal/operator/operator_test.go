@@ -245,3 +245,43 @@ func TestOperatorOverride(t *testing.T) {
 		}
 	}
 }
+
+// TestOperatorInconsistentRequest: a request whose stored parts disagree is
+// shown as inconsistent, saying why, and nothing can be decided on it.
+func TestOperatorInconsistentRequest(t *testing.T) {
+	srv := awstest.NewS3(t)
+	st := store.New(srv.Client(), srv.Bucket)
+	open(t, st, "forged", 2)
+	arn := strings.Replace(depARN, "EZe5RNVLH6PPzHXINuP28", "forged", 1)
+	d, _ := hook.ParseDeploymentARN(arn)
+	key := approval.Key(d, hook.StagePostTestTrafficShift)
+	obj, err := st.Get(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := approval.Decode(obj.Body)
+	r.Outcome = approval.Approved // no votes
+	body, _ := r.Encode()
+	edited, err := st.Update(context.Background(), key, body, obj.ETag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	alice := stubSTS("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Deployers_0123/alice@example.com", nil)
+	op := &Operator{Store: st, Identity: alice, Now: time.Now, Out: &out}
+	ctx := context.Background()
+	if err := op.List(ctx, true); err != nil || !strings.Contains(out.String(), "inconsistent") {
+		t.Errorf("list = %v:\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := op.Status(ctx, arn, Selector{}); err != nil || !strings.Contains(out.String(), "INCONSISTENT: its outcome is approved, but 0 distinct approver(s)") {
+		t.Errorf("status = %v:\n%s", err, out.String())
+	}
+	err = op.Decide(ctx, arn, Selector{}, approval.Approve, "", false)
+	if !errors.Is(err, approval.ErrInconsistent) || !strings.Contains(err.Error(), "nothing was recorded") {
+		t.Errorf("approve = %v, want refused as inconsistent", err)
+	}
+	if after, _ := st.Get(ctx, key); after.ETag != edited {
+		t.Error("the inconsistent document was rewritten")
+	}
+}

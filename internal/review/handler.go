@@ -181,6 +181,10 @@ func (h *Handler) load(ctx context.Context, tok string, askECS bool) (*loaded, e
 	if req.ID != c.Request {
 		return nil, &errPage{http.StatusGone, msgSuperseded}
 	}
+	if err := req.Check(); err != nil {
+		h.logError(ctx, "load approval", err)
+		return nil, &errPage{http.StatusConflict, "This approval request's stored record is inconsistent, so nothing can be decided here, and the deployment will not go on. Nothing was recorded; ask the platform team to inspect it."}
+	}
 	if c.Approver != "" && !req.IsApprover(c.Approver) || c.Approver == "" && !req.Shared() {
 		return nil, &errPage{http.StatusForbidden, msgInvalid}
 	}

@@ -703,3 +703,25 @@ func TestPolicyShown(t *testing.T) {
 		t.Errorf("page does not show the suite's policy:\n%s", page)
 	}
 }
+
+// TestInconsistentRequestPage: a request whose stored parts disagree gets
+// a 409 page that says so, with no form, and a vote records nothing.
+func TestInconsistentRequestPage(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com"}, 1)
+	r := e.request(t)
+	r.Outcome = approval.Approved // with no votes
+	body, _ := r.Encode()
+	if _, err := e.st.Update(context.Background(), e.key, body, e.etag(t)); err != nil {
+		t.Fatal(err)
+	}
+	before := e.etag(t)
+	link := e.link(t, "alice@example.com")
+	res, page := get(t, http.MethodGet, link)
+	if res.StatusCode != http.StatusConflict || !strings.Contains(page, "stored record is inconsistent") || strings.Contains(page, "<form") {
+		t.Errorf("page = %d:\n%s", res.StatusCode, page)
+	}
+	res, _ = post(t, e.srv.URL, url.Values{"token": {tokenOf(t, link)}, "decision": {"approve"}})
+	if res.StatusCode != http.StatusConflict || e.etag(t) != before {
+		t.Errorf("vote = %d (document changed: %v), want 409 and nothing recorded", res.StatusCode, e.etag(t) != before)
+	}
+}

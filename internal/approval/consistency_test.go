@@ -1,0 +1,100 @@
+package approval
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+)
+
+// TestInconsistentRequestDecidesNothing: a stored request whose parts
+// disagree (each way the issue measured a hand-edited document passing) is
+// answered FAILED "request document is inconsistent", and left as it is.
+func TestInconsistentRequestDecidesNothing(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(r *Request)
+		want string
+	}{
+		{"approved with no votes", func(r *Request) { r.Outcome = Approved }, "its outcome is approved, but 0 distinct approver(s) on its list approved, of 2 required"},
+		{"approvals from addresses not on the list", func(r *Request) {
+			r.Votes = []Vote{{Approver: "mallory@example.net", Decision: Approve, At: t0}, {Approver: "eve@example.net", Decision: Approve, At: t0}}
+		}, "mallory@example.net, who is not on its list, approved"},
+		{"one approver twice", func(r *Request) {
+			r.Votes = []Vote{{Approver: "alice@example.com", Decision: Approve, At: t0}, {Approver: "Alice@example.com", Decision: Approve, At: t0}}
+		}, "Alice@example.com voted twice"},
+		{"a lowered quorum", func(r *Request) {
+			r.RequiredApprovals = 1
+			r.Votes = []Vote{{Approver: "alice@example.com", Decision: Approve, At: t0}}
+		}, "requiredApprovals is 1, but it was created with 2"},
+		{"expiry turned to approve", func(r *Request) { r.OnExpiry = Approve }, "onExpiry is approve, but it was created with reject"},
+		{"expiry moved", func(r *Request) { r.ExpiresAt = r.ExpiresAt.Add(-4 * time.Hour) }, "its expiry differs"},
+		{"an approver added", func(r *Request) { r.Approvers = append(r.Approvers, "mallory@example.net") }, "its approvers differ"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, []string{"alice@example.com", "bob@example.com"}, 2)
+			f.mustPoll(t, Pending)
+			r, etag := f.load(t)
+			tt.edit(r)
+			body, _ := json.Marshal(r)
+			if _, err := f.st.Update(context.Background(), f.key, body, etag); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := f.st.Get(context.Background(), f.key)
+			_, err := f.gate.Poll(context.Background(), f.poll)
+			if !errors.Is(err, ErrInconsistent) || !strings.Contains(err.Error(), tt.want) || hook.IsTransient(err) {
+				t.Errorf("Poll = %v, want a final ErrInconsistent saying %q", err, tt.want)
+			}
+			after, _ := f.st.Get(context.Background(), f.key)
+			if after.ETag != before.ETag {
+				t.Error("the inconsistent document was rewritten")
+			}
+			h := hook.Wrap(HookHandler(f.gate, f.poll.Settings), hook.Options{})
+			payload, _ := json.Marshal(map[string]any{
+				"executionId": "e", "lifecycleStage": hook.StagePostTestTrafficShift, "resourceArn": deploymentARN,
+				"executionDetails": map[string]any{"serviceArn": f.poll.ServiceARN, "targetServiceRevisionArn": "rev-green"},
+			})
+			res, err := h(context.Background(), payload)
+			if err != nil || res.HookStatus != hook.StatusFailed || !strings.Contains(res.Reason, "request document is inconsistent") {
+				t.Errorf("hook answered %s %q, %v; want FAILED: request document is inconsistent", res.HookStatus, res.Reason, err)
+			}
+		})
+	}
+}
+
+// TestConsistentRequestsPass: what gatehouse itself writes is consistent,
+// an unlisted operator's reject from the CLI included, and so is a
+// document written before terms were recorded.
+func TestConsistentRequestsPass(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com", "bob@example.com"}, 2)
+	f.mustPoll(t, Pending)
+	for _, v := range []Vote{{Approver: "alice@example.com", Decision: Approve}, {Approver: "bob@example.com", Decision: Approve}} {
+		r, etag := f.load(t)
+		if _, _, err := Update(context.Background(), f.st, f.key, etag, r, func(r *Request) error { return r.Cast(v, t0) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.mustPoll(t, Approved)
+	r, _ := f.load(t)
+	if err := r.Check(); err != nil {
+		t.Errorf("an approval gatehouse recorded: %v", err)
+	}
+	r.Terms = nil
+	if err := r.Check(); err != nil {
+		t.Errorf("a document without terms: %v", err)
+	}
+	g := newFixture(t, []string{"alice@example.com"}, 1)
+	g.mustPoll(t, Pending)
+	r, _ = g.load(t)
+	if err := r.Cast(Vote{Approver: "arn:aws:iam::123456789012:user/ops", Decision: Reject, Via: "cli"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Check(); err != nil {
+		t.Errorf("an operator's reject: %v", err)
+	}
+}
