@@ -142,6 +142,10 @@ func parseOperator(cmd string, args []string, stderr io.Writer, getenv func(stri
 // newOperator returns the operator for the state bucket, with the
 // caller's AWS credentials.
 func newOperator(ctx context.Context, bucket string, stdout io.Writer, getenv func(string) string) (*operator.Operator, error) {
+	accounts, err := config.ParseAccounts(getenv(config.EnvOperatorAccounts))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", config.EnvOperatorAccounts, err)
+	}
 	// The SDK's default configuration: the whole credential chain
 	// (profiles, SSO, roles), as for the AWS CLI. The functions do without
 	// it (awsenv.FromEnv), which keeps SSO, STS and IMDS out of them.
@@ -156,6 +160,7 @@ func newOperator(ctx context.Context, bucket string, stdout io.Writer, getenv fu
 		return nil, fmt.Errorf("no AWS credentials: configure them as for the AWS CLI (aws configure, AWS_PROFILE, aws sso login): %w", err)
 	}
 	return &operator.Operator{
+		Accounts: accounts,
 		Store:    store.New(awsenv.NewS3(cfg, getenv), bucket),
 		Identity: newIdentity(cfg, getenv),
 		Now:      time.Now,

@@ -50,7 +50,26 @@ const (
 	// loosen, a JSON object with a section per hook ("approval", "smoke",
 	// "bake"). Unset, hookDetails may only tighten the suite's settings.
 	EnvPolicy = "GATEHOUSE_POLICY"
+	// EnvOperatorAccounts lists, comma-separated, the AWS accounts whose
+	// identities the CLI lets approve besides the deployment's own.
+	EnvOperatorAccounts = "GATEHOUSE_OPERATOR_ACCOUNTS"
 )
+
+// ParseAccounts parses a comma-separated list of 12-digit AWS account ids.
+func ParseAccounts(s string) ([]string, error) {
+	var out []string
+	for _, a := range strings.Split(s, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		if len(a) != 12 || strings.Trim(a, "0123456789") != "" {
+			return nil, fmt.Errorf("%q is not a 12-digit AWS account id", a)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
 
 // PolicySections are the sections of GATEHOUSE_POLICY, one per hook.
 var PolicySections = []string{"approval", "bake", "smoke"}

@@ -205,3 +205,15 @@ func TestLoadPolicy(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAccounts(t *testing.T) {
+	got, err := ParseAccounts(" 123456789012, ,210987654321")
+	if err != nil || !cmp.Equal([]string{"123456789012", "210987654321"}, got) {
+		t.Errorf("ParseAccounts = %v, %v", got, err)
+	}
+	for _, bad := range []string{"12345", "12345678901a", "arn:aws:iam::123456789012:root"} {
+		if _, err := ParseAccounts(bad); err == nil {
+			t.Errorf("ParseAccounts(%q) = nil error", bad)
+		}
+	}
+}

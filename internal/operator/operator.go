@@ -5,18 +5,22 @@
 package operator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -43,6 +47,10 @@ type Operator struct {
 	// Deployments, when set, tells whether the deployment of an open
 	// request still waits for it. Best effort.
 	Deployments DeploymentStatus
+	// Accounts are the AWS accounts whose identities may approve besides
+	// the deployment's own (GATEHOUSE_OPERATOR_ACCOUNTS). An identity of
+	// any other account may only reject.
+	Accounts []string
 }
 
 // DeploymentStatus reads a deployment's ECS status. *ecsdeploy.Reader
@@ -287,8 +295,17 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 		return fmt.Errorf("%w; nothing was recorded (gatehouse status shows it)", err)
 	}
 	who := voter(arn)
-	if a := approverOf(arn, r.Approvers); a != "" {
-		who = a
+	account := identityAccount(arn)
+	trusted := account != "" && (account == r.Account || slices.Contains(o.Accounts, account))
+	if trusted {
+		if a := approverOf(arn, r.Approvers); a != "" {
+			who = a
+		}
+	} else if d == approval.Approve {
+		// The name of a user or session in another account is no one's:
+		// anyone with an account can name a user alice@example.com.
+		return fmt.Errorf("%s is an identity of account %s, not of the deployment's account %s or of %s: it approves nothing (it may reject); nothing was recorded",
+			arn, cmp.Or(account, "unknown"), r.Account, config.EnvOperatorAccounts)
 	}
 	now := o.Now()
 	if s := o.over(ctx, r, r.Evaluate(now)); s != "" {
@@ -370,6 +387,15 @@ func approverOf(arn string, approvers []string) string {
 		}
 	}
 	return ""
+}
+
+// identityAccount returns the account of an IAM or STS ARN, or "".
+func identityAccount(s string) string {
+	a, err := arn.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return a.AccountID
 }
 
 // voter returns whom a CLI vote on a shared-link request counts for: the

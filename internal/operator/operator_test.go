@@ -285,3 +285,43 @@ func TestOperatorInconsistentRequest(t *testing.T) {
 		t.Error("the inconsistent document was rewritten")
 	}
 }
+
+// TestForeignIdentityApprovesNothing: a user named like an approver in
+// another AWS account is nobody: it cannot approve, on a list or a shared
+// link; it may reject. An account in Accounts is trusted like the
+// deployment's own.
+func TestForeignIdentityApprovesNothing(t *testing.T) {
+	srv := awstest.NewS3(t)
+	st := store.New(srv.Client(), srv.Bucket)
+	open(t, st, "foreign", 1)
+	arn := strings.Replace(depARN, "EZe5RNVLH6PPzHXINuP28", "foreign", 1)
+	ctx := context.Background()
+	var out bytes.Buffer
+	foreign := &Operator{Store: st, Identity: stubSTS("arn:aws:iam::999999999999:user/alice@example.com", nil), Now: time.Now, Out: &out}
+	err := foreign.Decide(ctx, arn, Selector{}, approval.Approve, "", false)
+	if err == nil || !strings.Contains(err.Error(), "is an identity of account 999999999999, not of the deployment's account 123456789012") {
+		t.Errorf("approve from another account = %v, want refused", err)
+	}
+	d, _ := hook.ParseDeploymentARN(arn)
+	obj, _ := st.Get(ctx, approval.Key(d, hook.StagePostTestTrafficShift))
+	if r, _ := approval.Decode(obj.Body); len(r.Votes) != 0 {
+		t.Errorf("votes after a refused approve: %+v", r.Votes)
+	}
+	trusted := &Operator{Store: st, Identity: stubSTS("arn:aws:iam::999999999999:user/alice@example.com", nil), Now: time.Now, Out: &out,
+		Accounts: []string{"999999999999"}}
+	if err := trusted.Decide(ctx, arn, Selector{}, approval.Approve, "", false); err != nil || !strings.Contains(out.String(), "as alice@example.com") {
+		t.Errorf("approve from a listed account = %v:\n%s", err, out.String())
+	}
+
+	open(t, st, "foreign-reject", 1)
+	arn = strings.Replace(depARN, "EZe5RNVLH6PPzHXINuP28", "foreign-reject", 1)
+	if err := foreign.Decide(ctx, arn, Selector{}, approval.Reject, "not this one", false); err != nil {
+		t.Errorf("reject from another account = %v, want recorded", err)
+	}
+	if got := identityAccount("arn:aws:sts::123456789012:assumed-role/ops/jane"); got != "123456789012" {
+		t.Errorf("identityAccount = %q", got)
+	}
+	if got := identityAccount("not-an-arn"); got != "" {
+		t.Errorf("identityAccount(not an ARN) = %q", got)
+	}
+}
