@@ -34,6 +34,7 @@ const (
 	CtxSmokeConfig            = "smokeConfig"
 	CtxBakeConfig             = "bakeConfig"
 	CtxPolicy                 = "policy"
+	CtxSubscriptionAdmins     = "subscriptionAdmins"
 	CtxDemo                   = "demo"
 	CtxTestListenerCIDR       = "testListenerCidr"
 	CtxDemoImage              = "demoImage"
@@ -71,6 +72,7 @@ type Options struct {
 	SmokeConfig            string
 	BakeConfig             string
 	Policy                 string
+	SubscriptionAdmins     []string
 	Demo                   bool
 	TestListenerCIDR       string
 	DemoImage              string
@@ -138,6 +140,7 @@ func OptionsFromContext(app awscdk.App, getenv func(string) string) (Options, er
 		CanaryPercent: float(CtxCanaryPercent),
 		CanaryBake:    time.Duration(num(CtxCanaryBakeMinutes, 0)) * time.Minute,
 	}
+	o.SubscriptionAdmins = list(str(CtxSubscriptionAdmins))
 	o.SmokeVPCID = str(CtxSmokeVPCID)
 	o.SmokeSubnetIDs = list(str(CtxSmokeSubnetIDs))
 	o.SmokeSecurityGroupIDs = list(str(CtxSmokeSecurityGroupIDs))
@@ -355,6 +358,7 @@ func Build(app awscdk.App, o Options) (*Stacks, error) {
 			SmokeConfig:            o.SmokeConfig,
 			BakeConfig:             o.BakeConfig,
 			Policy:                 o.Policy,
+			SubscriptionAdmins:     o.SubscriptionAdmins,
 		},
 	}
 	props.AlarmTopicARN = o.AlarmTopicARN

@@ -118,6 +118,14 @@ type SuiteProps struct {
 	SmokeSecurityGroups []awsec2.ISecurityGroup
 	// AlarmTopic, if set, is notified when an alarm changes state.
 	AlarmTopic awssns.ITopic
+	// SubscriptionAdmins are the IAM principals (ARN patterns, such as
+	// arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_AdministratorAccess_*)
+	// that may subscribe to the review topic and list its subscriptions,
+	// besides the account's root user, the CDK's CloudFormation execution
+	// roles (which create the approvers' subscriptions) and the approval
+	// hook. The topic's policy denies everyone else: an unfiltered
+	// subscription would receive every personal review link.
+	SubscriptionAdmins []string
 }
 
 // Suite is the gatehouse hook suite: state bucket, review topic, signing
@@ -171,7 +179,32 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 	s.newBakeHook(c, p, g)
 	s.newInvokeRole(c)
 	s.newAlarms(c, p)
+	s.restrictSubscriptions(p)
 	return s
+}
+
+// restrictSubscriptions denies subscribing to the review topic, and
+// listing its subscriptions, to every principal but the account's root
+// user, the CDK's CloudFormation execution roles, the approval hook and
+// SubscriptionAdmins: anyone else allowed sns:Subscribe by their own policy
+// could add an unfiltered subscription and receive every personal link.
+func (s *Suite) restrictSubscriptions(p SuiteProps) {
+	allowed := []*string{
+		jsii.String("arn:" + *awscdk.Aws_PARTITION() + ":iam::" + *awscdk.Aws_ACCOUNT_ID() + ":root"),
+		jsii.String("arn:" + *awscdk.Aws_PARTITION() + ":iam::" + *awscdk.Aws_ACCOUNT_ID() + ":role/cdk-*-cfn-exec-role-*"),
+		s.ApprovalHook.Role().RoleArn(),
+	}
+	for _, a := range p.SubscriptionAdmins {
+		allowed = append(allowed, jsii.String(a))
+	}
+	s.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyAdministratorsSubscribe"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("sns:Subscribe", "sns:ListSubscriptionsByTopic"),
+		Resources:  &[]*string{s.Topic.TopicArn()},
+		Conditions: &map[string]any{"ArnNotLike": map[string]any{"aws:PrincipalArn": allowed}},
+	}))
 }
 
 // grants are the resources and statements the functions share.
@@ -227,7 +260,7 @@ func (s *Suite) newReviewTopic(c constructs.Construct, p SuiteProps) {
 			"gatehouse: no approvers, so the review topic has no subscriptions: the approval hook's shared-link message reaches nobody, "+
 				"the request expires and ECS rolls the deployment back. Subscribe approvers with -c approvers=alice@example.com,... "+
 				"(SuiteProps.Approvers): each gets a filtered subscription and becomes a default approver. For a shared link instead, "+
-				"subscribe an address without a filter policy (aws sns subscribe --protocol email --topic-arn <ReviewTopicArn> "+
+				"subscribe an address without a filter policy, as one of the topic's administrators (SubscriptionAdmins) (aws sns subscribe --protocol email --topic-arn <ReviewTopicArn> "+
 				"--notification-endpoint <address>), and remove it before adding approvers, or it receives everyone's personal links."), nil)
 	}
 	for _, a := range p.Approvers {
@@ -535,6 +568,11 @@ func (p *SuiteProps) defaults() error {
 	}
 	if p.LogRetention == "" {
 		p.LogRetention = DefaultLogRetention
+	}
+	for _, a := range p.SubscriptionAdmins {
+		if !strings.HasPrefix(a, "arn:") || strings.Count(a, ":") < 5 {
+			problems = append(problems, fmt.Sprintf("SubscriptionAdmins: %q is not an IAM principal ARN (wildcards allowed), such as arn:aws:iam::123456789012:role/Admin", a))
+		}
 	}
 	if p.ReviewURL != "" {
 		if err := config.CheckReviewURL(p.ReviewURL); err != nil {

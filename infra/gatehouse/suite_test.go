@@ -1,6 +1,7 @@
 package gatehouse_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,8 @@ func TestNewSuiteRefuses(t *testing.T) {
 		{"review URL with a query", gatehouse.SuiteProps{ReviewURL: "https://deploy.example.com/gatehouse?x=1"}, []string{"ReviewURL", "query"}},
 		{"bad smoke config", gatehouse.SuiteProps{SmokeConfig: `{"retries": "many"}`}, []string{"SuiteProps.SmokeConfig", "retries"}},
 		{"bad bake config", gatehouse.SuiteProps{BakeConfig: `{"window": "forever"}`}, []string{"SuiteProps.BakeConfig", "window"}},
+		{"bad policy", gatehouse.SuiteProps{Policy: `{"approval": {"loosen": {"quorum": 1}}}`}, []string{"Policy", "GATEHOUSE_POLICY.approval.loosen.quorum: unknown key"}},
+		{"subscription admin not an ARN", gatehouse.SuiteProps{SubscriptionAdmins: []string{"Admin"}}, []string{"SubscriptionAdmins", `"Admin" is not an IAM principal ARN`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,4 +134,35 @@ func TestNewSuiteOptIns(t *testing.T) {
 			})}),
 		}), jsii.Number(2))
 	})
+}
+
+// TestReviewTopicPolicy: only the account's root user, the CDK's
+// CloudFormation execution roles, the approval hook and the configured
+// administrators may subscribe to the review topic or list its
+// subscriptions: an unfiltered subscription would get every personal link.
+func TestReviewTopicPolicy(t *testing.T) {
+	stack := awscdk.NewStack(newApp(), jsii.String("S"), nil)
+	gatehouse.NewSuite(stack, "Suite", &gatehouse.SuiteProps{AssetDir: assetRoot, Approvers: []string{"alice@example.com"},
+		SubscriptionAdmins: []string{"arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_AdministratorAccess_*"}})
+	tmpl := assertions.Template_FromStack(stack, nil)
+	check(t, "a deny for everyone else", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::SNS::TopicPolicy"), obj(map[string]any{
+			"PolicyDocument": obj(map[string]any{"Statement": arrayWith(obj(map[string]any{
+				"Sid":       "OnlyAdministratorsSubscribe",
+				"Effect":    "Deny",
+				"Principal": obj(map[string]any{"AWS": "*"}),
+				"Action":    []any{"sns:Subscribe", "sns:ListSubscriptionsByTopic"},
+				"Condition": obj(map[string]any{"ArnNotLike": obj(map[string]any{"aws:PrincipalArn": arrayWith(
+					"arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_AdministratorAccess_*",
+				)})}),
+			}))}),
+		}))
+	})
+	doc := tmpl.FindResources(jsii.String("AWS::SNS::TopicPolicy"), nil)
+	b, _ := json.Marshal(doc)
+	for _, w := range []string{`:root`, `:role/cdk-*-cfn-exec-role-*`, `ApprovalHookRole`} {
+		if !strings.Contains(string(b), w) {
+			t.Errorf("topic policy does not allow %s:\n%s", w, b)
+		}
+	}
 }
