@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,5 +97,64 @@ func TestConsistentRequestsPass(t *testing.T) {
 	}
 	if err := r.Check(); err != nil {
 		t.Errorf("an operator's reject: %v", err)
+	}
+}
+
+// raceNotifier runs before, once, in the middle of publishing the first
+// message that matches: the request changes while that message is out.
+type raceNotifier struct {
+	fakeNotifier
+	match  func(Message) bool
+	before func()
+	once   sync.Once
+}
+
+func (n *raceNotifier) Publish(ctx context.Context, m Message) (string, error) {
+	if n.match(m) {
+		n.once.Do(n.before)
+	}
+	return n.fakeNotifier.Publish(ctx, m)
+}
+
+// TestLateReviewGetsTheDecision: a request that closes while bob's review
+// link is being published announces its outcome to alice only, since bob's
+// link is not recorded yet; bob must get the decision notice too.
+func TestLateReviewGetsTheDecision(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com", "bob@example.com"}, 2)
+	n := &raceNotifier{match: func(m Message) bool { return m.Approver == "bob@example.com" && strings.HasPrefix(m.Subject, "[gatehouse] Approve") }}
+	f.gate.Notifier = n
+	n.before = func() {
+		// alice rejects, and another call closes and announces.
+		r, etag := f.load(t)
+		if _, _, err := Update(context.Background(), f.st, f.key, etag, r, func(r *Request) error {
+			return r.Cast(Vote{Approver: "alice@example.com", Decision: Reject, Comment: "no"}, t0)
+		}); err != nil {
+			t.Error(err)
+		}
+		if v, err := f.gate.Poll(context.Background(), f.poll); err != nil || v.Outcome != Rejected {
+			t.Errorf("the racing call = %+v, %v", v, err)
+		}
+	}
+	if _, err := f.gate.Poll(context.Background(), f.poll); err != nil {
+		t.Fatal(err)
+	}
+	decided := map[string]int{}
+	for _, m := range n.sent() {
+		if strings.Contains(m.Subject, "rejected") {
+			decided[m.Approver]++
+		}
+	}
+	if decided["alice@example.com"] != 1 || decided["bob@example.com"] != 1 {
+		t.Errorf("decision notices %v, want one each for alice and bob", decided)
+	}
+	r, _ := f.load(t)
+	if !r.noticeSent("decision", "bob@example.com") || !strings.Contains(r.History[len(r.History)-1].Detail, "whose review link went out as the request closed") {
+		t.Errorf("bob's notice not recorded: %+v", r.History)
+	}
+	// Later calls send nothing more.
+	before := len(n.sent())
+	f.mustPoll(t, Rejected)
+	if len(n.sent()) != before {
+		t.Errorf("a later call sent %d more messages", len(n.sent())-before)
 	}
 }

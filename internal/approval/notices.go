@@ -87,6 +87,13 @@ func (g *Gate) sendReviews(ctx context.Context, key, etag string, r *Request) (*
 		}
 		r, etag = next, newTag
 		sent++
+		if r.AnnouncedAt != nil {
+			// The request closed, and its outcome went out, while this
+			// message was being published: the announcement did not know
+			// of this recipient, so the notice is ours to send.
+			r, etag = g.lateNotice(ctx, wctx, key, etag, r, a)
+			break
+		}
 	}
 	r, etag, err := g.update(wctx, key, etag, r, func(n *Request) { n.SendingSince = nil })
 	if err != nil {
@@ -103,6 +110,30 @@ func (g *Gate) sendReviews(ctx context.Context, key, etag string, r *Request) (*
 	}
 	g.Log.InfoContext(ctx, "review messages sent", "deployment_arn", r.DeploymentARN, "stage", string(r.Stage), "messages", sent)
 	return r, etag, nil
+}
+
+// lateNotice sends approver a, whose review message went out as the
+// request closed, the decision notice the announcement could not send
+// them, and records it. Best effort, as the announcement is.
+func (g *Gate) lateNotice(ctx, wctx context.Context, key, etag string, r *Request, a string) (*Request, string) {
+	if r.noticeSent("decision", a) {
+		return r, etag
+	}
+	id, err := g.Notifier.Publish(ctx, DecisionMessage(r, a))
+	if err != nil {
+		g.Log.ErrorContext(ctx, "decision notice not sent", "deployment_arn", r.DeploymentARN, "err", err)
+		return r, etag
+	}
+	notice := Notice{Kind: "decision", Approver: a, MessageID: id, At: g.Now()}
+	next, newTag, err := g.update(wctx, key, etag, r, func(n *Request) {
+		n.Notices = append(n.Notices, notice)
+		n.record(notice.At, "announced", "gatehouse", "outcome sent to "+describeRecipients([]Notice{notice})+", whose review link went out as the request closed")
+	})
+	if err != nil {
+		g.Log.WarnContext(ctx, "notices not recorded", "deployment_arn", r.DeploymentARN, "err", err)
+		return r, etag
+	}
+	return next, newTag
 }
 
 // transientAll reports whether every error is worth retrying.
