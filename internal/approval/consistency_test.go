@@ -121,7 +121,9 @@ func (n *raceNotifier) Publish(ctx context.Context, m Message) (string, error) {
 // link is not recorded yet; bob must get the decision notice too.
 func TestLateReviewGetsTheDecision(t *testing.T) {
 	f := newFixture(t, []string{"alice@example.com", "bob@example.com"}, 2)
-	n := &raceNotifier{match: func(m Message) bool { return m.Approver == "bob@example.com" && strings.HasPrefix(m.Subject, "[gatehouse] Approve") }}
+	n := &raceNotifier{match: func(m Message) bool {
+		return m.Approver == "bob@example.com" && strings.HasPrefix(m.Subject, "[gatehouse] Approve")
+	}}
 	f.gate.Notifier = n
 	n.before = func() {
 		// alice rejects, and another call closes and announces.

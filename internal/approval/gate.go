@@ -184,7 +184,7 @@ func (g *Gate) decode(key string, body []byte) (*Request, error) {
 // notifies, so duplicates and retries never publish twice.
 func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 	now := g.Now()
-	change := g.describe(ctx, p.Deployment.String())
+	change, unknown := g.describe(ctx, p.Deployment.String())
 	if p.Settings.FirstDeployment == FirstDeploymentSkip && change.Known && change.FirstDeployment && p.Settings.FrozenAt(now) == "" {
 		return Verdict{Outcome: Approved, Pass: true, Reason: "first deployment of the service: not gated (firstDeployment: skip)"}, nil
 	}
@@ -192,7 +192,7 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 	if err != nil {
 		return Verdict{}, err
 	}
-	wait, err := g.waitForSmoke(ctx, p, change)
+	wait, err := g.waitForSmoke(ctx, p, change, unknown)
 	if err != nil {
 		return Verdict{}, err
 	}

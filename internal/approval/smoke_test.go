@@ -2,6 +2,7 @@ package approval
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -179,5 +180,41 @@ func TestWaitForSmokeWhenECSCannotSay(t *testing.T) {
 	sm.set(false, "health: status 500")
 	if v := f.mustPoll(t, SmokeFailed); v.Pass {
 		t.Errorf("verdict = %+v", v)
+	}
+}
+
+// TestDeniedDescribeIsABoundedWait: with a smoke function configured and
+// DescribeServiceDeployments denied for good, the hook asks again only for
+// a bounded time, then answers FAILED naming the error: without a request
+// no timeout runs, and ECS's hook timeout (which may CONTINUE) must not be
+// what ends the hold.
+func TestDeniedDescribeIsABoundedWait(t *testing.T) {
+	f, _ := smokeFixture(t)
+	f.gate.Describer = fakeDescriber{err: errors.New("AccessDeniedException: not authorized to perform ecs:DescribeServiceDeployments")}
+	h := hook.Wrap(HookHandler(f.gate, f.poll.Settings), hook.Options{Now: f.clock.Now, MaxUncertain: 15 * time.Minute})
+	payload, _ := json.Marshal(map[string]any{
+		"executionId": "e", "lifecycleStage": hook.StagePostTestTrafficShift, "resourceArn": deploymentARN,
+		"executionDetails": map[string]any{"serviceArn": f.poll.ServiceARN, "targetServiceRevisionArn": "rev-green"},
+	})
+	var res hook.Response
+	for call := range 4 {
+		var err error
+		if res, err = h(context.Background(), payload); err != nil {
+			t.Fatal(err)
+		}
+		if call < 3 && res.HookStatus != hook.StatusInProgress {
+			t.Fatalf("call %d: %s %q, want IN_PROGRESS", call, res.HookStatus, res.Reason)
+		}
+		var req map[string]json.RawMessage
+		_ = json.Unmarshal(payload, &req)
+		req["hookDetails"] = res.HookDetails
+		payload, _ = json.Marshal(req)
+		f.clock.Add(5 * time.Minute)
+	}
+	if res.HookStatus != hook.StatusFailed || !strings.Contains(res.Reason, "could not tell for 15m") || !strings.Contains(res.Reason, "AccessDeniedException") {
+		t.Errorf("after 15m: %s %q, want FAILED naming the denied describe", res.HookStatus, res.Reason)
+	}
+	if n := len(f.n.sent()); n != 0 {
+		t.Errorf("%d messages sent without knowing whether to wait for smoke", n)
 	}
 }

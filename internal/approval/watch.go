@@ -69,9 +69,11 @@ func (g *Gate) watch(ctx context.Context, r *Request) (string, error) {
 
 // waitForSmoke decides whether to hold the messages for the smoke verdict:
 // as configured, else when ECS reports the smoke hook among this stage's
-// hooks. When ECS cannot say, a smoke report already written answers; with
-// none, the gate asks again later rather than guess.
-func (g *Gate) waitForSmoke(ctx context.Context, p Poll, change Change) (bool, error) {
+// hooks. When ECS cannot say (why: unknown), a smoke report already written
+// answers; with none, the gate asks again later rather than guess, for a
+// bounded time (hook.Uncertain): a describe that is denied for good ends
+// in FAILED naming it, not in a hold that only ECS's hook timeout ends.
+func (g *Gate) waitForSmoke(ctx context.Context, p Poll, change Change, unknown error) (bool, error) {
 	if p.Settings.WaitForSmoke != nil {
 		return *p.Settings.WaitForSmoke, nil
 	}
@@ -95,7 +97,7 @@ func (g *Gate) waitForSmoke(ctx context.Context, p Poll, change Change) (bool, e
 			return false, fmt.Errorf("read smoke verdict: %w", err)
 		}
 	}
-	return false, hook.Transient(errors.New("ECS did not say whether a smoke hook runs at this stage; asking again before notifying anyone"))
+	return false, hook.Uncertain(fmt.Errorf("ECS did not say whether a smoke hook runs at this stage (%s); asking again before notifying anyone", oneLine(fmt.Sprint(unknown))))
 }
 
 // functionName returns the function name in a Lambda function ARN (without

@@ -344,8 +344,11 @@ func TestLambdaApprovalFlow(t *testing.T) {
 			t.Fatal(err)
 		}
 		r, _ := approval.Decode(obj.Body)
+		// (its recorded terms too: an expiry moved alone is refused as
+		// inconsistent).
 		r.CreatedAt = r.CreatedAt.Add(-time.Hour)
 		r.ExpiresAt = r.ExpiresAt.Add(-time.Hour)
+		r.Terms.ExpiresAt = r.ExpiresAt
 		body, _ := r.Encode()
 		if _, err := s.store.Update(context.Background(), s.key(t, "expiry1"), body, obj.ETag); err != nil {
 			t.Fatal(err)

@@ -35,6 +35,11 @@ type Options struct {
 	// during a rollback is not documented, so the weights alone do not
 	// decide. *ecsdeploy.Reader satisfies it.
 	Deployments DeploymentStatus
+	// MaxUncertain bounds how long a hook that cannot tell (Uncertain)
+	// answers IN_PROGRESS before FAILED. Zero means DefaultMaxUncertain.
+	MaxUncertain time.Duration
+	// Now is the clock for that bound. Nil means time.Now.
+	Now func() time.Time
 }
 
 // DeploymentStatus reads a deployment's status as ECS reports it
@@ -102,14 +107,28 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 		if err != nil {
 			return Response{HookStatus: StatusFailed, Reason: Clip("malformed event: "+err.Error(), maxReason)}, nil
 		}
+		// A hook that could not tell carries since when (Uncertain); the
+		// handler never sees the key.
+		since, details, err := takeUncertain(details)
+		if err != nil {
+			return Response{HookStatus: StatusFailed, Reason: Clip("malformed event: "+err.Error(), maxReason)}, nil
+		}
 		req.HookDetails = details
 		// What an IN_PROGRESS answer returns when the handler returned
 		// nothing new: the configuration and the state as they came.
 		unchanged, err := Carry(config, state(config, details))
+		if err == nil {
+			unchanged, err = withUncertain(unchanged, since, false)
+		}
 		if err != nil {
 			return Response{HookStatus: StatusFailed, Reason: Clip("internal error: "+err.Error(), maxReason)}, nil
 		}
-		if res, decided := rollbackByECS(ctx, req, opt.Deployments, delay, unchanged); decided {
+		now := time.Now
+		if opt.Now != nil {
+			now = opt.Now
+		}
+		b := bound{since: since, now: now(), max: cmp.Or(opt.MaxUncertain, DefaultMaxUncertain)}
+		if res, decided := rollbackByECS(ctx, req, opt.Deployments, delay, unchanged, b); decided {
 			return res, nil
 		}
 		if err := req.Validate(); err != nil {
@@ -118,7 +137,8 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 		hctx, cancel := withAnswerTime(ctx)
 		defer cancel()
 		out, err := h(hctx, req)
-		return answer(ctx, log, req, out, err, config, unchanged, delay), nil
+		res := answer(ctx, log, req, out, err, config, unchanged, delay, b)
+		return res, nil
 	}
 }
 
@@ -126,8 +146,11 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 // checked and with the configuration carried on IN_PROGRESS, or for an
 // error IN_PROGRESS when it is transient (the call's hookDetails go back as
 // they came) and FAILED with the error otherwise.
-func answer(ctx context.Context, log *slog.Logger, req Request, out Response, err error, config map[string]json.RawMessage, unchanged json.RawMessage, delay int) Response {
+func answer(ctx context.Context, log *slog.Logger, req Request, out Response, err error, config map[string]json.RawMessage, unchanged json.RawMessage, delay int, b bound) Response {
 	switch {
+	case IsUncertain(err):
+		log.WarnContext(ctx, "cannot tell yet", "deployment_arn", req.ResourceARN, "err", err)
+		return uncertainAnswer(err, b.since, b.now, b.max, delay, unchanged)
 	case err == nil:
 		if out.HookStatus == StatusInProgress {
 			out.CallBackDelay = ClampDelay(cmp.Or(out.CallBackDelay, delay))
@@ -144,6 +167,11 @@ func answer(ctx context.Context, log *slog.Logger, req Request, out Response, er
 			// Whatever ECS does with returned hookDetails (merge or
 			// replace), the next call gets the configuration too.
 			carried, err := Carry(config, out.HookDetails)
+			if err == nil {
+				// Told at last: the bound is cleared (under a merge, an
+				// absent key would keep the old time).
+				carried, err = withUncertain(carried, time.Time{}, !b.since.IsZero())
+			}
 			if err != nil {
 				return Response{HookStatus: StatusFailed, Reason: Clip("internal error: "+err.Error(), maxReason)}
 			}
@@ -170,7 +198,7 @@ func answer(ctx context.Context, log *slog.Logger, req Request, out Response, er
 // on missing information, and ECS calls again; a rollback waits at most
 // until ECS answers again. When ECS cannot be asked but the weights are
 // there, they decide (they showed no rollback), and the handler runs.
-func rollbackByECS(ctx context.Context, req Request, d DeploymentStatus, delay int, unchanged json.RawMessage) (Response, bool) {
+func rollbackByECS(ctx context.Context, req Request, d DeploymentStatus, delay int, unchanged json.RawMessage, b bound) (Response, bool) {
 	if d == nil || !req.LifecycleStage.ReinvokedOnRollback() {
 		return Response{}, false
 	}
@@ -187,8 +215,21 @@ func rollbackByECS(ctx context.Context, req Request, d DeploymentStatus, delay i
 	case err == nil || req.hasWeights():
 		return Response{}, false
 	}
-	return Response{HookStatus: StatusInProgress, CallBackDelay: delay, HookDetails: unchanged,
-		Reason: Clip(fmt.Sprintf("cannot tell a rollback from a forward step: the call carries no traffic weights and ECS cannot say whether the deployment rolls back (%s); asking again", OneLine(err.Error())), maxReason)}, true
+	why := fmt.Errorf("cannot tell a rollback from a forward step: the call carries no traffic weights and ECS cannot say whether the deployment rolls back (%s)", OneLine(err.Error()))
+	if IsTransient(err) {
+		// Throttling, a timeout: ECS will answer. Held, not bounded: an
+		// answer of FAILED could block a rollback, which a gate never does.
+		return Response{HookStatus: StatusInProgress, CallBackDelay: delay, HookDetails: unchanged, Reason: Clip(why.Error()+"; asking again", maxReason)}, true
+	}
+	// Denied, or refused for good: ECS will never say, and only a FAILED
+	// ends the hold, after the bound.
+	return uncertainAnswer(why, b.since, b.now, b.max, delay, unchanged), true
+}
+
+// bound is what Wrap knows of a run of calls that could not tell.
+type bound struct {
+	since, now time.Time
+	max        time.Duration
 }
 
 // AnswerMargin is the time kept back from the invocation's deadline so that

@@ -90,6 +90,7 @@ func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessa
 	return hook.Wrap(approval.HookHandler(gate, env.Defaults), hook.Options{
 		CallBackDelay: env.Defaults.CallbackDelay,
 		Logger:        c.Log,
+		Now:           c.Now,
 		Deployments:   c.ECS,
 	})
 }

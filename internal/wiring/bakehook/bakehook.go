@@ -86,6 +86,7 @@ func New(env bake.HookEnv, c Clients) func(context.Context, json.RawMessage) (ho
 	return hook.Wrap(bake.HookHandler(checker, env.Defaults), hook.Options{
 		CallBackDelay: env.Defaults.CallbackDelay,
 		Logger:        c.Log,
+		Now:           c.Now,
 		// A rollback is told by what ECS says, not by the weights alone.
 		Deployments: c.ECS,
 	})

@@ -75,6 +75,7 @@ func New(env config.SmokeHook, c Clients) func(context.Context, json.RawMessage)
 	return hook.Wrap(smoke.HookHandler(runner, env.Defaults), hook.Options{
 		CallBackDelay: smoke.TransientCallBackDelay,
 		Logger:        c.Log,
+		Now:           c.Now,
 		// A rollback is told by what ECS says, not by the weights alone.
 		Deployments: c.ECS,
 	})
