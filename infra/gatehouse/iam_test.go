@@ -134,6 +134,8 @@ func TestFunctionRolesLeastPrivilege(t *testing.T) {
 			"ReadReports s3:GetObject ${SuiteStateBucket.Arn}/reports/*",
 			"TellMissingFromDenied s3:ListBucket ${SuiteStateBucket.Arn}",
 			"PublishReviews sns:Publish ${SuiteReviewTopic}",
+			"ReadSubscriptions sns:ListSubscriptionsByTopic ${SuiteReviewTopic}",
+			"ReadSubscriptionFilters sns:GetSubscriptionAttributes ${SuiteReviewTopic}:*",
 			"ReadSigningKey secretsmanager:GetSecretValue ${SuiteSigningKey}",
 			"DescribeDeployment ecs:DescribeServiceDeployments arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/*/*/*,arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*/*",
 			"ListDeployments ecs:ListServiceDeployments arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*/*",

@@ -399,6 +399,10 @@ func (s *Suite) newApprovalHook(c constructs.Construct, p SuiteProps, g *grants)
 			allow("ReadReports", []string{"s3:GetObject"}, g.reports),
 			g.listState,
 			allow("PublishReviews", []string{"sns:Publish"}, s.Topic.TopicArn()),
+			// onExpiry: approve passes only when every approver has a
+			// confirmed subscription of their own.
+			allow("ReadSubscriptions", []string{"sns:ListSubscriptionsByTopic"}, s.Topic.TopicArn()),
+			allow("ReadSubscriptionFilters", []string{"sns:GetSubscriptionAttributes"}, jsii.String(*s.Topic.TopicArn()+":*")),
 			g.readSecret,
 			g.describeDeployments,
 			// firstDeployment: skip asks whether the service had an earlier deployment.
@@ -408,6 +412,7 @@ func (s *Suite) newApprovalHook(c constructs.Construct, p SuiteProps, g *grants)
 			allow("WatchAlarms", []string{"cloudwatch:DescribeAlarms"}, jsii.String("*")),
 		},
 		wildcards: append([]nagWildcard{
+			{"Resource::<" + ref(stack, s.Topic) + ">:*", "sns:GetSubscriptionAttributes on the review topic's own subscriptions, whose ids SNS assigns: onExpiry approve checks that each approver's is confirmed and filtered to them."},
 			{"Resource::*", "cloudwatch:DescribeAlarms (abortOnAlarms) could be scoped to alarm ARNs, but each service names its alarms (and name prefixes) in hookDetails at run time, and DescribeAlarms returns composite alarms only to a caller allowed it on Resource \"*\". It reads alarm states only."},
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ApprovalsPrefix + "*", "Approval records are keyed by deployment under the approvals/ prefix; the prefix is the narrowest scope."},
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ReportsPrefix + "*", "The review message quotes the smoke report, keyed by deployment under the reports/ prefix."},

@@ -113,6 +113,10 @@ type Gate struct {
 	Log       *slog.Logger
 	// Smoke reads smoke verdicts, for waitForSmoke.
 	Smoke SmokeSource
+	// Subscriptions reads the review topic's subscriptions, so that expiry
+	// approves only when every approver is reachable; nil means it cannot
+	// be checked, and expiry rejects.
+	Subscriptions Subscriptions
 	// SmokeFunction names the smoke hook's Lambda function (name or ARN).
 	// When ECS reports it among the hooks of the stage, the gate waits for
 	// its verdict unless waitForSmoke says otherwise.
@@ -191,6 +195,11 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 	r, err := newRequest(p, change, now)
 	if err != nil {
 		return Verdict{}, err
+	}
+	if r.OnExpiry == Approve && r.Freeze == "" {
+		// Silence counts as consent only from people who were asked.
+		r.Reach = g.reach(ctx, r)
+		r.record(now, "reach", "gatehouse", r.Reach.summary())
 	}
 	wait, err := g.waitForSmoke(ctx, p, change, unknown)
 	if err != nil {

@@ -14,6 +14,18 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
+// subscribed are the review topic's subscriptions: one confirmed
+// subscription of each address, filtered to it.
+type subscribed []string
+
+func (s subscribed) Subscribers(context.Context) ([]Subscriber, error) {
+	var out []Subscriber
+	for _, a := range s {
+		out = append(out, Subscriber{Endpoint: a, Confirmed: true, Filtered: true, Approvers: []string{a}})
+	}
+	return out, nil
+}
+
 type fakeNotifier struct {
 	mu   sync.Mutex
 	msgs []Message
@@ -101,12 +113,13 @@ func newFixture(t *testing.T, approvers []string, required int) *fixture {
 	f.poll = Poll{Deployment: d, Stage: hook.StagePostTestTrafficShift, ServiceARN: d.ServiceARN(), TargetRevisionARN: "rev-green", Settings: s}
 	f.key = Key(d, hook.StagePostTestTrafficShift)
 	f.gate = &Gate{
-		Store:     f.st,
-		Notifier:  f.n,
-		Describer: fakeDescriber{d: Change{SourceTaskDefinitions: []string{"orders:41"}, TargetTaskDefinition: "orders:42"}},
-		Linker:    fakeLinker{},
-		Now:       f.clock.Now,
-		Log:       slog.New(slog.DiscardHandler),
+		Store:         f.st,
+		Subscriptions: subscribed(approvers),
+		Notifier:      f.n,
+		Describer:     fakeDescriber{d: Change{SourceTaskDefinitions: []string{"orders:41"}, TargetTaskDefinition: "orders:42"}},
+		Linker:        fakeLinker{},
+		Now:           f.clock.Now,
+		Log:           slog.New(slog.DiscardHandler),
 	}
 	return f
 }

@@ -155,11 +155,17 @@ func writeChange(b *strings.Builder, r *Request) {
 }
 
 func expiryDefault(r *Request) string {
-	if r.OnExpiry == Approve && r.Freeze == "" {
+	if r.expiryApproves() {
 		return "approved (onExpiry: approve)"
+	}
+	if r.OnExpiry == Approve && r.Freeze == "" {
+		return "rejected and rolled back: expiry approves only when every approver is reachable, and " + r.Reach.why()
 	}
 	return "rejected and rolled back"
 }
+
+// ExpiryDefault says what expiry decides for r, for people.
+func ExpiryDefault(r *Request) string { return expiryDefault(r) }
 
 // SmokeReportLink turns a review link into the link of the same request's
 // smoke report page.

@@ -253,6 +253,9 @@ type Request struct {
 	// Terms are what the request was created with (see Check); absent in
 	// documents written before they were recorded.
 	Terms *Terms `json:"terms,omitempty"`
+	// Reach says whether every approver could be reached, checked when a
+	// request whose expiry approves opened: expiry approves only then.
+	Reach *Reach `json:"reach,omitempty"`
 }
 
 // Smoke summarises the smoke checks of the deployment.
@@ -299,7 +302,7 @@ func Decode(body []byte) (*Request, error) {
 // readers would ignore.
 func (r *Request) Encode() ([]byte, error) {
 	r.SchemaVersion = SchemaVersion
-	if r.Freeze != "" || !r.AbortOnAlarms.Empty() || r.Outcome == Refused || slices.ContainsFunc(r.Votes, func(v Vote) bool { return v.Override }) {
+	if r.Freeze != "" || !r.AbortOnAlarms.Empty() || r.Outcome == Refused || r.OnExpiry == Approve || slices.ContainsFunc(r.Votes, func(v Vote) bool { return v.Override }) {
 		r.SchemaVersion = SchemaVersion2
 	}
 	b, err := json.MarshalIndent(r, "", "  ")
@@ -422,7 +425,14 @@ func (r *Request) Check() error {
 // approves only by explicit opt-in, and never a request still waiting for
 // its smoke checks: an absent verdict is not a pass.
 func (r *Request) Passes(o Outcome) bool {
-	return o == Approved || (o == Expired && r.OnExpiry == Approve && r.Freeze == "" && !r.SmokePending() && r.allNotified())
+	return o == Approved || (o == Expired && r.expiryApproves() && !r.SmokePending() && r.allNotified())
+}
+
+// expiryApproves reports whether expiry would approve r (its messages
+// aside): onExpiry approve, no override needed, and every approver
+// reachable when it opened.
+func (r *Request) expiryApproves() bool {
+	return r.OnExpiry == Approve && r.Freeze == "" && r.Reach.ok()
 }
 
 // allNotified reports whether every recipient's review message went out:
@@ -637,6 +647,9 @@ func (r *Request) Summary(o Outcome) string {
 		}
 		if r.OnExpiry == Approve && r.Freeze != "" {
 			return fmt.Sprintf("no decision within %s, and expiry does not approve a deployment that needs an emergency override (%s): rejected", d, r.Freeze)
+		}
+		if r.OnExpiry == Approve && !r.Reach.ok() {
+			return fmt.Sprintf("no decision within %s, and expiry approves only when every approver is reachable: %s; rejected, not approved by default", d, r.Reach.why())
 		}
 		if r.OnExpiry == Approve && !r.allNotified() {
 			return fmt.Sprintf("no decision within %s, and not every approver could be notified: rejected, not approved by default", d)

@@ -140,6 +140,10 @@ func TestSummary(t *testing.T) {
 		t.Errorf("Summary(Expired) = %q, want %q", got, want)
 	}
 	r.OnExpiry = Approve
+	if got, want := r.Summary(Expired), "no decision within 4h, and expiry approves only when every approver is reachable: whether every approver is reachable was never checked; rejected, not approved by default"; got != want {
+		t.Errorf("Summary(Expired) unchecked = %q, want %q", got, want)
+	}
+	r.Reach = &Reach{CheckedAt: t0}
 	if got, want := r.Summary(Expired), "no decision within 4h, approved by default (onExpiry: approve)"; got != want {
 		t.Errorf("Summary(Expired) = %q, want %q", got, want)
 	}

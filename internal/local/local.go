@@ -259,6 +259,29 @@ func (l *Local) startUI() error {
 	return nil
 }
 
+// subscribed are local mode's subscriptions: the outbox delivers to every
+// approver configured, each as if subscribed to their own messages.
+func (l *Local) subscribed() approvalhook.Subscribed {
+	var out approvalhook.Subscribed
+	add := func(list []string) {
+		for _, a := range list {
+			if a = strings.ToLower(a); !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	add(l.opts.Config.Approvers)
+	for _, h := range l.opts.Config.Hooks {
+		var d struct {
+			Approvers []string `json:"approvers"`
+		}
+		if json.Unmarshal(h.HookDetails, &d) == nil {
+			add(d.Approvers)
+		}
+	}
+	return out
+}
+
 // LocalTopicARN stands for the suite's SNS topic: locally, messages go to
 // the outbox.
 const LocalTopicARN = "arn:aws:sns:us-east-1:000000000000:gatehouse-local"
@@ -311,7 +334,7 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 		if err != nil {
 			return h, fmt.Errorf("%s: %w", hc.Function, err)
 		}
-		h.Invoke = approvalhook.New(env, approvalhook.Clients{S3: l.s3client, Notifier: l.Outbox, ECS: describer{l},
+		h.Invoke = approvalhook.New(env, approvalhook.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), ECS: describer{l},
 			Alarms: alarms{l}, Keys: l.keys, Now: l.Clock.Now, Log: log})
 	case FnSmoke:
 		env, err := config.LoadSmokeHook(l.getenv)

@@ -114,8 +114,8 @@ func (h *Handler) requestPage(l *loaded, tok, msg string) pageData {
 		Shared:     r.Shared(),
 		You:        l.claims.Approver,
 	}
-	if r.OnExpiry == approval.Approve && r.Freeze == "" {
-		v.OnExpiry = "approved (onExpiry: approve)"
+	if r.OnExpiry == approval.Approve {
+		v.OnExpiry = approval.ExpiryDefault(r)
 	}
 	if !v.Closed {
 		v.Remaining = hook.FormatDuration(r.ExpiresAt.Sub(now).Round(time.Minute))

@@ -41,6 +41,10 @@ type Clients struct {
 	S3 store.API
 	// Notifier sends the approvers' messages: SNS in AWS.
 	Notifier Publisher
+	// Subscriptions tells who receives them, so that expiry approves only
+	// when every approver is reachable; nil: it cannot be told, and expiry
+	// rejects.
+	Subscriptions approval.Subscriptions
 	// ECS describes deployments.
 	ECS ECS
 	// Alarms reads the alarms of abortOnAlarms; nil when there is no alarm
@@ -57,10 +61,12 @@ type Clients struct {
 // AWS returns the AWS clients for cfg, honouring the endpoint variables of
 // getenv (awsenv).
 func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalHook, log *slog.Logger) Clients {
+	snsClient := sns.NewFromConfig(aws, func(o *sns.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.SNS) })
 	return Clients{
-		S3:       awsenv.NewS3(aws, getenv),
-		Notifier: notify.New(sns.NewFromConfig(aws, func(o *sns.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.SNS) }), env.TopicARN),
-		ECS:      ecsdeploy.New(ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })),
+		S3:            awsenv.NewS3(aws, getenv),
+		Notifier:      notify.New(snsClient, env.TopicARN),
+		Subscriptions: &TopicSubscriptions{API: snsClient, Topic: env.TopicARN, Now: time.Now},
+		ECS:           ecsdeploy.New(ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })),
 		Alarms: cwmetrics.New(cloudwatch.NewFromConfig(aws, func(o *cloudwatch.Options) {
 			o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.CloudWatch)
 		})),
@@ -74,12 +80,13 @@ func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalHook, lo
 func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessage) (hook.Response, error) {
 	st := store.New(c.S3, env.Bucket)
 	gate := &approval.Gate{
-		Store:     st,
-		Notifier:  Messages{c.Notifier},
-		Describer: changes{c.ECS},
-		Linker:    review.Links{Base: env.ReviewURL, Keys: c.Keys},
-		Now:       c.Now,
-		Log:       c.Log,
+		Store:         st,
+		Notifier:      Messages{c.Notifier},
+		Subscriptions: c.Subscriptions,
+		Describer:     changes{c.ECS},
+		Linker:        review.Links{Base: env.ReviewURL, Keys: c.Keys},
+		Now:           c.Now,
+		Log:           c.Log,
 		// Smoke reports live in the same bucket.
 		Smoke:         smoke.Verdicts{Reader: st},
 		SmokeFunction: env.SmokeFunction,

@@ -1,0 +1,104 @@
+package approval
+
+// Reach: silence from someone never asked is no consent. Expiry approves
+// only when every approver could really be reached.
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Subscriber is one subscription of the review topic.
+type Subscriber struct {
+	// Endpoint is where it delivers.
+	Endpoint string
+	// Confirmed reports whether it was confirmed; Filtered whether it
+	// filters on the approver attribute, and Approvers are the addresses
+	// its filter lets through.
+	Confirmed, Filtered bool
+	Approvers           []string
+}
+
+// Subscriptions reads the review topic's subscriptions.
+type Subscriptions interface {
+	Subscribers(ctx context.Context) ([]Subscriber, error)
+}
+
+// Reach records whether every approver could be reached, checked when a
+// request whose expiry approves opens.
+type Reach struct {
+	CheckedAt time.Time `json:"checkedAt"`
+	// Unreachable says, per approver, why they cannot be reached.
+	Unreachable map[string]string `json:"unreachable,omitempty"`
+	// Error says why it could not be checked.
+	Error string `json:"error,omitempty"`
+}
+
+// ok reports whether every approver was found reachable.
+func (c *Reach) ok() bool { return c != nil && c.Error == "" && len(c.Unreachable) == 0 }
+
+// why says, in one line, why not every approver is reachable.
+func (c *Reach) why() string {
+	switch {
+	case c == nil:
+		return "whether every approver is reachable was never checked"
+	case c.Error != "":
+		return c.Error
+	}
+	var parts []string
+	for _, a := range slices.Sorted(maps.Keys(c.Unreachable)) {
+		parts = append(parts, a+": "+c.Unreachable[a])
+	}
+	return "not every approver is reachable (" + strings.Join(parts, "; ") + ")"
+}
+
+// reach checks that each approver of r has a confirmed subscription of
+// their own: filtered to their address alone.
+func (g *Gate) reach(ctx context.Context, r *Request) *Reach {
+	c := &Reach{CheckedAt: g.Now()}
+	switch {
+	case r.Shared():
+		c.Error = "a shared link is sent to no one in particular"
+		return c
+	case g.Subscriptions == nil:
+		c.Error = "this approval hook cannot read the review topic's subscriptions"
+		return c
+	}
+	ctx, cancel := context.WithTimeout(ctx, describeTimeout)
+	defer cancel()
+	subs, err := g.Subscriptions.Subscribers(ctx)
+	if err != nil {
+		c.Error = "the review topic's subscriptions could not be read: " + oneLine(err.Error())
+		return c
+	}
+	for _, a := range r.Approvers {
+		own := func(s Subscriber) bool { return s.Filtered && len(s.Approvers) == 1 && strings.EqualFold(s.Approvers[0], a) }
+		switch {
+		case slices.ContainsFunc(subs, func(s Subscriber) bool { return own(s) && s.Confirmed }):
+		case slices.ContainsFunc(subs, own):
+			c.set(a, "their subscription is not confirmed")
+		default:
+			c.set(a, "no subscription filtered to their address")
+		}
+	}
+	return c
+}
+
+func (c *Reach) set(approver, why string) {
+	if c.Unreachable == nil {
+		c.Unreachable = map[string]string{}
+	}
+	c.Unreachable[approver] = why
+}
+
+// summary says what was found, for the audit trail.
+func (c *Reach) summary() string {
+	if c.ok() {
+		return "every approver has a confirmed subscription of their own: expiry may approve"
+	}
+	return fmt.Sprintf("%s: expiry will reject", c.why())
+}
