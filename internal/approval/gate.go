@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
@@ -117,6 +118,9 @@ type Gate struct {
 	// approves only when every approver is reachable; nil means it cannot
 	// be checked, and expiry rejects.
 	Subscriptions Subscriptions
+	// Function is this approval hook's own function name (or ARN), to find
+	// it among the stage's hooks ECS reports; empty: unknown.
+	Function string
 	// SmokeFunction names the smoke hook's Lambda function (name or ARN).
 	// When ECS reports it among the hooks of the stage, the gate waits for
 	// its verdict unless waitForSmoke says otherwise.
@@ -171,6 +175,15 @@ func (g *Gate) Poll(ctx context.Context, p Poll) (Verdict, error) {
 	return g.advance(ctx, key, obj.ETag, r)
 }
 
+// continuesOnTimeout reports whether ECS lists this approval hook among the
+// stage's hooks with the timeout action CONTINUE.
+func (g *Gate) continuesOnTimeout(change Change) bool {
+	if g.Function == "" {
+		return false
+	}
+	return slices.ContainsFunc(change.ContinueOnTimeout, func(h string) bool { return functionName(h) == functionName(g.Function) })
+}
+
 // decode reads the stored request at key, and refuses for good one whose
 // parts disagree (Check), leaving it as it is.
 func (g *Gate) decode(key string, body []byte) (*Request, error) {
@@ -192,9 +205,20 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 	if p.Settings.FirstDeployment == FirstDeploymentSkip && change.Known && change.FirstDeployment && p.Settings.FrozenAt(now) == "" {
 		return Verdict{Outcome: Approved, Pass: true, Reason: "first deployment of the service: not gated (firstDeployment: skip)"}, nil
 	}
+	if g.continuesOnTimeout(change) && !p.Settings.Policy.TimeoutAction {
+		reason := "timeoutAction: ECS reports this approval hook's timeout action as CONTINUE, which lets the deployment go on unapproved when nobody decides in time (GATEHOUSE_POLICY approval.loosen.timeoutAction)"
+		if err := g.Refuse(ctx, p, reason); err != nil {
+			g.Log.WarnContext(ctx, "policy refusal not recorded", "deployment_arn", p.Deployment.String(), "err", err)
+		}
+		return Verdict{Outcome: Refused, Reason: "refused by the suite's policy: " + reason}, nil
+	}
 	r, err := newRequest(p, change, now)
 	if err != nil {
 		return Verdict{}, err
+	}
+	if g.continuesOnTimeout(change) {
+		r.TimeoutContinues = true
+		r.record(now, "ecs", "gatehouse", "ECS's timeout action for this approval hook is CONTINUE, as the suite's policy allows: if nobody decides before the hook's ECS timeout, the deployment goes on unapproved")
 	}
 	if r.OnExpiry == Approve && r.Freeze == "" {
 		// Silence counts as consent only from people who were asked.

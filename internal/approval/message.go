@@ -150,6 +150,9 @@ func writeChange(b *strings.Builder, r *Request) {
 	if !r.AbortOnAlarms.Empty() {
 		fmt.Fprintf(b, "Watching:    %s (in ALARM before the deployment goes on: rolled back)\n", r.AbortOnAlarms)
 	}
+	if r.TimeoutContinues {
+		fmt.Fprintf(b, "ECS TIMEOUT: CONTINUE: if nobody decides before the hook's ECS timeout, the deployment goes on unapproved\n")
+	}
 	fmt.Fprintf(b, "Requested:   %s by the gatehouse approval hook\n", stamp(r.CreatedAt))
 	fmt.Fprintf(b, "Approvals:   %d of %d required\n", r.Approvals(), r.RequiredApprovals)
 }

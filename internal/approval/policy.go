@@ -51,12 +51,16 @@ type Policy struct {
 	// AbortOnAlarms lets services replace the suite's watched alarms; without
 	// it a service's alarms are watched besides the suite's.
 	AbortOnAlarms bool
+	// TimeoutAction lets a service's approval hook run with ECS's timeout
+	// action CONTINUE, which lets the deployment go on when nobody decides
+	// before the hook's ECS timeout; without it such a hook is refused.
+	TimeoutAction bool
 }
 
 // PolicyKeys are the keys of the approval section of GATEHOUSE_POLICY's
 // "loosen" object.
 func PolicyKeys() []string {
-	return []string{"abortOnAlarms", "approvers", "changeWindows", "firstDeployment", "onExpiry", "requiredApprovals", "timeout", "waitForSmoke"}
+	return []string{"abortOnAlarms", "approvers", "changeWindows", "firstDeployment", "onExpiry", "requiredApprovals", "timeout", "timeoutAction", "waitForSmoke"}
 }
 
 // ParsePolicy reads the approval hook's section of the suite's policy, at
@@ -146,6 +150,8 @@ func (p *Policy) loosen(d *hook.Decoder, path, key string, raw json.RawMessage) 
 		flag(&p.ChangeWindows)
 	case "abortOnAlarms":
 		flag(&p.AbortOnAlarms)
+	case "timeoutAction":
+		flag(&p.TimeoutAction)
 	default:
 		d.Unknown(path)
 	}

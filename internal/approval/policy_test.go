@@ -259,3 +259,42 @@ func TestRefusalIsAudited(t *testing.T) {
 		t.Error("a refused request passes")
 	}
 }
+
+// TestTimeoutContinue: when ECS reports this approval hook's timeout
+// action as CONTINUE, silence would become approval at the hook's ECS
+// timeout: the request is refused (and recorded so) unless the policy
+// allows it, and then the page's data, the messages and the audit say so.
+func TestTimeoutContinue(t *testing.T) {
+	const self = "arn:aws:lambda:us-west-2:123456789012:function:gatehouse-approval-hook"
+	for _, allowed := range []bool{false, true} {
+		f := newFixture(t, []string{"alice@example.com"}, 1)
+		f.gate.Function = "gatehouse-approval-hook"
+		f.gate.Describer = fakeDescriber{d: Change{SourceTaskDefinitions: []string{"orders:41"}, Hooks: []string{self}, ContinueOnTimeout: []string{self}}}
+		f.poll.Settings.Policy.TimeoutAction = allowed
+		v, err := f.gate.Poll(context.Background(), f.poll)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := f.load(t)
+		if !allowed {
+			if v.Outcome != Refused || v.Pass || !strings.Contains(v.Reason, "timeout action as CONTINUE") || r.Outcome != Refused {
+				t.Errorf("not allowed: %+v, stored %s; want refused", v, r.Outcome)
+			}
+			if n := len(f.n.sent()); n != 0 {
+				t.Errorf("not allowed: %d messages sent", n)
+			}
+			continue
+		}
+		if v.Outcome != Pending || !r.TimeoutContinues || !strings.Contains(r.History[1].Detail, "timeout action for this approval hook is CONTINUE") {
+			t.Errorf("allowed: %+v, stored %+v", v, r)
+		}
+		if msgs := f.n.sent(); len(msgs) != 1 || !strings.Contains(msgs[0].Body, "ECS TIMEOUT: CONTINUE") {
+			t.Errorf("allowed: messages %+v, want the review message to say so", msgs)
+		}
+	}
+	// Another hook's CONTINUE is not this one's.
+	f := newFixture(t, []string{"alice@example.com"}, 1)
+	f.gate.Function = "gatehouse-approval-hook"
+	f.gate.Describer = fakeDescriber{d: Change{SourceTaskDefinitions: []string{"orders:41"}, ContinueOnTimeout: []string{"arn:aws:lambda:us-west-2:123456789012:function:other"}}}
+	f.mustPoll(t, Pending)
+}

@@ -163,6 +163,9 @@ type Change struct {
 	FirstDeployment bool `json:"firstDeployment,omitempty"`
 	// Hooks are the Lambda functions ECS runs at the gate's stage.
 	Hooks []string `json:"hooks,omitempty"`
+	// ContinueOnTimeout are those of Hooks whose ECS timeout action is
+	// CONTINUE: when they time out, the deployment goes on.
+	ContinueOnTimeout []string `json:"continueOnTimeout,omitempty"`
 }
 
 // Request is an approval request: the document stored in the state bucket.
@@ -256,6 +259,10 @@ type Request struct {
 	// Reach says whether every approver could be reached, checked when a
 	// request whose expiry approves opened: expiry approves only then.
 	Reach *Reach `json:"reach,omitempty"`
+	// TimeoutContinues is set when ECS reported this approval hook's
+	// timeout action as CONTINUE (and the suite's policy allows it): if
+	// nobody decides before the hook's ECS timeout, the deployment goes on.
+	TimeoutContinues bool `json:"timeoutContinues,omitempty"`
 }
 
 // Smoke summarises the smoke checks of the deployment.

@@ -113,6 +113,10 @@ type ApprovalHook struct {
 	Defaults approval.Settings
 	// SmokeFunction is the smoke hook's function name or ARN, if any.
 	SmokeFunction string
+	// Function is the hook's own function name, as Lambda sets it
+	// (AWS_LAMBDA_FUNCTION_NAME): how it finds itself among the hooks ECS
+	// reports.
+	Function string
 }
 
 // ApprovalAPI is the review API's configuration.
@@ -288,6 +292,7 @@ func LoadApprovalHook(getenv func(string) string) (ApprovalHook, error) {
 		Signing:   l.signing(),
 		// Optional: without it, waitForSmoke is off unless hookDetails set it.
 		SmokeFunction: strings.TrimSpace(getenv(EnvSmokeFunction)),
+		Function:      strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME")),
 	}
 	c.Defaults = l.settings()
 	return c, errors.Join(l.errs...)

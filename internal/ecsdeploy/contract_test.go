@@ -52,7 +52,8 @@ func (w world) serve(t *testing.T) func(p any) (any, error) {
 				}
 				sd.TargetServiceRevision = &ecstypes.ServiceRevisionSummary{Arn: aws.String(d.Target.ARN)}
 				for _, h := range d.Hooks {
-					sd.LifecycleHookDetails = append(sd.LifecycleHookDetails, ecstypes.DeploymentLifecycleHookDetail{TargetArn: aws.String(h.TargetARN), Status: ecstypes.DeploymentLifecycleHookStatus(h.Status)})
+					sd.LifecycleHookDetails = append(sd.LifecycleHookDetails, ecstypes.DeploymentLifecycleHookDetail{TargetArn: aws.String(h.TargetARN), Status: ecstypes.DeploymentLifecycleHookStatus(h.Status),
+						TimeoutAction: ecstypes.DeploymentLifecycleHookAction(h.TimeoutAction)})
 				}
 				out.ServiceDeployments = append(out.ServiceDeployments, sd)
 			}
@@ -104,7 +105,7 @@ func TestContract(t *testing.T) {
 	blueGreen := Deployment{ARN: depARN, Status: "IN_PROGRESS", StartedAt: &started,
 		Sources: []Revision{rev(blueARN, "arn:aws:ecs:us-west-2:123456789012:task-definition/orders:41", "orders:2.4.0")},
 		Target:  rev(greenARN, "arn:aws:ecs:us-west-2:123456789012:task-definition/orders:42", "orders:2.5.0"),
-		Hooks:   []Hook{{TargetARN: "arn:aws:lambda:us-west-2:123456789012:function:gatehouse-smoke", Status: "IN_PROGRESS"}}}
+		Hooks:   []Hook{{TargetARN: "arn:aws:lambda:us-west-2:123456789012:function:gatehouse-smoke", Status: "IN_PROGRESS", TimeoutAction: "CONTINUE"}}}
 	first := Deployment{ARN: firstARN, Status: "IN_PROGRESS", StartedAt: &started,
 		Target: rev("arn:aws:ecs:us-west-2:123456789012:service-revision/prod-cluster/billing/1", "billing:1", "billing:1.0.0")}
 	// No revision runs, but the service was deployed before: not first.

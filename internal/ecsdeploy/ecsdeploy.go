@@ -67,6 +67,9 @@ type Hook struct {
 	TargetARN string
 	// Status is AWAITING_ACTION, IN_PROGRESS, SUCCEEDED, FAILED or TIMED_OUT.
 	Status string
+	// TimeoutAction is what ECS does when the hook times out: ROLLBACK or
+	// CONTINUE; empty when ECS does not say.
+	TimeoutAction string
 }
 
 // Terminal reports whether the deployment has finished, one way or another.
@@ -136,7 +139,7 @@ func (r *Reader) Describe(ctx context.Context, deploymentARN string) (Deployment
 		d.StartedAt = sd.CreatedAt
 	}
 	for _, h := range sd.LifecycleHookDetails {
-		d.Hooks = append(d.Hooks, Hook{TargetARN: aws.ToString(h.TargetArn), Status: string(h.Status)})
+		d.Hooks = append(d.Hooks, Hook{TargetARN: aws.ToString(h.TargetArn), Status: string(h.Status), TimeoutAction: string(h.TimeoutAction)})
 	}
 	var arns []string
 	for _, s := range sd.SourceServiceRevisions {

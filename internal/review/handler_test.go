@@ -725,3 +725,18 @@ func TestInconsistentRequestPage(t *testing.T) {
 		t.Errorf("vote = %d (document changed: %v), want 409 and nothing recorded", res.StatusCode, e.etag(t) != before)
 	}
 }
+
+// TestTimeoutContinueShown: the page warns that ECS lets the deployment go
+// on when nobody decides before the hook's ECS timeout.
+func TestTimeoutContinueShown(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com"}, 1)
+	r := e.request(t)
+	r.TimeoutContinues = true
+	body, _ := r.Encode()
+	if _, err := e.st.Update(context.Background(), e.key, body, e.etag(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, page := get(t, http.MethodGet, e.link(t, "alice@example.com")); !strings.Contains(page, `id="timeout-continue">CONTINUE: if nobody decides before this hook's ECS timeout`) {
+		t.Errorf("page does not warn of CONTINUE:\n%s", page)
+	}
+}

@@ -64,6 +64,7 @@ type requestView struct {
 	Watching                          string
 	Freeze                            string
 	Policy                            []string
+	TimeoutContinues                  bool
 	Approvals, Required               int
 	Approvers                         []approverView
 	Votes                             []approval.Vote
@@ -90,29 +91,30 @@ func (h *Handler) requestPage(l *loaded, tok, msg string) pageData {
 	r := l.req
 	o := r.Evaluate(now)
 	v := &requestView{
-		Service:    r.Service,
-		Cluster:    r.Cluster,
-		Region:     r.Region,
-		Account:    r.Account,
-		Deployment: r.DeploymentARN,
-		Stage:      string(r.Stage),
-		Revision:   r.TargetRevisionARN,
-		Change:     r.Change,
-		Smoke:      r.Smoke,
-		Watching:   r.AbortOnAlarms.String(),
-		Policy:     r.Policy,
-		Freeze:     r.Freeze,
-		Approvals:  r.Approvals(),
-		Required:   r.RequiredApprovals,
-		Votes:      r.Votes,
-		Expires:    r.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"),
-		OnExpiry:   "rejected and rolled back",
-		Closed:     o != approval.Pending,
-		Summary:    r.Summary(o),
-		Outcome:    string(o),
-		Token:      tok,
-		Shared:     r.Shared(),
-		You:        l.claims.Approver,
+		Service:          r.Service,
+		Cluster:          r.Cluster,
+		Region:           r.Region,
+		Account:          r.Account,
+		Deployment:       r.DeploymentARN,
+		Stage:            string(r.Stage),
+		Revision:         r.TargetRevisionARN,
+		Change:           r.Change,
+		Smoke:            r.Smoke,
+		Watching:         r.AbortOnAlarms.String(),
+		Policy:           r.Policy,
+		TimeoutContinues: r.TimeoutContinues,
+		Freeze:           r.Freeze,
+		Approvals:        r.Approvals(),
+		Required:         r.RequiredApprovals,
+		Votes:            r.Votes,
+		Expires:          r.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"),
+		OnExpiry:         "rejected and rolled back",
+		Closed:           o != approval.Pending,
+		Summary:          r.Summary(o),
+		Outcome:          string(o),
+		Token:            tok,
+		Shared:           r.Shared(),
+		You:              l.claims.Approver,
 	}
 	if r.OnExpiry == approval.Approve {
 		v.OnExpiry = approval.ExpiryDefault(r)
@@ -263,6 +265,9 @@ func writeTable(b *strings.Builder, v *requestView) {
 	}
 	if !v.Closed {
 		row("Expires", fmt.Sprintf("%s (in about %s); without a decision the deployment is %s", esc(v.Expires), esc(v.Remaining), esc(v.OnExpiry)))
+	}
+	if v.TimeoutContinues && !v.Closed {
+		row("ECS timeout", "<span id=\"timeout-continue\">CONTINUE: if nobody decides before this hook's ECS timeout, ECS lets the deployment go on unapproved.</span>")
 	}
 	b.WriteString("</table>\n")
 }

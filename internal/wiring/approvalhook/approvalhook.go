@@ -90,6 +90,7 @@ func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessa
 		// Smoke reports live in the same bucket.
 		Smoke:         smoke.Verdicts{Reader: st},
 		SmokeFunction: env.SmokeFunction,
+		Function:      env.Function,
 	}
 	if c.Alarms != nil {
 		gate.Alarms = alarms{c.Alarms}

@@ -33,6 +33,9 @@ func changeOf(d ecsdeploy.Deployment) approval.Change {
 	for _, h := range d.Hooks {
 		if h.TargetARN != "" {
 			c.Hooks = append(c.Hooks, h.TargetARN)
+			if h.TimeoutAction == "CONTINUE" {
+				c.ContinueOnTimeout = append(c.ContinueOnTimeout, h.TargetARN)
+			}
 		}
 	}
 	return c

@@ -28,13 +28,15 @@ func TestChanges(t *testing.T) {
 				Target: ecsdeploy.Revision{TaskDefinition: "arn:aws:ecs:us-west-2:123456789012:task-definition/orders:42",
 					Images: []ecsdeploy.Image{{Container: "web", Image: "orders:1.5.0"}}},
 				// A PAUSE hook has no function.
-				Hooks: []ecsdeploy.Hook{{TargetARN: "arn:aws:lambda:us-west-2:123456789012:function:gatehouse-smoke-hook", Status: "IN_PROGRESS"}, {Status: "AWAITING_ACTION"}},
+				Hooks: []ecsdeploy.Hook{{TargetARN: "arn:aws:lambda:us-west-2:123456789012:function:gatehouse-smoke-hook", Status: "IN_PROGRESS", TimeoutAction: "CONTINUE"},
+					{TargetARN: "arn:aws:lambda:us-west-2:123456789012:function:gatehouse-approval-hook", TimeoutAction: "ROLLBACK"}, {Status: "AWAITING_ACTION"}},
 			},
 			want: approval.Change{
 				Known: true, StartedAt: &started,
 				SourceTaskDefinitions: []string{"orders:41"}, SourceImages: []approval.Image{{Container: "web", Image: "orders:1.4.0"}},
 				TargetTaskDefinition: "orders:42", TargetImages: []approval.Image{{Container: "web", Image: "orders:1.5.0"}},
-				Hooks: []string{"arn:aws:lambda:us-west-2:123456789012:function:gatehouse-smoke-hook"},
+				Hooks:             []string{"arn:aws:lambda:us-west-2:123456789012:function:gatehouse-smoke-hook", "arn:aws:lambda:us-west-2:123456789012:function:gatehouse-approval-hook"},
+				ContinueOnTimeout: []string{"arn:aws:lambda:us-west-2:123456789012:function:gatehouse-smoke-hook"},
 			},
 		},
 		{
