@@ -76,7 +76,9 @@ func (g *Gate) reach(ctx context.Context, r *Request) *Reach {
 		return c
 	}
 	for _, a := range r.Approvers {
-		own := func(s Subscriber) bool { return s.Filtered && len(s.Approvers) == 1 && strings.EqualFold(s.Approvers[0], a) }
+		own := func(s Subscriber) bool {
+			return s.Filtered && len(s.Approvers) == 1 && strings.EqualFold(s.Approvers[0], a)
+		}
 		switch {
 		case slices.ContainsFunc(subs, func(s Subscriber) bool { return own(s) && s.Confirmed }):
 		case slices.ContainsFunc(subs, own):

@@ -298,7 +298,7 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 	account := identityAccount(arn)
 	trusted := account != "" && (account == r.Account || slices.Contains(o.Accounts, account))
 	if trusted {
-		if a := approverOf(arn, r.Approvers); a != "" {
+		if a := approval.ApproverOfIdentity(arn, r.Approvers); a != "" {
 			who = a
 		}
 	} else if d == approval.Approve {
@@ -363,30 +363,6 @@ var refusals = map[error]func(refused) error{
 		return fmt.Errorf("%s is not one of the approvers (%s): only they can approve; anyone can reject. "+
 			"To approve from the CLI, sign in as an IAM user or through IAM Identity Center with your approver address as user name", v.identity, strings.Join(v.req.Approvers, ", "))
 	},
-}
-
-// approverOf returns the approver address an IAM identity stands for, or
-// "". Only names the caller cannot pick freely count: an IAM user's name,
-// and the session name of an IAM Identity Center role (AWSReservedSSO_*),
-// which is the user's sign-in name. A session name given to AssumeRole, or a
-// federated user's name, is chosen by the caller and maps to nobody.
-func approverOf(arn string, approvers []string) string {
-	_, resource, ok := strings.Cut(arn, ":user/")
-	if !ok {
-		_, rest, isRole := strings.Cut(arn, ":assumed-role/")
-		role, session, _ := strings.Cut(rest, "/")
-		if !isRole || !strings.HasPrefix(role, "AWSReservedSSO_") {
-			return ""
-		}
-		resource = session
-	}
-	name := resource[strings.LastIndex(resource, "/")+1:]
-	for _, a := range approvers {
-		if strings.EqualFold(a, name) {
-			return a
-		}
-	}
-	return ""
 }
 
 // identityAccount returns the account of an IAM or STS ARN, or "".
