@@ -118,6 +118,9 @@ type Gate struct {
 	// approves only when every approver is reachable; nil means it cannot
 	// be checked, and expiry rejects.
 	Subscriptions Subscriptions
+	// Deployers tells who started a deployment, for separation of duties;
+	// nil: not looked up, and the deployer's approval counts like anyone's.
+	Deployers Deployers
 	// Function is this approval hook's own function name (or ARN), to find
 	// it among the stage's hooks ECS reports; empty: unknown.
 	Function string
@@ -215,6 +218,13 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 	r, err := newRequest(p, change, now)
 	if err != nil {
 		return Verdict{}, err
+	}
+	if g.Deployers != nil {
+		// Separation of duties: who started the deployment.
+		r.ForbidSelfApproval = !p.Settings.Policy.SelfApproval
+		r.CountWithoutDeployer = p.Settings.Policy.DeployerUnknown
+		r.StartedBy = &StartedBy{}
+		g.lookupDeployer(ctx, r, now)
 	}
 	if g.continuesOnTimeout(change) {
 		r.TimeoutContinues = true
@@ -403,6 +413,12 @@ func (g *Gate) step(ctx context.Context, key string, r *Request, w *alarmWatch) 
 		if s, ok, err := g.watchStep(ctx, key, r, outcome, now, w); ok || err != nil {
 			return s, err
 		}
+	}
+	if outcome == Pending && g.Deployers != nil && r.deployerDue(now) {
+		// Written, then the request decided again with what was found.
+		next := clone(r)
+		g.lookupDeployer(ctx, next, now)
+		return step{next: next}, nil
 	}
 	switch {
 	case outcome != Pending && r.Outcome != Pending && r.AnnouncedAt != nil:

@@ -153,6 +153,12 @@ func writeChange(b *strings.Builder, r *Request) {
 	if r.TimeoutContinues {
 		fmt.Fprintf(b, "ECS TIMEOUT: CONTINUE: if nobody decides before the hook's ECS timeout, the deployment goes on unapproved\n")
 	}
+	if r.StartedBy != nil {
+		fmt.Fprintf(b, "Started by:  %s\n", r.StartedBy.Describe())
+		if r.ForbidSelfApproval {
+			fmt.Fprintf(b, "             Whoever started the deployment cannot approve it.\n")
+		}
+	}
 	fmt.Fprintf(b, "Requested:   %s by the gatehouse approval hook\n", stamp(r.CreatedAt))
 	fmt.Fprintf(b, "Approvals:   %d of %d required\n", r.Approvals(), r.RequiredApprovals)
 }

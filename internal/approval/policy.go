@@ -51,6 +51,12 @@ type Policy struct {
 	// AbortOnAlarms lets services replace the suite's watched alarms; without
 	// it a service's alarms are watched besides the suite's.
 	AbortOnAlarms bool
+	// SelfApproval lets whoever started a deployment (CloudTrail names them)
+	// approve it; without it their approval is refused and never counted.
+	SelfApproval bool
+	// DeployerUnknown lets approvals count while who started the deployment
+	// is not known yet; without it they wait (at most DeployerWait).
+	DeployerUnknown bool
 	// TimeoutAction lets a service's approval hook run with ECS's timeout
 	// action CONTINUE, which lets the deployment go on when nobody decides
 	// before the hook's ECS timeout; without it such a hook is refused.
@@ -60,7 +66,7 @@ type Policy struct {
 // PolicyKeys are the keys of the approval section of GATEHOUSE_POLICY's
 // "loosen" object.
 func PolicyKeys() []string {
-	return []string{"abortOnAlarms", "approvers", "changeWindows", "firstDeployment", "onExpiry", "requiredApprovals", "timeout", "timeoutAction", "waitForSmoke"}
+	return []string{"abortOnAlarms", "approvers", "changeWindows", "firstDeployment", "onExpiry", "requiredApprovals", "selfApproval", "deployerUnknown", "timeout", "timeoutAction", "waitForSmoke"}
 }
 
 // ParsePolicy reads the approval hook's section of the suite's policy, at
@@ -152,6 +158,10 @@ func (p *Policy) loosen(d *hook.Decoder, path, key string, raw json.RawMessage) 
 		flag(&p.AbortOnAlarms)
 	case "timeoutAction":
 		flag(&p.TimeoutAction)
+	case "selfApproval":
+		flag(&p.SelfApproval)
+	case "deployerUnknown":
+		flag(&p.DeployerUnknown)
 	default:
 		d.Unknown(path)
 	}

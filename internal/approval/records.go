@@ -25,20 +25,24 @@ func (g *Gate) update(ctx context.Context, key, etag string, r *Request, change 
 // Update applies change to a copy of r and writes it with If-Match etag. When
 // the write loses, it re-reads the request and applies change again, at most a
 // few times. change may refuse by returning an error, which Update returns
-// as is, with the latest request read.
+// as is, with the latest request read; a refusal wrapping ErrSelfApproval
+// is written first (change recorded it), then returned.
 func Update(ctx context.Context, st Store, key, etag string, r *Request, change func(*Request) error) (*Request, string, error) {
 	for range maxAttempts {
 		next := clone(r)
-		if err := change(next); err != nil {
-			return r, etag, err
+		refusal := change(next)
+		if refusal != nil && !errors.Is(refusal, ErrSelfApproval) {
+			return r, etag, refusal
 		}
+		// A self-approval is refused, and the refusal recorded: written,
+		// then returned.
 		body, err := next.Encode()
 		if err != nil {
 			return r, etag, err
 		}
 		newTag, err := st.Update(ctx, key, body, etag)
 		if err == nil {
-			return next, newTag, nil
+			return next, newTag, refusal
 		}
 		if !errors.Is(err, store.ErrPrecondition) {
 			return r, etag, fmt.Errorf("save approval %s: %w", key, err)

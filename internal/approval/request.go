@@ -259,6 +259,12 @@ type Request struct {
 	// Reach says whether every approver could be reached, checked when a
 	// request whose expiry approves opened: expiry approves only then.
 	Reach *Reach `json:"reach,omitempty"`
+	// StartedBy is who started the deployment, when looked up; with
+	// ForbidSelfApproval their approvals are refused and never counted, and
+	// unless CountWithoutDeployer approvals wait until it is known.
+	StartedBy            *StartedBy `json:"startedBy,omitempty"`
+	ForbidSelfApproval   bool       `json:"forbidSelfApproval,omitempty"`
+	CountWithoutDeployer bool       `json:"countWithoutDeployer,omitempty"`
 	// TimeoutContinues is set when ECS reported this approval hook's
 	// timeout action as CONTINUE (and the suite's policy allows it): if
 	// nobody decides before the hook's ECS timeout, the deployment goes on.
@@ -360,7 +366,8 @@ func (r *Request) approvers() int {
 	var seen []string
 	for _, v := range r.Votes {
 		name := strings.ToLower(v.Approver)
-		if v.Decision == Approve && (r.Freeze == "" || v.Override) && (r.Shared() || r.IsApprover(name)) && !slices.Contains(seen, name) {
+		if v.Decision == Approve && (r.Freeze == "" || v.Override) && (r.Shared() || r.IsApprover(name)) && !slices.Contains(seen, name) &&
+			!(r.ForbidSelfApproval && r.isDeployer(v)) {
 			seen = append(seen, name)
 		}
 	}
@@ -537,6 +544,9 @@ func (r *Request) Cast(v Vote, now time.Time) error {
 	if _, ok := r.VoteOf(v.Approver); ok {
 		return ErrAlreadyVoted
 	}
+	if err := r.selfApprovalCheck(v, now); err != nil {
+		return err
+	}
 	v.At = now
 	r.Votes = append(r.Votes, v)
 	detail := string(v.Decision) + " via " + v.Via
@@ -678,7 +688,7 @@ func (r *Request) Summary(o Outcome) string {
 // VoteErrors lists every error a vote can be refused with. Each surface
 // that takes votes (the review API, the CLI) maps each of them to its own
 // answer, and a test checks that none is missing.
-var VoteErrors = []error{ErrClosed, ErrAlreadyVoted, ErrNotApprover, ErrAwaitingSmoke, ErrFrozen, ErrOverrideReason}
+var VoteErrors = []error{ErrClosed, ErrAlreadyVoted, ErrNotApprover, ErrAwaitingSmoke, ErrFrozen, ErrOverrideReason, ErrSelfApproval, ErrDeployerPending}
 
 // VoteError returns the error of VoteErrors that err wraps, or nil.
 func VoteError(err error) error {

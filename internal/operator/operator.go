@@ -363,6 +363,10 @@ var refusals = map[error]func(refused) error{
 		return fmt.Errorf("%s is not one of the approvers (%s): only they can approve; anyone can reject. "+
 			"To approve from the CLI, sign in as an IAM user or through IAM Identity Center with your approver address as user name", v.identity, strings.Join(v.req.Approvers, ", "))
 	},
+	approval.ErrSelfApproval: func(v refused) error {
+		return fmt.Errorf("%s started this deployment (%s): someone else must approve it; the refusal is recorded", v.who, v.req.StartedBy.Describe())
+	},
+	approval.ErrDeployerPending: func(v refused) error { return fmt.Errorf("%w; nothing was recorded", v.err) },
 }
 
 // identityAccount returns the account of an IAM or STS ARN, or "".

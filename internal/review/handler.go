@@ -362,6 +362,12 @@ var refusals = map[error]func(refused) (int, string){
 	approval.ErrNotApprover: func(refused) (int, string) {
 		return http.StatusForbidden, msgInvalid
 	},
+	approval.ErrSelfApproval: func(v refused) (int, string) {
+		return http.StatusForbidden, "You started this deployment (" + v.req.StartedBy.Describe() + "): someone else must approve it. Your approval was refused, and the refusal is recorded in the audit trail."
+	},
+	approval.ErrDeployerPending: func(refused) (int, string) {
+		return http.StatusConflict, "Who started this deployment is not known yet (CloudTrail delivers events minutes late), and the suite lets approvals count only once it is. Nothing was recorded; open the link again in a few minutes."
+	},
 }
 
 func recordedText(r *approval.Request, d approval.Decision) string {

@@ -65,6 +65,8 @@ type requestView struct {
 	Freeze                            string
 	Policy                            []string
 	TimeoutContinues                  bool
+	StartedBy                         string
+	ForbidSelfApproval                bool
 	Approvals, Required               int
 	Approvers                         []approverView
 	Votes                             []approval.Vote
@@ -91,30 +93,32 @@ func (h *Handler) requestPage(l *loaded, tok, msg string) pageData {
 	r := l.req
 	o := r.Evaluate(now)
 	v := &requestView{
-		Service:          r.Service,
-		Cluster:          r.Cluster,
-		Region:           r.Region,
-		Account:          r.Account,
-		Deployment:       r.DeploymentARN,
-		Stage:            string(r.Stage),
-		Revision:         r.TargetRevisionARN,
-		Change:           r.Change,
-		Smoke:            r.Smoke,
-		Watching:         r.AbortOnAlarms.String(),
-		Policy:           r.Policy,
-		TimeoutContinues: r.TimeoutContinues,
-		Freeze:           r.Freeze,
-		Approvals:        r.Approvals(),
-		Required:         r.RequiredApprovals,
-		Votes:            r.Votes,
-		Expires:          r.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"),
-		OnExpiry:         "rejected and rolled back",
-		Closed:           o != approval.Pending,
-		Summary:          r.Summary(o),
-		Outcome:          string(o),
-		Token:            tok,
-		Shared:           r.Shared(),
-		You:              l.claims.Approver,
+		Service:            r.Service,
+		Cluster:            r.Cluster,
+		Region:             r.Region,
+		Account:            r.Account,
+		Deployment:         r.DeploymentARN,
+		Stage:              string(r.Stage),
+		Revision:           r.TargetRevisionARN,
+		Change:             r.Change,
+		Smoke:              r.Smoke,
+		Watching:           r.AbortOnAlarms.String(),
+		Policy:             r.Policy,
+		TimeoutContinues:   r.TimeoutContinues,
+		StartedBy:          r.StartedBy.Describe(),
+		ForbidSelfApproval: r.ForbidSelfApproval,
+		Freeze:             r.Freeze,
+		Approvals:          r.Approvals(),
+		Required:           r.RequiredApprovals,
+		Votes:              r.Votes,
+		Expires:            r.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"),
+		OnExpiry:           "rejected and rolled back",
+		Closed:             o != approval.Pending,
+		Summary:            r.Summary(o),
+		Outcome:            string(o),
+		Token:              tok,
+		Shared:             r.Shared(),
+		You:                l.claims.Approver,
 	}
 	if r.OnExpiry == approval.Approve {
 		v.OnExpiry = approval.ExpiryDefault(r)
@@ -227,6 +231,13 @@ func writeTable(b *strings.Builder, v *requestView) {
 		}
 	} else {
 		row("Deploying", "<code>"+esc(v.Revision)+"</code><br><small>ECS did not describe this deployment; check it in the console.</small>")
+	}
+	if v.StartedBy != "" {
+		note := ""
+		if v.ForbidSelfApproval {
+			note = "<br><small>Whoever started the deployment cannot approve it.</small>"
+		}
+		row("Started by", "<span id=\"started-by\">"+esc(v.StartedBy)+"</span>"+note)
 	}
 	if v.Smoke != nil {
 		row("Smoke checks", "<span id=\"smoke\">"+esc(v.Smoke.Summary)+"</span> · <a href=\"review/report?token="+esc(url.QueryEscape(v.Token))+"\">report</a>")
