@@ -17,6 +17,7 @@ var starResourceActions = map[string]string{
 	"elasticloadbalancing:DescribeLoadBalancers": "no resource-level permissions",
 	"elasticloadbalancing:DescribeRules":         "no resource-level permissions",
 	"cloudwatch:GetMetricData":                   "no resource-level permissions",
+	"cloudtrail:LookupEvents":                    "no resource-level permissions",
 	"cloudwatch:DescribeAlarms": "the alarms are named per service in hookDetails at run time, and DescribeAlarms " +
 		"returns composite alarms only to a caller allowed it on \"*\"",
 	// The smoke hook in a VPC (smokeVpcId): what AWSLambdaVPCAccessExecutionRole
@@ -141,6 +142,7 @@ func TestFunctionRolesLeastPrivilege(t *testing.T) {
 			"ListDeployments ecs:ListServiceDeployments arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*/*",
 			"DescribeRevisions ecs:DescribeServiceRevisions arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-revision/*/*/*,arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*/*",
 			"WatchAlarms cloudwatch:DescribeAlarms *",
+			"FindDeployer cloudtrail:LookupEvents *",
 		},
 		"SuiteApprovalApiRole": {
 			"WriteOwnLogs logs:CreateLogStream,logs:PutLogEvents ${SuiteApprovalApiLogs.Arn}",

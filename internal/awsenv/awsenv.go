@@ -48,6 +48,7 @@ const (
 	CloudWatch     = "CLOUDWATCH"
 	ELBv2          = "ELASTIC_LOAD_BALANCING_V2"
 	STS            = "STS"
+	CloudTrail     = "CLOUDTRAIL"
 )
 
 // FromEnv returns the configuration of a Lambda function: region and

@@ -50,6 +50,10 @@ const (
 	// loosen, a JSON object with a section per hook ("approval", "smoke",
 	// "bake"). Unset, hookDetails may only tighten the suite's settings.
 	EnvPolicy = "GATEHOUSE_POLICY"
+	// EnvDeployerLookup, "cloudtrail", has the approval hook look up who
+	// started each deployment (LookupEvents), so that they cannot approve
+	// it; unset, nobody is looked up.
+	EnvDeployerLookup = "GATEHOUSE_DEPLOYER_LOOKUP"
 	// EnvOperatorAccounts lists, comma-separated, the AWS accounts whose
 	// identities the CLI lets approve besides the deployment's own.
 	EnvOperatorAccounts = "GATEHOUSE_OPERATOR_ACCOUNTS"
@@ -113,6 +117,8 @@ type ApprovalHook struct {
 	Defaults approval.Settings
 	// SmokeFunction is the smoke hook's function name or ARN, if any.
 	SmokeFunction string
+	// DeployerLookup is set when GATEHOUSE_DEPLOYER_LOOKUP is "cloudtrail".
+	DeployerLookup bool
 	// Function is the hook's own function name, as Lambda sets it
 	// (AWS_LAMBDA_FUNCTION_NAME): how it finds itself among the hooks ECS
 	// reports.
@@ -293,6 +299,13 @@ func LoadApprovalHook(getenv func(string) string) (ApprovalHook, error) {
 		// Optional: without it, waitForSmoke is off unless hookDetails set it.
 		SmokeFunction: strings.TrimSpace(getenv(EnvSmokeFunction)),
 		Function:      strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME")),
+	}
+	switch v := strings.TrimSpace(getenv(EnvDeployerLookup)); v {
+	case "":
+	case "cloudtrail":
+		c.DeployerLookup = true
+	default:
+		l.bad(EnvDeployerLookup, "%q: want cloudtrail, or unset", v)
 	}
 	c.Defaults = l.settings()
 	return c, errors.Join(l.errs...)

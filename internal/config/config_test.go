@@ -217,3 +217,19 @@ func TestParseAccounts(t *testing.T) {
 		}
 	}
 }
+
+func TestDeployerLookup(t *testing.T) {
+	base := map[string]string{EnvStateBucket: "b", EnvTopicARN: "t", EnvReviewURL: "http://127.0.0.1:8080", EnvSigningKey: key40}
+	for v, want := range map[string]bool{"": false, "cloudtrail": true} {
+		m := maps.Clone(base)
+		m[EnvDeployerLookup] = v
+		if c, err := LoadApprovalHook(env(m)); err != nil || c.DeployerLookup != want {
+			t.Errorf("%s=%q: %v, %v; want %v", EnvDeployerLookup, v, c.DeployerLookup, err, want)
+		}
+	}
+	m := maps.Clone(base)
+	m[EnvDeployerLookup] = "yes"
+	if _, err := LoadApprovalHook(env(m)); err == nil || !strings.Contains(err.Error(), `GATEHOUSE_DEPLOYER_LOOKUP: "yes": want cloudtrail, or unset`) {
+		t.Errorf("bad value: %v", err)
+	}
+}

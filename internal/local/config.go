@@ -56,6 +56,23 @@ type Config struct {
 	// open, as "hookdetails=replace|merge|deep-merge,rollback-weights=
 	// reversed|empty|absent"; empty means simulator.DefaultBehaviour.
 	ECS string `json:"ecs,omitempty"`
+	// Deployer is the IAM identity that starts deployments locally, as
+	// CloudTrail would name the caller; empty means DefaultDeployer. An
+	// approver it names (an IAM Identity Center session of their address)
+	// cannot approve the deployments they start.
+	Deployer string `json:"deployer,omitempty"`
+}
+
+// DefaultDeployer starts local deployments: an identity that is no
+// approver.
+const DefaultDeployer = "arn:aws:iam::000000000000:user/local-operator"
+
+// deployer is who starts c's deployments.
+func (c Config) deployer() string {
+	if c.Deployer == "" {
+		return DefaultDeployer
+	}
+	return c.Deployer
 }
 
 // HookConfig registers one hook function at some stages.
@@ -198,6 +215,9 @@ func ParseConfig(data []byte) (Config, error) {
 // Validate reports every problem in c at once.
 func (c Config) Validate() error {
 	var errs []error
+	if c.Deployer != "" && (!strings.HasPrefix(c.Deployer, "arn:") || strings.Count(c.Deployer, ":") < 5) {
+		errs = append(errs, fmt.Errorf("deployer: %q is not an IAM identity ARN such as %s", c.Deployer, DefaultDeployer))
+	}
 	if c.Speed <= 0 || c.Speed > MaxSpeed {
 		errs = append(errs, fmt.Errorf("speed: %g, want more than 0 and at most %d", c.Speed, MaxSpeed))
 	}

@@ -334,7 +334,7 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 		if err != nil {
 			return h, fmt.Errorf("%s: %w", hc.Function, err)
 		}
-		h.Invoke = approvalhook.New(env, approvalhook.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), ECS: describer{l},
+		h.Invoke = approvalhook.New(env, approvalhook.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), Deployers: deployers{l}, ECS: describer{l},
 			Alarms: alarms{l}, Keys: l.keys, Now: l.Clock.Now, Log: log})
 	case FnSmoke:
 		env, err := config.LoadSmokeHook(l.getenv)
@@ -371,7 +371,7 @@ func (l *Local) Deploy(mode Mode) (*Tracked, error) {
 		}
 	}
 	l.App.Prepare(mode)
-	t := &Tracked{D: l.Sim.NewDeployment(), Green: mode, done: make(chan struct{})}
+	t := &Tracked{D: l.Sim.NewDeployment(l.opts.Config.deployer()), Green: mode, done: make(chan struct{})}
 	l.deployments = append(l.deployments, t)
 	blue, green := l.App.Versions()
 	fmt.Fprintf(l.opts.Out, "\n▶ deployment %s: demo %s (blue) → %s (green, %s)\n", t.D.ID, blue, green, mode)
@@ -591,6 +591,18 @@ func (l *Local) Close() {
 }
 
 // describer tells the approval gate what a local deployment changes.
+// deployers tells who started a local deployment: what the simulator
+// recorded, as CloudTrail would name it.
+type deployers struct{ l *Local }
+
+func (d deployers) StartedBy(ctx context.Context, dep hook.DeploymentARN, serviceARN string, createdAt time.Time) ([]string, error) {
+	t := d.l.find(dep.String())
+	if t == nil || t.D.Snapshot().StartedBy == "" {
+		return nil, nil
+	}
+	return []string{t.D.Snapshot().StartedBy}, nil
+}
+
 type describer struct{ l *Local }
 
 // Status reports the simulated deployment's status, named as ECS names it.

@@ -44,7 +44,14 @@ type Scenario struct {
 	// Rollback has an operator press the dashboard's Roll back button once
 	// production traffic is on green and blue still runs.
 	Rollback bool
+	// SelfApproval has alice start the deployment and then try to approve
+	// it, which is refused; bob approves.
+	SelfApproval bool
 }
+
+// scenarioDeployer is who starts the self-approval scenario's deployment:
+// alice, signed in through IAM Identity Center.
+const scenarioDeployer = "arn:aws:sts::000000000000:assumed-role/AWSReservedSSO_Deployers_0123/alice@example.com"
 
 // Scenarios are the runs `gatehouse local --scenario` knows.
 var Scenarios = []Scenario{
@@ -63,6 +70,8 @@ var Scenarios = []Scenario{
 		WantReason: []string{"bake-hook failed at POST_PRODUCTION_TRAFFIC_SHIFT: bake failed after", "5xx rate"}},
 	{Name: "freeze", Description: "a deployment during a freeze: a reviewer approves as an emergency override, giving the reason", Green: Healthy,
 		Decision: "override", Frozen: true, Needs: []string{FnApproval}, Want: simulator.StatusSuccessful},
+	{Name: "self-approval", Description: "alice starts the deployment and tries to approve it: refused, as CloudTrail names her; bob approves", Green: Healthy,
+		Decision: "approve", SelfApproval: true, Needs: []string{FnApproval}, Want: simulator.StatusSuccessful},
 	{Name: "rollback", Description: "an operator rolls back during the bake, while blue still runs: production goes back to blue at once", Green: Healthy,
 		Decision: "approve", Rollback: true, Needs: []string{FnApproval}, Want: simulator.StatusRollbackSuccessful,
 		WantReason: []string{"rolled back by the dashboard during"}},
@@ -121,7 +130,9 @@ func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int
 	ctx, cancel := context.WithTimeout(ctx, scenarioDeadline)
 	defer cancel()
 	reviewErr := make(chan error, 1)
-	if s.Decision != "" {
+	if s.SelfApproval {
+		go func() { reviewErr <- selfApproval(ctx, l, t, out) }()
+	} else if s.Decision != "" {
 		go func() { reviewErr <- reviewAs(ctx, l, t, s.Decision, out) }()
 	} else {
 		reviewErr <- nil
@@ -158,6 +169,9 @@ func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int
 // settings.
 func (s Scenario) configure(cfg Config) Config {
 	cfg.Green = string(s.Green)
+	if s.SelfApproval {
+		cfg.Deployer = scenarioDeployer
+	}
 	if s.ApprovalTimeout != "" {
 		for i, h := range cfg.Hooks {
 			if h.Function == FnApproval {
@@ -269,25 +283,77 @@ func reviewAs(ctx context.Context, l *Local, t *Tracked, decision string, out io
 	if err != nil {
 		return fmt.Errorf("no review message: %w", err)
 	}
+	code, body, err := press(ctx, m, decision)
+	if err != nil {
+		return err
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("post decision: %d: %s", code, body)
+	}
 	who := m.To
 	if who == "" {
 		who = "a reviewer"
 	}
-	client := &http.Client{Timeout: 10 * time.Second}
-	if err := fetch(ctx, client, http.MethodHead, m.Link, nil); err != nil {
-		return err
+	button := strings.ToUpper(decision[:1]) + decision[1:]
+	if decision == "override" {
+		button = "Approve as emergency override"
 	}
-	var page string
-	if err := fetch(ctx, client, http.MethodGet, m.Link, &page); err != nil {
-		return err
+	fmt.Fprintf(out, "  ✔  %s opened the link and pressed %s\n", who, button)
+	return nil
+}
+
+// selfApproval is the self-approval scenario's reviewers: alice, who
+// started the deployment, presses Approve and must be refused; then bob
+// approves.
+func selfApproval(ctx context.Context, l *Local, t *Tracked, out io.Writer) error {
+	mailTo := func(who string) (Mail, error) {
+		return l.Outbox.Wait(ctx, func(m Mail) bool { return IsReview(m, t.D.ID) && m.To == who })
 	}
-	form, err := parseForm(page, m.Link)
+	alice, err := mailTo("alice@example.com")
+	if err != nil {
+		return fmt.Errorf("no review message for alice: %w", err)
+	}
+	code, body, err := press(ctx, alice, "approve")
 	if err != nil {
 		return err
 	}
+	if code != http.StatusForbidden || !strings.Contains(body, "You started this deployment") {
+		return fmt.Errorf("alice, who started the deployment, approved it: %d: %s", code, body)
+	}
+	fmt.Fprintf(out, "  ✘  alice@example.com pressed Approve: refused, she started this deployment\n")
+	bob, err := mailTo("bob@example.com")
+	if err != nil {
+		return fmt.Errorf("no review message for bob: %w", err)
+	}
+	if code, body, err = press(ctx, bob, "approve"); err != nil {
+		return err
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("bob's approval: %d: %s", code, body)
+	}
+	fmt.Fprintf(out, "  ✔  bob@example.com opened the link and pressed Approve\n")
+	return nil
+}
+
+// press opens the review link in m, as a mail scanner and then a person
+// would, and presses the page's decision button; it returns the answer's
+// status and body.
+func press(ctx context.Context, m Mail, decision string) (int, string, error) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	if err := fetch(ctx, client, http.MethodHead, m.Link, nil); err != nil {
+		return 0, "", err
+	}
+	var page string
+	if err := fetch(ctx, client, http.MethodGet, m.Link, &page); err != nil {
+		return 0, "", err
+	}
+	form, err := parseForm(page, m.Link)
+	if err != nil {
+		return 0, "", err
+	}
 	// Press a button the page has, as a person would.
 	if !strings.Contains(page, `name="decision" value="`+decision+`"`) {
-		return fmt.Errorf("the review page offers no %s button", decision)
+		return 0, "", fmt.Errorf("the review page offers no %s button", decision)
 	}
 	form.values.Set("decision", decision)
 	form.values.Set("comment", "decided by the "+decision+" scenario")
@@ -296,24 +362,16 @@ func reviewAs(ctx context.Context, l *Local, t *Tracked, decision string, out io
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, form.action, strings.NewReader(form.values.Encode()))
 	if err != nil {
-		return err
+		return 0, "", err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	res, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("post decision: %w", err)
+		return 0, "", fmt.Errorf("post decision: %w", err)
 	}
 	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
-		return fmt.Errorf("post decision: %s: %s", res.Status, b)
-	}
-	button := strings.ToUpper(decision[:1]) + decision[1:]
-	if decision == "override" {
-		button = "Approve as emergency override"
-	}
-	fmt.Fprintf(out, "  ✔  %s opened the link and pressed %s\n", who, button)
-	return nil
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	return res.StatusCode, string(b), nil
 }
 
 func fetch(ctx context.Context, c *http.Client, method, link string, body *string) error {

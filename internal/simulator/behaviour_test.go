@@ -68,7 +68,7 @@ func TestBehaviourNext(t *testing.T) {
 
 func TestRollbackWeights(t *testing.T) {
 	s := &Simulator{Service: Service{Partition: "aws", Region: "us-east-1", Account: "1", Cluster: "c", Name: "n"}}
-	d := s.NewDeployment()
+	d := s.NewDeployment("")
 	for mode, want := range map[RollbackWeights]string{
 		RollbackReversed: `"productionTrafficWeights":{"` + d.SourceRevision + `":100,"` + d.TargetRevision + `":0}`,
 		RollbackEmpty:    `"productionTrafficWeights":{}`,

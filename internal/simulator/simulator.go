@@ -167,6 +167,8 @@ type Deployment struct {
 	// SourceRevision and TargetRevision are blue's and green's revision ARNs.
 	SourceRevision string
 	TargetRevision string
+	// StartedBy is the IAM identity that started it.
+	StartedBy string
 
 	status    Status
 	stage     hook.Stage
@@ -231,6 +233,9 @@ type Snapshot struct {
 	// traffic back to blue.
 	RollbackRequestedAt time.Time `json:",omitzero"`
 	BlueAgainAt         time.Time `json:",omitzero"`
+	// StartedBy is the IAM identity that started the deployment, as
+	// CloudTrail would name the caller of UpdateService.
+	StartedBy string `json:",omitempty"`
 }
 
 // Snapshot returns a copy of d's state.
@@ -239,7 +244,7 @@ func (d *Deployment) Snapshot() Snapshot {
 	defer d.mu.Unlock()
 	return Snapshot{ID: d.ID, ARN: d.ARN, Status: d.status, Stage: d.stage, StartedAt: d.startedAt, EndedAt: d.endedAt,
 		Reason: d.reason, Events: append([]Event(nil), d.events...), SourceRevision: d.SourceRevision, TargetRevision: d.TargetRevision,
-		Step: d.step, ProductionGreen: d.green, RollbackRequestedAt: d.requestedAt, BlueAgainAt: d.blueAgainAt}
+		Step: d.step, ProductionGreen: d.green, RollbackRequestedAt: d.requestedAt, BlueAgainAt: d.blueAgainAt, StartedBy: d.StartedBy}
 }
 
 func (d *Deployment) set(f func(d *Deployment)) {
@@ -278,7 +283,7 @@ type Simulator struct {
 }
 
 // NewDeployment makes a deployment of a new revision.
-func (s *Simulator) NewDeployment() *Deployment {
+func (s *Simulator) NewDeployment(startedBy string) *Deployment {
 	s.mu.Lock()
 	s.revision++
 	n := s.revision
@@ -292,6 +297,7 @@ func (s *Simulator) NewDeployment() *Deployment {
 		ARN:            fmt.Sprintf("arn:%s:ecs:%s:%s:service-deployment/%s/%s/%s", s.Service.Partition, s.Service.Region, s.Service.Account, s.Service.Cluster, s.Service.Name, id),
 		SourceRevision: rev(2*n - 1),
 		TargetRevision: rev(2 * n),
+		StartedBy:      startedBy,
 		status:         StatusInProgress,
 	}
 }
@@ -310,7 +316,7 @@ func (s *Simulator) Restore(snap Snapshot) *Deployment {
 		ID: snap.ID, ARN: snap.ARN, SourceRevision: snap.SourceRevision, TargetRevision: snap.TargetRevision,
 		status: snap.Status, stage: snap.Stage, startedAt: snap.StartedAt, endedAt: snap.EndedAt,
 		reason: snap.Reason, events: snap.Events, step: snap.Step, green: snap.ProductionGreen,
-		requestedAt: snap.RollbackRequestedAt, blueAgainAt: snap.BlueAgainAt,
+		requestedAt: snap.RollbackRequestedAt, blueAgainAt: snap.BlueAgainAt, StartedBy: snap.StartedBy,
 	}
 }
 

@@ -104,7 +104,7 @@ func TestHappyPath(t *testing.T) {
 	// Merge, so the configured keys stay (replacement: TestBehaviourNext).
 	sim.Behaviour = Behaviour{HookDetails: HookDetailsMerge}
 	start := clock.Now()
-	d := sim.NewDeployment()
+	d := sim.NewDeployment("")
 	if got := sim.Run(context.Background(), d); got != StatusSuccessful {
 		t.Fatalf("Run = %s, want SUCCESSFUL (%s)", got, d.Snapshot().Reason)
 	}
@@ -147,7 +147,7 @@ func TestFailureRollsBack(t *testing.T) {
 		Hook{Name: "shift", Stages: []hook.Stage{hook.StageTestTrafficShift, hook.StageProductionTrafficShift}, Invoke: shift.invoke},
 		Hook{Name: "gate", Stages: []hook.Stage{hook.StagePostTestTrafficShift}, Invoke: gate.invoke},
 	)
-	d := sim.NewDeployment()
+	d := sim.NewDeployment("")
 	if got := sim.Run(context.Background(), d); got != StatusRollbackSuccessful {
 		t.Fatalf("Run = %s, want ROLLBACK_SUCCESSFUL", got)
 	}
@@ -181,7 +181,7 @@ func TestParallelHooksFirstFailureCancels(t *testing.T) {
 		Hook{Name: "approval", Stages: []hook.Stage{hook.StagePostTestTrafficShift}, Invoke: slow.invoke},
 		Hook{Name: "smoke", Stages: []hook.Stage{hook.StagePostTestTrafficShift}, Invoke: fail.invoke},
 	)
-	d := sim.NewDeployment()
+	d := sim.NewDeployment("")
 	if got := sim.Run(context.Background(), d); got != StatusRollbackSuccessful {
 		t.Fatalf("Run = %s, want ROLLBACK_SUCCESSFUL", got)
 	}
@@ -199,7 +199,7 @@ func TestTimeouts(t *testing.T) {
 			return hook.Response{HookStatus: hook.StatusInProgress, CallBackDelay: 60}, nil
 		}}
 		sim, _, _ := newSim(Hook{Name: "never", Stages: []hook.Stage{hook.StagePostScaleUp}, Timeout: 10 * time.Minute, OnTimeout: tt.action, Invoke: never.invoke})
-		d := sim.NewDeployment()
+		d := sim.NewDeployment("")
 		if got := sim.Run(context.Background(), d); got != tt.want {
 			t.Errorf("timeout action %q: Run = %s, want %s", tt.action, got, tt.want)
 		}
@@ -214,7 +214,7 @@ func TestInvokeErrorRollsBack(t *testing.T) {
 	invalid := &scripted{next: func(int, hook.Request) (hook.Response, error) { return hook.Response{HookStatus: "DONE"}, nil }}
 	for name, s := range map[string]*scripted{"error": broken, "invalid status": invalid} {
 		sim, _, _ := newSim(Hook{Name: name, Stages: []hook.Stage{hook.StagePreScaleUp}, Invoke: s.invoke})
-		if got := sim.Run(context.Background(), sim.NewDeployment()); got != StatusRollbackSuccessful {
+		if got := sim.Run(context.Background(), sim.NewDeployment("")); got != StatusRollbackSuccessful {
 			t.Errorf("%s: Run = %s, want ROLLBACK_SUCCESSFUL", name, got)
 		}
 	}
@@ -225,7 +225,7 @@ func TestInvokeErrorRollsBack(t *testing.T) {
 // weights for the target and source revisions.
 func TestPayloadsMatchEvents(t *testing.T) {
 	sim, _, _ := newSim()
-	d := sim.NewDeployment()
+	d := sim.NewDeployment("")
 	cases := map[string]struct {
 		stage    hook.Stage
 		rollback bool
@@ -340,7 +340,7 @@ func TestResume(t *testing.T) {
 		Hook{Name: "early", Stages: []hook.Stage{hook.StagePreScaleUp}, Invoke: early.invoke},
 		Hook{Name: "gate", Stages: []hook.Stage{hook.StagePostTestTrafficShift}, Invoke: gate.invoke},
 	)
-	d := sim.NewDeployment()
+	d := sim.NewDeployment("")
 	snap := d.Snapshot()
 	snap.Status, snap.Stage = StatusInProgress, hook.StagePostTestTrafficShift
 	restored := sim.Restore(snap)
@@ -386,7 +386,7 @@ func TestLinearAndCanarySteps(t *testing.T) {
 			)
 			sim.Strategy = tt.strategy
 			start := clock.Now()
-			d := sim.NewDeployment()
+			d := sim.NewDeployment("")
 			if got := sim.Run(context.Background(), d); got != StatusSuccessful {
 				t.Fatalf("Run = %s (%s)", got, d.Snapshot().Reason)
 			}
@@ -417,7 +417,7 @@ func TestLinearAndCanarySteps(t *testing.T) {
 	}}
 	sim, env, _ := newSim(Hook{Name: "prod", Stages: []hook.Stage{hook.StageProductionTrafficShift}, Invoke: prod.invoke})
 	sim.Strategy = rollout.Strategy{Kind: rollout.Linear, StepPercent: 25, StepBake: time.Minute}
-	d := sim.NewDeployment()
+	d := sim.NewDeployment("")
 	if got := sim.Run(context.Background(), d); got != StatusRollbackSuccessful {
 		t.Fatalf("Run = %s, want ROLLBACK_SUCCESSFUL", got)
 	}
@@ -448,7 +448,7 @@ func TestOperatorRollback(t *testing.T) {
 		Hook{Name: "prod", Stages: []hook.Stage{hook.StageProductionTrafficShift}, Invoke: prod.invoke},
 		Hook{Name: "bake", Stages: []hook.Stage{hook.StagePostProductionTrafficShift}, Invoke: bake.invoke},
 	)
-	d = sim.NewDeployment()
+	d = sim.NewDeployment("")
 	if got := sim.Run(context.Background(), d); got != StatusRollbackSuccessful {
 		t.Fatalf("Run = %s, want ROLLBACK_SUCCESSFUL", got)
 	}
@@ -479,7 +479,7 @@ func TestDeploymentAlarmDuringBakeTime(t *testing.T) {
 	sim.DeploymentAlarms = func(now time.Time) (string, bool) {
 		return "demo-5xx", now.Sub(start) >= 2*time.Minute
 	}
-	d := sim.NewDeployment()
+	d := sim.NewDeployment("")
 	if got := sim.Run(context.Background(), d); got != StatusRollbackSuccessful {
 		t.Fatalf("Run = %s, want ROLLBACK_SUCCESSFUL", got)
 	}
@@ -512,7 +512,7 @@ func TestReconcileService(t *testing.T) {
 		}}
 		sim, _, _ := newSim(Hook{Name: "reconcile", Stages: []hook.Stage{hook.StageReconcileService}, Invoke: rec.invoke})
 		sim.ActiveRevisions = func() int { return tt.active }
-		d := sim.NewDeployment()
+		d := sim.NewDeployment("")
 		if got := sim.Run(context.Background(), d); got != tt.want || len(rec.reqs) != tt.calls {
 			t.Errorf("%d active: Run = %s with %d RECONCILE_SERVICE calls, want %s and %d", tt.active, got, len(rec.reqs), tt.want, tt.calls)
 		}
@@ -533,7 +533,7 @@ func TestFunctionTimeoutRollsBack(t *testing.T) {
 	}}
 	sim, _, c := newSim(Hook{Name: "slow", Stages: []hook.Stage{hook.StagePreScaleUp}, Invoke: slow.invoke, FunctionTimeout: time.Minute})
 	clock = c
-	d := sim.NewDeployment()
+	d := sim.NewDeployment("")
 	if got := sim.Run(context.Background(), d); got != StatusRollbackSuccessful || !strings.Contains(d.Snapshot().Reason, "the function timed out after 2m (its timeout is 1m)") {
 		t.Errorf("Run = %s (%s), want ROLLBACK_SUCCESSFUL for the timeout", got, d.Snapshot().Reason)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -41,6 +42,9 @@ type Clients struct {
 	S3 store.API
 	// Notifier sends the approvers' messages: SNS in AWS.
 	Notifier Publisher
+	// Deployers tells who started a deployment (CloudTrail in AWS); nil:
+	// not looked up.
+	Deployers approval.Deployers
 	// Subscriptions tells who receives them, so that expiry approves only
 	// when every approver is reachable; nil: it cannot be told, and expiry
 	// rejects.
@@ -62,7 +66,12 @@ type Clients struct {
 // getenv (awsenv).
 func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalHook, log *slog.Logger) Clients {
 	snsClient := sns.NewFromConfig(aws, func(o *sns.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.SNS) })
+	var deployers approval.Deployers
+	if env.DeployerLookup {
+		deployers = Trail{cloudtrail.NewFromConfig(aws, func(o *cloudtrail.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.CloudTrail) })}
+	}
 	return Clients{
+		Deployers:     deployers,
 		S3:            awsenv.NewS3(aws, getenv),
 		Notifier:      notify.New(snsClient, env.TopicARN),
 		Subscriptions: &TopicSubscriptions{API: snsClient, Topic: env.TopicARN, Now: time.Now},
@@ -83,6 +92,7 @@ func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessa
 		Store:         st,
 		Notifier:      Messages{c.Notifier},
 		Subscriptions: c.Subscriptions,
+		Deployers:     c.Deployers,
 		Describer:     changes{c.ECS},
 		Linker:        review.Links{Base: env.ReviewURL, Keys: c.Keys},
 		Now:           c.Now,

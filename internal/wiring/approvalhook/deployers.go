@@ -1,0 +1,28 @@
+package approvalhook
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/cloudtrail"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+)
+
+// Trail tells the gate who started a deployment, from CloudTrail.
+type Trail struct{ API cloudtrail.API }
+
+// StartedBy implements approval.Deployers.
+func (t Trail) StartedBy(ctx context.Context, d hook.DeploymentARN, serviceARN string, createdAt time.Time) ([]string, error) {
+	starters, err := cloudtrail.Starters(ctx, t.API, cloudtrail.Service{Cluster: d.Cluster, Name: d.Service, ARN: serviceARN}, createdAt)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, s := range starters {
+		if !slices.Contains(ids, s.Identity) {
+			ids = append(ids, s.Identity)
+		}
+	}
+	return ids, nil
+}
