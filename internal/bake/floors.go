@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
@@ -52,15 +51,9 @@ func (suite Config) floors(hookDetails json.RawMessage, c Config) (Config, error
 		}
 	}
 	if given("metrics") {
-		metrics := slices.Clone(suite.Metrics)
-		for i, m := range c.Metrics {
-			j := slices.IndexFunc(suite.Metrics, func(s MetricCheck) bool { return s.Name == m.Name })
-			switch {
-			case j < 0:
-				metrics = append(metrics, m)
-			case !reflect.DeepEqual(suite.Metrics[j], m):
-				refuse(fmt.Sprintf("metrics[%d]", i), "metrics", "%q is one of the suite's metric checks, which always run as the suite gives them", m.Name)
-			}
+		metrics, changed := hook.KeepFloor(suite.Metrics, c.Metrics, func(m MetricCheck) string { return m.Name })
+		for _, i := range changed {
+			refuse(fmt.Sprintf("metrics[%d]", i), "metrics", "%q is one of the suite's metric checks, which always run as the suite gives them", c.Metrics[i].Name)
 		}
 		c.Metrics = metrics
 	}

@@ -3,6 +3,7 @@ package hook
 import (
 	"encoding/json"
 	"maps"
+	"reflect"
 	"slices"
 )
 
@@ -42,4 +43,22 @@ func ParseLoosen(path string, raw json.RawMessage, keys []string) (Loosen, error
 		}
 	}
 	return out, d.Err()
+}
+
+// KeepFloor merges a service's list of named checks over the suite's, which
+// always run: the suite's first, then the service's others. A service item
+// named like a suite item must be that item; the indexes of those that are
+// not are returned, for the caller to refuse.
+func KeepFloor[T any](suite, service []T, name func(T) string) (merged []T, changed []int) {
+	merged = slices.Clone(suite)
+	for i, item := range service {
+		j := slices.IndexFunc(suite, func(s T) bool { return name(s) == name(item) })
+		switch {
+		case j < 0:
+			merged = append(merged, item)
+		case !reflect.DeepEqual(suite[j], item):
+			changed = append(changed, i)
+		}
+	}
+	return merged, changed
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
@@ -35,15 +34,9 @@ func (c Config) ApplyService(doc json.RawMessage) (Config, error) {
 		errs = append(errs, fmt.Errorf("hookDetails.%s: %s (GATEHOUSE_POLICY smoke.loosen.%s)", key, fmt.Sprintf(format, args...), rootKey(key)))
 	}
 	if slices.Contains(keys, "checks") && !c.Policy["checks"] && len(c.Checks) > 0 {
-		checks := slices.Clone(c.Checks)
-		for i, ch := range out.Checks {
-			j := slices.IndexFunc(c.Checks, func(s Check) bool { return s.Name == ch.Name })
-			switch {
-			case j < 0:
-				checks = append(checks, ch)
-			case !reflect.DeepEqual(c.Checks[j], ch):
-				refuse(fmt.Sprintf("checks[%d]", i), "%q is one of the suite's checks, which always run as the suite gives them", ch.Name)
-			}
+		checks, changed := hook.KeepFloor(c.Checks, out.Checks, func(ch Check) string { return ch.Name })
+		for _, i := range changed {
+			refuse(fmt.Sprintf("checks[%d]", i), "%q is one of the suite's checks, which always run as the suite gives them", out.Checks[i].Name)
 		}
 		out.Checks = checks
 	}
