@@ -19,7 +19,7 @@ type fakeDeployers struct {
 	calls int
 }
 
-func (f *fakeDeployers) StartedBy(context.Context, hook.DeploymentARN, string, time.Time) ([]string, error) {
+func (f *fakeDeployers) StartedBy(context.Context, hook.DeploymentARN, string, time.Time, time.Duration) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -74,8 +74,10 @@ func TestDeployerCannotApprove(t *testing.T) {
 
 // TestApprovalsWaitForTheDeployer: while CloudTrail has not named who
 // started the deployment, approvals wait (retrying with backoff); once it
-// names bob, bob's approval is refused; after DeployerWait without an
-// answer, the deployer is unknown and approvals count.
+// names bob, bob's approval is refused, and a caller it names later (its
+// event delivered late) too; after DeployerWait without an answer, the
+// deployer is unknown, and approvals still do not count: an error or an
+// empty answer is never leave to approve one's own change.
 func TestApprovalsWaitForTheDeployer(t *testing.T) {
 	f := newFixture(t, []string{"alice@example.com", "bob@example.com"}, 1)
 	ds := &fakeDeployers{}
@@ -99,6 +101,13 @@ func TestApprovalsWaitForTheDeployer(t *testing.T) {
 	if err := f.cast(t, Vote{Approver: "bob@example.com", Decision: Approve, Via: "link"}); !errors.Is(err, ErrSelfApproval) {
 		t.Errorf("bob's approval = %v, want ErrSelfApproval", err)
 	}
+	// alice's UpdateService arrives late: she is a deployer too.
+	ds.set(bobSSO, aliceSSO)
+	f.clock.Add(2 * deployerRetry)
+	f.mustPoll(t, Pending)
+	if err := f.cast(t, Vote{Approver: "alice@example.com", Decision: Approve, Via: "link"}); !errors.Is(err, ErrSelfApproval) {
+		t.Errorf("alice's approval, named late = %v, want ErrSelfApproval", err)
+	}
 
 	g := newFixture(t, []string{"alice@example.com", "bob@example.com"}, 1)
 	g.gate.Deployers = &fakeDeployers{err: errors.New("ThrottlingException: rate exceeded")}
@@ -111,10 +120,13 @@ func TestApprovalsWaitForTheDeployer(t *testing.T) {
 	if r.StartedBy.pending() || !strings.Contains(r.StartedBy.Unknown, "CloudTrail named no caller within 15m: ThrottlingException") {
 		t.Fatalf("after %s: %+v, want unknown, saying why", DeployerWait, r.StartedBy)
 	}
-	if err := g.cast(t, Vote{Approver: "alice@example.com", Decision: Approve, Via: "link"}); err != nil {
-		t.Errorf("approval once the deployer is unknown = %v, want it counted", err)
+	if err := g.cast(t, Vote{Approver: "alice@example.com", Decision: Approve, Via: "link"}); !errors.Is(err, ErrDeployerUnknown) {
+		t.Errorf("approval once the deployer is unknown = %v, want ErrDeployerUnknown", err)
 	}
-	g.mustPoll(t, Approved)
+	if err := g.cast(t, Vote{Approver: "alice@example.com", Decision: Reject, Via: "link"}); err != nil {
+		t.Errorf("a reject once the deployer is unknown = %v, want it recorded", err)
+	}
+	g.mustPoll(t, Rejected)
 }
 
 // TestCountWithoutDeployer: where the policy lets approvals count while the

@@ -76,8 +76,11 @@ func (g *Gate) reach(ctx context.Context, r *Request) *Reach {
 		return c
 	}
 	for _, a := range r.Approvers {
+		// SNS matches filters exactly, and the messages carry the address
+		// as the request has it: the filter must be exactly that, and the
+		// subscription deliver to that address.
 		own := func(s Subscriber) bool {
-			return s.Filtered && len(s.Approvers) == 1 && strings.EqualFold(s.Approvers[0], a)
+			return s.Filtered && len(s.Approvers) == 1 && s.Approvers[0] == a && strings.EqualFold(s.Endpoint, a)
 		}
 		switch {
 		case slices.ContainsFunc(subs, func(s Subscriber) bool { return own(s) && s.Confirmed }):

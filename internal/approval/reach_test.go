@@ -39,6 +39,12 @@ func TestExpiryApprovesOnlyWhenEveryoneWasReachable(t *testing.T) {
 		{"bob shares a subscription", []string{alice, bob}, subscriptionsFunc(func(context.Context) ([]Subscriber, error) {
 			return []Subscriber{own(alice, true), {Endpoint: "bob@example.com", Confirmed: true, Filtered: true, Approvers: []string{alice, bob}}}, nil
 		}), false, "bob@example.com: no subscription filtered to their address"},
+		{"bob's filter differs in case: SNS matches exactly", []string{alice, bob}, subscriptionsFunc(func(context.Context) ([]Subscriber, error) {
+			return []Subscriber{own(alice, true), {Endpoint: bob, Confirmed: true, Filtered: true, Approvers: []string{"Bob@Example.com"}}}, nil
+		}), false, "bob@example.com: no subscription filtered to their address"},
+		{"bob's filter delivers to someone else", []string{alice, bob}, subscriptionsFunc(func(context.Context) ([]Subscriber, error) {
+			return []Subscriber{own(alice, true), {Endpoint: "mallory@example.net", Confirmed: true, Filtered: true, Approvers: []string{bob}}}, nil
+		}), false, "bob@example.com: no subscription filtered to their address"},
 		{"subscriptions unreadable", []string{alice, bob}, subscriptionsFunc(func(context.Context) ([]Subscriber, error) {
 			return nil, errors.New("AuthorizationError: not authorized to perform SNS:ListSubscriptionsByTopic")
 		}), false, "the review topic's subscriptions could not be read: AuthorizationError"},

@@ -688,7 +688,7 @@ func (r *Request) Summary(o Outcome) string {
 // VoteErrors lists every error a vote can be refused with. Each surface
 // that takes votes (the review API, the CLI) maps each of them to its own
 // answer, and a test checks that none is missing.
-var VoteErrors = []error{ErrClosed, ErrAlreadyVoted, ErrNotApprover, ErrAwaitingSmoke, ErrFrozen, ErrOverrideReason, ErrSelfApproval, ErrDeployerPending}
+var VoteErrors = []error{ErrClosed, ErrAlreadyVoted, ErrNotApprover, ErrAwaitingSmoke, ErrFrozen, ErrOverrideReason, ErrSelfApproval, ErrDeployerPending, ErrDeployerUnknown}
 
 // VoteError returns the error of VoteErrors that err wraps, or nil.
 func VoteError(err error) error {

@@ -32,12 +32,9 @@ type API interface {
 // StartEvents are the calls that start a service deployment.
 var StartEvents = []string{"UpdateService", "CreateService", "CreateServiceDeployment"}
 
-// Window is how long before a deployment's creation its starting call is
-// looked for, and Slack how long after (clocks differ).
-const (
-	Window = 10 * time.Minute
-	Slack  = 2 * time.Minute
-)
+// Slack is how long after a deployment's creation its starting call is
+// looked for (clocks differ).
+const Slack = 2 * time.Minute
 
 // maxPages bounds the paging of one lookup (50 events a page).
 const maxPages = 10
@@ -65,15 +62,17 @@ type Starter struct {
 }
 
 // Starters returns the calls that started a deployment of s created at at,
-// oldest first, from [at-Window, at+Slack]. None means CloudTrail has not
+// oldest first, from [at-within, at+Slack]. None means CloudTrail has not
 // delivered the event yet, or never will (calls through a service that
-// CloudTrail does not record).
-func Starters(ctx context.Context, api API, s Service, at time.Time) ([]Starter, error) {
+// CloudTrail does not record). An UpdateService that changes nothing but
+// the desired count (an autoscaling policy's) starts no deployment and is
+// left out.
+func Starters(ctx context.Context, api API, s Service, at time.Time, within time.Duration) ([]Starter, error) {
 	var out []Starter
 	for _, name := range StartEvents {
 		in := &ct.LookupEventsInput{
 			LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String(name)}},
-			StartTime:        aws.Time(at.Add(-Window)),
+			StartTime:        aws.Time(at.Add(-within)),
 			EndTime:          aws.Time(at.Add(Slack)),
 			MaxResults:       aws.Int32(50),
 		}
@@ -111,11 +110,25 @@ type record struct {
 		ARN       string `json:"arn"`
 		InvokedBy string `json:"invokedBy"`
 	} `json:"userIdentity"`
-	RequestParameters struct {
-		Cluster     string `json:"cluster"`
-		Service     string `json:"service"`
-		ServiceName string `json:"serviceName"`
-	} `json:"requestParameters"`
+	RequestParameters map[string]json.RawMessage `json:"requestParameters"`
+}
+
+// param returns the string request parameter key, or "".
+func (r record) param(key string) string {
+	var v string
+	_ = json.Unmarshal(r.RequestParameters[key], &v)
+	return v
+}
+
+// scalesOnly reports whether an UpdateService changes nothing but the
+// desired count.
+func (r record) scalesOnly() bool {
+	for k := range r.RequestParameters {
+		if k != "cluster" && k != "service" && k != "desiredCount" {
+			return false
+		}
+	}
+	return true
 }
 
 // starter reads e as a call that started a deployment of s.
@@ -124,15 +137,15 @@ func starter(e cttypes.Event, s Service) (Starter, bool) {
 	if json.Unmarshal([]byte(aws.ToString(e.CloudTrailEvent)), &r) != nil || r.EventSource != "ecs.amazonaws.com" || r.ErrorCode != "" {
 		return Starter{}, false
 	}
-	service := r.RequestParameters.Service
+	service := r.param("service")
 	if service == "" {
-		service = r.RequestParameters.ServiceName
+		service = r.param("serviceName")
 	}
-	cluster := r.RequestParameters.Cluster
+	cluster := r.param("cluster")
 	if cluster == "" {
 		cluster = "default"
 	}
-	if !names(service, s.Name, s.ARN) || !names(cluster, s.Cluster, "") || r.UserIdentity.ARN == "" {
+	if !names(service, s.Name, s.ARN) || !names(cluster, s.Cluster, "") || r.UserIdentity.ARN == "" || r.EventName == "UpdateService" && r.scalesOnly() {
 		return Starter{}, false
 	}
 	return Starter{Identity: r.UserIdentity.ARN, Type: r.UserIdentity.Type, InvokedBy: r.UserIdentity.InvokedBy, Event: r.EventName, At: aws.ToTime(e.EventTime)}, true

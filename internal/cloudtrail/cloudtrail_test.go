@@ -38,14 +38,17 @@ func TestStarters(t *testing.T) {
 			in := p.(*ct.LookupEventsInput)
 			name := aws.ToString(in.LookupAttributes[0].AttributeValue)
 			asked = append(asked, name)
-			if !in.StartTime.Equal(created.Add(-Window)) || !in.EndTime.Equal(created.Add(Slack)) {
+			if !in.StartTime.Equal(created.Add(-10*time.Minute)) || !in.EndTime.Equal(created.Add(Slack)) {
 				t.Errorf("window %v - %v", in.StartTime, in.EndTime)
 			}
 			switch name {
 			case "UpdateService":
 				if in.NextToken == nil {
 					return &ct.LookupEventsOutput{NextToken: aws.String("p2"), Events: []cttypes.Event{
-						event(t, created.Add(-30*time.Second), name, map[string]any{"userIdentity": sso, "requestParameters": map[string]any{"cluster": "prod-cluster", "service": "orders"}}),
+						event(t, created.Add(-30*time.Second), name, map[string]any{"userIdentity": sso, "requestParameters": map[string]any{"cluster": "prod-cluster", "service": "orders", "taskDefinition": "orders:42"}}),
+						// Autoscaling changes the desired count: no deployment.
+						event(t, created.Add(-25*time.Second), name, map[string]any{"userIdentity": map[string]any{"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/AWSServiceRoleForApplicationAutoScaling_ECSService/AutoScaling"},
+							"requestParameters": map[string]any{"cluster": "prod-cluster", "service": "orders", "desiredCount": 4}}),
 						// Another service, another cluster, a failed call, another source.
 						event(t, created.Add(-20*time.Second), name, map[string]any{"userIdentity": sso, "requestParameters": map[string]any{"cluster": "prod-cluster", "service": "billing"}}),
 						event(t, created.Add(-20*time.Second), name, map[string]any{"userIdentity": sso, "requestParameters": map[string]any{"cluster": "staging", "service": "orders"}}),
@@ -55,12 +58,12 @@ func TestStarters(t *testing.T) {
 				}
 				return &ct.LookupEventsOutput{Events: []cttypes.Event{
 					event(t, created.Add(-5*time.Second), name, map[string]any{"userIdentity": cfn, "requestParameters": map[string]any{
-						"cluster": "arn:aws:ecs:us-west-2:123456789012:cluster/prod-cluster", "service": "arn:aws:ecs:us-west-2:123456789012:service/prod-cluster/orders"}}),
+						"cluster": "arn:aws:ecs:us-west-2:123456789012:cluster/prod-cluster", "service": "arn:aws:ecs:us-west-2:123456789012:service/prod-cluster/orders", "forceNewDeployment": true}}),
 				}}, nil
 			}
 			return &ct.LookupEventsOutput{}, nil
 		})}})
-	got, err := Starters(context.Background(), client, Service{Cluster: "prod-cluster", Name: "orders", ARN: "arn:aws:ecs:us-west-2:123456789012:service/prod-cluster/orders"}, created)
+	got, err := Starters(context.Background(), client, Service{Cluster: "prod-cluster", Name: "orders", ARN: "arn:aws:ecs:us-west-2:123456789012:service/prod-cluster/orders"}, created, 10*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -595,7 +595,7 @@ func (l *Local) Close() {
 // recorded, as CloudTrail would name it.
 type deployers struct{ l *Local }
 
-func (d deployers) StartedBy(ctx context.Context, dep hook.DeploymentARN, serviceARN string, createdAt time.Time) ([]string, error) {
+func (d deployers) StartedBy(ctx context.Context, dep hook.DeploymentARN, serviceARN string, createdAt time.Time, within time.Duration) ([]string, error) {
 	t := d.l.find(dep.String())
 	if t == nil || t.D.Snapshot().StartedBy == "" {
 		return nil, nil

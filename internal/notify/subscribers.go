@@ -80,10 +80,12 @@ func Subscribers(ctx context.Context, api SubscriptionsAPI, topicARN string) ([]
 
 // approverValues returns the exact string values a filter policy allows
 // for AttrApprover, or nil when it says anything else of it (a prefix, an
-// anything-but) or nothing: only a plain list names whom it delivers to.
+// anything-but) or nothing, or filters on other attributes too (SNS ANDs
+// them, and the messages carry none): only a plain list names whom it
+// delivers to.
 func approverValues(policy string) []string {
 	var p map[string]json.RawMessage
-	if json.Unmarshal([]byte(policy), &p) != nil {
+	if json.Unmarshal([]byte(policy), &p) != nil || len(p) != 1 {
 		return nil
 	}
 	var values []any

@@ -25,6 +25,7 @@ func TestSubscribers(t *testing.T) {
 		topic + ":c": {"PendingConfirmation": "false"},
 		topic + ":d": {"PendingConfirmation": "false", "FilterPolicy": `{"approver": [{"prefix": "a"}]}`},
 		topic + ":e": {"PendingConfirmation": "false", "FilterPolicy": `{"approver": ["erin@example.com"]}`, "FilterPolicyScope": "MessageBody"},
+		topic + ":f": {"PendingConfirmation": "false", "FilterPolicy": `{"approver": ["frank@example.com"], "kind": ["never"]}`},
 	}
 	client := sns.New(sns.Options{Region: "us-west-2", Credentials: aws.AnonymousCredentials{},
 		APIOptions: []func(*middleware.Stack) error{awstest.Answer(func(p any) (any, error) {
@@ -44,6 +45,7 @@ func TestSubscribers(t *testing.T) {
 					{SubscriptionArn: aws.String(topic + ":c"), Endpoint: aws.String("all@example.com"), Protocol: aws.String("email")},
 					{SubscriptionArn: aws.String(topic + ":d"), Endpoint: aws.String("a@example.com"), Protocol: aws.String("email")},
 					{SubscriptionArn: aws.String(topic + ":e"), Endpoint: aws.String("erin@example.com"), Protocol: aws.String("email")},
+					{SubscriptionArn: aws.String(topic + ":f"), Endpoint: aws.String("frank@example.com"), Protocol: aws.String("email")},
 				}}, nil
 			case *sns.GetSubscriptionAttributesInput:
 				a, ok := attrs[aws.ToString(in.SubscriptionArn)]
@@ -66,6 +68,8 @@ func TestSubscribers(t *testing.T) {
 		{Endpoint: "all@example.com", Protocol: "email", Confirmed: true},
 		{Endpoint: "a@example.com", Protocol: "email", Confirmed: true, Filtered: true},
 		{Endpoint: "erin@example.com", Protocol: "email", Confirmed: true},
+		// Another attribute too: ANDed, it lets nothing through.
+		{Endpoint: "frank@example.com", Protocol: "email", Confirmed: true, Filtered: true},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Subscribers (-want +got):\n%s", diff)

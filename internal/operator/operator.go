@@ -113,9 +113,6 @@ func (o *Operator) List(ctx context.Context, all bool) error {
 			continue
 		}
 		state := string(oc)
-		if r.Check() != nil {
-			state = "inconsistent"
-		}
 		expires := r.ExpiresAt.UTC().Format("2006-01-02 15:04")
 		if oc == approval.Pending {
 			state = "pending"
@@ -123,6 +120,9 @@ func (o *Operator) List(ctx context.Context, all bool) error {
 				state = "pending, but ECS: " + s
 			}
 			expires += " (in " + hook.FormatDuration(r.ExpiresAt.Sub(now).Round(time.Minute)) + ")"
+		}
+		if r.Check() != nil {
+			state = "inconsistent"
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d of %d\t%s\t%s\n", r.Service, r.Cluster, r.Stage, state, r.Approvals(), r.RequiredApprovals, expires, r.DeploymentARN)
 		n++
@@ -367,6 +367,7 @@ var refusals = map[error]func(refused) error{
 		return fmt.Errorf("%s started this deployment (%s): someone else must approve it; the refusal is recorded", v.who, v.req.StartedBy.Describe())
 	},
 	approval.ErrDeployerPending: func(v refused) error { return fmt.Errorf("%w; nothing was recorded", v.err) },
+	approval.ErrDeployerUnknown: func(v refused) error { return fmt.Errorf("%w; nothing was recorded", v.err) },
 }
 
 // identityAccount returns the account of an IAM or STS ARN, or "".

@@ -246,7 +246,7 @@ func TestOperatorInconsistentRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, _ := approval.Decode(obj.Body)
-	r.Outcome = approval.Approved // no votes
+	r.RequiredApprovals = 1 // lowered, the request still pending
 	body, _ := r.Encode()
 	edited, err := st.Update(context.Background(), key, body, obj.ETag)
 	if err != nil {
@@ -256,11 +256,11 @@ func TestOperatorInconsistentRequest(t *testing.T) {
 	alice := stubSTS("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Deployers_0123/alice@example.com", nil)
 	op := &Operator{Store: st, Identity: alice, Now: time.Now, Out: &out}
 	ctx := context.Background()
-	if err := op.List(ctx, true); err != nil || !strings.Contains(out.String(), "inconsistent") {
+	if err := op.List(ctx, false); err != nil || !strings.Contains(out.String(), "inconsistent") || strings.Contains(out.String(), "pending") {
 		t.Errorf("list = %v:\n%s", err, out.String())
 	}
 	out.Reset()
-	if err := op.Status(ctx, arn, Selector{}); err != nil || !strings.Contains(out.String(), "INCONSISTENT: its outcome is approved, but 0 distinct approver(s)") {
+	if err := op.Status(ctx, arn, Selector{}); err != nil || !strings.Contains(out.String(), "INCONSISTENT: requiredApprovals is 1, but it was created with 2") {
 		t.Errorf("status = %v:\n%s", err, out.String())
 	}
 	err = op.Decide(ctx, arn, Selector{}, approval.Approve, "", false)

@@ -365,6 +365,9 @@ var refusals = map[error]func(refused) (int, string){
 	approval.ErrSelfApproval: func(v refused) (int, string) {
 		return http.StatusForbidden, "You started this deployment (" + v.req.StartedBy.Describe() + "): someone else must approve it. Your approval was refused, and the refusal is recorded in the audit trail."
 	},
+	approval.ErrDeployerUnknown: func(v refused) (int, string) {
+		return http.StatusConflict, "Who started this deployment could not be told (" + v.req.StartedBy.Unknown + "), and the suite lets approvals count only when it is known: this request can only be rejected, or expire. Nothing was recorded."
+	},
 	approval.ErrDeployerPending: func(refused) (int, string) {
 		return http.StatusConflict, "Who started this deployment is not known yet (CloudTrail delivers events minutes late), and the suite lets approvals count only once it is. Nothing was recorded; open the link again in a few minutes."
 	},

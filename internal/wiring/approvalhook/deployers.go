@@ -13,8 +13,8 @@ import (
 type Trail struct{ API cloudtrail.API }
 
 // StartedBy implements approval.Deployers.
-func (t Trail) StartedBy(ctx context.Context, d hook.DeploymentARN, serviceARN string, createdAt time.Time) ([]string, error) {
-	starters, err := cloudtrail.Starters(ctx, t.API, cloudtrail.Service{Cluster: d.Cluster, Name: d.Service, ARN: serviceARN}, createdAt)
+func (t Trail) StartedBy(ctx context.Context, d hook.DeploymentARN, serviceARN string, createdAt time.Time, within time.Duration) ([]string, error) {
+	starters, err := cloudtrail.Starters(ctx, t.API, cloudtrail.Service{Cluster: d.Cluster, Name: d.Service, ARN: serviceARN}, createdAt, within)
 	if err != nil {
 		return nil, err
 	}
