@@ -74,41 +74,64 @@ func TestUncertainIsBounded(t *testing.T) {
 	}
 }
 
-// TestRollbackUncertaintyBoundedOnlyWhenDenied: at a stage ECS re-runs on
-// rollback, with no weights, a denied describe ends in FAILED after the
-// bound; throttling holds (a FAILED could block a rollback).
-func TestRollbackUncertaintyBoundedOnlyWhenDenied(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		err  error
-		want Status
-	}{
-		{"denied", errors.New("AccessDeniedException: not authorized"), StatusFailed},
-		{"throttled", Transient(errors.New("ThrottlingException: rate exceeded")), StatusInProgress},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-			h := Wrap(func(context.Context, Request) (Response, error) {
-				t.Error("the handler ran although nothing tells a rollback from a forward step")
-				return Response{}, nil
-			}, Options{MaxUncertain: 10 * time.Minute, Now: func() time.Time { return now },
-				Deployments: statusFunc(func(context.Context, string) (string, error) { return "", tt.err })})
-			var req Request
-			if err := json.Unmarshal(sample(t, "post-test-traffic-shift.json"), &req); err != nil {
-				t.Fatal(err)
+// TestRollbackUncertaintyHolds: at a stage ECS re-runs on rollback, with
+// no weights, a call ECS will not describe is held however long it lasts,
+// denied or throttled: a FAILED could block a rollback.
+func TestRollbackUncertaintyHolds(t *testing.T) {
+	for _, err := range []error{errors.New("AccessDeniedException: not authorized"), Transient(errors.New("ThrottlingException: rate exceeded"))} {
+		now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+		h := Wrap(func(context.Context, Request) (Response, error) {
+			t.Error("the handler ran although nothing tells a rollback from a forward step")
+			return Response{}, nil
+		}, Options{MaxUncertain: 10 * time.Minute, Now: func() time.Time { return now },
+			Deployments: statusFunc(func(context.Context, string) (string, error) { return "", err })})
+		var req Request
+		if err := json.Unmarshal(sample(t, "post-test-traffic-shift.json"), &req); err != nil {
+			t.Fatal(err)
+		}
+		req.LifecycleStage = StageProductionTrafficShift
+		req.ExecutionDetails.TestTrafficWeights, req.ExecutionDetails.ProductionTrafficWeights = nil, nil
+		for range 5 {
+			payload, _ := json.Marshal(req)
+			res, _ := h(context.Background(), payload)
+			if res.HookStatus != StatusInProgress {
+				t.Fatalf("%v: %s %q, want IN_PROGRESS", err, res.HookStatus, res.Reason)
 			}
-			req.LifecycleStage = StageProductionTrafficShift
-			req.ExecutionDetails.TestTrafficWeights, req.ExecutionDetails.ProductionTrafficWeights = nil, nil
-			var res Response
-			for range 2 {
-				payload, _ := json.Marshal(req)
-				res, _ = h(context.Background(), payload)
-				req.HookDetails = res.HookDetails
-				now = now.Add(10 * time.Minute)
-			}
-			if res.HookStatus != tt.want {
-				t.Errorf("after the bound: %s %q, want %s", res.HookStatus, res.Reason, tt.want)
-			}
-		})
+			req.HookDetails = res.HookDetails
+			now = now.Add(10 * time.Minute)
+		}
+	}
+}
+
+// TestConfiguredStateIsRefused: a service's configured hookDetails may not
+// set the hook's state keys (they would stand in for what the hook
+// returned) nor the uncertainty bound; once the run carries its
+// configuration, the keys are the hook's own.
+func TestConfiguredStateIsRefused(t *testing.T) {
+	h := Wrap(func(context.Context, Request) (Response, error) {
+		return Response{HookStatus: StatusInProgress, HookDetails: json.RawMessage(`{"smokeState":{"v":1}}`)}, nil
+	}, Options{Reserved: []string{"smokeState"}})
+	var req Request
+	if err := json.Unmarshal(sample(t, "post-test-traffic-shift.json"), &req); err != nil {
+		t.Fatal(err)
+	}
+	for _, details := range []string{`{"smokeState": {"passed": true}}`, `{"gatehouseUncertain": ""}`} {
+		req.HookDetails = json.RawMessage(details)
+		payload, _ := json.Marshal(req)
+		res, _ := h(context.Background(), payload)
+		if res.HookStatus != StatusFailed || !strings.Contains(res.Reason, "is reserved for the hook's own state") {
+			t.Errorf("configured %s: %s %q, want FAILED", details, res.HookStatus, res.Reason)
+		}
+	}
+	req.HookDetails = json.RawMessage(`{"retries": 2}`)
+	payload, _ := json.Marshal(req)
+	res, _ := h(context.Background(), payload)
+	if res.HookStatus != StatusInProgress {
+		t.Fatalf("first call: %s %q", res.HookStatus, res.Reason)
+	}
+	req.HookDetails = res.HookDetails // the hook's own state comes back
+	payload, _ = json.Marshal(req)
+	if res, _ = h(context.Background(), payload); res.HookStatus != StatusInProgress {
+		t.Errorf("second call with the hook's own state: %s %q", res.HookStatus, res.Reason)
 	}
 }

@@ -40,6 +40,11 @@ type Options struct {
 	MaxUncertain time.Duration
 	// Now is the clock for that bound. Nil means time.Now.
 	Now func() time.Time
+	// Reserved are the hookDetails keys of the hook's own run state. A
+	// service's configured hookDetails may not set them (nor UncertainKey):
+	// configured keys would stand in for what the hook returned, and a
+	// forged state could skip checks.
+	Reserved []string
 }
 
 // DeploymentStatus reads a deployment's status as ECS reports it
@@ -101,6 +106,9 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 		if req.IsRollback() {
 			return Response{HookStatus: StatusSucceeded, Reason: "rollback in progress: a gate never blocks a rollback"}, nil
 		}
+		if key := configuredReserved(req.HookDetails, opt.Reserved); key != "" {
+			return Response{HookStatus: StatusFailed, Reason: fmt.Sprintf("invalid configuration: hookDetails.%s is reserved for the hook's own state; remove it from the service's hookDetails", key)}, nil
+		}
 		// The configuration the run started with, and the hook's state,
 		// whatever ECS did with the last answer's hookDetails (Carry).
 		config, details, err := restore(req.HookDetails)
@@ -128,7 +136,7 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 			now = opt.Now
 		}
 		b := bound{since: since, now: now(), max: cmp.Or(opt.MaxUncertain, DefaultMaxUncertain)}
-		if res, decided := rollbackByECS(ctx, req, opt.Deployments, delay, unchanged, b); decided {
+		if res, decided := rollbackByECS(ctx, req, opt.Deployments, delay, unchanged); decided {
 			return res, nil
 		}
 		if err := req.Validate(); err != nil {
@@ -198,7 +206,7 @@ func answer(ctx context.Context, log *slog.Logger, req Request, out Response, er
 // on missing information, and ECS calls again; a rollback waits at most
 // until ECS answers again. When ECS cannot be asked but the weights are
 // there, they decide (they showed no rollback), and the handler runs.
-func rollbackByECS(ctx context.Context, req Request, d DeploymentStatus, delay int, unchanged json.RawMessage, b bound) (Response, bool) {
+func rollbackByECS(ctx context.Context, req Request, d DeploymentStatus, delay int, unchanged json.RawMessage) (Response, bool) {
 	if d == nil || !req.LifecycleStage.ReinvokedOnRollback() {
 		return Response{}, false
 	}
@@ -215,15 +223,30 @@ func rollbackByECS(ctx context.Context, req Request, d DeploymentStatus, delay i
 	case err == nil || req.hasWeights():
 		return Response{}, false
 	}
-	why := fmt.Errorf("cannot tell a rollback from a forward step: the call carries no traffic weights and ECS cannot say whether the deployment rolls back (%s)", OneLine(err.Error()))
-	if IsTransient(err) {
-		// Throttling, a timeout: ECS will answer. Held, not bounded: an
-		// answer of FAILED could block a rollback, which a gate never does.
-		return Response{HookStatus: StatusInProgress, CallBackDelay: delay, HookDetails: unchanged, Reason: Clip(why.Error()+"; asking again", maxReason)}, true
+	// Held, never bounded: once the call may be a rollback, an answer of
+	// FAILED could block it, which a gate never does. ECS's own hook
+	// timeout ends the hold.
+	return Response{HookStatus: StatusInProgress, CallBackDelay: delay, HookDetails: unchanged,
+		Reason: Clip(fmt.Sprintf("cannot tell a rollback from a forward step: the call carries no traffic weights and ECS cannot say whether the deployment rolls back (%s); asking again", OneLine(err.Error())), maxReason)}, true
+}
+
+// configuredReserved returns a reserved key that the service's configured
+// hookDetails set, or "": on the first call (nothing carried yet, ConfigKey
+// absent) the hookDetails are exactly what the service configured.
+func configuredReserved(details json.RawMessage, reserved []string) string {
+	m, err := object(details)
+	if err != nil || m == nil {
+		return ""
 	}
-	// Denied, or refused for good: ECS will never say, and only a FAILED
-	// ends the hold, after the bound.
-	return uncertainAnswer(why, b.since, b.now, b.max, delay, unchanged), true
+	if _, carried := m[ConfigKey]; carried {
+		return ""
+	}
+	for _, k := range append([]string{UncertainKey}, reserved...) {
+		if _, ok := m[k]; ok {
+			return k
+		}
+	}
+	return ""
 }
 
 // bound is what Wrap knows of a run of calls that could not tell.

@@ -87,6 +87,7 @@ func New(env bake.HookEnv, c Clients) func(context.Context, json.RawMessage) (ho
 		CallBackDelay: env.Defaults.CallbackDelay,
 		Logger:        c.Log,
 		Now:           c.Now,
+		Reserved:      []string{bake.StateKey},
 		// A rollback is told by what ECS says, not by the weights alone.
 		Deployments: c.ECS,
 	})

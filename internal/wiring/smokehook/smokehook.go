@@ -76,6 +76,7 @@ func New(env config.SmokeHook, c Clients) func(context.Context, json.RawMessage)
 		CallBackDelay: smoke.TransientCallBackDelay,
 		Logger:        c.Log,
 		Now:           c.Now,
+		Reserved:      []string{smoke.StateKey},
 		// A rollback is told by what ECS says, not by the weights alone.
 		Deployments: c.ECS,
 	})
