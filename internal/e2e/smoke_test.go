@@ -105,6 +105,8 @@ func TestLambdaSmokeHook(t *testing.T) {
 	fn := awstest.NewRIE(t, awstest.BuildFunction(t, "smoke-hook"), append(s3srv.Env(),
 		config.EnvStateBucket+"="+s3srv.Bucket,
 		config.EnvSmokeConfig+`={"retries":1,"retryDelayMs":20,"timeoutMs":2000,"checks":[{"name":"health","path":"/health","bodyContains":"ok"}]}`,
+		// Each service gives the URL of its test listener.
+		config.EnvPolicy+`={"smoke": {"loosen": {"baseUrl": true}}}`,
 	))
 
 	t.Run("healthy", func(t *testing.T) {

@@ -1,9 +1,11 @@
 package smoke
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
@@ -11,7 +13,9 @@ import (
 
 // PolicyKeys are the keys the smoke section of GATEHOUSE_POLICY may let
 // services loosen.
-func PolicyKeys() []string { return []string{"baseUrl", "checks", "consecutiveSuccesses"} }
+func PolicyKeys() []string {
+	return []string{"baseUrl", "checks", "consecutiveSuccesses", "headers", "retries", "timeoutMs"}
+}
 
 // ParsePolicy reads the smoke hook's section of the suite's policy.
 func ParsePolicy(path string, raw json.RawMessage) (hook.Loosen, error) {
@@ -20,9 +24,12 @@ func ParsePolicy(path string, raw json.RawMessage) (hook.Loosen, error) {
 
 // ApplyService is Apply for a service's hookDetails over c, the suite's
 // configuration, which is a floor: unless c.Policy lets services loosen a
-// key, the suite's checks always run (a service's checks run besides them),
-// consecutiveSuccesses may only rise, and the suite's baseUrl stays. What
-// would loosen it is refused, naming the key and the rule.
+// key, the suite's checks always run (a service's checks run besides them)
+// and consecutiveSuccesses may only rise. Where the suite gives checks,
+// they also run as it gives them: against its baseUrl (or the discovered
+// test listener), without run-wide headers of the service's (a Host header
+// would send them elsewhere), with no more retries and no longer a timeout.
+// What would loosen it is refused, naming the key and the rule.
 func (c Config) ApplyService(doc json.RawMessage) (Config, error) {
 	out, err := c.Apply(doc, "hookDetails")
 	if err != nil {
@@ -43,8 +50,20 @@ func (c Config) ApplyService(doc json.RawMessage) (Config, error) {
 	if out.ConsecutiveSuccesses < c.ConsecutiveSuccesses && !c.Policy["consecutiveSuccesses"] {
 		refuse("consecutiveSuccesses", "%d is below the suite's %d", out.ConsecutiveSuccesses, c.ConsecutiveSuccesses)
 	}
-	if c.BaseURL != "" && out.BaseURL != c.BaseURL && !c.Policy["baseUrl"] {
-		refuse("baseUrl", "the suite's checks go to %s", c.BaseURL)
+	if len(c.Checks) == 0 {
+		return out, errors.Join(errs...)
+	}
+	if out.BaseURL != c.BaseURL && !c.Policy["baseUrl"] {
+		refuse("baseUrl", "the suite's checks go to %s", cmp.Or(c.BaseURL, "the discovered test listener"))
+	}
+	if slices.Contains(keys, "headers") && !maps.Equal(out.Headers, c.Headers) && !c.Policy["headers"] {
+		refuse("headers", "run-wide headers apply to the suite's checks too; give them in this service's own checks")
+	}
+	if out.Retries > c.Retries && !c.Policy["retries"] {
+		refuse("retries", "%d is above the suite's %d", out.Retries, c.Retries)
+	}
+	if out.Timeout > c.Timeout && !c.Policy["timeoutMs"] {
+		refuse("timeoutMs", "%d is above the suite's %d", out.Timeout.Milliseconds(), c.Timeout.Milliseconds())
 	}
 	return out, errors.Join(errs...)
 }
