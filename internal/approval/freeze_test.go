@@ -213,6 +213,7 @@ func TestSchemaVersion2(t *testing.T) {
 	f := newFixture(t, []string{"alice@example.com"}, 1)
 	f.mustPoll(t, Pending)
 	r, _ := f.load(t)
+	r.Terms = nil // as written before version 3
 	b, _ := r.Encode()
 	if !strings.Contains(string(b), `"schemaVersion": 1`) {
 		t.Errorf("a plain request is not version 1:\n%s", b)
@@ -230,8 +231,14 @@ func TestSchemaVersion2(t *testing.T) {
 	if o := back.Evaluate(t0); o != Pending {
 		t.Errorf("a plain approval of a frozen request evaluates %q, want pending", o)
 	}
-	if _, err := Decode([]byte(strings.Replace(string(b), `"schemaVersion": 2`, `"schemaVersion": 3`, 1))); err == nil || !strings.Contains(err.Error(), "schema version 3, want 1 or 2") {
-		t.Errorf("Decode(version 3) = %v, want a refusal", err)
+	if _, err := Decode([]byte(strings.Replace(string(b), `"schemaVersion": 2`, `"schemaVersion": 4`, 1))); err == nil || !strings.Contains(err.Error(), "schema version 4, want 1 to 3") {
+		t.Errorf("Decode(version 4) = %v, want a refusal", err)
+	}
+	// What governance relies on is version 3, which older code refuses.
+	terms := back.terms()
+	back.Terms = &terms
+	if b, _ = back.Encode(); !strings.Contains(string(b), `"schemaVersion": 3`) {
+		t.Errorf("a request with its terms is not version 3:\n%s", b)
 	}
 }
 

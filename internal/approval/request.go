@@ -24,10 +24,16 @@ import (
 // for a document that older code would misread. Version 2 adds freezes and
 // watched alarms; code that knows only version 1 would ignore them, and
 // pass a plain approval of a frozen request or never look at the alarms,
-// so such documents are written as version 2, which it refuses.
+// so such documents are written as version 2, which it refuses. Version 3
+// adds what the governance checks rely on (the terms recorded at creation,
+// who started the deployment, whether every approver was reachable, a
+// policy refusal, an ECS timeout that continues): code that knows only
+// versions 1 and 2 would ignore them, and let a deployer approve or expiry
+// approve silence, so such documents are written as version 3.
 const (
 	SchemaVersion  = 1
 	SchemaVersion2 = 2
+	SchemaVersion3 = 3
 )
 
 // KeyPrefix is where approval requests live in the state bucket.
@@ -289,8 +295,8 @@ func Decode(body []byte) (*Request, error) {
 	if err := json.Unmarshal(body, &r); err != nil {
 		return nil, fmt.Errorf("decode approval request: %w", err)
 	}
-	if r.SchemaVersion != SchemaVersion && r.SchemaVersion != SchemaVersion2 {
-		return nil, fmt.Errorf("decode approval request: schema version %d, want %d or %d", r.SchemaVersion, SchemaVersion, SchemaVersion2)
+	if r.SchemaVersion < SchemaVersion || r.SchemaVersion > SchemaVersion3 {
+		return nil, fmt.Errorf("decode approval request: schema version %d, want %d to %d", r.SchemaVersion, SchemaVersion, SchemaVersion3)
 	}
 	if r.ID == "" || r.DeploymentARN == "" || r.RequiredApprovals < 1 || r.ExpiresAt.IsZero() {
 		return nil, errors.New("decode approval request: incomplete document")
@@ -311,11 +317,14 @@ func Decode(body []byte) (*Request, error) {
 	return &r, nil
 }
 
-// Encode serialises r for storage, as version 2 when it uses what version 1
-// readers would ignore.
+// Encode serialises r for storage, as the oldest version whose readers
+// would ignore nothing it uses.
 func (r *Request) Encode() ([]byte, error) {
 	r.SchemaVersion = SchemaVersion
-	if r.Freeze != "" || !r.AbortOnAlarms.Empty() || r.Outcome == Refused || r.OnExpiry == Approve || slices.ContainsFunc(r.Votes, func(v Vote) bool { return v.Override }) {
+	switch {
+	case r.Terms != nil || r.StartedBy != nil || r.Reach != nil || r.Outcome == Refused || r.TimeoutContinues:
+		r.SchemaVersion = SchemaVersion3
+	case r.Freeze != "" || !r.AbortOnAlarms.Empty() || r.OnExpiry == Approve || slices.ContainsFunc(r.Votes, func(v Vote) bool { return v.Override }):
 		r.SchemaVersion = SchemaVersion2
 	}
 	b, err := json.MarshalIndent(r, "", "  ")

@@ -84,6 +84,12 @@ func withUncertain(details json.RawMessage, since time.Time, clear bool) (json.R
 		text = since.UTC().Format(time.RFC3339)
 	}
 	m[UncertainKey], _ = json.Marshal(text)
+	if _, ok := m[ConfigKey]; !ok {
+		// What a hook returns always carries its configuration, even an
+		// empty one: the next call must not read as a first call, whose
+		// hookDetails are the service's own.
+		m[ConfigKey], _ = json.Marshal("{}")
+	}
 	return json.Marshal(m)
 }
 
