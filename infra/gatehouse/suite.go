@@ -201,7 +201,8 @@ func (s *Suite) restrictSubscriptions(p SuiteProps) {
 		Sid:        jsii.String("OnlyAdministratorsSubscribe"),
 		Effect:     awsiam.Effect_DENY,
 		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
-		Actions:    jsii.Strings("sns:Subscribe", "sns:ListSubscriptionsByTopic"),
+		// And what would change this policy.
+		Actions:    jsii.Strings("sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:SetTopicAttributes", "sns:AddPermission", "sns:RemovePermission"),
 		Resources:  &[]*string{s.Topic.TopicArn()},
 		Conditions: &map[string]any{"ArnNotLike": map[string]any{"aws:PrincipalArn": allowed}},
 	}))

@@ -151,7 +151,7 @@ func TestReviewTopicPolicy(t *testing.T) {
 				"Sid":       "OnlyAdministratorsSubscribe",
 				"Effect":    "Deny",
 				"Principal": obj(map[string]any{"AWS": "*"}),
-				"Action":    []any{"sns:Subscribe", "sns:ListSubscriptionsByTopic"},
+				"Action":    []any{"sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:SetTopicAttributes", "sns:AddPermission", "sns:RemovePermission"},
 				"Condition": obj(map[string]any{"ArnNotLike": obj(map[string]any{"aws:PrincipalArn": arrayWith(
 					"arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_AdministratorAccess_*",
 				)})}),

@@ -178,6 +178,38 @@ func (g *Gate) Poll(ctx context.Context, p Poll) (Verdict, error) {
 	return g.advance(ctx, key, obj.ETag, r)
 }
 
+// timeoutContinueRefusal is why an approval hook whose ECS timeout action
+// is CONTINUE is refused.
+const timeoutContinueRefusal = "timeoutAction: ECS reports this approval hook's timeout action as CONTINUE, which lets the deployment go on unapproved when nobody decides in time (GATEHOUSE_POLICY approval.loosen.timeoutAction)"
+
+// redescribe asks ECS again, for a request opened while it could not say,
+// what the deployment changes, and applies what it says of this hook's
+// timeout action: a CONTINUE the policy does not allow closes the request
+// as refused. ok is false while ECS still cannot say.
+func (g *Gate) redescribe(ctx context.Context, key string, r *Request, now time.Time) (step, bool) {
+	change, err := g.describe(ctx, r.DeploymentARN)
+	if err != nil {
+		return step{}, false
+	}
+	next := clone(r)
+	next.Change = change
+	if !g.continuesOnTimeout(change) {
+		return step{next: next}, true
+	}
+	if r.AllowTimeoutContinue {
+		next.TimeoutContinues = true
+		next.record(now, "ecs", "gatehouse", "ECS's timeout action for this approval hook is CONTINUE, as the suite's policy allows: if nobody decides before the hook's ECS timeout, the deployment goes on unapproved")
+		return step{next: next}, true
+	}
+	next.Refusal = timeoutContinueRefusal
+	next.close(Refused, now)
+	next.AnnouncedAt = &now
+	return step{next: next, then: func(newTag string) (Verdict, error) {
+		g.announce(ctx, key, newTag, next)
+		return g.verdict(next, Refused), nil
+	}}, true
+}
+
 // continuesOnTimeout reports whether ECS lists this approval hook among the
 // stage's hooks with the timeout action CONTINUE.
 func (g *Gate) continuesOnTimeout(change Change) bool {
@@ -209,7 +241,7 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 		return Verdict{Outcome: Approved, Pass: true, Reason: "first deployment of the service: not gated (firstDeployment: skip)"}, nil
 	}
 	if g.continuesOnTimeout(change) && !p.Settings.Policy.TimeoutAction {
-		reason := "timeoutAction: ECS reports this approval hook's timeout action as CONTINUE, which lets the deployment go on unapproved when nobody decides in time (GATEHOUSE_POLICY approval.loosen.timeoutAction)"
+		reason := timeoutContinueRefusal
 		if err := g.Refuse(ctx, p, reason); err != nil {
 			g.Log.WarnContext(ctx, "policy refusal not recorded", "deployment_arn", p.Deployment.String(), "err", err)
 		}
@@ -226,6 +258,7 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 		r.StartedBy = &StartedBy{}
 		g.lookupDeployer(ctx, r, now)
 	}
+	r.AllowTimeoutContinue = p.Settings.Policy.TimeoutAction
 	if g.continuesOnTimeout(change) {
 		r.TimeoutContinues = true
 		r.record(now, "ecs", "gatehouse", "ECS's timeout action for this approval hook is CONTINUE, as the suite's policy allows: if nobody decides before the hook's ECS timeout, the deployment goes on unapproved")
@@ -412,6 +445,11 @@ func (g *Gate) step(ctx context.Context, key string, r *Request, w *alarmWatch) 
 	if r.watching(outcome) {
 		if s, ok, err := g.watchStep(ctx, key, r, outcome, now, w); ok || err != nil {
 			return s, err
+		}
+	}
+	if outcome == Pending && !r.Change.Known && g.Describer != nil && g.Function != "" {
+		if s, ok := g.redescribe(ctx, key, r, now); ok {
+			return s, nil
 		}
 	}
 	if outcome == Pending && g.Deployers != nil && r.deployerDue(now) {

@@ -20,9 +20,14 @@ func HookHandler(g *Gate, defaults Settings) hook.Handler {
 		s, err := Apply(defaults, req.HookDetails)
 		var refused *PolicyError
 		if errors.As(err, &refused) {
-			// Recorded, so that the refusal is in the audit trail too.
+			// Recorded, so that the refusal is in the audit trail too, at
+			// the request of the gate the hookDetails name.
+			at := defaults
+			if gateName.MatchString(s.Gate) {
+				at.Gate = s.Gate
+			}
 			if rerr := g.Refuse(ctx, Poll{Deployment: d, Stage: req.LifecycleStage, ServiceARN: req.ExecutionDetails.ServiceARN,
-				TargetRevisionARN: req.ExecutionDetails.TargetServiceRevisionARN, Settings: defaults}, hook.OneLine(err.Error())); rerr != nil {
+				TargetRevisionARN: req.ExecutionDetails.TargetServiceRevisionARN, Settings: at}, hook.OneLine(err.Error())); rerr != nil {
 				g.Log.WarnContext(ctx, "policy refusal not recorded", "deployment_arn", d.String(), "err", rerr)
 			}
 		}

@@ -258,6 +258,33 @@ func TestRefusalIsAudited(t *testing.T) {
 	if v := g.mustPoll(t, Refused); v.Pass {
 		t.Error("a refused request passes")
 	}
+	decided := 0
+	for _, m := range g.n.sent() {
+		if strings.Contains(m.Subject, "refused") {
+			decided++
+		}
+	}
+	if decided != 2 {
+		t.Errorf("%d decision notices after the open request was refused, want 2 (alice and bob were asked)", decided)
+	}
+
+	// A named gate's refusal is recorded at that gate's request.
+	n := newFixture(t, []string{"alice@example.com", "bob@example.com"}, 2)
+	hn := hook.Wrap(HookHandler(n.gate, n.poll.Settings), hook.Options{})
+	payload, _ = json.Marshal(map[string]any{
+		"executionId": "e", "lifecycleStage": hook.StagePostTestTrafficShift, "resourceArn": deploymentARN,
+		"executionDetails": map[string]any{"serviceArn": n.poll.ServiceARN, "targetServiceRevisionArn": "rev-green"},
+		"hookDetails":      map[string]any{"requiredApprovals": 1, "gate": "security"},
+	})
+	if res, _ := hn(context.Background(), payload); res.HookStatus != hook.StatusFailed {
+		t.Fatalf("named gate: %s %q", res.HookStatus, res.Reason)
+	}
+	if _, err := n.st.Get(context.Background(), GateKey(n.poll.Deployment, hook.StagePostTestTrafficShift, "security")); err != nil {
+		t.Errorf("the security gate's refusal is not recorded at its key: %v", err)
+	}
+	if _, err := n.st.Get(context.Background(), n.key); err == nil {
+		t.Error("the security gate's refusal was recorded at the unnamed gate's key")
+	}
 }
 
 // TestTimeoutContinue: when ECS reports this approval hook's timeout
@@ -297,4 +324,19 @@ func TestTimeoutContinue(t *testing.T) {
 	f.gate.Function = "gatehouse-approval-hook"
 	f.gate.Describer = fakeDescriber{d: Change{SourceTaskDefinitions: []string{"orders:41"}, ContinueOnTimeout: []string{"arn:aws:lambda:us-west-2:123456789012:function:other"}}}
 	f.mustPoll(t, Pending)
+}
+
+// TestTimeoutContinueToldLater: a request opened while ECS could not be
+// described learns this hook's timeout action on a later call, and a
+// CONTINUE the policy does not allow closes it as refused.
+func TestTimeoutContinueToldLater(t *testing.T) {
+	const self = "arn:aws:lambda:us-west-2:123456789012:function:gatehouse-approval-hook"
+	f := newFixture(t, []string{"alice@example.com"}, 1)
+	f.gate.Function = "gatehouse-approval-hook"
+	f.gate.Describer = fakeDescriber{err: errors.New("ThrottlingException: rate exceeded")}
+	f.mustPoll(t, Pending)
+	f.gate.Describer = fakeDescriber{d: Change{SourceTaskDefinitions: []string{"orders:41"}, Hooks: []string{self}, ContinueOnTimeout: []string{self}}}
+	if v := f.mustPoll(t, Refused); v.Pass || !strings.Contains(v.Reason, "timeout action as CONTINUE") {
+		t.Errorf("verdict %+v, want refused", v)
+	}
 }

@@ -159,7 +159,13 @@ func (g *Gate) Refuse(ctx context.Context, p Poll, reason string) error {
 		next.Refusal = reason
 		next.close(Refused, now)
 		next.AnnouncedAt = &now
-		if _, err := g.write(ctx, key, etag, next); !errors.Is(err, store.ErrPrecondition) {
+		newTag, err := g.write(ctx, key, etag, next)
+		if err == nil {
+			// Those already asked learn that it closed.
+			g.announce(ctx, key, newTag, next)
+			return nil
+		}
+		if !errors.Is(err, store.ErrPrecondition) {
 			return err
 		}
 	}

@@ -275,6 +275,9 @@ type Request struct {
 	// timeout action as CONTINUE (and the suite's policy allows it): if
 	// nobody decides before the hook's ECS timeout, the deployment goes on.
 	TimeoutContinues bool `json:"timeoutContinues,omitempty"`
+	// AllowTimeoutContinue records that the suite's policy allows that
+	// (approval.loosen.timeoutAction), for when ECS tells it only later.
+	AllowTimeoutContinue bool `json:"allowTimeoutContinue,omitempty"`
 }
 
 // Smoke summarises the smoke checks of the deployment.
