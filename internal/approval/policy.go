@@ -81,24 +81,13 @@ func PolicyKeys() []string {
 // Every key is optional; unknown keys are refused.
 func ParsePolicy(path string, raw json.RawMessage) (Policy, error) {
 	var p Policy
-	keys, fields, err := hook.Document(path, raw)
+	var d hook.Decoder
+	at, loosen, err := hook.LoosenFields(&d, path, raw)
 	if err != nil {
 		return p, err
 	}
-	var d hook.Decoder
-	for _, k := range keys {
-		at := hook.Path(path, k)
-		if k != "loosen" {
-			d.Unknown(at)
-			continue
-		}
-		loosen, ok := d.Object(at, fields[k])
-		if !ok {
-			continue
-		}
-		for _, lk := range slices.Sorted(maps.Keys(loosen)) {
-			p.loosen(&d, hook.Path(at, lk), lk, loosen[lk])
-		}
+	for _, k := range slices.Sorted(maps.Keys(loosen)) {
+		p.loosen(&d, hook.Path(at, k), k, loosen[k])
 	}
 	return p, d.Err()
 }

@@ -17,32 +17,41 @@ type Loosen map[string]bool
 // may be named. Unknown keys are refused.
 func ParseLoosen(path string, raw json.RawMessage, keys []string) (Loosen, error) {
 	out := Loosen{}
-	top, fields, err := Document(path, raw)
+	var d Decoder
+	at, fields, err := LoosenFields(&d, path, raw)
 	if err != nil {
 		return out, err
 	}
-	var d Decoder
-	for _, k := range top {
-		at := Path(path, k)
-		if k != "loosen" {
-			d.Unknown(at)
+	for _, key := range slices.Sorted(maps.Keys(fields)) {
+		if !slices.Contains(keys, key) {
+			d.Fail(Path(at, key), "unknown key: want %s", QuoteAll(keys))
 			continue
 		}
-		m, ok := d.Object(at, fields[k])
-		if !ok {
-			continue
-		}
-		for _, key := range slices.Sorted(maps.Keys(m)) {
-			if !slices.Contains(keys, key) {
-				d.Fail(Path(at, key), "unknown key: want %s", QuoteAll(keys))
-				continue
-			}
-			if b, ok := d.Bool(Path(at, key), m[key]); ok && b {
-				out[key] = true
-			}
+		if b, ok := d.Bool(Path(at, key), fields[key]); ok && b {
+			out[key] = true
 		}
 	}
 	return out, d.Err()
+}
+
+// LoosenFields reads a hook's section of the suite's policy at path, an
+// object whose one key is "loosen", and returns that object's fields and
+// their path, recording problems in d. err is set when the section is not
+// an object at all.
+func LoosenFields(d *Decoder, path string, raw json.RawMessage) (at string, fields map[string]json.RawMessage, err error) {
+	keys, top, err := Document(path, raw)
+	if err != nil {
+		return "", nil, err
+	}
+	at = Path(path, "loosen")
+	for _, k := range keys {
+		if k != "loosen" {
+			d.Unknown(Path(path, k))
+			continue
+		}
+		fields, _ = d.Object(at, top[k])
+	}
+	return at, fields, nil
 }
 
 // KeepFloor merges a service's list of named checks over the suite's, which
