@@ -70,7 +70,21 @@ type Hook struct {
 	// TimeoutAction is what ECS does when the hook times out: ROLLBACK or
 	// CONTINUE; empty when ECS does not say.
 	TimeoutAction string
+	// HookID names this run of the hook (what ContinueServiceDeployment
+	// takes for a PAUSE hook); TargetType is AWS_LAMBDA or PAUSE; ExpiresAt
+	// is when it times out, when ECS says.
+	HookID     string
+	TargetType string
+	ExpiresAt  *time.Time
 }
+
+// Pause hooks' statuses and actions, as ECS names them.
+const (
+	TargetPause    = "PAUSE"
+	AwaitingAction = "AWAITING_ACTION"
+	ActionContinue = "CONTINUE"
+	ActionRollback = "ROLLBACK"
+)
 
 // Terminal reports whether the deployment has finished, one way or another.
 func (d Deployment) Terminal() bool {
@@ -139,7 +153,8 @@ func (r *Reader) Describe(ctx context.Context, deploymentARN string) (Deployment
 		d.StartedAt = sd.CreatedAt
 	}
 	for _, h := range sd.LifecycleHookDetails {
-		d.Hooks = append(d.Hooks, Hook{TargetARN: aws.ToString(h.TargetArn), Status: string(h.Status), TimeoutAction: string(h.TimeoutAction)})
+		d.Hooks = append(d.Hooks, Hook{TargetARN: aws.ToString(h.TargetArn), Status: string(h.Status), TimeoutAction: string(h.TimeoutAction),
+			HookID: aws.ToString(h.HookId), TargetType: string(h.TargetType), ExpiresAt: h.ExpiresAt})
 	}
 	var arns []string
 	for _, s := range sd.SourceServiceRevisions {
