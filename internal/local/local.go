@@ -630,8 +630,15 @@ func (d describer) Describe(ctx context.Context, arn string) (ecsdeploy.Deployme
 	// The Lambda hooks of the deployment's current stage, as ECS lists them.
 	var hooks []ecsdeploy.Hook
 	for _, h := range d.l.Sim.Hooks {
-		if slices.Contains(h.Stages, snap.Stage) {
+		if slices.Contains(h.Stages, snap.Stage) && !h.Pause {
 			hooks = append(hooks, ecsdeploy.Hook{TargetARN: fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", Service.Region, Service.Account, h.Function), Status: "IN_PROGRESS"})
+		}
+	}
+	// The PAUSE hooks that waited or wait at the stage, as ECS lists them.
+	for _, p := range t.D.Pauses() {
+		if p.Stage == snap.Stage {
+			expires := p.ExpiresAt
+			hooks = append(hooks, ecsdeploy.Hook{HookID: p.HookID, TargetType: ecsdeploy.TargetPause, Status: p.Status, ExpiresAt: &expires, TimeoutAction: p.TimeoutAction})
 		}
 	}
 	return ecsdeploy.Deployment{

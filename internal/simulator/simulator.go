@@ -93,6 +93,10 @@ type Hook struct {
 	Timeout time.Duration
 	// OnTimeout is ROLLBACK (default) or CONTINUE.
 	OnTimeout string
+	// Pause makes it a PAUSE hook (targetType PAUSE): no function is
+	// called; ECS waits, with the hook AWAITING_ACTION, until
+	// ContinueServiceDeployment or the hook's timeout. See pause.go.
+	Pause bool
 	// FunctionTimeout, when set, is the Lambda function's own timeout: an
 	// invocation that takes longer (simulated time) is a function error,
 	// which ECS answers with a rollback.
@@ -169,6 +173,8 @@ type Deployment struct {
 	TargetRevision string
 	// StartedBy is the IAM identity that started it.
 	StartedBy string
+	// pauses are its PAUSE hooks' runs.
+	pauses []*Pause
 
 	status    Status
 	stage     hook.Stage
@@ -277,6 +283,11 @@ type Simulator struct {
 	ActiveRevisions func() int
 	// OnEvent, when set, sees every event as it happens.
 	OnEvent func(d *Deployment, e Event)
+	// OnPause, when set, is EventBridge: it receives the "ECS Hook State
+	// Change" event of a PAUSE hook that awaits action, as JSON (twice when
+	// DeliverTwice is set, as EventBridge may).
+	OnPause      func(d *Deployment, event []byte)
+	DeliverTwice bool
 
 	mu       sync.Mutex
 	revision int
@@ -627,6 +638,9 @@ func (s *Simulator) runStage(ctx context.Context, d *Deployment, stage hook.Stag
 
 // runHook calls one hook until it answers SUCCEEDED or FAILED, or times out.
 func (s *Simulator) runHook(ctx context.Context, d *Deployment, stage hook.Stage, h Hook, rollback bool) error {
+	if h.Pause {
+		return s.runPause(ctx, d, stage, h, rollback)
+	}
 	timeout := h.Timeout
 	if timeout == 0 {
 		timeout = hook.DefaultTimeout
