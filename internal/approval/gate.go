@@ -90,6 +90,9 @@ type Poll struct {
 	TargetRevisionARN string
 	// Settings are the resolved settings for this service.
 	Settings Settings
+	// PauseHookID names the ECS PAUSE hook the request holds, for a request
+	// opened by its event (OpenPause); empty for a Lambda hook's call.
+	PauseHookID string
 }
 
 // Verdict is the gate's answer to a poll.
@@ -118,6 +121,9 @@ type Gate struct {
 	// approves only when every approver is reachable; nil means it cannot
 	// be checked, and expiry rejects.
 	Subscriptions Subscriptions
+	// Pauses reads and ends PAUSE hooks' waits, for requests opened by an
+	// "ECS Hook State Change" event (OpenPause); nil: none are.
+	Pauses PauseHooks
 	// Deployers tells who started a deployment, for separation of duties;
 	// nil: not looked up, and the deployer's approval counts like anyone's.
 	Deployers Deployers
@@ -369,6 +375,9 @@ func newRequest(p Poll, change Change, now time.Time) (*Request, error) {
 	}
 	t := r.terms()
 	r.Terms = &t
+	if p.PauseHookID != "" {
+		r.Pause = &PauseRun{HookID: p.PauseHookID}
+	}
 	detail := fmt.Sprintf("waiting for %d approval(s) from %s; expires %s, then %s by default",
 		r.RequiredApprovals, approverList(r), r.ExpiresAt.UTC().Format(time.RFC3339), r.OnExpiry)
 	if r.OnExpiry == Approve {
@@ -457,6 +466,9 @@ func (g *Gate) step(ctx context.Context, key string, r *Request, w *alarmWatch) 
 		next := clone(r)
 		g.lookupDeployer(ctx, next, now)
 		return step{next: next}, nil
+	}
+	if r.pauseDue() && g.Pauses != nil {
+		return g.continueStep(ctx, key, r, now), nil
 	}
 	switch {
 	case outcome != Pending && r.Outcome != Pending && r.AnnouncedAt != nil:

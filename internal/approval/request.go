@@ -275,6 +275,9 @@ type Request struct {
 	// timeout action as CONTINUE (and the suite's policy allows it): if
 	// nobody decides before the hook's ECS timeout, the deployment goes on.
 	TimeoutContinues bool `json:"timeoutContinues,omitempty"`
+	// Pause is the ECS PAUSE hook the request holds, for a request opened
+	// by its event: the deciding vote ends its wait.
+	Pause *PauseRun `json:"pause,omitempty"`
 	// AllowTimeoutContinue records that the suite's policy allows that
 	// (approval.loosen.timeoutAction), for when ECS tells it only later.
 	AllowTimeoutContinue bool `json:"allowTimeoutContinue,omitempty"`
@@ -325,7 +328,7 @@ func Decode(body []byte) (*Request, error) {
 func (r *Request) Encode() ([]byte, error) {
 	r.SchemaVersion = SchemaVersion
 	switch {
-	case r.Terms != nil || r.StartedBy != nil || r.Reach != nil || r.Outcome == Refused || r.TimeoutContinues:
+	case r.Terms != nil || r.StartedBy != nil || r.Reach != nil || r.Outcome == Refused || r.TimeoutContinues || r.Pause != nil:
 		r.SchemaVersion = SchemaVersion3
 	case r.Freeze != "" || !r.AbortOnAlarms.Empty() || r.OnExpiry == Approve || slices.ContainsFunc(r.Votes, func(v Vote) bool { return v.Override }):
 		r.SchemaVersion = SchemaVersion2

@@ -46,6 +46,7 @@ func (w world) serve(t *testing.T) func(p any) (any, error) {
 					continue
 				}
 				sd := ecstypes.ServiceDeployment{ServiceDeploymentArn: aws.String(d.ARN), Status: ecstypes.ServiceDeploymentStatus(d.Status),
+					LifecycleStage: ecstypes.ServiceDeploymentLifecycleStage(d.Stage),
 					CreatedAt: d.StartedAt, ServiceArn: aws.String(w.service[d.ARN]), ClusterArn: aws.String("arn:aws:ecs:us-west-2:123456789012:cluster/prod-cluster")}
 				for _, s := range d.Sources {
 					sd.SourceServiceRevisions = append(sd.SourceServiceRevisions, ecstypes.ServiceRevisionSummary{Arn: aws.String(s.ARN)})
@@ -102,14 +103,14 @@ func TestContract(t *testing.T) {
 	rev := func(arn, td, image string) Revision {
 		return Revision{ARN: arn, TaskDefinition: td, Images: []Image{{Container: "web", Image: image}}}
 	}
-	blueGreen := Deployment{ARN: depARN, Status: "IN_PROGRESS", StartedAt: &started,
+	blueGreen := Deployment{ARN: depARN, Status: "IN_PROGRESS", StartedAt: &started, Stage: "POST_TEST_TRAFFIC_SHIFT", ServiceARN: orders,
 		Sources: []Revision{rev(blueARN, "arn:aws:ecs:us-west-2:123456789012:task-definition/orders:41", "orders:2.4.0")},
 		Target:  rev(greenARN, "arn:aws:ecs:us-west-2:123456789012:task-definition/orders:42", "orders:2.5.0"),
 		Hooks:   []Hook{{TargetARN: "arn:aws:lambda:us-west-2:123456789012:function:gatehouse-smoke", Status: "IN_PROGRESS", TimeoutAction: "CONTINUE"}}}
-	first := Deployment{ARN: firstARN, Status: "IN_PROGRESS", StartedAt: &started,
+	first := Deployment{ARN: firstARN, Status: "IN_PROGRESS", StartedAt: &started, ServiceARN: billing,
 		Target: rev("arn:aws:ecs:us-west-2:123456789012:service-revision/prod-cluster/billing/1", "billing:1", "billing:1.0.0")}
 	// No revision runs, but the service was deployed before: not first.
-	zero := Deployment{ARN: zeroARN, Status: "ROLLBACK_IN_PROGRESS", StartedAt: &started, Earlier: true,
+	zero := Deployment{ARN: zeroARN, Status: "ROLLBACK_IN_PROGRESS", StartedAt: &started, Earlier: true, ServiceARN: scaled,
 		Target: rev("arn:aws:ecs:us-west-2:123456789012:service-revision/prod-cluster/batch/3", "batch:3", "batch:3.0.0")}
 	w := world{
 		deployments: []Deployment{blueGreen, first, zero, {ARN: zeroOld, Status: "SUCCESSFUL"}},

@@ -52,6 +52,9 @@ type Deployment struct {
 	Hooks []Hook
 	// Earlier reports whether the service had any deployment before this one.
 	Earlier bool
+	// Stage is the lifecycle stage it is at; ServiceARN its service.
+	Stage      string
+	ServiceARN string
 }
 
 // First reports whether this is the first deployment of its service: no
@@ -148,7 +151,8 @@ func (r *Reader) Describe(ctx context.Context, deploymentARN string) (Deployment
 		return Deployment{}, fmt.Errorf("describe service deployment: %w", ErrNotFound)
 	}
 	sd := out.ServiceDeployments[0]
-	d := Deployment{ARN: aws.ToString(sd.ServiceDeploymentArn), Status: string(sd.Status), StartedAt: sd.StartedAt}
+	d := Deployment{ARN: aws.ToString(sd.ServiceDeploymentArn), Status: string(sd.Status), StartedAt: sd.StartedAt,
+		Stage: string(sd.LifecycleStage), ServiceARN: aws.ToString(sd.ServiceArn)}
 	if d.StartedAt == nil {
 		d.StartedAt = sd.CreatedAt
 	}
