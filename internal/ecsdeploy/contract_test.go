@@ -47,7 +47,7 @@ func (w world) serve(t *testing.T) func(p any) (any, error) {
 				}
 				sd := ecstypes.ServiceDeployment{ServiceDeploymentArn: aws.String(d.ARN), Status: ecstypes.ServiceDeploymentStatus(d.Status),
 					LifecycleStage: ecstypes.ServiceDeploymentLifecycleStage(d.Stage),
-					CreatedAt: d.StartedAt, ServiceArn: aws.String(w.service[d.ARN]), ClusterArn: aws.String("arn:aws:ecs:us-west-2:123456789012:cluster/prod-cluster")}
+					CreatedAt:      d.StartedAt, ServiceArn: aws.String(w.service[d.ARN]), ClusterArn: aws.String("arn:aws:ecs:us-west-2:123456789012:cluster/prod-cluster")}
 				for _, s := range d.Sources {
 					sd.SourceServiceRevisions = append(sd.SourceServiceRevisions, ecstypes.ServiceRevisionSummary{Arn: aws.String(s.ARN)})
 				}
