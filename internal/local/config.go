@@ -90,6 +90,10 @@ type HookConfig struct {
 	Timeout string `json:"timeout,omitempty"`
 	// OnTimeout is ROLLBACK (default) or CONTINUE.
 	OnTimeout string `json:"onTimeout,omitempty"`
+	// TargetType is AWS_LAMBDA (default) or, for the approval hook, PAUSE:
+	// ECS pauses the deployment and the approval hook is told by the
+	// "ECS Hook State Change" event; the deciding vote continues it.
+	TargetType string `json:"targetType,omitempty"`
 }
 
 // Local defaults of a linear or canary deployment's steps.
@@ -261,6 +265,9 @@ func (c Config) Validate() error {
 			if d, err := time.ParseDuration(h.Timeout); err != nil || d < hook.MinTimeout || d > hook.MaxTimeout || d%time.Minute != 0 {
 				errs = append(errs, fmt.Errorf("%s.timeout: %q, want whole minutes from %s to %s", at, h.Timeout, hook.FormatDuration(hook.MinTimeout), hook.FormatDuration(hook.MaxTimeout)))
 			}
+		}
+		if h.TargetType != "" && h.TargetType != "AWS_LAMBDA" && !(h.TargetType == "PAUSE" && h.Function == FnApproval) {
+			errs = append(errs, fmt.Errorf("%s.targetType: %q, want AWS_LAMBDA, or PAUSE for %s", at, h.TargetType, FnApproval))
 		}
 		if h.OnTimeout != "" && h.OnTimeout != simulator.TimeoutRollback && h.OnTimeout != simulator.TimeoutContinue {
 			errs = append(errs, fmt.Errorf("%s.onTimeout: %q, want ROLLBACK or CONTINUE", at, h.OnTimeout))

@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/bake"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
@@ -191,7 +192,7 @@ func (l *Local) startSimulator() error {
 		return err
 	}
 	l.Sim = &simulator.Simulator{Service: Service, Env: l.App, Clock: l.Clock, BakeTime: bake, Behaviour: behaviour, Strategy: strategy, OnEvent: l.onEvent,
-		DeploymentAlarms: l.deploymentAlarm}
+		DeploymentAlarms: l.deploymentAlarm, OnPause: l.onPause}
 	for _, hc := range cfg.Hooks {
 		h, err := l.hook(hc)
 		if errors.Is(err, errNotLanded) {
@@ -250,7 +251,7 @@ func (l *Local) startUI() error {
 	if err != nil {
 		return fmt.Errorf("review API: %w", err)
 	}
-	rh := approvalapi.New(api, approvalapi.Clients{S3: l.s3client, ECS: describer{l}, Keys: l.keys, Now: l.Clock.Now, Log: l.log})
+	rh := approvalapi.New(api, approvalapi.Clients{S3: l.s3client, ECS: describer{l}, Keys: l.keys, Pauses: pauses{l}, Notifier: l.Outbox, Now: l.Clock.Now, Log: l.log})
 	mux.Handle(review.Path, rh)
 	mux.Handle(review.ReportPath, rh)
 	mux.Handle("/", &dashboard{l: l})
@@ -312,7 +313,7 @@ var errNotLanded = errors.New("not available yet")
 // hook builds a simulator hook that calls the function's handler in
 // process, wrapped exactly as its Lambda main wraps it.
 func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
-	h := simulator.Hook{Name: hc.Name, Function: hc.Function, Stages: hc.Stages, Details: hc.HookDetails, OnTimeout: hc.OnTimeout}
+	h := simulator.Hook{Name: hc.Name, Function: hc.Function, Stages: hc.Stages, Details: hc.HookDetails, OnTimeout: hc.OnTimeout, Pause: hc.TargetType == "PAUSE"}
 	if h.Name == "" {
 		h.Name = hc.Function
 	}
@@ -334,7 +335,16 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 		if err != nil {
 			return h, fmt.Errorf("%s: %w", hc.Function, err)
 		}
-		h.Invoke = approvalhook.New(env, approvalhook.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), Deployers: deployers{l}, ECS: describer{l},
+		if h.Pause {
+			// ECS sends a PAUSE hook no hookDetails: locally, the hook's
+			// configured ones stand for the service's settings, through
+			// the same keys and floors.
+			if env.Defaults, err = approval.Apply(env.Defaults, hc.HookDetails); err != nil {
+				return h, fmt.Errorf("%s: %w", hc.Function, err)
+			}
+			h.Details = nil
+		}
+		h.Invoke = approvalhook.New(env, approvalhook.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), Deployers: deployers{l}, Pauses: pauses{l}, ECS: describer{l},
 			Alarms: alarms{l}, Keys: l.keys, Now: l.Clock.Now, Log: log})
 	case FnSmoke:
 		env, err := config.LoadSmokeHook(l.getenv)
@@ -591,6 +601,52 @@ func (l *Local) Close() {
 }
 
 // describer tells the approval gate what a local deployment changes.
+// onPause is EventBridge locally: the "ECS Hook State Change" event of a
+// PAUSE hook goes to the approval hook's function, as the suite's rule
+// sends it.
+func (l *Local) onPause(d *simulator.Deployment, event []byte) {
+	for _, h := range l.Sim.Hooks {
+		if h.Pause && h.Invoke != nil {
+			if _, err := h.Invoke(l.ctx, event); err != nil {
+				l.log.Warn("pause event not handled", "deployment", d.ID, "err", err)
+			}
+		}
+	}
+}
+
+// pauses is ECS's PAUSE hooks locally: the simulator's.
+type pauses struct{ l *Local }
+
+func (p pauses) Awaiting(ctx context.Context, arn, hookID string) ([]approval.Paused, error) {
+	t := p.l.find(arn)
+	if t == nil {
+		return nil, nil
+	}
+	snap := t.D.Snapshot()
+	var out []approval.Paused
+	for _, ph := range t.D.Pauses() {
+		if ph.Status == "AWAITING_ACTION" && (hookID == "" || ph.HookID == hookID) {
+			expires := ph.ExpiresAt
+			out = append(out, approval.Paused{HookID: ph.HookID, Stage: ph.Stage, ServiceARN: Service.ARN(), TargetRevisionARN: snap.TargetRevision, ExpiresAt: &expires})
+		}
+	}
+	return out, nil
+}
+
+func (p pauses) Continue(ctx context.Context, arn, hookID, action string) error {
+	t := p.l.find(arn)
+	if t == nil {
+		return fmt.Errorf("deployment %s: %w", arn, approval.ErrHookNotWaiting)
+	}
+	if err := t.D.ContinueServiceDeployment(hookID, action); err != nil {
+		if errors.Is(err, simulator.ErrHookNotWaiting) {
+			return fmt.Errorf("%w: %w", approval.ErrHookNotWaiting, err)
+		}
+		return err
+	}
+	return nil
+}
+
 // deployers tells who started a local deployment: what the simulator
 // recorded, as CloudTrail would name it.
 type deployers struct{ l *Local }

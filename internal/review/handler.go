@@ -42,6 +42,15 @@ type Handler struct {
 	// served under it and at the root alike, so a proxy that forwards the
 	// path and one that strips it both work.
 	BasePath string
+	// Settler, when set, moves a request on at once after the vote that
+	// decided it: for a request that holds an ECS PAUSE hook, it ends the
+	// hook's wait (approval.Gate.Settle). Best effort: the vote stands.
+	Settler Settler
+}
+
+// Settler moves a decided request on. *approval.Gate satisfies it.
+type Settler interface {
+	Settle(ctx context.Context, key string) (approval.Verdict, error)
 }
 
 // BasePath returns the path of a review base URL without its trailing
@@ -308,6 +317,12 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		h.log().InfoContext(ctx, "vote recorded", "deployment_arn", req.DeploymentARN, "stage", string(req.Stage),
 			"decision", string(decision), "outcome", string(req.Outcome))
+		if req.Outcome != approval.Pending && req.Pause != nil && h.Settler != nil {
+			// The deciding vote: ECS goes on (or rolls back) now.
+			if _, err := h.Settler.Settle(ctx, l.key); err != nil {
+				h.logError(ctx, "end the paused hook's wait", err)
+			}
+		}
 		h.page(w, r, http.StatusOK, h.requestPage(l, tok, recordedText(req, decision)))
 	case errors.As(err, &ep):
 		h.refuse(w, r, err)

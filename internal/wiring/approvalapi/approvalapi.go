@@ -9,12 +9,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/review"
 	"github.com/gatehouse-dev/gatehouse/internal/secrets"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/messages"
 )
 
 // Clients are what the review API talks to.
@@ -26,6 +28,11 @@ type Clients struct {
 	ECS review.DeploymentStatus
 	// Keys checks the review links' signatures.
 	Keys review.Keys
+	// Pauses ends ECS PAUSE hooks' waits after the deciding vote, and
+	// Notifier announces the decision; both nil where no request holds a
+	// PAUSE hook.
+	Pauses   approval.PauseHooks
+	Notifier messages.Publisher
 	// Now is the clock.
 	Now func() time.Time
 	// Log receives the API's log lines.
@@ -47,8 +54,14 @@ func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalAPI, log
 // New returns the review API's HTTP handler; funcurl.Handler adapts it to
 // the Function URL.
 func New(env config.ApprovalAPI, c Clients) *review.Handler {
+	st := store.New(c.S3, env.Bucket)
+	var settler review.Settler
+	if c.Pauses != nil && c.Notifier != nil {
+		settler = &approval.Gate{Store: st, Notifier: messages.Messages{Publisher: c.Notifier}, Pauses: c.Pauses, Now: c.Now, Log: c.Log}
+	}
 	return &review.Handler{
-		Store:       store.New(c.S3, env.Bucket),
+		Settler:     settler,
+		Store:       st,
 		Keys:        c.Keys,
 		Now:         c.Now,
 		Log:         c.Log,

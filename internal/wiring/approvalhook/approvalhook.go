@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/secrets"
 	"github.com/gatehouse-dev/gatehouse/internal/smoke"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/messages"
 )
 
 // ECS is what the approval hook asks ECS: whether a deployment rolls back
@@ -41,10 +42,13 @@ type Clients struct {
 	// S3 holds the state bucket: requests and, beside them, smoke reports.
 	S3 store.API
 	// Notifier sends the approvers' messages: SNS in AWS.
-	Notifier Publisher
+	Notifier messages.Publisher
 	// Deployers tells who started a deployment (CloudTrail in AWS); nil:
 	// not looked up.
 	Deployers approval.Deployers
+	// Pauses reads ECS PAUSE hooks, for requests opened by their events;
+	// nil: such events are ignored.
+	Pauses approval.PauseHooks
 	// Subscriptions tells who receives them, so that expiry approves only
 	// when every approver is reachable; nil: it cannot be told, and expiry
 	// rejects.
@@ -90,9 +94,10 @@ func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessa
 	st := store.New(c.S3, env.Bucket)
 	gate := &approval.Gate{
 		Store:         st,
-		Notifier:      Messages{c.Notifier},
+		Notifier:      messages.Messages{Publisher: c.Notifier},
 		Subscriptions: c.Subscriptions,
 		Deployers:     c.Deployers,
+		Pauses:        c.Pauses,
 		Describer:     changes{c.ECS},
 		Linker:        review.Links{Base: env.ReviewURL, Keys: c.Keys},
 		Now:           c.Now,
@@ -105,25 +110,25 @@ func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessa
 	if c.Alarms != nil {
 		gate.Alarms = alarms{c.Alarms}
 	}
-	return hook.Wrap(approval.HookHandler(gate, env.Defaults), hook.Options{
+	hookCall := hook.Wrap(approval.HookHandler(gate, env.Defaults), hook.Options{
 		CallBackDelay: env.Defaults.CallbackDelay,
 		Logger:        c.Log,
 		Now:           c.Now,
 		Deployments:   c.ECS,
 	})
-}
-
-// Publisher sends messages: *notify.SNS, or its twin.
-type Publisher interface {
-	Publish(ctx context.Context, m notify.Message) (id string, err error)
-}
-
-// Messages adapts a Publisher to the gate's approval.Notifier.
-type Messages struct{ Publisher Publisher }
-
-// Publish implements approval.Notifier.
-func (m Messages) Publish(ctx context.Context, msg approval.Message) (string, error) {
-	return m.Publisher.Publish(ctx, notify.Message{Approver: msg.Approver, Subject: msg.Subject, Body: msg.Body})
+	return func(ctx context.Context, payload json.RawMessage) (hook.Response, error) {
+		// An "ECS Hook State Change" event, from EventBridge, for a PAUSE
+		// hook: its answer is ignored, and an error makes Lambda deliver
+		// it again.
+		if ev, ok := hook.ParsePauseEvent(payload); ok {
+			if _, err := gate.OpenPause(ctx, ev, env.Defaults); err != nil {
+				c.Log.ErrorContext(ctx, "pause event not handled", "deployment_arn", ev.DeploymentARN, "err", err)
+				return hook.Response{}, err
+			}
+			return hook.Response{}, nil
+		}
+		return hookCall(ctx, payload)
+	}
 }
 
 // alarms reads the alarms of abortOnAlarms.

@@ -1,4 +1,4 @@
-package approvalhook
+package messages
 
 import (
 	"context"
