@@ -1,0 +1,59 @@
+package approvalhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+)
+
+// PausesAPI is what ECSPauses calls: the reader's describes and
+// ContinueServiceDeployment. *ecs.Client satisfies it.
+type PausesAPI interface {
+	ecsdeploy.API
+	ecsdeploy.ContinueAPI
+}
+
+// ECSPauses reads and ends PAUSE hooks' waits in ECS, for the gate.
+type ECSPauses struct{ API PausesAPI }
+
+// Awaiting implements approval.PauseHooks: the PAUSE hooks of an
+// in-progress deployment that await action (hookID's, or all).
+func (p ECSPauses) Awaiting(ctx context.Context, deploymentARN, hookID string) ([]approval.Paused, error) {
+	d, err := ecsdeploy.New(p.API).Describe(ctx, deploymentARN)
+	if errors.Is(err, ecsdeploy.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if d.Status != "IN_PROGRESS" {
+		return nil, nil
+	}
+	var out []approval.Paused
+	for _, h := range d.Hooks {
+		if h.TargetType == ecsdeploy.TargetPause && h.Status == ecsdeploy.AwaitingAction && h.HookID != "" && (hookID == "" || h.HookID == hookID) {
+			out = append(out, approval.Paused{HookID: h.HookID, Stage: hook.Stage(d.Stage), ServiceARN: d.ServiceARN, TargetRevisionARN: d.Target.ARN, ExpiresAt: h.ExpiresAt})
+		}
+	}
+	return out, nil
+}
+
+// Continue implements approval.PauseHooks. ECS does not document how it
+// refuses a hook that no longer waits, so after a refusal the deployment
+// is described again: if the hook no longer awaits action, the error says
+// so (approval.ErrHookNotWaiting); otherwise it is ECS's, to retry.
+func (p ECSPauses) Continue(ctx context.Context, deploymentARN, hookID, action string) error {
+	err := ecsdeploy.Continue(ctx, p.API, deploymentARN, hookID, action)
+	if err == nil || hook.IsTransient(err) {
+		return err
+	}
+	waiting, derr := p.Awaiting(ctx, deploymentARN, hookID)
+	if derr == nil && len(waiting) == 0 {
+		return fmt.Errorf("%w: %w", approval.ErrHookNotWaiting, err)
+	}
+	return err
+}
