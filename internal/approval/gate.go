@@ -184,6 +184,38 @@ func (g *Gate) Poll(ctx context.Context, p Poll) (Verdict, error) {
 	return g.advance(ctx, key, obj.ETag, r)
 }
 
+// refuseTimeoutContinue refuses, and records so, the request of an
+// approval hook whose ECS timeout action is CONTINUE.
+func (g *Gate) refuseTimeoutContinue(ctx context.Context, p Poll) Verdict {
+	if err := g.Refuse(ctx, p, timeoutContinueRefusal); err != nil {
+		g.Log.WarnContext(ctx, "policy refusal not recorded", "deployment_arn", p.Deployment.String(), "err", err)
+	}
+	return Verdict{Outcome: Refused, Reason: "refused by the suite's policy: " + timeoutContinueRefusal}
+}
+
+// govern records on a new request what the governance checks need: who
+// started the deployment, an ECS timeout that continues, and whether
+// every approver is reachable.
+func (g *Gate) govern(ctx context.Context, r *Request, policy Policy, change Change, now time.Time) {
+	if g.Deployers != nil {
+		// Separation of duties: who started the deployment.
+		r.ForbidSelfApproval = !policy.SelfApproval
+		r.CountWithoutDeployer = policy.DeployerUnknown
+		r.StartedBy = &StartedBy{}
+		g.lookupDeployer(ctx, r, now)
+	}
+	r.AllowTimeoutContinue = policy.TimeoutAction
+	if g.continuesOnTimeout(change) {
+		r.TimeoutContinues = true
+		r.record(now, "ecs", "gatehouse", "ECS's timeout action for this approval hook is CONTINUE, as the suite's policy allows: if nobody decides before the hook's ECS timeout, the deployment goes on unapproved")
+	}
+	if r.OnExpiry == Approve && r.Freeze == "" {
+		// Silence counts as consent only from people who were asked.
+		r.Reach = g.reach(ctx, r)
+		r.record(now, "reach", "gatehouse", r.Reach.summary())
+	}
+}
+
 // timeoutContinueRefusal is why an approval hook whose ECS timeout action
 // is CONTINUE is refused.
 const timeoutContinueRefusal = "timeoutAction: ECS reports this approval hook's timeout action as CONTINUE, which lets the deployment go on unapproved when nobody decides in time (GATEHOUSE_POLICY approval.loosen.timeoutAction)"
@@ -247,33 +279,13 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 		return Verdict{Outcome: Approved, Pass: true, Reason: "first deployment of the service: not gated (firstDeployment: skip)"}, nil
 	}
 	if g.continuesOnTimeout(change) && !p.Settings.Policy.TimeoutAction {
-		reason := timeoutContinueRefusal
-		if err := g.Refuse(ctx, p, reason); err != nil {
-			g.Log.WarnContext(ctx, "policy refusal not recorded", "deployment_arn", p.Deployment.String(), "err", err)
-		}
-		return Verdict{Outcome: Refused, Reason: "refused by the suite's policy: " + reason}, nil
+		return g.refuseTimeoutContinue(ctx, p), nil
 	}
 	r, err := newRequest(p, change, now)
 	if err != nil {
 		return Verdict{}, err
 	}
-	if g.Deployers != nil {
-		// Separation of duties: who started the deployment.
-		r.ForbidSelfApproval = !p.Settings.Policy.SelfApproval
-		r.CountWithoutDeployer = p.Settings.Policy.DeployerUnknown
-		r.StartedBy = &StartedBy{}
-		g.lookupDeployer(ctx, r, now)
-	}
-	r.AllowTimeoutContinue = p.Settings.Policy.TimeoutAction
-	if g.continuesOnTimeout(change) {
-		r.TimeoutContinues = true
-		r.record(now, "ecs", "gatehouse", "ECS's timeout action for this approval hook is CONTINUE, as the suite's policy allows: if nobody decides before the hook's ECS timeout, the deployment goes on unapproved")
-	}
-	if r.OnExpiry == Approve && r.Freeze == "" {
-		// Silence counts as consent only from people who were asked.
-		r.Reach = g.reach(ctx, r)
-		r.record(now, "reach", "gatehouse", r.Reach.summary())
-	}
+	g.govern(ctx, r, p.Settings.Policy, change, now)
 	wait, err := g.waitForSmoke(ctx, p, change, unknown)
 	if err != nil {
 		return Verdict{}, err

@@ -315,14 +315,7 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 	var ep *errPage
 	switch {
 	case err == nil:
-		h.log().InfoContext(ctx, "vote recorded", "deployment_arn", req.DeploymentARN, "stage", string(req.Stage),
-			"decision", string(decision), "outcome", string(req.Outcome))
-		if req.Outcome != approval.Pending && req.Pause != nil && h.Settler != nil {
-			// The deciding vote: ECS goes on (or rolls back) now.
-			if _, err := h.Settler.Settle(ctx, l.key); err != nil {
-				h.logError(ctx, "end the paused hook's wait", err)
-			}
-		}
+		h.recorded(ctx, l, req, decision)
 		h.page(w, r, http.StatusOK, h.requestPage(l, tok, recordedText(req, decision)))
 	case errors.As(err, &ep):
 		h.refuse(w, r, err)
@@ -386,6 +379,18 @@ var refusals = map[error]func(refused) (int, string){
 	approval.ErrDeployerPending: func(refused) (int, string) {
 		return http.StatusConflict, "Who started this deployment is not known yet (CloudTrail delivers events minutes late), and the suite lets approvals count only once it is. Nothing was recorded; open the link again in a few minutes."
 	},
+}
+
+// recorded logs a recorded vote and, when it decided a request that holds
+// an ECS PAUSE hook, ends the hook's wait: ECS goes on (or rolls back) now.
+func (h *Handler) recorded(ctx context.Context, l *loaded, req *approval.Request, decision approval.Decision) {
+	h.log().InfoContext(ctx, "vote recorded", "deployment_arn", req.DeploymentARN, "stage", string(req.Stage),
+		"decision", string(decision), "outcome", string(req.Outcome))
+	if req.Outcome != approval.Pending && req.Pause != nil && h.Settler != nil {
+		if _, err := h.Settler.Settle(ctx, l.key); err != nil {
+			h.logError(ctx, "end the paused hook's wait", err)
+		}
+	}
 }
 
 func recordedText(r *approval.Request, d approval.Decision) string {
