@@ -21,8 +21,10 @@ type Paused struct {
 	Stage  hook.Stage
 	// ServiceARN and TargetRevisionARN name the service and green.
 	ServiceARN, TargetRevisionARN string
-	// ExpiresAt is the hook's timeout, when ECS says.
-	ExpiresAt *time.Time
+	// ExpiresAt is the hook's timeout, when ECS says; TimeoutAction what
+	// ECS does then (ROLLBACK or CONTINUE), when it says.
+	ExpiresAt     *time.Time
+	TimeoutAction string
 }
 
 // PauseHooks reads and ends PAUSE hooks' waits: ECS in AWS.
@@ -84,12 +86,37 @@ func (g *Gate) OpenPause(ctx context.Context, ev hook.PauseEvent, s Settings) ([
 	}
 	var out []Verdict
 	for _, w := range waiting {
+		if !w.Stage.Valid() {
+			w.Stage = ev.Stage
+		}
+		if !w.Stage.Valid() {
+			g.Log.WarnContext(ctx, "pause event ignored: no lifecycle stage", "deployment_arn", d.String(), "hook_id", w.HookID)
+			continue
+		}
 		settings := s
 		settings.Gate = PauseGate(w.HookID)
-		v, err := g.Poll(ctx, Poll{Deployment: d, Stage: w.Stage, ServiceARN: w.ServiceARN, TargetRevisionARN: w.TargetRevisionARN,
-			Settings: settings, PauseHookID: w.HookID})
-		if err != nil {
+		// Nothing polls a PAUSE request: it does not hold its messages for
+		// a smoke verdict it would never read again. A smoke hook at the
+		// stage still gates the deployment: ECS waits for both.
+		no := false
+		settings.WaitForSmoke = &no
+		p := Poll{Deployment: d, Stage: w.Stage, ServiceARN: w.ServiceARN, TargetRevisionARN: w.TargetRevisionARN, Settings: settings, PauseHookID: w.HookID}
+		key := GateKey(d, w.Stage, settings.Gate)
+		var v Verdict
+		if w.TimeoutAction == "CONTINUE" && !s.Policy.TimeoutAction {
+			// Silence would deploy: refused, and rolled back below.
+			if err := g.Refuse(ctx, p, timeoutContinueRefusal); err != nil {
+				return out, err
+			}
+			v.Outcome = Refused
+		} else if v, err = g.Poll(ctx, p); err != nil {
 			return out, err
+		}
+		if v.Outcome != Pending {
+			// Closed as it opened (refused, aborted): ECS is told now.
+			if v, err = g.Settle(ctx, key); err != nil {
+				return out, err
+			}
 		}
 		out = append(out, v)
 	}
@@ -132,10 +159,11 @@ func (r *Request) pauseDue() bool {
 
 // Settle moves the request at key on at once after a vote: a closed
 // request announces its outcome and, when it holds a PAUSE hook, ends the
-// hook's wait with the action its outcome decides. The review API and the
-// CLI call it after a deciding vote, so the deployment goes on (or rolls
-// back) without waiting for a poll. A call ECS fails transiently is
-// recorded, and made again by the next Settle or event.
+// hook's wait with the action its outcome decides. The review API calls it
+// after a deciding vote, so the deployment goes on (or rolls
+// back) without waiting for a poll. A pending request is moved on as a
+// poll would move it. A call ECS fails transiently is recorded, and made
+// again by the next Settle or event.
 func (g *Gate) Settle(ctx context.Context, key string) (Verdict, error) {
 	var v Verdict
 	for range 4 {
@@ -147,7 +175,12 @@ func (g *Gate) Settle(ctx context.Context, key string) (Verdict, error) {
 		if err != nil {
 			return v, err
 		}
-		if r.Evaluate(g.Now()) == Pending || r.Pause == nil && r.AnnouncedAt != nil || r.Pause != nil && r.Pause.Done != nil {
+		if r.Evaluate(g.Now()) == Pending {
+			// Moved on as a poll would (a due deployer lookup, messages
+			// not yet sent): for a PAUSE request, a vote is the only clock.
+			return g.advance(ctx, key, obj.ETag, r)
+		}
+		if r.Pause == nil && r.AnnouncedAt != nil || r.Pause != nil && r.Pause.Done != nil {
 			return g.verdict(r, r.Evaluate(g.Now())), nil
 		}
 		before := attemptsOf(r)

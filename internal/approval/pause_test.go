@@ -165,3 +165,46 @@ func TestContinueRetriedNeverChanged(t *testing.T) {
 		t.Errorf("after ECS said the hook waits no more: %+v", r.Pause)
 	}
 }
+
+// TestPauseWithoutAStage: a PAUSE hook ECS reports at no lifecycle stage
+// (and an event that names none) opens nothing: its links would not work.
+func TestPauseWithoutAStage(t *testing.T) {
+	f, ps, ev := pauseFixture(t)
+	ps.waiting["hook-1"] = Paused{HookID: "hook-1", ServiceARN: f.poll.ServiceARN, TargetRevisionARN: "rev-green"}
+	if v, err := f.gate.OpenPause(context.Background(), ev, f.poll.Settings); err != nil || len(v) != 0 || len(f.n.sent()) != 0 {
+		t.Errorf("OpenPause = %+v, %v, %d messages; want nothing", v, err, len(f.n.sent()))
+	}
+	ev.Stage = hook.StagePostTestTrafficShift // the event says where
+	if v, err := f.gate.OpenPause(context.Background(), ev, f.poll.Settings); err != nil || len(v) != 1 || len(f.n.sent()) != 2 {
+		t.Errorf("OpenPause with the event's stage = %+v, %v, %d messages", v, err, len(f.n.sent()))
+	}
+}
+
+// TestSettleLooksUpTheDeployer: nothing polls a PAUSE request, so Settle
+// (called when a vote is refused for want of the deployer) runs the due
+// lookup; once CloudTrail names the deployer, others' approvals count.
+func TestSettleLooksUpTheDeployer(t *testing.T) {
+	f, ps, ev := pauseFixture(t)
+	ds := &fakeDeployers{}
+	f.gate.Deployers = ds
+	if _, err := f.gate.OpenPause(context.Background(), ev, f.poll.Settings); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.cast(t, Vote{Approver: "alice@example.com", Decision: Approve, Via: "link"}); !errors.Is(err, ErrDeployerPending) {
+		t.Fatalf("approval while unknown = %v", err)
+	}
+	ds.set(bobSSO)
+	f.clock.Add(deployerRetry)
+	if _, err := f.gate.Settle(context.Background(), f.key); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.cast(t, Vote{Approver: "alice@example.com", Decision: Approve, Via: "link"}); err != nil {
+		t.Fatalf("alice's approval once bob is named = %v", err)
+	}
+	if _, err := f.gate.Settle(context.Background(), f.key); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(ps.calls) != "[hook-1 CONTINUE]" {
+		t.Errorf("calls %v, want one CONTINUE", ps.calls)
+	}
+}

@@ -19,7 +19,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/review"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
-	"github.com/gatehouse-dev/gatehouse/internal/wiring/messages"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/approvalparts"
 )
 
 const deploymentARN = "arn:aws:ecs:us-west-2:123456789012:service-deployment/prod-cluster/orders/EZe5RNVLH6PPzHXINuP28"
@@ -39,7 +39,7 @@ func TestConcurrentFirstCallsAgainstRealServers(t *testing.T) {
 	approvers := []string{"alice@example.com", "bob@example.com", "carol@example.com"}
 	gate := &approval.Gate{
 		Store:    st,
-		Notifier: messages.Messages{Publisher: notify.New(snssrv.Client(), snssrv.TopicARN)},
+		Notifier: approvalparts.Messages{Publisher: notify.New(snssrv.Client(), snssrv.TopicARN)},
 		Linker:   review.Links{Base: "http://127.0.0.1:1/", Keys: keys},
 		Now:      time.Now,
 		Log:      slog.New(slog.DiscardHandler),

@@ -240,6 +240,7 @@ func (c Config) Validate() error {
 	if _, err := approval.ParseApprovers(c.Approvers); err != nil {
 		errs = append(errs, fmt.Errorf("approvers: %w", err))
 	}
+	paused := map[hook.Stage]bool{}
 	for i, h := range c.Hooks {
 		at := fmt.Sprintf("hooks[%d]", i)
 		switch h.Function {
@@ -268,6 +269,14 @@ func (c Config) Validate() error {
 		}
 		if h.TargetType != "" && h.TargetType != "AWS_LAMBDA" && !(h.TargetType == "PAUSE" && h.Function == FnApproval) {
 			errs = append(errs, fmt.Errorf("%s.targetType: %q, want AWS_LAMBDA, or PAUSE for %s", at, h.TargetType, FnApproval))
+		}
+		if h.TargetType == "PAUSE" {
+			for _, st := range h.Stages {
+				if paused[st] {
+					errs = append(errs, fmt.Errorf("%s.stages: a second PAUSE approval hook at %s", at, st))
+				}
+				paused[st] = true
+			}
 		}
 		if h.OnTimeout != "" && h.OnTimeout != simulator.TimeoutRollback && h.OnTimeout != simulator.TimeoutContinue {
 			errs = append(errs, fmt.Errorf("%s.onTimeout: %q, want ROLLBACK or CONTINUE", at, h.OnTimeout))

@@ -251,7 +251,7 @@ func (l *Local) startUI() error {
 	if err != nil {
 		return fmt.Errorf("review API: %w", err)
 	}
-	rh := approvalapi.New(api, approvalapi.Clients{S3: l.s3client, ECS: describer{l}, Keys: l.keys, Pauses: pauses{l}, Notifier: l.Outbox, Now: l.Clock.Now, Log: l.log})
+	rh := approvalapi.New(api, approvalapi.Clients{S3: l.s3client, ECS: describer{l}, Keys: l.keys, Pauses: pauses{l}, Notifier: l.Outbox, Alarms: alarms{l}, Now: l.Clock.Now, Log: l.log})
 	mux.Handle(review.Path, rh)
 	mux.Handle(review.ReportPath, rh)
 	mux.Handle("/", &dashboard{l: l})
@@ -605,8 +605,10 @@ func (l *Local) Close() {
 // PAUSE hook goes to the approval hook's function, as the suite's rule
 // sends it.
 func (l *Local) onPause(d *simulator.Deployment, event []byte) {
+	ev, _ := hook.ParsePauseEvent(event)
 	for _, h := range l.Sim.Hooks {
-		if h.Pause && h.Invoke != nil {
+		// One PAUSE approval hook a stage (Config.Validate): the one there.
+		if h.Pause && h.Invoke != nil && slices.Contains(h.Stages, ev.Stage) {
 			if _, err := h.Invoke(l.ctx, event); err != nil {
 				l.log.Warn("pause event not handled", "deployment", d.ID, "err", err)
 			}
@@ -627,7 +629,8 @@ func (p pauses) Awaiting(ctx context.Context, arn, hookID string) ([]approval.Pa
 	for _, ph := range t.D.Pauses() {
 		if ph.Status == "AWAITING_ACTION" && (hookID == "" || ph.HookID == hookID) {
 			expires := ph.ExpiresAt
-			out = append(out, approval.Paused{HookID: ph.HookID, Stage: ph.Stage, ServiceARN: Service.ARN(), TargetRevisionARN: snap.TargetRevision, ExpiresAt: &expires})
+			out = append(out, approval.Paused{HookID: ph.HookID, Stage: ph.Stage, ServiceARN: Service.ARN(), TargetRevisionARN: snap.TargetRevision,
+				ExpiresAt: &expires, TimeoutAction: ph.TimeoutAction})
 		}
 	}
 	return out, nil

@@ -59,3 +59,61 @@ func TestPauseHookApproval(t *testing.T) {
 		})
 	}
 }
+
+// TestPauseHookWithTheDemo: the whole demo (smoke at the same stage, bake
+// after) with the approval hook as a PAUSE hook that watches the
+// deployment alarm: reviewers are asked, the approval continues the
+// deployment (the settled request still reads the alarm), and it completes.
+func TestPauseHookWithTheDemo(t *testing.T) {
+	cfg := DefaultConfig()
+	for i, h := range cfg.Hooks {
+		if h.Function == FnApproval {
+			cfg.Hooks[i].TargetType = "PAUSE"
+			cfg.Hooks[i].HookDetails = withKey(h.HookDetails, "abortOnAlarms", map[string]any{"names": []string{DeploymentAlarm}})
+		}
+	}
+	l := startLocal(t, cfg)
+	tr, err := l.Deploy(Healthy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	m, err := l.Outbox.Wait(ctx, func(m Mail) bool { return IsReview(m, tr.D.ID) })
+	if err != nil {
+		t.Fatalf("nobody was asked: %v", err)
+	}
+	if code, body, err := press(ctx, m, "approve"); err != nil || code != http.StatusOK {
+		t.Fatalf("approve: %d %v\n%s", code, err, body)
+	}
+	select {
+	case <-tr.Done():
+	case <-time.After(60 * time.Second):
+		t.Fatal("the deployment did not end within 60s")
+	}
+	if s := tr.D.Snapshot(); s.Status != simulator.StatusSuccessful {
+		t.Errorf("deployment %s (%s), want SUCCESSFUL", s.Status, s.Reason)
+	}
+}
+
+// TestPauseHookThatWouldContinue: a PAUSE approval hook whose timeout
+// action is CONTINUE would let silence deploy: its request is refused, and
+// ECS told ROLLBACK at once.
+func TestPauseHookThatWouldContinue(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Hooks = onlyApproval(cfg.Hooks)
+	cfg.Hooks[0].TargetType, cfg.Hooks[0].OnTimeout, cfg.Hooks[0].Timeout = "PAUSE", "CONTINUE", "30m"
+	l := startLocal(t, cfg)
+	s := deployAndWait(t, l, Healthy)
+	if s.Status != simulator.StatusRollbackSuccessful {
+		t.Errorf("deployment %s (%s), want ROLLBACK_SUCCESSFUL", s.Status, s.Reason)
+	}
+	if n := countReviews(l, s.ID); n != 0 {
+		t.Errorf("%d review messages for a refused request", n)
+	}
+	for _, tr := range l.Deployments() {
+		if p := tr.D.Pauses(); len(p) != 1 || p[0].Status != "FAILED" {
+			t.Errorf("pauses %+v, want one ended by ROLLBACK", p)
+		}
+	}
+}

@@ -294,6 +294,10 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 	if err := r.Check(); err != nil {
 		return fmt.Errorf("%w; nothing was recorded (gatehouse status shows it)", err)
 	}
+	if r.Pause != nil {
+		// Nothing would end the PAUSE hook's wait after a CLI vote yet.
+		return errors.New("this request holds an ECS PAUSE hook, which the CLI cannot continue yet: decide on the review page; nothing was recorded")
+	}
 	who := voter(arn)
 	account := identityAccount(arn)
 	trusted := account != "" && (account == r.Account || slices.Contains(o.Accounts, account))

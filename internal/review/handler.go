@@ -305,12 +305,24 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		vote.Via = "shared-link"
 	}
 	now := h.Now()
-	req, _, err := approval.Update(ctx, h.Store, l.key, l.etag, l.req, func(n *approval.Request) error {
+	cast := func(n *approval.Request) error {
 		if n.ID != l.claims.Request {
 			return &errPage{http.StatusGone, msgSuperseded}
 		}
 		return n.Cast(vote, now)
-	})
+	}
+	req, _, err := approval.Update(ctx, h.Store, l.key, l.etag, l.req, cast)
+	if errors.Is(err, approval.ErrDeployerPending) && req.Pause != nil && h.Settler != nil {
+		// Nothing polls a PAUSE request: the vote moves it on (a due
+		// lookup of who started the deployment), then counts if it can.
+		if _, serr := h.Settler.Settle(ctx, l.key); serr == nil {
+			if fresh, gerr := h.Store.Get(ctx, l.key); gerr == nil {
+				if fr, derr := approval.Decode(fresh.Body); derr == nil {
+					req, _, err = approval.Update(ctx, h.Store, l.key, fresh.ETag, fr, cast)
+				}
+			}
+		}
+	}
 	l.req = req
 	var ep *errPage
 	switch {

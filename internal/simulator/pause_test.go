@@ -99,8 +99,11 @@ func TestPauseHookTimeout(t *testing.T) {
 		if got := sim.Run(context.Background(), d); got != want {
 			t.Errorf("timeout action %s: deployment %s, want %s", onTimeout, got, want)
 		}
-		if p := d.Pauses(); len(p) != 1 || p[0].Status != "TIMED_OUT" || !strings.Contains(d.Snapshot().Reason+onTimeout, onTimeout) {
+		if p := d.Pauses(); len(p) != 1 || p[0].Status != "TIMED_OUT" || p[0].TimeoutAction != onTimeout {
 			t.Errorf("timeout action %s: pauses %+v", onTimeout, p)
+		}
+		if onTimeout == "ROLLBACK" && !strings.Contains(d.Snapshot().Reason, "timed out after 1h") {
+			t.Errorf("reason %q, want the timeout named", d.Snapshot().Reason)
 		}
 	}
 }

@@ -12,11 +12,12 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/review"
 	"github.com/gatehouse-dev/gatehouse/internal/secrets"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
-	"github.com/gatehouse-dev/gatehouse/internal/wiring/messages"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/approvalparts"
 )
 
 // Clients are what the review API talks to.
@@ -32,7 +33,10 @@ type Clients struct {
 	// Notifier announces the decision; both nil where no request holds a
 	// PAUSE hook.
 	Pauses   approval.PauseHooks
-	Notifier messages.Publisher
+	Notifier approvalparts.Publisher
+	// Alarms reads the alarms a settled request still watches
+	// (abortOnAlarms); nil: a request that watches alarms is aborted.
+	Alarms cwmetrics.AlarmReader
 	// Now is the clock.
 	Now func() time.Time
 	// Log receives the API's log lines.
@@ -57,7 +61,11 @@ func New(env config.ApprovalAPI, c Clients) *review.Handler {
 	st := store.New(c.S3, env.Bucket)
 	var settler review.Settler
 	if c.Pauses != nil && c.Notifier != nil {
-		settler = &approval.Gate{Store: st, Notifier: messages.Messages{Publisher: c.Notifier}, Pauses: c.Pauses, Now: c.Now, Log: c.Log}
+		gate := &approval.Gate{Store: st, Notifier: approvalparts.Messages{Publisher: c.Notifier}, Pauses: c.Pauses, Now: c.Now, Log: c.Log}
+		if c.Alarms != nil {
+			gate.Alarms = approvalparts.Alarms{Reader: c.Alarms}
+		}
+		settler = gate
 	}
 	return &review.Handler{
 		Settler:     settler,

@@ -25,7 +25,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/secrets"
 	"github.com/gatehouse-dev/gatehouse/internal/smoke"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
-	"github.com/gatehouse-dev/gatehouse/internal/wiring/messages"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/approvalparts"
 )
 
 // ECS is what the approval hook asks ECS: whether a deployment rolls back
@@ -42,7 +42,7 @@ type Clients struct {
 	// S3 holds the state bucket: requests and, beside them, smoke reports.
 	S3 store.API
 	// Notifier sends the approvers' messages: SNS in AWS.
-	Notifier messages.Publisher
+	Notifier approvalparts.Publisher
 	// Deployers tells who started a deployment (CloudTrail in AWS); nil:
 	// not looked up.
 	Deployers approval.Deployers
@@ -94,7 +94,7 @@ func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessa
 	st := store.New(c.S3, env.Bucket)
 	gate := &approval.Gate{
 		Store:         st,
-		Notifier:      messages.Messages{Publisher: c.Notifier},
+		Notifier:      approvalparts.Messages{Publisher: c.Notifier},
 		Subscriptions: c.Subscriptions,
 		Deployers:     c.Deployers,
 		Pauses:        c.Pauses,
@@ -108,7 +108,7 @@ func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessa
 		Function:      env.Function,
 	}
 	if c.Alarms != nil {
-		gate.Alarms = alarms{c.Alarms}
+		gate.Alarms = approvalparts.Alarms{Reader: c.Alarms}
 	}
 	hookCall := hook.Wrap(approval.HookHandler(gate, env.Defaults), hook.Options{
 		CallBackDelay: env.Defaults.CallbackDelay,
@@ -129,16 +129,4 @@ func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessa
 		}
 		return hookCall(ctx, payload)
 	}
-}
-
-// alarms reads the alarms of abortOnAlarms.
-type alarms struct{ r cwmetrics.AlarmReader }
-
-func (a alarms) Alarms(ctx context.Context, names, prefixes []string) ([]approval.Alarm, error) {
-	list, err := a.r.Alarms(ctx, names, prefixes)
-	out := make([]approval.Alarm, 0, len(list))
-	for _, x := range list {
-		out = append(out, approval.Alarm{Name: x.Name, State: x.State, Reason: x.Reason})
-	}
-	return out, err
 }
