@@ -305,24 +305,7 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		vote.Via = "shared-link"
 	}
 	now := h.Now()
-	cast := func(n *approval.Request) error {
-		if n.ID != l.claims.Request {
-			return &errPage{http.StatusGone, msgSuperseded}
-		}
-		return n.Cast(vote, now)
-	}
-	req, _, err := approval.Update(ctx, h.Store, l.key, l.etag, l.req, cast)
-	if errors.Is(err, approval.ErrDeployerPending) && req.Pause != nil && h.Settler != nil {
-		// Nothing polls a PAUSE request: the vote moves it on (a due
-		// lookup of who started the deployment), then counts if it can.
-		if _, serr := h.Settler.Settle(ctx, l.key); serr == nil {
-			if fresh, gerr := h.Store.Get(ctx, l.key); gerr == nil {
-				if fr, derr := approval.Decode(fresh.Body); derr == nil {
-					req, _, err = approval.Update(ctx, h.Store, l.key, fresh.ETag, fr, cast)
-				}
-			}
-		}
-	}
+	req, err := h.cast(ctx, l, vote, now)
 	l.req = req
 	var ep *errPage
 	switch {
@@ -391,6 +374,36 @@ var refusals = map[error]func(refused) (int, string){
 	approval.ErrDeployerPending: func(refused) (int, string) {
 		return http.StatusConflict, "Who started this deployment is not known yet (CloudTrail delivers events minutes late), and the suite lets approvals count only once it is. Nothing was recorded; open the link again in a few minutes."
 	},
+}
+
+// cast records vote on the request l loaded, conditionally on what was
+// read. A vote refused for want of the deployer, on a PAUSE request, which
+// nothing polls, moves the request on first (a due lookup of who started
+// the deployment) and is cast again.
+func (h *Handler) cast(ctx context.Context, l *loaded, vote approval.Vote, now time.Time) (*approval.Request, error) {
+	cast := func(n *approval.Request) error {
+		if n.ID != l.claims.Request {
+			return &errPage{http.StatusGone, msgSuperseded}
+		}
+		return n.Cast(vote, now)
+	}
+	req, _, err := approval.Update(ctx, h.Store, l.key, l.etag, l.req, cast)
+	if !errors.Is(err, approval.ErrDeployerPending) || req.Pause == nil || h.Settler == nil {
+		return req, err
+	}
+	if _, serr := h.Settler.Settle(ctx, l.key); serr != nil {
+		return req, err
+	}
+	fresh, gerr := h.Store.Get(ctx, l.key)
+	if gerr != nil {
+		return req, err
+	}
+	fr, derr := approval.Decode(fresh.Body)
+	if derr != nil {
+		return req, err
+	}
+	req, _, err = approval.Update(ctx, h.Store, l.key, fresh.ETag, fr, cast)
+	return req, err
 }
 
 // recorded logs a recorded vote and, when it decided a request that holds
