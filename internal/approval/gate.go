@@ -124,6 +124,12 @@ type Gate struct {
 	// Pauses reads and ends PAUSE hooks' waits, for requests opened by an
 	// "ECS Hook State Change" event (OpenPause); nil: none are.
 	Pauses PauseHooks
+	// Tags reads a service's gatehouse: tags, its settings for a PAUSE
+	// hook (ApplyTags); nil: the suite's settings apply as they are.
+	Tags ServiceTags
+	// Index lists the open PAUSE requests for Sweep; nil: OpenPause marks
+	// none, and nothing sweeps them.
+	Index Index
 	// Deployers tells who started a deployment, for separation of duties;
 	// nil: not looked up, and the deployer's approval counts like anyone's.
 	Deployers Deployers
@@ -502,14 +508,15 @@ func (g *Gate) step(ctx context.Context, key string, r *Request, w *alarmWatch) 
 	case r.SmokePending():
 		return g.smokeStep(ctx, key, r, now)
 	case len(r.unsent()) > 0:
-		if r.SendingSince != nil && now.Sub(*r.SendingSince) < SendLease {
-			// Another caller is publishing right now.
+		if g.Linker == nil || r.SendingSince != nil && now.Sub(*r.SendingSince) < SendLease {
+			// Another caller is publishing right now, or this one cannot
+			// sign links (the review API): the hook's call or sweep will.
 			return step{answer: g.pending(r)}, nil
 		}
 		next := clone(r)
 		next.SendingSince = &now
 		return g.sendStep(ctx, key, next), nil
-	case !r.RemindAt.IsZero() && !now.Before(r.RemindAt) && r.RemindedAt == nil:
+	case !r.RemindAt.IsZero() && !now.Before(r.RemindAt) && r.RemindedAt == nil && g.Linker != nil:
 		next := clone(r)
 		next.RemindedAt = &now
 		return step{next: next, then: func(newTag string) (Verdict, error) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
 // Paused is a PAUSE hook awaiting action, as ECS describes it.
@@ -51,6 +52,9 @@ type PauseRun struct {
 	// Done is when ECS took it, or said the hook waits no more (Result).
 	Done   *time.Time `json:"done,omitempty"`
 	Result string     `json:"result,omitempty"`
+	// Claimed is when a caller claimed the call to ECS (ContinueLease);
+	// nil once what ECS said is recorded.
+	Claimed *time.Time `json:"claimed,omitempty"`
 	// Attempts counts the calls.
 	Attempts int `json:"attempts,omitempty"`
 }
@@ -93,39 +97,94 @@ func (g *Gate) OpenPause(ctx context.Context, ev hook.PauseEvent, s Settings) ([
 			g.Log.WarnContext(ctx, "pause event ignored: no lifecycle stage", "deployment_arn", d.String(), "hook_id", w.HookID)
 			continue
 		}
-		settings := s
-		settings.Gate = PauseGate(w.HookID)
-		// Nothing polls a PAUSE request: it does not hold its messages for
-		// a smoke verdict it would never read again. A smoke hook at the
-		// stage still gates the deployment: ECS waits for both.
-		no := false
-		settings.WaitForSmoke = &no
-		p := Poll{Deployment: d, Stage: w.Stage, ServiceARN: w.ServiceARN, TargetRevisionARN: w.TargetRevisionARN, Settings: settings, PauseHookID: w.HookID}
-		key := GateKey(d, w.Stage, settings.Gate)
-		var v Verdict
-		if w.TimeoutAction == "CONTINUE" && !s.Policy.TimeoutAction {
-			// Silence would deploy: refused, and rolled back below.
-			if err := g.Refuse(ctx, p, timeoutContinueRefusal); err != nil {
-				return out, err
-			}
-			v.Outcome = Refused
-		} else if v, err = g.Poll(ctx, p); err != nil {
+		v, err := g.openPaused(ctx, d, w, s)
+		if err != nil {
 			return out, err
-		}
-		if v.Outcome != Pending {
-			// Closed as it opened (refused, aborted): ECS is told now.
-			if v, err = g.Settle(ctx, key); err != nil {
-				return out, err
-			}
 		}
 		out = append(out, v)
 	}
 	return out, nil
 }
 
-// continueStep ends a closed pause request's wait: it fixes the action
-// first (one write), then tells ECS and records what it said.
+// openPaused opens (or moves on) the request of one PAUSE hook awaiting
+// action, with the service's settings from its tags.
+func (g *Gate) openPaused(ctx context.Context, d hook.DeploymentARN, w Paused, s Settings) (Verdict, error) {
+	settings, refusal, err := g.pauseSettings(ctx, w.ServiceARN, s)
+	if err != nil {
+		return Verdict{}, err
+	}
+	settings.Gate = PauseGate(w.HookID)
+	if g.Index == nil {
+		// Nothing sweeps this request: it does not hold its messages for
+		// a smoke verdict nobody would read. A smoke hook at the stage
+		// still gates the deployment: ECS waits for both.
+		no := false
+		settings.WaitForSmoke = &no
+	}
+	p := Poll{Deployment: d, Stage: w.Stage, ServiceARN: w.ServiceARN, TargetRevisionARN: w.TargetRevisionARN, Settings: settings, PauseHookID: w.HookID}
+	key := GateKey(d, w.Stage, settings.Gate)
+	// Marked before the request exists, so that none goes unswept.
+	if err := g.mark(ctx, key); err != nil {
+		return Verdict{}, err
+	}
+	if refusal == "" && w.TimeoutAction == "CONTINUE" && !settings.Policy.TimeoutAction {
+		// Silence would deploy.
+		refusal = timeoutContinueRefusal
+	}
+	var v Verdict
+	if refusal != "" {
+		// Refused, and rolled back below.
+		if err := g.Refuse(ctx, p, refusal); err != nil {
+			return v, err
+		}
+		v.Outcome = Refused
+	} else if v, err = g.Poll(ctx, p); err != nil {
+		return v, err
+	}
+	if v.Outcome != Pending {
+		// Closed as it opened (refused, aborted): ECS is told now.
+		return g.Settle(ctx, key)
+	}
+	return v, nil
+}
+
+// pauseSettings returns the settings of a PAUSE hook's request: s
+// overridden by the service's tags. Bad tags are a refusal, naming the
+// tag; an error is a failure to read them, to try again.
+func (g *Gate) pauseSettings(ctx context.Context, serviceARN string, s Settings) (Settings, string, error) {
+	if g.Tags == nil {
+		return s, "", nil
+	}
+	tags, err := g.Tags.Tags(ctx, serviceARN)
+	if err != nil {
+		return s, "", fmt.Errorf("read the service's tags: %w", err)
+	}
+	settings, err := ApplyTags(s, tags)
+	if err != nil {
+		at := s
+		at.Gate = settings.Gate
+		return at, "invalid approval settings: " + hook.OneLine(err.Error()), nil
+	}
+	return settings, "", nil
+}
+
+// ContinueLease is how long a caller that claimed the call to
+// ContinueServiceDeployment has to make it and record what ECS said
+// before another caller may make it again.
+const ContinueLease = time.Minute
+
+// continueTimeout bounds one ContinueServiceDeployment call.
+const continueTimeout = 10 * time.Second
+
+// continueStep ends a closed pause request's wait. The action is fixed, and
+// the call claimed, in one write before ECS is told; only the claimer calls,
+// then records what ECS said. So the action is never sent with two values,
+// and twice only when a claimer died mid-call (ECS then refuses the second).
 func (g *Gate) continueStep(ctx context.Context, key string, r *Request, now time.Time) step {
+	if r.Pause.Claimed != nil && now.Sub(*r.Pause.Claimed) < ContinueLease {
+		// Another caller is telling ECS right now.
+		return step{answer: g.verdict(r, r.Evaluate(now))}
+	}
 	next := clone(r)
 	if next.Pause.Action == "" {
 		next.Pause.Action = "ROLLBACK"
@@ -133,22 +192,51 @@ func (g *Gate) continueStep(ctx context.Context, key string, r *Request, now tim
 			next.Pause.Action = "CONTINUE"
 		}
 		next.record(now, "continue", "gatehouse", "deciding: ContinueServiceDeployment "+next.Pause.Action)
-		return step{next: next}
 	}
-	err := g.Pauses.Continue(ctx, r.DeploymentARN, r.Pause.HookID, r.Pause.Action)
+	next.Pause.Claimed = &now
 	next.Pause.Attempts++
-	switch {
-	case err == nil:
-		next.Pause.Done, next.Pause.Result = &now, "accepted"
-		next.record(now, "continue", "gatehouse", "ECS took ContinueServiceDeployment "+r.Pause.Action)
-	case errors.Is(err, ErrHookNotWaiting):
-		next.Pause.Done, next.Pause.Result = &now, oneLine(err.Error())
-		next.record(now, "continue", "gatehouse", "ECS says the hook no longer awaits action: "+oneLine(err.Error()))
-	default:
-		// Recorded, and asked again later: never lost.
-		next.record(now, "continue", "gatehouse", "ContinueServiceDeployment "+r.Pause.Action+" failed, to be retried: "+oneLine(err.Error()))
+	return step{next: next, then: func(newTag string) (Verdict, error) {
+		cctx, cancel := context.WithTimeout(ctx, continueTimeout)
+		err := g.Pauses.Continue(cctx, next.DeploymentARN, next.Pause.HookID, next.Pause.Action)
+		cancel()
+		done, err := g.recordContinue(ctx, key, newTag, next, err)
+		if err != nil {
+			return Verdict{}, err
+		}
+		return g.verdict(done, done.Outcome), nil
+	}}
+}
+
+// recordContinue writes down what ECS said to the claimed call, on the
+// freshest copy of the request.
+func (g *Gate) recordContinue(ctx context.Context, key, etag string, r *Request, called error) (*Request, error) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	done, _, err := Update(rctx, g.Store, key, etag, r, func(n *Request) error {
+		if n.Pause == nil || n.Pause.Done != nil {
+			return nil
+		}
+		at := g.Now()
+		n.Pause.Claimed = nil
+		action := n.Pause.Action
+		switch {
+		case called == nil:
+			n.Pause.Done, n.Pause.Result = &at, "accepted"
+			n.record(at, "continue", "gatehouse", "ECS took ContinueServiceDeployment "+action)
+		case errors.Is(called, ErrHookNotWaiting):
+			n.Pause.Done, n.Pause.Result = &at, oneLine(called.Error())
+			n.record(at, "continue", "gatehouse", "ECS says the hook no longer awaits action: "+oneLine(called.Error()))
+		default:
+			// Recorded, and made again by the next sweep: never lost.
+			n.record(at, "continue", "gatehouse", "ContinueServiceDeployment "+action+" failed, to be retried: "+oneLine(called.Error()))
+		}
+		return nil
+	})
+	if err != nil {
+		g.Log.ErrorContext(ctx, "what ECS said to ContinueServiceDeployment was not recorded", "key", key, "err", err)
+		return r, err
 	}
-	return step{next: next, then: func(string) (Verdict, error) { return g.verdict(next, next.Outcome), nil }}
+	return done, nil
 }
 
 // pauseDue reports whether r is a closed pause request whose wait ECS has
@@ -160,46 +248,49 @@ func (r *Request) pauseDue() bool {
 // Settle moves the request at key on at once after a vote: a closed
 // request announces its outcome and, when it holds a PAUSE hook, ends the
 // hook's wait with the action its outcome decides. The review API calls it
-// after a deciding vote, so the deployment goes on (or rolls
-// back) without waiting for a poll. A pending request is moved on as a
-// poll would move it. A call ECS fails transiently is recorded, and made
-// again by the next Settle or event.
+// after a deciding vote, so the deployment goes on (or rolls back) without
+// waiting for the sweep. A pending request is moved on as a poll would
+// move it. A call ECS fails transiently is recorded, and made again by the
+// next sweep.
 func (g *Gate) Settle(ctx context.Context, key string) (Verdict, error) {
+	obj, err := g.Store.Get(ctx, key)
+	if err != nil {
+		return Verdict{}, fmt.Errorf("load approval %s: %w", key, err)
+	}
+	return g.settle(ctx, key, obj)
+}
+
+// settle is Settle on the copy obj: a pending request, or one ECS has been
+// told about, costs no more than that one read.
+func (g *Gate) settle(ctx context.Context, key string, obj store.Object) (Verdict, error) {
 	var v Verdict
-	for range 4 {
-		obj, err := g.Store.Get(ctx, key)
-		if err != nil {
-			return v, fmt.Errorf("load approval %s: %w", key, err)
+	// Announce, then tell ECS: two steps at most.
+	for i := range 2 {
+		if i > 0 {
+			var err error
+			if obj, err = g.Store.Get(ctx, key); err != nil {
+				return v, fmt.Errorf("load approval %s: %w", key, err)
+			}
 		}
 		r, err := g.decode(key, obj.Body)
 		if err != nil {
 			return v, err
 		}
-		if r.Evaluate(g.Now()) == Pending {
+		now := g.Now()
+		o := r.Evaluate(now)
+		if o == Pending {
 			// Moved on as a poll would (a due deployer lookup, messages
-			// not yet sent): for a PAUSE request, a vote is the only clock.
+			// not yet sent, expiry, reminders, the watched alarms).
 			return g.advance(ctx, key, obj.ETag, r)
 		}
-		if r.Pause == nil && r.AnnouncedAt != nil || r.Pause != nil && r.Pause.Done != nil {
-			return g.verdict(r, r.Evaluate(g.Now())), nil
+		if r.Pause == nil && r.AnnouncedAt != nil || r.Pause != nil && (r.Pause.Done != nil || r.Pause.Claimed != nil && now.Sub(*r.Pause.Claimed) < ContinueLease) {
+			return g.verdict(r, o), nil
 		}
-		before := attemptsOf(r)
-		if v, err = g.advance(ctx, key, obj.ETag, r); err != nil {
+		calling := r.pauseDue()
+		if v, err = g.advance(ctx, key, obj.ETag, r); err != nil || calling {
+			// ECS is asked once a call: a failure waits for the sweep.
 			return v, err
-		}
-		if after, err := g.Store.Get(ctx, key); err == nil {
-			if n, err := Decode(after.Body); err == nil && n.Pause != nil && n.Pause.Done == nil && attemptsOf(n) > before {
-				// ECS failed transiently: recorded; asked again later.
-				return v, nil
-			}
 		}
 	}
 	return v, nil
-}
-
-func attemptsOf(r *Request) int {
-	if r.Pause == nil {
-		return 0
-	}
-	return r.Pause.Attempts
 }

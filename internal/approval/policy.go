@@ -178,17 +178,20 @@ type PolicyError struct {
 	Key string
 	// Rule says what the suite allows, and how the policy would allow more.
 	Rule string
+	// Path is the key as its source spells it: hookDetails.requiredApprovals,
+	// or tag gatehouse:requiredApprovals.
+	Path string
 }
 
-func (e *PolicyError) Error() string { return "hookDetails." + e.Key + ": " + e.Rule }
+func (e *PolicyError) Error() string { return e.Path + ": " + e.Rule }
 
 // enforce refuses what s, the suite's settings overridden by hookDetails,
 // loosens beyond what the suite's policy allows.
-func enforce(suite Settings, s Settings) error {
+func enforce(suite Settings, s Settings, pathOf func(string) string) error {
 	p := suite.Policy
 	var errs []error
 	refuse := func(key, format string, args ...any) {
-		errs = append(errs, &PolicyError{Key: key, Rule: fmt.Sprintf(format, args...)})
+		errs = append(errs, &PolicyError{Key: key, Rule: fmt.Sprintf(format, args...), Path: pathOf(key)})
 	}
 	if floor := suite.RequiredApprovals; s.RequiredApprovals < floor {
 		switch {

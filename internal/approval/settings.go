@@ -245,21 +245,35 @@ func ParseTimeout(s string) (time.Duration, error) {
 // ignore (keys meant for other gatehouse hooks sharing the same details).
 // Every error names the key at fault.
 func Apply(defaults Settings, hookDetails json.RawMessage, ignore ...string) (Settings, error) {
+	keys, fields, err := hook.Document("hookDetails", hookDetails)
+	if err != nil {
+		return cloneDefaults(defaults), err
+	}
+	return apply(defaults, "hookDetails", func(k string) string { return "hookDetails." + k }, keys, fields, ignore)
+}
+
+// cloneDefaults returns defaults with its own lists, for a service to
+// change.
+func cloneDefaults(defaults Settings) Settings {
 	s := defaults
 	s.Approvers = slices.Clone(defaults.Approvers)
 	s.AbortOnAlarms = Alarms{Names: slices.Clone(defaults.AbortOnAlarms.Names), Prefixes: slices.Clone(defaults.AbortOnAlarms.Prefixes)}
-	keys, fields, err := hook.Document("hookDetails", hookDetails)
-	if err != nil {
-		return s, err
-	}
+	return s
+}
+
+// apply is Apply over a document of any source (hookDetails, a service's
+// tags): each key's value is decoded as in hookDetails, and each error
+// names the key as pathOf spells it in its source.
+func apply(defaults Settings, source string, pathOf func(string) string, keys []string, fields map[string]json.RawMessage, ignore []string) (Settings, error) {
+	s := cloneDefaults(defaults)
 	var d hook.Decoder
 	for _, k := range keys {
 		apply, known := detailKeys[k]
 		switch {
 		case known:
-			apply(&d, "hookDetails."+k, fields[k], &s, defaults)
+			apply(&d, pathOf(k), fields[k], &s, defaults)
 		case !slices.Contains(ignore, k):
-			d.Unknown("hookDetails." + k)
+			d.Unknown(pathOf(k))
 		}
 	}
 	if err := d.Err(); err != nil {
@@ -268,10 +282,10 @@ func Apply(defaults Settings, hookDetails json.RawMessage, ignore ...string) (Se
 	s.Floors = defaults.floors()
 	invalid := s.Validate()
 	if invalid != nil {
-		invalid = fmt.Errorf("hookDetails: %w", invalid)
+		invalid = fmt.Errorf("%s: %w", source, invalid)
 	}
 	// Refusals by the suite's policy are *PolicyError.
-	return s, errors.Join(invalid, enforce(defaults, s))
+	return s, errors.Join(invalid, enforce(defaults, s, pathOf))
 }
 
 // detailKeys applies each hookDetails key the approval hook reads to the

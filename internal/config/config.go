@@ -133,6 +133,10 @@ type ApprovalAPI struct {
 	// hook has it): the API serves its pages under its path as well as at
 	// the root, for a custom domain with a path in front of the Function URL.
 	ReviewURL string
+	// TopicARN, when set, is the review topic: the API then ends ECS PAUSE
+	// hooks' waits itself after the deciding vote, and announces the
+	// outcome (pause mode); unset, the approval hook's sweep does.
+	TopicARN string
 }
 
 // loader collects every problem before reporting.
@@ -318,6 +322,7 @@ func LoadApprovalAPI(getenv func(string) string) (ApprovalAPI, error) {
 		Bucket:    l.required(EnvStateBucket),
 		Signing:   l.signing(),
 		ReviewURL: l.optionalURL(EnvReviewURL),
+		TopicARN:  strings.TrimSpace(getenv(EnvTopicARN)),
 	}
 	return c, errors.Join(l.errs...)
 }

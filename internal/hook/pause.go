@@ -68,3 +68,20 @@ func ParsePauseEvent(payload []byte) (e PauseEvent, ok bool) {
 	}
 	return e, true
 }
+
+// The scheduled event of the suite's sweep rule (EventBridge's "Scheduled
+// Event" from source aws.events).
+const (
+	ScheduledEventSource     = "aws.events"
+	ScheduledEventDetailType = "Scheduled Event"
+)
+
+// IsScheduledEvent reports whether payload is an EventBridge scheduled
+// event, such as the sweep rule sends.
+func IsScheduledEvent(payload []byte) bool {
+	var ev struct {
+		Source     string `json:"source"`
+		DetailType string `json:"detail-type"`
+	}
+	return json.Unmarshal(payload, &ev) == nil && ev.Source == ScheduledEventSource && ev.DetailType == ScheduledEventDetailType
+}

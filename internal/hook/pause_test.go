@@ -42,3 +42,17 @@ func TestParsePauseEvent(t *testing.T) {
 		})
 	}
 }
+
+func TestIsScheduledEvent(t *testing.T) {
+	for payload, want := range map[string]bool{
+		`{"version":"0","id":"1","detail-type":"Scheduled Event","source":"aws.events","resources":["arn:aws:events:eu-west-1:111122223333:rule/sweep"],"detail":{}}`: true,
+		`{"detail-type":"ECS Hook State Change","source":"aws.ecs","detail":{}}`:                                                                                      false,
+		`{"detail-type":"Scheduled Event","source":"aws.ecs"}`:                                                                                                        false,
+		`{"executionDetails":{},"lifecycleStage":"POST_TEST_TRAFFIC_SHIFT"}`:                                                                                          false,
+		`not json`: false,
+	} {
+		if got := IsScheduledEvent([]byte(payload)); got != want {
+			t.Errorf("IsScheduledEvent(%s) = %v, want %v", payload, got, want)
+		}
+	}
+}

@@ -101,6 +101,17 @@ func (m *Memory) List(ctx context.Context, prefix string, limit int) ([]string, 
 	return keys, nil
 }
 
+// Delete implements the store's Delete.
+func (m *Memory) Delete(ctx context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.fail("delete", key); err != nil {
+		return err
+	}
+	delete(m.objects, key)
+	return nil
+}
+
 // Gets returns the number of Get calls so far.
 func (m *Memory) Gets() int {
 	m.mu.Lock()

@@ -38,6 +38,7 @@ type API interface {
 	GetObject(ctx context.Context, params *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	PutObject(ctx context.Context, params *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	ListObjectsV2(ctx context.Context, params *s3.ListObjectsV2Input, optFns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+	DeleteObject(ctx context.Context, params *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
 }
 
 // Object is a document and the ETag it was read or written with.
@@ -140,6 +141,15 @@ func (s *S3) List(ctx context.Context, prefix string, limit int) ([]string, erro
 		}
 	}
 	return keys, nil
+}
+
+// Delete removes the object at key; a missing one is no error. It is for
+// markers, never for requests, which are kept as the audit trail.
+func (s *S3) Delete(ctx context.Context, key string) error {
+	if _, err := s.api.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key}); err != nil {
+		return fmt.Errorf("delete s3://%s/%s: %w", s.bucket, key, translate(err))
+	}
+	return nil
 }
 
 // translate maps S3's answers to the store's sentinels, keeping the original

@@ -24,6 +24,7 @@ type docStore interface {
 	Update(ctx context.Context, key string, body []byte, etag string) (string, error)
 	Put(ctx context.Context, key string, body []byte, contentType string) error
 	List(ctx context.Context, prefix string, limit int) ([]string, error)
+	Delete(ctx context.Context, key string) error
 }
 
 // implementations are the stores the contract tests run against: the
@@ -84,6 +85,17 @@ func TestContract(t *testing.T) {
 			}
 			if keys, _ := s.List(ctx, "approvals/", 2); len(keys) != 2 {
 				t.Errorf("List(limit 2) = %v", keys)
+			}
+			for range 2 { // a second delete finds nothing, and is no error
+				if err := s.Delete(ctx, "approvals/b.json"); err != nil {
+					t.Errorf("Delete = %v", err)
+				}
+			}
+			if _, err := s.Get(ctx, "approvals/b.json"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("Get(deleted) = %v, want ErrNotFound", err)
+			}
+			if keys, _ := s.List(ctx, "approvals/", 0); fmt.Sprint(keys) != "[approvals/a.json approvals/c.json]" {
+				t.Errorf("List after Delete = %v", keys)
 			}
 		})
 	}

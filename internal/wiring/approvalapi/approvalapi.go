@@ -7,13 +7,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
+	"github.com/gatehouse-dev/gatehouse/internal/notify"
 	"github.com/gatehouse-dev/gatehouse/internal/review"
 	"github.com/gatehouse-dev/gatehouse/internal/secrets"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -46,13 +49,21 @@ type Clients struct {
 // AWS returns the AWS clients for env, honouring the endpoint variables of
 // getenv (awsenv).
 func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalAPI, log *slog.Logger) Clients {
-	return Clients{
+	ecsClient := ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })
+	c := Clients{
 		S3:   awsenv.NewS3(aws, getenv),
-		ECS:  ecsdeploy.New(ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })),
+		ECS:  ecsdeploy.New(ecsClient),
 		Keys: secrets.Source(aws, getenv, env.Signing.SecretARN, env.Signing.Key),
 		Now:  time.Now,
 		Log:  log,
 	}
+	if env.TopicARN != "" {
+		// Pause mode: the deciding vote continues the deployment at once.
+		c.Pauses = approvalparts.ECSPauses{API: ecsClient}
+		c.Notifier = notify.New(sns.NewFromConfig(aws, func(o *sns.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.SNS) }), env.TopicARN)
+		c.Alarms = cwmetrics.New(cloudwatch.NewFromConfig(aws, func(o *cloudwatch.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.CloudWatch) }))
+	}
+	return c
 }
 
 // New returns the review API's HTTP handler; funcurl.Handler adapts it to

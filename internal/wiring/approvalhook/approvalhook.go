@@ -46,9 +46,12 @@ type Clients struct {
 	// Deployers tells who started a deployment (CloudTrail in AWS); nil:
 	// not looked up.
 	Deployers approval.Deployers
-	// Pauses reads ECS PAUSE hooks, for requests opened by their events;
-	// nil: such events are ignored.
+	// Pauses reads ECS PAUSE hooks, for requests opened by their events,
+	// and ends their waits; nil: such events are ignored.
 	Pauses approval.PauseHooks
+	// Tags reads the service's gatehouse: tags, its settings for a PAUSE
+	// hook; nil: the suite's settings apply.
+	Tags approval.ServiceTags
 	// Subscriptions tells who receives them, so that expiry approves only
 	// when every approver is reachable; nil: it cannot be told, and expiry
 	// rejects.
@@ -70,6 +73,7 @@ type Clients struct {
 // getenv (awsenv).
 func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalHook, log *slog.Logger) Clients {
 	snsClient := sns.NewFromConfig(aws, func(o *sns.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.SNS) })
+	ecsClient := ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })
 	var deployers approval.Deployers
 	if env.DeployerLookup {
 		deployers = Trail{cloudtrail.NewFromConfig(aws, func(o *cloudtrail.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.CloudTrail) })}
@@ -79,7 +83,9 @@ func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalHook, lo
 		S3:            awsenv.NewS3(aws, getenv),
 		Notifier:      notify.New(snsClient, env.TopicARN),
 		Subscriptions: &TopicSubscriptions{API: snsClient, Topic: env.TopicARN, Now: time.Now},
-		ECS:           ecsdeploy.New(ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })),
+		ECS:           ecsdeploy.New(ecsClient),
+		Pauses:        approvalparts.ECSPauses{API: ecsClient},
+		Tags:          ServiceTags{API: ecsClient},
 		Alarms: cwmetrics.New(cloudwatch.NewFromConfig(aws, func(o *cloudwatch.Options) {
 			o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.CloudWatch)
 		})),
@@ -98,6 +104,7 @@ func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessa
 		Subscriptions: c.Subscriptions,
 		Deployers:     c.Deployers,
 		Pauses:        c.Pauses,
+		Tags:          c.Tags,
 		Describer:     changes{c.ECS},
 		Linker:        review.Links{Base: env.ReviewURL, Keys: c.Keys},
 		Now:           c.Now,
@@ -110,6 +117,10 @@ func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessa
 	if c.Alarms != nil {
 		gate.Alarms = approvalparts.Alarms{Reader: c.Alarms}
 	}
+	if c.Pauses != nil {
+		// Open PAUSE requests are marked beside them, for the sweep.
+		gate.Index = st
+	}
 	hookCall := hook.Wrap(approval.HookHandler(gate, env.Defaults), hook.Options{
 		CallBackDelay: env.Defaults.CallbackDelay,
 		Logger:        c.Log,
@@ -120,6 +131,17 @@ func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessa
 		// An "ECS Hook State Change" event, from EventBridge, for a PAUSE
 		// hook: its answer is ignored, and an error makes Lambda deliver
 		// it again.
+		if hook.IsScheduledEvent(payload) {
+			// The sweep rule: the clock of PAUSE requests. Its errors are
+			// logged, not retried: the next sweep comes within a minute.
+			swept, err := gate.Sweep(ctx)
+			log := c.Log.InfoContext
+			if err != nil {
+				log = c.Log.WarnContext
+			}
+			log(ctx, "swept the open PAUSE requests", "open", swept.Open, "ended", swept.Ended, "failed", swept.Failed, "err", err)
+			return hook.Response{}, nil
+		}
 		if ev, ok := hook.ParsePauseEvent(payload); ok {
 			if _, err := gate.OpenPause(ctx, ev, env.Defaults); err != nil {
 				c.Log.ErrorContext(ctx, "pause event not handled", "deployment_arn", ev.DeploymentARN, "err", err)

@@ -1,0 +1,155 @@
+package approval
+
+// The clock of PAUSE requests: nothing polls them, so a scheduled rule
+// sweeps them (issue 13, item 3). Why a sweep rather than one EventBridge
+// Scheduler schedule per request: docs/approval.md, "Pause mode".
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Index is where open PAUSE requests are marked, beside them in the state
+// bucket. *store.S3 satisfies it.
+type Index interface {
+	Get(ctx context.Context, key string) (store.Object, error)
+	Put(ctx context.Context, key string, body []byte, contentType string) error
+	// List returns keys under prefix, at most limit (0: all).
+	List(ctx context.Context, prefix string, limit int) ([]string, error)
+	// Delete removes a marker; a missing one is no error.
+	Delete(ctx context.Context, key string) error
+}
+
+// PauseIndexPrefix holds one marker per open PAUSE request, named as the
+// request is under KeyPrefix: the sweep lists them, not every request ever
+// made.
+const PauseIndexPrefix = "pauses/open/"
+
+// orphanAge is how old a marker whose request does not exist must be
+// before the sweep removes it: the request is created just after its
+// marker, by a call that may still run.
+const orphanAge = time.Hour
+
+// marker is a marker's body.
+type marker struct {
+	Marked time.Time `json:"marked"`
+}
+
+func markerKey(key string) string {
+	return PauseIndexPrefix + strings.TrimPrefix(key, KeyPrefix)
+}
+
+// mark marks the request at key as open, for the sweep.
+func (g *Gate) mark(ctx context.Context, key string) error {
+	if g.Index == nil {
+		return nil
+	}
+	body, err := json.Marshal(marker{Marked: g.Now().UTC()})
+	if err != nil {
+		return err
+	}
+	if err := g.Index.Put(ctx, markerKey(key), body, "application/json"); err != nil {
+		return fmt.Errorf("mark the PAUSE request open: %w", err)
+	}
+	return nil
+}
+
+// Swept is what one sweep did.
+type Swept struct {
+	// Open counts the open PAUSE requests seen; Ended those whose marker
+	// was removed (ECS told, or no such request); Failed those that could
+	// not be moved on this time.
+	Open, Ended, Failed int
+}
+
+// sweepReserve is the time the sweep leaves itself before its deadline.
+const sweepReserve = 15 * time.Second
+
+// Sweep does for every open PAUSE request what a hook call does for a
+// polled one: reminders, expiry (ROLLBACK, named), the watched alarms, the
+// wait for a smoke verdict, a deployer lookup, and a ContinueServiceDeployment
+// that failed before. A request that is pending and unchanged costs one
+// read. One request's trouble does not stop the others; the errors are
+// returned together, and the next sweep tries again.
+func (g *Gate) Sweep(ctx context.Context) (Swept, error) {
+	var out Swept
+	if g.Index == nil {
+		return out, errors.New("sweep: this approval hook has no index of open PAUSE requests")
+	}
+	markers, err := g.Index.List(ctx, PauseIndexPrefix, 0)
+	if err != nil {
+		return out, fmt.Errorf("sweep: list the open PAUSE requests: %w", err)
+	}
+	var errs []error
+	for _, m := range markers {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < sweepReserve {
+			errs = append(errs, fmt.Errorf("sweep: out of time with %d request(s) left", len(markers)-out.Open-out.Ended-out.Failed))
+			break
+		}
+		ended, err := g.sweepOne(ctx, m)
+		switch {
+		case err != nil:
+			out.Failed++
+			errs = append(errs, err)
+		case ended:
+			out.Ended++
+		default:
+			out.Open++
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// sweepOne moves on the request of marker m, and removes the marker once
+// ECS was told (or there is no such request). ended reports the removal.
+func (g *Gate) sweepOne(ctx context.Context, m string) (ended bool, err error) {
+	key := KeyPrefix + strings.TrimPrefix(m, PauseIndexPrefix)
+	obj, err := g.Store.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return g.orphan(ctx, m)
+	}
+	if err != nil {
+		return false, fmt.Errorf("sweep %s: %w", key, err)
+	}
+	r, err := g.decode(key, obj.Body)
+	if err != nil {
+		return false, err
+	}
+	if r.Pause == nil || r.Pause.Done != nil {
+		return true, g.unmark(ctx, m)
+	}
+	if _, err := g.settle(ctx, key, obj); err != nil {
+		return false, fmt.Errorf("sweep %s: %w", key, err)
+	}
+	return false, nil
+}
+
+// orphan removes marker m of a request that does not exist, once it is
+// older than any call that could still create the request.
+func (g *Gate) orphan(ctx context.Context, m string) (bool, error) {
+	obj, err := g.Index.Get(ctx, m)
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("sweep %s: %w", m, err)
+	}
+	var mk marker
+	if json.Unmarshal(obj.Body, &mk) == nil && g.Now().Sub(mk.Marked) < orphanAge {
+		return false, nil
+	}
+	return true, g.unmark(ctx, m)
+}
+
+func (g *Gate) unmark(ctx context.Context, m string) error {
+	if err := g.Index.Delete(ctx, m); err != nil {
+		return fmt.Errorf("sweep: remove %s: %w", m, err)
+	}
+	return nil
+}
