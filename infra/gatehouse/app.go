@@ -35,6 +35,7 @@ const (
 	CtxBakeConfig             = "bakeConfig"
 	CtxPolicy                 = "policy"
 	CtxSubscriptionAdmins     = "subscriptionAdmins"
+	CtxApprovalMode           = "approvalMode"
 	CtxDemo                   = "demo"
 	CtxTestListenerCIDR       = "testListenerCidr"
 	CtxDemoImage              = "demoImage"
@@ -73,10 +74,12 @@ type Options struct {
 	BakeConfig             string
 	Policy                 string
 	SubscriptionAdmins     []string
-	Demo                   bool
-	TestListenerCIDR       string
-	DemoImage              string
-	BakeTimeMinutes        int
+	// ApprovalMode is lambda (the default) or pause (context approvalMode).
+	ApprovalMode     ApprovalMode
+	Demo             bool
+	TestListenerCIDR string
+	DemoImage        string
+	BakeTimeMinutes  int
 	// Strategy is the demo service's deployment strategy (context
 	// strategy=blue-green|linear|canary, stepPercent,
 	// stepBakeTimeInMinutes, canaryPercent, canaryBakeTimeInMinutes).
@@ -141,6 +144,9 @@ func OptionsFromContext(app awscdk.App, getenv func(string) string) (Options, er
 		CanaryBake:    time.Duration(num(CtxCanaryBakeMinutes, 0)) * time.Minute,
 	}
 	o.SubscriptionAdmins = list(str(CtxSubscriptionAdmins))
+	if o.ApprovalMode, err = ParseApprovalMode(str(CtxApprovalMode)); err != nil {
+		c.fail(fmt.Errorf("context %s: %w", CtxApprovalMode, err))
+	}
 	o.SmokeVPCID = str(CtxSmokeVPCID)
 	o.SmokeSubnetIDs = list(str(CtxSmokeSubnetIDs))
 	o.SmokeSecurityGroupIDs = list(str(CtxSmokeSecurityGroupIDs))
@@ -358,6 +364,7 @@ func Build(app awscdk.App, o Options) (*Stacks, error) {
 			SmokeConfig:            o.SmokeConfig,
 			BakeConfig:             o.BakeConfig,
 			Policy:                 o.Policy,
+			ApprovalMode:           o.ApprovalMode,
 			SubscriptionAdmins:     o.SubscriptionAdmins,
 		},
 	}

@@ -88,6 +88,11 @@ type Hook struct {
 	Timeout time.Duration
 	// OnTimeout is the action at Timeout; empty means ROLLBACK.
 	OnTimeout TimeoutAction
+	// Pause makes the hook an ECS PAUSE hook (TargetType PAUSE) in place of
+	// a Lambda hook: Targets.Approval sets it in ApprovalModePause. ECS
+	// invokes nothing and sends no hookDetails: Function is not the
+	// target, and Details become the service's gatehouse: tags.
+	Pause bool
 
 	// kind and suite are set by Targets' Smoke, Approval and Bake: which
 	// gatehouse function the hook runs and, for targets from a Suite in
@@ -119,6 +124,9 @@ func (h Hook) check() error {
 	}
 	if h.Timeout != 0 && (h.Timeout < time.Minute || h.Timeout > MaxHookTimeout || h.Timeout%time.Minute != 0) {
 		problems = append(problems, fmt.Sprintf("Timeout %v is not a whole number of minutes from 1m to %s (20160 minutes, the most ECS allows)", h.Timeout, hook.FormatDuration(MaxHookTimeout)))
+	}
+	if h.Pause && h.kind != kindApproval {
+		problems = append(problems, "only the approval hook (Targets.Approval) can be a PAUSE hook")
 	}
 	switch h.OnTimeout {
 	case "", TimeoutRollback, TimeoutContinue:
@@ -273,7 +281,11 @@ func attach(service awsecs.BaseService, props *AttachProps) error {
 		if !allKnown {
 			cfn.AddPropertyOverride(jsii.String(path+"LifecycleStages"), jsii.Strings(h.stageNames()...))
 		}
-		if details != "" {
+		if h.Pause {
+			if err := attachPause(cfn, h, path); err != nil {
+				return err
+			}
+		} else if details != "" {
 			cfn.AddPropertyOverride(jsii.String(path+"HookDetails"), jsii.String(details))
 		}
 		if h.Timeout != 0 {
@@ -288,8 +300,10 @@ func attach(service awsecs.BaseService, props *AttachProps) error {
 // CLIHook is one element of the lifecycleHooks list of
 // `aws ecs create-service` / `update-service --deployment-configuration`.
 type CLIHook struct {
-	HookTargetArn        string          `json:"hookTargetArn"`
-	RoleArn              string          `json:"roleArn"`
+	// TargetType is PAUSE for a PAUSE hook, which has no target or role.
+	TargetType           string          `json:"targetType,omitempty"`
+	HookTargetArn        string          `json:"hookTargetArn,omitempty"`
+	RoleArn              string          `json:"roleArn,omitempty"`
 	LifecycleStages      []string        `json:"lifecycleStages"`
 	HookDetails          map[string]any  `json:"hookDetails,omitempty"`
 	TimeoutConfiguration *CLIHookTimeout `json:"timeoutConfiguration,omitempty"`
@@ -319,6 +333,10 @@ func LifecycleHooksJSON(role awsiam.IRole, hooks []Hook) (string, error) {
 			RoleArn:         *role.RoleArn(),
 			LifecycleStages: h.stageNames(),
 			HookDetails:     h.Details,
+		}
+		if h.Pause {
+			// Its Details are the service's tags (see Attach).
+			c = CLIHook{TargetType: "PAUSE", LifecycleStages: c.LifecycleStages}
 		}
 		if h.Timeout != 0 {
 			c.TimeoutConfiguration = &CLIHookTimeout{TimeoutInMinutes: int(h.Timeout.Minutes()), Action: string(h.timeoutAction())}

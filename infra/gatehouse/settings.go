@@ -241,6 +241,11 @@ func (h Hook) checkDetails() (warnings []string, err error) {
 			return nil, fail("the hook would answer FAILED and roll every deployment back: invalid bake configuration (hookDetails over the suite's BakeConfig): %s", hook.OneLine(err.Error()))
 		}
 	case kindApproval:
+		if h.Pause {
+			if err := h.checkPauseTags(); err != nil {
+				return nil, fail("%s", err)
+			}
+		}
 		if h.suite == nil {
 			return h.checkApprovalTimeoutOnly(raw, ecsTimeout, fail)
 		}
@@ -298,3 +303,28 @@ func (h Hook) checkApprovalTimeoutOnly(raw json.RawMessage, ecsTimeout time.Dura
 	}
 	return nil, nil
 }
+
+// checkPauseTags checks that a PAUSE hook's Details can be the service's
+// tags, and read back as the same settings (approval.ApplyTags).
+func (h Hook) checkPauseTags() error {
+	tags, err := pauseTags(h.Details)
+	if err != nil {
+		return fmt.Errorf("a PAUSE hook's Details become the service's tags: %w", err)
+	}
+	for k, v := range tags {
+		if !tagValue.MatchString(v) || len(v) > 256 {
+			return fmt.Errorf("tag %s: %q is not an ECS tag value (at most 256 letters, digits, spaces and + - = . _ : / @)", k, v)
+		}
+	}
+	defaults := approval.DefaultSettings()
+	if h.suite != nil {
+		defaults = h.suite.approval
+	}
+	if _, err := approval.ApplyTags(defaults, tags); err != nil {
+		return fmt.Errorf("the service's tags would be refused, and every deployment rolled back: %s", hook.OneLine(err.Error()))
+	}
+	return nil
+}
+
+// tagValue is what an ECS tag value may hold; CDK tokens pass.
+var tagValue = regexp.MustCompile(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*|.*\$\{Token\[.*)$`)

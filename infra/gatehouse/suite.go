@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -118,6 +119,10 @@ type SuiteProps struct {
 	SmokeSecurityGroups []awsec2.ISecurityGroup
 	// AlarmTopic, if set, is notified when an alarm changes state.
 	AlarmTopic awssns.ITopic
+	// ApprovalMode is how the approval gate holds a deployment: Lambda
+	// hooks (the default) or ECS PAUSE hooks (ApprovalModePause), which add
+	// an EventBridge rule for their events and a sweep each minute.
+	ApprovalMode ApprovalMode
 	// SubscriptionAdmins are the IAM principals (ARN patterns, such as
 	// arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_AdministratorAccess_*)
 	// that may subscribe to the review topic and list its subscriptions,
@@ -148,6 +153,10 @@ type Suite struct {
 	InvokeRole awsiam.Role
 	// Alarms watch every function's errors and throttles.
 	Alarms []awscloudwatch.Alarm
+	// PauseEvents and Sweep are the EventBridge rules of ApprovalModePause:
+	// PAUSE hooks' events, and the sweep each minute; nil otherwise.
+	PauseEvents, Sweep awsevents.Rule
+	mode               ApprovalMode
 
 	// defaults are what the functions load from the environment the suite
 	// gives them, for Attach to check hookDetails against.
@@ -168,7 +177,7 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 	// Children hang off c, never off s: jsii knows the construct, not the
 	// Go struct embedding it.
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	s := &Suite{Construct: c, defaults: defs}
+	s := &Suite{Construct: c, defaults: defs, mode: p.ApprovalMode}
 	s.newState(c, p)
 	s.newReviewTopic(c, p)
 	s.newSigningSecret(c)
@@ -177,6 +186,9 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 	s.newApprovalHook(c, p, g)
 	s.newSmokeHook(c, p, g)
 	s.newBakeHook(c, p, g)
+	if p.ApprovalMode == ApprovalModePause {
+		s.newPauseMode(c, g)
+	}
 	s.newInvokeRole(c)
 	s.newAlarms(c, p)
 	s.restrictSubscriptions(p)
@@ -545,7 +557,7 @@ func (s *Suite) newAlarms(c constructs.Construct, p SuiteProps) {
 // from them carry the suite's defaults: Attach checks each hook's Details
 // merged with them, as the function will.
 func (s *Suite) Targets() Targets {
-	return Targets{ApprovalHook: s.ApprovalHook, SmokeHook: s.SmokeHook, BakeHook: s.BakeHook, InvokeRole: s.InvokeRole, suite: s.defaults}
+	return Targets{ApprovalHook: s.ApprovalHook, SmokeHook: s.SmokeHook, BakeHook: s.BakeHook, InvokeRole: s.InvokeRole, ApprovalMode: s.mode, suite: s.defaults}
 }
 
 // addEnv adds vars to a function's environment.
@@ -589,6 +601,11 @@ func (p *SuiteProps) defaults() error {
 			problems = append(problems, "ReviewURL: "+err.Error())
 		}
 	}
+	mode, err := ParseApprovalMode(string(p.ApprovalMode))
+	if err != nil {
+		problems = append(problems, "ApprovalMode: "+err.Error())
+	}
+	p.ApprovalMode = mode
 	if p.APIReservedConcurrency < 0 {
 		problems = append(problems, fmt.Sprintf("APIReservedConcurrency %d is negative: give 0 to reserve none", p.APIReservedConcurrency))
 	}

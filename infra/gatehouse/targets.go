@@ -25,6 +25,10 @@ type Targets struct {
 	// InvokeRole is trusted by ecs.amazonaws.com and may invoke exactly the
 	// three hook functions.
 	InvokeRole awsiam.IRole
+	// ApprovalMode is the suite's (SuiteProps.ApprovalMode): in
+	// ApprovalModePause, Approval is an ECS PAUSE hook. For FromARNs, set it
+	// as the deployed suite's.
+	ApprovalMode ApprovalMode
 
 	// suite holds the suite's defaults when the targets come from a Suite
 	// in this app; nil for FromARNs.
@@ -172,6 +176,7 @@ func (t Targets) Approval(o HookOptions) Hook {
 	}
 	h := o.hook("Approval", t.ApprovalHook, StagePostTestTrafficShift, timeout)
 	h.kind, h.suite = kindApproval, t.suite
+	h.Pause = t.ApprovalMode == ApprovalModePause
 	return h
 }
 

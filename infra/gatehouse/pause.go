@@ -1,0 +1,200 @@
+package gatehouse
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+)
+
+// ApprovalMode is how the approval gate holds a deployment.
+type ApprovalMode string
+
+// Approval modes.
+const (
+	// ApprovalModeLambda (the default): ECS calls the approval hook's
+	// function until it answers; a vote is seen at its next call, up to
+	// callbackDelay later, and the wait is capped by the hook's timeout.
+	ApprovalModeLambda ApprovalMode = "lambda"
+	// ApprovalModePause: an ECS PAUSE hook holds the deployment (up to 14
+	// days); its "ECS Hook State Change" event opens the request, the
+	// deciding vote continues the deployment at once, and a sweep each
+	// minute keeps the time (reminders, expiry, alarms). A service's
+	// settings are its gatehouse: tags (ECS sends a PAUSE hook no
+	// hookDetails): Attach sets them from the hook's Details.
+	ApprovalModePause ApprovalMode = "pause"
+)
+
+// ParseApprovalMode reads an approval mode; empty is ApprovalModeLambda.
+func ParseApprovalMode(s string) (ApprovalMode, error) {
+	switch m := ApprovalMode(strings.TrimSpace(s)); m {
+	case "", ApprovalModeLambda:
+		return ApprovalModeLambda, nil
+	case ApprovalModePause:
+		return m, nil
+	}
+	return "", fmt.Errorf("%q is neither %q nor %q", s, ApprovalModeLambda, ApprovalModePause)
+}
+
+// pauseStages are where ECS allows a PAUSE hook (ECS-HOOKS.md, section 7).
+var pauseStages = []Stage{StagePostScaleUp, StagePostTestTrafficShift, StagePreProductionTrafficShift, StagePostProductionTrafficShift}
+
+// SweepSchedule is how often the sweep rule calls the approval hook in
+// pause mode: EventBridge's shortest rate.
+const SweepSchedule = "rate(1 minute)"
+
+// newPauseMode adds what pause mode needs: the rule that sends PAUSE hooks'
+// events to the approval hook, the sweep rule, and the grants of both
+// functions to end PAUSE hooks' waits.
+func (s *Suite) newPauseMode(c constructs.Construct, g *grants) {
+	target := awseventstargets.NewLambdaFunction(s.ApprovalHook, &awseventstargets.LambdaFunctionProps{
+		// EventBridge retries a failed delivery; the function returns an
+		// error when it could not open the request, and is idempotent.
+		RetryAttempts: jsii.Number(10),
+		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(2)),
+	})
+	s.PauseEvents = awsevents.NewRule(c, jsii.String("PauseEvents"), &awsevents.RuleProps{
+		Description: jsii.String("gatehouse: ECS PAUSE hooks awaiting action open approval requests"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings(hook.PauseEventSource),
+			DetailType: jsii.Strings(hook.PauseEventDetailType),
+			Detail:     &map[string]any{"eventName": []string{hook.HookAwaitingAction}},
+		},
+		Targets: &[]awsevents.IRuleTarget{target},
+	})
+	s.Sweep = awsevents.NewRule(c, jsii.String("PauseSweep"), &awsevents.RuleProps{
+		Description: jsii.String("gatehouse: the clock of approvals on PAUSE hooks (reminders, expiry, alarms, retries)"),
+		Schedule:    awsevents.Schedule_Expression(jsii.String(SweepSchedule)),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.ApprovalHook, &awseventstargets.LambdaFunctionProps{
+			// A missed sweep is made up by the next.
+			RetryAttempts: jsii.Number(0),
+		})},
+	})
+	// Both functions end waits; only on services and their deployments.
+	cont := allow("ContinuePausedDeployments", []string{"ecs:ContinueServiceDeployment"}, g.deployments, g.services)
+	s.ApprovalHook.AddToRolePolicy(cont)
+	s.ApprovalHook.AddToRolePolicy(allow("ReadServiceSettings", []string{"ecs:ListTagsForResource"}, g.services))
+	s.ApprovalHook.AddToRolePolicy(allow("OpenPauseIndex", []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+		s.Bucket.ArnForObjects(jsii.String(approval.PauseIndexPrefix+"*"))))
+	s.ApprovalAPI.AddToRolePolicy(cont)
+	s.ApprovalAPI.AddToRolePolicy(allow("AnnounceDecisions", []string{"sns:Publish"}, s.Topic.TopicArn()))
+	s.ApprovalAPI.AddToRolePolicy(allow("WatchAlarms", []string{"cloudwatch:DescribeAlarms"}, jsii.String("*")))
+	s.ApprovalAPI.AddEnvironment(jsii.String(config.EnvTopicARN), s.Topic.TopicArn(), nil)
+	stack := g.stack
+	suppressWildcards(s.ApprovalHook.Role(), []nagWildcard{
+		{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + approval.PauseIndexPrefix + "*", "One marker per open PAUSE request, keyed by deployment under the pauses/open/ prefix, for the sweep; the prefix is the narrowest scope."},
+	})
+	suppressWildcards(s.ApprovalAPI.Role(), []nagWildcard{
+		{"Resource::*", "cloudwatch:DescribeAlarms: the alarms a decided PAUSE request still watches (abortOnAlarms) are named by each service at run time, and DescribeAlarms returns composite alarms only to a caller allowed it on Resource \"*\". It reads alarm states only."},
+	})
+}
+
+// pauseTags are the service tags a PAUSE approval hook's Details stand for
+// (approval.ApplyTags reads them back): lists as words, alarm prefixes
+// with a trailing "*".
+func pauseTags(details map[string]any) (map[string]string, error) {
+	tags := map[string]string{}
+	keys := make([]string, 0, len(details))
+	for k := range details {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v, err := tagText(details[k])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		tags[approval.TagPrefix+k] = v
+	}
+	return tags, nil
+}
+
+func tagText(v any) (string, error) {
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case bool:
+		return strconv.FormatBool(v), nil
+	case int:
+		return strconv.Itoa(v), nil
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), nil
+	case []string:
+		return strings.Join(v, " "), nil
+	case []*string:
+		words := make([]string, 0, len(v))
+		for _, w := range v {
+			words = append(words, *w)
+		}
+		return strings.Join(words, " "), nil
+	case []any:
+		words := make([]string, 0, len(v))
+		for _, w := range v {
+			s, ok := w.(string)
+			if !ok {
+				return "", fmt.Errorf("%v is not a word a tag can list", w)
+			}
+			words = append(words, s)
+		}
+		return strings.Join(words, " "), nil
+	case map[string]any, map[string][]string:
+		var a approval.Alarms
+		switch m := v.(type) {
+		case map[string][]string:
+			a = approval.Alarms{Names: m["names"], Prefixes: m["prefixes"]}
+		case map[string]any:
+			for field, list := range m {
+				words, err := tagText(list)
+				if err != nil || field != "names" && field != "prefixes" {
+					return "", fmt.Errorf("only abortOnAlarms' names and prefixes fit in a tag")
+				}
+				if field == "names" {
+					a.Names = strings.Fields(words)
+				} else {
+					a.Prefixes = strings.Fields(words)
+				}
+			}
+		}
+		words := slices.Clone(a.Names)
+		for _, p := range a.Prefixes {
+			words = append(words, p+"*")
+		}
+		return strings.Join(words, " "), nil
+	}
+	return "", fmt.Errorf("%v (%T) cannot be written in a tag", v, v)
+}
+
+// attachPause sets the L1 element at path, which the L2 rendered for the
+// placeholder target, to a PAUSE hook, and h's Details to the service's
+// tags.
+func attachPause(cfn awsecs.CfnService, h Hook, path string) error {
+	for _, s := range h.Stages {
+		if !slices.Contains(pauseStages, s) {
+			return fmt.Errorf("hook %q: ECS allows a PAUSE hook only at %v, not at %s", h.ID, pauseStages, s)
+		}
+	}
+	cfn.AddPropertyOverride(jsii.String(path+"TargetType"), jsii.String("PAUSE"))
+	cfn.AddPropertyDeletionOverride(jsii.String(path + "HookTargetArn"))
+	cfn.AddPropertyDeletionOverride(jsii.String(path + "RoleArn"))
+	cfn.AddPropertyDeletionOverride(jsii.String(path + "HookDetails"))
+	tags, err := pauseTags(h.Details)
+	if err != nil {
+		return fmt.Errorf("hook %q: Details: %w", h.ID, err)
+	}
+	for k, v := range tags {
+		cfn.Tags().SetTag(jsii.String(k), jsii.String(v), jsii.Number(100), jsii.Bool(true))
+	}
+	return nil
+}

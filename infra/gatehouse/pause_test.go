@@ -1,0 +1,140 @@
+package gatehouse_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/gatehouse-dev/gatehouse/infra/gatehouse"
+)
+
+// TestPauseMode: `cdk synth -c demo=true -c approvalMode=pause` gives the
+// demo service a PAUSE hook at the approval stage in place of the Lambda
+// approval hook, with its settings as the service's tags; the suite gets
+// the rule for PAUSE hooks' events and the sweep, and the grants to
+// continue deployments, on services and their deployments only; the
+// templates pass the CloudFormation spec and cdk-nag.
+func TestPauseMode(t *testing.T) {
+	app := newApp()
+	stacks, err := gatehouse.Build(app, gatehouse.Options{
+		AssetDir: assetRoot, Approvers: approvers, RecordExpirationDays: 90, Demo: true, BakeTimeMinutes: 10, Nag: true,
+		ApprovalMode: gatehouse.ApprovalModePause,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks := assertions.Template_FromStack(stacks.Hooks, nil)
+	demo := assertions.Template_FromStack(stacks.Demo.Stack, nil)
+	hooksJSON, demoJSON := *hooks.ToJSON(), *demo.ToJSON()
+
+	var lifecycle []any
+	var tags []any
+	for _, r := range resources(demoJSON, "AWS::ECS::Service") {
+		props := r["Properties"].(map[string]any)
+		lifecycle = props["DeploymentConfiguration"].(map[string]any)["LifecycleHooks"].([]any)
+		tags, _ = props["Tags"].([]any)
+	}
+	var pause []map[string]any
+	lambdas := 0
+	for _, h := range lifecycle {
+		h := h.(map[string]any)
+		if h["TargetType"] == "PAUSE" {
+			pause = append(pause, h)
+		} else if h["HookTargetArn"] != nil {
+			lambdas++
+		}
+	}
+	if len(pause) != 1 || lambdas != 2 {
+		t.Fatalf("lifecycle hooks %v: want one PAUSE hook and the smoke and bake Lambda hooks", lifecycle)
+	}
+	p := pause[0]
+	if p["HookTargetArn"] != nil || p["RoleArn"] != nil || p["HookDetails"] != nil {
+		t.Errorf("the PAUSE hook has a target, role or hookDetails: %v", p)
+	}
+	if b, _ := json.Marshal(p["LifecycleStages"]); string(b) != `["POST_TEST_TRAFFIC_SHIFT"]` {
+		t.Errorf("PAUSE hook stages %s", b)
+	}
+	if tc, _ := p["TimeoutConfiguration"].(map[string]any); tc == nil || tc["Action"] != "ROLLBACK" || tc["TimeoutInMinutes"] == nil {
+		t.Errorf("PAUSE hook timeout %v, want minutes and ROLLBACK", p["TimeoutConfiguration"])
+	}
+	got := map[string]bool{}
+	for _, tag := range tags {
+		got[tag.(map[string]any)["Key"].(string)] = true
+	}
+	for _, k := range []string{"gatehouse:timeout", "gatehouse:firstDeployment", "gatehouse:abortOnAlarms"} {
+		if !got[k] {
+			t.Errorf("service tags %v lack %s: the settings the Lambda hook had in hookDetails", tags, k)
+		}
+	}
+
+	approvalHook := logicalID(t, hooksJSON, "AWS::Lambda::Function", "SuiteApprovalHook")
+	check(t, "the rule for PAUSE hooks' events", func() {
+		hooks.HasResourceProperties(jsii.String("AWS::Events::Rule"), obj(map[string]any{
+			"EventPattern": objEq(map[string]any{
+				"source": arrayEq("aws.ecs"), "detail-type": arrayEq("ECS Hook State Change"),
+				"detail": objEq(map[string]any{"eventName": arrayEq("HOOK_AWAITING_ACTION")}),
+			}),
+			"Targets": arrayWith(obj(map[string]any{"Arn": objEq(map[string]any{"Fn::GetAtt": arrayEq(approvalHook, "Arn")})})),
+		}))
+	})
+	check(t, "the sweep", func() {
+		hooks.HasResourceProperties(jsii.String("AWS::Events::Rule"), obj(map[string]any{
+			"ScheduleExpression": gatehouse.SweepSchedule,
+			"Targets":            arrayWith(obj(map[string]any{"Arn": objEq(map[string]any{"Fn::GetAtt": arrayEq(approvalHook, "Arn")})})),
+		}))
+	})
+	continues := 0
+	for _, r := range resources(hooksJSON, "AWS::IAM::Policy") {
+		doc := r["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)
+		for _, st := range doc["Statement"].([]any) {
+			st := st.(map[string]any)
+			if st["Action"] != "ecs:ContinueServiceDeployment" {
+				continue
+			}
+			continues++
+			b, _ := json.Marshal(st["Resource"])
+			if !strings.Contains(string(b), ":service-deployment/*/*/*") || !strings.Contains(string(b), ":service/*/*") || strings.Contains(string(b), `"*"`) {
+				t.Errorf("ecs:ContinueServiceDeployment on %s, want services and their deployments only", b)
+			}
+		}
+	}
+	if continues != 2 {
+		t.Errorf("%d grants of ecs:ContinueServiceDeployment, want the approval hook's and the review API's", continues)
+	}
+	for name, tmpl := range map[string]map[string]any{"GatehouseHooks": hooksJSON, "GatehouseDemoService": demoJSON} {
+		if problems := checkSpec(t, name, tmpl); len(problems) > 0 {
+			t.Errorf("%s: CloudFormation would reject:\n%s", name, strings.Join(problems, "\n"))
+		}
+	}
+	for name, stack := range map[string]assertions.Annotations{"GatehouseHooks": assertions.Annotations_FromStack(stacks.Hooks), "GatehouseDemoService": assertions.Annotations_FromStack(stacks.Demo.Stack)} {
+		for _, m := range *stack.FindError(jsii.String("*"), awsSolutions()) {
+			t.Errorf("%s: %s", name, describe(m))
+		}
+	}
+}
+
+// TestPauseHookRefusals: a PAUSE hook only where ECS allows one, and with
+// Details a tag can hold.
+func TestPauseHookRefusals(t *testing.T) {
+	for name, c := range map[string]struct {
+		o    gatehouse.HookOptions
+		want string
+	}{
+		"stage":          {gatehouse.HookOptions{Stages: []gatehouse.Stage{gatehouse.StageProductionTrafficShift}}, "only at"},
+		"change windows": {gatehouse.HookOptions{Details: map[string]any{"changeWindows": []any{map[string]any{"days": "Mon-Fri"}}}}, "changeWindows"},
+	} {
+		_, suite, svc := suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}, ApprovalMode: gatehouse.ApprovalModePause})
+		msg, panicked := panics(func() {
+			gatehouse.Attach(svc, &gatehouse.AttachProps{Role: suite.InvokeRole, Hooks: []gatehouse.Hook{suite.Targets().Approval(c.o)}})
+		})
+		if !panicked || !strings.Contains(msg, c.want) {
+			t.Errorf("%s: Attach = %q (panicked %v), want a refusal naming %q", name, msg, panicked, c.want)
+		}
+	}
+	if _, err := gatehouse.ParseApprovalMode("paused"); err == nil {
+		t.Error(`approval mode "paused" accepted`)
+	}
+}
