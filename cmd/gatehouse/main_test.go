@@ -75,26 +75,43 @@ func TestUsage(t *testing.T) {
 // scenario ends for the reason it is about (RunScenario checks it). The
 // defaults run at the default speed, as a user sees them; the rest at the
 // highest.
+//
+// In pause mode (--approval-mode pause) every scenario runs again under
+// every strategy, and under every ECS behaviour with blue/green: the
+// approval gate is then an ECS PAUSE hook, which ECS sends no hookDetails.
 func TestScenarios(t *testing.T) {
-	for _, strategy := range rollout.Kinds {
-		for _, b := range simulator.Behaviours() {
-			for _, s := range local.Scenarios {
-				t.Run(string(strategy)+"/"+b.String()+"/"+s.Name, func(t *testing.T) {
-					t.Parallel()
-					args := []string{"local", "--scenario", s.Name, "--strategy", string(strategy), "--ecs", b.String()}
-					if strategy != rollout.BlueGreen || b != simulator.DefaultBehaviour {
-						args = append(args, "--speed", strconv.Itoa(local.MaxSpeed))
-					}
-					code, out, errOut := gatehouse(t, nil, args...)
-					lines := strings.Split(strings.TrimSpace(out), "\n")
-					last := lines[len(lines)-1]
-					if code != local.ExitAsExpected || !strings.HasPrefix(last, "deployment ") || !strings.HasSuffix(last, ": "+string(s.Want)) {
-						t.Errorf("scenario %s (%s, %s): exit %d, last line %q; want 0 and %s\n%s%s", s.Name, strategy, b, code, last, s.Want, out, errOut)
-					}
-				})
+	for _, mode := range []string{local.ModeLambda, local.ModePause} {
+		for _, strategy := range rollout.Kinds {
+			for _, b := range simulator.Behaviours() {
+				if mode == local.ModePause && strategy != rollout.BlueGreen && b != simulator.DefaultBehaviour {
+					continue
+				}
+				for _, s := range local.Scenarios {
+					runScenario(t, mode, strategy, b, s)
+				}
 			}
 		}
 	}
+}
+
+func runScenario(t *testing.T, mode string, strategy rollout.Kind, b simulator.Behaviour, s local.Scenario) {
+	name := string(strategy) + "/" + b.String() + "/" + s.Name
+	if mode == local.ModePause {
+		name = "pause/" + name
+	}
+	t.Run(name, func(t *testing.T) {
+		t.Parallel()
+		args := []string{"local", "--scenario", s.Name, "--strategy", string(strategy), "--ecs", b.String(), "--approval-mode", mode}
+		if strategy != rollout.BlueGreen || b != simulator.DefaultBehaviour || mode == local.ModePause {
+			args = append(args, "--speed", strconv.Itoa(local.MaxSpeed))
+		}
+		code, out, errOut := gatehouse(t, nil, args...)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		last := lines[len(lines)-1]
+		if code != local.ExitAsExpected || !strings.HasPrefix(last, "deployment ") || !strings.HasSuffix(last, ": "+string(s.Want)) {
+			t.Errorf("scenario %s (%s, %s, %s): exit %d, last line %q; want 0 and %s\n%s%s", s.Name, mode, strategy, b, code, last, s.Want, out, errOut)
+		}
+	})
 }
 
 // env is a fake process environment.

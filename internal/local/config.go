@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,6 +62,33 @@ type Config struct {
 	// approver it names (an IAM Identity Center session of their address)
 	// cannot approve the deployments they start.
 	Deployer string `json:"deployer,omitempty"`
+	// ApprovalMode is lambda (the default) or pause: in pause mode every
+	// approval hook at a stage where ECS allows PAUSE hooks is one
+	// (targetType PAUSE), as `cdk deploy -c approvalMode=pause` makes it.
+	ApprovalMode string `json:"approvalMode,omitempty"`
+}
+
+// Approval modes (Config.ApprovalMode).
+const (
+	ModeLambda = "lambda"
+	ModePause  = "pause"
+)
+
+// PauseStages are where ECS allows a PAUSE hook.
+var PauseStages = []hook.Stage{hook.StagePostScaleUp, hook.StagePostTestTrafficShift, hook.StagePreProductionTrafficShift, hook.StagePostProductionTrafficShift}
+
+// resolved returns c with its approval mode applied to the hooks.
+func (c Config) resolved() Config {
+	if c.ApprovalMode != ModePause {
+		return c
+	}
+	c.Hooks = slices.Clone(c.Hooks)
+	for i, h := range c.Hooks {
+		if h.Function == FnApproval && h.TargetType == "" && !slices.ContainsFunc(h.Stages, func(s hook.Stage) bool { return !slices.Contains(PauseStages, s) }) {
+			c.Hooks[i].TargetType = "PAUSE"
+		}
+	}
+	return c
 }
 
 // DefaultDeployer starts local deployments: an identity that is no
@@ -203,6 +231,12 @@ func ParseConfig(data []byte) (Config, error) {
 		if f.Hooks != nil {
 			c.Hooks = f.Hooks
 		}
+		if f.ApprovalMode != "" {
+			c.ApprovalMode = f.ApprovalMode
+		}
+		if f.Deployer != "" {
+			c.Deployer = f.Deployer
+		}
 		c.ECS, c.Strategy, c.StepPercent, c.StepBake, c.CanaryPercent, c.CanaryBake = f.ECS, f.Strategy, f.StepPercent, f.StepBake, f.CanaryPercent, f.CanaryBake
 		if len(f.Approvers) > 0 {
 			c.Approvers = f.Approvers
@@ -219,6 +253,10 @@ func ParseConfig(data []byte) (Config, error) {
 // Validate reports every problem in c at once.
 func (c Config) Validate() error {
 	var errs []error
+	if c.ApprovalMode != "" && c.ApprovalMode != ModeLambda && c.ApprovalMode != ModePause {
+		errs = append(errs, fmt.Errorf("approvalMode: %q, want %s or %s", c.ApprovalMode, ModeLambda, ModePause))
+	}
+	c = c.resolved()
 	if c.Deployer != "" && (!strings.HasPrefix(c.Deployer, "arn:") || strings.Count(c.Deployer, ":") < 5) {
 		errs = append(errs, fmt.Errorf("deployer: %q is not an IAM identity ARN such as %s", c.Deployer, DefaultDeployer))
 	}
@@ -272,6 +310,9 @@ func (c Config) Validate() error {
 		}
 		if h.TargetType == "PAUSE" {
 			for _, st := range h.Stages {
+				if !slices.Contains(PauseStages, st) {
+					errs = append(errs, fmt.Errorf("%s.stages: ECS allows a PAUSE hook only at %v, not at %s", at, PauseStages, st))
+				}
 				if paused[st] {
 					errs = append(errs, fmt.Errorf("%s.stages: a second PAUSE approval hook at %s", at, st))
 				}

@@ -62,6 +62,12 @@ type deploymentView struct {
 	Started, Ended                   string
 	Terminal, Success, CanRollBack   bool
 	Events                           []simulator.Event
+	// Paused are the PAUSE hooks awaiting action, and when ECS acts alone.
+	Paused []pauseView
+}
+
+type pauseView struct {
+	Hook, Stage, HookID, Expires, TimeoutAction string
 }
 
 func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -159,6 +165,11 @@ func (d *dashboard) show(w http.ResponseWriter, r *http.Request, msg string) {
 		dv := deploymentView{ID: s.ID, Status: string(s.Status), Stage: string(s.Stage), Reason: s.Reason, Green: string(t.Green),
 			Started: clock(s.StartedAt), Ended: clock(s.EndedAt), Terminal: s.Status.Terminal(), Success: s.Status == simulator.StatusSuccessful,
 			Events: s.Events, CanRollBack: CanRollBack(s)}
+		for _, p := range t.D.Pauses() {
+			if p.Status == "AWAITING_ACTION" {
+				dv.Paused = append(dv.Paused, pauseView{Hook: p.Hook, Stage: string(p.Stage), HookID: p.HookID, Expires: p.ExpiresAt.Format("2006-01-02 15:04"), TimeoutAction: p.TimeoutAction})
+			}
+		}
 		if !dv.Terminal {
 			v.InProgress = true
 		}
@@ -267,6 +278,7 @@ button.danger{background:#a11d1d;border-color:#a11d1d}
 <tr><th>New revision</th><td>{{$d.Green}}</td></tr>
 <tr><th>Started</th><td>{{$d.Started}}{{with $d.Ended}} · ended {{.}}{{end}}</td></tr>
 {{- with $d.Reason}}<tr><th>Why</th><td>{{.}}</td></tr>{{end}}
+{{- range $d.Paused}}<tr><th>Paused</th><td class="paused">ECS PAUSE hook {{.Hook}} at {{.Stage}} awaits action (the deciding vote continues it) until {{.Expires}} (simulated), then {{.TimeoutAction}} <small>hook {{.HookID}}</small></td></tr>{{end}}
 </table>
 {{- if $d.CanRollBack}}
 <form method="post" action="/rollback"><input type="hidden" name="deployment" value="{{$d.ID}}">

@@ -122,6 +122,7 @@ func Start(opts Options) (*Local, error) {
 	if err := opts.Config.Validate(); err != nil {
 		return nil, err
 	}
+	opts.Config = opts.Config.resolved()
 	if err := os.MkdirAll(filepath.Join(opts.StateDir, "deployments"), 0o700); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
@@ -204,7 +205,29 @@ func (l *Local) startSimulator() error {
 		}
 		l.Sim.Hooks = append(l.Sim.Hooks, h)
 	}
+	for _, h := range l.Sim.Hooks {
+		if h.Pause && h.Invoke != nil {
+			// One sweep serves every PAUSE request: they share the bucket.
+			go l.sweep(h.Invoke)
+			break
+		}
+	}
 	return nil
+}
+
+// sweepEvent is the scheduled event of the suite's sweep rule.
+var sweepEvent = json.RawMessage(`{"version":"0","id":"local-sweep","detail-type":"Scheduled Event","source":"aws.events",` +
+	`"account":"000000000000","region":"us-east-1","resources":["arn:aws:events:us-east-1:000000000000:rule/gatehouse-sweep"],"detail":{}}`)
+
+// sweep is the suite's sweep rule locally: each simulated minute, the
+// approval hook's function gets the scheduled event, which keeps the time
+// of PAUSE requests (reminders, expiry, alarms, retries).
+func (l *Local) sweep(invoke func(context.Context, json.RawMessage) (hook.Response, error)) {
+	for l.Clock.Sleep(l.ctx, time.Minute) == nil {
+		if _, err := invoke(l.ctx, sweepEvent); err != nil {
+			l.log.Warn("sweep failed", "err", err)
+		}
+	}
 }
 
 func (l *Local) startS3() error {

@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -28,6 +29,15 @@ func TestPauseHookApproval(t *testing.T) {
 				t.Fatal(err)
 			}
 			wait(t, "two review messages", func() bool { return countReviews(l, tr.D.ID) == 2 })
+			// The dashboard shows the paused hook and when ECS acts alone.
+			paused := tr.D.Pauses()
+			if len(paused) != 1 {
+				t.Fatalf("pauses %+v", paused)
+			}
+			dash := getPage(t, l.UIURL)
+			if want := "awaits action (the deciding vote continues it) until " + paused[0].ExpiresAt.Format("2006-01-02 15:04") + " (simulated), then ROLLBACK"; !strings.Contains(dash, want) {
+				t.Errorf("the dashboard does not show the paused hook's expiry %q:\n%s", want, dash)
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			m, err := l.Outbox.Wait(ctx, func(m Mail) bool { return IsReview(m, tr.D.ID) })
@@ -116,4 +126,18 @@ func TestPauseHookThatWouldContinue(t *testing.T) {
 			t.Errorf("pauses %+v, want one ended by ROLLBACK", p)
 		}
 	}
+}
+
+func getPage(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -47,7 +47,15 @@ type Scenario struct {
 	// SelfApproval has alice start the deployment and then try to approve
 	// it, which is refused; bob approves.
 	SelfApproval bool
+	// PauseReason replaces WantReason in pause mode, where the approval
+	// gate rolls back by ContinueServiceDeployment, which carries no reason
+	// to ECS.
+	PauseReason []string
 }
+
+// pauseRollback is why ECS rolls back when the gate continues a PAUSE hook
+// with ROLLBACK.
+const pauseRollback = "approval-hook at POST_TEST_TRAFFIC_SHIFT: continued with ROLLBACK"
 
 // scenarioDeployer is who starts the self-approval scenario's deployment:
 // alice, signed in through IAM Identity Center.
@@ -58,10 +66,10 @@ var Scenarios = []Scenario{
 	{Name: "approve", Description: "a reviewer approves: the deployment completes", Green: Healthy, Decision: "approve",
 		Needs: []string{FnApproval}, Want: simulator.StatusSuccessful},
 	{Name: "reject", Description: "a reviewer rejects: ECS rolls back", Green: Healthy, Decision: "reject",
-		Needs: []string{FnApproval}, Want: simulator.StatusRollbackSuccessful, WantReason: []string{"approval-hook failed at POST_TEST_TRAFFIC_SHIFT: rejected by"}},
+		Needs: []string{FnApproval}, Want: simulator.StatusRollbackSuccessful, WantReason: []string{"approval-hook failed at POST_TEST_TRAFFIC_SHIFT: rejected by"}, PauseReason: []string{pauseRollback}},
 	{Name: "timeout", Description: "nobody decides: the request expires and ECS rolls back", Green: Healthy,
 		Needs: []string{FnApproval}, Want: simulator.StatusRollbackSuccessful, ApprovalTimeout: "10m",
-		WantReason: []string{"approval-hook failed at POST_TEST_TRAFFIC_SHIFT: no decision within 10m"}},
+		WantReason: []string{"approval-hook failed at POST_TEST_TRAFFIC_SHIFT: no decision within 10m"}, PauseReason: []string{pauseRollback}},
 	{Name: "smoke-fail", Description: "green is broken: smoke checks fail, ECS rolls back, nobody is asked to approve", Green: Broken,
 		Needs: []string{FnSmoke, FnApproval}, Want: simulator.StatusRollbackSuccessful, NoReview: true,
 		WantReason: []string{"smoke-hook failed at POST_TEST_TRAFFIC_SHIFT: smoke checks failed"}},
@@ -153,7 +161,7 @@ func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int
 	if !actorDone(ctx, rollbackErr, s.Name, "operator", out) {
 		code = ExitUnexpected
 	}
-	if !s.judge(snap, l.Outbox.Mails(), out) {
+	if !s.judge(snap, l.Outbox.Mails(), cfg.ApprovalMode == ModePause, out) {
 		code = ExitUnexpected
 	}
 	// The reviewer must have done their part: a deployment that ended as
@@ -194,7 +202,7 @@ func (s Scenario) configure(cfg Config) Config {
 
 // judge reports whether the deployment ended as the scenario expects,
 // printing each way it did not.
-func (s Scenario) judge(snap simulator.Snapshot, mails []Mail, out io.Writer) bool {
+func (s Scenario) judge(snap simulator.Snapshot, mails []Mail, pause bool, out io.Writer) bool {
 	ok := true
 	if s.Rollback && !snap.BlueAgainAt.IsZero() {
 		fmt.Fprintf(out, "production back on blue %s (simulated) after the Roll back click\n", snap.BlueAgainAt.Sub(snap.RollbackRequestedAt).Round(time.Millisecond))
@@ -203,7 +211,11 @@ func (s Scenario) judge(snap simulator.Snapshot, mails []Mail, out io.Writer) bo
 		fmt.Fprintf(out, "scenario %s: ended %s, want %s\n", s.Name, snap.Status, s.Want)
 		ok = false
 	}
-	for _, want := range s.WantReason {
+	reasons := s.WantReason
+	if pause && s.PauseReason != nil {
+		reasons = s.PauseReason
+	}
+	for _, want := range reasons {
 		if !strings.Contains(snap.Reason, want) {
 			fmt.Fprintf(out, "scenario %s: ended for another reason (%q), want %q\n", s.Name, snap.Reason, want)
 			ok = false
