@@ -6,21 +6,27 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/notify"
 	"github.com/gatehouse-dev/gatehouse/internal/operator"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/approvalparts"
 )
 
 // newDeployments makes the ECS reader that tells whether a deployment still
@@ -159,9 +165,16 @@ func newOperator(ctx context.Context, bucket string, stdout io.Writer, getenv fu
 	if err != nil {
 		return nil, fmt.Errorf("no AWS credentials: configure them as for the AWS CLI (aws configure, AWS_PROFILE, aws sso login): %w", err)
 	}
+	st := store.New(awsenv.NewS3(cfg, getenv), bucket)
+	var settler *approval.Gate
+	if topic := strings.TrimSpace(getenv(config.EnvTopicARN)); topic != "" {
+		// Pause mode: a deciding vote continues the deployment at once.
+		settler = newSettler(cfg, getenv, st, topic)
+	}
 	return &operator.Operator{
+		Settler:  settlerOrNil(settler),
 		Accounts: accounts,
-		Store:    store.New(awsenv.NewS3(cfg, getenv), bucket),
+		Store:    st,
 		Identity: newIdentity(cfg, getenv),
 		Now:      time.Now,
 		Out:      stdout,
@@ -169,4 +182,30 @@ func newOperator(ctx context.Context, bucket string, stdout io.Writer, getenv fu
 		// takes no votes, and list and status say so.
 		Deployments: newDeployments(cfg, getenv),
 	}, nil
+}
+
+// newSettler is the gate that ends PAUSE hooks' waits after a CLI vote, as
+// the review API's does.
+func newSettler(cfg aws.Config, getenv func(string) string, st *store.S3, topic string) *approval.Gate {
+	ecsClient := ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })
+	snsClient := sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.SNS) })
+	cw := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.CloudWatch) })
+	return &approval.Gate{
+		Store:    st,
+		Notifier: approvalparts.Messages{Publisher: notify.New(snsClient, topic)},
+		Pauses:   approvalparts.ECSPauses{API: ecsClient},
+		Alarms:   approvalparts.Alarms{Reader: cwmetrics.New(cw)},
+		Now:      time.Now,
+		Log:      slog.New(slog.DiscardHandler),
+	}
+}
+
+// settlerOrNil keeps a nil gate a nil interface.
+func settlerOrNil(g *approval.Gate) interface {
+	Settle(ctx context.Context, key string) (approval.Verdict, error)
+} {
+	if g == nil {
+		return nil
+	}
+	return g
 }

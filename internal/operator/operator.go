@@ -47,6 +47,12 @@ type Operator struct {
 	// Deployments, when set, tells whether the deployment of an open
 	// request still waits for it. Best effort.
 	Deployments DeploymentStatus
+	// Settler, when set, ends an ECS PAUSE hook's wait after a deciding
+	// vote, and announces it (approval.Gate); nil leaves it to the suite's
+	// sweep.
+	Settler interface {
+		Settle(ctx context.Context, key string) (approval.Verdict, error)
+	}
 	// Accounts are the AWS accounts whose identities may approve besides
 	// the deployment's own (GATEHOUSE_OPERATOR_ACCOUNTS). An identity of
 	// any other account may only reject.
@@ -294,10 +300,6 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 	if err := r.Check(); err != nil {
 		return fmt.Errorf("%w; nothing was recorded (gatehouse status shows it)", err)
 	}
-	if r.Pause != nil {
-		// Nothing would end the PAUSE hook's wait after a CLI vote yet.
-		return errors.New("this request holds an ECS PAUSE hook, which the CLI cannot continue yet: decide on the review page; nothing was recorded")
-	}
 	who := voter(arn)
 	account := identityAccount(arn)
 	trusted := account != "" && (account == r.Account || slices.Contains(o.Accounts, account))
@@ -330,8 +332,19 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 	}
 	fmt.Fprintf(o.Out, "recorded: %s %s as %s\n", what, r.DeploymentARN, who)
 	fmt.Fprintf(o.Out, "state: %s\n", r.Summary(r.Evaluate(now)))
-	if r.Outcome != approval.Pending {
+	switch {
+	case r.Outcome == approval.Pending:
+	case r.Pause == nil:
 		fmt.Fprintln(o.Out, "the hook answers on its next call")
+	case o.Settler == nil:
+		fmt.Fprintf(o.Out, "the suite's sweep tells ECS within a minute (set %s to have the CLI tell it at once)\n", config.EnvTopicARN)
+	default:
+		// A PAUSE request: ECS is told now, as after a vote on the page.
+		v, err := o.Settler.Settle(ctx, key)
+		if err != nil {
+			return fmt.Errorf("the vote is recorded, but ECS could not be told yet (the suite's sweep retries within a minute): %w", err)
+		}
+		fmt.Fprintf(o.Out, "ECS: %s\n", v.Reason)
 	}
 	return nil
 }

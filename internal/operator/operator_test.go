@@ -311,3 +311,50 @@ func TestForeignIdentityApprovesNothing(t *testing.T) {
 		t.Errorf("identityAccount(not an ARN) = %q", got)
 	}
 }
+
+// pausedECS is ECS for one PAUSE hook: it awaits action until continued.
+type pausedECS struct{ calls []string }
+
+func (p *pausedECS) Awaiting(ctx context.Context, arn, hookID string) ([]approval.Paused, error) {
+	if len(p.calls) > 0 || hookID != "" && hookID != "hook-1" {
+		return nil, nil
+	}
+	return []approval.Paused{{HookID: "hook-1", Stage: hook.StagePostTestTrafficShift, ServiceARN: "arn:aws:ecs:us-west-2:123456789012:service/prod-cluster/orders"}}, nil
+}
+
+func (p *pausedECS) Continue(ctx context.Context, arn, hookID, action string) error {
+	p.calls = append(p.calls, hookID+" "+action)
+	return nil
+}
+
+// TestOperatorDecidesAPauseRequest: `gatehouse reject` on a request that
+// holds an ECS PAUSE hook records the vote and, with a settler, tells ECS
+// ROLLBACK at once, once; without one it says the sweep will.
+func TestOperatorDecidesAPauseRequest(t *testing.T) {
+	for _, settled := range []bool{true, false} {
+		srv := awstest.NewS3(t)
+		st := store.New(srv.Client(), srv.Bucket)
+		d, _ := hook.ParseDeploymentARN(depARN)
+		ecs := &pausedECS{}
+		g := &approval.Gate{Store: st, Notifier: nopNotifier{}, Linker: nopLinker{}, Pauses: ecs, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
+		s := approval.DefaultSettings()
+		s.Approvers = []string{"alice@example.com"}
+		if _, err := g.OpenPause(context.Background(), hook.PauseEvent{EventName: hook.HookAwaitingAction, DeploymentARN: d.String(), HookID: "hook-1"}, s); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		op := &Operator{Store: st, Identity: stubSTS("arn:aws:iam::123456789012:user/alice@example.com", nil), Now: time.Now, Out: &out}
+		if settled {
+			op.Settler = g
+		}
+		if err := op.Decide(context.Background(), depARN, Selector{}, approval.Reject, "not today", false); err != nil {
+			t.Fatalf("reject: %v\n%s", err, out.String())
+		}
+		switch {
+		case settled && (len(ecs.calls) != 1 || ecs.calls[0] != "hook-1 ROLLBACK"):
+			t.Errorf("ECS got %v, want one ROLLBACK\n%s", ecs.calls, out.String())
+		case !settled && (len(ecs.calls) != 0 || !strings.Contains(out.String(), "sweep")):
+			t.Errorf("without a settler: calls %v, output\n%s", ecs.calls, out.String())
+		}
+	}
+}
