@@ -72,6 +72,7 @@ lint: tools
 
 bench: tools
 	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 20m ./internal/e2e
+	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 20m ./internal/local
 
 clean:
 	rm -rf build/*.zip $(FUNCTIONS:%=build/%)

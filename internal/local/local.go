@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -98,6 +99,16 @@ type Local struct {
 	mu          sync.Mutex
 	deployments []*Tracked
 	lastReason  map[string]string
+
+	// What the waiting costs, for the benchmarks: calls of the approval
+	// hook's function (hook calls, events, sweeps) and requests to S3.
+	approvalCalls, s3Requests atomic.Int64
+}
+
+// Costs returns how many times the approval hook's function was called,
+// and how many requests S3 served, so far.
+func (l *Local) Costs() (approvalCalls, s3Requests int64) {
+	return l.approvalCalls.Load(), l.s3Requests.Load()
 }
 
 // Tracked is a deployment local mode runs.
@@ -215,6 +226,14 @@ func (l *Local) startSimulator() error {
 	return nil
 }
 
+// counted counts the calls of the approval hook's function.
+func (l *Local) counted(fn func(context.Context, json.RawMessage) (hook.Response, error)) func(context.Context, json.RawMessage) (hook.Response, error) {
+	return func(ctx context.Context, payload json.RawMessage) (hook.Response, error) {
+		l.approvalCalls.Add(1)
+		return fn(ctx, payload)
+	}
+}
+
 // sweepEvent is the scheduled event of the suite's sweep rule.
 var sweepEvent = json.RawMessage(`{"version":"0","id":"local-sweep","detail-type":"Scheduled Event","source":"aws.events",` +
 	`"account":"000000000000","region":"us-east-1","resources":["arn:aws:events:us-east-1:000000000000:rule/gatehouse-sweep"],"detail":{}}`)
@@ -240,7 +259,11 @@ func (l *Local) startS3() error {
 	if err != nil {
 		return fmt.Errorf("embedded s3: %w", err)
 	}
-	l.s3srv = &http.Server{Handler: srv.Handler, ReadHeaderTimeout: 5 * time.Second}
+	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.s3Requests.Add(1)
+		srv.Handler.ServeHTTP(w, r)
+	})
+	l.s3srv = &http.Server{Handler: counted, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = l.s3srv.Serve(ln) }()
 	endpoint := "http://" + ln.Addr().String()
 	l.s3client = s3.New(s3.Options{
@@ -367,8 +390,8 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 			}
 			h.Details = nil
 		}
-		h.Invoke = approvalhook.New(env, approvalhook.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), Deployers: deployers{l}, Pauses: pauses{l}, ECS: describer{l},
-			Alarms: alarms{l}, Keys: l.keys, Now: l.Clock.Now, Log: log})
+		h.Invoke = l.counted(approvalhook.New(env, approvalhook.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), Deployers: deployers{l}, Pauses: pauses{l}, ECS: describer{l},
+			Alarms: alarms{l}, Keys: l.keys, Now: l.Clock.Now, Log: log}))
 	case FnSmoke:
 		env, err := config.LoadSmokeHook(l.getenv)
 		if err != nil {

@@ -1,0 +1,122 @@
+package local
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+)
+
+// benchLocal starts local mode with the approval hook alone, in mode, at
+// speed.
+func benchLocal(b *testing.B, mode string, speed float64) *Local {
+	b.Helper()
+	cfg := DefaultConfig()
+	cfg.Speed = speed
+	cfg.ApprovalMode = mode
+	cfg.Hooks = onlyApproval(cfg.Hooks)
+	l, err := Start(Options{StateDir: b.TempDir(), Listen: "127.0.0.1:0", Config: cfg, Out: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(l.Close)
+	return l
+}
+
+// BenchmarkDecisionToContinue: from the deciding vote (the review page
+// opened, the form posted) to ECS going on past the approval stage, in
+// both modes, side by side. In pause mode nothing waits: the time is the
+// work, measured on the wall clock. In poll mode the vote waits for the
+// hook's next call, up to callbackDelay (30 s): measured on the simulated
+// clock, as ECS would see it at speed 1.
+func BenchmarkDecisionToContinue(b *testing.B) {
+	for _, mode := range []string{ModePause, ModeLambda} {
+		b.Run(mode, func(b *testing.B) {
+			l := benchLocal(b, mode, 60)
+			var total time.Duration
+			for range b.N {
+				total += decideAndTime(b, l, mode)
+			}
+			b.ReportMetric(total.Seconds()/float64(b.N), "s-to-continue")
+		})
+	}
+}
+
+// decideAndTime runs one deployment to its approval, approves, and returns
+// how long ECS took to go on.
+func decideAndTime(b *testing.B, l *Local, mode string) time.Duration {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tr, err := l.Deploy(Healthy)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := l.Outbox.Wait(ctx, func(m Mail) bool { return IsReview(m, tr.D.ID) })
+	if err != nil {
+		b.Fatal(err)
+	}
+	wall, sim := time.Now(), l.Clock.Now()
+	if code, body, err := press(ctx, m, "approve"); err != nil || code != http.StatusOK {
+		b.Fatalf("approve: %d %v\n%s", code, err, body)
+	}
+	for tr.D.Snapshot().Stage == hook.StagePostTestTrafficShift {
+		if ctx.Err() != nil {
+			b.Fatal("ECS did not go on within 2 minutes")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	took := time.Since(wall)
+	if mode == ModeLambda {
+		took = l.Clock.Now().Sub(sim)
+	}
+	select {
+	case <-tr.Done():
+	case <-ctx.Done():
+		b.Fatal("the deployment did not end")
+	}
+	return took
+}
+
+// BenchmarkWaitingHour: what an hour of waiting for a decision costs, per
+// open request, in both modes: calls of the approval hook's function (ECS's
+// hook calls every callbackDelay; the sweep each minute, which serves every
+// open request at once) and S3 requests (one read a poll; in pause mode a
+// read a sweep, and the sweep's one list, shared). Each iteration waits one
+// simulated minute.
+func BenchmarkWaitingHour(b *testing.B) {
+	for _, mode := range []string{ModePause, ModeLambda} {
+		b.Run(mode, func(b *testing.B) {
+			l := benchLocal(b, mode, MaxSpeed)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			tr, err := l.Deploy(Healthy)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := l.Outbox.Wait(ctx, func(m Mail) bool { return IsReview(m, tr.D.ID) }); err != nil {
+				b.Fatal(err)
+			}
+			// Past the opening calls.
+			if err := l.Clock.Sleep(ctx, 2*time.Minute); err != nil {
+				b.Fatal(err)
+			}
+			calls0, s30 := l.Costs()
+			start := l.Clock.Now()
+			b.ResetTimer()
+			for range b.N {
+				if err := l.Clock.Sleep(ctx, time.Minute); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			calls, s3 := l.Costs()
+			hours := l.Clock.Now().Sub(start).Hours()
+			b.ReportMetric(float64(calls-calls0)/hours, "calls/h")
+			b.ReportMetric(float64(s3-s30)/hours, "s3-requests/h")
+		})
+	}
+}
