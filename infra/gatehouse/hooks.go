@@ -251,48 +251,63 @@ func attach(service awsecs.BaseService, props *AttachProps) error {
 		awscdk.Annotations_Of(service).AddWarningV2(jsii.String("gatehouse:hookDetails"), jsii.String(w), nil)
 	}
 	for _, h := range props.Hooks {
-		details, err := h.detailsJSON()
-		if err != nil {
+		if err := attachOne(service, cfn, props.Role, h, index); err != nil {
 			return err
 		}
-		constructs.NewConstruct(service, jsii.String(markerPrefix+h.ID))
-
-		// The L2 construct renders HookTargetArn, RoleArn and the stages it
-		// knows; a hook only at stages it does not know gets a placeholder
-		// that the override below replaces.
-		var stages []awsecs.DeploymentLifecycleStage
-		allKnown := true
-		for _, s := range h.Stages {
-			if l2, ok := l2Stages[s]; ok {
-				stages = append(stages, l2)
-			} else {
-				allKnown = false
-			}
-		}
-		if len(stages) == 0 {
-			stages = []awsecs.DeploymentLifecycleStage{awsecs.DeploymentLifecycleStage_POST_TEST_TRAFFIC_SHIFT}
-		}
-		service.AddLifecycleHook(awsecs.NewDeploymentLifecycleLambdaTarget(h.Function, jsii.String(h.ID), &awsecs.DeploymentLifecycleLambdaTargetProps{
-			LifecycleStages: &stages,
-			Role:            props.Role,
-		}))
-
-		path := "DeploymentConfiguration.LifecycleHooks." + strconv.Itoa(index) + "."
-		if !allKnown {
-			cfn.AddPropertyOverride(jsii.String(path+"LifecycleStages"), jsii.Strings(h.stageNames()...))
-		}
-		if h.Pause {
-			if err := attachPause(cfn, h, path); err != nil {
-				return err
-			}
-		} else if details != "" {
-			cfn.AddPropertyOverride(jsii.String(path+"HookDetails"), jsii.String(details))
-		}
-		if h.Timeout != 0 {
-			cfn.AddPropertyOverride(jsii.String(path+"TimeoutConfiguration.TimeoutInMinutes"), jsii.Number(h.Timeout.Minutes()))
-			cfn.AddPropertyOverride(jsii.String(path+"TimeoutConfiguration.Action"), jsii.String(string(h.timeoutAction())))
-		}
 		index++
+	}
+	return nil
+}
+
+// attachOne adds hook h to the service at position index of its
+// LifecycleHooks.
+func attachOne(service awsecs.BaseService, cfn awsecs.CfnService, role awsiam.IRole, h Hook, index int) error {
+	details, err := h.detailsJSON()
+	if err != nil {
+		return err
+	}
+	constructs.NewConstruct(service, jsii.String(markerPrefix+h.ID))
+
+	// The L2 construct renders HookTargetArn, RoleArn and the stages it
+	// knows; a hook only at stages it does not know gets a placeholder
+	// that the override below replaces.
+	var stages []awsecs.DeploymentLifecycleStage
+	allKnown := true
+	for _, s := range h.Stages {
+		if l2, ok := l2Stages[s]; ok {
+			stages = append(stages, l2)
+		} else {
+			allKnown = false
+		}
+	}
+	if len(stages) == 0 {
+		stages = []awsecs.DeploymentLifecycleStage{awsecs.DeploymentLifecycleStage_POST_TEST_TRAFFIC_SHIFT}
+	}
+	service.AddLifecycleHook(awsecs.NewDeploymentLifecycleLambdaTarget(h.Function, jsii.String(h.ID), &awsecs.DeploymentLifecycleLambdaTargetProps{
+		LifecycleStages: &stages,
+		Role:            role,
+	}))
+
+	path := "DeploymentConfiguration.LifecycleHooks." + strconv.Itoa(index) + "."
+	if !allKnown {
+		cfn.AddPropertyOverride(jsii.String(path+"LifecycleStages"), jsii.Strings(h.stageNames()...))
+	}
+	if h.Pause {
+		// The service's tags hold the settings of one PAUSE approval
+		// hook: a second would share them.
+		if service.Node().TryFindChild(jsii.String(pauseMarker)) != nil {
+			return fmt.Errorf("hook %q: a second PAUSE approval hook on the service: its settings are the service's gatehouse: tags, which one hook's Details fill", h.ID)
+		}
+		constructs.NewConstruct(service, jsii.String(pauseMarker))
+		if err := attachPause(cfn, h, path); err != nil {
+			return err
+		}
+	} else if details != "" {
+		cfn.AddPropertyOverride(jsii.String(path+"HookDetails"), jsii.String(details))
+	}
+	if h.Timeout != 0 {
+		cfn.AddPropertyOverride(jsii.String(path+"TimeoutConfiguration.TimeoutInMinutes"), jsii.Number(h.Timeout.Minutes()))
+		cfn.AddPropertyOverride(jsii.String(path+"TimeoutConfiguration.Action"), jsii.String(string(h.timeoutAction())))
 	}
 	return nil
 }

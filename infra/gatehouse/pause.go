@@ -3,8 +3,6 @@ package gatehouse
 import (
 	"fmt"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -89,6 +87,9 @@ func (s *Suite) newPauseMode(c constructs.Construct, g *grants) {
 	s.ApprovalHook.AddToRolePolicy(allow("OpenPauseIndex", []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
 		s.Bucket.ArnForObjects(jsii.String(approval.PauseIndexPrefix+"*"))))
 	s.ApprovalAPI.AddToRolePolicy(cont)
+	// A refused continue is checked by describing the deployment, with its
+	// revisions.
+	s.ApprovalAPI.AddToRolePolicy(allow("DescribeRevisions", []string{"ecs:DescribeServiceRevisions"}, g.revisions, g.services))
 	s.ApprovalAPI.AddToRolePolicy(allow("AnnounceDecisions", []string{"sns:Publish"}, s.Topic.TopicArn()))
 	s.ApprovalAPI.AddToRolePolicy(allow("WatchAlarms", []string{"cloudwatch:DescribeAlarms"}, jsii.String("*")))
 	s.ApprovalAPI.AddEnvironment(jsii.String(config.EnvTopicARN), s.Topic.TopicArn(), nil)
@@ -97,84 +98,14 @@ func (s *Suite) newPauseMode(c constructs.Construct, g *grants) {
 		{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + approval.PauseIndexPrefix + "*", "One marker per open PAUSE request, keyed by deployment under the pauses/open/ prefix, for the sweep; the prefix is the narrowest scope."},
 	})
 	suppressWildcards(s.ApprovalAPI.Role(), []nagWildcard{
+		{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-revision/*/*/*", "After ECS refuses a ContinueServiceDeployment, the API describes the deployment, with its revisions, known only at run time, to tell a hook that no longer waits; the scope is this account and region's service revisions."},
 		{"Resource::*", "cloudwatch:DescribeAlarms: the alarms a decided PAUSE request still watches (abortOnAlarms) are named by each service at run time, and DescribeAlarms returns composite alarms only to a caller allowed it on Resource \"*\". It reads alarm states only."},
 	})
 }
 
-// pauseTags are the service tags a PAUSE approval hook's Details stand for
-// (approval.ApplyTags reads them back): lists as words, alarm prefixes
-// with a trailing "*".
-func pauseTags(details map[string]any) (map[string]string, error) {
-	tags := map[string]string{}
-	keys := make([]string, 0, len(details))
-	for k := range details {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v, err := tagText(details[k])
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", k, err)
-		}
-		tags[approval.TagPrefix+k] = v
-	}
-	return tags, nil
-}
-
-func tagText(v any) (string, error) {
-	switch v := v.(type) {
-	case string:
-		return v, nil
-	case bool:
-		return strconv.FormatBool(v), nil
-	case int:
-		return strconv.Itoa(v), nil
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64), nil
-	case []string:
-		return strings.Join(v, " "), nil
-	case []*string:
-		words := make([]string, 0, len(v))
-		for _, w := range v {
-			words = append(words, *w)
-		}
-		return strings.Join(words, " "), nil
-	case []any:
-		words := make([]string, 0, len(v))
-		for _, w := range v {
-			s, ok := w.(string)
-			if !ok {
-				return "", fmt.Errorf("%v is not a word a tag can list", w)
-			}
-			words = append(words, s)
-		}
-		return strings.Join(words, " "), nil
-	case map[string]any, map[string][]string:
-		var a approval.Alarms
-		switch m := v.(type) {
-		case map[string][]string:
-			a = approval.Alarms{Names: m["names"], Prefixes: m["prefixes"]}
-		case map[string]any:
-			for field, list := range m {
-				words, err := tagText(list)
-				if err != nil || field != "names" && field != "prefixes" {
-					return "", fmt.Errorf("only abortOnAlarms' names and prefixes fit in a tag")
-				}
-				if field == "names" {
-					a.Names = strings.Fields(words)
-				} else {
-					a.Prefixes = strings.Fields(words)
-				}
-			}
-		}
-		words := slices.Clone(a.Names)
-		for _, p := range a.Prefixes {
-			words = append(words, p+"*")
-		}
-		return strings.Join(words, " "), nil
-	}
-	return "", fmt.Errorf("%v (%T) cannot be written in a tag", v, v)
-}
+// pauseMarker names the construct Attach leaves under a service with a
+// PAUSE approval hook.
+const pauseMarker = "GatehousePauseApproval"
 
 // attachPause sets the L1 element at path, which the L2 rendered for the
 // placeholder target, to a PAUSE hook, and h's Details to the service's
@@ -189,7 +120,7 @@ func attachPause(cfn awsecs.CfnService, h Hook, path string) error {
 	cfn.AddPropertyDeletionOverride(jsii.String(path + "HookTargetArn"))
 	cfn.AddPropertyDeletionOverride(jsii.String(path + "RoleArn"))
 	cfn.AddPropertyDeletionOverride(jsii.String(path + "HookDetails"))
-	tags, err := pauseTags(h.Details)
+	tags, err := approval.DetailTags(h.Details)
 	if err != nil {
 		return fmt.Errorf("hook %q: Details: %w", h.ID, err)
 	}

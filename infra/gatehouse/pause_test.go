@@ -9,6 +9,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/gatehouse-dev/gatehouse/infra/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
 )
 
 // TestPauseMode: `cdk synth -c demo=true -c approvalMode=pause` gives the
@@ -62,9 +63,13 @@ func TestPauseMode(t *testing.T) {
 	}
 	got := map[string]bool{}
 	for _, tag := range tags {
-		got[tag.(map[string]any)["Key"].(string)] = true
+		tag := tag.(map[string]any)
+		got[tag["Key"].(string)] = true
+		if tag["Key"] == approval.TagOptIn && tag["Value"] != approval.OptInApproval {
+			t.Errorf("opt-in tag %v", tag)
+		}
 	}
-	for _, k := range []string{"gatehouse:timeout", "gatehouse:firstDeployment", "gatehouse:abortOnAlarms"} {
+	for _, k := range []string{approval.TagOptIn, "gatehouse:timeout", "gatehouse:firstDeployment", "gatehouse:abortOnAlarms"} {
 		if !got[k] {
 			t.Errorf("service tags %v lack %s: the settings the Lambda hook had in hookDetails", tags, k)
 		}
@@ -133,6 +138,16 @@ func TestPauseHookRefusals(t *testing.T) {
 		if !panicked || !strings.Contains(msg, c.want) {
 			t.Errorf("%s: Attach = %q (panicked %v), want a refusal naming %q", name, msg, panicked, c.want)
 		}
+	}
+	_, suite, svc := suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}, ApprovalMode: gatehouse.ApprovalModePause})
+	t2 := suite.Targets()
+	second := t2.Approval(gatehouse.HookOptions{Stages: []gatehouse.Stage{gatehouse.StagePreProductionTrafficShift}})
+	second.ID = "Release"
+	msg, panicked := panics(func() {
+		gatehouse.Attach(svc, &gatehouse.AttachProps{Role: suite.InvokeRole, Hooks: []gatehouse.Hook{t2.Approval(gatehouse.HookOptions{}), second}})
+	})
+	if !panicked || !strings.Contains(msg, "a second PAUSE approval hook") {
+		t.Errorf("two PAUSE approval hooks on one service: Attach = %q (panicked %v), want a refusal: they would share its tags", msg, panicked)
 	}
 	if _, err := gatehouse.ParseApprovalMode("paused"); err == nil {
 		t.Error(`approval mode "paused" accepted`)

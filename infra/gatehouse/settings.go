@@ -307,7 +307,7 @@ func (h Hook) checkApprovalTimeoutOnly(raw json.RawMessage, ecsTimeout time.Dura
 // checkPauseTags checks that a PAUSE hook's Details can be the service's
 // tags, and read back as the same settings (approval.ApplyTags).
 func (h Hook) checkPauseTags() error {
-	tags, err := pauseTags(h.Details)
+	tags, err := approval.DetailTags(h.Details)
 	if err != nil {
 		return fmt.Errorf("a PAUSE hook's Details become the service's tags: %w", err)
 	}

@@ -351,10 +351,16 @@ func (s *Suite) newApprovalAPI(c constructs.Construct, p SuiteProps, g *grants) 
 		// The API serves its pages under the custom URL's path too.
 		apiEnv[config.EnvReviewURL] = jsii.String(p.ReviewURL)
 	}
+	timeout := 10 * time.Second
+	if p.ApprovalMode == ApprovalModePause {
+		// A deciding vote also announces and tells ECS (ContinueServiceDeployment
+		// and its record): a call killed mid-way would leave ECS to the sweep.
+		timeout = 30 * time.Second
+	}
 	s.ApprovalAPI, _ = s.function(c, p, fnSpec{
 		name:        ApprovalAPIName,
 		description: "gatehouse review API: review pages (GET, HEAD) and decisions (POST) behind a Function URL",
-		timeout:     10 * time.Second,
+		timeout:     timeout,
 		reserved:    p.APIReservedConcurrency,
 		env:         apiEnv,
 		statements: []awsiam.PolicyStatement{

@@ -276,13 +276,57 @@ func (g *Gate) decode(key string, body []byte) (*Request, error) {
 	return r, nil
 }
 
+// firstDeploymentSkipped is why a first deployment passes ungated.
+const firstDeploymentSkipped = "first deployment of the service: not gated (firstDeployment: skip)"
+
+// recordSkip records a PAUSE request closed Skipped, so that Settle tells
+// ECS CONTINUE, once, with the call in the audit.
+func (g *Gate) recordSkip(ctx context.Context, key string, p Poll, change Change, now time.Time) (Verdict, error) {
+	r, err := newRequest(p, change, now)
+	if err != nil {
+		return Verdict{}, err
+	}
+	r.SendingSince, r.History = nil, nil
+	r.record(now, "created", "gatehouse", firstDeploymentSkipped)
+	r.close(Skipped, now)
+	r.AnnouncedAt = &now
+	body, err := r.Encode()
+	if err != nil {
+		return Verdict{}, err
+	}
+	if _, err := g.Store.Create(ctx, key, body); err != nil && !errors.Is(err, store.ErrPrecondition) {
+		return Verdict{}, fmt.Errorf("create approval %s: %w", key, err)
+	}
+	return g.verdict(r, Skipped), nil
+}
+
+// watchAtOpen reads the watched alarms of a new request: nobody is asked
+// to approve a green whose alarms already fire.
+func (g *Gate) watchAtOpen(ctx context.Context, r *Request, now time.Time) {
+	reason, trouble := g.watch(ctx, r)
+	switch {
+	case reason != "":
+		r.abort(reason, now)
+		r.AnnouncedAt = &now
+	case trouble != nil:
+		// Ask anyway; the trouble is recorded, and it aborts the request
+		// if it lasts.
+		r.AlarmTroubleSince = &now
+		r.record(now, "watch", "gatehouse", "the watched alarms cannot be read: "+oneLine(trouble.Error()))
+	}
+}
+
 // open handles the first call: the conditional create decides which caller
 // notifies, so duplicates and retries never publish twice.
 func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 	now := g.Now()
 	change, unknown := g.describe(ctx, p.Deployment.String())
 	if p.Settings.FirstDeployment == FirstDeploymentSkip && change.Known && change.FirstDeployment && p.Settings.FrozenAt(now) == "" {
-		return Verdict{Outcome: Approved, Pass: true, Reason: "first deployment of the service: not gated (firstDeployment: skip)"}, nil
+		if p.PauseHookID != "" {
+			// ECS must be told: recorded, then settled.
+			return g.recordSkip(ctx, key, p, change, now)
+		}
+		return Verdict{Outcome: Approved, Pass: true, Reason: firstDeploymentSkipped}, nil
 	}
 	if g.continuesOnTimeout(change) && !p.Settings.Policy.TimeoutAction {
 		return g.refuseTimeoutContinue(ctx, p), nil
@@ -306,19 +350,8 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 		r.record(now, "smoke", "gatehouse", "waiting for the smoke checks before asking for approval")
 	}
 	if !r.AbortOnAlarms.Empty() && !wait {
-		// Nobody is asked to approve a green whose alarms already fire.
 		// (Waiting for the smoke verdict, advance reads them at once.)
-		reason, trouble := g.watch(ctx, r)
-		switch {
-		case reason != "":
-			r.abort(reason, now)
-			r.AnnouncedAt = &now
-		case trouble != nil:
-			// Ask anyway; the trouble is recorded, and it aborts the
-			// request if it lasts.
-			r.AlarmTroubleSince = &now
-			r.record(now, "watch", "gatehouse", "the watched alarms cannot be read: "+oneLine(trouble.Error()))
-		}
+		g.watchAtOpen(ctx, r, now)
 	}
 	body, err := r.Encode()
 	if err != nil {

@@ -55,6 +55,8 @@ type PauseRun struct {
 	// Claimed is when a caller claimed the call to ECS (ContinueLease);
 	// nil once what ECS said is recorded.
 	Claimed *time.Time `json:"claimed,omitempty"`
+	// RetryAt is when a call ECS failed is due again.
+	RetryAt *time.Time `json:"retryAt,omitempty"`
 	// Attempts counts the calls.
 	Attempts int `json:"attempts,omitempty"`
 }
@@ -109,7 +111,18 @@ func (g *Gate) OpenPause(ctx context.Context, ev hook.PauseEvent, s Settings) ([
 // openPaused opens (or moves on) the request of one PAUSE hook awaiting
 // action, with the service's settings from its tags.
 func (g *Gate) openPaused(ctx context.Context, d hook.DeploymentARN, w Paused, s Settings) (Verdict, error) {
+	key := GateKey(d, w.Stage, PauseGate(w.HookID))
+	// Marked before anything can fail, with what the sweep needs to open
+	// the request itself: none goes unswept, even when every delivery of
+	// the event fails.
+	if err := g.mark(ctx, key, d, w.HookID); err != nil {
+		return Verdict{}, err
+	}
 	settings, refusal, err := g.pauseSettings(ctx, w.ServiceARN, s)
+	if errors.Is(err, errNotOurs) {
+		g.Log.InfoContext(ctx, "pause event ignored: the service does not ask gatehouse to decide its PAUSE hooks", "deployment_arn", d.String(), "tag", TagOptIn)
+		return Verdict{}, g.unmark(ctx, markerKey(key))
+	}
 	if err != nil {
 		return Verdict{}, err
 	}
@@ -122,11 +135,6 @@ func (g *Gate) openPaused(ctx context.Context, d hook.DeploymentARN, w Paused, s
 		settings.WaitForSmoke = &no
 	}
 	p := Poll{Deployment: d, Stage: w.Stage, ServiceARN: w.ServiceARN, TargetRevisionARN: w.TargetRevisionARN, Settings: settings, PauseHookID: w.HookID}
-	key := GateKey(d, w.Stage, settings.Gate)
-	// Marked before the request exists, so that none goes unswept.
-	if err := g.mark(ctx, key); err != nil {
-		return Verdict{}, err
-	}
 	if refusal == "" && w.TimeoutAction == "CONTINUE" && !settings.Policy.TimeoutAction {
 		// Silence would deploy.
 		refusal = timeoutContinueRefusal
@@ -159,6 +167,9 @@ func (g *Gate) pauseSettings(ctx context.Context, serviceARN string, s Settings)
 	if err != nil {
 		return s, "", fmt.Errorf("read the service's tags: %w", err)
 	}
+	if tags[TagOptIn] != OptInApproval {
+		return s, "", errNotOurs
+	}
 	settings, err := ApplyTags(s, tags)
 	if err != nil {
 		at := s
@@ -173,6 +184,19 @@ func (g *Gate) pauseSettings(ctx context.Context, serviceARN string, s Settings)
 // before another caller may make it again.
 const ContinueLease = time.Minute
 
+// retryDelay is how long after its attempt-th failure the call is made
+// again: a minute, doubling, at most MaxContinueDelay.
+func retryDelay(attempt int) time.Duration {
+	d := time.Minute
+	for i := 1; i < attempt && d < MaxContinueDelay; i++ {
+		d *= 2
+	}
+	return min(d, MaxContinueDelay)
+}
+
+// MaxContinueDelay bounds the wait between two calls ECS failed.
+const MaxContinueDelay = 15 * time.Minute
+
 // continueTimeout bounds one ContinueServiceDeployment call.
 const continueTimeout = 10 * time.Second
 
@@ -181,8 +205,9 @@ const continueTimeout = 10 * time.Second
 // then records what ECS said. So the action is never sent with two values,
 // and twice only when a claimer died mid-call (ECS then refuses the second).
 func (g *Gate) continueStep(ctx context.Context, key string, r *Request, now time.Time) step {
-	if r.Pause.Claimed != nil && now.Sub(*r.Pause.Claimed) < ContinueLease {
-		// Another caller is telling ECS right now.
+	if r.Pause.Claimed != nil && now.Sub(*r.Pause.Claimed) < ContinueLease || r.Pause.RetryAt != nil && now.Before(*r.Pause.RetryAt) {
+		// Another caller is telling ECS right now, or ECS failed and the
+		// next try is not due.
 		return step{answer: g.verdict(r, r.Evaluate(now))}
 	}
 	next := clone(r)
@@ -217,7 +242,7 @@ func (g *Gate) recordContinue(ctx context.Context, key, etag string, r *Request,
 			return nil
 		}
 		at := g.Now()
-		n.Pause.Claimed = nil
+		n.Pause.Claimed, n.Pause.RetryAt = nil, nil
 		action := n.Pause.Action
 		switch {
 		case called == nil:
@@ -227,8 +252,13 @@ func (g *Gate) recordContinue(ctx context.Context, key, etag string, r *Request,
 			n.Pause.Done, n.Pause.Result = &at, oneLine(called.Error())
 			n.record(at, "continue", "gatehouse", "ECS says the hook no longer awaits action: "+oneLine(called.Error()))
 		default:
-			// Recorded, and made again by the next sweep: never lost.
-			n.record(at, "continue", "gatehouse", "ContinueServiceDeployment "+action+" failed, to be retried: "+oneLine(called.Error()))
+			// Made again by a later sweep, backing off: never lost. The
+			// audit keeps the first failures and then every doubling.
+			retry := at.Add(retryDelay(n.Pause.Attempts))
+			n.Pause.RetryAt = &retry
+			if a := n.Pause.Attempts; a&(a-1) == 0 {
+				n.record(at, "continue", "gatehouse", fmt.Sprintf("ContinueServiceDeployment %s failed (attempt %d), to be retried: %s", action, a, oneLine(called.Error())))
+			}
 		}
 		return nil
 	})
@@ -283,7 +313,7 @@ func (g *Gate) settle(ctx context.Context, key string, obj store.Object) (Verdic
 			// not yet sent, expiry, reminders, the watched alarms).
 			return g.advance(ctx, key, obj.ETag, r)
 		}
-		if r.Pause == nil && r.AnnouncedAt != nil || r.Pause != nil && (r.Pause.Done != nil || r.Pause.Claimed != nil && now.Sub(*r.Pause.Claimed) < ContinueLease) {
+		if r.Pause == nil && r.AnnouncedAt != nil || r.Pause != nil && (r.Pause.Done != nil || r.Pause.Claimed != nil && now.Sub(*r.Pause.Claimed) < ContinueLease || r.Pause.RetryAt != nil && now.Before(*r.Pause.RetryAt)) {
 			return g.verdict(r, o), nil
 		}
 		calling := r.pauseDue()
@@ -293,4 +323,23 @@ func (g *Gate) settle(ctx context.Context, key string, obj store.Object) (Verdic
 		}
 	}
 	return v, nil
+}
+
+// PauseState says where the ECS PAUSE hook of r stands, for the page and
+// the CLI; "" for a request without one.
+func (r *Request) PauseState() string {
+	p := r.Pause
+	switch {
+	case p == nil:
+		return ""
+	case p.Action == "" && r.Outcome == Pending:
+		return "ECS holds the deployment at this stage (PAUSE hook " + p.HookID + ") until the decision: the deciding vote continues it at once."
+	case p.Action == "":
+		return "decided; ECS is yet to be told (the suite's sweep tells it within a minute)."
+	case p.Done != nil && p.Result == "accepted":
+		return "ECS was told " + p.Action + " at " + p.Done.UTC().Format("2006-01-02 15:04:05 MST") + "."
+	case p.Done != nil:
+		return "ECS says the paused deployment no longer waits (it timed out, or it is rolling back): " + p.Result
+	}
+	return fmt.Sprintf("ECS is being told %s (%d attempt(s) so far; told again until it takes it).", p.Action, p.Attempts)
 }

@@ -75,6 +75,10 @@ const (
 	// Refused closes a request whose service configuration the suite's
 	// policy refused: nobody is asked, and the deployment rolls back.
 	Refused Outcome = "refused"
+	// Skipped closes the request of a PAUSE hook at a service's first
+	// deployment under firstDeployment: skip. Nobody is asked; it is
+	// recorded so that ECS is told CONTINUE once, with an audit.
+	Skipped Outcome = "skipped"
 )
 
 // Decision is an approver's vote, or what expiry defaults to.
@@ -308,7 +312,7 @@ func Decode(body []byte) (*Request, error) {
 		return nil, errors.New("decode approval request: incomplete document")
 	}
 	switch r.Outcome {
-	case Pending, Approved, Rejected, Expired, SmokeFailed, Aborted, Refused:
+	case Pending, Approved, Rejected, Expired, SmokeFailed, Aborted, Refused, Skipped:
 	default:
 		return nil, fmt.Errorf("decode approval request: unknown outcome %q", r.Outcome)
 	}
@@ -454,7 +458,7 @@ func (r *Request) Check() error {
 // approves only by explicit opt-in, and never a request still waiting for
 // its smoke checks: an absent verdict is not a pass.
 func (r *Request) Passes(o Outcome) bool {
-	return o == Approved || (o == Expired && r.expiryApproves() && !r.SmokePending() && r.allNotified())
+	return o == Approved || o == Skipped || (o == Expired && r.expiryApproves() && !r.SmokePending() && r.allNotified())
 }
 
 // expiryApproves reports whether expiry would approve r (its messages
@@ -666,6 +670,8 @@ func (r *Request) Summary(o Outcome) string {
 		return s + "; nobody was asked to approve"
 	case Refused:
 		return "refused by the suite's policy: " + r.Refusal + "; nobody was asked to approve"
+	case Skipped:
+		return firstDeploymentSkipped
 	case Aborted:
 		s := "aborted: " + r.AbortReason
 		if !r.asked() {

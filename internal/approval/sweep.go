@@ -9,9 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -31,26 +33,25 @@ type Index interface {
 // made.
 const PauseIndexPrefix = "pauses/open/"
 
-// orphanAge is how old a marker whose request does not exist must be
-// before the sweep removes it: the request is created just after its
-// marker, by a call that may still run.
-const orphanAge = time.Hour
-
-// marker is a marker's body.
+// marker is a marker's body: what the sweep needs to open the request
+// itself, should every delivery of the event have failed.
 type marker struct {
-	Marked time.Time `json:"marked"`
+	Marked        time.Time `json:"marked"`
+	DeploymentARN string    `json:"deploymentArn,omitempty"`
+	HookID        string    `json:"hookId,omitempty"`
 }
 
 func markerKey(key string) string {
 	return PauseIndexPrefix + strings.TrimPrefix(key, KeyPrefix)
 }
 
-// mark marks the request at key as open, for the sweep.
-func (g *Gate) mark(ctx context.Context, key string) error {
+// mark marks the request at key, of the PAUSE hook hookID of d, as open,
+// for the sweep.
+func (g *Gate) mark(ctx context.Context, key string, d hook.DeploymentARN, hookID string) error {
 	if g.Index == nil {
 		return nil
 	}
-	body, err := json.Marshal(marker{Marked: g.Now().UTC()})
+	body, err := json.Marshal(marker{Marked: g.Now().UTC(), DeploymentARN: d.String(), HookID: hookID})
 	if err != nil {
 		return err
 	}
@@ -63,8 +64,8 @@ func (g *Gate) mark(ctx context.Context, key string) error {
 // Swept is what one sweep did.
 type Swept struct {
 	// Open counts the open PAUSE requests seen; Ended those whose marker
-	// was removed (ECS told, or no such request); Failed those that could
-	// not be moved on this time.
+	// was removed (ECS told, or the hook waits no more); Failed those that
+	// could not be moved on this time.
 	Open, Ended, Failed int
 }
 
@@ -74,10 +75,13 @@ const sweepReserve = 15 * time.Second
 // Sweep does for every open PAUSE request what a hook call does for a
 // polled one: reminders, expiry (ROLLBACK, named), the watched alarms, the
 // wait for a smoke verdict, a deployer lookup, and a ContinueServiceDeployment
-// that failed before. A request that is pending and unchanged costs one
-// read. One request's trouble does not stop the others; the errors are
-// returned together, and the next sweep tries again.
-func (g *Gate) Sweep(ctx context.Context) (Swept, error) {
+// that failed before. A marker whose request does not exist yet (every
+// delivery of the event failed) opens it, with settings, as the event
+// would have. A request that is pending and unchanged costs one read.
+// The requests are taken in a new order each time, so that slow ones
+// cannot starve the rest; one request's trouble does not stop the others.
+// The errors are returned together, and the next sweep tries again.
+func (g *Gate) Sweep(ctx context.Context, settings Settings) (Swept, error) {
 	var out Swept
 	if g.Index == nil {
 		return out, errors.New("sweep: this approval hook has no index of open PAUSE requests")
@@ -86,13 +90,14 @@ func (g *Gate) Sweep(ctx context.Context) (Swept, error) {
 	if err != nil {
 		return out, fmt.Errorf("sweep: list the open PAUSE requests: %w", err)
 	}
+	rand.Shuffle(len(markers), func(i, j int) { markers[i], markers[j] = markers[j], markers[i] })
 	var errs []error
-	for _, m := range markers {
+	for i, m := range markers {
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < sweepReserve {
-			errs = append(errs, fmt.Errorf("sweep: out of time with %d request(s) left", len(markers)-out.Open-out.Ended-out.Failed))
+			errs = append(errs, fmt.Errorf("sweep: out of time with %d request(s) left", len(markers)-i))
 			break
 		}
-		ended, err := g.sweepOne(ctx, m)
+		ended, err := g.sweepOne(ctx, m, settings)
 		switch {
 		case err != nil:
 			out.Failed++
@@ -107,12 +112,12 @@ func (g *Gate) Sweep(ctx context.Context) (Swept, error) {
 }
 
 // sweepOne moves on the request of marker m, and removes the marker once
-// ECS was told (or there is no such request). ended reports the removal.
-func (g *Gate) sweepOne(ctx context.Context, m string) (ended bool, err error) {
+// ECS was told (or the hook waits no more). ended reports the removal.
+func (g *Gate) sweepOne(ctx context.Context, m string, settings Settings) (ended bool, err error) {
 	key := KeyPrefix + strings.TrimPrefix(m, PauseIndexPrefix)
 	obj, err := g.Store.Get(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
-		return g.orphan(ctx, m)
+		return g.reopen(ctx, m, key, settings)
 	}
 	if err != nil {
 		return false, fmt.Errorf("sweep %s: %w", key, err)
@@ -130,9 +135,10 @@ func (g *Gate) sweepOne(ctx context.Context, m string) (ended bool, err error) {
 	return false, nil
 }
 
-// orphan removes marker m of a request that does not exist, once it is
-// older than any call that could still create the request.
-func (g *Gate) orphan(ctx context.Context, m string) (bool, error) {
+// reopen handles marker m of a request that does not exist: it opens it as
+// the event would have, for a hook ECS still lists awaiting action, and
+// removes the marker otherwise.
+func (g *Gate) reopen(ctx context.Context, m, key string, settings Settings) (bool, error) {
 	obj, err := g.Index.Get(ctx, m)
 	if errors.Is(err, store.ErrNotFound) {
 		return true, nil
@@ -141,13 +147,25 @@ func (g *Gate) orphan(ctx context.Context, m string) (bool, error) {
 		return false, fmt.Errorf("sweep %s: %w", m, err)
 	}
 	var mk marker
-	if json.Unmarshal(obj.Body, &mk) == nil && g.Now().Sub(mk.Marked) < orphanAge {
-		return false, nil
+	if err := json.Unmarshal(obj.Body, &mk); err != nil || mk.DeploymentARN == "" || mk.HookID == "" {
+		// Nothing to open it from.
+		g.Log.WarnContext(ctx, "sweep: a marker without its request or deployment removed", "marker", m)
+		return true, g.unmark(ctx, m)
 	}
-	return true, g.unmark(ctx, m)
+	if _, err := g.OpenPause(ctx, hook.PauseEvent{EventName: hook.HookAwaitingAction, DeploymentARN: mk.DeploymentARN, HookID: mk.HookID}, settings); err != nil {
+		return false, fmt.Errorf("sweep: open the request of %s: %w", m, err)
+	}
+	if _, err := g.Store.Get(ctx, key); errors.Is(err, store.ErrNotFound) {
+		// ECS lists no such hook awaiting action (or it is not ours).
+		return true, g.unmark(ctx, m)
+	}
+	return false, nil
 }
 
 func (g *Gate) unmark(ctx context.Context, m string) error {
+	if g.Index == nil {
+		return nil
+	}
 	if err := g.Index.Delete(ctx, m); err != nil {
 		return fmt.Errorf("sweep: remove %s: %w", m, err)
 	}

@@ -26,7 +26,7 @@ func sweptFixture(t *testing.T) (*fixture, *fakePauses, hook.PauseEvent) {
 
 func (f *fixture) sweep(t *testing.T) Swept {
 	t.Helper()
-	s, err := f.gate.Sweep(context.Background())
+	s, err := f.gate.Sweep(context.Background(), f.poll.Settings)
 	if err != nil {
 		t.Fatalf("Sweep = %+v, %v", s, err)
 	}
@@ -86,8 +86,9 @@ func TestSweepIsTheClock(t *testing.T) {
 }
 
 // TestSweepRetriesTheCall: a ContinueServiceDeployment that failed is made
-// again by each sweep, with the action fixed before the first call, until
-// ECS takes it.
+// again by the sweeps, backing off (1, 2, 4 minutes, ...), with the action
+// fixed before the first call, until ECS takes it; the audit keeps the
+// first failures, not one line a minute.
 func TestSweepRetriesTheCall(t *testing.T) {
 	f, ps, _ := sweptFixture(t)
 	ps.fail = errors.New("ThrottlingException: rate exceeded")
@@ -100,18 +101,42 @@ func TestSweepRetriesTheCall(t *testing.T) {
 	if len(ps.calls) != 1 {
 		t.Fatalf("Settle made %d calls, want 1 (a failure waits for the sweep)", len(ps.calls))
 	}
-	f.sweep(t)
+	f.sweep(t) // not due yet
+	if len(ps.calls) != 1 {
+		t.Errorf("a sweep called again before the retry was due: %v", ps.calls)
+	}
+	// Sweeps each minute for 10 minutes: calls at +1, +3, +7 minutes.
+	for range 10 {
+		f.clock.Add(time.Minute)
+		f.sweep(t)
+	}
+	if len(ps.calls) != 4 {
+		t.Errorf("%d calls in 10 minutes of failures, want 4 (backing off): %v", len(ps.calls), ps.calls)
+	}
 	ps.fail = nil
+	f.clock.Add(MaxContinueDelay)
 	f.sweep(t)
-	if fmt.Sprint(ps.calls) != "[hook-1 CONTINUE hook-1 CONTINUE hook-1 CONTINUE]" {
-		t.Errorf("calls %v, want CONTINUE once a sweep until taken", ps.calls)
+	for _, c := range ps.calls {
+		if c != "hook-1 CONTINUE" {
+			t.Errorf("call %q, want CONTINUE each time", c)
+		}
 	}
 	r, _ := f.load(t)
-	if r.Pause.Result != "accepted" || r.Pause.Attempts != 3 || r.Pause.Claimed != nil {
+	if r.Pause.Result != "accepted" || r.Pause.Attempts != 5 || r.Pause.Claimed != nil || r.Pause.RetryAt != nil {
 		t.Errorf("recorded %+v", r.Pause)
 	}
+	failures := 0
+	for _, h := range r.History {
+		if strings.Contains(h.Detail, "failed (attempt") {
+			failures++
+		}
+	}
+	if failures != 3 { // attempts 1, 2 and 4
+		t.Errorf("%d failures in the audit, want 3 (the first ones, then each doubling)", failures)
+	}
+	n := len(ps.calls)
 	f.sweep(t)
-	if len(ps.calls) != 3 {
+	if len(ps.calls) != n {
 		t.Errorf("a call was made after ECS took one: %v", ps.calls)
 	}
 }
@@ -147,13 +172,31 @@ func TestContinueClaimed(t *testing.T) {
 	}
 }
 
-// TestSweepOrphans: a marker whose request does not exist is kept while a
-// call may still be creating the request, then removed; a request that
-// cannot be read does not stop the others.
-func TestSweepOrphans(t *testing.T) {
-	f, _, _ := sweptFixture(t)
-	orphan := PauseIndexPrefix + "111122223333/us-west-2/c/s/x/POST_TEST_TRAFFIC_SHIFT.pause-0.json"
-	if err := f.gate.mark(context.Background(), KeyPrefix+strings.TrimPrefix(orphan, PauseIndexPrefix)); err != nil {
+// TestSweepOpensWhatTheEventsDidNot: a marker whose request does not exist
+// (every delivery of the event failed after the marker was written) opens
+// the request, with its messages, while ECS lists the hook awaiting action;
+// once it does not, the marker goes. A marker that names no deployment goes
+// too; a request that cannot be read does not stop the others.
+func TestSweepOpensWhatTheEventsDidNot(t *testing.T) {
+	f, ps, ev := pauseFixture(t)
+	f.gate.Index = f.st
+	f.n.fail = func(Message) error { return errors.New("SNS is down") }
+	if _, err := f.gate.OpenPause(context.Background(), ev, f.poll.Settings); err == nil {
+		t.Fatal("OpenPause succeeded with SNS down")
+	}
+	// As if the request's create had failed too: only the marker is left.
+	f.st.Delete(context.Background(), f.key)
+	if m := f.markers(t); len(m) != 1 {
+		t.Fatalf("markers %v, want the request's, written first", m)
+	}
+	f.n.fail = nil
+	f.sweep(t)
+	if r, _ := f.load(t); r.Pause == nil || len(f.n.sent()) != 2 {
+		t.Errorf("the sweep did not open the request: %+v, %d messages", r, len(f.n.sent()))
+	}
+
+	bare := PauseIndexPrefix + "111122223333/us-west-2/c/s/x/POST_TEST_TRAFFIC_SHIFT.pause-0.json"
+	if err := f.st.Put(context.Background(), bare, []byte(`{"marked":"2026-12-01T00:00:00Z"}`), "application/json"); err != nil {
 		t.Fatal(err)
 	}
 	broken := PauseIndexPrefix + "111122223333/us-west-2/c/s/y/POST_TEST_TRAFFIC_SHIFT.pause-1.json"
@@ -163,26 +206,44 @@ func TestSweepOrphans(t *testing.T) {
 	if err := f.st.Put(context.Background(), KeyPrefix+strings.TrimPrefix(broken, PauseIndexPrefix), []byte(`not json`), "application/json"); err != nil {
 		t.Fatal(err)
 	}
-	s, err := f.gate.Sweep(context.Background())
-	if err == nil || s.Failed != 1 || s.Open != 2 {
-		t.Errorf("Sweep = %+v, %v; want the broken request failed, the others open", s, err)
+	s, err := f.gate.Sweep(context.Background(), f.poll.Settings)
+	if err == nil || s.Failed != 1 || s.Open != 1 || s.Ended != 1 {
+		t.Errorf("Sweep = %+v, %v; want the broken request failed, the bare marker ended, the open one open", s, err)
 	}
-	f.clock.Add(orphanAge)
-	f.gate.Sweep(context.Background())
-	for _, m := range f.markers(t) {
-		if m == orphan {
-			t.Errorf("the orphan marker is still there after %s", orphanAge)
+	// ECS no longer lists the hook, and the request is gone: the marker goes.
+	f.st.Delete(context.Background(), f.key)
+	ps.waiting = nil
+	f.gate.Sweep(context.Background(), f.poll.Settings)
+	if got := f.markers(t); len(got) != 1 || got[0] != broken {
+		t.Errorf("markers %v, want only the broken request's", got)
+	}
+}
+
+// TestPauseFirstDeploymentSkip: a PAUSE hook at a service's first
+// deployment under firstDeployment: skip asks nobody and tells ECS
+// CONTINUE, once, with the call in the audit.
+func TestPauseFirstDeploymentSkip(t *testing.T) {
+	f, ps, ev := pauseFixture(t)
+	f.gate.Describer = fakeDescriber{d: Change{Known: true, FirstDeployment: true, TargetTaskDefinition: "orders:1"}}
+	f.poll.Settings.FirstDeployment = FirstDeploymentSkip
+	for range 2 {
+		if _, err := f.gate.OpenPause(context.Background(), ev, f.poll.Settings); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if len(f.markers(t)) != 2 {
-		t.Errorf("markers %v, want the open request's and the broken one's", f.markers(t))
+	r, _ := f.load(t)
+	if r.Outcome != Skipped || r.Pause.Done == nil || fmt.Sprint(ps.calls) != "[hook-1 CONTINUE]" || len(f.n.sent()) != 0 {
+		t.Errorf("outcome %s, pause %+v, calls %v, %d messages; want skipped, one CONTINUE, nobody asked", r.Outcome, r.Pause, ps.calls, len(f.n.sent()))
+	}
+	if err := r.Check(); err != nil {
+		t.Errorf("the skipped request reads as inconsistent: %v", err)
 	}
 }
 
 // TestSweepWithoutIndex fails rather than sweeping nothing in silence.
 func TestSweepWithoutIndex(t *testing.T) {
 	f, _, _ := pauseFixture(t)
-	if _, err := f.gate.Sweep(context.Background()); err == nil {
+	if _, err := f.gate.Sweep(context.Background(), f.poll.Settings); err == nil {
 		t.Error("a sweep without an index reported success")
 	}
 }

@@ -6,7 +6,10 @@ package approval
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
@@ -42,7 +45,7 @@ func ApplyTags(defaults Settings, tags map[string]string) (Settings, error) {
 	var d hook.Decoder
 	for tag, value := range tags {
 		k, ok := strings.CutPrefix(tag, TagPrefix)
-		if !ok {
+		if !ok || tag == TagOptIn {
 			continue
 		}
 		raw, err := tagValue(k, value)
@@ -94,4 +97,96 @@ func tagValue(k, v string) (json.RawMessage, error) {
 		}
 	}
 	return json.Marshal(v)
+}
+
+// TagOptIn is the service tag by which a service asks gatehouse to decide
+// its PAUSE hooks (value OptInApproval); Attach sets it. A PAUSE hook of a
+// service without it is someone else's, and its events are ignored.
+const (
+	TagOptIn      = TagPrefix + "pause"
+	OptInApproval = "approval"
+)
+
+// errNotOurs: the PAUSE hook belongs to a service without TagOptIn.
+var errNotOurs = errors.New("the service has no " + TagOptIn + "=" + OptInApproval + " tag")
+
+// DetailTags returns the service tags that stand for a PAUSE approval
+// hook's settings, given as hookDetails would give them (ApplyTags reads
+// them back), with TagOptIn. Lists become words, abortOnAlarms prefixes
+// words ending in "*". A value no tag can hold is an error naming its key.
+func DetailTags(details map[string]any) (map[string]string, error) {
+	tags := map[string]string{TagOptIn: OptInApproval}
+	for k, v := range details {
+		text, err := tagText(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		tags[TagPrefix+k] = text
+	}
+	return tags, nil
+}
+
+func tagText(v any) (string, error) {
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case bool:
+		return strconv.FormatBool(v), nil
+	case int:
+		return strconv.Itoa(v), nil
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), nil
+	case []string, []*string, []any:
+		words, err := tagWords(v)
+		return strings.Join(words, " "), err
+	case map[string]any:
+		// abortOnAlarms: names, and prefixes marked with a trailing "*".
+		var words []string
+		for _, field := range []string{"names", "prefixes"} {
+			list, err := tagWords(v[field])
+			if err != nil {
+				return "", err
+			}
+			for _, w := range list {
+				if field == "prefixes" {
+					w += "*"
+				}
+				words = append(words, w)
+			}
+		}
+		for field := range v {
+			if field != "names" && field != "prefixes" {
+				return "", fmt.Errorf("%q cannot be written in a tag: only names and prefixes can", field)
+			}
+		}
+		return strings.Join(words, " "), nil
+	}
+	return "", fmt.Errorf("%v (%T) cannot be written in a tag", v, v)
+}
+
+// tagWords is a list value as words.
+func tagWords(v any) ([]string, error) {
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case []string:
+		return v, nil
+	case []*string:
+		out := make([]string, 0, len(v))
+		for _, w := range v {
+			out = append(out, *w)
+		}
+		return out, nil
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, w := range v {
+			s, ok := w.(string)
+			if !ok {
+				return nil, fmt.Errorf("%v is not a word a tag can list", w)
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%v (%T) is not a list a tag can hold", v, v)
 }

@@ -80,8 +80,8 @@ func (f fakeTags) Tags(ctx context.Context, serviceARN string) (map[string]strin
 // service's tags; bad tags close it, refused with the tag named, and roll
 // back at once; tags that cannot be read open nothing, for a retry.
 func TestPauseSettingsFromTags(t *testing.T) {
-	f, ps, ev := pauseFixture(t)
-	f.gate.Tags = fakeTags{tags: map[string]string{"gatehouse:requiredApprovals": "2"}}
+	f, _, ev := pauseFixture(t)
+	f.gate.Tags = fakeTags{tags: map[string]string{TagOptIn: OptInApproval, "gatehouse:requiredApprovals": "2"}}
 	if _, err := f.gate.OpenPause(context.Background(), ev, f.poll.Settings); err != nil {
 		t.Fatal(err)
 	}
@@ -89,8 +89,8 @@ func TestPauseSettingsFromTags(t *testing.T) {
 		t.Errorf("required %d, want the tag's 2", r.RequiredApprovals)
 	}
 
-	f, ps, ev = pauseFixture(t)
-	f.gate.Tags = fakeTags{tags: map[string]string{"gatehouse:timeout": "soon"}}
+	f, ps, ev := pauseFixture(t)
+	f.gate.Tags = fakeTags{tags: map[string]string{TagOptIn: OptInApproval, "gatehouse:timeout": "soon"}}
 	if _, err := f.gate.OpenPause(context.Background(), ev, f.poll.Settings); err != nil {
 		t.Fatal(err)
 	}
@@ -107,5 +107,17 @@ func TestPauseSettingsFromTags(t *testing.T) {
 	}
 	if len(f.st.Keys()) != 0 || len(ps.calls) != 0 || len(f.n.sent()) != 0 {
 		t.Errorf("unreadable tags left %v, calls %v", f.st.Keys(), ps.calls)
+	}
+
+	// Another team's PAUSE hook, on a service without the opt-in tag:
+	// nothing is opened, sent or continued, and no marker is left.
+	f, ps, ev = pauseFixture(t)
+	f.gate.Index = f.st
+	f.gate.Tags = fakeTags{tags: map[string]string{"gatehouse:requiredApprovals": "2"}}
+	if v, err := f.gate.OpenPause(context.Background(), ev, f.poll.Settings); err != nil || len(v) != 1 || v[0].Outcome != Pending {
+		t.Errorf("OpenPause = %+v, %v", v, err)
+	}
+	if len(f.st.Keys()) != 0 || len(ps.calls) != 0 || len(f.n.sent()) != 0 {
+		t.Errorf("a PAUSE hook not ours left %v, calls %v, %d messages", f.st.Keys(), ps.calls, len(f.n.sent()))
 	}
 }

@@ -278,7 +278,7 @@ func (c Config) Validate() error {
 	if _, err := approval.ParseApprovers(c.Approvers); err != nil {
 		errs = append(errs, fmt.Errorf("approvers: %w", err))
 	}
-	paused := map[hook.Stage]bool{}
+	pauseHooks := 0
 	for i, h := range c.Hooks {
 		at := fmt.Sprintf("hooks[%d]", i)
 		switch h.Function {
@@ -313,10 +313,9 @@ func (c Config) Validate() error {
 				if !slices.Contains(PauseStages, st) {
 					errs = append(errs, fmt.Errorf("%s.stages: ECS allows a PAUSE hook only at %v, not at %s", at, PauseStages, st))
 				}
-				if paused[st] {
-					errs = append(errs, fmt.Errorf("%s.stages: a second PAUSE approval hook at %s", at, st))
-				}
-				paused[st] = true
+			}
+			if pauseHooks++; pauseHooks == 2 {
+				errs = append(errs, fmt.Errorf("%s.targetType: a second PAUSE approval hook: the service's gatehouse: tags hold one hook's settings (list its stages in one hook)", at))
 			}
 		}
 		if h.OnTimeout != "" && h.OnTimeout != simulator.TimeoutRollback && h.OnTimeout != simulator.TimeoutContinue {

@@ -100,6 +100,9 @@ type Local struct {
 	deployments []*Tracked
 	lastReason  map[string]string
 
+	// tags are the service's tags: a PAUSE approval hook's settings.
+	tags map[string]string
+
 	// What the waiting costs, for the benchmarks: calls of the approval
 	// hook's function (hook calls, events, sweeps) and requests to S3.
 	approvalCalls, s3Requests atomic.Int64
@@ -381,16 +384,18 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 		if err != nil {
 			return h, fmt.Errorf("%s: %w", hc.Function, err)
 		}
+		var tags approval.ServiceTags
 		if h.Pause {
 			// ECS sends a PAUSE hook no hookDetails: locally, the hook's
-			// configured ones stand for the service's settings, through
-			// the same keys and floors.
-			if env.Defaults, err = approval.Apply(env.Defaults, hc.HookDetails); err != nil {
+			// configured ones stand for the service's gatehouse: tags, read
+			// as in AWS, and freezes and change windows, which no tag can
+			// hold, for the suite's.
+			if env.Defaults, l.tags, err = pauseSettings(env.Defaults, hc.HookDetails); err != nil {
 				return h, fmt.Errorf("%s: %w", hc.Function, err)
 			}
-			h.Details = nil
+			h.Details, tags = nil, serviceTags{l}
 		}
-		h.Invoke = l.counted(approvalhook.New(env, approvalhook.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), Deployers: deployers{l}, Pauses: pauses{l}, ECS: describer{l},
+		h.Invoke = l.counted(approvalhook.New(env, approvalhook.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), Deployers: deployers{l}, Pauses: pauses{l}, Tags: tags, ECS: describer{l},
 			Alarms: alarms{l}, Keys: l.keys, Now: l.Clock.Now, Log: log}))
 	case FnSmoke:
 		env, err := config.LoadSmokeHook(l.getenv)
@@ -660,6 +665,41 @@ func (l *Local) onPause(d *simulator.Deployment, event []byte) {
 			}
 		}
 	}
+}
+
+// pauseSettings splits a local PAUSE hook's hookDetails into the suite's
+// settings (freezes and changeWindows, which no tag can hold) and the
+// service's tags (the rest, as Attach writes them).
+func pauseSettings(suite approval.Settings, details json.RawMessage) (approval.Settings, map[string]string, error) {
+	m := map[string]any{}
+	if len(details) > 0 {
+		if err := json.Unmarshal(details, &m); err != nil {
+			return suite, nil, fmt.Errorf("hookDetails: %w", err)
+		}
+	}
+	own := map[string]any{}
+	for _, k := range []string{"freezes", "changeWindows"} {
+		if v, ok := m[k]; ok {
+			own[k] = v
+			delete(m, k)
+		}
+	}
+	b, err := json.Marshal(own)
+	if err != nil {
+		return suite, nil, err
+	}
+	if suite, err = approval.Apply(suite, b); err != nil {
+		return suite, nil, err
+	}
+	tags, err := approval.DetailTags(m)
+	return suite, tags, err
+}
+
+// serviceTags is ECS's ListTagsForResource locally: the service's tags.
+type serviceTags struct{ l *Local }
+
+func (s serviceTags) Tags(ctx context.Context, serviceARN string) (map[string]string, error) {
+	return s.l.tags, nil
 }
 
 // pauses is ECS's PAUSE hooks locally: the simulator's.

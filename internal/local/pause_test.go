@@ -48,6 +48,11 @@ func TestPauseHookApproval(t *testing.T) {
 			if err != nil || code != http.StatusOK {
 				t.Fatalf("%s: %d %v\n%s", decision, code, err, body)
 			}
+			// The page says what ECS was told, at once.
+			told := map[string]string{"approve": "ECS was told to go on", "reject": "ECS was told to roll the deployment back"}[decision]
+			if !strings.Contains(body, told) || !strings.Contains(body, `id="pause"`) {
+				t.Errorf("%s: the page does not say %q:\n%s", decision, told, body)
+			}
 			select {
 			case <-tr.Done():
 			case <-time.After(60 * time.Second):

@@ -227,6 +227,9 @@ func (o *Operator) Status(ctx context.Context, deployment string, sel Selector) 
 	if s := o.over(ctx, r, state); s != "" {
 		fmt.Fprintf(out, "ECS:         the deployment is %s: it no longer waits for this approval, and there is nothing to decide\n", s)
 	}
+	if p := r.PauseState(); p != "" {
+		fmt.Fprintf(out, "Paused:      %s\n", p)
+	}
 	if c := r.Change; c.Known {
 		fmt.Fprintf(out, "Change:      %s -> %s\n", strings.Join(c.SourceTaskDefinitions, ", "), c.TargetTaskDefinition)
 	}

@@ -356,5 +356,16 @@ func TestOperatorDecidesAPauseRequest(t *testing.T) {
 		case !settled && (len(ecs.calls) != 0 || !strings.Contains(out.String(), "sweep")):
 			t.Errorf("without a settler: calls %v, output\n%s", ecs.calls, out.String())
 		}
+		out.Reset()
+		if err := op.Status(context.Background(), depARN, Selector{}); err != nil {
+			t.Fatal(err)
+		}
+		want := "Paused:      decided; ECS is yet to be told"
+		if settled {
+			want = "Paused:      ECS was told ROLLBACK at"
+		}
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, out.String())
+		}
 	}
 }

@@ -310,8 +310,8 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 	var ep *errPage
 	switch {
 	case err == nil:
-		h.recorded(ctx, l, req, decision)
-		h.page(w, r, http.StatusOK, h.requestPage(l, tok, recordedText(req, decision)))
+		l.req = h.recorded(ctx, l, req, decision)
+		h.page(w, r, http.StatusOK, h.requestPage(l, tok, recordedText(l.req, decision)))
 	case errors.As(err, &ep):
 		h.refuse(w, r, err)
 	case approval.VoteError(err) != nil:
@@ -408,17 +408,31 @@ func (h *Handler) cast(ctx context.Context, l *loaded, vote approval.Vote, now t
 
 // recorded logs a recorded vote and, when it decided a request that holds
 // an ECS PAUSE hook, ends the hook's wait: ECS goes on (or rolls back) now.
-func (h *Handler) recorded(ctx context.Context, l *loaded, req *approval.Request, decision approval.Decision) {
+// It returns the request as it then stands.
+func (h *Handler) recorded(ctx context.Context, l *loaded, req *approval.Request, decision approval.Decision) *approval.Request {
 	h.log().InfoContext(ctx, "vote recorded", "deployment_arn", req.DeploymentARN, "stage", string(req.Stage),
 		"decision", string(decision), "outcome", string(req.Outcome))
-	if req.Outcome != approval.Pending && req.Pause != nil && h.Settler != nil {
-		if _, err := h.Settler.Settle(ctx, l.key); err != nil {
-			h.logError(ctx, "end the paused hook's wait", err)
-		}
+	if req.Outcome == approval.Pending || req.Pause == nil || h.Settler == nil {
+		return req
 	}
+	if _, err := h.Settler.Settle(ctx, l.key); err != nil {
+		h.logError(ctx, "end the paused hook's wait", err)
+	}
+	obj, err := h.Store.Get(ctx, l.key)
+	if err != nil {
+		return req
+	}
+	fresh, err := approval.Decode(obj.Body)
+	if err != nil {
+		return req
+	}
+	return fresh
 }
 
 func recordedText(r *approval.Request, d approval.Decision) string {
+	if r.Pause != nil && r.Outcome != approval.Pending {
+		return pauseRecordedText(r, d)
+	}
 	switch r.Outcome {
 	case approval.Approved:
 		if !r.AbortOnAlarms.Empty() {
@@ -432,6 +446,28 @@ func recordedText(r *approval.Request, d approval.Decision) string {
 		return "Your approval is recorded. Still waiting for more approvals."
 	}
 	return "Your vote is recorded."
+}
+
+// pauseRecordedText is recordedText for a decided request that holds an
+// ECS PAUSE hook: what ECS was told.
+func pauseRecordedText(r *approval.Request, d approval.Decision) string {
+	vote := "Your vote is recorded."
+	switch d {
+	case approval.Approve:
+		vote = "Your approval is recorded."
+	case approval.Reject:
+		vote = "Your rejection is recorded."
+	}
+	p := r.Pause
+	switch {
+	case p.Done != nil && p.Result == "accepted" && p.Action == "CONTINUE":
+		return vote + " The deployment is approved, and ECS was told to go on."
+	case p.Done != nil && p.Result == "accepted":
+		return vote + " ECS was told to roll the deployment back."
+	case p.Done != nil:
+		return vote + " ECS says the paused deployment no longer waits (it timed out, or it is rolling back): " + p.Result
+	}
+	return vote + " ECS is being told; should that fail, it is told again within minutes."
 }
 
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {

@@ -65,15 +65,17 @@ type requestView struct {
 	Freeze                            string
 	Policy                            []string
 	TimeoutContinues                  bool
-	StartedBy                         string
-	ForbidSelfApproval                bool
-	Approvals, Required               int
-	Approvers                         []approverView
-	Votes                             []approval.Vote
-	Expires, Remaining, OnExpiry      string
-	Closed                            bool
-	Summary                           string
-	Outcome                           string
+	// Pause says where ECS's PAUSE hook stands, for a request that holds one.
+	Pause                        string
+	StartedBy                    string
+	ForbidSelfApproval           bool
+	Approvals, Required          int
+	Approvers                    []approverView
+	Votes                        []approval.Vote
+	Expires, Remaining, OnExpiry string
+	Closed                       bool
+	Summary                      string
+	Outcome                      string
 	// Form fields: shown only while the request is open and this reviewer
 	// has not voted.
 	ShowForm bool
@@ -105,6 +107,7 @@ func (h *Handler) requestPage(l *loaded, tok, msg string) pageData {
 		Watching:           r.AbortOnAlarms.String(),
 		Policy:             r.Policy,
 		TimeoutContinues:   r.TimeoutContinues,
+		Pause:              r.PauseState(),
 		StartedBy:          r.StartedBy.Describe(),
 		ForbidSelfApproval: r.ForbidSelfApproval,
 		Freeze:             r.Freeze,
@@ -231,6 +234,9 @@ func writeTable(b *strings.Builder, v *requestView) {
 		}
 	} else {
 		row("Deploying", "<code>"+esc(v.Revision)+"</code><br><small>ECS did not describe this deployment; check it in the console.</small>")
+	}
+	if v.Pause != "" {
+		row("ECS", "<span id=\"pause\">"+esc(v.Pause)+"</span>")
 	}
 	if v.StartedBy != "" {
 		note := ""

@@ -132,14 +132,15 @@ func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessa
 		// hook: its answer is ignored, and an error makes Lambda deliver
 		// it again.
 		if hook.IsScheduledEvent(payload) {
-			// The sweep rule: the clock of PAUSE requests. Its errors are
-			// logged, not retried: the next sweep comes within a minute.
-			swept, err := gate.Sweep(ctx)
-			log := c.Log.InfoContext
+			// The sweep rule: the clock of PAUSE requests.
+			swept, err := gate.Sweep(ctx, env.Defaults)
 			if err != nil {
-				log = c.Log.WarnContext
+				// An error, for the function's Errors alarm; the next
+				// sweep tries again.
+				c.Log.ErrorContext(ctx, "sweep incomplete", "open", swept.Open, "ended", swept.Ended, "failed", swept.Failed, "err", err)
+				return hook.Response{}, err
 			}
-			log(ctx, "swept the open PAUSE requests", "open", swept.Open, "ended", swept.Ended, "failed", swept.Failed, "err", err)
+			c.Log.InfoContext(ctx, "swept the open PAUSE requests", "open", swept.Open, "ended", swept.Ended)
 			return hook.Response{}, nil
 		}
 		if ev, ok := hook.ParsePauseEvent(payload); ok {

@@ -36,7 +36,8 @@ func (p ECSPauses) Awaiting(ctx context.Context, deploymentARN, hookID string) (
 	var out []approval.Paused
 	for _, h := range d.Hooks {
 		if h.TargetType == ecsdeploy.TargetPause && h.Status == ecsdeploy.AwaitingAction && h.HookID != "" && (hookID == "" || h.HookID == hookID) {
-			out = append(out, approval.Paused{HookID: h.HookID, Stage: hook.Stage(d.Stage), ServiceARN: d.ServiceARN, TargetRevisionARN: d.Target.ARN, ExpiresAt: h.ExpiresAt})
+			out = append(out, approval.Paused{HookID: h.HookID, Stage: hook.Stage(d.Stage), ServiceARN: d.ServiceARN, TargetRevisionARN: d.Target.ARN,
+				ExpiresAt: h.ExpiresAt, TimeoutAction: h.TimeoutAction})
 		}
 	}
 	return out, nil

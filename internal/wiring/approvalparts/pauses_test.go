@@ -37,7 +37,8 @@ func pausedECS(t *testing.T, continueErr error) (*ecs.Client, *[]string) {
 					SourceServiceRevisions: []ecstypes.ServiceRevisionSummary{{Arn: aws.String("blue")}},
 					TargetServiceRevision:  &ecstypes.ServiceRevisionSummary{Arn: aws.String("green")},
 					LifecycleHookDetails: []ecstypes.DeploymentLifecycleHookDetail{
-						{HookId: aws.String("pause-1"), TargetType: ecstypes.DeploymentLifecycleHookTargetTypePause, Status: status, ExpiresAt: &expires},
+						{HookId: aws.String("pause-1"), TargetType: ecstypes.DeploymentLifecycleHookTargetTypePause, Status: status, ExpiresAt: &expires,
+							TimeoutAction: ecstypes.DeploymentLifecycleHookActionContinue},
 						{TargetArn: aws.String("arn:aws:lambda:us-west-2:123456789012:function:gatehouse-smoke-hook"), Status: "IN_PROGRESS"},
 					},
 				}}}, nil
@@ -64,7 +65,8 @@ func TestECSPauses(t *testing.T) {
 	c, calls := pausedECS(t, nil)
 	p := ECSPauses{API: c}
 	got, err := p.Awaiting(context.Background(), pauseDep, "pause-1")
-	if err != nil || len(got) != 1 || got[0].Stage != hook.StagePostTestTrafficShift || got[0].TargetRevisionARN != "green" || got[0].ExpiresAt == nil {
+	// The timeout action is read: a CONTINUE one is refused by the gate.
+	if err != nil || len(got) != 1 || got[0].Stage != hook.StagePostTestTrafficShift || got[0].TargetRevisionARN != "green" || got[0].ExpiresAt == nil || got[0].TimeoutAction != "CONTINUE" {
 		t.Fatalf("Awaiting = %+v, %v", got, err)
 	}
 	if all, _ := p.Awaiting(context.Background(), pauseDep, ""); len(all) != 1 {
