@@ -128,8 +128,10 @@ func TestPauseHookRefusals(t *testing.T) {
 		o    gatehouse.HookOptions
 		want string
 	}{
-		"stage":          {gatehouse.HookOptions{Stages: []gatehouse.Stage{gatehouse.StageProductionTrafficShift}}, "only at"},
-		"change windows": {gatehouse.HookOptions{Details: map[string]any{"changeWindows": []any{map[string]any{"days": "Mon-Fri"}}}}, "changeWindows"},
+		"stage":                   {gatehouse.HookOptions{Stages: []gatehouse.Stage{gatehouse.StageProductionTrafficShift}}, "only at"},
+		"change windows":          {gatehouse.HookOptions{Details: map[string]any{"changeWindows": []any{map[string]any{"days": "Mon-Fri"}}}}, "changeWindows"},
+		"alarm name with a space": {gatehouse.HookOptions{Details: map[string]any{"abortOnAlarms": map[string]any{"names": []string{"api 5xx"}}}}, "holds a space"},
+		"the opt-in as a setting": {gatehouse.HookOptions{Details: map[string]any{"pause": "off"}}, "gatehouse's own"},
 	} {
 		_, suite, svc := suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}, ApprovalMode: gatehouse.ApprovalModePause})
 		msg, panicked := panics(func() {

@@ -1,6 +1,7 @@
 package gatehouse
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/bake"
@@ -320,11 +324,30 @@ func (h Hook) checkPauseTags() error {
 	if h.suite != nil {
 		defaults = h.suite.approval
 	}
-	if _, err := approval.ApplyTags(defaults, tags); err != nil {
+	fromTags, err := approval.ApplyTags(defaults, tags)
+	if err != nil {
 		return fmt.Errorf("the service's tags would be refused, and every deployment rolled back: %s", hook.OneLine(err.Error()))
+	}
+	text, err := h.detailsJSON()
+	if err != nil {
+		return err
+	}
+	if fromDetails, err := approval.Apply(defaults, json.RawMessage(cmp.Or(text, "{}"))); err == nil {
+		if diff := gocmp.Diff(tagSettings(fromDetails), tagSettings(fromTags), cmpopts.EquateEmpty()); diff != "" {
+			return fmt.Errorf("the service's tags would not be read back as these Details (-Details +tags):\n%s", diff)
+		}
 	}
 	return nil
 }
 
 // tagValue is what an ECS tag value may hold; CDK tokens pass.
 var tagValue = regexp.MustCompile(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*|.*\$\{Token\[.*)$`)
+
+// tagSettings are the settings a service's tags can set.
+func tagSettings(s approval.Settings) map[string]any {
+	return map[string]any{
+		"approvers": s.Approvers, "requiredApprovals": s.RequiredApprovals, "timeout": s.Timeout, "callbackDelay": s.CallbackDelay,
+		"firstDeployment": s.FirstDeployment, "onExpiry": s.OnExpiry, "reminderAt": s.ReminderAt, "waitForSmoke": s.WaitForSmoke,
+		"gate": s.Gate, "abortOnAlarms": s.AbortOnAlarms,
+	}
+}

@@ -84,6 +84,14 @@ func (g *Gate) OpenPause(ctx context.Context, ev hook.PauseEvent, s Settings) ([
 	}
 	waiting, err := g.Pauses.Awaiting(ctx, d.String(), ev.HookID)
 	if err != nil {
+		if ev.HookID != "" && ev.Stage.Valid() {
+			// ECS cannot be asked now, and Lambda retries an event only
+			// twice: marked from what the event says, for the sweep, which
+			// asks ECS again before it opens anything.
+			if merr := g.mark(ctx, GateKey(d, ev.Stage, PauseGate(ev.HookID)), d, ev.HookID, ev.Stage); merr != nil {
+				err = errors.Join(err, merr)
+			}
+		}
 		return nil, fmt.Errorf("describe the paused deployment: %w", err)
 	}
 	if len(waiting) == 0 {
@@ -115,11 +123,16 @@ func (g *Gate) openPaused(ctx context.Context, d hook.DeploymentARN, w Paused, s
 	// Marked before anything can fail, with what the sweep needs to open
 	// the request itself: none goes unswept, even when every delivery of
 	// the event fails.
-	if err := g.mark(ctx, key, d, w.HookID); err != nil {
+	if err := g.mark(ctx, key, d, w.HookID, w.Stage); err != nil {
 		return Verdict{}, err
 	}
 	settings, refusal, err := g.pauseSettings(ctx, w.ServiceARN, s)
 	if errors.Is(err, errNotOurs) {
+		if _, gerr := g.Store.Get(ctx, key); !errors.Is(gerr, store.ErrNotFound) {
+			// A request opened while the service had the tag goes on
+			// being swept, whatever its tags say now.
+			return Verdict{}, gerr
+		}
 		g.Log.InfoContext(ctx, "pause event ignored: the service does not ask gatehouse to decide its PAUSE hooks", "deployment_arn", d.String(), "tag", TagOptIn)
 		return Verdict{}, g.unmark(ctx, markerKey(key))
 	}

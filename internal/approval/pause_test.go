@@ -19,11 +19,16 @@ type fakePauses struct {
 	waiting map[string]Paused // by hook id
 	calls   []string
 	fail    error
+	// awaitErr fails Awaiting: ECS cannot be asked.
+	awaitErr error
 }
 
 func (f *fakePauses) Awaiting(ctx context.Context, arn, hookID string) ([]Paused, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.awaitErr != nil {
+		return nil, f.awaitErr
+	}
 	var out []Paused
 	for id, p := range f.waiting {
 		if hookID == "" || id == hookID {

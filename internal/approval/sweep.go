@@ -36,9 +36,10 @@ const PauseIndexPrefix = "pauses/open/"
 // marker is a marker's body: what the sweep needs to open the request
 // itself, should every delivery of the event have failed.
 type marker struct {
-	Marked        time.Time `json:"marked"`
-	DeploymentARN string    `json:"deploymentArn,omitempty"`
-	HookID        string    `json:"hookId,omitempty"`
+	Marked        time.Time  `json:"marked"`
+	DeploymentARN string     `json:"deploymentArn,omitempty"`
+	HookID        string     `json:"hookId,omitempty"`
+	Stage         hook.Stage `json:"stage,omitempty"`
 }
 
 func markerKey(key string) string {
@@ -47,11 +48,11 @@ func markerKey(key string) string {
 
 // mark marks the request at key, of the PAUSE hook hookID of d, as open,
 // for the sweep.
-func (g *Gate) mark(ctx context.Context, key string, d hook.DeploymentARN, hookID string) error {
+func (g *Gate) mark(ctx context.Context, key string, d hook.DeploymentARN, hookID string, stage hook.Stage) error {
 	if g.Index == nil {
 		return nil
 	}
-	body, err := json.Marshal(marker{Marked: g.Now().UTC(), DeploymentARN: d.String(), HookID: hookID})
+	body, err := json.Marshal(marker{Marked: g.Now().UTC(), DeploymentARN: d.String(), HookID: hookID, Stage: stage})
 	if err != nil {
 		return err
 	}
@@ -124,10 +125,16 @@ func (g *Gate) sweepOne(ctx context.Context, m string, settings Settings) (ended
 	}
 	r, err := g.decode(key, obj.Body)
 	if err != nil {
-		return false, err
+		return g.unreadable(ctx, m, err)
 	}
 	if r.Pause == nil || r.Pause.Done != nil {
 		return true, g.unmark(ctx, m)
+	}
+	if r.Outcome == Pending && r.dueNow(g.Now()) && g.Pauses != nil {
+		// Before a reminder or an expiry notice: is ECS still waiting?
+		if waiting, err := g.Pauses.Awaiting(ctx, r.DeploymentARN, r.Pause.HookID); err == nil && len(waiting) == 0 {
+			return false, g.endGone(ctx, key, obj, r)
+		}
 	}
 	if _, err := g.settle(ctx, key, obj); err != nil {
 		return false, fmt.Errorf("sweep %s: %w", key, err)
@@ -152,7 +159,7 @@ func (g *Gate) reopen(ctx context.Context, m, key string, settings Settings) (bo
 		g.Log.WarnContext(ctx, "sweep: a marker without its request or deployment removed", "marker", m)
 		return true, g.unmark(ctx, m)
 	}
-	if _, err := g.OpenPause(ctx, hook.PauseEvent{EventName: hook.HookAwaitingAction, DeploymentARN: mk.DeploymentARN, HookID: mk.HookID}, settings); err != nil {
+	if _, err := g.OpenPause(ctx, hook.PauseEvent{EventName: hook.HookAwaitingAction, DeploymentARN: mk.DeploymentARN, HookID: mk.HookID, Stage: mk.Stage}, settings); err != nil {
 		return false, fmt.Errorf("sweep: open the request of %s: %w", m, err)
 	}
 	if _, err := g.Store.Get(ctx, key); errors.Is(err, store.ErrNotFound) {
@@ -160,6 +167,55 @@ func (g *Gate) reopen(ctx context.Context, m, key string, settings Settings) (bo
 		return true, g.unmark(ctx, m)
 	}
 	return false, nil
+}
+
+// dueNow reports whether a pending request would now remind or expire.
+func (r *Request) dueNow(now time.Time) bool {
+	return r.Evaluate(now) != Pending || !r.RemindAt.IsZero() && !now.Before(r.RemindAt) && r.RemindedAt == nil
+}
+
+// endGone closes a pending PAUSE request whose hook ECS no longer holds
+// (the deployment stopped, was superseded or rolled back): nobody is
+// reminded of it or told it expired, and nothing is continued.
+func (g *Gate) endGone(ctx context.Context, key string, obj store.Object, r *Request) error {
+	_, _, err := Update(ctx, g.Store, key, obj.ETag, r, func(n *Request) error {
+		if n.Outcome != Pending || n.Pause == nil {
+			return nil
+		}
+		now := g.Now()
+		n.abort("ECS no longer holds the deployment at this PAUSE hook: it timed out, or the deployment stopped or rolled back", now)
+		n.AnnouncedAt = &now
+		n.Pause.Done, n.Pause.Result = &now, "the hook no longer awaits action (found by the sweep)"
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sweep %s: %w", key, err)
+	}
+	return nil
+}
+
+// unreadable ends the wait of a PAUSE request that cannot be read (corrupt,
+// or inconsistent): ECS is told ROLLBACK, from the marker, since no reading
+// of it may approve; the document is left for inspection, and the error
+// reported once.
+func (g *Gate) unreadable(ctx context.Context, m string, readErr error) (bool, error) {
+	if g.Pauses == nil {
+		return false, readErr
+	}
+	obj, err := g.Index.Get(ctx, m)
+	if err != nil {
+		return false, errors.Join(readErr, err)
+	}
+	var mk marker
+	if json.Unmarshal(obj.Body, &mk) != nil || mk.DeploymentARN == "" || mk.HookID == "" {
+		return true, errors.Join(readErr, g.unmark(ctx, m))
+	}
+	cerr := g.Pauses.Continue(ctx, mk.DeploymentARN, mk.HookID, "ROLLBACK")
+	if cerr != nil && !errors.Is(cerr, ErrHookNotWaiting) {
+		return false, errors.Join(readErr, fmt.Errorf("ROLLBACK for the unreadable request: %w", cerr))
+	}
+	g.Log.ErrorContext(ctx, "an unreadable PAUSE request: ECS told ROLLBACK", "marker", m, "err", readErr)
+	return true, errors.Join(readErr, g.unmark(ctx, m))
 }
 
 func (g *Gate) unmark(ctx context.Context, m string) error {

@@ -176,7 +176,7 @@ func TestContinueClaimed(t *testing.T) {
 // (every delivery of the event failed after the marker was written) opens
 // the request, with its messages, while ECS lists the hook awaiting action;
 // once it does not, the marker goes. A marker that names no deployment goes
-// too; a request that cannot be read does not stop the others.
+// too; a request that cannot be read fails the sweep, not the others.
 func TestSweepOpensWhatTheEventsDidNot(t *testing.T) {
 	f, ps, ev := pauseFixture(t)
 	f.gate.Index = f.st
@@ -214,8 +214,8 @@ func TestSweepOpensWhatTheEventsDidNot(t *testing.T) {
 	f.st.Delete(context.Background(), f.key)
 	ps.waiting = nil
 	f.gate.Sweep(context.Background(), f.poll.Settings)
-	if got := f.markers(t); len(got) != 1 || got[0] != broken {
-		t.Errorf("markers %v, want only the broken request's", got)
+	if got := f.markers(t); len(got) != 0 {
+		t.Errorf("markers %v, want none: the broken request's named no hook to roll back, and went with the error", got)
 	}
 }
 
@@ -245,5 +245,67 @@ func TestSweepWithoutIndex(t *testing.T) {
 	f, _, _ := pauseFixture(t)
 	if _, err := f.gate.Sweep(context.Background(), f.poll.Settings); err == nil {
 		t.Error("a sweep without an index reported success")
+	}
+}
+
+// TestSweepWhenECSCouldNotBeAsked: an event ECS could not be asked about
+// (every delivery failed) leaves a marker from what the event says; the
+// sweep asks ECS again and opens the request.
+func TestSweepWhenECSCouldNotBeAsked(t *testing.T) {
+	f, ps, ev := pauseFixture(t)
+	f.gate.Index = f.st
+	ev.Stage = hook.StagePostTestTrafficShift
+	ps.awaitErr = errors.New("ThrottlingException")
+	if _, err := f.gate.OpenPause(context.Background(), ev, f.poll.Settings); err == nil {
+		t.Fatal("OpenPause succeeded though ECS could not be asked")
+	}
+	if m := f.markers(t); len(m) != 1 || m[0] != markerKey(f.key) || len(f.n.sent()) != 0 {
+		t.Fatalf("markers %v, %d messages; want the request's marker and nobody asked yet", m, len(f.n.sent()))
+	}
+	ps.awaitErr = nil
+	f.sweep(t)
+	if r, _ := f.load(t); r.Pause == nil || len(f.n.sent()) != 2 {
+		t.Errorf("the sweep did not open the request: %+v, %d messages", r, len(f.n.sent()))
+	}
+}
+
+// TestSweepLeavesWhatECSLeft: a pending request whose hook ECS no longer
+// holds (the deployment stopped or rolled back) is closed when its
+// reminder or expiry comes, without reminding, announcing or continuing.
+func TestSweepLeavesWhatECSLeft(t *testing.T) {
+	f, ps, _ := sweptFixture(t)
+	sent := len(f.n.sent())
+	ps.waiting = nil
+	f.clock.Add(5 * time.Hour)
+	f.sweep(t)
+	r, _ := f.load(t)
+	if r.Outcome != Aborted || r.Pause.Done == nil || len(ps.calls) != 0 || len(f.n.sent()) != sent {
+		t.Errorf("outcome %s, pause %+v, calls %v, %d new messages; want aborted quietly", r.Outcome, r.Pause, ps.calls, len(f.n.sent())-sent)
+	}
+	if s := f.sweep(t); s.Ended != 1 || len(f.markers(t)) != 0 {
+		t.Errorf("swept %+v: want the marker removed", s)
+	}
+}
+
+// TestSweepRollsBackWhatItCannotRead: a PAUSE request that cannot be read
+// (corrupt, inconsistent) approves nothing: ECS is told ROLLBACK from the
+// marker, once, the document is left for inspection, and the marker goes.
+func TestSweepRollsBackWhatItCannotRead(t *testing.T) {
+	f, ps, _ := sweptFixture(t)
+	if err := f.st.Put(context.Background(), f.key, []byte(`{"schemaVersion": 99}`), "application/json"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.gate.Sweep(context.Background(), f.poll.Settings); err == nil {
+		t.Error("a sweep over an unreadable request reported nothing")
+	}
+	if fmt.Sprint(ps.calls) != "[hook-1 ROLLBACK]" || len(f.markers(t)) != 0 {
+		t.Errorf("calls %v, markers %v; want one ROLLBACK and the marker removed", ps.calls, f.markers(t))
+	}
+	if obj, err := f.st.Get(context.Background(), f.key); err != nil || string(obj.Body) != `{"schemaVersion": 99}` {
+		t.Errorf("the document was changed: %s, %v", obj.Body, err)
+	}
+	f.sweep(t)
+	if len(ps.calls) != 1 {
+		t.Errorf("calls %v after another sweep", ps.calls)
 	}
 }

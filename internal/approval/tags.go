@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
@@ -117,6 +118,9 @@ var errNotOurs = errors.New("the service has no " + TagOptIn + "=" + OptInApprov
 func DetailTags(details map[string]any) (map[string]string, error) {
 	tags := map[string]string{TagOptIn: OptInApproval}
 	for k, v := range details {
+		if TagPrefix+k == TagOptIn {
+			return nil, fmt.Errorf("%s: not a setting: the tag %s is gatehouse's own", k, TagOptIn)
+		}
 		text, err := tagText(v)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", k, err)
@@ -148,6 +152,9 @@ func tagText(v any) (string, error) {
 				return "", err
 			}
 			for _, w := range list {
+				if strings.HasSuffix(w, "*") {
+					return "", fmt.Errorf("%q ends in *, which a tag reads as a prefix: give prefixes without it", w)
+				}
 				if field == "prefixes" {
 					w += "*"
 				}
@@ -164,8 +171,19 @@ func tagText(v any) (string, error) {
 	return "", fmt.Errorf("%v (%T) cannot be written in a tag", v, v)
 }
 
-// tagWords is a list value as words.
+// tagWords is a list value as words: none may hold a space, which would
+// split it in two when the tag is read.
 func tagWords(v any) ([]string, error) {
+	words, err := listWords(v)
+	for _, w := range words {
+		if strings.ContainsFunc(w, unicode.IsSpace) || w == "" {
+			return nil, fmt.Errorf("%q cannot be a word of a tag's list: it is empty or holds a space", w)
+		}
+	}
+	return words, err
+}
+
+func listWords(v any) ([]string, error) {
 	switch v := v.(type) {
 	case nil:
 		return nil, nil

@@ -2,6 +2,7 @@ package approval
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -109,6 +110,22 @@ func TestPauseSettingsFromTags(t *testing.T) {
 		t.Errorf("unreadable tags left %v, calls %v", f.st.Keys(), ps.calls)
 	}
 
+	// A request opened while the service had the tag goes on being swept
+	// after it lost it.
+	f, _, ev = pauseFixture(t)
+	f.gate.Index = f.st
+	f.gate.Tags = fakeTags{tags: map[string]string{TagOptIn: OptInApproval}}
+	if _, err := f.gate.OpenPause(context.Background(), ev, f.poll.Settings); err != nil {
+		t.Fatal(err)
+	}
+	f.gate.Tags = fakeTags{tags: map[string]string{}}
+	if _, err := f.gate.OpenPause(context.Background(), ev, f.poll.Settings); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := f.st.List(context.Background(), PauseIndexPrefix, 0); len(m) != 1 {
+		t.Errorf("markers %v: a repeated event removed an open request's marker", m)
+	}
+
 	// Another team's PAUSE hook, on a service without the opt-in tag:
 	// nothing is opened, sent or continued, and no marker is left.
 	f, ps, ev = pauseFixture(t)
@@ -119,5 +136,48 @@ func TestPauseSettingsFromTags(t *testing.T) {
 	}
 	if len(f.st.Keys()) != 0 || len(ps.calls) != 0 || len(f.n.sent()) != 0 {
 		t.Errorf("a PAUSE hook not ours left %v, calls %v, %d messages", f.st.Keys(), ps.calls, len(f.n.sent()))
+	}
+}
+
+// TestDetailTags: what Attach writes as tags is read back as the same
+// settings; what a tag would read otherwise is refused, naming the key.
+func TestDetailTags(t *testing.T) {
+	suite := DefaultSettings()
+	suite.Approvers = []string{"alice@example.com", "bob@example.com"}
+	details := map[string]any{
+		"approvers": []any{"alice@example.com", "bob@example.com"}, "requiredApprovals": 2, "timeout": "4h",
+		"abortOnAlarms": map[string]any{"names": []any{"orders-5xx"}, "prefixes": []any{"orders-"}}, "waitForSmoke": true,
+	}
+	tags, err := DetailTags(details)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tags[TagOptIn] != OptInApproval {
+		t.Errorf("tags %v lack the opt-in", tags)
+	}
+	fromTags, err := ApplyTags(suite, tags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(details)
+	fromDetails, err := Apply(suite, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(fromDetails.AbortOnAlarms, fromTags.AbortOnAlarms); diff != "" || fromTags.RequiredApprovals != 2 || fromTags.Timeout != 4*time.Hour || len(fromTags.Approvers) != 2 {
+		t.Errorf("read back differently: %+v (alarms -details +tags:\n%s)", fromTags, diff)
+	}
+	for key, v := range map[string]any{
+		"pause":         "off",
+		"abortOnAlarms": map[string]any{"names": []any{"api 5xx"}},
+		"approvers":     []any{"alice@example.com", ""},
+		"gate":          map[string]any{"x": 1},
+	} {
+		if _, err := DetailTags(map[string]any{key: v}); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("DetailTags(%s: %v) = %v, want a refusal naming it", key, v, err)
+		}
+	}
+	if _, err := DetailTags(map[string]any{"abortOnAlarms": map[string]any{"names": []any{"cpu*"}}}); err == nil {
+		t.Error("an alarm name ending in * was accepted: a tag would read it as a prefix")
 	}
 }
