@@ -153,6 +153,11 @@ func (g *Gate) openPaused(ctx context.Context, d hook.DeploymentARN, w Paused, s
 		refusal = timeoutContinueRefusal
 	}
 	var v Verdict
+	if refusal == "" {
+		if v, ok, err := g.laterStep(ctx, key, p); ok || err != nil {
+			return v, err
+		}
+	}
 	if refusal != "" {
 		// Refused, and rolled back below.
 		if err := g.Refuse(ctx, p, refusal); err != nil {

@@ -243,6 +243,9 @@ type Request struct {
 	// Refusal says why the suite's policy refused the service's
 	// configuration (Outcome Refused).
 	Refusal string `json:"refusal,omitempty"`
+	// Carried is, for a PAUSE request closed Skipped at a later step of a
+	// linear or canary deployment, the earlier step's decision it carries.
+	Carried string `json:"carried,omitempty"`
 	// Policy says, for people, what the suite's policy does not let this
 	// service loosen.
 	Policy []string `json:"policy,omitempty"`
@@ -671,6 +674,9 @@ func (r *Request) Summary(o Outcome) string {
 	case Refused:
 		return "refused by the suite's policy: " + r.Refusal + "; nobody was asked to approve"
 	case Skipped:
+		if r.Carried != "" {
+			return "decided at an earlier step of this deployment: " + r.Carried
+		}
 		return firstDeploymentSkipped
 	case Aborted:
 		s := "aborted: " + r.AbortReason

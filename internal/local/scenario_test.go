@@ -90,3 +90,42 @@ func TestStepGateAsksOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestStepPauseGateAsksOnce: a PAUSE approval hook at the stage a linear or
+// canary deployment runs at every step pauses at each step; whether ECS
+// gives the later pauses new hookIds or the first one's (not documented),
+// the approvers are asked once, and every step's pause is continued.
+func TestStepPauseGateAsksOnce(t *testing.T) {
+	s, _ := FindScenario("approve")
+	for _, strategy := range []string{"linear", "canary"} {
+		for _, steps := range simulator.PauseStepsModes {
+			t.Run(strategy+"/"+string(steps), func(t *testing.T) {
+				t.Parallel()
+				cfg := DefaultConfig()
+				cfg.Speed = MaxSpeed
+				cfg.Strategy = strategy
+				cfg.ApprovalMode = ModePause
+				cfg.ECS = "pause-steps=" + string(steps)
+				for i, h := range cfg.Hooks {
+					if h.Function == FnApproval {
+						cfg.Hooks[i].Stages = []hook.Stage{hook.StagePreProductionTrafficShift}
+					}
+				}
+				var out bytes.Buffer
+				if code := RunScenario(context.Background(), s, cfg, &out); code != ExitAsExpected {
+					t.Fatalf("exit %d\n%s", code, out.String())
+				}
+				text := out.String()
+				want := map[string]int{"linear": 4, "canary": 2}[strategy]
+				for _, who := range []string{"alice@example.com", "bob@example.com"} {
+					if n := strings.Count(text, "to "+who+": [gatehouse] Approve"); n != 1 {
+						t.Errorf("%s was asked %d times, want once:\n%s", who, n, text)
+					}
+				}
+				if n := len(regexp.MustCompile(`approval-hook\s+SUCCEEDED`).FindAllStringIndex(text, -1)); n != want {
+					t.Errorf("%d pauses continued, want one a step (%d):\n%s", n, want, text)
+				}
+			})
+		}
+	}
+}

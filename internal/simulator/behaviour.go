@@ -42,11 +42,28 @@ const (
 	RollbackAbsent RollbackWeights = "absent"
 )
 
+// PauseSteps is which hookId ECS gives a PAUSE hook at a stage that runs
+// again at each step of a linear or canary deployment
+// (PRE_PRODUCTION_TRAFFIC_SHIFT): not documented.
+type PauseSteps string
+
+// The readings of a PAUSE hook's later steps.
+const (
+	// PauseStepsNewHook: each step's pause is a new run, with its own
+	// hookId.
+	PauseStepsNewHook PauseSteps = "new-hook"
+	// PauseStepsSameHook: every step's pause has the first one's hookId.
+	PauseStepsSameHook PauseSteps = "same-hook"
+)
+
 // Behaviour is how the simulated ECS plays what the documentation leaves
 // open. The zero value is DefaultBehaviour.
 type Behaviour struct {
 	HookDetails     HookDetailsMode
 	RollbackWeights RollbackWeights
+	// PauseSteps matters only to PAUSE hooks at a stage a linear or canary
+	// deployment runs at every step; Behaviours leaves it at its default.
+	PauseSteps PauseSteps
 }
 
 // DefaultBehaviour is what the documentation and AWS's sample suggest most
@@ -54,12 +71,14 @@ type Behaviour struct {
 // re-sends its configuration with every answer, which only replacement
 // needs), and the weights reversed during a rollback (the sample reads them
 // so).
+// (PauseSteps left empty reads as PauseStepsNewHook: each pause is a run.)
 var DefaultBehaviour = Behaviour{HookDetails: HookDetailsReplace, RollbackWeights: RollbackReversed}
 
 // HookDetailsModes and RollbackWeightsModes list the values, default first.
 var (
 	HookDetailsModes     = []HookDetailsMode{HookDetailsReplace, HookDetailsMerge, HookDetailsDeepMerge}
 	RollbackWeightsModes = []RollbackWeights{RollbackReversed, RollbackEmpty, RollbackAbsent}
+	PauseStepsModes      = []PauseSteps{PauseStepsNewHook, PauseStepsSameHook}
 )
 
 // Behaviours returns every combination, DefaultBehaviour first.
@@ -80,13 +99,20 @@ func (b Behaviour) withDefaults() Behaviour {
 	if b.RollbackWeights == "" {
 		b.RollbackWeights = DefaultBehaviour.RollbackWeights
 	}
+	if b.PauseSteps == "" {
+		b.PauseSteps = PauseStepsNewHook
+	}
 	return b
 }
 
 // String writes b as ParseBehaviour reads it.
 func (b Behaviour) String() string {
 	b = b.withDefaults()
-	return fmt.Sprintf("hookdetails=%s,rollback-weights=%s", b.HookDetails, b.RollbackWeights)
+	s := fmt.Sprintf("hookdetails=%s,rollback-weights=%s", b.HookDetails, b.RollbackWeights)
+	if b.PauseSteps != PauseStepsNewHook {
+		s += ",pause-steps=" + string(b.PauseSteps)
+	}
+	return s
 }
 
 // ParseBehaviour reads "hookdetails=merge,rollback-weights=empty"; keys left
@@ -101,7 +127,7 @@ func ParseBehaviour(s string) (Behaviour, error) {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		switch {
 		case !ok:
-			return b, fmt.Errorf("%q: want key=value, keys hookdetails and rollback-weights", part)
+			return b, fmt.Errorf("%q: want key=value, keys hookdetails, rollback-weights and pause-steps", part)
 		case k == "hookdetails":
 			if !slices.Contains(HookDetailsModes, HookDetailsMode(v)) {
 				return b, fmt.Errorf("hookdetails=%s: want one of %s", v, join(HookDetailsModes))
@@ -112,8 +138,16 @@ func ParseBehaviour(s string) (Behaviour, error) {
 				return b, fmt.Errorf("rollback-weights=%s: want one of %s", v, join(RollbackWeightsModes))
 			}
 			b.RollbackWeights = RollbackWeights(v)
+		case k == "pause-steps":
+			if !slices.Contains(PauseStepsModes, PauseSteps(v)) {
+				return b, fmt.Errorf("pause-steps=%s: want one of %s", v, join(PauseStepsModes))
+			}
+			b.PauseSteps = PauseSteps(v)
+			if b.PauseSteps == PauseStepsNewHook {
+				b.PauseSteps = ""
+			}
 		default:
-			return b, fmt.Errorf("%q: unknown key, want hookdetails or rollback-weights", k)
+			return b, fmt.Errorf("%q: unknown key, want hookdetails, rollback-weights or pause-steps", k)
 		}
 	}
 	return b, nil

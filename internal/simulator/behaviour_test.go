@@ -14,6 +14,8 @@ func TestParseBehaviour(t *testing.T) {
 		"hookdetails=merge":       {HookDetails: HookDetailsMerge, RollbackWeights: RollbackReversed},
 		"rollback-weights=absent": {HookDetails: HookDetailsReplace, RollbackWeights: RollbackAbsent},
 		"hookdetails=deep-merge, rollback-weights=empty": {HookDetails: HookDetailsDeepMerge, RollbackWeights: RollbackEmpty},
+		"pause-steps=same-hook":                          {HookDetails: HookDetailsReplace, RollbackWeights: RollbackReversed, PauseSteps: PauseStepsSameHook},
+		"pause-steps=new-hook":                           DefaultBehaviour,
 	} {
 		got, err := ParseBehaviour(in)
 		if err != nil || got != want {
@@ -27,6 +29,7 @@ func TestParseBehaviour(t *testing.T) {
 		"hookdetails=patch":     "want one of replace, merge, deep-merge",
 		"rollback-weights=zero": "want one of reversed, empty, absent",
 		"weights=empty":         "unknown key",
+		"pause-steps=reuse":     "want one of new-hook, same-hook",
 		"hookdetails":           "want key=value",
 	} {
 		if _, err := ParseBehaviour(in); err == nil || !strings.Contains(err.Error(), want) {

@@ -53,7 +53,18 @@ func (s *Simulator) runPause(ctx context.Context, d *Deployment, stage hook.Stag
 	}
 	p := &Pause{HookID: randomUUID(), Hook: h.Name, Stage: stage, Status: "AWAITING_ACTION",
 		ExpiresAt: s.Clock.Now().Add(timeout), TimeoutAction: onTimeout, action: make(chan string, 1)}
-	d.set(func(d *Deployment) { d.pauses = append(d.pauses, p) })
+	d.set(func(d *Deployment) {
+		if s.Behaviour.withDefaults().PauseSteps == PauseStepsSameHook {
+			// A later step's pause keeps the first one's hookId.
+			for _, earlier := range d.pauses {
+				if earlier.Hook == h.Name && earlier.Stage == stage {
+					p.HookID = earlier.HookID
+					break
+				}
+			}
+		}
+		d.pauses = append(d.pauses, p)
+	})
 	s.emit(d, Event{Stage: stage, Hook: h.Name, Status: "AWAITING_ACTION", Reason: "hook " + p.HookID})
 	if s.OnPause != nil {
 		ev := pauseEvent(s, d, p)
