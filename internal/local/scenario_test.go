@@ -117,10 +117,18 @@ func TestStepPauseGateAsksOnce(t *testing.T) {
 				}
 				text := out.String()
 				want := map[string]int{"linear": 4, "canary": 2}[strategy]
+				// Someone is asked, nobody twice (a vote may close the request
+				// before every link is out: then no more are sent).
+				asked := 0
 				for _, who := range []string{"alice@example.com", "bob@example.com"} {
-					if n := strings.Count(text, "to "+who+": [gatehouse] Approve"); n != 1 {
-						t.Errorf("%s was asked %d times, want once:\n%s", who, n, text)
+					n := strings.Count(text, "to "+who+": [gatehouse] Approve")
+					if n > 1 {
+						t.Errorf("%s was asked %d times, want at most once:\n%s", who, n, text)
 					}
+					asked += n
+				}
+				if asked == 0 {
+					t.Errorf("nobody was asked:\n%s", text)
 				}
 				if n := len(regexp.MustCompile(`approval-hook\s+SUCCEEDED`).FindAllStringIndex(text, -1)); n != want {
 					t.Errorf("%d pauses continued, want one a step (%d):\n%s", n, want, text)
