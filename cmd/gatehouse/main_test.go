@@ -53,6 +53,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"local", "--speed", "-1", "--scenario", "approve"}, 2, "speed"},
 		{[]string{"local", "--config", "/nonexistent.yaml"}, 2, "config"},
 		{[]string{"local", "extra"}, 2, "unexpected argument"},
+		{[]string{"local", "--approval-mode", "paused", "--scenario", "approve"}, 2, "approvalMode"},
 		{[]string{"approve"}, 2, "want exactly one deployment ARN"},
 		{[]string{"list", "x"}, 2, "unexpected argument"},
 		{[]string{"status", "arn:aws:ecs:us-west-2:1:service/c/s", "--bucket", "b"}, 2, "not a service-deployment ARN"},
@@ -112,6 +113,15 @@ func runScenario(t *testing.T, mode string, strategy rollout.Kind, b simulator.B
 			t.Errorf("scenario %s (%s, %s, %s): exit %d, last line %q; want 0 and %s\n%s%s", s.Name, mode, strategy, b, code, last, s.Want, out, errOut)
 		}
 	})
+}
+
+// TestBadTopic: a GATEHOUSE_TOPIC_ARN that is no ARN stops the CLI before
+// it asks AWS anything, naming the variable.
+func TestBadTopic(t *testing.T) {
+	code, out, errOut := gatehouse(t, env(map[string]string{"GATEHOUSE_TOPIC_ARN": "reviews"}), "list", "--bucket", "b")
+	if code == 0 || !strings.Contains(out+errOut, "GATEHOUSE_TOPIC_ARN") {
+		t.Errorf("gatehouse list with a bad topic = %d, %q %q; want an error naming GATEHOUSE_TOPIC_ARN", code, out, errOut)
+	}
 }
 
 // env is a fake process environment.

@@ -148,6 +148,10 @@ func parseOperator(cmd string, args []string, stderr io.Writer, getenv func(stri
 // newOperator returns the operator for the state bucket, with the
 // caller's AWS credentials.
 func newOperator(ctx context.Context, bucket string, stdout io.Writer, getenv func(string) string) (*operator.Operator, error) {
+	topic := strings.TrimSpace(getenv(config.EnvTopicARN))
+	if topic != "" && !strings.HasPrefix(topic, "arn:") {
+		return nil, fmt.Errorf("%s: %q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", config.EnvTopicARN, topic)
+	}
 	accounts, err := config.ParseAccounts(getenv(config.EnvOperatorAccounts))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", config.EnvOperatorAccounts, err)
@@ -167,7 +171,7 @@ func newOperator(ctx context.Context, bucket string, stdout io.Writer, getenv fu
 	}
 	st := store.New(awsenv.NewS3(cfg, getenv), bucket)
 	var settler *approval.Gate
-	if topic := strings.TrimSpace(getenv(config.EnvTopicARN)); topic != "" {
+	if topic != "" {
 		// Pause mode: a deciding vote continues the deployment at once.
 		settler = newSettler(cfg, getenv, st, topic)
 	}

@@ -324,5 +324,10 @@ func LoadApprovalAPI(getenv func(string) string) (ApprovalAPI, error) {
 		ReviewURL: l.optionalURL(EnvReviewURL),
 		TopicARN:  strings.TrimSpace(getenv(EnvTopicARN)),
 	}
+	if c.TopicARN != "" && !strings.HasPrefix(c.TopicARN, "arn:") {
+		// Optional, but a wrong one would leave every PAUSE decision's
+		// announcement to fail.
+		l.bad(EnvTopicARN, "%q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", c.TopicARN)
+	}
 	return c, errors.Join(l.errs...)
 }

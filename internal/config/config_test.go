@@ -163,6 +163,15 @@ func TestReviewURL(t *testing.T) {
 	if c, err := LoadApprovalAPI(env(api)); err != nil || c.ReviewURL != "https://deploy.example.com/gatehouse" {
 		t.Errorf("LoadApprovalAPI = %+v, %v, want the review URL", c, err)
 	}
+	api[EnvTopicARN] = "arn:aws:sns:us-west-2:123456789012:gatehouse-reviews"
+	if c, err := LoadApprovalAPI(env(api)); err != nil || c.TopicARN != api[EnvTopicARN] {
+		t.Errorf("LoadApprovalAPI = %+v, %v, want the topic (pause mode)", c, err)
+	}
+	api[EnvTopicARN] = "gatehouse-reviews"
+	if _, err := LoadApprovalAPI(env(api)); err == nil || !strings.Contains(err.Error(), EnvTopicARN) {
+		t.Errorf("LoadApprovalAPI with topic %q = %v, want it refused naming %s", api[EnvTopicARN], err, EnvTopicARN)
+	}
+	delete(api, EnvTopicARN)
 	for _, bad := range []string{"deploy.example.com/gatehouse", "https:///gatehouse", "https://x/gatehouse?a=1", "https://x/gatehouse#f", "ftp://x"} {
 		api[EnvReviewURL] = bad
 		if _, err := LoadApprovalAPI(env(api)); err == nil || !strings.Contains(err.Error(), EnvReviewURL) {

@@ -2,7 +2,6 @@ package local
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -34,7 +33,7 @@ func TestPauseHookApproval(t *testing.T) {
 			if len(paused) != 1 {
 				t.Fatalf("pauses %+v", paused)
 			}
-			dash := getPage(t, l.UIURL)
+			_, dash := get(t, l.UIURL)
 			if want := "awaits action (the deciding vote continues it) until " + paused[0].ExpiresAt.Format("2006-01-02 15:04") + " (simulated), then ROLLBACK"; !strings.Contains(dash, want) {
 				t.Errorf("the dashboard does not show the paused hook's expiry %q:\n%s", want, dash)
 			}
@@ -131,18 +130,4 @@ func TestPauseHookThatWouldContinue(t *testing.T) {
 			t.Errorf("pauses %+v, want one ended by ROLLBACK", p)
 		}
 	}
-}
-
-func getPage(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

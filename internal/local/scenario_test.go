@@ -59,14 +59,7 @@ func TestStepGateAsksOnce(t *testing.T) {
 	for _, strategy := range []string{"linear", "canary"} {
 		t.Run(strategy, func(t *testing.T) {
 			t.Parallel()
-			cfg := DefaultConfig()
-			cfg.Speed = MaxSpeed
-			cfg.Strategy = strategy
-			for i, h := range cfg.Hooks {
-				if h.Function == FnApproval {
-					cfg.Hooks[i].Stages = []hook.Stage{hook.StagePreProductionTrafficShift}
-				}
-			}
+			cfg := stepGateConfig(strategy)
 			var out bytes.Buffer
 			if code := RunScenario(context.Background(), s, cfg, &out); code != ExitAsExpected {
 				t.Fatalf("exit %d\n%s", code, out.String())
@@ -101,16 +94,9 @@ func TestStepPauseGateAsksOnce(t *testing.T) {
 		for _, steps := range simulator.PauseStepsModes {
 			t.Run(strategy+"/"+string(steps), func(t *testing.T) {
 				t.Parallel()
-				cfg := DefaultConfig()
-				cfg.Speed = MaxSpeed
-				cfg.Strategy = strategy
+				cfg := stepGateConfig(strategy)
 				cfg.ApprovalMode = ModePause
 				cfg.ECS = "pause-steps=" + string(steps)
-				for i, h := range cfg.Hooks {
-					if h.Function == FnApproval {
-						cfg.Hooks[i].Stages = []hook.Stage{hook.StagePreProductionTrafficShift}
-					}
-				}
 				var out bytes.Buffer
 				if code := RunScenario(context.Background(), s, cfg, &out); code != ExitAsExpected {
 					t.Fatalf("exit %d\n%s", code, out.String())
@@ -136,4 +122,18 @@ func TestStepPauseGateAsksOnce(t *testing.T) {
 			})
 		}
 	}
+}
+
+// stepGateConfig is the built-in configuration under strategy, at the
+// highest speed, with the approval gate at the stage every step runs.
+func stepGateConfig(strategy string) Config {
+	cfg := DefaultConfig()
+	cfg.Speed = MaxSpeed
+	cfg.Strategy = strategy
+	for i, h := range cfg.Hooks {
+		if h.Function == FnApproval {
+			cfg.Hooks[i].Stages = []hook.Stage{hook.StagePreProductionTrafficShift}
+		}
+	}
+	return cfg
 }
