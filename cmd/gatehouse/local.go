@@ -28,7 +28,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	stateDir := fs.String("state-dir", defaultStateDir(), "where the embedded S3 data and the deployments are kept")
 	listen := fs.String("listen", local.DefaultListen, "address of the dashboard and the review pages")
 	strategy := fs.String("strategy", "", "how production traffic moves to green: blue-green, linear or canary (default blue-green)")
-	ecs := fs.String("ecs", "", "how the simulated ECS plays what its documentation leaves open: hookdetails=replace|merge|deep-merge,rollback-weights=reversed|empty|absent,pause-steps=new-hook|same-hook (default "+simulator.DefaultBehaviour.String()+")")
+	ecs := fs.String("ecs", "", "how the simulated ECS plays what its documentation leaves open: hookdetails=merge|replace|deep-merge,rollback-weights=reversed|empty|absent,mixed-stage=24h|pause-timeout (default "+simulator.DefaultBehaviour.String()+")")
 	mode := fs.String("approval-mode", "", "how the approval gate holds a deployment: lambda (ECS calls the hook until it answers) or pause (an ECS PAUSE hook; the deciding vote continues it) (default lambda)")
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)

@@ -290,6 +290,7 @@ func (o Options) check() error {
 		SmokeConfig:       o.SmokeConfig,
 		BakeConfig:        o.BakeConfig,
 		Policy:            o.Policy,
+		ApprovalMode:      o.ApprovalMode,
 	}
 	if _, err := settings.checkSettings(contextNames); err != nil {
 		errs = append(errs, err)

@@ -60,10 +60,13 @@ const (
 const (
 	// MaxHooks is the most Lambda hooks one service may have.
 	MaxHooks = 10
-	// MaxHookTimeout is the longest timeoutConfiguration ECS accepts
-	// (timeoutInMinutes 1 to 20160, in the ECS API and in CloudFormation's
-	// AWS::ECS::Service HookTimeoutConfig): 14 days.
-	MaxHookTimeout = hook.MaxTimeout
+	// MaxHookTimeout is the longest timeoutConfiguration ECS accepts for a
+	// Lambda hook (timeoutInMinutes 1 to 1440): 24 hours. A stage with
+	// Lambda hooks lasts at most that long, then the deployment rolls back.
+	MaxHookTimeout = hook.MaxLambdaTimeout
+	// MaxPauseHookTimeout is the longest a PAUSE hook waits
+	// (timeoutInMinutes 1 to 20160): 14 days.
+	MaxPauseHookTimeout = hook.MaxPauseTimeout
 	// DefaultECSHookTimeout is the timeout ECS gives a hook without a
 	// timeoutConfiguration.
 	DefaultECSHookTimeout = hook.DefaultTimeout
@@ -82,9 +85,11 @@ type Hook struct {
 	// CDK string tokens. Nil means none.
 	Details map[string]any
 	// Timeout is the hook's timeoutConfiguration, in whole minutes from 1
-	// minute to 20160 minutes (14 days, MaxHookTimeout). Zero leaves ECS's
-	// default (24 hours, ROLLBACK). Where a CloudFormation stack deploys the
-	// service, the stack operation's 36 hours bound it too (CheckStackDuration).
+	// minute to 1440 minutes (24 hours, MaxHookTimeout) for a Lambda hook,
+	// or 20160 minutes (14 days, MaxPauseHookTimeout) for a PAUSE hook.
+	// Zero leaves ECS's default (24 hours, ROLLBACK). Where a CloudFormation
+	// stack deploys the service, the stack operation's 36 hours bound it
+	// too (CheckStackDuration).
 	Timeout time.Duration
 	// OnTimeout is the action at Timeout; empty means ROLLBACK.
 	OnTimeout TimeoutAction
@@ -122,8 +127,12 @@ func (h Hook) check() error {
 		}
 		seen[s] = true
 	}
-	if h.Timeout != 0 && (h.Timeout < time.Minute || h.Timeout > MaxHookTimeout || h.Timeout%time.Minute != 0) {
-		problems = append(problems, fmt.Sprintf("Timeout %v is not a whole number of minutes from 1m to %s (20160 minutes, the most ECS allows)", h.Timeout, hook.FormatDuration(MaxHookTimeout)))
+	if limit := hook.MaxHookTimeout(h.Pause); h.Timeout != 0 && (h.Timeout < time.Minute || h.Timeout > limit || h.Timeout%time.Minute != 0) {
+		kind := "a Lambda hook: ECS ends a stage with Lambda hooks after 24 hours and rolls back; a PAUSE hook (approval mode pause) waits up to 14 days"
+		if h.Pause {
+			kind = "a PAUSE hook"
+		}
+		problems = append(problems, fmt.Sprintf("Timeout %v is not a whole number of minutes from 1m to %s (%d minutes, the most ECS allows %s)", h.Timeout, hook.FormatDuration(limit), int(limit.Minutes()), kind))
 	}
 	if h.Pause && h.kind != kindApproval {
 		problems = append(problems, "only the approval hook (Targets.Approval) can be a PAUSE hook")

@@ -26,7 +26,11 @@ import (
 // stays an hour below the approval hook's default ECS timeout
 // (DefaultApprovalTimeout, 24h), so a request expires, and onExpiry decides,
 // before ECS gives up on the hook and rolls the deployment back.
-const DefaultSuiteApprovalTimeout = 23 * time.Hour
+const DefaultSuiteApprovalTimeout = approval.DefaultTimeout
+
+// lambdaLimit says why a Lambda-mode approval must expire within a day.
+var lambdaLimit = fmt.Sprintf("cannot expire before ECS's 24-hour limit: ECS ends a stage with Lambda hooks after 24 hours (a Lambda hook's timeout is at most 1440 minutes) and rolls the deployment back, so onExpiry could never take effect; give less than 24h (at most %s), or use approval mode pause (-c approvalMode=pause, SuiteProps.ApprovalMode), where an ECS PAUSE hook waits up to 14 days",
+	hook.FormatDuration(DefaultSuiteApprovalTimeout))
 
 // hookDefaults are a suite's defaults, as its functions load them at start
 // from the environment the suite gives them.
@@ -144,9 +148,11 @@ func (p *SuiteProps) checkSettings(n settingNames) (*hookDefaults, error) {
 	switch {
 	case err != nil:
 		errs = append(errs, fmt.Errorf("%s: %s", n.approval, hook.OneLine(err.Error())))
-	case a.Defaults.Timeout >= MaxHookTimeout:
-		errs = append(errs, fmt.Errorf("%s: %s is not below %s, the longest hook timeout ECS allows (20160 minutes): the request would expire as ECS times the hook out and rolls back, so onExpiry could never take effect; give at most %s",
-			n.timeout, p.ApprovalTimeout, hook.FormatDuration(MaxHookTimeout), hook.FormatDuration(MaxHookTimeout-time.Hour)))
+	case p.ApprovalMode == ApprovalModePause && a.Defaults.Timeout >= MaxPauseHookTimeout:
+		errs = append(errs, fmt.Errorf("%s: %s is not below %s, the longest a PAUSE hook waits (20160 minutes): the request would expire as ECS times the hook out and rolls back, so onExpiry could never take effect; give at most %s",
+			n.timeout, p.ApprovalTimeout, hook.FormatDuration(MaxPauseHookTimeout), hook.FormatDuration(MaxPauseHookTimeout-time.Hour)))
+	case p.ApprovalMode != ApprovalModePause && a.Defaults.Timeout >= MaxHookTimeout:
+		errs = append(errs, fmt.Errorf("%s: %s %s", n.timeout, p.ApprovalTimeout, lambdaLimit))
 	}
 	d.approval = a.Defaults
 	s, err := config.LoadSmokeHook(func(k string) string { return smokeEnv[k] })
@@ -257,6 +263,9 @@ func (h Hook) checkDetails() (warnings []string, err error) {
 		if err != nil {
 			return nil, fail("the hook would answer FAILED and roll every deployment back: invalid approval configuration (hookDetails over the suite's defaults): %s", hook.OneLine(err.Error()))
 		}
+		if !h.Pause && s.Timeout >= MaxHookTimeout {
+			return nil, fail("hookDetails.timeout: the approval's timeout %s (hookDetails.timeout, or the suite's ApprovalTimeout) %s", hook.FormatDuration(s.Timeout), lambdaLimit)
+		}
 		if s.Timeout >= ecsTimeout {
 			return nil, fail("hookDetails.timeout: the approval's timeout %s (hookDetails.timeout, or the suite's ApprovalTimeout) is not below the hook's ECS timeout %s: ECS would time the hook out and roll back as the request expires, so onExpiry could never take effect; give a shorter hookDetails.timeout or a longer Timeout",
 				hook.FormatDuration(s.Timeout), hook.FormatDuration(ecsTimeout))
@@ -300,6 +309,9 @@ func (h Hook) checkApprovalTimeoutOnly(raw json.RawMessage, ecsTimeout time.Dura
 	d, err := approval.ParseTimeout(v)
 	if err != nil {
 		return nil, fail("hookDetails.timeout: %v", err)
+	}
+	if !h.Pause && d >= MaxHookTimeout {
+		return nil, fail("hookDetails.timeout: %s %s", v, lambdaLimit)
 	}
 	if d >= ecsTimeout {
 		return nil, fail("hookDetails.timeout: the approval's timeout %s is not below the hook's ECS timeout %s: ECS would time the hook out and roll back as the request expires, so onExpiry could never take effect; give a shorter hookDetails.timeout or a longer Timeout",

@@ -233,8 +233,8 @@ func (props *DemoStackProps) withDefaults() DemoStackProps {
 	if err := p.Strategy.Validate(); err != nil {
 		panic(fmt.Sprintf("gatehouse.NewDemoStack: Strategy: %s", hook.OneLine(err.Error())))
 	}
-	if p.ApprovalTimeout+30*time.Minute > MaxHookTimeout {
-		panic(fmt.Sprintf("gatehouse.NewDemoStack: ApprovalTimeout %v leaves no room below the longest hook timeout ECS allows (%s)", p.ApprovalTimeout, hook.FormatDuration(MaxHookTimeout)))
+	if limit := hook.MaxHookTimeout(p.Targets.ApprovalMode == ApprovalModePause); p.ApprovalTimeout+30*time.Minute > limit {
+		panic(fmt.Sprintf("gatehouse.NewDemoStack: ApprovalTimeout %v leaves no room below the longest the approval hook may wait (%s; in approval mode pause, 14 days)", p.ApprovalTimeout, hook.FormatDuration(limit)))
 	}
 	return p
 }

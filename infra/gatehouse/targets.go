@@ -139,10 +139,11 @@ const (
 	// DefaultSmokeTimeout bounds the smoke tests, retries included.
 	DefaultSmokeTimeout = 30 * time.Minute
 	// DefaultApprovalTimeout is the approval hook's ECS timeout, ECS's own
-	// default, or an hour above a longer SuiteProps.ApprovalTimeout (at most
-	// MaxHookTimeout). The approval's own timeout (hookDetails "timeout", or
-	// the suite's, 23h by default) must stay below it, so the request
-	// expires before ECS times the hook out; Attach checks it.
+	// default and the longest a Lambda hook waits; in pause mode, an hour
+	// above a longer SuiteProps.ApprovalTimeout (at most
+	// MaxPauseHookTimeout). The approval's own timeout (hookDetails
+	// "timeout", or the suite's, 23h by default) must stay below it, so the
+	// request expires before ECS times the hook out; Attach checks it.
 	DefaultApprovalTimeout = 24 * time.Hour
 	// DefaultBakeTimeout bounds the bake window.
 	DefaultBakeTimeout = time.Hour
@@ -171,8 +172,9 @@ func (t Targets) Smoke(o HookOptions) Hook {
 // the smoke tests (hooks on one stage run in parallel, all must succeed).
 func (t Targets) Approval(o HookOptions) Hook {
 	timeout := DefaultApprovalTimeout
-	if t.suite != nil {
-		timeout = min(max(timeout, t.suite.approval.Timeout+time.Hour), MaxHookTimeout)
+	if t.suite != nil && t.ApprovalMode == ApprovalModePause {
+		// Only a PAUSE hook waits longer than a day.
+		timeout = min(max(timeout, t.suite.approval.Timeout+time.Hour), MaxPauseHookTimeout)
 	}
 	h := o.hook("Approval", t.ApprovalHook, StagePostTestTrafficShift, timeout)
 	h.kind, h.suite = kindApproval, t.suite

@@ -31,6 +31,10 @@ func HookHandler(g *Gate, defaults Settings) hook.Handler {
 				g.Log.WarnContext(ctx, "policy refusal not recorded", "deployment_arn", d.String(), "err", rerr)
 			}
 		}
+		if err == nil {
+			// Called by ECS: a Lambda hook, which waits a day at most.
+			err = s.CheckLambda("hookDetails.timeout (or the suite's GATEHOUSE_APPROVAL_TIMEOUT)")
+		}
 		if err != nil {
 			return hook.Response{}, hook.Permanent(fmt.Errorf("invalid approval configuration: %w", err))
 		}

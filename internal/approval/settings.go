@@ -15,13 +15,15 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
-// Limits on settings. MaxTimeout is the longest hook timeout ECS allows
+// Limits on settings. MaxTimeout is the longest a PAUSE hook waits
 // (timeoutConfiguration of 20160 minutes, 14 days): a request can never
 // outlast its hook, and the hook's own timeout must be longer still so that
-// the request expires, and onExpiry decides, first.
+// the request expires, and onExpiry decides, first. A Lambda hook's request
+// must expire within a day (CheckLambda).
 const (
 	MinTimeout       = time.Minute
 	MaxTimeout       = hook.MaxTimeout
+	DefaultTimeout   = 23 * time.Hour
 	MaxApprovers     = 50
 	MinCallbackDelay = 1
 	MaxCallbackDelay = 900
@@ -31,6 +33,20 @@ const (
 	MaxAlarmPrefixes = 10
 	MaxAlarmNameLen  = 255
 )
+
+// ErrLambdaLimit: a Lambda hook's approval whose timeout cannot expire
+// before ECS ends the stage (ECS-HOOKS.md, section 3).
+var ErrLambdaLimit = fmt.Errorf("cannot expire before ECS's 24-hour limit: ECS ends a stage with Lambda hooks after 24 hours and rolls the deployment back, so onExpiry could never take effect; give less than 24h, or use approval mode pause, where an ECS PAUSE hook waits up to 14 days")
+
+// CheckLambda reports, wrapping ErrLambdaLimit and naming the timeout's
+// key, why s cannot hold a deployment on a Lambda hook: its timeout is 24
+// hours or more.
+func (s Settings) CheckLambda(key string) error {
+	if s.Timeout >= hook.MaxLambdaStage {
+		return fmt.Errorf("%s: %s %w", key, hook.FormatDuration(s.Timeout), ErrLambdaLimit)
+	}
+	return nil
+}
 
 // First-deployment policies.
 const (
@@ -158,7 +174,9 @@ var gateName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 func DefaultSettings() Settings {
 	return Settings{
 		RequiredApprovals: 1,
-		Timeout:           24 * time.Hour,
+		// Below ECS's 24 hours for a stage with Lambda hooks, so that the
+		// request expires, and onExpiry decides, before ECS rolls back.
+		Timeout:           DefaultTimeout,
 		CallbackDelay:     30,
 		FirstDeployment:   FirstDeploymentGate,
 		OnExpiry:          Reject,

@@ -1,34 +1,29 @@
 package approval
 
 // A PAUSE hook at a stage a linear or canary deployment runs at every step
-// (PRE_PRODUCTION_TRAFFIC_SHIFT) pauses again at each step. Whether ECS
-// gives the later pauses the first one's hookId or new ones is not
-// documented: both readings are handled, and the approvers are asked once
-// per deployment and stage, as in Lambda mode.
+// (PRE_PRODUCTION_TRAFFIC_SHIFT) pauses again at each step, each time with
+// a new hookId (ECS-HOOKS.md, section 7). The approvers are asked once per
+// deployment and stage, as in Lambda mode: a later step's pause carries the
+// first one's decision.
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
-// rearmAfter is how long after ECS took a request's call the same hook
-// awaiting action again is taken for a later step, not for ECS catching up.
-const rearmAfter = 30 * time.Second
-
 // laterStep handles a PAUSE hook awaiting action at a stage this
-// deployment already decided at an earlier step: the same hookId again
-// (the decision is re-sent), or a new one (a request carrying the earlier
-// decision is recorded, and ECS told). ok reports that it did.
+// deployment already decided at an earlier step: a request carrying the
+// earlier decision is recorded, and ECS told. ok reports that it did.
 func (g *Gate) laterStep(ctx context.Context, key string, p Poll) (Verdict, bool, error) {
-	obj, err := g.Store.Get(ctx, key)
+	_, err := g.Store.Get(ctx, key)
 	switch {
 	case err == nil:
-		return g.rearm(ctx, key, obj)
+		// This hook's own request: moved on as it stands.
+		return Verdict{}, false, nil
 	case !errors.Is(err, store.ErrNotFound):
 		return Verdict{}, false, fmt.Errorf("load approval %s: %w", key, err)
 	case g.Index == nil:
@@ -54,31 +49,6 @@ func (g *Gate) laterStep(ctx context.Context, key string, p Poll) (Verdict, bool
 	}
 	if _, err := g.Store.Create(ctx, key, body); err != nil && !errors.Is(err, store.ErrPrecondition) {
 		return Verdict{}, false, fmt.Errorf("create approval %s: %w", key, err)
-	}
-	v, err := g.Settle(ctx, key)
-	return v, true, err
-}
-
-// rearm re-sends the decision of the request in obj when ECS holds its
-// hook again after it took the call: a later step, under the same hookId.
-func (g *Gate) rearm(ctx context.Context, key string, obj store.Object) (Verdict, bool, error) {
-	r, err := g.decode(key, obj.Body)
-	if err != nil {
-		return Verdict{}, false, err
-	}
-	now := g.Now()
-	if r.Pause == nil || r.Pause.Done == nil || r.Pause.Action == "" || now.Sub(*r.Pause.Done) < rearmAfter {
-		return Verdict{}, false, nil
-	}
-	if _, _, err := Update(ctx, g.Store, key, obj.ETag, r, func(n *Request) error {
-		if n.Pause == nil || n.Pause.Done == nil {
-			return nil
-		}
-		n.Pause.Done, n.Pause.Result, n.Pause.Claimed, n.Pause.RetryAt = nil, "", nil, nil
-		n.record(now, "continue", "gatehouse", "ECS holds the deployment at this PAUSE hook again (a later step): the decision stands, "+n.Pause.Action)
-		return nil
-	}); err != nil {
-		return Verdict{}, false, err
 	}
 	v, err := g.Settle(ctx, key)
 	return v, true, err

@@ -3,6 +3,7 @@ package hook
 import (
 	"encoding/json"
 	"strings"
+	"time"
 )
 
 // The EventBridge event ECS emits for a PAUSE hook.
@@ -10,20 +11,31 @@ const (
 	PauseEventSource     = "aws.ecs"
 	PauseEventDetailType = "ECS Hook State Change"
 	HookAwaitingAction   = "HOOK_AWAITING_ACTION"
+	// The outcome events: the hook ended, however it ended.
+	HookSucceeded = "HOOK_SUCCEEDED"
+	HookFailed    = "HOOK_FAILED"
+	HookTimedOut  = "HOOK_TIMED_OUT"
 )
 
-// PauseEvent is what an "ECS Hook State Change" event says, as far as it
-// can be read: its detail's field names are not documented, so each is
-// looked for under the names it may have, and what is missing (the hook id
-// most of all) is for the caller to ask DescribeServiceDeployments.
+// PauseEvent is what an "ECS Hook State Change" event says (ECS-HOOKS.md,
+// section 7). Every event may be late, repeated or forged: what it says is
+// confirmed with DescribeServiceDeployments before anything is decided.
 type PauseEvent struct {
-	// EventName is HOOK_AWAITING_ACTION, HOOK_SUCCEEDED, ...
+	// EventName is HOOK_AWAITING_ACTION, HOOK_SUCCEEDED, ... (the detail's
+	// eventType is a severity, INFO, never the name).
 	EventName string
-	// DeploymentARN is the service deployment's ARN; HookID the hook's id,
-	// when the event gives it; Stage the lifecycle stage, when it does.
+	// HookType is PAUSE for a PAUSE hook.
+	HookType string
+	// DeploymentARN is the service deployment's ARN; HookID the hook's id;
+	// Stage the lifecycle stage; ServiceARN the service.
 	DeploymentARN string
 	HookID        string
 	Stage         Stage
+	ServiceARN    string
+	// Account is the account the event came from.
+	Account string
+	// ExpiresAt is when the hook times out, when the event says.
+	ExpiresAt *time.Time
 	// ID is EventBridge's id of the event (a repeated delivery keeps it).
 	ID string
 }
@@ -33,32 +45,32 @@ type PauseEvent struct {
 // invocation, which has no "detail-type".
 func ParsePauseEvent(payload []byte) (e PauseEvent, ok bool) {
 	var ev struct {
-		ID         string                     `json:"id"`
-		Source     string                     `json:"source"`
-		DetailType string                     `json:"detail-type"`
-		Resources  []string                   `json:"resources"`
-		Detail     map[string]json.RawMessage `json:"detail"`
+		ID         string   `json:"id"`
+		Source     string   `json:"source"`
+		DetailType string   `json:"detail-type"`
+		Account    string   `json:"account"`
+		Resources  []string `json:"resources"`
+		Detail     struct {
+			EventName            string `json:"eventName"`
+			HookID               string `json:"hookId"`
+			HookType             string `json:"hookType"`
+			LifecycleStage       Stage  `json:"lifecycleStage"`
+			ServiceArn           string `json:"serviceArn"`
+			ServiceDeploymentArn string `json:"serviceDeploymentArn"`
+			ExpiresAt            string `json:"expiresAt"`
+		} `json:"detail"`
 	}
 	if json.Unmarshal(payload, &ev) != nil || ev.Source != PauseEventSource || ev.DetailType != PauseEventDetailType {
 		return PauseEvent{}, false
 	}
-	str := func(keys ...string) string {
-		for _, k := range keys {
-			var s string
-			if json.Unmarshal(ev.Detail[k], &s) == nil && s != "" {
-				return s
-			}
-		}
-		return ""
-	}
-	e = PauseEvent{
-		ID:            ev.ID,
-		EventName:     str("eventName", "eventType"),
-		DeploymentARN: str("serviceDeploymentArn", "deploymentArn", "serviceDeploymentARN"),
-		HookID:        str("hookId", "lifecycleHookId", "hookID"),
-		Stage:         Stage(str("lifecycleStage", "stage")),
+	dt := ev.Detail
+	e = PauseEvent{ID: ev.ID, EventName: dt.EventName, HookType: dt.HookType, DeploymentARN: dt.ServiceDeploymentArn,
+		HookID: dt.HookID, Stage: dt.LifecycleStage, ServiceARN: dt.ServiceArn, Account: ev.Account}
+	if t, err := time.Parse(time.RFC3339, dt.ExpiresAt); err == nil {
+		e.ExpiresAt = &t
 	}
 	if e.DeploymentARN == "" {
+		// resources may name it, or be absent.
 		for _, r := range ev.Resources {
 			if strings.Contains(r, ":service-deployment/") {
 				e.DeploymentARN = r
@@ -67,6 +79,12 @@ func ParsePauseEvent(payload []byte) (e PauseEvent, ok bool) {
 		}
 	}
 	return e, true
+}
+
+// Ended reports whether the event says a hook ended: HOOK_SUCCEEDED,
+// HOOK_FAILED or HOOK_TIMED_OUT.
+func (e PauseEvent) Ended() bool {
+	return e.EventName == HookSucceeded || e.EventName == HookFailed || e.EventName == HookTimedOut
 }
 
 // The scheduled event of the suite's sweep rule (EventBridge's "Scheduled

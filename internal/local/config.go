@@ -114,7 +114,8 @@ type HookConfig struct {
 	// HookDetails are passed to the hook as ECS would.
 	HookDetails json.RawMessage `json:"hookDetails,omitempty"`
 	// Timeout is the hook's timeoutConfiguration, a duration from 1m to
-	// 20160m (336h, 14 days); default 24h.
+	// 24h for a Lambda hook, or to 336h (20160m, 14 days) for a PAUSE hook;
+	// default 24h.
 	Timeout string `json:"timeout,omitempty"`
 	// OnTimeout is ROLLBACK (default) or CONTINUE.
 	OnTimeout string `json:"onTimeout,omitempty"`
@@ -301,8 +302,17 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s.hookDetails: want an object", at))
 		}
 		if h.Timeout != "" {
-			if d, err := time.ParseDuration(h.Timeout); err != nil || d < hook.MinTimeout || d > hook.MaxTimeout || d%time.Minute != 0 {
-				errs = append(errs, fmt.Errorf("%s.timeout: %q, want whole minutes from %s to %s", at, h.Timeout, hook.FormatDuration(hook.MinTimeout), hook.FormatDuration(hook.MaxTimeout)))
+			limit, kind := hook.MaxHookTimeout(h.TargetType == "PAUSE"), "a Lambda hook; a PAUSE hook (approvalMode: pause) waits up to 336h"
+			if h.TargetType == "PAUSE" {
+				kind = "a PAUSE hook"
+			}
+			if d, err := time.ParseDuration(h.Timeout); err != nil || d < hook.MinTimeout || d > limit || d%time.Minute != 0 {
+				errs = append(errs, fmt.Errorf("%s.timeout: %q, want whole minutes from %s to %s, the most ECS allows %s", at, h.Timeout, hook.FormatDuration(hook.MinTimeout), hook.FormatDuration(limit), kind))
+			}
+		}
+		if h.Function == FnApproval && h.TargetType != "PAUSE" {
+			if err := lambdaApproval(h.HookDetails); err != nil {
+				errs = append(errs, fmt.Errorf("%s.%w", at, err))
 			}
 		}
 		if h.TargetType != "" && h.TargetType != "AWS_LAMBDA" && !(h.TargetType == "PAUSE" && h.Function == FnApproval) {
@@ -323,6 +333,22 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// lambdaApproval reports an approval timeout in details that a Lambda hook
+// cannot hold (approval.Settings.CheckLambda), naming hookDetails.timeout.
+func lambdaApproval(details json.RawMessage) error {
+	var d struct {
+		Timeout *string `json:"timeout"`
+	}
+	if json.Unmarshal(details, &d) != nil || d.Timeout == nil {
+		return nil
+	}
+	t, err := approval.ParseTimeout(*d.Timeout)
+	if err != nil {
+		return fmt.Errorf("hookDetails.timeout: %w", err)
+	}
+	return approval.Settings{Timeout: t}.CheckLambda("hookDetails.timeout")
 }
 
 // withoutKey returns details without key when drop is true: the built-in

@@ -42,18 +42,19 @@ const (
 	RollbackAbsent RollbackWeights = "absent"
 )
 
-// PauseSteps is which hookId ECS gives a PAUSE hook at a stage that runs
-// again at each step of a linear or canary deployment
-// (PRE_PRODUCTION_TRAFFIC_SHIFT): not documented.
-type PauseSteps string
+// MixedStage is how long ECS lets a stage run that holds a PAUSE hook and
+// Lambda hooks: not documented (ECS-HOOKS.md, section 7). A stage with
+// Lambda hooks lasts at most 24 hours; a PAUSE hook waits up to 14 days.
+type MixedStage string
 
-// The readings of a PAUSE hook's later steps.
+// The readings of a stage with both kinds of hook.
 const (
-	// PauseStepsNewHook: each step's pause is a new run, with its own
-	// hookId.
-	PauseStepsNewHook PauseSteps = "new-hook"
-	// PauseStepsSameHook: every step's pause has the first one's hookId.
-	PauseStepsSameHook PauseSteps = "same-hook"
+	// MixedStage24h: the 24-hour limit of a stage with Lambda hooks holds,
+	// even while a PAUSE hook still waits: the stricter reading.
+	MixedStage24h MixedStage = "24h"
+	// MixedStagePause: a stage that holds a PAUSE hook is bounded by the
+	// PAUSE hook's own timeout.
+	MixedStagePause MixedStage = "pause-timeout"
 )
 
 // Behaviour is how the simulated ECS plays what the documentation leaves
@@ -61,24 +62,26 @@ const (
 type Behaviour struct {
 	HookDetails     HookDetailsMode
 	RollbackWeights RollbackWeights
-	// PauseSteps matters only to PAUSE hooks at a stage a linear or canary
-	// deployment runs at every step; Behaviours leaves it at its default.
-	PauseSteps PauseSteps
+	// MixedStage matters only to a stage with a PAUSE hook and Lambda
+	// hooks that waits more than a day; Behaviours leaves it at its
+	// default.
+	MixedStage MixedStage
 }
 
-// DefaultBehaviour is what the documentation and AWS's sample suggest most
-// strongly: hookDetails replaced by what the hook returned (the sample
-// re-sends its configuration with every answer, which only replacement
-// needs), and the weights reversed during a rollback (the sample reads them
-// so).
-// (PauseSteps left empty reads as PauseStepsNewHook: each pause is a run.)
-var DefaultBehaviour = Behaviour{HookDetails: HookDetailsReplace, RollbackWeights: RollbackReversed}
+// DefaultBehaviour is what the documentation says, or suggests most
+// strongly: hookDetails merged (the Lambda-hooks page: "Amazon ECS merges
+// this data and passes it back"; how deep is not said, so the top level),
+// the weights reversed during a rollback (the documented rollback signal),
+// and the 24-hour limit of a stage with Lambda hooks kept while a PAUSE
+// hook waits there (the stricter reading; MixedStage left empty).
+var DefaultBehaviour = Behaviour{HookDetails: HookDetailsMerge, RollbackWeights: RollbackReversed}
 
-// HookDetailsModes and RollbackWeightsModes list the values, default first.
+// HookDetailsModes, RollbackWeightsModes and MixedStageModes list the
+// values, default first.
 var (
-	HookDetailsModes     = []HookDetailsMode{HookDetailsReplace, HookDetailsMerge, HookDetailsDeepMerge}
+	HookDetailsModes     = []HookDetailsMode{HookDetailsMerge, HookDetailsReplace, HookDetailsDeepMerge}
 	RollbackWeightsModes = []RollbackWeights{RollbackReversed, RollbackEmpty, RollbackAbsent}
-	PauseStepsModes      = []PauseSteps{PauseStepsNewHook, PauseStepsSameHook}
+	MixedStageModes      = []MixedStage{MixedStage24h, MixedStagePause}
 )
 
 // Behaviours returns every combination, DefaultBehaviour first.
@@ -99,8 +102,8 @@ func (b Behaviour) withDefaults() Behaviour {
 	if b.RollbackWeights == "" {
 		b.RollbackWeights = DefaultBehaviour.RollbackWeights
 	}
-	if b.PauseSteps == "" {
-		b.PauseSteps = PauseStepsNewHook
+	if b.MixedStage == "" {
+		b.MixedStage = MixedStage24h
 	}
 	return b
 }
@@ -109,13 +112,13 @@ func (b Behaviour) withDefaults() Behaviour {
 func (b Behaviour) String() string {
 	b = b.withDefaults()
 	s := fmt.Sprintf("hookdetails=%s,rollback-weights=%s", b.HookDetails, b.RollbackWeights)
-	if b.PauseSteps != PauseStepsNewHook {
-		s += ",pause-steps=" + string(b.PauseSteps)
+	if b.MixedStage != MixedStage24h {
+		s += ",mixed-stage=" + string(b.MixedStage)
 	}
 	return s
 }
 
-// ParseBehaviour reads "hookdetails=merge,rollback-weights=empty"; keys left
+// ParseBehaviour reads "hookdetails=replace,rollback-weights=empty"; keys left
 // out keep their defaults. Unknown keys and values are refused, listing the
 // allowed ones.
 func ParseBehaviour(s string) (Behaviour, error) {
@@ -127,7 +130,7 @@ func ParseBehaviour(s string) (Behaviour, error) {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		switch {
 		case !ok:
-			return b, fmt.Errorf("%q: want key=value, keys hookdetails, rollback-weights and pause-steps", part)
+			return b, fmt.Errorf("%q: want key=value, keys hookdetails, rollback-weights and mixed-stage", part)
 		case k == "hookdetails":
 			if !slices.Contains(HookDetailsModes, HookDetailsMode(v)) {
 				return b, fmt.Errorf("hookdetails=%s: want one of %s", v, join(HookDetailsModes))
@@ -138,16 +141,16 @@ func ParseBehaviour(s string) (Behaviour, error) {
 				return b, fmt.Errorf("rollback-weights=%s: want one of %s", v, join(RollbackWeightsModes))
 			}
 			b.RollbackWeights = RollbackWeights(v)
-		case k == "pause-steps":
-			if !slices.Contains(PauseStepsModes, PauseSteps(v)) {
-				return b, fmt.Errorf("pause-steps=%s: want one of %s", v, join(PauseStepsModes))
+		case k == "mixed-stage":
+			if !slices.Contains(MixedStageModes, MixedStage(v)) {
+				return b, fmt.Errorf("mixed-stage=%s: want one of %s", v, join(MixedStageModes))
 			}
-			b.PauseSteps = PauseSteps(v)
-			if b.PauseSteps == PauseStepsNewHook {
-				b.PauseSteps = ""
+			b.MixedStage = MixedStage(v)
+			if b.MixedStage == MixedStage24h {
+				b.MixedStage = ""
 			}
 		default:
-			return b, fmt.Errorf("%q: unknown key, want hookdetails, rollback-weights or pause-steps", k)
+			return b, fmt.Errorf("%q: unknown key, want hookdetails, rollback-weights or mixed-stage", k)
 		}
 	}
 	return b, nil

@@ -12,10 +12,11 @@ func TestParseBehaviour(t *testing.T) {
 	for in, want := range map[string]Behaviour{
 		"":                        DefaultBehaviour,
 		"hookdetails=merge":       {HookDetails: HookDetailsMerge, RollbackWeights: RollbackReversed},
-		"rollback-weights=absent": {HookDetails: HookDetailsReplace, RollbackWeights: RollbackAbsent},
+		"hookdetails=replace":     {HookDetails: HookDetailsReplace, RollbackWeights: RollbackReversed},
+		"rollback-weights=absent": {HookDetails: HookDetailsMerge, RollbackWeights: RollbackAbsent},
 		"hookdetails=deep-merge, rollback-weights=empty": {HookDetails: HookDetailsDeepMerge, RollbackWeights: RollbackEmpty},
-		"pause-steps=same-hook":                          {HookDetails: HookDetailsReplace, RollbackWeights: RollbackReversed, PauseSteps: PauseStepsSameHook},
-		"pause-steps=new-hook":                           DefaultBehaviour,
+		"mixed-stage=pause-timeout":                      {HookDetails: HookDetailsMerge, RollbackWeights: RollbackReversed, MixedStage: MixedStagePause},
+		"mixed-stage=24h":                                DefaultBehaviour,
 	} {
 		got, err := ParseBehaviour(in)
 		if err != nil || got != want {
@@ -26,15 +27,19 @@ func TestParseBehaviour(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]string{
-		"hookdetails=patch":     "want one of replace, merge, deep-merge",
+		"hookdetails=patch":     "want one of merge, replace, deep-merge",
 		"rollback-weights=zero": "want one of reversed, empty, absent",
 		"weights=empty":         "unknown key",
-		"pause-steps=reuse":     "want one of new-hook, same-hook",
+		"mixed-stage=48h":       "want one of 24h, pause-timeout",
 		"hookdetails":           "want key=value",
 	} {
 		if _, err := ParseBehaviour(in); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseBehaviour(%q) = %v, want an error with %q", in, err, want)
 		}
+	}
+	// The documented reading by default: ECS merges returned hookDetails.
+	if DefaultBehaviour.HookDetails != HookDetailsMerge || DefaultBehaviour.RollbackWeights != RollbackReversed {
+		t.Errorf("DefaultBehaviour = %v, want hookdetails=merge,rollback-weights=reversed", DefaultBehaviour)
 	}
 	if n := len(Behaviours()); n != 9 || Behaviours()[0] != DefaultBehaviour {
 		t.Errorf("Behaviours() has %d, want 9 with the default first", n)

@@ -4,6 +4,8 @@ package simulator
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,8 +39,9 @@ var ErrHookNotWaiting = errors.New("the lifecycle hook does not await action")
 // the clock.
 const pauseTick = time.Second
 
-// runPause waits at stage for the PAUSE hook h to be continued.
-func (s *Simulator) runPause(ctx context.Context, d *Deployment, stage hook.Stage, h Hook, rollback bool) error {
+// runPause waits at stage for the PAUSE hook h to be continued, at most
+// its timeout (14 days at most) and the stage's limit.
+func (s *Simulator) runPause(ctx context.Context, d *Deployment, stage hook.Stage, h Hook, rollback bool, lim limit) error {
 	if rollback {
 		// PAUSE hooks sit at no stage ECS re-runs to roll back.
 		return nil
@@ -47,49 +50,45 @@ func (s *Simulator) runPause(ctx context.Context, d *Deployment, stage hook.Stag
 	if timeout == 0 {
 		timeout = hook.DefaultTimeout
 	}
+	timeout = min(timeout, hook.MaxPauseTimeout)
 	onTimeout := h.OnTimeout
 	if onTimeout == "" {
 		onTimeout = "ROLLBACK"
 	}
-	p := &Pause{HookID: randomUUID(), Hook: h.Name, Stage: stage, Status: "AWAITING_ACTION",
+	// Each run has its own hookId, a later step's too (ECS-HOOKS.md,
+	// section 7).
+	p := &Pause{HookID: pauseHookID(), Hook: h.Name, Stage: stage, Status: "AWAITING_ACTION",
 		ExpiresAt: s.Clock.Now().Add(timeout), TimeoutAction: onTimeout, action: make(chan string, 1)}
-	d.set(func(d *Deployment) {
-		if s.Behaviour.withDefaults().PauseSteps == PauseStepsSameHook {
-			// A later step's pause keeps the first one's hookId.
-			for _, earlier := range d.pauses {
-				if earlier.Hook == h.Name && earlier.Stage == stage {
-					p.HookID = earlier.HookID
-					break
-				}
-			}
-		}
-		d.pauses = append(d.pauses, p)
-	})
+	d.set(func(d *Deployment) { d.pauses = append(d.pauses, p) })
 	s.emit(d, Event{Stage: stage, Hook: h.Name, Status: "AWAITING_ACTION", Reason: "hook " + p.HookID})
-	if s.OnPause != nil {
-		ev := pauseEvent(s, d, p)
-		s.OnPause(d, ev)
-		if s.DeliverTwice {
-			s.OnPause(d, ev)
-		}
-	}
+	s.hookEvent(d, p, HookAwaitingAction)
+	stop, limited := bounded(p.ExpiresAt, lim)
 	for {
 		select {
 		case action := <-p.action:
 			if action == "ROLLBACK" {
 				s.emit(d, Event{Stage: stage, Hook: h.Name, Status: "FAILED", Reason: "ContinueServiceDeployment: ROLLBACK"})
+				s.hookEvent(d, p, HookFailed)
 				return fmt.Errorf("hook %s at %s: continued with ROLLBACK", h.Name, stage)
 			}
 			s.emit(d, Event{Stage: stage, Hook: h.Name, Status: "SUCCEEDED", Reason: "ContinueServiceDeployment: CONTINUE"})
+			s.hookEvent(d, p, HookSucceeded)
 			return nil
 		case <-d.requested():
 			return errRollbackRequested
 		default:
 		}
-		left := p.ExpiresAt.Sub(s.Clock.Now())
+		left := stop.Sub(s.Clock.Now())
+		if left <= 0 && limited {
+			d.set(func(*Deployment) { p.Status = "FAILED" })
+			s.emit(d, Event{Stage: stage, Hook: h.Name, Status: "FAILED", Reason: lim.why})
+			s.hookEvent(d, p, HookFailed)
+			return fmt.Errorf("hook %s at %s: %s", h.Name, stage, lim.why)
+		}
 		if left <= 0 {
 			d.set(func(*Deployment) { p.Status = "TIMED_OUT" })
 			s.emit(d, Event{Stage: stage, Hook: h.Name, Status: "TIMED_OUT", Reason: "action " + onTimeout})
+			s.hookEvent(d, p, HookTimedOut)
 			if onTimeout == "CONTINUE" {
 				return nil
 			}
@@ -99,6 +98,35 @@ func (s *Simulator) runPause(ctx context.Context, d *Deployment, stage hook.Stag
 			return err
 		}
 	}
+}
+
+// The names of "ECS Hook State Change" events, as ECS emits them.
+const (
+	HookAwaitingAction = hook.HookAwaitingAction
+	HookSucceeded      = hook.HookSucceeded
+	HookFailed         = hook.HookFailed
+	HookTimedOut       = hook.HookTimedOut
+)
+
+// hookEvent sends EventBridge the event name of p, when someone listens
+// (twice when DeliverTwice is set, as EventBridge may).
+func (s *Simulator) hookEvent(d *Deployment, p *Pause, name string) {
+	if s.OnPause == nil {
+		return
+	}
+	ev := pauseEvent(s, d, p, name)
+	s.OnPause(d, ev)
+	if s.DeliverTwice {
+		s.OnPause(d, ev)
+	}
+}
+
+// pauseHookID makes a hookId shaped as in ECS's documentation: ecs-pause-
+// and 43 base64url characters.
+func pauseHookID() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return "ecs-pause-" + base64.RawURLEncoding.EncodeToString(b)
 }
 
 // ContinueServiceDeployment ends the wait of d's PAUSE hook hookID, as ECS
@@ -137,14 +165,18 @@ func (d *Deployment) Pauses() []Pause {
 	return out
 }
 
-// pauseEvent is the EventBridge event ECS emits for p.
-func pauseEvent(s *Simulator, d *Deployment, p *Pause) []byte {
+// pauseEvent is the EventBridge event ECS emits for p, in the shape its
+// documentation gives ("Amazon ECS hook state change events").
+func pauseEvent(s *Simulator, d *Deployment, p *Pause, name string) []byte {
+	now := s.Clock.Now().UTC().Format(time.RFC3339)
+	svc := s.Service
 	b, _ := json.Marshal(map[string]any{
 		"version": "0", "id": randomUUID(), "detail-type": hook.PauseEventDetailType, "source": hook.PauseEventSource,
-		"account": s.Service.Account, "region": s.Service.Region, "time": s.Clock.Now().UTC().Format(time.RFC3339),
-		"resources": []string{s.Service.ARN(), d.ARN},
-		"detail": map[string]any{"eventName": hook.HookAwaitingAction, "serviceDeploymentArn": d.ARN, "hookId": p.HookID,
-			"lifecycleStage": string(p.Stage)},
+		"account": svc.Account, "region": svc.Region, "time": now,
+		"resources": []string{d.ARN},
+		"detail": map[string]any{"eventType": "INFO", "eventName": name, "hookId": p.HookID, "hookType": "PAUSE",
+			"lifecycleStage": string(p.Stage), "clusterArn": fmt.Sprintf("arn:%s:ecs:%s:%s:cluster/%s", svc.Partition, svc.Region, svc.Account, svc.Cluster),
+			"serviceArn": svc.ARN(), "serviceDeploymentArn": d.ARN, "expiresAt": p.ExpiresAt.UTC().Format(time.RFC3339), "updatedAt": now},
 	})
 	return b
 }

@@ -2,13 +2,18 @@ package simulator
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 )
 
 // events collects the EventBridge events a simulator emits for PAUSE hooks.
@@ -104,6 +109,82 @@ func TestPauseHookTimeout(t *testing.T) {
 		}
 		if onTimeout == "ROLLBACK" && !strings.Contains(d.Snapshot().Reason, "timed out after 1h") {
 			t.Errorf("reason %q, want the timeout named", d.Snapshot().Reason)
+		}
+	}
+}
+
+// TestPauseEvents: the events are in the documented shape, with an
+// ecs-pause- hookId, and each outcome has its event: HOOK_SUCCEEDED for a
+// CONTINUE, HOOK_FAILED for a ROLLBACK, HOOK_TIMED_OUT at the timeout.
+func TestPauseEvents(t *testing.T) {
+	for _, tt := range []struct {
+		name, action string
+		want         string
+	}{
+		{"continued", "CONTINUE", hook.HookSucceeded},
+		{"rolled back", "ROLLBACK", hook.HookFailed},
+		{"timed out", "", hook.HookTimedOut},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sim, _, _ := newSim(Hook{Name: "approval", Pause: true, Stages: []hook.Stage{hook.StagePostTestTrafficShift}, Timeout: time.Hour})
+			ev := newEvents()
+			sim.OnPause = ev.on
+			if tt.action != "" {
+				sim.OnPause = func(d *Deployment, raw []byte) {
+					ev.on(d, raw)
+					if e, _ := hook.ParsePauseEvent(raw); e.EventName == hook.HookAwaitingAction {
+						if err := d.ContinueServiceDeployment(e.HookID, tt.action); err != nil {
+							t.Error(err)
+						}
+					}
+				}
+			}
+			d := sim.NewDeployment("")
+			sim.Run(context.Background(), d)
+			if len(ev.list) != 2 {
+				t.Fatalf("%d events, want 2: %s", len(ev.list), ev.list)
+			}
+			first, _ := hook.ParsePauseEvent(ev.list[0])
+			last, _ := hook.ParsePauseEvent(ev.list[1])
+			if !regexp.MustCompile(`^ecs-pause-[A-Za-z0-9_-]{43}$`).MatchString(first.HookID) {
+				t.Errorf("hookId %q, want ecs-pause- and 43 base64url characters", first.HookID)
+			}
+			if first.EventName != hook.HookAwaitingAction || last.EventName != tt.want || last.HookID != first.HookID {
+				t.Errorf("events %s then %s of %s, %s; want %s then %s of one hook", first.EventName, last.EventName, first.HookID, last.HookID, hook.HookAwaitingAction, tt.want)
+			}
+			want := hook.PauseEvent{EventName: hook.HookAwaitingAction, HookType: "PAUSE", DeploymentARN: d.ARN, HookID: first.HookID,
+				Stage: hook.StagePostTestTrafficShift, ServiceARN: sim.Service.ARN(), Account: sim.Service.Account, ExpiresAt: first.ExpiresAt, ID: first.ID}
+			if first != want || first.ExpiresAt == nil || !first.ExpiresAt.Equal(d.Pauses()[0].ExpiresAt) {
+				t.Errorf("event %+v, want %+v expiring with the hook", first, want)
+			}
+			var raw map[string]any
+			_ = json.Unmarshal(ev.list[0], &raw)
+			if detail, _ := raw["detail"].(map[string]any); detail["eventType"] != "INFO" || detail["clusterArn"] == nil || detail["updatedAt"] == nil {
+				t.Errorf("detail %v, want eventType INFO, clusterArn and updatedAt as documented", detail)
+			}
+		})
+	}
+}
+
+// TestPreProductionWeights: PRE_PRODUCTION_TRAFFIC_SHIFT carries
+// production weights as they stand before the step (green 0, blue 100
+// before the first, as documented) and empty test weights.
+func TestPreProductionWeights(t *testing.T) {
+	pre := &scripted{next: succeed}
+	sim, _, _ := newSim(Hook{Name: "step", Stages: []hook.Stage{hook.StagePreProductionTrafficShift}, Invoke: pre.invoke})
+	sim.Strategy = rollout.Strategy{Kind: rollout.Linear, StepPercent: 50, StepBake: time.Minute}
+	d := sim.NewDeployment("")
+	if got := sim.Run(context.Background(), d); got != StatusSuccessful {
+		t.Fatalf("deployment %s", got)
+	}
+	if len(pre.reqs) != 2 {
+		t.Fatalf("%d calls, want one a step (2)", len(pre.reqs))
+	}
+	for i, green := range []float64{0, 50} {
+		ed := pre.reqs[i].ExecutionDetails
+		want := map[string]float64{d.TargetRevision: green, d.SourceRevision: 100 - green}
+		if diff := cmp.Diff(want, ed.ProductionTrafficWeights); diff != "" || len(ed.TestTrafficWeights) != 0 {
+			t.Errorf("step %d: production weights (-want +got):\n%s\ntest weights %v, want none", i+1, diff, ed.TestTrafficWeights)
 		}
 	}
 }

@@ -284,8 +284,9 @@ type Simulator struct {
 	// OnEvent, when set, sees every event as it happens.
 	OnEvent func(d *Deployment, e Event)
 	// OnPause, when set, is EventBridge: it receives the "ECS Hook State
-	// Change" event of a PAUSE hook that awaits action, as JSON (twice when
-	// DeliverTwice is set, as EventBridge may).
+	// Change" events of PAUSE hooks, as JSON: HOOK_AWAITING_ACTION when one
+	// starts waiting, HOOK_SUCCEEDED, HOOK_FAILED or HOOK_TIMED_OUT when it
+	// ends (each twice when DeliverTwice is set, as EventBridge may).
 	OnPause      func(d *Deployment, event []byte)
 	DeliverTwice bool
 
@@ -613,12 +614,13 @@ func (s *Simulator) runStage(ctx context.Context, d *Deployment, stage hook.Stag
 	if len(hooks) == 0 {
 		return nil
 	}
+	lim := s.stageLimit(d, stage, hooks, rollback)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, len(hooks))
 	for _, h := range hooks {
 		go func() {
-			err := s.runHook(ctx, d, stage, h, rollback)
+			err := s.runHook(ctx, d, stage, h, rollback, lim)
 			// The error goes out before the others are cancelled, so theirs
 			// ("context canceled") can only come after it.
 			errs <- err
@@ -636,16 +638,64 @@ func (s *Simulator) runStage(ctx context.Context, d *Deployment, stage hook.Stag
 	return first
 }
 
-// runHook calls one hook until it answers SUCCEEDED or FAILED, or times out.
-func (s *Simulator) runHook(ctx context.Context, d *Deployment, stage hook.Stage, h Hook, rollback bool) error {
+// limit is when ECS ends a stage whatever its hooks do, and why; zero: no
+// such limit.
+type limit struct {
+	at  time.Time
+	why string
+}
+
+// stageLimit is the limit of stage, whose hooks are hooks, starting now:
+// 24 hours for a stage with Lambda hooks (with a PAUSE hook too, unless
+// the behaviour reads that a PAUSE hook's timeout bounds its stage), and
+// the 30 days a whole deployment may last. A rollback has none: it is
+// never cut short.
+func (s *Simulator) stageLimit(d *Deployment, stage hook.Stage, hooks []Hook, rollback bool) limit {
+	if rollback {
+		return limit{}
+	}
+	var lambda, pause bool
+	for _, h := range hooks {
+		lambda = lambda || !h.Pause
+		pause = pause || h.Pause
+	}
+	now := s.Clock.Now()
+	lim := limit{at: d.Snapshot().startedAtOr(now).Add(hook.MaxDeployment), why: fmt.Sprintf("the deployment reached %s, the longest ECS lets a service deployment last", hook.FormatDuration(hook.MaxDeployment))}
+	if lambda && !(pause && s.Behaviour.withDefaults().MixedStage == MixedStagePause) {
+		if at := now.Add(hook.MaxLambdaStage); at.Before(lim.at) {
+			lim = limit{at: at, why: fmt.Sprintf("%s lasted %s, the longest ECS lets a stage with Lambda hooks last", stage, hook.FormatDuration(hook.MaxLambdaStage))}
+		}
+	}
+	return lim
+}
+
+// startedAtOr is when the deployment started, or now before it has.
+func (s Snapshot) startedAtOr(now time.Time) time.Time {
+	if s.StartedAt.IsZero() {
+		return now
+	}
+	return s.StartedAt
+}
+
+// bounded returns the earlier of deadline and lim, and whether lim is it.
+func bounded(deadline time.Time, lim limit) (time.Time, bool) {
+	if !lim.at.IsZero() && lim.at.Before(deadline) {
+		return lim.at, true
+	}
+	return deadline, false
+}
+
+// runHook calls one hook until it answers SUCCEEDED or FAILED, or times
+// out, or the stage reaches its limit.
+func (s *Simulator) runHook(ctx context.Context, d *Deployment, stage hook.Stage, h Hook, rollback bool, lim limit) error {
 	if h.Pause {
-		return s.runPause(ctx, d, stage, h, rollback)
+		return s.runPause(ctx, d, stage, h, rollback, lim)
 	}
 	timeout := h.Timeout
 	if timeout == 0 {
 		timeout = hook.DefaultTimeout
 	}
-	deadline := s.Clock.Now().Add(timeout)
+	deadline, limited := bounded(s.Clock.Now().Add(timeout), lim)
 	details := h.Details
 	execution := randomUUID()
 	for {
@@ -705,6 +755,10 @@ func (s *Simulator) runHook(ctx context.Context, d *Deployment, stage hook.Stage
 			if err := s.Clock.Sleep(ctx, deadline.Sub(s.Clock.Now())); err != nil {
 				return err
 			}
+			if limited {
+				s.emit(d, Event{Stage: stage, Hook: h.Name, Status: "TIMED_OUT", Reason: lim.why})
+				return fmt.Errorf("hook %s at %s: %s", h.Name, stage, lim.why)
+			}
 			if h.OnTimeout == TimeoutContinue {
 				s.emit(d, Event{Stage: stage, Hook: h.Name, Status: "TIMED_OUT", Reason: "timeout action CONTINUE"})
 				return nil
@@ -719,9 +773,10 @@ func (s *Simulator) runHook(ctx context.Context, d *Deployment, stage hook.Stage
 }
 
 // Payload builds the request ECS sends to a hook at stage, with the weights
-// ECS documents for it: test weights at TEST_TRAFFIC_SHIFT and
-// PRE_PRODUCTION_TRAFFIC_SHIFT, production weights at
-// PRODUCTION_TRAFFIC_SHIFT, reversed during a rollback, else empty maps.
+// ECS documents for it: test weights at TEST_TRAFFIC_SHIFT, production
+// weights at PRE_PRODUCTION_TRAFFIC_SHIFT (before the step's shift) and
+// PRODUCTION_TRAFFIC_SHIFT (after it), reversed during a rollback, else
+// empty maps.
 func (s *Simulator) Payload(d *Deployment, stage hook.Stage, execution string, details json.RawMessage, rollback bool) (json.RawMessage, error) {
 	test, prod := map[string]float64{}, map[string]float64{}
 	green, blue := 100.0, 0.0
@@ -729,8 +784,13 @@ func (s *Simulator) Payload(d *Deployment, stage hook.Stage, execution string, d
 		green, blue = 0, 100
 	}
 	switch stage {
-	case hook.StageTestTrafficShift, hook.StagePreProductionTrafficShift:
+	case hook.StageTestTrafficShift:
 		test = map[string]float64{d.TargetRevision: green, d.SourceRevision: blue}
+	case hook.StagePreProductionTrafficShift:
+		// Production as it stands before the step (green 0, blue 100
+		// before the first, as documented), test weights empty.
+		now := d.Snapshot().ProductionGreen
+		prod = map[string]float64{d.TargetRevision: now, d.SourceRevision: 100 - now}
 	case hook.StageProductionTrafficShift:
 		if !rollback {
 			// The step's weights (100/0 for blue/green).
