@@ -110,7 +110,11 @@ func TestBuildRefuses(t *testing.T) {
 		{"bad change window", func(o *gatehouse.Options) {
 			o.ChangeWindows = `[{"days": ["mon"], "start": "09:00", "end": "17:00", "timezone": "Berlin"}]`
 		}, []string{"GATEHOUSE_CHANGE_WINDOWS[0].timezone: \"Berlin\" is not an IANA time zone"}},
-		{"approval timeout at the longest hook timeout", func(o *gatehouse.Options) { o.ApprovalTimeout = "336h" }, []string{"context approvalTimeout", "not below 336h"}},
+		{"approval timeout at the longest PAUSE hook timeout", func(o *gatehouse.Options) {
+			o.ApprovalTimeout, o.ApprovalMode = "336h", gatehouse.ApprovalModePause
+		}, []string{"context approvalTimeout", "not below 336h"}},
+		{"a Lambda-mode approval timeout over a day", func(o *gatehouse.Options) { o.ApprovalTimeout = "47h" },
+			[]string{"context approvalTimeout: 47h cannot expire before ECS's 24-hour limit", "approvalMode=pause", "14 days"}},
 		{"records expire before the longest request", func(o *gatehouse.Options) { o.RecordExpirationDays = 14 }, []string{"recordExpirationDays", "below 15"}},
 		{"negative reserved concurrency", func(o *gatehouse.Options) { o.APIReservedConcurrency = -1 }, []string{"apiReservedConcurrency"}},
 		{"review URL that is no URL", func(o *gatehouse.Options) { o.ReviewURL = "deploy.example.com/gatehouse" }, []string{"context reviewUrl", "not an absolute http(s) URL"}},

@@ -125,9 +125,13 @@ func TestAttachRefuses(t *testing.T) {
 		{"timeout below a minute", func(t gatehouse.Targets) []gatehouse.Hook {
 			return []gatehouse.Hook{t.Smoke(gatehouse.HookOptions{Timeout: 30 * time.Second})}
 		}, "whole number of minutes"},
-		{"timeout above 14 days", func(t gatehouse.Targets) []gatehouse.Hook {
+		{"timeout above a day", func(t gatehouse.Targets) []gatehouse.Hook {
+			return []gatehouse.Hook{t.Approval(gatehouse.HookOptions{Timeout: 1441 * time.Minute})}
+		}, "1m to 24h (1440 minutes, the most ECS allows a Lambda hook"},
+		{"PAUSE timeout above 14 days", func(t gatehouse.Targets) []gatehouse.Hook {
+			t.ApprovalMode = gatehouse.ApprovalModePause
 			return []gatehouse.Hook{t.Approval(gatehouse.HookOptions{Timeout: 20161 * time.Minute})}
-		}, "1m to 336h (20160 minutes, the most ECS allows)"},
+		}, "1m to 336h (20160 minutes, the most ECS allows a PAUSE hook)"},
 		{"unhookable stage", func(t gatehouse.Targets) []gatehouse.Hook {
 			return []gatehouse.Hook{t.Bake(gatehouse.HookOptions{Stages: []gatehouse.Stage{"BAKE_TIME"}})}
 		}, `"BAKE_TIME" cannot be hooked`},
@@ -137,11 +141,14 @@ func TestAttachRefuses(t *testing.T) {
 		{"an approval that continues on timeout", func(t gatehouse.Targets) []gatehouse.Hook {
 			return []gatehouse.Hook{t.Approval(gatehouse.HookOptions{OnTimeout: gatehouse.TimeoutContinue})}
 		}, "OnTimeout CONTINUE would let the deployment go on when nobody decides"},
-		{"an approval timeout past ECS's default hook timeout", func(t gatehouse.Targets) []gatehouse.Hook {
+		{"an approval timeout past the hook's ECS timeout", func(t gatehouse.Targets) []gatehouse.Hook {
+			return []gatehouse.Hook{t.Approval(gatehouse.HookOptions{Details: map[string]any{"timeout": "20h"}, Timeout: 12 * time.Hour})}
+		}, "not below the hook's ECS timeout 12h"},
+		{"an approval timeout of ECS's default hook timeout", func(t gatehouse.Targets) []gatehouse.Hook {
 			h := t.Approval(gatehouse.HookOptions{Details: map[string]any{"timeout": "48h"}})
 			h.Timeout = 0 // ECS's default, 24h
 			return []gatehouse.Hook{h}
-		}, "not below the hook's ECS timeout 24h"},
+		}, "48h cannot expire before ECS's 24-hour limit"},
 		{"bad timeout action", func(t gatehouse.Targets) []gatehouse.Hook {
 			return []gatehouse.Hook{t.Smoke(gatehouse.HookOptions{Timeout: time.Hour, OnTimeout: "IGNORE"})}
 		}, "neither ROLLBACK nor CONTINUE"},
@@ -324,7 +331,7 @@ func TestAttachChecksDetailsOfDeployedSuite(t *testing.T) {
 		}, []string{`hook "Approval" (approval-hook)`, "hookDetails.timeout", "not below the hook's ECS timeout 2h"}},
 		{"approval timeout of 24h at the default ECS timeout", func(t gatehouse.Targets) gatehouse.Hook {
 			return t.Approval(gatehouse.HookOptions{Details: map[string]any{"timeout": "24h"}})
-		}, []string{"hookDetails.timeout", "not below the hook's ECS timeout 24h"}},
+		}, []string{"hookDetails.timeout", "24h cannot expire before ECS's 24-hour limit"}},
 		{"smoke bad check", func(t gatehouse.Targets) gatehouse.Hook {
 			return t.Smoke(gatehouse.HookOptions{Details: map[string]any{"checks": "all"}})
 		}, []string{`hook "Smoke" (smoke-hook)`, "hookDetails.checks"}},

@@ -13,40 +13,95 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 )
 
-// TestHookTimeoutUpToFourteenDays: a hook may wait as long as ECS allows
-// (20160 minutes), and the approval's own timeout may follow it where the
-// suite's policy lets the service wait so long.
-func TestHookTimeoutUpToFourteenDays(t *testing.T) {
-	stack, suite, svc := suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"},
+// TestHookTimeoutLimits: ECS allows a Lambda hook 1440 minutes and a
+// PAUSE hook 20160 (ECS-HOOKS.md, section 3). A PAUSE approval hook may
+// wait 14 days, and its approval's own timeout follow it where the suite's
+// policy lets the service wait so long; no Lambda hook waits over a day.
+func TestHookTimeoutLimits(t *testing.T) {
+	stack, suite, svc := suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}, ApprovalMode: gatehouse.ApprovalModePause,
 		Policy: `{"approval": {"loosen": {"timeout": {"max": "335h"}}}}`})
 	gatehouse.Attach(svc, &gatehouse.AttachProps{Role: suite.InvokeRole, Hooks: []gatehouse.Hook{
 		suite.Targets().Approval(gatehouse.HookOptions{
 			Details: map[string]any{"timeout": "335h"},
-			Timeout: gatehouse.MaxHookTimeout,
+			Timeout: gatehouse.MaxPauseHookTimeout,
 		}),
 	}})
 	tmpl := assertions.Template_FromStack(stack, nil)
-	check(t, "a 20160-minute hook timeout", func() {
+	check(t, "a 20160-minute PAUSE hook", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::ECS::Service"), obj(map[string]any{
 			"DeploymentConfiguration": obj(map[string]any{"LifecycleHooks": arrayWith(obj(map[string]any{
+				"TargetType":           "PAUSE",
 				"TimeoutConfiguration": objEq(map[string]any{"TimeoutInMinutes": 20160, "Action": "ROLLBACK"}),
-				"HookDetails":          `{"timeout":"335h"}`,
 			}))}),
 		}))
 	})
+
+	// A policy that would let services wait longer: no Lambda hook can.
+	_, lambdaSuite, _ := suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}, Policy: `{"approval": {"loosen": {"timeout": {"max": "47h"}}}}`})
+	for _, tt := range []struct {
+		name  string
+		hooks func(gatehouse.Targets) []gatehouse.Hook
+		wants []string
+	}{
+		{"a Lambda hook over 24 hours", func(t gatehouse.Targets) []gatehouse.Hook {
+			return []gatehouse.Hook{t.Bake(gatehouse.HookOptions{Details: map[string]any{"alarms": map[string]any{"names": []string{"a"}}}, Timeout: 1441 * time.Minute})}
+		}, []string{"1m to 24h (1440 minutes, the most ECS allows a Lambda hook", "PAUSE hook (approval mode pause) waits up to 14 days"}},
+		{"a Lambda approval hook over 24 hours", func(t gatehouse.Targets) []gatehouse.Hook {
+			return []gatehouse.Hook{t.Approval(gatehouse.HookOptions{Details: map[string]any{"timeout": "47h"}, Timeout: 48 * time.Hour})}
+		}, []string{"1440 minutes"}},
+		{"a Lambda approval that cannot expire in a day", func(t gatehouse.Targets) []gatehouse.Hook {
+			return []gatehouse.Hook{t.Approval(gatehouse.HookOptions{Details: map[string]any{"timeout": "30h"}})}
+		}, []string{"hookDetails.timeout", "30h", "cannot expire before ECS's 24-hour limit", "approval mode pause", "14 days"}},
+	} {
+		for _, targets := range []struct {
+			name string
+			t    func(awscdk.Stack) gatehouse.Targets
+		}{
+			{"suite", func(awscdk.Stack) gatehouse.Targets { return lambdaSuite.Targets() }},
+			{"FromARNs", func(s awscdk.Stack) gatehouse.Targets { return gatehouse.FromARNs(s, "Deployed", deployed) }},
+		} {
+			t.Run(tt.name+"/"+targets.name, func(t *testing.T) {
+				stack := awscdk.NewStack(newApp(), jsii.String("C"), nil)
+				svc := consumerService(stack)
+				tg := targets.t(stack)
+				msg, panicked := panics(func() { gatehouse.Attach(svc, &gatehouse.AttachProps{Role: tg.InvokeRole, Hooks: tt.hooks(tg)}) })
+				if !panicked {
+					t.Fatal("Attach accepted it")
+				}
+				for _, w := range tt.wants {
+					if !strings.Contains(msg, w) {
+						t.Errorf("Attach panicked with %q, want it to contain %q", msg, w)
+					}
+				}
+			})
+		}
+	}
+	// The CLI's JSON for update-service never carries one either.
+	if _, err := gatehouse.LifecycleHooksJSON(lambdaSuite.InvokeRole, []gatehouse.Hook{lambdaSuite.Targets().Approval(gatehouse.HookOptions{Timeout: 48 * time.Hour})}); err == nil || !strings.Contains(err.Error(), "1440 minutes") {
+		t.Errorf("LifecycleHooksJSON of a 48h Lambda hook = %v, want refused", err)
+	}
 }
 
-// TestApprovalHookTimeoutFollowsTheSuite: a suite approval timeout above a
-// day gives the standard approval hook an ECS timeout an hour longer, so
-// the request still expires first.
+// TestApprovalHookTimeoutFollowsTheSuite: in pause mode a suite approval
+// timeout above a day gives the standard approval hook an ECS timeout an
+// hour longer, so the request still expires first; in Lambda mode the
+// hook waits a day, ECS's limit, and such a suite is refused.
 func TestApprovalHookTimeoutFollowsTheSuite(t *testing.T) {
-	_, suite, _ := suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}, ApprovalTimeout: "72h"})
+	_, suite, _ := suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}, ApprovalTimeout: "72h", ApprovalMode: gatehouse.ApprovalModePause})
 	if got := suite.Targets().Approval(gatehouse.HookOptions{}).Timeout; got != 73*time.Hour {
 		t.Errorf("approval hook timeout = %v, want 73h", got)
 	}
 	_, suite, _ = suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}})
 	if got := suite.Targets().Approval(gatehouse.HookOptions{}).Timeout; got != 24*time.Hour {
 		t.Errorf("approval hook timeout with the suite's default = %v, want 24h", got)
+	}
+	msg, panicked := panics(func() {
+		suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}, ApprovalTimeout: "47h"})
+	})
+	for _, w := range []string{"SuiteProps.ApprovalTimeout", "47h cannot expire before ECS's 24-hour limit", "approvalMode=pause"} {
+		if !panicked || !strings.Contains(msg, w) {
+			t.Errorf("a 47h Lambda-mode suite: NewSuite panicked %v with %q, want it to contain %q", panicked, msg, w)
+		}
 	}
 }
 
@@ -72,7 +127,7 @@ func TestCheckStackDuration(t *testing.T) {
 		{"a day-long approval and a day-long bake hook", []gatehouse.Hook{
 			h(gatehouse.StagePostTestTrafficShift, 0), h(gatehouse.StagePostProductionTrafficShift, 24*time.Hour),
 		}, gatehouse.Rollout{BakeTime: 10 * time.Minute}, []string{"could last 48h10m", "POST_TEST_TRAFFIC_SHIFT 24h", "POST_PRODUCTION_TRAFFIC_SHIFT 24h", "36h a CloudFormation stack operation may last"}},
-		{"a 14-day hook", []gatehouse.Hook{h(gatehouse.StagePostTestTrafficShift, gatehouse.MaxHookTimeout)}, gatehouse.Rollout{}, []string{"could last 336h"}},
+		{"a 14-day hook", []gatehouse.Hook{h(gatehouse.StagePostTestTrafficShift, gatehouse.MaxPauseHookTimeout)}, gatehouse.Rollout{}, []string{"could last 336h"}},
 		// Per-step stages wait once per traffic shift.
 		{"linear, a per-step approval", []gatehouse.Hook{h(gatehouse.StageProductionTrafficShift, 4*time.Hour)},
 			gatehouse.Rollout{Strategy: rollout.Strategy{Kind: rollout.Linear, StepPercent: 10, StepBake: 6 * time.Minute}, BakeTime: 10 * time.Minute},
@@ -116,7 +171,7 @@ func TestCheckStackDuration(t *testing.T) {
 func TestDemoStackRefusesWhatCloudFormationWouldRollBack(t *testing.T) {
 	app := newApp()
 	hooksStack := awscdk.NewStack(app, jsii.String("H"), nil)
-	suite := gatehouse.NewSuite(hooksStack, "Suite", &gatehouse.SuiteProps{AssetDir: assetRoot, Approvers: []string{"alice@example.com"}})
+	suite := gatehouse.NewSuite(hooksStack, "Suite", &gatehouse.SuiteProps{AssetDir: assetRoot, Approvers: []string{"alice@example.com"}, ApprovalMode: gatehouse.ApprovalModePause})
 	msg, panicked := panics(func() {
 		gatehouse.NewDemoStack(app, "D", &gatehouse.DemoStackProps{Targets: suite.Targets(), ApprovalTimeout: 40 * time.Hour})
 	})

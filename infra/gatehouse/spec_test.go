@@ -50,10 +50,11 @@ func TestTemplatesPassTheCloudFormationSpec(t *testing.T) {
 		APIReservedConcurrency: 5,
 		ReviewURL:              "https://deploy.example.com/gatehouse",
 		Policy:                 `{"approval": {"loosen": {"timeout": {"max": "335h"}}}}`,
+		ApprovalMode:           gatehouse.ApprovalModePause,
 	})
 	gatehouse.Attach(svc, &gatehouse.AttachProps{Role: suite.InvokeRole, Hooks: []gatehouse.Hook{
 		suite.Targets().Approval(gatehouse.HookOptions{
-			Details: map[string]any{"timeout": "335h"}, Timeout: gatehouse.MaxHookTimeout, OnTimeout: gatehouse.TimeoutRollback,
+			Details: map[string]any{"timeout": "335h"}, Timeout: gatehouse.MaxPauseHookTimeout, OnTimeout: gatehouse.TimeoutRollback,
 			Stages: []gatehouse.Stage{gatehouse.StagePreProductionTrafficShift},
 		}),
 	}})

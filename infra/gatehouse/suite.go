@@ -38,8 +38,8 @@ const (
 const (
 	DefaultRecordExpiration = 90 * 24 * time.Hour
 	// MinRecordExpiration outlives the longest approval request, which
-	// lasts at most the longest hook timeout ECS allows (14 days).
-	MinRecordExpiration         = MaxHookTimeout + 24*time.Hour
+	// lasts at most the longest a PAUSE hook waits (14 days).
+	MinRecordExpiration         = MaxPauseHookTimeout + 24*time.Hour
 	DefaultNoncurrentExpiration = 30 * 24 * time.Hour
 	DefaultLogRetention         = awslogs.RetentionDays_ONE_MONTH
 )

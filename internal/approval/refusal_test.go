@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
@@ -36,5 +37,54 @@ func TestConfigurationRefusalIsFinal(t *testing.T) {
 	res, err := h(context.Background(), payload)
 	if err != nil || res.HookStatus != hook.StatusFailed {
 		t.Errorf("gate \"connection reset\": %s %q, %v; want FAILED", res.HookStatus, res.Reason, err)
+	}
+}
+
+// TestLambdaHookWaitsADayAtMost: called by ECS, the approval hook is a
+// Lambda hook, whose stage ECS ends after 24 hours: a timeout that cannot
+// expire before it is refused, naming the key, whether it comes from
+// hookDetails or from the suite's default, and nothing is stored.
+func TestLambdaHookWaitsADayAtMost(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		defaults time.Duration
+		details  map[string]any
+	}{
+		{"from hookDetails", DefaultTimeout, map[string]any{"approvers": []string{"alice@example.com"}, "timeout": "47h"}},
+		{"from the suite", 24 * time.Hour, map[string]any{"approvers": []string{"alice@example.com"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, []string{"alice@example.com"}, 1)
+			defaults := DefaultSettings()
+			defaults.Timeout = tt.defaults
+			// A policy that lets services wait longer: no Lambda hook can.
+			defaults.Policy.MaxTimeout = MaxTimeout
+			h := hook.Wrap(HookHandler(f.gate, defaults), hook.Options{})
+			payload, _ := json.Marshal(map[string]any{
+				"executionId": "e", "lifecycleStage": hook.StagePostTestTrafficShift, "resourceArn": f.poll.Deployment.String(),
+				"executionDetails": map[string]any{"serviceArn": f.poll.ServiceARN, "targetServiceRevisionArn": f.poll.TargetRevisionARN},
+				"hookDetails":      tt.details,
+			})
+			res, err := h(context.Background(), payload)
+			if err != nil || res.HookStatus != hook.StatusFailed || !strings.Contains(res.Reason, "hookDetails.timeout") || !strings.Contains(res.Reason, "cannot expire before ECS's 24-hour limit") {
+				t.Errorf("%s %q, %v; want FAILED naming hookDetails.timeout and the limit", res.HookStatus, res.Reason, err)
+			}
+			if _, err := f.st.Get(context.Background(), f.key); err == nil {
+				t.Error("a request was stored")
+			}
+		})
+	}
+	// Just under a day is held as usual.
+	f := newFixture(t, []string{"alice@example.com"}, 1)
+	defaults := DefaultSettings()
+	defaults.Policy.MaxTimeout = MaxTimeout
+	h := hook.Wrap(HookHandler(f.gate, defaults), hook.Options{})
+	payload, _ := json.Marshal(map[string]any{
+		"executionId": "e", "lifecycleStage": hook.StagePostTestTrafficShift, "resourceArn": f.poll.Deployment.String(),
+		"executionDetails": map[string]any{"serviceArn": f.poll.ServiceARN, "targetServiceRevisionArn": f.poll.TargetRevisionARN},
+		"hookDetails":      map[string]any{"approvers": []string{"alice@example.com"}, "timeout": "23h59m"},
+	})
+	if res, err := h(context.Background(), payload); err != nil || res.HookStatus != hook.StatusInProgress {
+		t.Errorf("23h59m: %s %q, %v; want IN_PROGRESS", res.HookStatus, res.Reason, err)
 	}
 }

@@ -67,7 +67,7 @@ func TestLoadApprovalHookDefaults(t *testing.T) {
 		t.Fatalf("LoadApprovalHook = %v", err)
 	}
 	d := approval.DefaultSettings()
-	if c.Defaults.Timeout != 24*time.Hour || c.Defaults.RequiredApprovals != 1 || c.Defaults.CallbackDelay != 30 ||
+	if c.Defaults.Timeout != 23*time.Hour || c.Defaults.RequiredApprovals != 1 || c.Defaults.CallbackDelay != 30 ||
 		len(c.Defaults.Approvers) != 0 || c.Defaults.OnExpiry != d.OnExpiry {
 		t.Errorf("Defaults = %+v, want the documented defaults", c.Defaults)
 	}

@@ -40,7 +40,7 @@ func TestLambdaServiceCannotLoosenTheSuite(t *testing.T) {
 		"hookDetails.approvers: a shared link in place of the suite's approvers",
 		"hookDetails.requiredApprovals: 1 is below the suite's 2",
 		"hookDetails.onExpiry: approve where the suite rejects",
-		"hookDetails.timeout: 1m is shorter than 24h, the least allowed where expiry approves",
+		"hookDetails.timeout: 1m is shorter than 23h, the least allowed where expiry approves",
 	} {
 		if !strings.Contains(res.Reason, want) {
 			t.Errorf("reason %q lacks %q", res.Reason, want)

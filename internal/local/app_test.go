@@ -129,6 +129,11 @@ hooks:
 		"strategy: linear\nstepPercent: 1":   "stepPercent: 1, want a multiple of 0.1 from 3 to 100",
 		"strategy: canary\ncanaryBake: soon": "canaryBake: \"soon\" is not a duration",
 		"ecs: hookdetails=patch":             "ecs: hookdetails=patch: want one of",
+		// ECS allows a Lambda hook 24 hours, a PAUSE hook 14 days.
+		"hooks: [{function: smoke-hook, stages: [POST_TEST_TRAFFIC_SHIFT], timeout: 25h}]":                                 "hooks[0].timeout: \"25h\", want whole minutes from 1m to 24h, the most ECS allows a Lambda hook",
+		"hooks: [{function: approval-hook, stages: [POST_TEST_TRAFFIC_SHIFT], targetType: PAUSE, timeout: 337h}]":          "hooks[0].timeout: \"337h\", want whole minutes from 1m to 336h, the most ECS allows a PAUSE hook",
+		"hooks: [{function: approval-hook, stages: [POST_TEST_TRAFFIC_SHIFT], hookDetails: {timeout: 47h}, timeout: 24h}]": "hooks[0].hookDetails.timeout: 47h cannot expire before ECS's 24-hour limit",
+		"hooks: [{function: approval-hook, stages: [POST_TEST_TRAFFIC_SHIFT], hookDetails: {timeout: 24h}}]":               "use approval mode pause, where an ECS PAUSE hook waits up to 14 days",
 	} {
 		if _, err := ParseConfig([]byte(text)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseConfig(%q) = %v, want %q", text, err, want)
@@ -148,6 +153,10 @@ hooks:
 	}
 	if _, err := ParseConfig([]byte("approvers: [not-an-address]")); err == nil {
 		t.Error("a bad approver address = nil error, want one")
+	}
+	// In pause mode the approval hook is a PAUSE hook: it may wait 14 days.
+	if _, err := ParseConfig([]byte("approvalMode: pause\nhooks: [{function: approval-hook, stages: [POST_TEST_TRAFFIC_SHIFT], hookDetails: {timeout: 47h}, timeout: 48h}]")); err != nil {
+		t.Errorf("a 47h approval on a 48h PAUSE hook = %v, want accepted", err)
 	}
 	if c, err := ParseConfig(nil); err != nil || c.Speed != 60 {
 		t.Errorf("empty config = %+v, %v", c, err)

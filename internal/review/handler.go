@@ -418,16 +418,34 @@ func (h *Handler) recorded(ctx context.Context, l *loaded, req *approval.Request
 	if _, err := h.Settler.Settle(ctx, l.key); err != nil {
 		h.logError(ctx, "end the paused hook's wait", err)
 	}
-	obj, err := h.Store.Get(ctx, l.key)
-	if err != nil {
-		return req
+	// Another caller (the sweep) may be telling ECS right now: what ECS
+	// said is worth a short wait, so the voter reads it.
+	for i := 0; ; i++ {
+		obj, err := h.Store.Get(ctx, l.key)
+		if err != nil {
+			return req
+		}
+		fresh, err := approval.Decode(obj.Body)
+		if err != nil {
+			return req
+		}
+		if p := fresh.Pause; i == telling || p == nil || p.Done != nil || p.Claimed == nil {
+			return fresh
+		}
+		select {
+		case <-ctx.Done():
+			return fresh
+		case <-time.After(tellingPoll):
+		}
 	}
-	fresh, err := approval.Decode(obj.Body)
-	if err != nil {
-		return req
-	}
-	return fresh
 }
+
+// While another caller tells ECS, the page re-reads the request up to
+// telling times, tellingPoll apart.
+const (
+	telling     = 8
+	tellingPoll = 250 * time.Millisecond
+)
 
 func recordedText(r *approval.Request, d approval.Decision) string {
 	if r.Pause != nil && r.Outcome != approval.Pending {
