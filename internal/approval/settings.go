@@ -176,11 +176,11 @@ func DefaultSettings() Settings {
 		RequiredApprovals: 1,
 		// Below ECS's 24 hours for a stage with Lambda hooks, so that the
 		// request expires, and onExpiry decides, before ECS rolls back.
-		Timeout:           DefaultTimeout,
-		CallbackDelay:     30,
-		FirstDeployment:   FirstDeploymentGate,
-		OnExpiry:          Reject,
-		ReminderAt:        0.75,
+		Timeout:         DefaultTimeout,
+		CallbackDelay:   30,
+		FirstDeployment: FirstDeploymentGate,
+		OnExpiry:        Reject,
+		ReminderAt:      0.75,
 	}
 }
 
