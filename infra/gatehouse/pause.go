@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -64,11 +66,15 @@ func (s *Suite) newPauseMode(c constructs.Construct, g *grants) {
 		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(2)),
 	})
 	s.PauseEvents = awsevents.NewRule(c, jsii.String("PauseEvents"), &awsevents.RuleProps{
-		Description: jsii.String("gatehouse: ECS PAUSE hooks awaiting action open approval requests"),
+		Description: jsii.String("gatehouse: ECS PAUSE hooks awaiting action open approval requests; their outcomes close them"),
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings(hook.PauseEventSource),
 			DetailType: jsii.Strings(hook.PauseEventDetailType),
-			Detail:     &map[string]any{"eventName": []string{hook.HookAwaitingAction}},
+			Account:    &[]*string{awscdk.Aws_ACCOUNT_ID()},
+			Detail: &map[string]any{
+				"hookType":  []string{approval.PauseHookType},
+				"eventName": []string{hook.HookAwaitingAction, hook.HookSucceeded, hook.HookFailed, hook.HookTimedOut},
+			},
 		},
 		Targets: &[]awsevents.IRuleTarget{target},
 	})
@@ -80,16 +86,17 @@ func (s *Suite) newPauseMode(c constructs.Construct, g *grants) {
 			RetryAttempts: jsii.Number(0),
 		})},
 	})
-	// Both functions end waits; only on services and their deployments.
-	cont := allow("ContinuePausedDeployments", []string{"ecs:ContinueServiceDeployment"}, g.deployments, g.services)
-	s.ApprovalHook.AddToRolePolicy(cont)
+	// Both functions end waits; only of services that opted in (their tag),
+	// and of their deployments, which carry no tags: two statements, since
+	// one with both resources and the tag condition would deny.
+	for _, fn := range []awslambda.Function{s.ApprovalHook, s.ApprovalAPI} {
+		for _, st := range continueStatements(g) {
+			fn.AddToRolePolicy(st)
+		}
+	}
 	s.ApprovalHook.AddToRolePolicy(allow("ReadServiceSettings", []string{"ecs:ListTagsForResource"}, g.services))
 	s.ApprovalHook.AddToRolePolicy(allow("OpenPauseIndex", []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
 		s.Bucket.ArnForObjects(jsii.String(approval.PauseIndexPrefix+"*"))))
-	s.ApprovalAPI.AddToRolePolicy(cont)
-	// A refused continue is checked by describing the deployment, with its
-	// revisions.
-	s.ApprovalAPI.AddToRolePolicy(allow("DescribeRevisions", []string{"ecs:DescribeServiceRevisions"}, g.revisions, g.services))
 	s.ApprovalAPI.AddToRolePolicy(allow("AnnounceDecisions", []string{"sns:Publish"}, s.Topic.TopicArn()))
 	s.ApprovalAPI.AddToRolePolicy(allow("WatchAlarms", []string{"cloudwatch:DescribeAlarms"}, jsii.String("*")))
 	s.ApprovalAPI.AddEnvironment(jsii.String(config.EnvTopicARN), s.Topic.TopicArn(), nil)
@@ -98,9 +105,45 @@ func (s *Suite) newPauseMode(c constructs.Construct, g *grants) {
 		{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + approval.PauseIndexPrefix + "*", "One marker per open PAUSE request, keyed by deployment under the pauses/open/ prefix, for the sweep; the prefix is the narrowest scope."},
 	})
 	suppressWildcards(s.ApprovalAPI.Role(), []nagWildcard{
-		{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-revision/*/*/*", "After ECS refuses a ContinueServiceDeployment, the API describes the deployment, with its revisions, known only at run time, to tell a hook that no longer waits; the scope is this account and region's service revisions."},
 		{"Resource::*", "cloudwatch:DescribeAlarms: the alarms a decided PAUSE request still watches (abortOnAlarms) are named by each service at run time, and DescribeAlarms returns composite alarms only to a caller allowed it on Resource \"*\". It reads alarm states only."},
 	})
+}
+
+// continueStatements grant ecs:ContinueServiceDeployment on the services
+// tagged gatehouse:pause=approval, and on service deployments (which carry
+// no tags; ECS authorizes the action on both).
+func continueStatements(g *grants) []awsiam.PolicyStatement {
+	services := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("ContinueOptedInServices"),
+		Effect:     awsiam.Effect_ALLOW,
+		Actions:    jsii.Strings("ecs:ContinueServiceDeployment"),
+		Resources:  &[]*string{g.services},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"ecs:ResourceTag/" + approval.TagOptIn: approval.OptInApproval}},
+	})
+	return []awsiam.PolicyStatement{services, allow("ContinueTheirDeployments", []string{"ecs:ContinueServiceDeployment"}, g.deployments)}
+}
+
+// ContinueGuardPolicy returns an IAM policy document (JSON, CDK tokens
+// resolved at deployment) that denies ecs:ContinueServiceDeployment on
+// services tagged gatehouse:pause=approval to every principal but the
+// suite's approval hook and review API: as a service control policy, or a
+// permissions boundary, it makes gatehouse the only way on for a service
+// it gates (the console's "Take action" and the CLI are refused).
+func (s *Suite) ContinueGuardPolicy() *string {
+	stack := awscdk.Stack_Of(s.Construct)
+	return stack.ToJsonString(map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{map[string]any{
+			"Sid":      "OnlyGatehouseContinuesGatedDeployments",
+			"Effect":   "Deny",
+			"Action":   "ecs:ContinueServiceDeployment",
+			"Resource": "*",
+			"Condition": map[string]any{
+				"StringEquals": map[string]any{"ecs:ResourceTag/" + approval.TagOptIn: approval.OptInApproval},
+				"ArnNotLike":   map[string]any{"aws:PrincipalArn": []any{s.ApprovalHook.Role().RoleArn(), s.ApprovalAPI.Role().RoleArn()}},
+			},
+		}},
+	}, nil)
 }
 
 // pauseMarker names the construct Attach leaves under a service with a

@@ -79,8 +79,9 @@ func TestPauseMode(t *testing.T) {
 	check(t, "the rule for PAUSE hooks' events", func() {
 		hooks.HasResourceProperties(jsii.String("AWS::Events::Rule"), obj(map[string]any{
 			"EventPattern": objEq(map[string]any{
-				"source": arrayEq("aws.ecs"), "detail-type": arrayEq("ECS Hook State Change"),
-				"detail": objEq(map[string]any{"eventName": arrayEq("HOOK_AWAITING_ACTION")}),
+				"source": arrayEq("aws.ecs"), "detail-type": arrayEq("ECS Hook State Change"), "account": arrayEq(objEq(map[string]any{"Ref": "AWS::AccountId"})),
+				"detail": objEq(map[string]any{"hookType": arrayEq("PAUSE"),
+					"eventName": arrayEq("HOOK_AWAITING_ACTION", "HOOK_SUCCEEDED", "HOOK_FAILED", "HOOK_TIMED_OUT")}),
 			}),
 			"Targets": arrayWith(obj(map[string]any{"Arn": objEq(map[string]any{"Fn::GetAtt": arrayEq(approvalHook, "Arn")})})),
 		}))
@@ -91,7 +92,10 @@ func TestPauseMode(t *testing.T) {
 			"Targets":            arrayWith(obj(map[string]any{"Arn": objEq(map[string]any{"Fn::GetAtt": arrayEq(approvalHook, "Arn")})})),
 		}))
 	})
-	continues := 0
+	// ecs:ContinueServiceDeployment: on services tagged gatehouse:pause=
+	// approval, and on their deployments, in two statements of each
+	// function (one with both resources and the condition would deny).
+	var services, deployments int
 	for _, r := range resources(hooksJSON, "AWS::IAM::Policy") {
 		doc := r["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)
 		for _, st := range doc["Statement"].([]any) {
@@ -99,15 +103,31 @@ func TestPauseMode(t *testing.T) {
 			if st["Action"] != "ecs:ContinueServiceDeployment" {
 				continue
 			}
-			continues++
 			b, _ := json.Marshal(st["Resource"])
-			if !strings.Contains(string(b), ":service-deployment/*/*/*") || !strings.Contains(string(b), ":service/*/*") || strings.Contains(string(b), `"*"`) {
-				t.Errorf("ecs:ContinueServiceDeployment on %s, want services and their deployments only", b)
+			cond, _ := json.Marshal(st["Condition"])
+			switch {
+			case strings.Contains(string(b), ":service/*/*") && !strings.Contains(string(b), "service-deployment") &&
+				string(cond) == `{"StringEquals":{"ecs:ResourceTag/gatehouse:pause":"approval"}}`:
+				services++
+			case strings.Contains(string(b), ":service-deployment/*/*/*") && !strings.Contains(string(b), ":service/") && st["Condition"] == nil:
+				deployments++
+			default:
+				t.Errorf("ecs:ContinueServiceDeployment on %s (condition %s), want opted-in services, or deployments, alone", b, cond)
 			}
 		}
 	}
-	if continues != 2 {
-		t.Errorf("%d grants of ecs:ContinueServiceDeployment, want the approval hook's and the review API's", continues)
+	if services != 2 || deployments != 2 {
+		t.Errorf("%d grants on services, %d on deployments, want the approval hook's and the review API's of each", services, deployments)
+	}
+	// The SCP that makes gatehouse the only way on, as an output.
+	var guard map[string]any
+	for id, o := range hooksJSON["Outputs"].(map[string]any) {
+		if id == "ContinueGuardPolicy" {
+			guard = o.(map[string]any)
+		}
+	}
+	if b, _ := json.Marshal(guard); guard == nil || !strings.Contains(string(b), `\"Effect\":\"Deny\"`) || !strings.Contains(string(b), "ecs:ResourceTag/gatehouse:pause") || !strings.Contains(string(b), "ArnNotLike") {
+		t.Errorf("ContinueGuardPolicy output %s, want a Deny of ecs:ContinueServiceDeployment to all but gatehouse's roles", b)
 	}
 	for name, tmpl := range map[string]map[string]any{"GatehouseHooks": hooksJSON, "GatehouseDemoService": demoJSON} {
 		if problems := checkSpec(t, name, tmpl); len(problems) > 0 {

@@ -94,6 +94,9 @@ func NewHooksStack(scope constructs.Construct, id string, props *HooksStackProps
 		out("ReviewUrl", "Review API Function URL (base of every review link)", s.ReviewURL.Url())
 	}
 	out("StateBucketName", "State bucket (approvals/, reports/)", s.Bucket.BucketName())
+	if sp.ApprovalMode == ApprovalModePause {
+		out("ContinueGuardPolicy", "A service control policy or permissions boundary that makes gatehouse the only way on for the services it gates: it denies ecs:ContinueServiceDeployment on services tagged gatehouse:pause=approval to all but gatehouse's roles (docs/approval.md)", s.ContinueGuardPolicy())
+	}
 	out("ReviewTopicArn", "SNS topic for review messages", s.Topic.TopicArn())
 	// Only hooks that work without hookDetails: the smoke and bake hooks
 	// only if the suite's defaults give their checks.

@@ -33,7 +33,7 @@ func ReminderMessage(r *Request, approver, link string, now time.Time) Message {
 
 // DecisionMessage tells approver how r was decided.
 func DecisionMessage(r *Request, approver string) Message {
-	word := map[Outcome]string{Approved: "approved", Rejected: "rejected", Expired: "expired", Aborted: "aborted", Refused: "refused"}[r.Outcome]
+	word := map[Outcome]string{Approved: "approved", Rejected: "rejected", Expired: "expired", Aborted: "aborted", Refused: "refused", ContinuedOutside: "continued outside gatehouse"}[r.Outcome]
 	return Message{
 		Approver: approver,
 		Subject:  subject(fmt.Sprintf("[gatehouse] Deploy of %s (%s) %s", r.Service, r.Cluster, word)),

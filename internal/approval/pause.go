@@ -15,6 +15,9 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
+// PauseHookType is the hookType of a PAUSE hook's events.
+const PauseHookType = "PAUSE"
+
 // Paused is a PAUSE hook awaiting action, as ECS describes it.
 type Paused struct {
 	// HookID names the hook's run; Stage is where the deployment waits.
@@ -37,6 +40,9 @@ type PauseHooks interface {
 	// Continue ends the hook's wait with action, CONTINUE or ROLLBACK. An
 	// error wrapping ErrHookNotWaiting means ECS says it waits no more.
 	Continue(ctx context.Context, deploymentARN, hookID, action string) error
+	// State returns what ECS says of the hook hookID and its deployment
+	// (HookState); an error means ECS could not be asked.
+	State(ctx context.Context, deploymentARN, hookID string) (HookState, error)
 }
 
 // ErrHookNotWaiting: ECS says the PAUSE hook waits no more (it timed out,
@@ -74,7 +80,7 @@ func PauseGate(hookID string) string {
 // does. Other events, and events for what ECS does not confirm (unknown,
 // finished, forged), change nothing and send nothing.
 func (g *Gate) OpenPause(ctx context.Context, ev hook.PauseEvent, s Settings) ([]Verdict, error) {
-	if ev.EventName != hook.HookAwaitingAction || g.Pauses == nil {
+	if ev.EventName != hook.HookAwaitingAction || ev.HookType != "" && ev.HookType != PauseHookType || g.Pauses == nil {
 		return nil, nil
 	}
 	d, err := hook.ParseDeploymentARN(ev.DeploymentARN)

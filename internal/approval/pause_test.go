@@ -19,8 +19,40 @@ type fakePauses struct {
 	waiting map[string]Paused // by hook id
 	calls   []string
 	fail    error
-	// awaitErr fails Awaiting: ECS cannot be asked.
+	// awaitErr fails Awaiting and State: ECS cannot be asked.
 	awaitErr error
+	// ended are the hooks no longer waiting, with their status; deployment
+	// is the deployment's status (IN_PROGRESS when empty).
+	ended      map[string]string
+	deployment string
+}
+
+func (f *fakePauses) State(ctx context.Context, arn, hookID string) (HookState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.awaitErr != nil {
+		return HookState{}, f.awaitErr
+	}
+	st := HookState{Deployment: f.deployment, Status: f.ended[hookID]}
+	if st.Deployment == "" {
+		st.Deployment = "IN_PROGRESS"
+	}
+	if _, ok := f.waiting[hookID]; ok {
+		st.Status = HookAwaiting
+	}
+	return st, nil
+}
+
+// end ends hook id's wait as someone else would (the console), with
+// status SUCCEEDED, FAILED or TIMED_OUT.
+func (f *fakePauses) end(id, status string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.waiting, id)
+	if f.ended == nil {
+		f.ended = map[string]string{}
+	}
+	f.ended[id] = status
 }
 
 func (f *fakePauses) Awaiting(ctx context.Context, arn, hookID string) ([]Paused, error) {
@@ -49,6 +81,10 @@ func (f *fakePauses) Continue(ctx context.Context, arn, hookID, action string) e
 		return fmt.Errorf("hook %s: %w", hookID, ErrHookNotWaiting)
 	}
 	delete(f.waiting, hookID)
+	if f.ended == nil {
+		f.ended = map[string]string{}
+	}
+	f.ended[hookID] = map[string]string{"CONTINUE": HookSucceeded, "ROLLBACK": HookFailed}[action]
 	return nil
 }
 

@@ -243,6 +243,9 @@ type Request struct {
 	// Refusal says why the suite's policy refused the service's
 	// configuration (Outcome Refused).
 	Refusal string `json:"refusal,omitempty"`
+	// Outside says how the PAUSE hook ended without gatehouse (Outcome
+	// ContinuedOutside).
+	Outside string `json:"outside,omitempty"`
 	// Carried is, for a PAUSE request closed Skipped at a later step of a
 	// linear or canary deployment, the earlier step's decision it carries.
 	Carried string `json:"carried,omitempty"`
@@ -315,7 +318,7 @@ func Decode(body []byte) (*Request, error) {
 		return nil, errors.New("decode approval request: incomplete document")
 	}
 	switch r.Outcome {
-	case Pending, Approved, Rejected, Expired, SmokeFailed, Aborted, Refused, Skipped:
+	case Pending, Approved, Rejected, Expired, SmokeFailed, Aborted, Refused, Skipped, ContinuedOutside:
 	default:
 		return nil, fmt.Errorf("decode approval request: unknown outcome %q", r.Outcome)
 	}
@@ -673,6 +676,8 @@ func (r *Request) Summary(o Outcome) string {
 		return s + "; nobody was asked to approve"
 	case Refused:
 		return "refused by the suite's policy: " + r.Refusal + "; nobody was asked to approve"
+	case ContinuedOutside:
+		return "continued outside gatehouse, not approved: " + r.Outside
 	case Skipped:
 		if r.Carried != "" {
 			return "decided at an earlier step of this deployment: " + r.Carried

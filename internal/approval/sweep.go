@@ -130,11 +130,15 @@ func (g *Gate) sweepOne(ctx context.Context, m string, settings Settings) (ended
 	if r.Pause == nil || r.Pause.Done != nil {
 		return true, g.unmark(ctx, m)
 	}
-	if r.Outcome == Pending && r.dueNow(g.Now()) && g.Pauses != nil {
-		// Before a reminder or an expiry notice: is ECS still waiting?
-		if waiting, err := g.Pauses.Awaiting(ctx, r.DeploymentARN, r.Pause.HookID); err == nil && len(waiting) == 0 {
-			return false, g.endGone(ctx, key, obj, r)
-		}
+	// Does ECS still hold the deployment at the hook? A hook someone else
+	// ended closes the request, telling its approvers; one ECS took
+	// gatehouse's call for is recorded.
+	now, err := g.checkPause(ctx, key, obj.ETag, r)
+	switch {
+	case errors.Is(err, ErrHookEnded) || err == nil && now.Pause != nil && now.Pause.Done != nil:
+		return true, g.unmark(ctx, m)
+	case err != nil:
+		return false, fmt.Errorf("sweep %s: %w", key, err)
 	}
 	if _, err := g.settle(ctx, key, obj); err != nil {
 		return false, fmt.Errorf("sweep %s: %w", key, err)
@@ -167,31 +171,6 @@ func (g *Gate) reopen(ctx context.Context, m, key string, settings Settings) (bo
 		return true, g.unmark(ctx, m)
 	}
 	return false, nil
-}
-
-// dueNow reports whether a pending request would now remind or expire.
-func (r *Request) dueNow(now time.Time) bool {
-	return r.Evaluate(now) != Pending || !r.RemindAt.IsZero() && !now.Before(r.RemindAt) && r.RemindedAt == nil
-}
-
-// endGone closes a pending PAUSE request whose hook ECS no longer holds
-// (the deployment stopped, was superseded or rolled back): nobody is
-// reminded of it or told it expired, and nothing is continued.
-func (g *Gate) endGone(ctx context.Context, key string, obj store.Object, r *Request) error {
-	_, _, err := Update(ctx, g.Store, key, obj.ETag, r, func(n *Request) error {
-		if n.Outcome != Pending || n.Pause == nil {
-			return nil
-		}
-		now := g.Now()
-		n.abort("ECS no longer holds the deployment at this PAUSE hook: it timed out, or the deployment stopped or rolled back", now)
-		n.AnnouncedAt = &now
-		n.Pause.Done, n.Pause.Result = &now, "the hook no longer awaits action (found by the sweep)"
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("sweep %s: %w", key, err)
-	}
-	return nil
 }
 
 // unreadable ends the wait of a PAUSE request that cannot be read (corrupt,

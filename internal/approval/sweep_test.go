@@ -269,21 +269,23 @@ func TestSweepWhenECSCouldNotBeAsked(t *testing.T) {
 	}
 }
 
-// TestSweepLeavesWhatECSLeft: a pending request whose hook ECS no longer
-// holds (the deployment stopped or rolled back) is closed when its
-// reminder or expiry comes, without reminding, announcing or continuing.
+// TestSweepLeavesWhatECSLeft: a pending request whose deployment ECS no
+// longer holds at the hook (it stopped or rolled back) is closed at the
+// next sweep, aborted, with the marker; its approvers are told, and
+// nothing is continued.
 func TestSweepLeavesWhatECSLeft(t *testing.T) {
 	f, ps, _ := sweptFixture(t)
 	sent := len(f.n.sent())
-	ps.waiting = nil
-	f.clock.Add(5 * time.Hour)
-	f.sweep(t)
-	r, _ := f.load(t)
-	if r.Outcome != Aborted || r.Pause.Done == nil || len(ps.calls) != 0 || len(f.n.sent()) != sent {
-		t.Errorf("outcome %s, pause %+v, calls %v, %d new messages; want aborted quietly", r.Outcome, r.Pause, ps.calls, len(f.n.sent())-sent)
-	}
+	ps.waiting, ps.deployment = nil, "ROLLBACK_IN_PROGRESS"
 	if s := f.sweep(t); s.Ended != 1 || len(f.markers(t)) != 0 {
 		t.Errorf("swept %+v: want the marker removed", s)
+	}
+	r, _ := f.load(t)
+	if r.Outcome != Aborted || r.Pause.Done == nil || len(ps.calls) != 0 || !strings.Contains(r.AbortReason, "ROLLBACK_IN_PROGRESS") {
+		t.Errorf("outcome %s (%s), pause %+v, calls %v; want aborted, nothing continued", r.Outcome, r.AbortReason, r.Pause, ps.calls)
+	}
+	if n := f.n.count("[gatehouse] Deploy of orders (prod-cluster) aborted"); n != 2 || len(f.n.sent()) != sent+2 {
+		t.Errorf("%d decision notices of %d new messages, want one to each approver", n, len(f.n.sent())-sent)
 	}
 }
 

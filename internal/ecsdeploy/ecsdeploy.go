@@ -138,6 +138,28 @@ func (r *Reader) Status(ctx context.Context, deploymentARN string) (string, erro
 	return string(out.ServiceDeployments[0].Status), nil
 }
 
+// Hooks returns the deployment's status, stage and lifecycle hooks (one
+// DescribeServiceDeployments call, no revisions). It returns ErrNotFound
+// if ECS does not know it.
+func (r *Reader) Hooks(ctx context.Context, deploymentARN string) (Deployment, error) {
+	out, err := r.api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{
+		ServiceDeploymentArns: []string{deploymentARN},
+	})
+	if err != nil {
+		return Deployment{}, fmt.Errorf("describe service deployment: %w", err)
+	}
+	if len(out.ServiceDeployments) == 0 {
+		return Deployment{}, fmt.Errorf("describe service deployment: %w", ErrNotFound)
+	}
+	sd := out.ServiceDeployments[0]
+	d := Deployment{ARN: aws.ToString(sd.ServiceDeploymentArn), Status: string(sd.Status), Stage: string(sd.LifecycleStage), ServiceARN: aws.ToString(sd.ServiceArn)}
+	for _, h := range sd.LifecycleHookDetails {
+		d.Hooks = append(d.Hooks, Hook{TargetARN: aws.ToString(h.TargetArn), Status: string(h.Status), TimeoutAction: string(h.TimeoutAction),
+			HookID: aws.ToString(h.HookId), TargetType: string(h.TargetType), ExpiresAt: h.ExpiresAt})
+	}
+	return d, nil
+}
+
 // Describe returns the deployment with the given service-deployment ARN and
 // its revisions. It returns ErrNotFound if ECS does not know it.
 func (r *Reader) Describe(ctx context.Context, deploymentARN string) (Deployment, error) {

@@ -722,6 +722,24 @@ func (p pauses) Awaiting(ctx context.Context, arn, hookID string) ([]approval.Pa
 	return out, nil
 }
 
+// State is what ECS says of the hook: as it lists the hooks of the
+// deployment's current stage (a hook of a stage passed is no longer
+// listed), and the deployment's status.
+func (p pauses) State(ctx context.Context, arn, hookID string) (approval.HookState, error) {
+	t := p.l.find(arn)
+	if t == nil {
+		return approval.HookState{}, nil
+	}
+	snap := t.D.Snapshot()
+	st := approval.HookState{Deployment: string(snap.Status)}
+	for _, ph := range t.D.Pauses() {
+		if ph.HookID == hookID && ph.Stage == snap.Stage {
+			st.Status = ph.Status
+		}
+	}
+	return st, nil
+}
+
 func (p pauses) Continue(ctx context.Context, arn, hookID, action string) error {
 	t := p.l.find(arn)
 	if t == nil {

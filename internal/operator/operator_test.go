@@ -322,6 +322,13 @@ func (p *pausedECS) Awaiting(ctx context.Context, arn, hookID string) ([]approva
 	return []approval.Paused{{HookID: "hook-1", Stage: hook.StagePostTestTrafficShift, ServiceARN: "arn:aws:ecs:us-west-2:123456789012:service/prod-cluster/orders"}}, nil
 }
 
+func (p *pausedECS) State(ctx context.Context, arn, hookID string) (approval.HookState, error) {
+	if len(p.calls) > 0 || hookID != "hook-1" {
+		return approval.HookState{Deployment: "IN_PROGRESS", Status: approval.HookSucceeded}, nil
+	}
+	return approval.HookState{Deployment: "IN_PROGRESS", Status: approval.HookAwaiting}, nil
+}
+
 func (p *pausedECS) Continue(ctx context.Context, arn, hookID, action string) error {
 	p.calls = append(p.calls, hookID+" "+action)
 	return nil

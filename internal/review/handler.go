@@ -48,9 +48,16 @@ type Handler struct {
 	Settler Settler
 }
 
-// Settler moves a decided request on. *approval.Gate satisfies it.
+// Settler moves a decided request on, and checks with ECS that the PAUSE
+// hook of a request still waits. *approval.Gate satisfies it.
 type Settler interface {
 	Settle(ctx context.Context, key string) (approval.Verdict, error)
+	// CheckPause closes the request at key when ECS reports its PAUSE hook
+	// ended without gatehouse, and then returns approval.ErrHookEnded.
+	CheckPause(ctx context.Context, key string) (*approval.Request, error)
+	// PauseEnded says why r's PAUSE hook no longer waits, writing
+	// nothing; "" while it waits or when ECS cannot say.
+	PauseEnded(ctx context.Context, r *approval.Request) string
 }
 
 // BasePath returns the path of a review base URL without its trailing
@@ -131,8 +138,10 @@ type loaded struct {
 	etag   string
 	req    *approval.Request
 	// over is the deployment's ECS status when the request is open but the
-	// deployment no longer waits for it.
-	over string
+	// deployment no longer waits for it; ended why its PAUSE hook no longer
+	// waits, when it was ended outside gatehouse.
+	over  string
+	ended string
 }
 
 // errPage is a refusal with the status and words to show.
@@ -209,7 +218,15 @@ func (h *Handler) load(ctx context.Context, tok string, askECS bool) (*loaded, e
 			l.over = status
 		}
 	}
+	if askECS && h.Settler != nil && l.over == "" {
+		l.ended = h.Settler.PauseEnded(ctx, req)
+	}
 	return l, nil
+}
+
+// endedText says that the request's PAUSE hook ended without gatehouse.
+func endedText(why string) string {
+	return "ECS reports that this deployment no longer waits for this approval: " + why + ". There is nothing to decide here."
 }
 
 // overText says that the deployment no longer waits for the request.
@@ -225,8 +242,11 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msg := ""
-	if l.over != "" {
+	switch {
+	case l.over != "":
 		msg = overText(l.over)
+	case l.ended != "":
+		msg = endedText(l.ended)
 	}
 	h.page(w, r, http.StatusOK, h.requestPage(l, r.URL.Query().Get("token"), msg))
 }
@@ -273,6 +293,21 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 	if l.over != "" {
 		h.page(w, r, http.StatusConflict, h.requestPage(l, tok, overText(l.over)+" Your vote was not recorded."))
 		return
+	}
+	if l.req.Pause != nil && h.Settler != nil {
+		// ECS is asked before every vote: a hook someone else ended
+		// closes the request, and takes no vote.
+		req, err := h.Settler.CheckPause(ctx, l.key)
+		if errors.Is(err, approval.ErrHookEnded) {
+			l.req, l.ended = req, ""
+			h.page(w, r, http.StatusConflict, h.requestPage(l, tok, "This approval request is closed: "+req.Summary(req.Outcome)+". Your vote was not recorded."))
+			return
+		}
+		if err != nil {
+			h.logError(ctx, "check the paused hook", err)
+			h.fail(w, r, http.StatusServiceUnavailable, msgUnavailable)
+			return
+		}
 	}
 	// "override" is an approval given as an emergency override of a freeze.
 	raw := r.PostForm.Get("decision")

@@ -80,9 +80,9 @@ func (s *Simulator) runPause(ctx context.Context, d *Deployment, stage hook.Stag
 		}
 		left := stop.Sub(s.Clock.Now())
 		if left <= 0 && limited {
-			d.set(func(*Deployment) { p.Status = "FAILED" })
-			s.emit(d, Event{Stage: stage, Hook: h.Name, Status: "FAILED", Reason: lim.why})
-			s.hookEvent(d, p, HookFailed)
+			d.set(func(*Deployment) { p.Status = "TIMED_OUT" })
+			s.emit(d, Event{Stage: stage, Hook: h.Name, Status: "TIMED_OUT", Reason: lim.why})
+			s.hookEvent(d, p, HookTimedOut)
 			return fmt.Errorf("hook %s at %s: %s", h.Name, stage, lim.why)
 		}
 		if left <= 0 {

@@ -144,8 +144,15 @@ func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessa
 			return hook.Response{}, nil
 		}
 		if ev, ok := hook.ParsePauseEvent(payload); ok {
-			if _, err := gate.OpenPause(ctx, ev, env.Defaults); err != nil {
-				c.Log.ErrorContext(ctx, "pause event not handled", "deployment_arn", ev.DeploymentARN, "err", err)
+			var err error
+			if ev.Ended() {
+				// A PAUSE hook ended: its request is checked with ECS now.
+				err = gate.EndPause(ctx, ev)
+			} else {
+				_, err = gate.OpenPause(ctx, ev, env.Defaults)
+			}
+			if err != nil {
+				c.Log.ErrorContext(ctx, "pause event not handled", "deployment_arn", ev.DeploymentARN, "event", ev.EventName, "err", err)
 				return hook.Response{}, err
 			}
 			return hook.Response{}, nil

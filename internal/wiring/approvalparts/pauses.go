@@ -43,17 +43,37 @@ func (p ECSPauses) Awaiting(ctx context.Context, deploymentARN, hookID string) (
 	return out, nil
 }
 
+// State implements approval.PauseHooks: the hook's status as ECS lists it
+// among the deployment's (empty when it no longer does), and the
+// deployment's; an unknown deployment has none.
+func (p ECSPauses) State(ctx context.Context, deploymentARN, hookID string) (approval.HookState, error) {
+	d, err := ecsdeploy.New(p.API).Hooks(ctx, deploymentARN)
+	if errors.Is(err, ecsdeploy.ErrNotFound) {
+		return approval.HookState{}, nil
+	}
+	if err != nil {
+		return approval.HookState{}, err
+	}
+	st := approval.HookState{Deployment: d.Status}
+	for _, h := range d.Hooks {
+		if h.HookID == hookID {
+			st.Status = h.Status
+		}
+	}
+	return st, nil
+}
+
 // Continue implements approval.PauseHooks. ECS does not document how it
 // refuses a hook that no longer waits, so after a refusal the deployment
-// is described again: if the hook no longer awaits action, the error says
-// so (approval.ErrHookNotWaiting); otherwise it is ECS's, to retry.
+// is described again (DescribeServiceDeployments alone): if the hook no
+// longer awaits action, the error says so (approval.ErrHookNotWaiting);
+// otherwise it is ECS's, to retry.
 func (p ECSPauses) Continue(ctx context.Context, deploymentARN, hookID, action string) error {
 	err := ecsdeploy.Continue(ctx, p.API, deploymentARN, hookID, action)
 	if err == nil || hook.IsTransient(err) {
 		return err
 	}
-	waiting, derr := p.Awaiting(ctx, deploymentARN, hookID)
-	if derr == nil && len(waiting) == 0 {
+	if st, serr := p.State(ctx, deploymentARN, hookID); serr == nil && !st.Waiting() {
 		return fmt.Errorf("%w: %w", approval.ErrHookNotWaiting, err)
 	}
 	return err

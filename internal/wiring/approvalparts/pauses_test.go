@@ -3,6 +3,7 @@ package approvalparts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ func pausedECS(t *testing.T, continueErr error) (*ecs.Client, *[]string) {
 	expires := time.Date(2026, 12, 9, 9, 0, 0, 0, time.UTC)
 	return ecs.New(ecs.Options{Region: "us-west-2", Credentials: aws.AnonymousCredentials{},
 		APIOptions: []func(*middleware.Stack) error{awstest.Answer(func(p any) (any, error) {
+			calls = append(calls, fmt.Sprintf("%T", p))
 			switch in := p.(type) {
 			case *ecs.DescribeServiceDeploymentsInput:
 				return &ecs.DescribeServiceDeploymentsOutput{ServiceDeployments: []ecstypes.ServiceDeployment{{
@@ -45,7 +47,7 @@ func pausedECS(t *testing.T, continueErr error) (*ecs.Client, *[]string) {
 			case *ecs.DescribeServiceRevisionsInput:
 				return &ecs.DescribeServiceRevisionsOutput{}, nil
 			case *ecs.ContinueServiceDeploymentInput:
-				calls = append(calls, aws.ToString(in.HookId)+" "+string(in.Action))
+				calls[len(calls)-1] = aws.ToString(in.HookId) + " " + string(in.Action)
 				if continueErr != nil {
 					if errors.Is(continueErr, errGone) {
 						status = "SUCCEEDED"
@@ -75,13 +77,27 @@ func TestECSPauses(t *testing.T) {
 	if none, _ := p.Awaiting(context.Background(), pauseDep, "forged"); len(none) != 0 {
 		t.Errorf("Awaiting(forged) = %+v", none)
 	}
+	if st, err := p.State(context.Background(), pauseDep, "pause-1"); err != nil || st != (approval.HookState{Deployment: "IN_PROGRESS", Status: "AWAITING_ACTION"}) {
+		t.Errorf("State = %+v, %v", st, err)
+	}
+	*calls = nil
 	if err := p.Continue(context.Background(), pauseDep, "pause-1", "CONTINUE"); err != nil || len(*calls) != 1 || (*calls)[0] != "pause-1 CONTINUE" {
 		t.Errorf("Continue = %v, calls %v", err, *calls)
 	}
-	// Refused, and the hook no longer waits: said so.
-	g, _ := pausedECS(t, errGone)
+	if st, _ := p.State(context.Background(), pauseDep, "pause-1"); st.Waiting() || st.Status != "SUCCEEDED" {
+		t.Errorf("State after the continue = %+v", st)
+	}
+	if st, _ := p.State(context.Background(), pauseDep, "forged"); st.Waiting() || st.Status != "" {
+		t.Errorf("State of a hook ECS does not list = %+v", st)
+	}
+	// Refused, and the hook no longer waits: said so, having asked ECS with
+	// what the review API may call (DescribeServiceDeployments) alone.
+	g, gcalls := pausedECS(t, errGone)
 	if err := (ECSPauses{API: g}).Continue(context.Background(), pauseDep, "pause-1", "ROLLBACK"); !errors.Is(err, approval.ErrHookNotWaiting) {
 		t.Errorf("Continue on a hook that no longer waits = %v, want ErrHookNotWaiting", err)
+	}
+	if fmt.Sprint(*gcalls) != "[pause-1 ROLLBACK *ecs.DescribeServiceDeploymentsInput]" {
+		t.Errorf("calls %v, want the continue and one DescribeServiceDeployments", *gcalls)
 	}
 	// Refused, yet the hook still waits (denied): ECS's error, to retry.
 	denied := &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized"}
