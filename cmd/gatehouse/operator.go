@@ -35,6 +35,11 @@ var newDeployments = func(cfg aws.Config, getenv func(string) string) *ecsdeploy
 	return ecsdeploy.New(ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) }))
 }
 
+// newPauses reads PAUSE hooks' states; tests replace it.
+var newPauses = func(cfg aws.Config, getenv func(string) string) operator.PauseStates {
+	return approvalparts.ECSPauses{API: ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })}
+}
+
 // newIdentity makes the STS client; tests replace it.
 var newIdentity = func(cfg aws.Config, getenv func(string) string) operator.Identity {
 	return sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.STS) })
@@ -182,9 +187,11 @@ func newOperator(ctx context.Context, bucket string, stdout io.Writer, getenv fu
 		Identity: newIdentity(cfg, getenv),
 		Now:      time.Now,
 		Out:      stdout,
-		// An open request whose deployment ECS stopped or rolled back
-		// takes no votes, and list and status say so.
+		// An open request whose deployment ECS stopped or rolled back, or
+		// whose PAUSE hook someone else ended, takes no votes, and list
+		// and status say so.
 		Deployments: newDeployments(cfg, getenv),
+		Pauses:      newPauses(cfg, getenv),
 	}, nil
 }
 

@@ -51,6 +51,13 @@ type ending struct {
 	why     string
 }
 
+// Ended says, for people, why a request whose PAUSE hook ECS describes as
+// st takes no vote; ok is false while the hook waits.
+func (s HookState) Ended() (why string, ok bool) {
+	e, ok := ended(s)
+	return e.why, ok
+}
+
 // ended says how a pending request whose PAUSE hook ECS describes as st is
 // closed; ok is false while the hook waits.
 func ended(st HookState) (e ending, ok bool) {

@@ -131,3 +131,60 @@ func TestPauseHookThatWouldContinue(t *testing.T) {
 		}
 	}
 }
+
+// TestPauseContinuedOutside: someone allowed ecs:ContinueServiceDeployment
+// continues the paused deployment outside gatehouse (the console's "Take
+// action"). ECS goes on; its HOOK_SUCCEEDED event closes the request at
+// once as continued outside gatehouse, never approved; both approvers are
+// told; the review page says so, and a vote posted from the page opened
+// before is refused.
+func TestPauseContinuedOutside(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Hooks = onlyApproval(cfg.Hooks)
+	cfg.Hooks[0].TargetType = "PAUSE"
+	l := startLocal(t, cfg)
+	tr, err := l.Deploy(Healthy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, "two review messages", func() bool { return countReviews(l, tr.D.ID) == 2 })
+	m := reviewMail(t, l, tr.D.ID)
+	_, page := get(t, m.Link)
+	form, err := parseForm(page, m.Link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.D.ContinueServiceDeployment(tr.D.Pauses()[0].HookID, "CONTINUE"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-tr.Done():
+	case <-time.After(60 * time.Second):
+		t.Fatal("the deployment did not end within 60s")
+	}
+	if s := tr.D.Snapshot(); s.Status != simulator.StatusSuccessful {
+		t.Errorf("deployment %s, want ECS to go on", s.Status)
+	}
+	told := func() int {
+		n := 0
+		for _, m := range l.Outbox.Mails() {
+			if strings.Contains(m.Subject, "continued outside gatehouse") && strings.Contains(m.Body, tr.D.ID) {
+				n++
+			}
+		}
+		return n
+	}
+	wait(t, "both approvers told", func() bool { return told() == 2 })
+	if code, page := get(t, m.Link); code != http.StatusOK || !strings.Contains(page, "continued outside gatehouse, not approved") || strings.Contains(page, `name="decision"`) {
+		t.Errorf("page %d, want the outcome without a form:\n%s", code, page)
+	}
+	form.values.Set("decision", "approve")
+	res, err := http.PostForm(form.action, form.values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusConflict || told() != 2 {
+		t.Errorf("a vote from the page opened before = %d (%d notices), want 409 and nobody told again", res.StatusCode, told())
+	}
+}

@@ -47,6 +47,10 @@ type Operator struct {
 	// Deployments, when set, tells whether the deployment of an open
 	// request still waits for it. Best effort.
 	Deployments DeploymentStatus
+	// Pauses, when set, tells whether the ECS PAUSE hook of an open request
+	// still waits: a vote on one someone else ended is refused (the suite
+	// closes the request). Read only.
+	Pauses PauseStates
 	// Settler, when set, ends an ECS PAUSE hook's wait after a deciding
 	// vote, and announces it (approval.Gate); nil leaves it to the suite's
 	// sweep.
@@ -65,6 +69,28 @@ type DeploymentStatus interface {
 	// Status returns the status ECS reports, or an error (wrapping
 	// ecsdeploy.ErrNotFound when ECS does not know the deployment).
 	Status(ctx context.Context, deploymentARN string) (string, error)
+}
+
+// PauseStates reads what ECS says of a PAUSE hook. approvalparts.ECSPauses
+// satisfies it.
+type PauseStates interface {
+	State(ctx context.Context, deploymentARN, hookID string) (approval.HookState, error)
+}
+
+// ended says why the PAUSE hook of the open request r no longer waits,
+// when ECS says so; "" otherwise, or when ECS cannot be asked.
+func (o *Operator) ended(ctx context.Context, r *approval.Request, outcome approval.Outcome) string {
+	if o.Pauses == nil || r.Pause == nil || r.Pause.Done != nil || outcome != approval.Pending {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
+	st, err := o.Pauses.State(ctx, r.DeploymentARN, r.Pause.HookID)
+	if err != nil {
+		return ""
+	}
+	why, _ := st.Ended()
+	return why
 }
 
 // statusTimeout bounds asking ECS about one deployment.
@@ -124,6 +150,8 @@ func (o *Operator) List(ctx context.Context, all bool) error {
 			state = "pending"
 			if s := o.over(ctx, r, oc); s != "" {
 				state = "pending, but ECS: " + s
+			} else if o.ended(ctx, r, oc) != "" {
+				state = "pending, but ECS: the PAUSE hook ended outside gatehouse"
 			}
 			expires += " (in " + hook.FormatDuration(r.ExpiresAt.Sub(now).Round(time.Minute)) + ")"
 		}
@@ -226,6 +254,8 @@ func (o *Operator) Status(ctx context.Context, deployment string, sel Selector) 
 	}
 	if s := o.over(ctx, r, state); s != "" {
 		fmt.Fprintf(out, "ECS:         the deployment is %s: it no longer waits for this approval, and there is nothing to decide\n", s)
+	} else if why := o.ended(ctx, r, state); why != "" {
+		fmt.Fprintf(out, "ECS:         %s; there is nothing to decide (the suite closes the request within a minute)\n", why)
 	}
 	if p := r.PauseState(); p != "" {
 		fmt.Fprintf(out, "Paused:      %s\n", p)
@@ -319,6 +349,9 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 	now := o.Now()
 	if s := o.over(ctx, r, r.Evaluate(now)); s != "" {
 		return fmt.Errorf("ECS reports this deployment %s: it no longer waits for this approval; nothing was recorded", s)
+	}
+	if why := o.ended(ctx, r, r.Evaluate(now)); why != "" {
+		return fmt.Errorf("%w: %s; nothing was recorded (the suite closes the request within a minute)", approval.ErrHookEnded, why)
 	}
 	r, _, err = approval.Update(ctx, o.Store, key, etag, r, func(n *approval.Request) error {
 		return n.Cast(approval.Vote{Approver: who, Identity: arn, Decision: d, Comment: comment, Via: "cli", Override: override}, now)

@@ -376,3 +376,44 @@ func TestOperatorDecidesAPauseRequest(t *testing.T) {
 		}
 	}
 }
+
+// endedECS is ECS for one PAUSE hook that someone else continued.
+type endedECS struct{ pausedECS }
+
+func (e *endedECS) State(ctx context.Context, arn, hookID string) (approval.HookState, error) {
+	return approval.HookState{Deployment: "IN_PROGRESS", Status: approval.HookSucceeded}, nil
+}
+
+// TestOperatorRefusesAHookEndedOutside: a PAUSE hook someone else
+// continued (the console's "Take action") takes no vote from the CLI,
+// which records nothing; list and status say so.
+func TestOperatorRefusesAHookEndedOutside(t *testing.T) {
+	srv := awstest.NewS3(t)
+	st := store.New(srv.Client(), srv.Bucket)
+	d, _ := hook.ParseDeploymentARN(depARN)
+	waiting := &pausedECS{}
+	g := &approval.Gate{Store: st, Notifier: nopNotifier{}, Linker: nopLinker{}, Pauses: waiting, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
+	s := approval.DefaultSettings()
+	s.Approvers = []string{"alice@example.com"}
+	if _, err := g.OpenPause(context.Background(), hook.PauseEvent{EventName: hook.HookAwaitingAction, DeploymentARN: d.String(), HookID: "hook-1"}, s); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	op := &Operator{Store: st, Identity: stubSTS("arn:aws:iam::123456789012:user/alice@example.com", nil), Now: time.Now, Out: &out, Pauses: &endedECS{}}
+	err := op.Decide(context.Background(), depARN, Selector{}, approval.Approve, "", false)
+	if !errors.Is(err, approval.ErrHookEnded) || !strings.Contains(err.Error(), "gatehouse never told ECS to go on") || !strings.Contains(err.Error(), "nothing was recorded") {
+		t.Errorf("Decide = %v, want a refusal saying the hook was continued outside gatehouse", err)
+	}
+	obj, _ := st.Get(context.Background(), approval.GateKey(d, hook.StagePostTestTrafficShift, approval.PauseGate("hook-1")))
+	if r, _ := approval.Decode(obj.Body); r == nil || len(r.Votes) != 0 || r.Outcome != approval.Pending {
+		t.Errorf("request %+v, want it untouched", r)
+	}
+	out.Reset()
+	if err := op.List(context.Background(), false); err != nil || !strings.Contains(out.String(), "pending, but ECS: the PAUSE hook ended outside gatehouse") {
+		t.Errorf("list = %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := op.Status(context.Background(), depARN, Selector{}); err != nil || !strings.Contains(out.String(), "ECS:         ECS reports this PAUSE hook continued") {
+		t.Errorf("status = %v\n%s", err, out.String())
+	}
+}
