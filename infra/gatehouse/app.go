@@ -139,9 +139,9 @@ func OptionsFromContext(app awscdk.App, getenv func(string) string) (Options, er
 	o.Strategy = rollout.Strategy{
 		Kind:          kind,
 		StepPercent:   float(CtxStepPercent),
-		StepBake:      time.Duration(num(CtxStepBakeMinutes, 0)) * time.Minute,
+		StepBake:      c.bake(CtxStepBakeMinutes),
 		CanaryPercent: float(CtxCanaryPercent),
-		CanaryBake:    time.Duration(num(CtxCanaryBakeMinutes, 0)) * time.Minute,
+		CanaryBake:    c.bake(CtxCanaryBakeMinutes),
 	}
 	o.SubscriptionAdmins = list(str(CtxSubscriptionAdmins))
 	if o.ApprovalMode, err = ParseApprovalMode(str(CtxApprovalMode)); err != nil {
@@ -214,6 +214,15 @@ func (c *contextReader) num(key string, def int) int {
 		c.fail(fmt.Errorf("context %s: %q is not a whole number", key, s))
 	}
 	return n
+}
+
+// bake reads a step or canary bake in minutes: absent leaves ECS's
+// default, 0 is none (rollout.NoBake).
+func (c *contextReader) bake(key string) time.Duration {
+	if c.str(key) == "" {
+		return 0
+	}
+	return rollout.Bake(time.Duration(c.num(key, 0)) * time.Minute)
 }
 
 func (c *contextReader) boolean(key string, def bool) bool {

@@ -62,6 +62,29 @@ func TestOptionsFromContext(t *testing.T) {
 	}
 }
 
+// TestZeroBakeStaysZero: -c canaryBakeTimeInMinutes=0 (or
+// stepBakeTimeInMinutes=0) is valid in ECS and stays 0; absent is ECS's
+// default.
+func TestZeroBakeStaysZero(t *testing.T) {
+	for _, tt := range []struct {
+		ctx  map[string]any
+		want rollout.Strategy
+	}{
+		{map[string]any{gatehouse.CtxStrategy: "canary", gatehouse.CtxCanaryBakeMinutes: "0"}, rollout.Strategy{Kind: rollout.Canary, CanaryPercent: 5}},
+		{map[string]any{gatehouse.CtxStrategy: "linear", gatehouse.CtxStepBakeMinutes: float64(0)}, rollout.Strategy{Kind: rollout.Linear, StepPercent: 10}},
+		{map[string]any{gatehouse.CtxStrategy: "linear"}, rollout.Strategy{Kind: rollout.Linear, StepPercent: 10, StepBake: 6 * time.Minute}},
+	} {
+		ctx := tt.ctx
+		got, err := gatehouse.OptionsFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}), func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := got.Strategy.WithDefaults(); s != tt.want || s.Validate() != nil {
+			t.Errorf("%v: strategy %+v (%v), want %+v", tt.ctx, s, s.Validate(), tt.want)
+		}
+	}
+}
+
 func TestOptionsFromContextDefaults(t *testing.T) {
 	got, err := gatehouse.OptionsFromContext(awscdk.NewApp(nil), func(string) string { return "" })
 	if err != nil {

@@ -1,6 +1,7 @@
 package gatehouse_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -198,8 +199,13 @@ func TestDemoStrategies(t *testing.T) {
 			map[string]any{"Strategy": "LINEAR", "LinearConfiguration": objEq(map[string]any{"StepPercent": 20, "StepBakeTimeInMinutes": 3})}},
 		{rollout.Strategy{Kind: rollout.Canary},
 			map[string]any{"Strategy": "CANARY", "CanaryConfiguration": objEq(map[string]any{"CanaryPercent": 5, "CanaryBakeTimeInMinutes": 10})}},
+		// No bake between the steps: ECS allows 0, and it stays 0.
+		{rollout.Strategy{Kind: rollout.Linear, StepPercent: 20, StepBake: rollout.NoBake},
+			map[string]any{"Strategy": "LINEAR", "LinearConfiguration": objEq(map[string]any{"StepPercent": 20, "StepBakeTimeInMinutes": 0})}},
+		{rollout.Strategy{Kind: rollout.Canary, CanaryBake: rollout.NoBake},
+			map[string]any{"Strategy": "CANARY", "CanaryConfiguration": objEq(map[string]any{"CanaryPercent": 5, "CanaryBakeTimeInMinutes": 0})}},
 	} {
-		t.Run(string(tt.strategy.Kind), func(t *testing.T) {
+		t.Run(tt.strategy.WithDefaults().Kind.ECSName()+fmt.Sprint(tt.strategy.StepBake, tt.strategy.CanaryBake), func(t *testing.T) {
 			app := newApp()
 			stacks, err := gatehouse.Build(app, gatehouse.Options{AssetDir: assetRoot, Approvers: approvers, RecordExpirationDays: 90,
 				Demo: true, BakeTimeMinutes: 10, Strategy: tt.strategy})

@@ -124,6 +124,11 @@ hooks:
 	if s, err := c.Rollout(); err != nil || s != (rollout.Strategy{Kind: rollout.Canary, CanaryPercent: 20, CanaryBake: 3 * time.Minute}) || c.ECS != "hookdetails=merge,rollback-weights=absent" {
 		t.Errorf("strategy and ECS from the file: %+v, %v (config %+v)", s, err, c)
 	}
+	// No bake between steps stays none (ECS allows 0).
+	c, err = ParseConfig([]byte("strategy: linear\nstepBake: 0s\n"))
+	if s, rerr := c.Rollout(); err != nil || rerr != nil || s.BakeAfter(0) != 0 {
+		t.Errorf("stepBake 0s: %v, %v, bake %v; want none", err, rerr, s.BakeAfter(0))
+	}
 	for text, want := range map[string]string{
 		"strategy: rolling":                  "strategy: \"rolling\" is not a strategy",
 		"strategy: linear\nstepPercent: 1":   "stepPercent: 1, want a multiple of 0.1 from 3 to 100",

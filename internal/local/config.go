@@ -150,7 +150,8 @@ func (c Config) Rollout() (rollout.Strategy, error) {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %q is not a duration like 1m", key, v))
 		}
-		return d
+		// Zero is allowed, and stays zero.
+		return rollout.Bake(d)
 	}
 	switch kind {
 	case rollout.Linear:

@@ -45,7 +45,18 @@ const (
 	MaxStepBake          = 1440 * time.Minute
 	DefaultStepBake      = 6 * time.Minute
 	DefaultCanaryBake    = 10 * time.Minute
+	// NoBake is a StepBake or CanaryBake of zero minutes, which ECS allows:
+	// a zero value means ECS's default.
+	NoBake time.Duration = -1
 )
+
+// Bake returns a StepBake or CanaryBake of d: NoBake for zero.
+func Bake(d time.Duration) time.Duration {
+	if d == 0 {
+		return NoBake
+	}
+	return d
+}
 
 // Strategy is a deployment strategy with its settings. Zero settings take
 // ECS's defaults (With defaults).
@@ -53,11 +64,11 @@ type Strategy struct {
 	Kind Kind
 	// StepPercent and StepBake are a linear deployment's: the share of
 	// production traffic each step moves, and the wait after each step but
-	// the last.
+	// the last (NoBake for none: zero is ECS's default).
 	StepPercent float64
 	StepBake    time.Duration
 	// CanaryPercent and CanaryBake are a canary deployment's: the share
-	// the first step moves, and the wait before the rest.
+	// the first step moves, and the wait before the rest (NoBake for none).
 	CanaryPercent float64
 	CanaryBake    time.Duration
 }
@@ -87,15 +98,21 @@ func (s Strategy) WithDefaults() Strategy {
 		if s.StepPercent == 0 {
 			s.StepPercent = DefaultStepPercent
 		}
-		if s.StepBake == 0 {
+		switch s.StepBake {
+		case 0:
 			s.StepBake = DefaultStepBake
+		case NoBake:
+			s.StepBake = 0
 		}
 	case Canary:
 		if s.CanaryPercent == 0 {
 			s.CanaryPercent = DefaultCanaryPercent
 		}
-		if s.CanaryBake == 0 {
+		switch s.CanaryBake {
+		case 0:
 			s.CanaryBake = DefaultCanaryBake
+		case NoBake:
+			s.CanaryBake = 0
 		}
 	}
 	return s
@@ -108,7 +125,7 @@ func (s Strategy) Validate() error {
 	var errs []error
 	tenths := func(v float64) bool { return math.Abs(v*10-math.Round(v*10)) < 1e-9 }
 	bake := func(name string, d time.Duration) {
-		if d < 0 || d > MaxStepBake || d%time.Minute != 0 {
+		if d < 0 && d != NoBake || d > MaxStepBake || d%time.Minute != 0 && d != NoBake {
 			errs = append(errs, fmt.Errorf("%s: %v, want whole minutes from 0 to 1440", name, d))
 		}
 	}

@@ -58,3 +58,28 @@ func TestValidate(t *testing.T) {
 		t.Errorf("ParseKind(rolling) = %v", err)
 	}
 }
+
+// TestNoBake: a zero step or canary bake, which ECS allows, stays zero; a
+// zero value is ECS's default.
+func TestNoBake(t *testing.T) {
+	for _, tt := range []struct {
+		in   Strategy
+		want time.Duration
+	}{
+		{Strategy{Kind: Linear, StepPercent: 50, StepBake: NoBake}, 0},
+		{Strategy{Kind: Linear, StepPercent: 50}, DefaultStepBake},
+		{Strategy{Kind: Canary, CanaryBake: NoBake}, 0},
+		{Strategy{Kind: Canary, CanaryBake: Bake(0)}, 0},
+		{Strategy{Kind: Canary}, DefaultCanaryBake},
+	} {
+		if err := tt.in.WithDefaults().Validate(); err != nil {
+			t.Errorf("Validate(%+v) = %v", tt.in, err)
+		}
+		if got := tt.in.BakeAfter(0); got != tt.want {
+			t.Errorf("BakeAfter(0) of %+v = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+	if err := (Strategy{Kind: Linear, StepPercent: 50, StepBake: -2 * time.Minute}).Validate(); err == nil {
+		t.Error("a negative bake was accepted")
+	}
+}
