@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/local"
 	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
@@ -30,6 +31,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	strategy := fs.String("strategy", "", "how production traffic moves to green: blue-green, linear or canary (default blue-green)")
 	ecs := fs.String("ecs", "", "how the simulated ECS plays what its documentation leaves open: hookdetails=merge|replace|deep-merge,rollback-weights=reversed|empty|absent,mixed-stage=24h|pause-timeout (default "+simulator.DefaultBehaviour.String()+")")
 	mode := fs.String("approval-mode", "", "how the approval gate holds a deployment: lambda (ECS calls the hook until it answers) or pause (an ECS PAUSE hook; the deciding vote continues it) (default lambda)")
+	stage := fs.String("approval-stage", "", "where the approval hooks hold the deployment: a lifecycle stage such as PRE_SCALE_UP, before any green task starts (default: as configured, POST_TEST_TRAFFIC_SHIFT)")
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
@@ -59,6 +61,9 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if *mode != "" {
 		cfg.ApprovalMode = *mode
+	}
+	if *stage != "" {
+		cfg.ApprovalStage = hook.Stage(strings.ToUpper(*stage))
 	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "gatehouse local: %v\n", err)

@@ -36,6 +36,7 @@ const (
 	CtxPolicy                 = "policy"
 	CtxSubscriptionAdmins     = "subscriptionAdmins"
 	CtxApprovalMode           = "approvalMode"
+	CtxApprovalStage          = "approvalStage"
 	CtxDemo                   = "demo"
 	CtxTestListenerCIDR       = "testListenerCidr"
 	CtxDemoImage              = "demoImage"
@@ -75,7 +76,10 @@ type Options struct {
 	Policy                 string
 	SubscriptionAdmins     []string
 	// ApprovalMode is lambda (the default) or pause (context approvalMode).
-	ApprovalMode     ApprovalMode
+	ApprovalMode ApprovalMode
+	// ApprovalStage is where the standard approval hook holds deployments
+	// (context approvalStage; default POST_TEST_TRAFFIC_SHIFT).
+	ApprovalStage    Stage
 	Demo             bool
 	TestListenerCIDR string
 	DemoImage        string
@@ -147,6 +151,7 @@ func OptionsFromContext(app awscdk.App, getenv func(string) string) (Options, er
 	if o.ApprovalMode, err = ParseApprovalMode(str(CtxApprovalMode)); err != nil {
 		c.fail(fmt.Errorf("context %s: %w", CtxApprovalMode, err))
 	}
+	o.ApprovalStage = Stage(strings.ToUpper(str(CtxApprovalStage)))
 	o.SmokeVPCID = str(CtxSmokeVPCID)
 	o.SmokeSubnetIDs = list(str(CtxSmokeSubnetIDs))
 	o.SmokeSecurityGroupIDs = list(str(CtxSmokeSecurityGroupIDs))
@@ -304,6 +309,11 @@ func (o Options) check() error {
 	if _, err := settings.checkSettings(contextNames); err != nil {
 		errs = append(errs, err)
 	}
+	if o.ApprovalStage != "" {
+		if err := CheckApprovalStage(o.ApprovalMode, o.ApprovalStage); err != nil {
+			errs = append(errs, fmt.Errorf("context %s: %w", CtxApprovalStage, err))
+		}
+	}
 	if o.APIReservedConcurrency < 0 {
 		errs = append(errs, fmt.Errorf("context %s: %d is negative: give 0 (the default) to reserve none", CtxAPIReservedConcurrency, o.APIReservedConcurrency))
 	}
@@ -375,6 +385,7 @@ func Build(app awscdk.App, o Options) (*Stacks, error) {
 			BakeConfig:             o.BakeConfig,
 			Policy:                 o.Policy,
 			ApprovalMode:           o.ApprovalMode,
+			ApprovalStage:          o.ApprovalStage,
 			SubscriptionAdmins:     o.SubscriptionAdmins,
 		},
 	}

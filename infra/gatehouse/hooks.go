@@ -58,8 +58,10 @@ const (
 
 // Limits ECS puts on Lambda hooks.
 const (
-	// MaxHooks is the most Lambda hooks one service may have.
-	MaxHooks = 10
+	// MaxHooks is the most Lambda hooks one service may have; MaxPauseHooks
+	// the most PAUSE hooks, counted apart.
+	MaxHooks      = 10
+	MaxPauseHooks = 10
 	// MaxHookTimeout is the longest timeoutConfiguration ECS accepts for a
 	// Lambda hook (timeoutInMinutes 1 to 1440): 24 hours. A stage with
 	// Lambda hooks lasts at most that long, then the deployment rolls back.
@@ -235,8 +237,24 @@ func attach(service awsecs.BaseService, props *AttachProps) error {
 			index++
 		}
 	}
-	if index+len(props.Hooks) > MaxHooks {
-		return fmt.Errorf("%d hooks: ECS allows at most %d Lambda hooks per service", index+len(props.Hooks), MaxHooks)
+	// ECS counts Lambda hooks and PAUSE hooks apart: ten of each.
+	pauses := 0
+	if service.Node().TryFindChild(jsii.String(pauseMarker)) != nil {
+		pauses++
+	}
+	lambdas := index - pauses
+	for _, h := range props.Hooks {
+		if h.Pause {
+			pauses++
+		} else {
+			lambdas++
+		}
+	}
+	if lambdas > MaxHooks {
+		return fmt.Errorf("%d Lambda hooks: ECS allows at most %d Lambda hooks per service (and %d PAUSE hooks)", lambdas, MaxHooks, MaxPauseHooks)
+	}
+	if pauses > MaxPauseHooks {
+		return fmt.Errorf("%d PAUSE hooks: ECS allows at most %d PAUSE hooks per service", pauses, MaxPauseHooks)
 	}
 	ids := map[string]bool{}
 	for _, h := range props.Hooks {

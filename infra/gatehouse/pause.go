@@ -48,8 +48,22 @@ func ParseApprovalMode(s string) (ApprovalMode, error) {
 	return "", fmt.Errorf("%q is neither %q nor %q", s, ApprovalModeLambda, ApprovalModePause)
 }
 
-// pauseStages are where ECS allows a PAUSE hook (ECS-HOOKS.md, section 7).
-var pauseStages = []Stage{StagePostScaleUp, StagePostTestTrafficShift, StagePreProductionTrafficShift, StagePostProductionTrafficShift}
+// PauseStages are where ECS allows a PAUSE hook (ECS-HOOKS.md, section 7):
+// never at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT.
+var PauseStages = hook.PauseStages
+
+// CheckApprovalStage reports why the approval hook cannot hold deployments
+// at stage in mode: ECS allows a Lambda hook at every hookable stage, a
+// PAUSE hook at PauseStages.
+func CheckApprovalStage(mode ApprovalMode, stage Stage) error {
+	if !stage.Valid() {
+		return fmt.Errorf("%q is not a stage a hook can run at: want one of %v", stage, hook.Stages)
+	}
+	if mode == ApprovalModePause && !slices.Contains(PauseStages, stage) {
+		return fmt.Errorf("%s: ECS allows a PAUSE hook (approval mode pause) only at %v", stage, PauseStages)
+	}
+	return nil
+}
 
 // SweepSchedule is how often the sweep rule calls the approval hook in
 // pause mode: EventBridge's shortest rate.
@@ -155,8 +169,8 @@ const pauseMarker = "GatehousePauseApproval"
 // tags.
 func attachPause(cfn awsecs.CfnService, h Hook, path string) error {
 	for _, s := range h.Stages {
-		if !slices.Contains(pauseStages, s) {
-			return fmt.Errorf("hook %q: ECS allows a PAUSE hook only at %v, not at %s", h.ID, pauseStages, s)
+		if !slices.Contains(PauseStages, s) {
+			return fmt.Errorf("hook %q: ECS allows a PAUSE hook only at %v, not at %s (HookOptions.Stages)", h.ID, PauseStages, s)
 		}
 	}
 	cfn.AddPropertyOverride(jsii.String(path+"TargetType"), jsii.String("PAUSE"))

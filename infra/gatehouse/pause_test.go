@@ -2,6 +2,7 @@ package gatehouse_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -173,5 +174,64 @@ func TestPauseHookRefusals(t *testing.T) {
 	}
 	if _, err := gatehouse.ParseApprovalMode("paused"); err == nil {
 		t.Error(`approval mode "paused" accepted`)
+	}
+}
+
+// TestApprovalStage: the approval's stage is a setting (SuiteProps,
+// -c approvalStage, HookOptions.Stages): a PAUSE hook may sit at any of
+// the six stages ECS allows, PRE_SCALE_UP holding a deployment before any
+// green task starts; a stage ECS refuses for the mode is refused, naming
+// the key.
+func TestApprovalStage(t *testing.T) {
+	for _, stage := range []gatehouse.Stage{gatehouse.StagePreScaleUp, gatehouse.StageReconcileService} {
+		stack, suite, svc := suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}, ApprovalMode: gatehouse.ApprovalModePause, ApprovalStage: stage})
+		gatehouse.Attach(svc, &gatehouse.AttachProps{Role: suite.InvokeRole, Hooks: []gatehouse.Hook{suite.Targets().Approval(gatehouse.HookOptions{})}})
+		check(t, string(stage), func() {
+			assertions.Template_FromStack(stack, nil).HasResourceProperties(jsii.String("AWS::ECS::Service"), obj(map[string]any{
+				"DeploymentConfiguration": obj(map[string]any{"LifecycleHooks": arrayWith(obj(map[string]any{
+					"TargetType": "PAUSE", "LifecycleStages": arrayEq(string(stage)),
+				}))}),
+			}))
+		})
+	}
+	msg, panicked := panics(func() {
+		suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}, ApprovalMode: gatehouse.ApprovalModePause, ApprovalStage: gatehouse.StageTestTrafficShift})
+	})
+	if !panicked || !strings.Contains(msg, "ApprovalStage: TEST_TRAFFIC_SHIFT: ECS allows a PAUSE hook (approval mode pause) only at") {
+		t.Errorf("a PAUSE approval at TEST_TRAFFIC_SHIFT: %v %q", panicked, msg)
+	}
+	_, err := gatehouse.Build(newApp(), gatehouse.Options{AssetDir: assetRoot, Approvers: approvers, RecordExpirationDays: 90, BakeTimeMinutes: 10,
+		ApprovalMode: gatehouse.ApprovalModePause, ApprovalStage: gatehouse.StageProductionTrafficShift})
+	if err == nil || !strings.Contains(err.Error(), "context approvalStage: PRODUCTION_TRAFFIC_SHIFT: ECS allows a PAUSE hook") {
+		t.Errorf("-c approvalStage=PRODUCTION_TRAFFIC_SHIFT in pause mode = %v", err)
+	}
+	// A Lambda approval hook may sit at any hookable stage.
+	_, suite, _ := suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}, ApprovalStage: gatehouse.StagePreScaleUp})
+	if h := suite.Targets().Approval(gatehouse.HookOptions{}); len(h.Stages) != 1 || h.Stages[0] != gatehouse.StagePreScaleUp || h.Pause {
+		t.Errorf("approval hook %+v, want a Lambda hook at PRE_SCALE_UP", h)
+	}
+}
+
+// TestTenLambdaHooksAndAPauseHook: ECS counts Lambda hooks and PAUSE hooks
+// apart (ten of each): a PAUSE approval beside ten Lambda hooks is fine.
+func TestTenLambdaHooksAndAPauseHook(t *testing.T) {
+	stack, suite, svc := suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}, ApprovalMode: gatehouse.ApprovalModePause})
+	tg := suite.Targets()
+	hooks := []gatehouse.Hook{tg.Approval(gatehouse.HookOptions{})}
+	for i := range 10 {
+		h := tg.Smoke(gatehouse.HookOptions{Details: map[string]any{"checks": []any{map[string]any{"name": "home", "path": "/"}}}})
+		h.ID = fmt.Sprintf("Smoke%d", i)
+		hooks = append(hooks, h)
+	}
+	gatehouse.Attach(svc, &gatehouse.AttachProps{Role: suite.InvokeRole, Hooks: hooks})
+	for _, r := range resources(*assertions.Template_FromStack(stack, nil).ToJSON(), "AWS::ECS::Service") {
+		if n := len(r["Properties"].(map[string]any)["DeploymentConfiguration"].(map[string]any)["LifecycleHooks"].([]any)); n != 11 {
+			t.Errorf("%d lifecycle hooks, want 11", n)
+		}
+	}
+	extra := tg.Smoke(gatehouse.HookOptions{Details: map[string]any{"checks": []any{map[string]any{"name": "home", "path": "/"}}}})
+	extra.ID = "Smoke10"
+	if msg, panicked := panics(func() { gatehouse.Attach(svc, &gatehouse.AttachProps{Role: suite.InvokeRole, Hooks: []gatehouse.Hook{extra}}) }); !panicked || !strings.Contains(msg, "11 Lambda hooks: ECS allows at most 10") {
+		t.Errorf("an eleventh Lambda hook: %v %q", panicked, msg)
 	}
 }

@@ -123,6 +123,12 @@ type SuiteProps struct {
 	// hooks (the default) or ECS PAUSE hooks (ApprovalModePause), which add
 	// an EventBridge rule for their events and a sweep each minute.
 	ApprovalMode ApprovalMode
+	// ApprovalStage is where Targets.Approval holds deployments unless
+	// HookOptions.Stages say otherwise: POST_TEST_TRAFFIC_SHIFT (the
+	// default: green takes test traffic, and smoke runs first), or any
+	// stage ECS allows the mode's hook at, such as PRE_SCALE_UP, before any
+	// green task starts (a PAUSE hook: PauseStages).
+	ApprovalStage Stage
 	// SubscriptionAdmins are the IAM principals (ARN patterns, such as
 	// arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_AdministratorAccess_*)
 	// that may subscribe to the review topic and list its subscriptions,
@@ -157,6 +163,7 @@ type Suite struct {
 	// PAUSE hooks' events, and the sweep each minute; nil otherwise.
 	PauseEvents, Sweep awsevents.Rule
 	mode               ApprovalMode
+	stage              Stage
 
 	// defaults are what the functions load from the environment the suite
 	// gives them, for Attach to check hookDetails against.
@@ -177,7 +184,7 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 	// Children hang off c, never off s: jsii knows the construct, not the
 	// Go struct embedding it.
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	s := &Suite{Construct: c, defaults: defs, mode: p.ApprovalMode}
+	s := &Suite{Construct: c, defaults: defs, mode: p.ApprovalMode, stage: p.ApprovalStage}
 	s.newState(c, p)
 	s.newReviewTopic(c, p)
 	s.newSigningSecret(c)
@@ -563,7 +570,7 @@ func (s *Suite) newAlarms(c constructs.Construct, p SuiteProps) {
 // from them carry the suite's defaults: Attach checks each hook's Details
 // merged with them, as the function will.
 func (s *Suite) Targets() Targets {
-	return Targets{ApprovalHook: s.ApprovalHook, SmokeHook: s.SmokeHook, BakeHook: s.BakeHook, InvokeRole: s.InvokeRole, ApprovalMode: s.mode, suite: s.defaults}
+	return Targets{ApprovalHook: s.ApprovalHook, SmokeHook: s.SmokeHook, BakeHook: s.BakeHook, InvokeRole: s.InvokeRole, ApprovalMode: s.mode, ApprovalStage: s.stage, suite: s.defaults}
 }
 
 // addEnv adds vars to a function's environment.
@@ -612,6 +619,12 @@ func (p *SuiteProps) defaults() error {
 		problems = append(problems, "ApprovalMode: "+err.Error())
 	}
 	p.ApprovalMode = mode
+	if p.ApprovalStage == "" {
+		p.ApprovalStage = StagePostTestTrafficShift
+	}
+	if err := CheckApprovalStage(mode, p.ApprovalStage); err != nil {
+		problems = append(problems, "ApprovalStage: "+err.Error())
+	}
 	if p.APIReservedConcurrency < 0 {
 		problems = append(problems, fmt.Sprintf("APIReservedConcurrency %d is negative: give 0 to reserve none", p.APIReservedConcurrency))
 	}

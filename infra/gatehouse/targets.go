@@ -1,6 +1,7 @@
 package gatehouse
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -29,6 +30,10 @@ type Targets struct {
 	// ApprovalModePause, Approval is an ECS PAUSE hook. For FromARNs, set it
 	// as the deployed suite's.
 	ApprovalMode ApprovalMode
+	// ApprovalStage is where Approval holds deployments unless
+	// HookOptions.Stages say otherwise (SuiteProps.ApprovalStage; empty:
+	// POST_TEST_TRAFFIC_SHIFT).
+	ApprovalStage Stage
 
 	// suite holds the suite's defaults when the targets come from a Suite
 	// in this app; nil for FromARNs.
@@ -176,7 +181,7 @@ func (t Targets) Approval(o HookOptions) Hook {
 		// Only a PAUSE hook waits longer than a day.
 		timeout = min(max(timeout, t.suite.approval.Timeout+time.Hour), MaxPauseHookTimeout)
 	}
-	h := o.hook("Approval", t.ApprovalHook, StagePostTestTrafficShift, timeout)
+	h := o.hook("Approval", t.ApprovalHook, cmp.Or(t.ApprovalStage, StagePostTestTrafficShift), timeout)
 	h.kind, h.suite = kindApproval, t.suite
 	h.Pause = t.ApprovalMode == ApprovalModePause
 	return h

@@ -44,6 +44,17 @@ var Stages = []Stage{
 	StagePostProductionTrafficShift,
 }
 
+// PauseStages are the stages at which ECS allows a PAUSE hook: every
+// hookable stage but the two traffic shifts (ECS-HOOKS.md, section 7).
+var PauseStages = []Stage{
+	StageReconcileService,
+	StagePreScaleUp,
+	StagePostScaleUp,
+	StagePostTestTrafficShift,
+	StagePreProductionTrafficShift,
+	StagePostProductionTrafficShift,
+}
+
 // Valid reports whether s is a stage at which a Lambda hook can run.
 func (s Stage) Valid() bool {
 	for _, v := range Stages {

@@ -66,6 +66,10 @@ type Config struct {
 	// approval hook at a stage where ECS allows PAUSE hooks is one
 	// (targetType PAUSE), as `cdk deploy -c approvalMode=pause` makes it.
 	ApprovalMode string `json:"approvalMode,omitempty"`
+	// ApprovalStage, when set, is where every approval hook holds the
+	// deployment (its stages), as `cdk deploy -c approvalStage=...` sets
+	// it: PRE_SCALE_UP holds it before any green task starts.
+	ApprovalStage hook.Stage `json:"approvalStage,omitempty"`
 }
 
 // Approval modes (Config.ApprovalMode).
@@ -75,14 +79,22 @@ const (
 )
 
 // PauseStages are where ECS allows a PAUSE hook.
-var PauseStages = []hook.Stage{hook.StagePostScaleUp, hook.StagePostTestTrafficShift, hook.StagePreProductionTrafficShift, hook.StagePostProductionTrafficShift}
+var PauseStages = hook.PauseStages
 
-// resolved returns c with its approval mode applied to the hooks.
+// resolved returns c with its approval stage and mode applied to the
+// hooks.
 func (c Config) resolved() Config {
+	c.Hooks = slices.Clone(c.Hooks)
+	if c.ApprovalStage != "" {
+		for i, h := range c.Hooks {
+			if h.Function == FnApproval {
+				c.Hooks[i].Stages = []hook.Stage{c.ApprovalStage}
+			}
+		}
+	}
 	if c.ApprovalMode != ModePause {
 		return c
 	}
-	c.Hooks = slices.Clone(c.Hooks)
 	for i, h := range c.Hooks {
 		if h.Function == FnApproval && h.TargetType == "" && !slices.ContainsFunc(h.Stages, func(s hook.Stage) bool { return !slices.Contains(PauseStages, s) }) {
 			c.Hooks[i].TargetType = "PAUSE"
@@ -236,6 +248,7 @@ func ParseConfig(data []byte) (Config, error) {
 		if f.ApprovalMode != "" {
 			c.ApprovalMode = f.ApprovalMode
 		}
+		c.ApprovalStage = f.ApprovalStage
 		if f.Deployer != "" {
 			c.Deployer = f.Deployer
 		}
@@ -257,6 +270,15 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.ApprovalMode != "" && c.ApprovalMode != ModeLambda && c.ApprovalMode != ModePause {
 		errs = append(errs, fmt.Errorf("approvalMode: %q, want %s or %s", c.ApprovalMode, ModeLambda, ModePause))
+	}
+	switch s := c.ApprovalStage; {
+	case s == "":
+	case !s.Valid():
+		errs = append(errs, fmt.Errorf("approvalStage: %q is not a stage a hook can run at: want one of %v", s, hook.Stages))
+	case c.ApprovalMode == ModePause && !slices.Contains(PauseStages, s):
+		errs = append(errs, fmt.Errorf("approvalStage: %s: ECS allows a PAUSE hook (approvalMode: pause) only at %v", s, PauseStages))
+	case s == hook.StageReconcileService:
+		errs = append(errs, fmt.Errorf("approvalStage: RECONCILE_SERVICE runs only when several revisions are active, which never happens locally"))
 	}
 	c = c.resolved()
 	if c.Deployer != "" && (!strings.HasPrefix(c.Deployer, "arn:") || strings.Count(c.Deployer, ":") < 5) {

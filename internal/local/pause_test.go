@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
 )
 
@@ -186,5 +187,60 @@ func TestPauseContinuedOutside(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusConflict || told() != 2 {
 		t.Errorf("a vote from the page opened before = %d (%d notices), want 409 and nobody told again", res.StatusCode, told())
+	}
+}
+
+// TestApprovalBeforeScaleUp: with approvalStage PRE_SCALE_UP the approval
+// holds the deployment before any green task starts, as a PAUSE hook or a
+// Lambda hook; nobody waits for smoke checks that run later; approved, the
+// deployment goes on through the smoke checks to the end.
+func TestApprovalBeforeScaleUp(t *testing.T) {
+	for _, mode := range []string{ModePause, ModeLambda} {
+		t.Run(mode, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Hooks = cfg.Hooks[:2] // smoke and approval
+			cfg.ApprovalMode, cfg.ApprovalStage = mode, hook.StagePreScaleUp
+			if err := cfg.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			l := startLocal(t, cfg)
+			tr, err := l.Deploy(Healthy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wait(t, "two review messages", func() bool { return countReviews(l, tr.D.ID) == 2 })
+			snap := tr.D.Snapshot()
+			for _, e := range snap.Events {
+				if e.Stage == simulator.StageScaleUp {
+					t.Fatalf("green scaled up before anyone approved: %+v", snap.Events)
+				}
+			}
+			if snap.Stage != hook.StagePreScaleUp || (mode == ModePause) != (len(tr.D.Pauses()) == 1) {
+				t.Errorf("stage %s, pauses %+v; want held at PRE_SCALE_UP", snap.Stage, tr.D.Pauses())
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if code, body, err := press(ctx, reviewMail(t, l, tr.D.ID), "approve"); err != nil || code != http.StatusOK {
+				t.Fatalf("approve: %d %v\n%s", code, err, body)
+			}
+			select {
+			case <-tr.Done():
+			case <-time.After(60 * time.Second):
+				t.Fatal("the deployment did not end within 60s")
+			}
+			if s := tr.D.Snapshot(); s.Status != simulator.StatusSuccessful {
+				t.Errorf("deployment %s (%s), want successful", s.Status, s.Reason)
+			}
+		})
+	}
+	for stage, want := range map[hook.Stage]string{
+		hook.StageTestTrafficShift: "approvalStage: TEST_TRAFFIC_SHIFT: ECS allows a PAUSE hook (approvalMode: pause) only at",
+		"SCALE_UP":                 `approvalStage: "SCALE_UP" is not a stage a hook can run at`,
+	} {
+		cfg := DefaultConfig()
+		cfg.ApprovalMode, cfg.ApprovalStage = ModePause, stage
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("approvalStage %s = %v, want %q", stage, err, want)
+		}
 	}
 }
