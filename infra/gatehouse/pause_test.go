@@ -231,7 +231,9 @@ func TestTenLambdaHooksAndAPauseHook(t *testing.T) {
 	}
 	extra := tg.Smoke(gatehouse.HookOptions{Details: map[string]any{"checks": []any{map[string]any{"name": "home", "path": "/"}}}})
 	extra.ID = "Smoke10"
-	if msg, panicked := panics(func() { gatehouse.Attach(svc, &gatehouse.AttachProps{Role: suite.InvokeRole, Hooks: []gatehouse.Hook{extra}}) }); !panicked || !strings.Contains(msg, "11 Lambda hooks: ECS allows at most 10") {
+	if msg, panicked := panics(func() {
+		gatehouse.Attach(svc, &gatehouse.AttachProps{Role: suite.InvokeRole, Hooks: []gatehouse.Hook{extra}})
+	}); !panicked || !strings.Contains(msg, "11 Lambda hooks: ECS allows at most 10") {
 		t.Errorf("an eleventh Lambda hook: %v %q", panicked, msg)
 	}
 }
