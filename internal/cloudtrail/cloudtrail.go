@@ -1,7 +1,8 @@
 // Package cloudtrail reads AWS CloudTrail for who started an ECS service
-// deployment: the UpdateService, CreateService or CreateServiceDeployment
-// call for the service shortly before the deployment was created, and the
-// caller's identity (userIdentity) it records.
+// deployment: the UpdateService, CreateService, UpdateExpressGatewayService
+// or CreateExpressGatewayService call for the service shortly before the
+// deployment was created, and the caller's identity (userIdentity) it
+// records.
 //
 // CloudTrail delivers events minutes late and throttles LookupEvents (two
 // calls a second per account and region): a lookup that finds nothing is
@@ -29,8 +30,12 @@ type API interface {
 	LookupEvents(ctx context.Context, params *ct.LookupEventsInput, optFns ...func(*ct.Options)) (*ct.LookupEventsOutput, error)
 }
 
-// StartEvents are the calls that start a service deployment.
-var StartEvents = []string{"UpdateService", "CreateService", "CreateServiceDeployment"}
+// StartEvents are the calls that start a service deployment (there is no
+// CreateServiceDeployment).
+var StartEvents = []string{"UpdateService", "CreateService", "UpdateExpressGatewayService", "CreateExpressGatewayService"}
+
+// ecsSource is ECS's eventSource.
+const ecsSource = "ecs.amazonaws.com"
 
 // Slack is how long after a deployment's creation its starting call is
 // looked for (clocks differ).
@@ -67,37 +72,77 @@ type Starter struct {
 // CloudTrail does not record). An UpdateService that changes nothing but
 // the desired count (an autoscaling policy's) starts no deployment and is
 // left out.
+//
+// The events are looked up by the service (resource name: its ARN, then
+// its name), so an account's other services, however busy, cannot push
+// them out of reach. Which resources CloudTrail lists for ECS's calls is
+// not documented: when neither lookup returns any ECS event at all, the
+// calls are looked up by event name too, as far as maxPages reaches.
 func Starters(ctx context.Context, api API, s Service, at time.Time, within time.Duration) ([]Starter, error) {
 	var out []Starter
-	for _, name := range StartEvents {
-		in := &ct.LookupEventsInput{
-			LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String(name)}},
-			StartTime:        aws.Time(at.Add(-within)),
-			EndTime:          aws.Time(at.Add(Slack)),
-			MaxResults:       aws.Int32(50),
+	seen := map[string]bool{}
+	ecsEvents := false
+	lookup := func(key cttypes.LookupAttributeKey, value string) error {
+		return lookupEvents(ctx, api, key, value, at.Add(-within), at.Add(Slack), func(e cttypes.Event) {
+			if id := aws.ToString(e.EventId); id != "" && seen[id] {
+				return
+			} else if id != "" {
+				seen[id] = true
+			}
+			var r record
+			if aws.ToString(e.EventSource) == ecsSource || json.Unmarshal([]byte(aws.ToString(e.CloudTrailEvent)), &r) == nil && r.EventSource == ecsSource {
+				ecsEvents = true
+			}
+			if st, ok := starter(e, s); ok {
+				out = append(out, st)
+			}
+		})
+	}
+	for _, name := range []string{s.ARN, s.Name} {
+		if name == "" {
+			continue
 		}
-		for page := 0; ; page++ {
-			if page == maxPages {
-				return nil, fmt.Errorf("lookup %s events: more than %d pages", name, maxPages)
+		if err := lookup(cttypes.LookupAttributeKeyResourceName, name); err != nil {
+			return nil, err
+		}
+	}
+	if !ecsEvents {
+		for _, name := range StartEvents {
+			if err := lookup(cttypes.LookupAttributeKeyEventName, name); err != nil {
+				return nil, err
 			}
-			res, err := api.LookupEvents(ctx, in)
-			if err != nil {
-				return nil, fmt.Errorf("lookup %s events: %w", name, err)
-			}
-			for _, e := range res.Events {
-				if st, ok := starter(e, s); ok {
-					out = append(out, st)
-				}
-			}
-			next := aws.ToString(res.NextToken)
-			if next == "" || next == aws.ToString(in.NextToken) {
-				break
-			}
-			in.NextToken = aws.String(next)
 		}
 	}
 	slices.SortFunc(out, func(a, b Starter) int { return a.At.Compare(b.At) })
 	return out, nil
+}
+
+// lookupEvents pages through the events of [from, to] whose attribute key
+// is value, at most maxPages.
+func lookupEvents(ctx context.Context, api API, key cttypes.LookupAttributeKey, value string, from, to time.Time, each func(cttypes.Event)) error {
+	in := &ct.LookupEventsInput{
+		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: key, AttributeValue: aws.String(value)}},
+		StartTime:        aws.Time(from),
+		EndTime:          aws.Time(to),
+		MaxResults:       aws.Int32(50),
+	}
+	for page := 0; ; page++ {
+		if page == maxPages {
+			return fmt.Errorf("lookup events by %s %s: more than %d pages", key, value, maxPages)
+		}
+		res, err := api.LookupEvents(ctx, in)
+		if err != nil {
+			return fmt.Errorf("lookup events by %s %s: %w", key, value, err)
+		}
+		for _, e := range res.Events {
+			each(e)
+		}
+		next := aws.ToString(res.NextToken)
+		if next == "" || next == aws.ToString(in.NextToken) {
+			return nil
+		}
+		in.NextToken = aws.String(next)
+	}
 }
 
 // record is what a CloudTrail event says that matters here.
@@ -134,12 +179,17 @@ func (r record) scalesOnly() bool {
 // starter reads e as a call that started a deployment of s.
 func starter(e cttypes.Event, s Service) (Starter, bool) {
 	var r record
-	if json.Unmarshal([]byte(aws.ToString(e.CloudTrailEvent)), &r) != nil || r.EventSource != "ecs.amazonaws.com" || r.ErrorCode != "" {
+	if json.Unmarshal([]byte(aws.ToString(e.CloudTrailEvent)), &r) != nil || r.EventSource != ecsSource || r.ErrorCode != "" {
 		return Starter{}, false
 	}
 	service := r.param("service")
-	if service == "" {
-		service = r.param("serviceName")
+	for _, k := range []string{"serviceName", "serviceArn"} {
+		if service == "" {
+			service = r.param(k)
+		}
+	}
+	if !slices.Contains(StartEvents, r.EventName) {
+		return Starter{}, false
 	}
 	cluster := r.param("cluster")
 	if cluster == "" {
