@@ -160,3 +160,45 @@ func TestLateReviewGetsTheDecision(t *testing.T) {
 		t.Errorf("a later call sent %d more messages", len(n.sent())-before)
 	}
 }
+
+// TestTamperedSkipIsRefused: a stored request edited to the outcome
+// skipped, which passes like approved, is inconsistent unless it is what
+// gatehouse skips: a PAUSE request that asked nobody, at a first
+// deployment or carrying an earlier step's decision.
+func TestTamperedSkipIsRefused(t *testing.T) {
+	f, _, ev := pauseFixture(t)
+	if _, err := f.gate.OpenPause(context.Background(), ev, f.poll.Settings); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := f.load(t)
+	for name, edit := range map[string]func(*Request){
+		"a pending request":     func(r *Request) {},
+		"one that asked nobody": func(r *Request) { r.Notices = nil },
+		"a Lambda hook's":       func(r *Request) { r.Notices, r.Pause, r.Change.FirstDeployment = nil, nil, true },
+		"one with votes": func(r *Request) {
+			r.Notices, r.Change.FirstDeployment, r.Votes = nil, true, []Vote{{Approver: "alice@example.com", Decision: Reject}}
+		},
+		"a first deployment's": nil,
+		"an earlier step's":    nil,
+	} {
+		c := clone(r)
+		c.Outcome = Skipped
+		switch {
+		case edit != nil:
+			edit(c)
+			if err := c.Check(); !errors.Is(err, ErrInconsistent) || !strings.Contains(err.Error(), "skipped") {
+				t.Errorf("%s edited to skipped: Check = %v, want inconsistent", name, err)
+			}
+		case name == "a first deployment's":
+			c.Notices, c.Change.FirstDeployment = nil, true
+			if err := c.Check(); err != nil {
+				t.Errorf("%s: Check = %v", name, err)
+			}
+		default:
+			c.Notices, c.Carried = nil, "approved by alice@example.com (1 of 1 required)"
+			if err := c.Check(); err != nil {
+				t.Errorf("%s: Check = %v", name, err)
+			}
+		}
+	}
+}

@@ -101,6 +101,11 @@ func (g *Gate) OpenPause(ctx context.Context, ev hook.PauseEvent, s Settings) ([
 		return nil, fmt.Errorf("describe the paused deployment: %w", err)
 	}
 	if len(waiting) == 0 {
+		if ev.HookID != "" && ev.Stage.Valid() {
+			// ECS may not list the hook yet: marked, and the sweep asks
+			// again for UnconfirmedFor.
+			return nil, g.mark(ctx, GateKey(d, ev.Stage, PauseGate(ev.HookID)), d, ev.HookID, ev.Stage)
+		}
 		g.Log.InfoContext(ctx, "pause event ignored: ECS lists no such hook awaiting action", "deployment_arn", d.String())
 		return nil, nil
 	}

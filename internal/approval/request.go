@@ -419,7 +419,7 @@ var ErrInconsistent = errors.New("request document is inconsistent")
 
 // Check reports, wrapping ErrInconsistent, why r cannot be what gatehouse
 // wrote: an approved outcome without enough distinct listed approvers'
-// approvals, an approval from someone not on the list, two votes from one
+// approvals, a skipped one gatehouse would not have skipped, an approval from someone not on the list, two votes from one
 // approver, or terms (quorum, approvers, expiry) other than those it was
 // created with. Documents written before terms were recorded are checked
 // for the rest.
@@ -427,6 +427,10 @@ func (r *Request) Check() error {
 	var why []string
 	if r.Outcome == Approved && r.approvers() < r.RequiredApprovals {
 		why = append(why, fmt.Sprintf("its outcome is approved, but %d distinct approver(s) on its list approved, of %d required", r.approvers(), r.RequiredApprovals))
+	}
+	if r.Outcome == Skipped && (r.Pause == nil || len(r.Votes) > 0 || r.asked() || r.Carried == "" && !r.Change.FirstDeployment) {
+		// Skipped passes like approved: only what gatehouse skips is.
+		why = append(why, "its outcome is skipped, but only a PAUSE request that asked nobody, at a service's first deployment or carrying an earlier step's decision, is skipped")
 	}
 	var seen []string
 	for _, v := range r.Votes {

@@ -46,10 +46,19 @@ func markerKey(key string) string {
 	return PauseIndexPrefix + strings.TrimPrefix(key, KeyPrefix)
 }
 
+// UnconfirmedFor is how long the sweep asks ECS again about an event it
+// could not confirm (the hook not listed yet, ECS not answering) before
+// it drops the event's marker: a forged or foreign event's must not fail
+// every sweep for ever.
+const UnconfirmedFor = 15 * time.Minute
+
 // mark marks the request at key, of the PAUSE hook hookID of d, as open,
-// for the sweep.
+// for the sweep. A marker there already is kept, with when it was made.
 func (g *Gate) mark(ctx context.Context, key string, d hook.DeploymentARN, hookID string, stage hook.Stage) error {
 	if g.Index == nil {
+		return nil
+	}
+	if _, err := g.Index.Get(ctx, markerKey(key)); err == nil {
 		return nil
 	}
 	body, err := json.Marshal(marker{Marked: g.Now().UTC(), DeploymentARN: d.String(), HookID: hookID, Stage: stage})
@@ -163,11 +172,23 @@ func (g *Gate) reopen(ctx context.Context, m, key string, settings Settings) (bo
 		g.Log.WarnContext(ctx, "sweep: a marker without its request or deployment removed", "marker", m)
 		return true, g.unmark(ctx, m)
 	}
+	late := g.Now().Sub(mk.Marked) >= UnconfirmedFor
 	if _, err := g.OpenPause(ctx, hook.PauseEvent{EventName: hook.HookAwaitingAction, DeploymentARN: mk.DeploymentARN, HookID: mk.HookID, Stage: mk.Stage}, settings); err != nil {
+		if late {
+			// ECS never answered about it (a foreign account's, a forged
+			// one): dropped, once, rather than failing every sweep.
+			g.Log.WarnContext(ctx, "sweep: a PAUSE event ECS could not be asked about is dropped", "marker", m, "marked", mk.Marked, "err", err)
+			return true, g.unmark(ctx, m)
+		}
 		return false, fmt.Errorf("sweep: open the request of %s: %w", m, err)
 	}
 	if _, err := g.Store.Get(ctx, key); errors.Is(err, store.ErrNotFound) {
-		// ECS lists no such hook awaiting action (or it is not ours).
+		// ECS lists no such hook awaiting action (not yet, or never: it
+		// is not ours, or it ended).
+		if !late {
+			return false, nil
+		}
+		g.Log.InfoContext(ctx, "sweep: ECS never listed the event's PAUSE hook awaiting action; its marker is dropped", "marker", m, "marked", mk.Marked)
 		return true, g.unmark(ctx, m)
 	}
 	return false, nil

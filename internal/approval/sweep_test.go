@@ -210,9 +210,11 @@ func TestSweepOpensWhatTheEventsDidNot(t *testing.T) {
 	if err == nil || s.Failed != 1 || s.Open != 1 || s.Ended != 1 {
 		t.Errorf("Sweep = %+v, %v; want the broken request failed, the bare marker ended, the open one open", s, err)
 	}
-	// ECS no longer lists the hook, and the request is gone: the marker goes.
+	// ECS no longer lists the hook, and the request is gone: the marker
+	// goes, once ECS has had UnconfirmedFor to list it.
 	f.st.Delete(context.Background(), f.key)
 	ps.waiting = nil
+	f.clock.Add(UnconfirmedFor)
 	f.gate.Sweep(context.Background(), f.poll.Settings)
 	if got := f.markers(t); len(got) != 0 {
 		t.Errorf("markers %v, want none: the broken request's named no hook to roll back, and went with the error", got)
@@ -309,5 +311,61 @@ func TestSweepRollsBackWhatItCannotRead(t *testing.T) {
 	f.sweep(t)
 	if len(ps.calls) != 1 {
 		t.Errorf("calls %v after another sweep", ps.calls)
+	}
+}
+
+// TestUnconfirmedEvents: an event for a hook ECS does not list yet leaves
+// a marker, and the sweep opens the request once ECS lists it; an event
+// ECS never confirms, or cannot be asked about (a foreign account's, a
+// forged one), is dropped after UnconfirmedFor, once, instead of failing
+// every sweep.
+func TestUnconfirmedEvents(t *testing.T) {
+	f, ps, ev := pauseFixture(t)
+	f.gate.Index = f.st
+	ev.Stage = hook.StagePostTestTrafficShift
+	listed := ps.waiting
+	ps.waiting = nil
+	if _, err := f.gate.OpenPause(context.Background(), ev, f.poll.Settings); err != nil {
+		t.Fatal(err)
+	}
+	if m := f.markers(t); len(m) != 1 || len(f.n.sent()) != 0 {
+		t.Fatalf("markers %v, %d messages; want the event marked, nobody asked", m, len(f.n.sent()))
+	}
+	f.clock.Add(time.Minute)
+	f.sweep(t)
+	ps.waiting = listed
+	f.clock.Add(time.Minute)
+	f.sweep(t)
+	if r, _ := f.load(t); r.Pause == nil || len(f.n.sent()) != 2 {
+		t.Errorf("the sweep did not open the request once ECS listed it: %+v, %d messages", r, len(f.n.sent()))
+	}
+
+	for _, tt := range []struct {
+		name string
+		err  error
+	}{{"never listed", nil}, {"never answered", errors.New("AccessDeniedException: not authorized")}} {
+		t.Run(tt.name, func(t *testing.T) {
+			f, ps, ev := pauseFixture(t)
+			f.gate.Index = f.st
+			ev.Stage, ev.HookID = hook.StagePostTestTrafficShift, "forged"
+			ps.awaitErr = tt.err
+			f.gate.OpenPause(context.Background(), ev, f.poll.Settings)
+			if m := f.markers(t); len(m) != 1 {
+				t.Fatalf("markers %v, want the event's", m)
+			}
+			for i := range 3 {
+				f.clock.Add(UnconfirmedFor / 4)
+				if _, err := f.gate.Sweep(context.Background(), f.poll.Settings); (err != nil) != (tt.err != nil) || len(f.markers(t)) != 1 {
+					t.Errorf("sweep %d: %v, markers %v; want the marker kept, and ECS's trouble reported", i, err, f.markers(t))
+				}
+			}
+			f.clock.Add(UnconfirmedFor / 4)
+			if _, err := f.gate.Sweep(context.Background(), f.poll.Settings); err != nil || len(f.markers(t)) != 0 {
+				t.Errorf("after %s: %v, markers %v; want it dropped without an error", UnconfirmedFor, err, f.markers(t))
+			}
+			if len(f.n.sent()) != 0 {
+				t.Errorf("%d messages for an event ECS never confirmed", len(f.n.sent()))
+			}
+		})
 	}
 }
