@@ -137,6 +137,13 @@ func (g *Gate) openPaused(ctx context.Context, d hook.DeploymentARN, w Paused, s
 	if err := g.mark(ctx, key, d, w.HookID, w.Stage); err != nil {
 		return Verdict{}, err
 	}
+	p := Poll{Deployment: d, Stage: w.Stage, ServiceARN: w.ServiceARN, TargetRevisionARN: w.TargetRevisionARN, PauseHookID: w.HookID}
+	// A later step of a deployment decided at an earlier one: that
+	// decision, with the settings read when it opened, stands for the
+	// whole deployment, whatever the service's tags say now.
+	if v, ok, err := g.laterStep(ctx, key, p); ok || err != nil {
+		return v, err
+	}
 	settings, refusal, err := g.pauseSettings(ctx, w.ServiceARN, s)
 	if errors.Is(err, errNotOurs) {
 		if _, gerr := g.Store.Get(ctx, key); !errors.Is(gerr, store.ErrNotFound) {
@@ -158,17 +165,12 @@ func (g *Gate) openPaused(ctx context.Context, d hook.DeploymentARN, w Paused, s
 		no := false
 		settings.WaitForSmoke = &no
 	}
-	p := Poll{Deployment: d, Stage: w.Stage, ServiceARN: w.ServiceARN, TargetRevisionARN: w.TargetRevisionARN, Settings: settings, PauseHookID: w.HookID}
+	p.Settings = settings
 	if refusal == "" && w.TimeoutAction == "CONTINUE" && !settings.Policy.TimeoutAction {
 		// Silence would deploy.
 		refusal = timeoutContinueRefusal
 	}
 	var v Verdict
-	if refusal == "" {
-		if v, ok, err := g.laterStep(ctx, key, p); ok || err != nil {
-			return v, err
-		}
-	}
 	if refusal != "" {
 		// Refused, and rolled back below.
 		if err := g.Refuse(ctx, p, refusal); err != nil {

@@ -34,6 +34,7 @@ func (g *Gate) laterStep(ctx context.Context, key string, p Poll) (Verdict, bool
 		return Verdict{}, false, err
 	}
 	now := g.Now()
+	p.Settings = earlier.settings(PauseGate(p.PauseHookID))
 	r, err := newRequest(p, earlier.Change, now)
 	if err != nil {
 		return Verdict{}, false, err
@@ -52,6 +53,13 @@ func (g *Gate) laterStep(ctx context.Context, key string, p Poll) (Verdict, bool
 	}
 	v, err := g.Settle(ctx, key)
 	return v, true, err
+}
+
+// settings are the settings r was opened with, for the request of a later
+// step, named gate.
+func (r *Request) settings(gate string) Settings {
+	return Settings{Approvers: r.Approvers, RequiredApprovals: r.RequiredApprovals, OnExpiry: r.OnExpiry, Timeout: r.ExpiresAt.Sub(r.CreatedAt),
+		Gate: gate, AbortOnAlarms: r.AbortOnAlarms, Floors: r.Policy, FirstDeployment: FirstDeploymentGate}
 }
 
 // earlierStep returns the request of an earlier PAUSE run at p's deployment

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
 // TestApplyTags: a service's gatehouse: tags set what its hookDetails would,
@@ -179,5 +181,51 @@ func TestDetailTags(t *testing.T) {
 	}
 	if _, err := DetailTags(map[string]any{"abortOnAlarms": map[string]any{"names": []any{"cpu*"}}}); err == nil {
 		t.Error("an alarm name ending in * was accepted: a tag would read it as a prefix")
+	}
+}
+
+// TestSettingsHoldBetweenSteps: the settings read when a deployment's
+// first PAUSE request opened hold for the whole deployment: retagging the
+// service between linear or canary steps (a bad tag, the opt-in removed)
+// neither rolls back nor hangs an approved deployment; each later step's
+// pause carries the decision and is continued.
+func TestSettingsHoldBetweenSteps(t *testing.T) {
+	for name, retagged := range map[string]map[string]string{
+		"a bad tag":          {TagOptIn: OptInApproval, "gatehouse:timeout": "soon"},
+		"the opt-in removed": {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f, ps, ev := pauseFixture(t)
+			f.gate.Index = f.st
+			f.gate.Tags = fakeTags{tags: map[string]string{TagOptIn: OptInApproval}}
+			ev.Stage = hook.StagePreProductionTrafficShift
+			ps.waiting["hook-1"] = Paused{HookID: "hook-1", Stage: hook.StagePreProductionTrafficShift, ServiceARN: f.poll.ServiceARN}
+			f.key = GateKey(f.poll.Deployment, hook.StagePreProductionTrafficShift, PauseGate("hook-1"))
+			if _, err := f.gate.OpenPause(context.Background(), ev, f.poll.Settings); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.cast(t, Vote{Approver: "alice@example.com", Decision: Approve, Via: "link"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.gate.Settle(context.Background(), f.key); err != nil {
+				t.Fatal(err)
+			}
+			sent := len(f.n.sent())
+			f.gate.Tags = fakeTags{tags: retagged}
+			f.clock.Add(10 * time.Minute)
+			ps.waiting["hook-2"] = Paused{HookID: "hook-2", Stage: hook.StagePreProductionTrafficShift, ServiceARN: f.poll.ServiceARN}
+			next := ev
+			next.HookID = "hook-2"
+			if _, err := f.gate.OpenPause(context.Background(), next, f.poll.Settings); err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(ps.calls) != "[hook-1 CONTINUE hook-2 CONTINUE]" || len(f.n.sent()) != sent {
+				t.Errorf("calls %v, %d more messages; want the second step continued, nobody asked", ps.calls, len(f.n.sent())-sent)
+			}
+			f.key = GateKey(f.poll.Deployment, hook.StagePreProductionTrafficShift, PauseGate("hook-2"))
+			if r, _ := f.load(t); r.Outcome != Skipped || r.Carried == "" || r.Check() != nil {
+				t.Errorf("second step's request: %s carrying %q (%v)", r.Outcome, r.Carried, r.Check())
+			}
+		})
 	}
 }
