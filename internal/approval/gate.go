@@ -386,10 +386,7 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 	if r.AwaitSmoke {
 		return g.advance(ctx, key, etag, r)
 	}
-	if _, _, err := g.sendReviews(ctx, key, etag, r); err != nil {
-		return Verdict{}, err
-	}
-	return g.pending(r), nil
+	return g.send(ctx, key, etag, r)
 }
 
 func newRequest(p Poll, change Change, now time.Time) (*Request, error) {
@@ -590,15 +587,49 @@ func (g *Gate) smokeStep(ctx context.Context, key string, r *Request, now time.T
 }
 
 // sendStep writes next, which claims the publishing lease, and then
-// publishes the review messages not yet sent.
+// publishes the review messages not yet sent. Approvers who cannot be
+// notified for good (no permission, no topic) fail a Lambda hook's call,
+// and ECS rolls back; a PAUSE request, which nothing fails, is closed and
+// rolled back at once, saying why, rather than held until it expires.
 func (g *Gate) sendStep(ctx context.Context, key string, next *Request) step {
 	return step{next: next, then: func(newTag string) (Verdict, error) {
-		sent, _, err := g.sendReviews(ctx, key, newTag, next)
-		if err != nil {
-			return Verdict{}, err
-		}
-		return g.pending(sent), nil
+		return g.send(ctx, key, newTag, next)
 	}}
+}
+
+// send publishes r's review messages not yet sent (sendReviews), closing
+// a PAUSE request whose approvers cannot be notified for good.
+func (g *Gate) send(ctx context.Context, key, etag string, r *Request) (Verdict, error) {
+	sent, etag, err := g.sendReviews(ctx, key, etag, r)
+	if err != nil && sent.Pause != nil && g.Pauses != nil && !hook.IsTransient(err) {
+		return g.unreachable(ctx, key, etag, sent, err)
+	}
+	if err != nil {
+		return Verdict{}, err
+	}
+	return g.pending(sent), nil
+}
+
+// unreachable closes the PAUSE request r, whose approvers cannot be
+// notified (err), as aborted, tells those who were, and ECS ROLLBACK.
+func (g *Gate) unreachable(ctx context.Context, key, etag string, r *Request, notifyErr error) (Verdict, error) {
+	var closed bool
+	next, newTag, err := Update(ctx, g.Store, key, etag, r, func(n *Request) error {
+		if closed = n.Outcome == Pending; closed {
+			now := g.Now()
+			n.abort("cannot notify the approvers: "+oneLine(notifyErr.Error()), now)
+			n.AnnouncedAt = &now
+		}
+		return nil
+	})
+	if err != nil {
+		return Verdict{}, errors.Join(notifyErr, err)
+	}
+	if closed {
+		g.Log.ErrorContext(ctx, "approval aborted: the approvers cannot be notified", "deployment_arn", next.DeploymentARN, "err", notifyErr)
+		g.announce(ctx, key, newTag, next)
+	}
+	return g.Settle(ctx, key)
 }
 
 // watchStep is the part of step the watched alarms decide, for a request

@@ -249,3 +249,35 @@ func TestSettleLooksUpTheDeployer(t *testing.T) {
 		t.Errorf("calls %v, want one CONTINUE", ps.calls)
 	}
 }
+
+// TestPauseApproversUnreachable: SNS refusing for good (no permission, no
+// topic) closes a PAUSE request at once, aborted, saying why, and tells ECS
+// ROLLBACK, as a Lambda hook's call would fail; a passing SNS fault is
+// retried as before.
+func TestPauseApproversUnreachable(t *testing.T) {
+	f, ps, ev := pauseFixture(t)
+	f.gate.Index = f.st
+	f.n.fail = func(Message) error {
+		return errors.New("AuthorizationError: not authorized to perform sns:Publish")
+	}
+	if _, err := f.gate.OpenPause(context.Background(), ev, f.poll.Settings); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := f.load(t)
+	if r.Outcome != Aborted || !strings.Contains(r.AbortReason, "cannot notify the approvers: ") || !strings.Contains(r.AbortReason, "sns:Publish") ||
+		fmt.Sprint(ps.calls) != "[hook-1 ROLLBACK]" || r.Passes(r.Outcome) {
+		t.Errorf("outcome %s (%s), calls %v; want aborted saying why, one ROLLBACK", r.Outcome, r.AbortReason, ps.calls)
+	}
+	if s := f.sweep(t); s.Ended != 1 || len(ps.calls) != 1 {
+		t.Errorf("swept %+v, calls %v; want the marker gone, no more calls", s, ps.calls)
+	}
+
+	f, ps, ev = pauseFixture(t)
+	f.n.fail = func(Message) error { return hook.Transient(errors.New("Throttling")) }
+	if _, err := f.gate.OpenPause(context.Background(), ev, f.poll.Settings); err == nil {
+		t.Error("a passing fault was not reported, for a retry")
+	}
+	if r, _ := f.load(t); r.Outcome != Pending || len(ps.calls) != 0 {
+		t.Errorf("a passing fault: outcome %s, calls %v; want pending, nothing told", r.Outcome, ps.calls)
+	}
+}

@@ -180,7 +180,7 @@ func TestContinueClaimed(t *testing.T) {
 func TestSweepOpensWhatTheEventsDidNot(t *testing.T) {
 	f, ps, ev := pauseFixture(t)
 	f.gate.Index = f.st
-	f.n.fail = func(Message) error { return errors.New("SNS is down") }
+	f.n.fail = func(Message) error { return hook.Transient(errors.New("SNS is down")) }
 	if _, err := f.gate.OpenPause(context.Background(), ev, f.poll.Settings); err == nil {
 		t.Fatal("OpenPause succeeded with SNS down")
 	}
