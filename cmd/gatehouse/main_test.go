@@ -115,12 +115,14 @@ func runScenario(t *testing.T, mode string, strategy rollout.Kind, b simulator.B
 	})
 }
 
-// TestBadTopic: a GATEHOUSE_TOPIC_ARN that is no ARN stops the CLI before
-// it asks AWS anything, naming the variable.
-func TestBadTopic(t *testing.T) {
-	code, out, errOut := gatehouse(t, env(map[string]string{"GATEHOUSE_TOPIC_ARN": "reviews"}), "list", "--bucket", "b")
-	if code == 0 || !strings.Contains(out+errOut, "GATEHOUSE_TOPIC_ARN") {
-		t.Errorf("gatehouse list with a bad topic = %d, %q %q; want an error naming GATEHOUSE_TOPIC_ARN", code, out, errOut)
+// TestBadApprovalHook: a GATEHOUSE_APPROVAL_HOOK that names no function
+// stops the CLI before it asks AWS anything, naming the variable.
+func TestBadApprovalHook(t *testing.T) {
+	for _, bad := range []string{"approval hook", "arn:aws:sns:us-west-2:123456789012:reviews"} {
+		code, out, errOut := gatehouse(t, env(map[string]string{"GATEHOUSE_APPROVAL_HOOK": bad}), "list", "--bucket", "b")
+		if code == 0 || !strings.Contains(out+errOut, "GATEHOUSE_APPROVAL_HOOK") {
+			t.Errorf("gatehouse list with %q = %d, %q %q; want an error naming GATEHOUSE_APPROVAL_HOOK", bad, code, out, errOut)
+		}
 	}
 }
 

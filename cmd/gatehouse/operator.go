@@ -1,29 +1,27 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
-	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
-	"github.com/gatehouse-dev/gatehouse/internal/notify"
 	"github.com/gatehouse-dev/gatehouse/internal/operator"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/wiring/approvalparts"
@@ -153,9 +151,9 @@ func parseOperator(cmd string, args []string, stderr io.Writer, getenv func(stri
 // newOperator returns the operator for the state bucket, with the
 // caller's AWS credentials.
 func newOperator(ctx context.Context, bucket string, stdout io.Writer, getenv func(string) string) (*operator.Operator, error) {
-	topic := strings.TrimSpace(getenv(config.EnvTopicARN))
-	if topic != "" && !strings.HasPrefix(topic, "arn:") {
-		return nil, fmt.Errorf("%s: %q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", config.EnvTopicARN, topic)
+	fn := strings.TrimSpace(getenv(config.EnvApprovalHook))
+	if fn != "" && !validFunction(fn) {
+		return nil, fmt.Errorf("%s: %q is not a Lambda function name or ARN (the GatehouseHooks output ApprovalHookArn)", config.EnvApprovalHook, fn)
 	}
 	accounts, err := config.ParseAccounts(getenv(config.EnvOperatorAccounts))
 	if err != nil {
@@ -174,16 +172,9 @@ func newOperator(ctx context.Context, bucket string, stdout io.Writer, getenv fu
 	if err != nil {
 		return nil, fmt.Errorf("no AWS credentials: configure them as for the AWS CLI (aws configure, AWS_PROFILE, aws sso login): %w", err)
 	}
-	st := store.New(awsenv.NewS3(cfg, getenv), bucket)
-	var settler *approval.Gate
-	if topic != "" {
-		// Pause mode: a deciding vote continues the deployment at once.
-		settler = newSettler(cfg, getenv, st, topic)
-	}
-	return &operator.Operator{
-		Settler:  settlerOrNil(settler),
+	op := &operator.Operator{
 		Accounts: accounts,
-		Store:    st,
+		Store:    store.New(awsenv.NewS3(cfg, getenv), bucket),
 		Identity: newIdentity(cfg, getenv),
 		Now:      time.Now,
 		Out:      stdout,
@@ -192,31 +183,61 @@ func newOperator(ctx context.Context, bucket string, stdout io.Writer, getenv fu
 		// and status say so.
 		Deployments: newDeployments(cfg, getenv),
 		Pauses:      newPauses(cfg, getenv),
-	}, nil
+	}
+	if fn != "" {
+		// Pause mode: the suite's approval hook settles a deciding vote
+		// at once, with its own permissions, never the voter's.
+		op.Settler = newSettler(cfg, getenv, fn)
+	}
+	return op, nil
 }
 
-// newSettler is the gate that ends PAUSE hooks' waits after a CLI vote, as
-// the review API's does.
-func newSettler(cfg aws.Config, getenv func(string) string, st *store.S3, topic string) *approval.Gate {
-	ecsClient := ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })
-	snsClient := sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.SNS) })
-	cw := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.CloudWatch) })
-	return &approval.Gate{
-		Store:    st,
-		Notifier: approvalparts.Messages{Publisher: notify.New(snsClient, topic)},
-		Pauses:   approvalparts.ECSPauses{API: ecsClient},
-		Alarms:   approvalparts.Alarms{Reader: cwmetrics.New(cw)},
-		Now:      time.Now,
-		Log:      slog.New(slog.DiscardHandler),
+// validFunction reports whether s can name a Lambda function: a name, or
+// a function ARN.
+func validFunction(s string) bool {
+	if strings.HasPrefix(s, "arn:") {
+		parts := strings.Split(s, ":")
+		return len(parts) >= 7 && parts[2] == "lambda" && parts[5] == "function" && parts[6] != ""
 	}
+	return !strings.ContainsAny(s, " /:") && len(s) <= 64
 }
 
-// settlerOrNil keeps a nil gate a nil interface.
-func settlerOrNil(g *approval.Gate) interface {
-	Settle(ctx context.Context, key string) (approval.Verdict, error)
-} {
-	if g == nil {
-		return nil
+// newSettler invokes the approval hook with a settle event; tests replace
+// it.
+var newSettler = func(cfg aws.Config, getenv func(string) string, function string) operator.Settler {
+	return hookSettler{API: lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.Lambda) }), Function: function}
+}
+
+// Invoker is the Lambda call hookSettler makes. *lambda.Client satisfies
+// it.
+type Invoker interface {
+	Invoke(ctx context.Context, params *lambda.InvokeInput, optFns ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
+}
+
+// hookSettler settles a request by invoking the suite's approval hook with
+// a settle event: the decision is announced, and ECS told, with the
+// suite's permissions.
+type hookSettler struct {
+	API      Invoker
+	Function string
+}
+
+// Settle implements operator.Settler.
+func (s hookSettler) Settle(ctx context.Context, key string) (approval.Verdict, error) {
+	out, err := s.API.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(s.Function), Payload: hook.SettleEvent(key)})
+	if err != nil {
+		return approval.Verdict{}, fmt.Errorf("invoke %s: %w", s.Function, err)
 	}
-	return g
+	if out.FunctionError != nil {
+		var e struct {
+			Message string `json:"errorMessage"`
+		}
+		_ = json.Unmarshal(out.Payload, &e)
+		return approval.Verdict{}, fmt.Errorf("%s: %s", s.Function, hook.OneLine(cmp.Or(e.Message, aws.ToString(out.FunctionError))))
+	}
+	var res hook.Response
+	if err := json.Unmarshal(out.Payload, &res); err != nil {
+		return approval.Verdict{}, fmt.Errorf("%s answered %s: %w", s.Function, hook.Quote(out.Payload), err)
+	}
+	return approval.Verdict{Reason: res.Reason}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
@@ -354,6 +355,26 @@ func (g *Gate) settle(ctx context.Context, key string, obj store.Object) (Verdic
 		}
 	}
 	return v, nil
+}
+
+// SettlePause is Settle for the CLI's settle event: only for the request
+// of a PAUSE hook, at a key under KeyPrefix; anything else is refused.
+func (g *Gate) SettlePause(ctx context.Context, key string) (Verdict, error) {
+	if !strings.HasPrefix(key, KeyPrefix) || !strings.HasSuffix(key, ".json") || strings.Contains(key, "..") {
+		return Verdict{}, fmt.Errorf("settle %q: not an approval request's key", key)
+	}
+	obj, err := g.Store.Get(ctx, key)
+	if err != nil {
+		return Verdict{}, fmt.Errorf("load approval %s: %w", key, err)
+	}
+	r, err := g.decode(key, obj.Body)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if r.Pause == nil {
+		return Verdict{}, fmt.Errorf("settle %s: not the request of a PAUSE hook (a Lambda hook's call settles it)", key)
+	}
+	return g.settle(ctx, key, obj)
 }
 
 // PauseState says where the ECS PAUSE hook of r stands, for the page and

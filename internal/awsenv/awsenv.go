@@ -49,6 +49,7 @@ const (
 	ELBv2          = "ELASTIC_LOAD_BALANCING_V2"
 	STS            = "STS"
 	CloudTrail     = "CLOUDTRAIL"
+	Lambda         = "LAMBDA"
 )
 
 // FromEnv returns the configuration of a Lambda function: region and

@@ -57,6 +57,11 @@ const (
 	// EnvOperatorAccounts lists, comma-separated, the AWS accounts whose
 	// identities the CLI lets approve besides the deployment's own.
 	EnvOperatorAccounts = "GATEHOUSE_OPERATOR_ACCOUNTS"
+	// EnvApprovalHook names the suite's approval hook function (name or
+	// ARN) for the CLI: after a deciding vote on a PAUSE request it invokes
+	// the function, which announces the decision and tells ECS with the
+	// suite's own permissions.
+	EnvApprovalHook = "GATEHOUSE_APPROVAL_HOOK"
 )
 
 // ParseAccounts parses a comma-separated list of 12-digit AWS account ids.

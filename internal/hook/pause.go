@@ -103,3 +103,33 @@ func IsScheduledEvent(payload []byte) bool {
 	}
 	return json.Unmarshal(payload, &ev) == nil && ev.Source == ScheduledEventSource && ev.DetailType == ScheduledEventDetailType
 }
+
+// The settle event: gatehouse's CLI invokes the approval hook with it
+// after a deciding vote, so that the suite's own role (not the voter's)
+// announces the decision and tells ECS.
+const (
+	SettleEventSource     = "gatehouse"
+	SettleEventDetailType = "Settle"
+)
+
+// SettleEvent returns the settle event for the request at key.
+func SettleEvent(key string) []byte {
+	b, _ := json.Marshal(map[string]any{"source": SettleEventSource, "detail-type": SettleEventDetailType, "detail": map[string]string{"key": key}})
+	return b
+}
+
+// ParseSettleEvent reads payload as a settle event: ok is false for
+// anything else.
+func ParseSettleEvent(payload []byte) (key string, ok bool) {
+	var ev struct {
+		Source     string `json:"source"`
+		DetailType string `json:"detail-type"`
+		Detail     struct {
+			Key string `json:"key"`
+		} `json:"detail"`
+	}
+	if json.Unmarshal(payload, &ev) != nil || ev.Source != SettleEventSource || ev.DetailType != SettleEventDetailType {
+		return "", false
+	}
+	return ev.Detail.Key, true
+}

@@ -51,12 +51,11 @@ type Operator struct {
 	// still waits: a vote on one someone else ended is refused (the suite
 	// closes the request). Read only.
 	Pauses PauseStates
-	// Settler, when set, ends an ECS PAUSE hook's wait after a deciding
-	// vote, and announces it (approval.Gate); nil leaves it to the suite's
-	// sweep.
-	Settler interface {
-		Settle(ctx context.Context, key string) (approval.Verdict, error)
-	}
+	// Settler, when set, has the suite settle a deciding vote on a PAUSE
+	// request at once: announce it and tell ECS, with the suite's
+	// permissions (the CLI invokes the approval hook); nil leaves it to
+	// the suite's sweep, within a minute.
+	Settler Settler
 	// Accounts are the AWS accounts whose identities may approve besides
 	// the deployment's own (GATEHOUSE_OPERATOR_ACCOUNTS). An identity of
 	// any other account may only reject.
@@ -69,6 +68,11 @@ type DeploymentStatus interface {
 	// Status returns the status ECS reports, or an error (wrapping
 	// ecsdeploy.ErrNotFound when ECS does not know the deployment).
 	Status(ctx context.Context, deploymentARN string) (string, error)
+}
+
+// Settler settles a decided request.
+type Settler interface {
+	Settle(ctx context.Context, key string) (approval.Verdict, error)
 }
 
 // PauseStates reads what ECS says of a PAUSE hook. approvalparts.ECSPauses
@@ -373,12 +377,14 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 	case r.Pause == nil:
 		fmt.Fprintln(o.Out, "the hook answers on its next call")
 	case o.Settler == nil:
-		fmt.Fprintf(o.Out, "the suite's sweep tells ECS within a minute (set %s to have the CLI tell it at once)\n", config.EnvTopicARN)
+		fmt.Fprintf(o.Out, "the suite's sweep tells ECS within a minute (set %s to have the suite tell it at once)\n", config.EnvApprovalHook)
 	default:
-		// A PAUSE request: ECS is told now, as after a vote on the page.
+		// A PAUSE request: the suite tells ECS now, as after a vote on the
+		// page. The vote stands whatever this caller may do.
 		v, err := o.Settler.Settle(ctx, key)
 		if err != nil {
-			return fmt.Errorf("the vote is recorded, but ECS could not be told yet (the suite's sweep retries within a minute): %w", err)
+			fmt.Fprintf(o.Out, "ECS: not told by this command (%s); the suite's sweep tells it within a minute\n", hook.OneLine(err.Error()))
+			return nil
 		}
 		fmt.Fprintf(o.Out, "ECS: %s\n", v.Reason)
 	}

@@ -417,3 +417,39 @@ func TestOperatorRefusesAHookEndedOutside(t *testing.T) {
 		t.Errorf("status = %v\n%s", err, out.String())
 	}
 }
+
+// deniedSettler is a voter without lambda:InvokeFunction on the approval
+// hook.
+type deniedSettler struct{}
+
+func (deniedSettler) Settle(context.Context, string) (approval.Verdict, error) {
+	return approval.Verdict{}, errors.New("AccessDeniedException: not authorized to perform lambda:InvokeFunction")
+}
+
+// TestVoteStandsWithoutTheVotersRights: a voter who may not have the suite
+// settle (invoke the approval hook) still records a deciding vote, exits
+// well, and is told the suite's sweep tells ECS: their missing rights
+// overturn nothing, and nothing is claimed that the sweep would skip.
+func TestVoteStandsWithoutTheVotersRights(t *testing.T) {
+	srv := awstest.NewS3(t)
+	st := store.New(srv.Client(), srv.Bucket)
+	d, _ := hook.ParseDeploymentARN(depARN)
+	g := &approval.Gate{Store: st, Notifier: nopNotifier{}, Linker: nopLinker{}, Pauses: &pausedECS{}, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
+	s := approval.DefaultSettings()
+	s.Approvers = []string{"alice@example.com"}
+	if _, err := g.OpenPause(context.Background(), hook.PauseEvent{EventName: hook.HookAwaitingAction, DeploymentARN: d.String(), HookID: "hook-1"}, s); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	op := &Operator{Store: st, Identity: stubSTS("arn:aws:iam::123456789012:user/alice@example.com", nil), Now: time.Now, Out: &out, Settler: deniedSettler{}}
+	if err := op.Decide(context.Background(), depARN, Selector{}, approval.Approve, "", false); err != nil {
+		t.Fatalf("Decide = %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "the suite's sweep tells it within a minute") {
+		t.Errorf("output %q, want the sweep named", out.String())
+	}
+	obj, _ := st.Get(context.Background(), approval.GateKey(d, hook.StagePostTestTrafficShift, approval.PauseGate("hook-1")))
+	if r, _ := approval.Decode(obj.Body); r == nil || r.Outcome != approval.Approved || r.AnnouncedAt != nil || r.Pause.Action != "" {
+		t.Errorf("request %+v; want approved, nothing claimed, for the sweep", r)
+	}
+}

@@ -143,6 +143,15 @@ func New(env config.ApprovalHook, c Clients) func(context.Context, json.RawMessa
 			c.Log.InfoContext(ctx, "swept the open PAUSE requests", "open", swept.Open, "ended", swept.Ended)
 			return hook.Response{}, nil
 		}
+		if key, ok := hook.ParseSettleEvent(payload); ok {
+			// The CLI, after a deciding vote: settled with this role.
+			v, err := gate.SettlePause(ctx, key)
+			if err != nil {
+				c.Log.ErrorContext(ctx, "settle event not handled", "err", err)
+				return hook.Response{}, err
+			}
+			return hook.Response{Reason: v.Reason}, nil
+		}
 		if ev, ok := hook.ParsePauseEvent(payload); ok {
 			var err error
 			if ev.Ended() {
