@@ -192,11 +192,7 @@ func (g *Gate) announce(ctx context.Context, key, etag string, r *Request) {
 		return
 	}
 	var sent []Notice
-	for _, a := range r.recipients() {
-		if !r.noticeSent("review", a) {
-			// Never asked (their message failed): nothing to close for them.
-			continue
-		}
+	for _, a := range r.unannounced() {
 		id, err := g.Notifier.Publish(ctx, DecisionMessage(r, a))
 		if err != nil {
 			g.Log.ErrorContext(ctx, "decision notice not sent", "deployment_arn", r.DeploymentARN, "err", err)
@@ -205,6 +201,48 @@ func (g *Gate) announce(ctx context.Context, key, etag string, r *Request) {
 		sent = append(sent, Notice{Kind: "decision", Approver: a, MessageID: id, At: g.Now()})
 	}
 	g.recordNotices(ctx, key, etag, r, "announced", "outcome sent to", sent)
+}
+
+// unannounced returns the recipients asked to review r (never those whose
+// message failed: nothing to close for them) who have not been told its
+// outcome.
+func (r *Request) unannounced() []string {
+	var out []string
+	for _, a := range r.recipients() {
+		if r.noticeSent("review", a) && !r.noticeSent("decision", a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// MaxAnnouncements bounds how many times a PAUSE request's outcome is
+// announced to recipients a failed publish left untold, a SendLease
+// apart: a notice is recorded only once sent, and sent again until it is.
+const MaxAnnouncements = 5
+
+// reannounce tells the recipients of the closed PAUSE request r whom its
+// announcement did not reach, when the last attempt is SendLease old: the
+// attempt is claimed first, so at most one caller makes it. ok reports
+// that recipients are still to be told (the sweep keeps the request).
+func (g *Gate) reannounce(ctx context.Context, key, etag string, r *Request) (ok bool, err error) {
+	now := g.Now()
+	if r.AnnouncedAt == nil || r.Outcome == Pending || len(r.unannounced()) == 0 || r.Announcements >= MaxAnnouncements-1 {
+		return false, nil
+	}
+	if now.Sub(*r.AnnouncedAt) < SendLease {
+		return true, nil
+	}
+	next, newTag, err := Update(ctx, g.Store, key, etag, r, func(n *Request) error {
+		n.AnnouncedAt = &now
+		n.Announcements++
+		return nil
+	})
+	if err != nil {
+		return true, fmt.Errorf("claim the announcement: %w", err)
+	}
+	g.announce(ctx, key, newTag, next)
+	return true, nil
 }
 
 func (g *Gate) recordNotices(ctx context.Context, key, etag string, r *Request, kind, what string, sent []Notice) {

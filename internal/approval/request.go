@@ -228,6 +228,9 @@ type Request struct {
 	AnnouncedAt *time.Time `json:"announcedAt,omitempty"`
 	// Notices are the messages published so far.
 	Notices []Notice `json:"notices,omitempty"`
+	// Announcements counts the announcements made again to recipients an
+	// earlier one did not reach (reannounce).
+	Announcements int `json:"announcements,omitempty"`
 
 	// AwaitSmoke holds the review messages until the smoke checks of the
 	// same deployment and stage pass: nobody is asked to approve a green that

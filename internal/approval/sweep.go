@@ -137,6 +137,11 @@ func (g *Gate) sweepOne(ctx context.Context, m string, settings Settings) (ended
 		return g.unreadable(ctx, m, err)
 	}
 	if r.Pause == nil || r.Pause.Done != nil {
+		// ECS was told; the approvers too, or the marker stays until they
+		// are.
+		if more, err := g.reannounce(ctx, key, obj.ETag, r); more || err != nil {
+			return false, err
+		}
 		return true, g.unmark(ctx, m)
 	}
 	// Does ECS still hold the deployment at the hook? A hook someone else
@@ -145,6 +150,12 @@ func (g *Gate) sweepOne(ctx context.Context, m string, settings Settings) (ended
 	now, err := g.checkPause(ctx, key, obj.ETag, r)
 	switch {
 	case errors.Is(err, ErrHookEnded) || err == nil && now.Pause != nil && now.Pause.Done != nil:
+		if fresh, err := g.Store.Get(ctx, key); err == nil {
+			if r, err := Decode(fresh.Body); err == nil && len(r.unannounced()) > 0 {
+				// Swept again, to tell whom the announcement missed.
+				return false, nil
+			}
+		}
 		return true, g.unmark(ctx, m)
 	case err != nil:
 		return false, fmt.Errorf("sweep %s: %w", key, err)

@@ -369,3 +369,45 @@ func TestUnconfirmedEvents(t *testing.T) {
 		})
 	}
 }
+
+// TestAnnouncementRetried: a decision notice SNS failed to send is not
+// recorded as sent: the sweep sends it again, a SendLease apart, until it
+// is, telling nobody twice; at most MaxAnnouncements times.
+func TestAnnouncementRetried(t *testing.T) {
+	for _, recovers := range []bool{true, false} {
+		f, ps, _ := sweptFixture(t)
+		down := func(m Message) error {
+			if strings.Contains(m.Subject, "approved") {
+				return hook.Transient(errors.New("SNS is down"))
+			}
+			return nil
+		}
+		f.n.fail = down
+		if err := f.cast(t, Vote{Approver: "alice@example.com", Decision: Approve, Via: "link"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.gate.Settle(context.Background(), f.key); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(ps.calls) != "[hook-1 CONTINUE]" || f.n.count("[gatehouse] Deploy of") != 0 {
+			t.Fatalf("calls %v, %d notices; want ECS told, nobody told yet", ps.calls, f.n.count("[gatehouse] Deploy of"))
+		}
+		if recovers {
+			f.n.fail = nil
+		}
+		for range 2 * MaxAnnouncements {
+			f.clock.Add(SendLease)
+			f.sweep(t)
+		}
+		r, _ := f.load(t)
+		switch {
+		case recovers && (f.n.count("[gatehouse] Deploy of orders (prod-cluster) approved") != 2 || len(r.unannounced()) != 0 || len(f.markers(t)) != 0):
+			t.Errorf("after SNS recovered: %d notices, untold %v, markers %v; want both told once, the marker gone", f.n.count("[gatehouse] Deploy of"), r.unannounced(), f.markers(t))
+		case !recovers && (r.Announcements != MaxAnnouncements-1 || len(f.markers(t)) != 0):
+			t.Errorf("SNS never recovering: %d announcements again, markers %v; want %d, then the marker gone", r.Announcements, f.markers(t), MaxAnnouncements-1)
+		}
+		if len(ps.calls) != 1 {
+			t.Errorf("calls %v, want ECS told once", ps.calls)
+		}
+	}
+}
