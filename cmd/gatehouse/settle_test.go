@@ -51,4 +51,3 @@ func TestHookSettler(t *testing.T) {
 		t.Errorf("a function error = %v, want it reported", err)
 	}
 }
-
