@@ -18,7 +18,10 @@ FUZZTIME   ?= 50000x
 export GATEHOUSE_TOOLS_BIN := $(TOOLS_BIN)
 
 LAMBDA_ENV   := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
-LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
+# -gcflags=all=-l: no inlining. The functions wait on the network, not the
+# CPU: it makes each binary about 1.2 MB smaller, and `make bench` shows no
+# change in a poll's latency (docs/performance.md).
+LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w" -gcflags=all=-l
 
 .PHONY: all build test unit fuzz lint bench tools browser local synth clean
 

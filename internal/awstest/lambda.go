@@ -104,7 +104,9 @@ func buildFunction(pkg string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("build %s: %w", pkg, err)
 	}
-	cmd := exec.Command(goBin, "build", "-tags", "lambda.norpc", "-o", bootstrap, pkg)
+	// As `make build` compiles them (Makefile, LAMBDA_FLAGS): what is
+	// tested and measured is what ships.
+	cmd := exec.Command(goBin, "build", "-tags", "lambda.norpc", "-gcflags=all=-l", "-o", bootstrap, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
 	if output, err := cmd.CombinedOutput(); err != nil {

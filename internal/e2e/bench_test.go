@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -54,15 +55,50 @@ func (c *counter) snapshot() map[string]int {
 	return out
 }
 
+// deploymentECS is ECS for the sample event's deployment, in progress at
+// POST_TEST_TRAFFIC_SHIFT with its approval hook, from blue to green.
+func deploymentECS(t testing.TB) *awstest.ECS {
+	t.Helper()
+	const (
+		dep   = "arn:aws:ecs:us-west-2:123456789012:service-deployment/prod-cluster/orders/EZe5RNVLH6PPzHXINuP28"
+		blue  = "arn:aws:ecs:us-west-2:123456789012:service-revision/prod-cluster/orders/4971276102587734015"
+		green = "arn:aws:ecs:us-west-2:123456789012:service-revision/prod-cluster/orders/9313423515462893900"
+	)
+	started := float64(time.Now().Add(-10 * time.Minute).Unix())
+	return awstest.NewECS(t, func(op string, _ []byte) (any, *awstest.ECSError) {
+		switch op {
+		case "DescribeServiceDeployments":
+			return map[string]any{"serviceDeployments": []any{map[string]any{
+				"serviceDeploymentArn": dep, "serviceArn": "arn:aws:ecs:us-west-2:123456789012:service/prod-cluster/orders",
+				"status": "IN_PROGRESS", "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT", "startedAt": started, "createdAt": started,
+				"sourceServiceRevisions": []any{map[string]any{"arn": blue}}, "targetServiceRevision": map[string]any{"arn": green},
+				"lifecycleHookDetails": []any{map[string]any{"targetArn": "arn:aws:lambda:us-west-2:123456789012:function:bootstrap", "status": "IN_PROGRESS", "timeoutAction": "ROLLBACK"}},
+			}}}, nil
+		case "DescribeServiceRevisions":
+			rev := func(arn, td, image string) any {
+				return map[string]any{"serviceRevisionArn": arn, "taskDefinition": td, "containerImages": []any{map[string]any{"containerName": "web", "image": image}}}
+			}
+			return map[string]any{"serviceRevisions": []any{rev(blue, "orders:41", "orders:2.4.0"), rev(green, "orders:42", "orders:2.4.1")}}, nil
+		case "ListServiceDeployments":
+			return map[string]any{"serviceDeployments": []any{}}, nil
+		}
+		return nil, &awstest.ECSError{Code: "InvalidParameterException", Message: "not answered here: " + op}
+	})
+}
+
 // pendingHook runs the approval hook under the emulator with S3 behind a
 // counting proxy, and opens one approval request, so that later calls with
-// the returned event are pending polls.
-func pendingHook(t testing.TB) (*awstest.RIE, *counter, []byte, func() *awstest.RIE) {
+// the returned event are pending polls. With ecs, ECS answers (a stand-in);
+// without, it cannot be reached.
+func pendingHook(t testing.TB, ecs *awstest.ECS) (*awstest.RIE, *counter, []byte, func() *awstest.RIE) {
 	t.Helper()
 	s3srv := awstest.NewS3(t)
 	snssrv := awstest.NewSNS(t)
 	c, proxy := newCountingProxy(t, s3srv.Endpoint)
 	env := append(snssrv.Env(), s3srv.Env()...)
+	if ecs != nil {
+		env = append(env, ecs.Env()...)
+	}
 	env = append(env,
 		"AWS_ENDPOINT_URL_S3="+proxy,
 		config.EnvStateBucket+"="+s3srv.Bucket,
@@ -94,9 +130,15 @@ func invoke(t testing.TB, r *awstest.RIE, ev []byte, want hook.Status) {
 }
 
 // TestPendingPollMakesOneGet: a poll of a pending request costs exactly one
-// S3 GET and no write, measured at the wire in front of the S3 server.
+// S3 GET and no write, measured at the wire in front of the S3 server, and
+// no call to ECS, which answered when the request opened.
 func TestPendingPollMakesOneGet(t *testing.T) {
-	r, c, ev, _ := pendingHook(t)
+	ecs := deploymentECS(t)
+	r, c, ev, _ := pendingHook(t, ecs)
+	if ecs.Calls()["DescribeServiceDeployments"] == 0 {
+		t.Fatalf("ECS was not asked when the request opened: %v", ecs.Calls())
+	}
+	asked := ecs.Calls()
 	before := c.snapshot()
 	const polls = 5
 	for range polls {
@@ -111,6 +153,9 @@ func TestPendingPollMakesOneGet(t *testing.T) {
 			t.Errorf("%d pending polls made %d %s requests, want 0", polls, n, m)
 		}
 	}
+	if now := ecs.Calls(); fmt.Sprint(now) != fmt.Sprint(asked) {
+		t.Errorf("pending polls asked ECS: %v, then %v", asked, now)
+	}
 }
 
 // BenchmarkFunctionSize reports each function's stripped linux/arm64 binary
@@ -124,7 +169,8 @@ func BenchmarkFunctionSize(b *testing.B) {
 	for _, e := range entries {
 		b.Run(e.Name(), func(b *testing.B) {
 			out := filepath.Join(b.TempDir(), "bootstrap")
-			cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./functions/"+e.Name())
+			// As `make build` builds them (Makefile, LAMBDA_FLAGS).
+			cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-gcflags=all=-l", "-o", out, "./functions/"+e.Name())
 			cmd.Dir = root
 			cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
 			if msg, err := cmd.CombinedOutput(); err != nil {
@@ -146,9 +192,20 @@ func BenchmarkFunctionSize(b *testing.B) {
 }
 
 // BenchmarkPendingPollWarm: one pending poll of the approval hook under the
-// emulator, warm.
+// emulator, warm, ECS answering (a stand-in at the wire).
 func BenchmarkPendingPollWarm(b *testing.B) {
-	r, c, ev, _ := pendingHook(b)
+	benchPendingPoll(b, deploymentECS(b))
+}
+
+// BenchmarkPendingPollWarmECSUnreachable: the same while ECS cannot be
+// reached: each poll asks ECS again what the deployment changes (the SDK's
+// retries included) before it answers.
+func BenchmarkPendingPollWarmECSUnreachable(b *testing.B) {
+	benchPendingPoll(b, nil)
+}
+
+func benchPendingPoll(b *testing.B, ecs *awstest.ECS) {
+	r, c, ev, _ := pendingHook(b, ecs)
 	before := c.snapshot()
 	n := 0
 	for b.Loop() {
@@ -163,7 +220,7 @@ func BenchmarkPendingPollWarm(b *testing.B) {
 // BenchmarkPendingPollCold: a fresh emulator and function process for every
 // poll: start-up, init and the first invoke.
 func BenchmarkPendingPollCold(b *testing.B) {
-	_, _, ev, start := pendingHook(b)
+	_, _, ev, start := pendingHook(b, deploymentECS(b))
 	for b.Loop() {
 		invoke(b, start(), ev, hook.StatusInProgress)
 	}
