@@ -140,9 +140,11 @@ func continueStatements(g *grants) []awsiam.PolicyStatement {
 // ContinueGuardPolicy returns an IAM policy document (JSON, CDK tokens
 // resolved at deployment) that denies ecs:ContinueServiceDeployment on
 // services tagged gatehouse:pause=approval to every principal but the
-// suite's approval hook and review API: as a service control policy, or a
-// permissions boundary, it makes gatehouse the only way on for a service
-// it gates (the console's "Take action" and the CLI are refused).
+// suite's approval hook and review API: as a service control policy it
+// makes gatehouse the only way on for a service it gates (the console's
+// "Take action" and the CLI are refused). A permissions boundary also
+// needs the Allow statements the role may have: a Deny alone grants
+// nothing.
 func (s *Suite) ContinueGuardPolicy() *string {
 	stack := awscdk.Stack_Of(s.Construct)
 	return stack.ToJsonString(map[string]any{

@@ -95,7 +95,7 @@ func NewHooksStack(scope constructs.Construct, id string, props *HooksStackProps
 	}
 	out("StateBucketName", "State bucket (approvals/, reports/)", s.Bucket.BucketName())
 	if sp.ApprovalMode == ApprovalModePause {
-		out("ContinueGuardPolicy", "A service control policy or permissions boundary that makes gatehouse the only way on for the services it gates: it denies ecs:ContinueServiceDeployment on services tagged gatehouse:pause=approval to all but gatehouse's roles (docs/approval.md)", s.ContinueGuardPolicy())
+		out("ContinueGuardPolicy", "A service control policy that makes gatehouse the only way on for the services it gates: it denies ecs:ContinueServiceDeployment on services tagged gatehouse:pause=approval to all but gatehouse's roles; as a permissions boundary, add the Allow statements the role may have (docs/approval.md)", s.ContinueGuardPolicy())
 	}
 	out("ReviewTopicArn", "SNS topic for review messages", s.Topic.TopicArn())
 	// Only hooks that work without hookDetails: the smoke and bake hooks

@@ -93,6 +93,10 @@ type Poll struct {
 	// PauseHookID names the ECS PAUSE hook the request holds, for a request
 	// opened by its event (OpenPause); empty for a Lambda hook's call.
 	PauseHookID string
+	// Lambda marks a call of ECS's Lambda hook, whose stage ECS ends after
+	// 24 hours: a request it would open must expire before
+	// (Settings.CheckLambda). One opened already keeps its terms.
+	Lambda bool
 }
 
 // Verdict is the gate's answer to a poll.
@@ -330,6 +334,11 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 	}
 	if g.continuesOnTimeout(change) && !p.Settings.Policy.TimeoutAction {
 		return g.refuseTimeoutContinue(ctx, p), nil
+	}
+	if p.Lambda {
+		if err := p.Settings.CheckLambda("hookDetails.timeout (or the suite's GATEHOUSE_APPROVAL_TIMEOUT)"); err != nil {
+			return Verdict{}, hook.Permanent(fmt.Errorf("invalid approval configuration: %w", err))
+		}
 	}
 	r, err := newRequest(p, change, now)
 	if err != nil {

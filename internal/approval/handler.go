@@ -31,10 +31,6 @@ func HookHandler(g *Gate, defaults Settings) hook.Handler {
 				g.Log.WarnContext(ctx, "policy refusal not recorded", "deployment_arn", d.String(), "err", rerr)
 			}
 		}
-		if err == nil {
-			// Called by ECS: a Lambda hook, which waits a day at most.
-			err = s.CheckLambda("hookDetails.timeout (or the suite's GATEHOUSE_APPROVAL_TIMEOUT)")
-		}
 		if err != nil {
 			return hook.Response{}, hook.Permanent(fmt.Errorf("invalid approval configuration: %w", err))
 		}
@@ -44,6 +40,7 @@ func HookHandler(g *Gate, defaults Settings) hook.Handler {
 			ServiceARN:        req.ExecutionDetails.ServiceARN,
 			TargetRevisionARN: req.ExecutionDetails.TargetServiceRevisionARN,
 			Settings:          s,
+			Lambda:            true,
 		})
 		if err != nil {
 			return hook.Response{}, err

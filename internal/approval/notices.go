@@ -216,6 +216,9 @@ func (r *Request) unannounced() []string {
 	return out
 }
 
+// errClaimed: another caller claimed what this one meant to do.
+var errClaimed = errors.New("claimed by another caller")
+
 // MaxAnnouncements bounds how many times a PAUSE request's outcome is
 // announced to recipients a failed publish left untold, a SendLease
 // apart: a notice is recorded only once sent, and sent again until it is.
@@ -234,10 +237,17 @@ func (g *Gate) reannounce(ctx context.Context, key, etag string, r *Request) (ok
 		return true, nil
 	}
 	next, newTag, err := Update(ctx, g.Store, key, etag, r, func(n *Request) error {
+		if n.AnnouncedAt == nil || now.Sub(*n.AnnouncedAt) < SendLease || n.Announcements != r.Announcements {
+			// Another caller claimed it since: theirs to send.
+			return errClaimed
+		}
 		n.AnnouncedAt = &now
 		n.Announcements++
 		return nil
 	})
+	if errors.Is(err, errClaimed) {
+		return true, nil
+	}
 	if err != nil {
 		return true, fmt.Errorf("claim the announcement: %w", err)
 	}

@@ -89,9 +89,9 @@ func ours(p *PauseRun, st HookState) bool {
 	moved := st.Status == "" && st.Deployment != ""
 	switch p.Action {
 	case "CONTINUE":
-		return st.Status == HookSucceeded || moved
+		return st.Status == HookSucceeded || moved && (st.Deployment == "IN_PROGRESS" || st.Deployment == "SUCCESSFUL")
 	case "ROLLBACK":
-		return st.Status == HookFailed || moved && st.Deployment != "IN_PROGRESS"
+		return st.Status == HookFailed || moved && st.Deployment != "IN_PROGRESS" && st.Deployment != "SUCCESSFUL"
 	}
 	return false
 }
@@ -162,44 +162,71 @@ func (g *Gate) checkPause(ctx context.Context, key, etag string, r *Request) (*R
 	if st.Waiting() {
 		return r, nil
 	}
-	var closed bool
+	var k endKind
 	next, newTag, err := Update(ctx, g.Store, key, etag, r, func(n *Request) error {
-		closed = n.endPause(st, g.Now())
+		k = n.endPause(st, g.Now())
 		return nil
 	})
 	if err != nil {
 		return r, fmt.Errorf("close approval %s: %w", key, err)
 	}
-	if !closed {
-		return next, nil
+	g.told(ctx, key, newTag, next, k)
+	if next.Outcome == ContinuedOutside || k == endClosed {
+		return next, ErrHookEnded
 	}
-	g.Log.InfoContext(ctx, "approval closed: the PAUSE hook ended outside gatehouse", "deployment_arn", next.DeploymentARN, "stage", string(next.Stage),
-		"decision", string(next.Outcome))
-	g.announce(ctx, key, newTag, next)
-	return next, ErrHookEnded
+	return next, nil
+}
+
+// ended is what endPause did to a request.
+type endKind int
+
+const (
+	// endNone: nothing to tell (still waiting, or ECS took gatehouse's
+	// call, or the hook ended as the decision wanted).
+	endNone endKind = iota
+	// endClosed: a pending request closed; its announcement is claimed.
+	endClosed
+	// endOverridden: a decision to roll back, overridden outside
+	// gatehouse: the deployment went on; everyone asked is told again.
+	endOverridden
+)
+
+// wentOn reports whether st says the deployment went on past the hook.
+func wentOn(st HookState) bool {
+	return st.Status == HookSucceeded || st.Status == "" && (st.Deployment == "IN_PROGRESS" || st.Deployment == "SUCCESSFUL")
 }
 
 // endPause records on n, the freshest copy, that ECS describes its hook as
-// st, which no longer waits: a pending request is closed (closed true) and
-// its announcement claimed; a decided one records that ECS took
-// gatehouse's call, or that someone else ended the hook first.
-func (n *Request) endPause(st HookState, now time.Time) (closed bool) {
+// st, which no longer waits: a pending request is closed and its
+// announcement claimed; a decided one records that ECS took gatehouse's
+// call, or, when someone else was quicker, what they did: a decision to
+// roll back that they overrode (the deployment went on) closes it as
+// continued outside gatehouse.
+func (n *Request) endPause(st HookState, now time.Time) endKind {
 	p := n.Pause
 	if p == nil || p.Done != nil {
-		return false
+		return endNone
 	}
 	if n.Outcome != Pending {
-		// Decided here: ECS took gatehouse's call, or someone was quicker.
 		p.Claimed, p.RetryAt = nil, nil
 		p.Done = &now
-		if ours(p, st) {
+		switch {
+		case ours(p, st):
 			p.Result = "accepted"
 			n.record(now, "continue", "gatehouse", fmt.Sprintf("ECS reports the hook %s, as gatehouse told it (%s)", orUnlisted(st.Status), p.Action))
-			return false
+			return endNone
+		case !n.Passes(n.Outcome) && wentOn(st):
+			was := n.Summary(n.Outcome)
+			n.Outside = "the request was closed (" + was + ") and ECS was to roll the deployment back, but ECS reports this PAUSE hook continued before gatehouse told it ROLLBACK: someone allowed ecs:ContinueServiceDeployment overrode the decision, and the deployment went on"
+			p.Result = "continued outside gatehouse, overriding the decision"
+			n.Outcome = ContinuedOutside
+			n.DecidedAt = &now
+			n.record(now, "decided", "gatehouse", n.Summary(ContinuedOutside))
+			return endOverridden
 		}
 		p.Result = fmt.Sprintf("ECS reports the hook %s and the deployment %s before gatehouse told it %s: ended outside gatehouse", orUnlisted(st.Status), st.Deployment, orNone(p.Action))
 		n.record(now, "continue", "gatehouse", p.Result)
-		return false
+		return endNone
 	}
 	e, _ := ended(st)
 	n.SendingSince = nil
@@ -211,7 +238,33 @@ func (n *Request) endPause(st HookState, now time.Time) (closed bool) {
 	}
 	n.close(e.outcome, now)
 	n.AnnouncedAt = &now
-	return true
+	return endClosed
+}
+
+// told tells the recipients of r what endPause did (k): the outcome of a
+// request it closed, or, to everyone asked, that the decision was
+// overridden. Best effort, as every announcement.
+func (g *Gate) told(ctx context.Context, key, etag string, r *Request, k endKind) {
+	switch k {
+	case endClosed:
+		g.Log.InfoContext(ctx, "approval closed: the PAUSE hook ended outside gatehouse", "deployment_arn", r.DeploymentARN, "stage", string(r.Stage), "decision", string(r.Outcome))
+		g.announce(ctx, key, etag, r)
+	case endOverridden:
+		g.Log.WarnContext(ctx, "decision overridden outside gatehouse: the deployment went on", "deployment_arn", r.DeploymentARN, "stage", string(r.Stage))
+		var sent []Notice
+		for _, a := range r.recipients() {
+			if !r.noticeSent("review", a) {
+				continue
+			}
+			id, err := g.Notifier.Publish(ctx, DecisionMessage(r, a))
+			if err != nil {
+				g.Log.ErrorContext(ctx, "override notice not sent", "deployment_arn", r.DeploymentARN, "err", err)
+				continue
+			}
+			sent = append(sent, Notice{Kind: "override", Approver: a, MessageID: id, At: g.Now()})
+		}
+		g.recordNotices(ctx, key, etag, r, "announced", "the override sent to", sent)
+	}
 }
 
 func orNone(s string) string {

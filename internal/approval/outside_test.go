@@ -180,3 +180,98 @@ func TestPauseEndedWritesNothing(t *testing.T) {
 		t.Error("PauseEnded wrote the request")
 	}
 }
+
+// TestDecisionOverriddenOutside: approvers reject, and someone continues
+// the deployment from the console before gatehouse's ROLLBACK lands (ECS
+// refuses it: the hook no longer waits; or the sweep sees it first). The
+// deployment went on: the request closes as continued outside gatehouse,
+// the page says so, and everyone asked is told, once.
+func TestDecisionOverriddenOutside(t *testing.T) {
+	for _, by := range []string{"the refused ROLLBACK", "the sweep"} {
+		t.Run(by, func(t *testing.T) {
+			f, ps, _ := sweptFixture(t)
+			if err := f.cast(t, Vote{Approver: "alice@example.com", Decision: Reject, Via: "link"}); err != nil {
+				t.Fatal(err)
+			}
+			ps.end("hook-1", HookSucceeded) // the console's "Take action: Continue"
+			asked := len(f.n.sent())
+			if by == "the refused ROLLBACK" {
+				if _, err := f.gate.Settle(context.Background(), f.key); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				// Announced, the ROLLBACK not yet claimed, when the sweep looks.
+				r, etag := f.load(t)
+				now := f.clock.Now()
+				if _, _, err := Update(context.Background(), f.st, f.key, etag, r, func(n *Request) error { n.AnnouncedAt = &now; return nil }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.sweep(t)
+			f.sweep(t)
+			r, _ := f.load(t)
+			if r.Outcome != ContinuedOutside || !strings.Contains(r.Summary(r.Outcome), "rejected by alice@example.com") || !strings.Contains(r.Summary(r.Outcome), "overrode the decision") || r.Passes(r.Outcome) {
+				t.Errorf("outcome %s: %s", r.Outcome, r.Summary(r.Outcome))
+			}
+			overrides := 0
+			for _, m := range f.n.sent()[asked:] {
+				if strings.Contains(m.Subject, "continued outside gatehouse") {
+					overrides++
+				}
+			}
+			if overrides != 2 {
+				t.Errorf("%d override notices (%d messages), want one to each approver", overrides, len(f.n.sent())-asked)
+			}
+			if strings.Contains(r.PauseState(), "rolling back") {
+				t.Errorf("the page says %q", r.PauseState())
+			}
+		})
+	}
+}
+
+// TestOutsideRollbackIsNotGatehousesContinue: approved, gatehouse's
+// CONTINUE throttled, then someone rolls back from the console and ECS no
+// longer lists the hook: that is not recorded as ECS taking the CONTINUE.
+func TestOutsideRollbackIsNotGatehousesContinue(t *testing.T) {
+	f, ps, _ := sweptFixture(t)
+	ps.fail = hook.Transient(errors.New("ThrottlingException: rate exceeded"))
+	if err := f.cast(t, Vote{Approver: "alice@example.com", Decision: Approve, Via: "link"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.gate.Settle(context.Background(), f.key); err != nil {
+		t.Fatal(err)
+	}
+	ps.mu.Lock()
+	delete(ps.waiting, "hook-1")
+	ps.deployment, ps.fail = "ROLLBACK_IN_PROGRESS", nil
+	ps.mu.Unlock()
+	f.sweep(t)
+	if r, _ := f.load(t); r.Pause.Done == nil || r.Pause.Result == "accepted" || !strings.Contains(r.Pause.Result, "ROLLBACK_IN_PROGRESS") {
+		t.Errorf("recorded %+v: an outside rollback taken for gatehouse's CONTINUE", r.Pause)
+	}
+}
+
+// TestReannouncedOnce: two sweeps that read the same copy claim the
+// announcement again once: nobody is told twice.
+func TestReannouncedOnce(t *testing.T) {
+	f, _, _ := sweptFixture(t)
+	f.n.fail = func(Message) error { return hook.Transient(errors.New("SNS is down")) }
+	if err := f.cast(t, Vote{Approver: "alice@example.com", Decision: Reject, Via: "link"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.gate.Settle(context.Background(), f.key); err != nil {
+		t.Fatal(err)
+	}
+	f.n.fail = nil
+	before := len(f.n.sent())
+	f.clock.Add(SendLease + time.Second)
+	r, etag := f.load(t)
+	for range 2 {
+		if _, err := f.gate.reannounce(context.Background(), f.key, etag, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(f.n.sent()) - before; n != 2 {
+		t.Errorf("%d decision notices for 2 approvers", n)
+	}
+}

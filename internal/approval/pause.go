@@ -265,11 +265,20 @@ func (g *Gate) continueStep(ctx context.Context, key string, r *Request, now tim
 }
 
 // recordContinue writes down what ECS said to the claimed call, on the
-// freshest copy of the request.
+// freshest copy of the request. A hook that no longer waits is described
+// again: someone else may have ended it first, overriding the decision.
 func (g *Gate) recordContinue(ctx context.Context, key, etag string, r *Request, called error) (*Request, error) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
-	done, _, err := Update(rctx, g.Store, key, etag, r, func(n *Request) error {
+	var st *HookState
+	if errors.Is(called, ErrHookNotWaiting) {
+		if s, err := g.Pauses.State(rctx, r.DeploymentARN, r.Pause.HookID); err == nil && !s.Waiting() {
+			st = &s
+		}
+	}
+	var k endKind
+	done, newTag, err := Update(rctx, g.Store, key, etag, r, func(n *Request) error {
+		k = endNone
 		if n.Pause == nil || n.Pause.Done != nil {
 			return nil
 		}
@@ -280,6 +289,8 @@ func (g *Gate) recordContinue(ctx context.Context, key, etag string, r *Request,
 		case called == nil:
 			n.Pause.Done, n.Pause.Result = &at, "accepted"
 			n.record(at, "continue", "gatehouse", "ECS took ContinueServiceDeployment "+action)
+		case errors.Is(called, ErrHookNotWaiting) && st != nil:
+			k = n.endPause(*st, at)
 		case errors.Is(called, ErrHookNotWaiting):
 			n.Pause.Done, n.Pause.Result = &at, oneLine(called.Error())
 			n.record(at, "continue", "gatehouse", "ECS says the hook no longer awaits action: "+oneLine(called.Error()))
@@ -297,6 +308,13 @@ func (g *Gate) recordContinue(ctx context.Context, key, etag string, r *Request,
 	if err != nil {
 		g.Log.ErrorContext(ctx, "what ECS said to ContinueServiceDeployment was not recorded", "key", key, "err", err)
 		return r, err
+	}
+	g.told(ctx, key, newTag, done, k)
+	if called != nil && !errors.Is(called, ErrHookNotWaiting) && !hook.IsTransient(called) {
+		// Denied, or refused for good: retried, and reported, so that
+		// the function's Errors alarm says ECS is not being told.
+		return done, fmt.Errorf("ECS refused ContinueServiceDeployment %s (to be retried at %s; gatehouse may continue only services tagged %s=%s: was the tag removed?): %w",
+			done.Pause.Action, done.Pause.RetryAt.UTC().Format(time.RFC3339), TagOptIn, OptInApproval, called)
 	}
 	return done, nil
 }
@@ -390,8 +408,10 @@ func (r *Request) PauseState() string {
 		return "decided; ECS is yet to be told (the suite's sweep tells it within a minute)."
 	case p.Done != nil && p.Result == "accepted":
 		return "ECS was told " + p.Action + " at " + p.Done.UTC().Format("2006-01-02 15:04:05 MST") + "."
+	case p.Done != nil && r.Outcome == ContinuedOutside:
+		return "continued outside gatehouse: the deployment went on without gatehouse's approval (" + p.Result + ")."
 	case p.Done != nil:
-		return "ECS says the paused deployment no longer waits (it timed out, or it is rolling back): " + p.Result
+		return "ECS says the paused deployment no longer waits: " + p.Result
 	}
 	return fmt.Sprintf("ECS is being told %s (%d attempt(s) so far; told again until it takes it).", p.Action, p.Attempts)
 }

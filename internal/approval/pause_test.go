@@ -173,7 +173,7 @@ func TestContinueRetriedNeverChanged(t *testing.T) {
 	if err := f.cast(t, Vote{Approver: "alice@example.com", Decision: Approve, Via: "link"}); err != nil {
 		t.Fatal(err)
 	}
-	ps.fail = errors.New("ThrottlingException: rate exceeded")
+	ps.fail = hook.Transient(errors.New("ThrottlingException: rate exceeded"))
 	if _, err := f.gate.Settle(context.Background(), f.key); err != nil {
 		t.Fatal(err)
 	}
@@ -197,13 +197,13 @@ func TestContinueRetriedNeverChanged(t *testing.T) {
 	if err := g.cast(t, Vote{Approver: "bob@example.com", Decision: Reject, Via: "link"}); err != nil {
 		t.Fatal(err)
 	}
-	delete(gs.waiting, "hook-1")
+	gs.end("hook-1", HookTimedOut)
 	if _, err := g.gate.Settle(context.Background(), g.key); err != nil {
 		t.Fatal(err)
 	}
 	r, _ = g.load(t)
-	if r.Pause.Done == nil || !strings.Contains(r.Pause.Result, "no longer awaits action") {
-		t.Errorf("after ECS said the hook waits no more: %+v", r.Pause)
+	if r.Pause.Done == nil || !strings.Contains(r.Pause.Result, "ECS reports the hook TIMED_OUT") || r.Outcome != Rejected {
+		t.Errorf("after ECS said the hook waits no more: %s, %+v", r.Outcome, r.Pause)
 	}
 }
 

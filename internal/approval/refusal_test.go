@@ -88,3 +88,27 @@ func TestLambdaHookWaitsADayAtMost(t *testing.T) {
 		t.Errorf("23h59m: %s %q, %v; want IN_PROGRESS", res.HookStatus, res.Reason, err)
 	}
 }
+
+// TestOpenLambdaRequestKeepsItsTerms: a Lambda hook's request opened with
+// a timeout over a day (as an earlier release allowed) and approved is not
+// refused after an upgrade: the 24-hour limit applies to requests it would
+// open.
+func TestOpenLambdaRequestKeepsItsTerms(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com"}, 1)
+	f.poll.Settings.Timeout = 30 * time.Hour
+	f.mustPoll(t, Pending)
+	if err := f.cast(t, Vote{Approver: "alice@example.com", Decision: Approve, Via: "link"}); err != nil {
+		t.Fatal(err)
+	}
+	defaults := DefaultSettings()
+	defaults.Policy.MaxTimeout = MaxTimeout
+	h := hook.Wrap(HookHandler(f.gate, defaults), hook.Options{})
+	payload, _ := json.Marshal(map[string]any{
+		"executionId": "e", "lifecycleStage": hook.StagePostTestTrafficShift, "resourceArn": f.poll.Deployment.String(),
+		"executionDetails": map[string]any{"serviceArn": f.poll.ServiceARN, "targetServiceRevisionArn": f.poll.TargetRevisionARN},
+		"hookDetails":      map[string]any{"approvers": []string{"alice@example.com"}, "timeout": "30h"},
+	})
+	if res, err := h(context.Background(), payload); err != nil || res.HookStatus != hook.StatusSucceeded {
+		t.Errorf("the approved request answered %s %q, %v; want SUCCEEDED", res.HookStatus, res.Reason, err)
+	}
+}

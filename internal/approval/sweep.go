@@ -185,10 +185,11 @@ func (g *Gate) reopen(ctx context.Context, m, key string, settings Settings) (bo
 	}
 	late := g.Now().Sub(mk.Marked) >= UnconfirmedFor
 	if _, err := g.OpenPause(ctx, hook.PauseEvent{EventName: hook.HookAwaitingAction, DeploymentARN: mk.DeploymentARN, HookID: mk.HookID, Stage: mk.Stage}, settings); err != nil {
-		if late {
-			// ECS never answered about it (a foreign account's, a forged
-			// one): dropped, once, rather than failing every sweep.
-			g.Log.WarnContext(ctx, "sweep: a PAUSE event ECS could not be asked about is dropped", "marker", m, "marked", mk.Marked, "err", err)
+		if late && !hook.IsTransient(err) {
+			// ECS refuses to say (a foreign account's deployment, a forged
+			// one): dropped, once, rather than failing every sweep. A
+			// passing fault keeps it: a real wait is never forgotten.
+			g.Log.WarnContext(ctx, "sweep: a PAUSE event ECS will not confirm is dropped", "marker", m, "marked", mk.Marked, "err", err)
 			return true, g.unmark(ctx, m)
 		}
 		return false, fmt.Errorf("sweep: open the request of %s: %w", m, err)

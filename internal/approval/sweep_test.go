@@ -91,7 +91,7 @@ func TestSweepIsTheClock(t *testing.T) {
 // first failures, not one line a minute.
 func TestSweepRetriesTheCall(t *testing.T) {
 	f, ps, _ := sweptFixture(t)
-	ps.fail = errors.New("ThrottlingException: rate exceeded")
+	ps.fail = hook.Transient(errors.New("ThrottlingException: rate exceeded"))
 	if err := f.cast(t, Vote{Approver: "alice@example.com", Decision: Approve, Via: "link"}); err != nil {
 		t.Fatal(err)
 	}
@@ -409,5 +409,53 @@ func TestAnnouncementRetried(t *testing.T) {
 		if len(ps.calls) != 1 {
 			t.Errorf("calls %v, want ECS told once", ps.calls)
 		}
+	}
+}
+
+// TestPassingFaultKeepsTheEvent: while ECS cannot be reached (a passing
+// fault), an event's marker is kept however long it lasts, and the sweep
+// opens the request once ECS answers: a real wait is never forgotten.
+func TestPassingFaultKeepsTheEvent(t *testing.T) {
+	f, ps, ev := pauseFixture(t)
+	f.gate.Index = f.st
+	ev.Stage = hook.StagePostTestTrafficShift
+	ps.awaitErr = hook.Transient(errors.New("ServiceUnavailable: try again"))
+	if _, err := f.gate.OpenPause(context.Background(), ev, f.poll.Settings); err == nil {
+		t.Fatal("OpenPause succeeded though ECS could not be asked")
+	}
+	for range 20 {
+		f.clock.Add(time.Minute)
+		if _, err := f.gate.Sweep(context.Background(), f.poll.Settings); err == nil {
+			t.Error("a sweep that could not ask ECS reported nothing")
+		}
+	}
+	ps.mu.Lock()
+	ps.awaitErr = nil
+	ps.mu.Unlock()
+	f.sweep(t)
+	if r, _ := f.load(t); r.Pause == nil || len(f.n.sent()) != 2 {
+		t.Errorf("the request was not opened once ECS answered: %+v, %d messages", r, len(f.n.sent()))
+	}
+}
+
+// TestRefusedContinueIsReported: ECS refusing gatehouse's continue for
+// good (AccessDenied: the service lost the tag its permission needs) is
+// retried and reported, so the function's Errors alarm says it, and the
+// audit names the tag.
+func TestRefusedContinueIsReported(t *testing.T) {
+	f, ps, _ := sweptFixture(t)
+	ps.fail = errors.New("AccessDeniedException: not authorized to perform ecs:ContinueServiceDeployment")
+	if err := f.cast(t, Vote{Approver: "alice@example.com", Decision: Reject, Via: "link"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.gate.Settle(context.Background(), f.key); err == nil || !strings.Contains(err.Error(), "gatehouse:pause=approval") {
+		t.Errorf("Settle = %v, want the refusal reported, naming the tag", err)
+	}
+	f.clock.Add(2 * time.Minute)
+	if _, err := f.gate.Sweep(context.Background(), f.poll.Settings); err == nil {
+		t.Error("the sweep reported nothing")
+	}
+	if r, _ := f.load(t); r.Pause.Done != nil || r.Pause.Attempts != 2 || len(f.markers(t)) != 1 {
+		t.Errorf("pause %+v, markers %v; want it retried, the marker kept", r.Pause, f.markers(t))
 	}
 }

@@ -193,7 +193,13 @@ func starter(e cttypes.Event, s Service) (Starter, bool) {
 	}
 	cluster := r.param("cluster")
 	if cluster == "" {
-		cluster = "default"
+		// A service ARN names its cluster (service/CLUSTER/NAME): Express
+		// gateway calls give the service's ARN alone.
+		if _, rest, ok := strings.Cut(service, ":service/"); ok && strings.Contains(rest, "/") {
+			cluster, _, _ = strings.Cut(rest, "/")
+		} else {
+			cluster = "default"
+		}
 	}
 	if !names(service, s.Name, s.ARN) || !names(cluster, s.Cluster, "") || r.UserIdentity.ARN == "" || r.EventName == "UpdateService" && r.scalesOnly() {
 		return Starter{}, false

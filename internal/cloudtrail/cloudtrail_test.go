@@ -140,3 +140,19 @@ func TestStartersInABusyAccount(t *testing.T) {
 		}
 	}
 }
+
+// TestExpressStarterInANamedCluster: an UpdateExpressGatewayService names
+// its service by ARN alone: the cluster is the ARN's, not "default".
+func TestExpressStarterInANamedCluster(t *testing.T) {
+	at := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	const arn = "arn:aws:ecs:us-west-2:123456789012:service/prod-cluster/orders"
+	e := event(t, at, "UpdateExpressGatewayService", map[string]any{
+		"userIdentity":      map[string]any{"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/Deployers/alice"},
+		"requestParameters": map[string]any{"serviceArn": arn, "cpu": "512"}})
+	if _, ok := starter(e, Service{Name: "orders", ARN: arn, Cluster: "prod-cluster"}); !ok {
+		t.Error("the Express update of prod-cluster/orders is not its starter")
+	}
+	if _, ok := starter(e, Service{Name: "orders", ARN: "arn:aws:ecs:us-west-2:123456789012:service/staging/orders", Cluster: "staging"}); ok {
+		t.Error("prod-cluster's Express update was taken for staging's")
+	}
+}

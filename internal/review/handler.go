@@ -517,8 +517,10 @@ func pauseRecordedText(r *approval.Request, d approval.Decision) string {
 		return vote + " The deployment is approved, and ECS was told to go on."
 	case p.Done != nil && p.Result == "accepted":
 		return vote + " ECS was told to roll the deployment back."
+	case p.Done != nil && r.Outcome == approval.ContinuedOutside:
+		return vote + " But someone continued the deployment outside gatehouse before ECS was told: it went on."
 	case p.Done != nil:
-		return vote + " ECS says the paused deployment no longer waits (it timed out, or it is rolling back): " + p.Result
+		return vote + " ECS says the paused deployment no longer waits: " + p.Result
 	}
 	return vote + " ECS is being told; should that fail, it is told again within minutes."
 }
