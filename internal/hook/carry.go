@@ -9,10 +9,10 @@ import (
 // ConfigKey is the hookDetails key under which every IN_PROGRESS answer
 // carries the configuration the run started with, as a JSON string.
 //
-// ECS documents only that it passes returned hookDetails back on the next
-// call. Whether it merges them into the configured hookDetails (shallowly,
-// or deeply as a JSON merge patch, where a null deletes a key) or replaces
-// them is not documented. A string passes unchanged through each of these,
+// ECS documents that it merges returned hookDetails and passes them back
+// on the next call; how deep the merge goes (shallowly, or deeply as a
+// JSON merge patch, where a null deletes a key) is not documented, and
+// AWS's sample re-sends its whole configuration as if they were replaced. A string passes unchanged through each of these,
 // so the next call recovers exactly the configuration of the first (nulls
 // included), whatever ECS did, and the hook's own keys (its run state) sit
 // beside it. A new deployment starts from the service's configured

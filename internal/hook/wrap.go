@@ -31,9 +31,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Deployments, when set, is asked at the stages ECS re-runs during a
 	// rollback (TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT) whether the
-	// deployment is rolling back: whether ECS fills in the traffic weights
-	// during a rollback is not documented, so the weights alone do not
-	// decide. *ecsdeploy.Reader satisfies it.
+	// deployment is rolling back: the documented reversed weights are one
+	// signal, and a rollback that carries none must not pass as a forward
+	// step, so the weights alone do not decide. *ecsdeploy.Reader
+	// satisfies it.
 	Deployments DeploymentStatus
 	// MaxUncertain bounds how long a hook that cannot tell (Uncertain)
 	// answers IN_PROGRESS before FAILED. Zero means DefaultMaxUncertain.

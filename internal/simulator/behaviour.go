@@ -29,12 +29,14 @@ const (
 
 // RollbackWeights is what traffic weights ECS sends when it re-runs the
 // TEST_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT hooks during a rollback:
-// not documented.
+// the documentation now gives them reversed (target 0, the old revision
+// 100) as the rollback signal; empty and absent maps stay as stress
+// readings.
 type RollbackWeights string
 
 // The readings of the rollback weights.
 const (
-	// RollbackReversed: green 0, blue 100, as AWS's sample reads them.
+	// RollbackReversed: green 0, blue 100, as documented.
 	RollbackReversed RollbackWeights = "reversed"
 	// RollbackEmpty: empty weight maps ({}).
 	RollbackEmpty RollbackWeights = "empty"

@@ -803,7 +803,8 @@ func (s *Simulator) Payload(d *Deployment, stage hook.Stage, execution string, d
 		prod = map[string]float64{d.TargetRevision: green, d.SourceRevision: blue}
 	}
 	if rollback {
-		// What ECS sends during a rollback is not documented.
+		// Reversed weights are documented; the other readings stress the
+		// hooks.
 		switch s.Behaviour.withDefaults().RollbackWeights {
 		case RollbackEmpty:
 			test, prod = map[string]float64{}, map[string]float64{}
