@@ -191,16 +191,22 @@ func (g *Gate) announce(ctx context.Context, key, etag string, r *Request) {
 	if !r.asked() {
 		return
 	}
+	g.tell(ctx, key, etag, r, "decision", r.unannounced(), "outcome sent to")
+}
+
+// tell sends recipients r's outcome as notices of kind, and records those
+// sent ("announced": what, then whom). Best effort.
+func (g *Gate) tell(ctx context.Context, key, etag string, r *Request, kind string, recipients []string, what string) {
 	var sent []Notice
-	for _, a := range r.unannounced() {
+	for _, a := range recipients {
 		id, err := g.Notifier.Publish(ctx, DecisionMessage(r, a))
 		if err != nil {
-			g.Log.ErrorContext(ctx, "decision notice not sent", "deployment_arn", r.DeploymentARN, "err", err)
+			g.Log.ErrorContext(ctx, kind+" notice not sent", "deployment_arn", r.DeploymentARN, "err", err)
 			continue
 		}
-		sent = append(sent, Notice{Kind: "decision", Approver: a, MessageID: id, At: g.Now()})
+		sent = append(sent, Notice{Kind: kind, Approver: a, MessageID: id, At: g.Now()})
 	}
-	g.recordNotices(ctx, key, etag, r, "announced", "outcome sent to", sent)
+	g.recordNotices(ctx, key, etag, r, "announced", what, sent)
 }
 
 // unannounced returns the recipients asked to review r (never those whose

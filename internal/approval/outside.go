@@ -251,19 +251,13 @@ func (g *Gate) told(ctx context.Context, key, etag string, r *Request, k endKind
 		g.announce(ctx, key, etag, r)
 	case endOverridden:
 		g.Log.WarnContext(ctx, "decision overridden outside gatehouse: the deployment went on", "deployment_arn", r.DeploymentARN, "stage", string(r.Stage))
-		var sent []Notice
+		var asked []string
 		for _, a := range r.recipients() {
-			if !r.noticeSent("review", a) {
-				continue
+			if r.noticeSent("review", a) {
+				asked = append(asked, a)
 			}
-			id, err := g.Notifier.Publish(ctx, DecisionMessage(r, a))
-			if err != nil {
-				g.Log.ErrorContext(ctx, "override notice not sent", "deployment_arn", r.DeploymentARN, "err", err)
-				continue
-			}
-			sent = append(sent, Notice{Kind: "override", Approver: a, MessageID: id, At: g.Now()})
 		}
-		g.recordNotices(ctx, key, etag, r, "announced", "the override sent to", sent)
+		g.tell(ctx, key, etag, r, "override", asked, "the override sent to")
 	}
 }
 

@@ -60,11 +60,7 @@ func TestLambdaHookWaitsADayAtMost(t *testing.T) {
 			// A policy that lets services wait longer: no Lambda hook can.
 			defaults.Policy.MaxTimeout = MaxTimeout
 			h := hook.Wrap(HookHandler(f.gate, defaults), hook.Options{})
-			payload, _ := json.Marshal(map[string]any{
-				"executionId": "e", "lifecycleStage": hook.StagePostTestTrafficShift, "resourceArn": f.poll.Deployment.String(),
-				"executionDetails": map[string]any{"serviceArn": f.poll.ServiceARN, "targetServiceRevisionArn": f.poll.TargetRevisionARN},
-				"hookDetails":      tt.details,
-			})
+			payload := f.lambdaCall(tt.details)
 			res, err := h(context.Background(), payload)
 			if err != nil || res.HookStatus != hook.StatusFailed || !strings.Contains(res.Reason, "hookDetails.timeout") || !strings.Contains(res.Reason, "cannot expire before ECS's 24-hour limit") {
 				t.Errorf("%s %q, %v; want FAILED naming hookDetails.timeout and the limit", res.HookStatus, res.Reason, err)
@@ -79,11 +75,7 @@ func TestLambdaHookWaitsADayAtMost(t *testing.T) {
 	defaults := DefaultSettings()
 	defaults.Policy.MaxTimeout = MaxTimeout
 	h := hook.Wrap(HookHandler(f.gate, defaults), hook.Options{})
-	payload, _ := json.Marshal(map[string]any{
-		"executionId": "e", "lifecycleStage": hook.StagePostTestTrafficShift, "resourceArn": f.poll.Deployment.String(),
-		"executionDetails": map[string]any{"serviceArn": f.poll.ServiceARN, "targetServiceRevisionArn": f.poll.TargetRevisionARN},
-		"hookDetails":      map[string]any{"approvers": []string{"alice@example.com"}, "timeout": "23h59m"},
-	})
+	payload := f.lambdaCall(map[string]any{"approvers": []string{"alice@example.com"}, "timeout": "23h59m"})
 	if res, err := h(context.Background(), payload); err != nil || res.HookStatus != hook.StatusInProgress {
 		t.Errorf("23h59m: %s %q, %v; want IN_PROGRESS", res.HookStatus, res.Reason, err)
 	}
@@ -103,12 +95,19 @@ func TestOpenLambdaRequestKeepsItsTerms(t *testing.T) {
 	defaults := DefaultSettings()
 	defaults.Policy.MaxTimeout = MaxTimeout
 	h := hook.Wrap(HookHandler(f.gate, defaults), hook.Options{})
-	payload, _ := json.Marshal(map[string]any{
-		"executionId": "e", "lifecycleStage": hook.StagePostTestTrafficShift, "resourceArn": f.poll.Deployment.String(),
-		"executionDetails": map[string]any{"serviceArn": f.poll.ServiceARN, "targetServiceRevisionArn": f.poll.TargetRevisionARN},
-		"hookDetails":      map[string]any{"approvers": []string{"alice@example.com"}, "timeout": "30h"},
-	})
+	payload := f.lambdaCall(map[string]any{"approvers": []string{"alice@example.com"}, "timeout": "30h"})
 	if res, err := h(context.Background(), payload); err != nil || res.HookStatus != hook.StatusSucceeded {
 		t.Errorf("the approved request answered %s %q, %v; want SUCCEEDED", res.HookStatus, res.Reason, err)
 	}
+}
+
+// lambdaCall is ECS's call of the approval hook for f's deployment, with
+// details as its hookDetails.
+func (f *fixture) lambdaCall(details map[string]any) []byte {
+	payload, _ := json.Marshal(map[string]any{
+		"executionId": "e", "lifecycleStage": hook.StagePostTestTrafficShift, "resourceArn": f.poll.Deployment.String(),
+		"executionDetails": map[string]any{"serviceArn": f.poll.ServiceARN, "targetServiceRevisionArn": f.poll.TargetRevisionARN},
+		"hookDetails":      details,
+	})
+	return payload
 }

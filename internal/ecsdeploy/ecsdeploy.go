@@ -126,51 +126,29 @@ func New(api API) *Reader { return &Reader{api: api} }
 // DescribeServiceDeployments call). It returns ErrNotFound if ECS does not
 // know it.
 func (r *Reader) Status(ctx context.Context, deploymentARN string) (string, error) {
-	out, err := r.api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{
-		ServiceDeploymentArns: []string{deploymentARN},
-	})
-	if err != nil {
-		return "", fmt.Errorf("describe service deployment: %w", err)
-	}
-	if len(out.ServiceDeployments) == 0 {
-		return "", fmt.Errorf("describe service deployment: %w", ErrNotFound)
-	}
-	return string(out.ServiceDeployments[0].Status), nil
+	d, _, err := r.describe(ctx, deploymentARN)
+	return d.Status, err
 }
 
 // Hooks returns the deployment's status, stage and lifecycle hooks (one
 // DescribeServiceDeployments call, no revisions). It returns ErrNotFound
 // if ECS does not know it.
 func (r *Reader) Hooks(ctx context.Context, deploymentARN string) (Deployment, error) {
-	out, err := r.api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{
-		ServiceDeploymentArns: []string{deploymentARN},
-	})
-	if err != nil {
-		return Deployment{}, fmt.Errorf("describe service deployment: %w", err)
-	}
-	if len(out.ServiceDeployments) == 0 {
-		return Deployment{}, fmt.Errorf("describe service deployment: %w", ErrNotFound)
-	}
-	sd := out.ServiceDeployments[0]
-	d := Deployment{ARN: aws.ToString(sd.ServiceDeploymentArn), Status: string(sd.Status), Stage: string(sd.LifecycleStage), ServiceARN: aws.ToString(sd.ServiceArn)}
-	for _, h := range sd.LifecycleHookDetails {
-		d.Hooks = append(d.Hooks, Hook{TargetARN: aws.ToString(h.TargetArn), Status: string(h.Status), TimeoutAction: string(h.TimeoutAction),
-			HookID: aws.ToString(h.HookId), TargetType: string(h.TargetType), ExpiresAt: h.ExpiresAt})
-	}
-	return d, nil
+	d, _, err := r.describe(ctx, deploymentARN)
+	return d, err
 }
 
-// Describe returns the deployment with the given service-deployment ARN and
-// its revisions. It returns ErrNotFound if ECS does not know it.
-func (r *Reader) Describe(ctx context.Context, deploymentARN string) (Deployment, error) {
+// describe is one DescribeServiceDeployments call: the deployment without
+// its revisions' details, and ECS's own record of it.
+func (r *Reader) describe(ctx context.Context, deploymentARN string) (Deployment, ecstypes.ServiceDeployment, error) {
 	out, err := r.api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{
 		ServiceDeploymentArns: []string{deploymentARN},
 	})
 	if err != nil {
-		return Deployment{}, fmt.Errorf("describe service deployment: %w", err)
+		return Deployment{}, ecstypes.ServiceDeployment{}, fmt.Errorf("describe service deployment: %w", err)
 	}
 	if len(out.ServiceDeployments) == 0 {
-		return Deployment{}, fmt.Errorf("describe service deployment: %w", ErrNotFound)
+		return Deployment{}, ecstypes.ServiceDeployment{}, fmt.Errorf("describe service deployment: %w", ErrNotFound)
 	}
 	sd := out.ServiceDeployments[0]
 	d := Deployment{ARN: aws.ToString(sd.ServiceDeploymentArn), Status: string(sd.Status), StartedAt: sd.StartedAt,
@@ -181,6 +159,16 @@ func (r *Reader) Describe(ctx context.Context, deploymentARN string) (Deployment
 	for _, h := range sd.LifecycleHookDetails {
 		d.Hooks = append(d.Hooks, Hook{TargetARN: aws.ToString(h.TargetArn), Status: string(h.Status), TimeoutAction: string(h.TimeoutAction),
 			HookID: aws.ToString(h.HookId), TargetType: string(h.TargetType), ExpiresAt: h.ExpiresAt})
+	}
+	return d, sd, nil
+}
+
+// Describe returns the deployment with the given service-deployment ARN and
+// its revisions. It returns ErrNotFound if ECS does not know it.
+func (r *Reader) Describe(ctx context.Context, deploymentARN string) (Deployment, error) {
+	d, sd, err := r.describe(ctx, deploymentARN)
+	if err != nil {
+		return Deployment{}, err
 	}
 	var arns []string
 	for _, s := range sd.SourceServiceRevisions {
