@@ -3,6 +3,7 @@ package gatehouse
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -277,6 +278,9 @@ func attach(service awsecs.BaseService, props *AttachProps) error {
 	for _, w := range warnings {
 		awscdk.Annotations_Of(service).AddWarningV2(jsii.String("gatehouse:hookDetails"), jsii.String(w), nil)
 	}
+	if w := mixedStages(props.Hooks); w != "" {
+		awscdk.Annotations_Of(service).AddWarningV2(jsii.String("gatehouse:mixedStage"), jsii.String(w), nil)
+	}
 	for _, h := range props.Hooks {
 		if err := attachOne(service, cfn, props.Role, h, index); err != nil {
 			return err
@@ -284,6 +288,27 @@ func attach(service awsecs.BaseService, props *AttachProps) error {
 		index++
 	}
 	return nil
+}
+
+// mixedStages warns of a PAUSE hook that may wait more than a day at a
+// stage with Lambda hooks: whether ECS's 24 hours for a stage with Lambda
+// hooks bound it then is not documented, and under that reading the
+// deployment rolls back after a day, whatever the PAUSE hook's timeout.
+func mixedStages(hooks []Hook) string {
+	for _, p := range hooks {
+		if !p.Pause || p.Timeout <= MaxHookTimeout {
+			continue
+		}
+		for _, l := range hooks {
+			for _, s := range p.Stages {
+				if !l.Pause && slices.Contains(l.Stages, s) {
+					return fmt.Sprintf("hook %q: a PAUSE hook that may wait %s at %s, where Lambda hook %q runs too: ECS ends a stage with Lambda hooks after 24 hours, and whether that holds while a PAUSE hook waits there is not documented; if it does, the deployment rolls back after a day. For waits over a day, put the PAUSE approval at a stage without Lambda hooks (HookOptions.Stages, -c approvalStage), such as PRE_PRODUCTION_TRAFFIC_SHIFT, where the test listener still serves green.",
+						p.ID, hook.FormatDuration(p.Timeout), s, l.ID)
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // attachOne adds hook h to the service at position index of its

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/gatehouse-dev/gatehouse/infra/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
 // TestPauseMode: `cdk synth -c demo=true -c approvalMode=pause` gives the
@@ -235,5 +237,40 @@ func TestTenLambdaHooksAndAPauseHook(t *testing.T) {
 		gatehouse.Attach(svc, &gatehouse.AttachProps{Role: suite.InvokeRole, Hooks: []gatehouse.Hook{extra}})
 	}); !panicked || !strings.Contains(msg, "11 Lambda hooks: ECS allows at most 10") {
 		t.Errorf("an eleventh Lambda hook: %v %q", panicked, msg)
+	}
+}
+
+// TestMixedStageWarning: a PAUSE approval that may wait over a day at the
+// stage of a Lambda hook (the smoke hook) gets a synthesis warning: under
+// the stricter reading of ECS's 24-hour stage limit it rolls back after a
+// day. At a stage of its own, or within a day, it gets none.
+func TestMixedStageWarning(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		stage gatehouse.Stage
+		wait  time.Duration
+		warns bool
+	}{
+		{"beside the smoke hook, 72h", gatehouse.StagePostTestTrafficShift, 73 * time.Hour, true},
+		{"at a stage of its own, 72h", gatehouse.StagePreProductionTrafficShift, 73 * time.Hour, false},
+		{"beside the smoke hook, 4h", gatehouse.StagePostTestTrafficShift, 5 * time.Hour, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			stack, suite, svc := suiteAndService(gatehouse.SuiteProps{Approvers: []string{"alice@example.com"}, ApprovalMode: gatehouse.ApprovalModePause,
+				Policy: `{"approval": {"loosen": {"timeout": {"max": "72h"}}}}`})
+			tg := suite.Targets()
+			gatehouse.Attach(svc, &gatehouse.AttachProps{Role: suite.InvokeRole, Hooks: []gatehouse.Hook{
+				tg.Smoke(gatehouse.HookOptions{Details: map[string]any{"checks": []any{map[string]any{"name": "home", "path": "/"}}}}),
+				tg.Approval(gatehouse.HookOptions{Stages: []gatehouse.Stage{tt.stage}, Timeout: tt.wait,
+					Details: map[string]any{"timeout": hook.FormatDuration(tt.wait - time.Hour)}}),
+			}})
+			var found bool
+			for _, m := range *assertions.Annotations_FromStack(stack).FindWarning(jsii.String("*"), assertions.Match_AnyValue()) {
+				found = found || strings.Contains(describe(m), "whether that holds while a PAUSE hook waits there is not documented")
+			}
+			if found != tt.warns {
+				t.Errorf("warning %v, want %v", found, tt.warns)
+			}
+		})
 	}
 }
