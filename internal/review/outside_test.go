@@ -109,3 +109,57 @@ func TestHookContinuedOutside(t *testing.T) {
 		t.Errorf("second approve = %d (%d messages):\n%s", res.StatusCode, len(sent.sent), page)
 	}
 }
+
+// TestNothingButAPostDecides: a property of the review API with its
+// production settler configured: no GET, HEAD or OPTIONS, whatever its
+// query (a decision, a comment, an override) and headers (a form's
+// content type, a method override), writes the request, tells ECS or
+// sends a message; while the hook waits, and after someone ended it.
+func TestNothingButAPostDecides(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com", "bob@example.com"}, 1)
+	r := e.request(t)
+	r.Pause = &approval.PauseRun{HookID: "ecs-pause-1"}
+	r.Notices = []approval.Notice{{Kind: "review", Approver: "alice@example.com", At: t0}, {Kind: "review", Approver: "bob@example.com", At: t0}}
+	body, _ := r.Encode()
+	if _, err := e.st.Update(context.Background(), e.key, body, e.etag(t)); err != nil {
+		t.Fatal(err)
+	}
+	ecs := &pausedHook{state: approval.HookState{Deployment: "IN_PROGRESS", Status: approval.HookAwaiting}}
+	sent := &messages{}
+	gate := &approval.Gate{Store: e.st, Notifier: sent, Pauses: ecs, Now: func() time.Time { return e.now }, Log: slog.New(slog.DiscardHandler)}
+	h := &Handler{Store: e.st, Keys: e.keys, Now: func() time.Time { return e.now }, Log: slog.New(slog.DiscardHandler), Settler: gate}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	link := strings.Replace(e.link(t, "alice@example.com"), e.srv.URL, srv.URL, 1)
+	before := e.etag(t)
+	for _, status := range []string{approval.HookAwaiting, approval.HookSucceeded} {
+		ecs.state.Status = status
+		for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodOptions} {
+			for _, query := range []string{"", "&decision=approve", "&decision=reject&comment=no", "&decision=override&comment=urgent", "&name=mallory&decision=approve"} {
+				for _, header := range []map[string]string{nil, {"Content-Type": "application/x-www-form-urlencoded"}, {"X-HTTP-Method-Override": "POST"}} {
+					req, err := http.NewRequest(method, link+query, strings.NewReader("decision=approve"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					for k, v := range header {
+						req.Header.Set(k, v)
+					}
+					res, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					res.Body.Close()
+					if e.etag(t) != before || len(sent.sent) != 0 || len(ecs.calls) != 0 {
+						t.Fatalf("%s %s with %v (hook %s) changed something: etag %v, %d messages, ECS calls %v",
+							method, query, header, status, e.etag(t) != before, len(sent.sent), ecs.calls)
+					}
+				}
+			}
+		}
+	}
+	// The same POST does decide: the property is not vacuous.
+	ecs.state.Status = approval.HookAwaiting
+	if res, _ := post(t, srv.URL, url.Values{"token": {tokenOf(t, link)}, "decision": {"reject"}}); res.StatusCode != http.StatusOK || e.etag(t) == before {
+		t.Errorf("POST reject = %d, want it recorded", res.StatusCode)
+	}
+}

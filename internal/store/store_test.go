@@ -74,6 +74,13 @@ func TestContract(t *testing.T) {
 			if obj, _ := s.Get(ctx, "approvals/a.json"); string(obj.Body) != `{"v":2}` {
 				t.Errorf("after a stale update the body is %s, want {\"v\":2}", obj.Body)
 			}
+			// No ETag is no condition: refused, never written blindly.
+			if _, err := s.Update(ctx, "approvals/a.json", []byte(`{"v":"blind"}`), ""); err == nil {
+				t.Error("Update(empty etag) succeeded, want a refusal")
+			}
+			if obj, _ := s.Get(ctx, "approvals/a.json"); string(obj.Body) != `{"v":2}` {
+				t.Errorf("after an update without an etag the body is %s, want {\"v\":2}", obj.Body)
+			}
 			for _, k := range []string{"approvals/b.json", "approvals/c.json", "other/x.json"} {
 				if _, err := s.Create(ctx, k, []byte(`{}`)); err != nil {
 					t.Fatal(err)
