@@ -63,8 +63,11 @@ func TestDeployerCannotApprove(t *testing.T) {
 		t.Errorf("after alice's approval: votes %+v, last event %+v; want none, and the refusal recorded", r.Votes, r.History[len(r.History)-1])
 	}
 	// A CLI vote from her identity is hers too, and a reject is always hers to give.
-	if err := f.cast(t, Vote{Approver: "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Deployers_0123", Identity: aliceSSO, Decision: Approve, Via: "cli"}); !errors.Is(err, ErrSelfApproval) && !errors.Is(err, ErrNotApprover) {
-		t.Errorf("alice from the CLI = %v", err)
+	if err := f.cast(t, Vote{Approver: "alice@example.com", Identity: aliceSSO, Decision: Approve, Via: "cli"}); !errors.Is(err, ErrSelfApproval) {
+		t.Errorf("alice from the CLI = %v, want ErrSelfApproval", err)
+	}
+	if err := f.cast(t, Vote{Approver: "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Deployers_0123", Identity: aliceSSO, Decision: Approve, Via: "cli"}); !errors.Is(err, ErrNotApprover) {
+		t.Errorf("alice's role, not on the list = %v, want ErrNotApprover", err)
 	}
 	if err := f.cast(t, Vote{Approver: "bob@example.com", Decision: Approve, Via: "link"}); err != nil {
 		t.Fatal(err)
@@ -163,6 +166,27 @@ func TestSelfApprovalAllowedByPolicy(t *testing.T) {
 	f.poll.Settings.Policy.SelfApproval = true
 	f.mustPoll(t, Pending)
 	if err := f.cast(t, Vote{Approver: "alice@example.com", Decision: Approve, Via: "link"}); err != nil {
+		t.Fatal(err)
+	}
+	f.mustPoll(t, Approved)
+}
+
+// TestDeployerCannotApproveASharedLink: on a shared-link request, which
+// anyone may approve under a name, the deployer's own identity from the
+// CLI is refused exactly as the deployer (ErrSelfApproval), recorded, and
+// never counted; another identity's approval counts.
+func TestDeployerCannotApproveASharedLink(t *testing.T) {
+	f := newFixture(t, nil, 1)
+	f.gate.Deployers = &fakeDeployers{ids: []string{aliceSSO}}
+	f.mustPoll(t, Pending)
+	if err := f.cast(t, Vote{Approver: "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Deployers_0123", Identity: aliceSSO, Decision: Approve, Via: "cli"}); !errors.Is(err, ErrSelfApproval) {
+		t.Fatalf("the deployer from the CLI on a shared link = %v, want ErrSelfApproval", err)
+	}
+	r, _ := f.load(t)
+	if len(r.Votes) != 0 || r.Evaluate(f.clock.Now()) != Pending {
+		t.Errorf("votes %+v, outcome %s: the deployer's approval counted", r.Votes, r.Evaluate(f.clock.Now()))
+	}
+	if err := f.cast(t, Vote{Approver: "arn:aws:iam::123456789012:user/bob", Identity: "arn:aws:iam::123456789012:user/bob", Decision: Approve, Via: "cli"}); err != nil {
 		t.Fatal(err)
 	}
 	f.mustPoll(t, Approved)

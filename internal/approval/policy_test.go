@@ -340,3 +340,31 @@ func TestTimeoutContinueToldLater(t *testing.T) {
 		t.Errorf("verdict %+v, want refused", v)
 	}
 }
+
+// TestApproverDomainMatchesWhole: a policy that allows addresses at
+// example.com allows exactly that domain: not a longer name that ends the
+// same (evilexample.com), not a subdomain, not a look-alike with the domain
+// inside the local part.
+func TestApproverDomainMatchesWhole(t *testing.T) {
+	suite := DefaultSettings()
+	suite.Approvers = []string{"alice@example.com"}
+	p, err := ParsePolicy("GATEHOUSE_POLICY.approval", json.RawMessage(`{"loosen": {"approvers": {"domains": ["example.com"]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	suite.Policy = p
+	for approver, allowed := range map[string]bool{
+		"bob@example.com":         true,
+		"Bob@Example.com":         true,
+		"x@evilexample.com":       false,
+		"x@mail.example.com":      false,
+		"example.com@evil.test":   false,
+		"x@example.com.evil.test": false,
+		"x@notexample.com":        false,
+	} {
+		_, err := Apply(suite, json.RawMessage(`{"approvers": ["`+approver+`"]}`))
+		if (err == nil) != allowed {
+			t.Errorf("approver %s: Apply = %v, want allowed %v", approver, err, allowed)
+		}
+	}
+}

@@ -64,3 +64,71 @@ func TestExpiryStatusFollowsTheVerdict(t *testing.T) {
 		})
 	}
 }
+
+// linkerFunc makes review links with a function.
+type linkerFunc func(r *Request, approver string) (string, error)
+
+func (f linkerFunc) Link(ctx context.Context, r *Request, approver string) (string, error) {
+	return f(r, approver)
+}
+
+// TestUnsignableLinkNotifiesNobody: a review link that cannot be signed
+// (no signing key) sends that approver nothing, records no notice for
+// them, and fails the call closed; expiry under onExpiry approve then
+// rejects, since they were never asked.
+func TestUnsignableLinkNotifiesNobody(t *testing.T) {
+	alice, bob := "alice@example.com", "bob@example.com"
+	f := newFixture(t, []string{alice, bob}, 1)
+	f.poll.Settings.OnExpiry = Approve
+	f.poll.Settings.Policy.ApproveOnExpiry = true
+	f.gate.Linker = linkerFunc(func(r *Request, a string) (string, error) {
+		if a == bob {
+			return "", errors.New("signing key: AccessDeniedException")
+		}
+		return fakeLinker{}.Link(context.Background(), r, a)
+	})
+	if _, err := f.gate.Poll(context.Background(), f.poll); err == nil || hook.IsTransient(err) || !strings.Contains(err.Error(), "cannot notify the approvers") {
+		t.Errorf("first poll = %v, want a permanent failure: nobody may wait on a link that was never sent", err)
+	}
+	for _, m := range f.n.sent() {
+		if m.Approver == bob || !strings.Contains(m.Body, "https://review.example/review?token=") {
+			t.Errorf("message to %s without a usable link:\n%s", m.Approver, m.Body)
+		}
+	}
+	r, _ := f.load(t)
+	if r.noticeSent("review", bob) || r.allNotified() {
+		t.Errorf("notices %+v: bob counted as notified", r.Notices)
+	}
+	f.clock.Add(5 * time.Hour)
+	if v, _ := f.gate.Poll(context.Background(), f.poll); v.Pass {
+		t.Errorf("expiry = %+v, want no approval: bob was never asked", v)
+	}
+}
+
+// TestTallyCountsDistinctApprovers: the tally itself, whatever wrote the
+// votes, counts each approver once (case aside), only approvers on the
+// list (any name on a shared link), and overrides only while one is
+// needed; a reject is a veto.
+func TestTallyCountsDistinctApprovers(t *testing.T) {
+	approve := func(who string) Vote { return Vote{Approver: who, Decision: Approve, Via: "link"} }
+	for _, tt := range []struct {
+		name      string
+		approvers []string
+		freeze    string
+		votes     []Vote
+		want      Outcome
+	}{
+		{"one approver twice", []string{"alice@example.com", "bob@example.com"}, "", []Vote{approve("alice@example.com"), approve("ALICE@example.com")}, Pending},
+		{"two approvers", []string{"alice@example.com", "bob@example.com"}, "", []Vote{approve("alice@example.com"), approve("bob@example.com")}, Approved},
+		{"one not on the list", []string{"alice@example.com", "bob@example.com"}, "", []Vote{approve("alice@example.com"), approve("mallory@example.com")}, Pending},
+		{"a shared link, one name twice", nil, "", []Vote{approve("Sam"), approve("sam")}, Pending},
+		{"a shared link, two names", nil, "", []Vote{approve("sam"), approve("kim")}, Approved},
+		{"plain approvals during a freeze", []string{"alice@example.com", "bob@example.com"}, "holidays", []Vote{approve("alice@example.com"), approve("bob@example.com")}, Pending},
+		{"a veto", []string{"alice@example.com", "bob@example.com"}, "", []Vote{approve("alice@example.com"), approve("bob@example.com"), {Approver: "carol@example.com", Decision: Reject}}, Rejected},
+	} {
+		r := &Request{Approvers: tt.approvers, RequiredApprovals: 2, Freeze: tt.freeze, Votes: tt.votes, ExpiresAt: t0.Add(time.Hour)}
+		if got := r.Evaluate(t0); got != tt.want {
+			t.Errorf("%s: Evaluate = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}

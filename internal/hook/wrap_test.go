@@ -152,6 +152,10 @@ func TestIsTransient(t *testing.T) {
 		{"marked", Transient(errors.New("x")), true},
 		{"wrapped mark", fmt.Errorf("ctx: %w", Transient(errors.New("x"))), true},
 		{"deadline", context.DeadlineExceeded, true},
+		// A call cut short (the invocation's deadline, a cancelled
+		// parent) is asked again, never answered FAILED.
+		{"canceled", context.Canceled, true},
+		{"wrapped canceled", fmt.Errorf("describe service deployment: %w", context.Canceled), true},
 		{"throttling", &smithy.GenericAPIError{Code: "ThrottlingException", Message: "slow down"}, true},
 		{"slow down", &smithy.GenericAPIError{Code: "SlowDown"}, true},
 		{"access denied", &smithy.GenericAPIError{Code: "AccessDenied"}, false},

@@ -163,3 +163,18 @@ func TestNothingButAPostDecides(t *testing.T) {
 		t.Errorf("POST reject = %d, want it recorded", res.StatusCode)
 	}
 }
+
+// TestSharedTokenOpensNoListRequest: a token signed for no approver (a
+// shared link's) opens nothing of a request with an approver list: the
+// page and the form answer as for an invalid link, and nothing is written.
+func TestSharedTokenOpensNoListRequest(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com", "bob@example.com"}, 1)
+	link := e.link(t, "")
+	before := e.etag(t)
+	if res, page := get(t, http.MethodGet, link); res.StatusCode != http.StatusForbidden || !strings.Contains(page, msgInvalid) || strings.Contains(page, "orders:42") {
+		t.Errorf("GET with a shared token = %d, want 403 showing nothing:\n%s", res.StatusCode, page)
+	}
+	if res, _ := post(t, e.srv.URL, url.Values{"token": {tokenOf(t, link)}, "decision": {"approve"}, "name": {"mallory"}}); res.StatusCode != http.StatusForbidden || e.etag(t) != before {
+		t.Errorf("POST with a shared token = %d (written %v), want 403 and nothing written", res.StatusCode, e.etag(t) != before)
+	}
+}

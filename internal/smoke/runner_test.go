@@ -337,37 +337,82 @@ func TestCriticalFailureCancelsOthers(t *testing.T) {
 	}
 }
 
+// TestConcurrencyIsBounded: checks run concurrently, as many at a time as
+// the configuration allows and no more. Each request waits at a barrier
+// that opens once the expected number are in flight together, so a runner
+// that runs fewer at a time (one by one, say) never opens it; the wait is
+// bounded so that such a runner fails the test instead of hanging it.
 func TestConcurrencyIsBounded(t *testing.T) {
-	var inFlight, most atomic.Int32
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := inFlight.Add(1)
-		defer inFlight.Add(-1)
-		for {
-			m := most.Load()
-			if n <= m || most.CompareAndSwap(m, n) {
-				break
+	tests := []struct {
+		checks, concurrency int
+	}{
+		{checks: 8, concurrency: 3},
+		{checks: 5, concurrency: 2},
+		{checks: 4, concurrency: 4},
+		{checks: 3, concurrency: 16},
+		{checks: 3, concurrency: 1},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d checks, concurrency %d", tt.checks, tt.concurrency), func(t *testing.T) {
+			want := min(tt.checks, tt.concurrency)
+			// gaveUp ends every wait at the barrier should it never open.
+			gaveUp, stop := context.WithTimeout(context.Background(), 5*time.Second)
+			defer stop()
+			var (
+				mu                    sync.Mutex
+				inFlight, most, total int
+				opened                bool
+			)
+			full := make(chan struct{}) // closed when want requests are in flight together
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				inFlight++
+				total++
+				most = max(most, inFlight)
+				if inFlight == want && !opened {
+					opened = true
+					close(full)
+				}
+				mu.Unlock()
+				// The handler leaves the count before its response is
+				// sent, so before the runner can start another request.
+				defer func() {
+					mu.Lock()
+					inFlight--
+					mu.Unlock()
+				}()
+				select {
+				case <-full:
+				case <-gaveUp.Done():
+				case <-r.Context().Done():
+				}
+			}))
+			defer srv.Close()
+			var checks []string
+			for i := range tt.checks {
+				checks = append(checks, fmt.Sprintf(`{"name":"c%d","path":"/c%d"}`, i, i))
 			}
-		}
-		select {
-		case <-release:
-		case <-time.After(50 * time.Millisecond):
-		}
-	}))
-	defer srv.Close()
-	var checks []string
-	for i := range 8 {
-		checks = append(checks, fmt.Sprintf(`{"name":"c%d","path":"/c%d"}`, i, i))
-	}
-	cfg := mustConfig(t, fmt.Sprintf(`{"baseUrl":%q,"concurrency":3,"checks":[%s]}`, srv.URL, strings.Join(checks, ",")))
-	r := &Runner{Client: srv.Client(), Log: slog.New(slog.DiscardHandler)}
-	res, err := r.Poll(context.Background(), Poll{Deployment: deployment(t), Stage: hook.StagePostTestTrafficShift, Config: cfg})
-	close(release)
-	if err != nil || res.Status != hook.StatusSucceeded {
-		t.Fatalf("Poll = %+v, %v, want SUCCEEDED", res, err)
-	}
-	if m := most.Load(); m > 3 || m < 1 {
-		t.Errorf("at most %d requests in flight, want 1 to 3", m)
+			cfg := mustConfig(t, fmt.Sprintf(`{"baseUrl":%q,"concurrency":%d,"timeoutMs":10000,"retries":0,"checks":[%s]}`,
+				srv.URL, tt.concurrency, strings.Join(checks, ",")))
+			r := &Runner{Client: srv.Client(), Log: slog.New(slog.DiscardHandler)}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			res, err := r.Poll(ctx, Poll{Deployment: deployment(t), Stage: hook.StagePostTestTrafficShift, Config: cfg})
+			if err != nil || res.Status != hook.StatusSucceeded {
+				t.Errorf("Poll = %s %q (%v), want SUCCEEDED", res.Status, res.Reason, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if most != want {
+				t.Errorf("at most %d requests in flight, want exactly %d", most, want)
+			}
+			if gaveUp.Err() != nil {
+				t.Errorf("the barrier never opened: %d requests never ran together", want)
+			}
+			if total != tt.checks {
+				t.Errorf("%d requests, want %d (one per check)", total, tt.checks)
+			}
+		})
 	}
 }
 

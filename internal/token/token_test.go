@@ -4,6 +4,11 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/printer"
+	gotoken "go/token"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -166,4 +171,85 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("Verify(%q) accepted claims %+v", s, c)
 		}
 	})
+}
+
+// TestTamperingAnywhere: changing any one byte of a token, in its claims
+// or anywhere in its signature, makes it invalid: the whole signature is
+// compared, not a prefix.
+func TestTamperingAnywhere(t *testing.T) {
+	ring := Keyring{Current: key(t, "c")}
+	tok, err := ring.Sign(claims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, sig, _ := strings.Cut(tok, ".")
+	raw, _ := base64.RawURLEncoding.DecodeString(sig)
+	for i := range raw {
+		b := slices.Clone(raw)
+		b[i] ^= 0x80
+		if _, err := ring.Verify(payload+"."+base64.RawURLEncoding.EncodeToString(b), now); !errors.Is(err, ErrInvalid) {
+			t.Errorf("signature byte %d flipped: Verify = %v, want ErrInvalid", i, err)
+		}
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := range tok {
+		if tok[i] == '.' {
+			continue
+		}
+		other := alphabet[(strings.IndexByte(alphabet, tok[i])+1)%len(alphabet)]
+		bad := tok[:i] + string(other) + tok[i+1:]
+		if _, err := ring.Verify(bad, now); !errors.Is(err, ErrInvalid) {
+			t.Errorf("character %d changed: Verify = %v, want ErrInvalid", i, err)
+		}
+	}
+}
+
+// TestSignatureComparedInConstantTime: the signature is compared with
+// hmac.Equal, whose time does not depend on where the bytes differ; no
+// bytes.Equal, == or a loop stands in for it. Timing cannot be measured
+// reliably in a test, so the source is read.
+func TestSignatureComparedInConstantTime(t *testing.T) {
+	fset := gotoken.NewFileSet()
+	file, err := parser.ParseFile(fset, "token.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var verify *ast.FuncDecl
+	for _, d := range file.Decls {
+		if fn, ok := d.(*ast.FuncDecl); ok && fn.Name.Name == "Verify" {
+			verify = fn
+		}
+	}
+	if verify == nil {
+		t.Fatal("no Verify in token.go")
+	}
+	constantTime := false
+	ast.Inspect(verify, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.CallExpr:
+			if sel, ok := n.Fun.(*ast.SelectorExpr); ok {
+				pkg, _ := sel.X.(*ast.Ident)
+				switch {
+				case pkg != nil && pkg.Name == "hmac" && sel.Sel.Name == "Equal" && len(n.Args) == 2 && astString(fset, n.Args[0]) == "got":
+					constantTime = true
+				case pkg != nil && (pkg.Name == "bytes" || pkg.Name == "reflect" || pkg.Name == "slices") && strings.Contains(sel.Sel.Name, "Equal"):
+					t.Errorf("%s: %s.%s compares in variable time", fset.Position(n.Pos()), pkg.Name, sel.Sel.Name)
+				}
+			}
+		case *ast.BinaryExpr:
+			if (n.Op.String() == "==" || n.Op.String() == "!=") && (strings.Contains(astString(fset, n), "got") && strings.Contains(astString(fset, n), "mac(")) {
+				t.Errorf("%s: the signature compared with %s", fset.Position(n.Pos()), n.Op)
+			}
+		}
+		return true
+	})
+	if !constantTime {
+		t.Error("Verify does not compare the signature (got) with hmac.Equal")
+	}
+}
+
+func astString(fset *gotoken.FileSet, n ast.Node) string {
+	var b strings.Builder
+	_ = printer.Fprint(&b, fset, n)
+	return b.String()
 }
