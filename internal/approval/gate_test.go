@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -336,17 +337,40 @@ func TestGateTakesOverLapsedLease(t *testing.T) {
 
 func TestGateConcurrentFirstPolls(t *testing.T) {
 	f := newFixture(t, []string{"alice@example.com", "bob@example.com", "carol@example.com"}, 2)
+	const callers = 50
+	// The first message is held until every other caller has answered:
+	// each of them finds the request while its messages are going out,
+	// which is where a second sender would slip in.
+	var answered atomic.Int32
+	others := make(chan struct{})
+	var once sync.Once
+	f.n.fail = func(Message) error {
+		once.Do(func() {
+			select {
+			case <-others:
+			case <-time.After(5 * time.Second):
+				t.Error("the other callers did not answer while the first published")
+			}
+		})
+		return nil
+	}
 	var wg sync.WaitGroup
-	errs := make(chan error, 50)
-	for range 50 {
+	errs := make(chan error, callers)
+	start := make(chan struct{})
+	for range callers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-start // all at once: the race is real
 			if _, err := f.gate.Poll(context.Background(), f.poll); err != nil {
 				errs <- err
 			}
+			if answered.Add(1) == callers-1 {
+				close(others)
+			}
 		}()
 	}
+	close(start)
 	wg.Wait()
 	close(errs)
 	for err := range errs {

@@ -253,6 +253,39 @@ func (s *SNS) WaitMessages(t testing.TB, n int, timeout time.Duration) []Notific
 	}
 }
 
+// Settled returns the notifications published before it was called,
+// oldest first, once every one of them has arrived: it publishes a marker
+// of its own and waits for it (goaws handles one request at a time and
+// delivers inside Publish, so whatever was published before the marker
+// was delivered before it). A test that wants "nothing more was sent"
+// uses it instead of sleeping. It fails the test if the marker does not
+// arrive within timeout.
+func (s *SNS) Settled(t testing.TB, timeout time.Duration) []Notification {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	marker := "awstest-settled-" + randomHex(6)
+	if _, err := s.Client().Publish(ctx, &sns.PublishInput{TopicArn: aws.String(s.TopicARN), Message: aws.String(marker), Subject: aws.String(marker)}); err != nil {
+		t.Fatalf("awstest: publish the marker: %v", err)
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		msgs, changed := slices.Clone(s.msgs), s.changed
+		s.mu.Unlock()
+		if i := slices.IndexFunc(msgs, func(n Notification) bool { return n.Message == marker }); i >= 0 {
+			return msgs[:i]
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			t.Fatalf("awstest: the marker did not arrive on %s within %v", s.TopicARN, timeout)
+			return nil
+		}
+	}
+}
+
 // describe summarizes notifications for a failure message.
 func describe(msgs []Notification) string {
 	b, err := json.Marshal(msgs)

@@ -51,10 +51,12 @@ func TestConcurrentFirstCallsAgainstRealServers(t *testing.T) {
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 50)
+	start := make(chan struct{})
 	for range 50 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-start // all at once: the race is real
 			v, err := gate.Poll(context.Background(), poll)
 			if err != nil {
 				errs <- err
@@ -63,6 +65,7 @@ func TestConcurrentFirstCallsAgainstRealServers(t *testing.T) {
 			}
 		}()
 	}
+	close(start)
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -73,8 +76,8 @@ func TestConcurrentFirstCallsAgainstRealServers(t *testing.T) {
 		t.Fatalf("bucket holds %v (%v), want exactly one request", keysInBucket, err)
 	}
 	snssrv.WaitMessages(t, 3, 10*time.Second)
-	time.Sleep(200 * time.Millisecond) // let any stray duplicate arrive
-	msgs := snssrv.Messages()
+	// Every publish has returned; whatever they sent has arrived.
+	msgs := snssrv.Settled(t, 10*time.Second)
 	per := map[string]int{}
 	for _, m := range msgs {
 		per[m.MessageAttributes[notify.AttrApprover].Value]++

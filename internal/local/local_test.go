@@ -79,15 +79,18 @@ func TestRestartResumes(t *testing.T) {
 	if len(deps) != 1 || deps[0].D.ID != id {
 		t.Fatalf("after restart: %d deployments, want the one in progress", len(deps))
 	}
-	wait(t, "the resumed gate to answer", func() bool {
+	// Three of the gate's answers after the restart: it has polled the
+	// request it found, and sent nothing again.
+	wait(t, "the resumed gate to answer three times", func() bool {
+		resumed, answers := false, 0
 		for _, e := range deps[0].D.Snapshot().Events {
-			if e.Status == "RESUMED" {
-				return true
+			resumed = resumed || e.Status == "RESUMED"
+			if resumed && e.Hook != "" && e.Status == string(hook.StatusInProgress) {
+				answers++
 			}
 		}
-		return false
+		return answers >= 3
 	})
-	time.Sleep(300 * time.Millisecond) // a few polls
 	if n := countReviews(l2, id); n != 2 {
 		t.Fatalf("after restart the outbox has %d review messages, want still 2 (no double notification)", n)
 	}
