@@ -332,6 +332,19 @@ func TestAttachChecksDetailsOfDeployedSuite(t *testing.T) {
 		{"approval timeout of 24h at the default ECS timeout", func(t gatehouse.Targets) gatehouse.Hook {
 			return t.Approval(gatehouse.HookOptions{Details: map[string]any{"timeout": "24h"}})
 		}, []string{"hookDetails.timeout", "24h cannot expire before ECS's 24-hour limit"}},
+		// Each key goes through the function's own decoder.
+		{"a misspelt key", func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Approval(gatehouse.HookOptions{Details: map[string]any{"approver": []string{"alice@example.com"}}})
+		}, []string{`hook "Approval" (approval-hook)`, "hookDetails.approver: unknown key"}},
+		{"an approver that is no address", func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Approval(gatehouse.HookOptions{Details: map[string]any{"approvers": []string{"alice"}}})
+		}, []string{"hookDetails.approvers", `"alice" is not an email address`}},
+		{"a quorum above the approvers", func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Approval(gatehouse.HookOptions{Details: map[string]any{"approvers": []string{"alice@example.com"}, "requiredApprovals": 5}})
+		}, []string{"requiredApprovals"}},
+		{"an expiry that is neither", func(t gatehouse.Targets) gatehouse.Hook {
+			return t.Approval(gatehouse.HookOptions{Details: map[string]any{"onExpiry": "maybe"}})
+		}, []string{"onExpiry: \"maybe\", want reject or approve"}},
 		{"smoke bad check", func(t gatehouse.Targets) gatehouse.Hook {
 			return t.Smoke(gatehouse.HookOptions{Details: map[string]any{"checks": "all"}})
 		}, []string{`hook "Smoke" (smoke-hook)`, "hookDetails.checks"}},

@@ -257,7 +257,7 @@ func (h Hook) checkDetails() (warnings []string, err error) {
 			}
 		}
 		if h.suite == nil {
-			return h.checkApprovalTimeoutOnly(raw, ecsTimeout, fail)
+			return h.checkApprovalUnknownSuite(raw, ecsTimeout, fail)
 		}
 		s, err := approval.Apply(h.suite.approval, raw)
 		if err != nil {
@@ -284,40 +284,39 @@ func (h Hook) checkDetails() (warnings []string, err error) {
 	return warnings, nil
 }
 
-// checkApprovalTimeoutOnly checks an approval hook of a deployed suite,
-// whose defaults are not known here: a timeout in Details must stay below
-// the hook's ECS timeout.
-func (h Hook) checkApprovalTimeoutOnly(raw json.RawMessage, ecsTimeout time.Duration, fail func(string, ...any) error) ([]string, error) {
+// checkApprovalUnknownSuite checks an approval hook of a deployed suite
+// whose settings are not known here (FromARNs): the Details go through the
+// function's own decoder, so an unknown key, a bad value or an
+// inconsistent quorum fails the synthesis; the suite's floors are for the
+// function to enforce. A timeout in Details must stay below the hook's ECS
+// timeout (and, for a Lambda hook, a day).
+func (h Hook) checkApprovalUnknownSuite(raw json.RawMessage, ecsTimeout time.Duration, fail func(string, ...any) error) ([]string, error) {
+	defaults := approval.DefaultSettings()
+	defaults.Policy = approval.Permissive()
+	s, err := approval.Apply(defaults, raw)
+	if err != nil {
+		return nil, fail("the hook would answer FAILED and roll every deployment back: invalid approval configuration: %s", hook.OneLine(err.Error()))
+	}
 	var fields map[string]json.RawMessage
 	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &fields); err != nil {
-			return nil, fail("hookDetails: want a JSON object: %v", err)
-		}
+		_ = json.Unmarshal(raw, &fields)
 	}
-	t, ok := fields["timeout"]
-	if !ok {
+	warnings := []string{fmt.Sprintf("hook %q (%s): the deployed suite's settings are not known here (FromARNs), so its policy and the review topic's subscriptions cannot be checked at synthesis: use FromSuite with the suite's SuiteDescription for that.", h.ID, h.kind.function())}
+	if _, ok := fields["timeout"]; !ok {
 		if h.Timeout != 0 && h.Timeout <= DefaultSuiteApprovalTimeout {
-			return []string{fmt.Sprintf("hook %q (%s): hookDetails set no timeout, so the approval's own timeout is the deployed suite's default (%s unless approvalTimeout was set), which is not below this hook's ECS timeout %s: ECS would roll back first. Set hookDetails.timeout below %s.",
-				h.ID, h.kind.function(), hook.FormatDuration(DefaultSuiteApprovalTimeout), hook.FormatDuration(h.Timeout), hook.FormatDuration(h.Timeout))}, nil
+			warnings = append(warnings, fmt.Sprintf("hook %q (%s): hookDetails set no timeout, so the approval's own timeout is the deployed suite's default (%s unless approvalTimeout was set), which is not below this hook's ECS timeout %s: ECS would roll back first. Set hookDetails.timeout below %s.",
+				h.ID, h.kind.function(), hook.FormatDuration(DefaultSuiteApprovalTimeout), hook.FormatDuration(h.Timeout), hook.FormatDuration(h.Timeout)))
 		}
-		return nil, nil
+		return warnings, nil
 	}
-	var v string
-	if err := json.Unmarshal(t, &v); err != nil {
-		return nil, fail("hookDetails.timeout: want a duration string like \"4h\", got %s", t)
+	if !h.Pause && s.Timeout >= MaxHookTimeout {
+		return nil, fail("hookDetails.timeout: %s %s", hook.FormatDuration(s.Timeout), lambdaLimit)
 	}
-	d, err := approval.ParseTimeout(v)
-	if err != nil {
-		return nil, fail("hookDetails.timeout: %v", err)
-	}
-	if !h.Pause && d >= MaxHookTimeout {
-		return nil, fail("hookDetails.timeout: %s %s", v, lambdaLimit)
-	}
-	if d >= ecsTimeout {
+	if s.Timeout >= ecsTimeout {
 		return nil, fail("hookDetails.timeout: the approval's timeout %s is not below the hook's ECS timeout %s: ECS would time the hook out and roll back as the request expires, so onExpiry could never take effect; give a shorter hookDetails.timeout or a longer Timeout",
-			v, hook.FormatDuration(ecsTimeout))
+			hook.FormatDuration(s.Timeout), hook.FormatDuration(ecsTimeout))
 	}
-	return nil, nil
+	return warnings, nil
 }
 
 // checkPauseTags checks that a PAUSE hook's Details can be the service's
@@ -333,6 +332,9 @@ func (h Hook) checkPauseTags() error {
 		}
 	}
 	defaults := approval.DefaultSettings()
+	// A deployed suite's floors are not known here: its function enforces
+	// them (FromSuite knows them).
+	defaults.Policy = approval.Permissive()
 	if h.suite != nil {
 		defaults = h.suite.approval
 	}
