@@ -4,14 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
@@ -94,7 +92,9 @@ type Options struct {
 	SmokeSubnetIDs        []string
 	SmokeSecurityGroupIDs []string
 	// Nag applies cdk-nag's AwsSolutions checks to every stack (default on):
-	// an unsuppressed finding is an error and fails the synthesis.
+	// an unsuppressed finding is an error and fails the synthesis. The app
+	// (infra/main.go) applies them; Build does not, so that the constructs
+	// do not depend on cdk-nag.
 	Nag bool
 }
 
@@ -405,25 +405,5 @@ func Build(app awscdk.App, o Options) (*Stacks, error) {
 			Strategy:         o.Strategy,
 		})
 	}
-	if o.Nag {
-		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-	}
 	return s, nil
-}
-
-// Main runs the app: it reads the options, builds the stacks and
-// synthesizes, or prints what is wrong and exits 1.
-func Main() {
-	app := awscdk.NewApp(nil)
-	o, err := OptionsFromContext(app, os.Getenv)
-	if err == nil {
-		_, err = Build(app, o)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "gatehouse: %s\n", strings.ReplaceAll(err.Error(), "\n", "\ngatehouse: "))
-		jsii.Close()
-		os.Exit(1)
-	}
-	app.Synth(nil)
-	jsii.Close()
 }

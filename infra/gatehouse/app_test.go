@@ -194,7 +194,7 @@ func smokeVPCFixture(t *testing.T) *smokeVPC {
 	t.Helper()
 	smokeVPCOnce.Do(func() {
 		v := &theSmokeVPC
-		v.stacks, v.err = gatehouse.Build(newApp(), gatehouse.Options{
+		v.stacks, v.err = build(newApp(), gatehouse.Options{
 			AssetDir: assetRoot, RecordExpirationDays: 90, BakeTimeMinutes: 10, Nag: true,
 			SmokeVPCID:     "vpc-0123456789abcdef0",
 			SmokeSubnetIDs: []string{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"},

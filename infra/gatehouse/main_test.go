@@ -133,7 +133,7 @@ func appFixture(t *testing.T) *fixture {
 		f := &theFixture
 		defer func() { f.synthPanicked = recover() }()
 		app := newApp()
-		f.stacks, f.buildErr = gatehouse.Build(app, gatehouse.Options{
+		f.stacks, f.buildErr = build(app, gatehouse.Options{
 			AssetDir:             assetRoot,
 			Approvers:            approvers,
 			RecordExpirationDays: 90,

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/gatehouse-dev/gatehouse/infra/gatehouse"
 )
 
 // awsSolutions matches cdk-nag's AwsSolutions findings. A function, not a
@@ -89,4 +91,14 @@ func describe(m any) string {
 		return fmt.Sprint(m)
 	}
 	return string(b)
+}
+
+// build is gatehouse.Build as the app runs it: with cdk-nag's AwsSolutions
+// checks when o.Nag (infra/main.go adds them).
+func build(app awscdk.App, o gatehouse.Options) (*gatehouse.Stacks, error) {
+	s, err := gatehouse.Build(app, o)
+	if err == nil && o.Nag {
+		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	}
+	return s, err
 }

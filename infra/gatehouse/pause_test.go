@@ -23,7 +23,7 @@ import (
 // templates pass the CloudFormation spec and cdk-nag.
 func TestPauseMode(t *testing.T) {
 	app := newApp()
-	stacks, err := gatehouse.Build(app, gatehouse.Options{
+	stacks, err := build(app, gatehouse.Options{
 		AssetDir: assetRoot, Approvers: approvers, RecordExpirationDays: 90, Demo: true, BakeTimeMinutes: 10, Nag: true,
 		ApprovalMode: gatehouse.ApprovalModePause,
 	})
@@ -202,7 +202,7 @@ func TestApprovalStage(t *testing.T) {
 	if !panicked || !strings.Contains(msg, "ApprovalStage: TEST_TRAFFIC_SHIFT: ECS allows a PAUSE hook (approval mode pause) only at") {
 		t.Errorf("a PAUSE approval at TEST_TRAFFIC_SHIFT: %v %q", panicked, msg)
 	}
-	_, err := gatehouse.Build(newApp(), gatehouse.Options{AssetDir: assetRoot, Approvers: approvers, RecordExpirationDays: 90, BakeTimeMinutes: 10,
+	_, err := build(newApp(), gatehouse.Options{AssetDir: assetRoot, Approvers: approvers, RecordExpirationDays: 90, BakeTimeMinutes: 10,
 		ApprovalMode: gatehouse.ApprovalModePause, ApprovalStage: gatehouse.StageProductionTrafficShift})
 	if err == nil || !strings.Contains(err.Error(), "context approvalStage: PRODUCTION_TRAFFIC_SHIFT: ECS allows a PAUSE hook") {
 		t.Errorf("-c approvalStage=PRODUCTION_TRAFFIC_SHIFT in pause mode = %v", err)

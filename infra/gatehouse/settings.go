@@ -291,10 +291,8 @@ func (h Hook) checkDetails() (warnings []string, err error) {
 // function to enforce. A timeout in Details must stay below the hook's ECS
 // timeout (and, for a Lambda hook, a day).
 func (h Hook) checkApprovalUnknownSuite(raw json.RawMessage, ecsTimeout time.Duration, fail func(string, ...any) error) ([]string, error) {
-	defaults := approval.DefaultSettings()
-	defaults.Policy = approval.Permissive()
-	s, err := approval.Apply(defaults, raw)
-	if err != nil {
+	s, err := approval.Apply(approval.UnknownSuite(), raw)
+	if err = approval.Unpoliced(err); err != nil {
 		return nil, fail("the hook would answer FAILED and roll every deployment back: invalid approval configuration: %s", hook.OneLine(err.Error()))
 	}
 	var fields map[string]json.RawMessage
@@ -331,14 +329,16 @@ func (h Hook) checkPauseTags() error {
 			return fmt.Errorf("tag %s: %q is not an ECS tag value (at most 256 letters, digits, spaces and + - = . _ : / @)", k, v)
 		}
 	}
-	defaults := approval.DefaultSettings()
-	// A deployed suite's floors are not known here: its function enforces
-	// them (FromSuite knows them).
-	defaults.Policy = approval.Permissive()
+	// A deployed suite's settings and floors are not known here (FromARNs):
+	// its function enforces them; LookupSuite and FromSuite know them.
+	defaults, policed := approval.UnknownSuite(), false
 	if h.suite != nil {
-		defaults = h.suite.approval
+		defaults, policed = h.suite.approval, true
 	}
 	fromTags, err := approval.ApplyTags(defaults, tags)
+	if !policed {
+		err = approval.Unpoliced(err)
+	}
 	if err != nil {
 		return fmt.Errorf("the service's tags would be refused, and every deployment rolled back: %s", hook.OneLine(err.Error()))
 	}

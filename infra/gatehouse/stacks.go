@@ -12,6 +12,7 @@ import (
 	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -80,8 +81,10 @@ func NewHooksStack(scope constructs.Construct, id string, props *HooksStackProps
 	}
 	s := NewSuite(stack, "Suite", &sp)
 
+	// Exported (STACK-ID), so another app may Fn::ImportValue them.
 	out := func(id, desc string, v *string) {
-		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Description: jsii.String(desc), Value: v})
+		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Description: jsii.String(desc), Value: v,
+			ExportName: jsii.String(*stack.StackName() + "-" + id)})
 	}
 	out("ApprovalHookArn", "approval-hook function ARN (hookTargetArn)", s.ApprovalHook.FunctionArn())
 	out("SmokeHookArn", "smoke-hook function ARN (hookTargetArn)", s.SmokeHook.FunctionArn())
@@ -94,6 +97,15 @@ func NewHooksStack(scope constructs.Construct, id string, props *HooksStackProps
 		out("ReviewUrl", "Review API Function URL (base of every review link)", s.ReviewURL.Url())
 	}
 	out("StateBucketName", "State bucket (approvals/, reports/)", s.Bucket.BucketName())
+	// What another app needs to attach the hooks and check their Details
+	// as the functions will (LookupSuite, FromSuite).
+	param := awsssm.NewStringParameter(stack, jsii.String("SuiteDescription"), &awsssm.StringParameterProps{
+		ParameterName: jsii.String(SuiteParameterName(*stack.StackName())),
+		Description:   jsii.String("gatehouse: this suite's ARNs, approval mode and settings, for gatehouse.LookupSuite in the apps that attach its hooks"),
+		StringValue:   s.Description(),
+		Tier:          awsssm.ParameterTier_INTELLIGENT_TIERING,
+	})
+	out("SuiteParameter", "SSM parameter with the suite's description, for gatehouse.LookupSuite in the apps that attach its hooks", param.ParameterName())
 	if sp.ApprovalMode == ApprovalModePause {
 		out("ContinueGuardPolicy", "A service control policy that makes gatehouse the only way on for the services it gates: it denies ecs:ContinueServiceDeployment on services tagged gatehouse:pause=approval to all but gatehouse's roles; as a permissions boundary, add the Allow statements the role may have (docs/approval.md)", s.ContinueGuardPolicy())
 	}

@@ -164,6 +164,7 @@ type Suite struct {
 	PauseEvents, Sweep awsevents.Rule
 	mode               ApprovalMode
 	stage              Stage
+	settings           SuiteSettings
 
 	// defaults are what the functions load from the environment the suite
 	// gives them, for Attach to check hookDetails against.
@@ -184,7 +185,7 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 	// Children hang off c, never off s: jsii knows the construct, not the
 	// Go struct embedding it.
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	s := &Suite{Construct: c, defaults: defs, mode: p.ApprovalMode, stage: p.ApprovalStage}
+	s := &Suite{Construct: c, defaults: defs, mode: p.ApprovalMode, stage: p.ApprovalStage, settings: p.settings()}
 	s.newState(c, p)
 	s.newReviewTopic(c, p)
 	s.newSigningSecret(c)

@@ -63,12 +63,35 @@ type Policy struct {
 	TimeoutAction bool
 }
 
-// Permissive is a policy that lets services loosen everything: for
-// checking hookDetails whose suite is not known here (their keys, values
-// and consistency); the suite's own floors are the function's to enforce.
-func Permissive() Policy {
-	return Policy{MinRequiredApprovals: 1, MaxTimeout: MaxTimeout, MinTimeout: MinTimeout, ApproveOnExpiry: true, SharedLink: true,
-		FirstDeployment: true, WaitForSmoke: true, ChangeWindows: true, AbortOnAlarms: true, SelfApproval: true, DeployerUnknown: true, TimeoutAction: true}
+// Unpoliced returns err without the suite's policy refusals
+// (*PolicyError): what remains is wrong whatever the suite's policy, such
+// as a bad value. Nil when nothing else is wrong.
+func Unpoliced(err error) error {
+	switch e := err.(type) {
+	case nil, *PolicyError:
+		return nil
+	case interface{ Unwrap() []error }:
+		var rest []error
+		for _, x := range e.Unwrap() {
+			if y := Unpoliced(x); y != nil {
+				rest = append(rest, y)
+			}
+		}
+		return errors.Join(rest...)
+	}
+	return err
+}
+
+// UnknownSuite are settings that stand for a suite not known here (its
+// settings live in another deployment): the built-in defaults with as many
+// approvers as a request may have, so that a service's hookDetails can be
+// checked for what is wrong whatever the suite's settings (Unpoliced).
+func UnknownSuite() Settings {
+	s := DefaultSettings()
+	for i := range MaxApprovers {
+		s.Approvers = append(s.Approvers, fmt.Sprintf("suite-approver-%d@gatehouse.invalid", i))
+	}
+	return s
 }
 
 // PolicyKeys are the keys of the approval section of GATEHOUSE_POLICY's

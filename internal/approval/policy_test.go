@@ -368,3 +368,22 @@ func TestApproverDomainMatchesWhole(t *testing.T) {
 		}
 	}
 }
+
+// TestUnpoliced: what the suite's policy refuses is left out; what is
+// wrong whatever the policy stays.
+func TestUnpoliced(t *testing.T) {
+	suite := DefaultSettings()
+	suite.Approvers = []string{"alice@example.com"}
+	_, err := Apply(suite, json.RawMessage(`{"approvers": ["bob@example.com"], "requiredApprovals": 2}`))
+	var pe *PolicyError
+	if !errors.As(err, &pe) {
+		t.Fatalf("Apply = %v, want a policy refusal among the errors", err)
+	}
+	rest := Unpoliced(err)
+	if rest == nil || errors.As(rest, &pe) || !strings.Contains(rest.Error(), "requiredApprovals: 2 is more than the 1 approvers") {
+		t.Errorf("Unpoliced = %v, want only the quorum's error", rest)
+	}
+	if _, err := Apply(suite, json.RawMessage(`{"approvers": ["bob@example.com"]}`)); err == nil || Unpoliced(err) != nil {
+		t.Errorf("a refusal alone: Apply = %v, Unpoliced = %v; want it refused, then nothing left", err, Unpoliced(err))
+	}
+}
