@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +51,16 @@ const (
 	CtxSmokeSubnetIDs         = "smokeSubnetIds"
 	CtxSmokeSecurityGroupIDs  = "smokeSecurityGroupIds"
 )
+
+// ContextKeys are the context keys the app reads.
+var ContextKeys = []string{CtxAssetDir, CtxApprovers, CtxRequiredApprovals, CtxApprovalTimeout, CtxFreezes, CtxChangeWindows,
+	CtxRecordExpirationDays, CtxAPIReservedConcurrency, CtxReviewURL, CtxAlarmTopicARN, CtxSmokeConfig, CtxBakeConfig, CtxPolicy,
+	CtxSubscriptionAdmins, CtxApprovalMode, CtxApprovalStage, CtxDemo, CtxTestListenerCIDR, CtxDemoImage, CtxBakeTimeMinutes, CtxStrategy,
+	CtxStepPercent, CtxStepBakeMinutes, CtxCanaryPercent, CtxCanaryBakeMinutes, CtxNag, CtxSmokeVPCID, CtxSmokeSubnetIDs, CtxSmokeSecurityGroupIDs}
+
+// cdkContextKeys are context keys of the CDK's own without a ":", "@" or
+// "/" in them (those are the CDK's too).
+var cdkContextKeys = []string{"cli-telemetry", "acknowledged-issue-numbers"}
 
 // EnvAssetDir overrides the asset directory when the context does not set it.
 const EnvAssetDir = "GATEHOUSE_ASSET_DIR"
@@ -103,6 +115,7 @@ type Options struct {
 func OptionsFromContext(app awscdk.App, getenv func(string) string) (Options, error) {
 	c := &contextReader{app: app}
 	str, jsonText, float, num, boolean := c.str, c.jsonText, c.float, c.num, c.boolean
+	c.checkKeys()
 	o := Options{
 		AssetDir:               str(CtxAssetDir),
 		RequiredApprovals:      num(CtxRequiredApprovals, 0),
@@ -121,6 +134,10 @@ func OptionsFromContext(app awscdk.App, getenv func(string) string) (Options, er
 		DemoImage:              str(CtxDemoImage),
 		BakeTimeMinutes:        num(CtxBakeTimeMinutes, int(DefaultBakeTime/time.Minute)),
 		Nag:                    boolean(CtxNag, true),
+	}
+	if str(CtxRequiredApprovals) != "" && o.RequiredApprovals < 1 {
+		// Given, 0 is no quorum: refused, not taken for unset.
+		c.fail(fmt.Errorf("context %s: %d, want at least 1", CtxRequiredApprovals, o.RequiredApprovals))
 	}
 	if o.AssetDir == "" {
 		o.AssetDir = strings.TrimSpace(getenv(EnvAssetDir))
@@ -165,6 +182,53 @@ type contextReader struct {
 }
 
 func (c *contextReader) fail(err error) { c.errs = append(c.errs, err) }
+
+// checkKeys refuses a context key the app does not read that is near one
+// it reads (a typo: -c approver=...), naming that one; other keys, which
+// other tools may set, are left alone.
+func (c *contextReader) checkKeys() {
+	all, _ := c.app.Node().GetAllContext(nil).(map[string]any)
+	for _, k := range slices.Sorted(maps.Keys(all)) {
+		if slices.Contains(ContextKeys, k) || slices.Contains(cdkContextKeys, k) || strings.ContainsAny(k, ":@/") {
+			continue
+		}
+		if near := nearest(k, ContextKeys); near != "" {
+			c.fail(fmt.Errorf("unknown context key %s; did you mean %s?", k, near))
+		}
+	}
+}
+
+// nearest returns the one of keys within two edits of k (case aside), or "".
+func nearest(k string, keys []string) string {
+	best, bestD := "", 3
+	for _, key := range keys {
+		if d := editDistance(strings.ToLower(k), strings.ToLower(key)); d < bestD {
+			best, bestD = key, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
 
 // str reads a setting as text.
 func (c *contextReader) str(key string) string {

@@ -85,6 +85,32 @@ func TestZeroBakeStaysZero(t *testing.T) {
 	}
 }
 
+// TestContextTypos: a context key near one the app reads is refused,
+// naming it; a quorum of 0 is refused, not taken for unset; keys the CDK
+// and other tools set are left alone.
+func TestContextTypos(t *testing.T) {
+	for ctx, want := range map[string]string{
+		"approver":           "unknown context key approver; did you mean approvers?",
+		"approvaltimeout":    "unknown context key approvaltimeout; did you mean approvalTimeout?",
+		"requiredApproval":   "unknown context key requiredApproval; did you mean requiredApprovals?",
+		"requiredApprovals0": "unknown context key requiredApprovals0; did you mean requiredApprovals?",
+	} {
+		ctx := ctx
+		_, err := gatehouse.OptionsFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{ctx: "x"}}), func(string) string { return "" })
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("-c %s: %v, want %q", ctx, err, want)
+		}
+	}
+	_, err := gatehouse.OptionsFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{gatehouse.CtxRequiredApprovals: "0"}}), func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "context requiredApprovals: 0, want at least 1") {
+		t.Errorf("-c requiredApprovals=0: %v", err)
+	}
+	ok := map[string]any{"cli-telemetry": false, "acknowledged-issue-numbers": []any{1}, "@aws-cdk/core:newStyleStackSynthesis": true, "something-else-entirely": 1}
+	if _, err := gatehouse.OptionsFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &ok}), func(string) string { return "" }); err != nil {
+		t.Errorf("the CDK's keys and an unrelated one: %v", err)
+	}
+}
+
 func TestOptionsFromContextDefaults(t *testing.T) {
 	got, err := gatehouse.OptionsFromContext(awscdk.NewApp(nil), func(string) string { return "" })
 	if err != nil {
@@ -129,10 +155,13 @@ func TestBuildRefuses(t *testing.T) {
 			o.RequiredApprovals = 2
 		}, []string{"requiredApprovals"}},
 		{"bad timeout", func(o *gatehouse.Options) { o.ApprovalTimeout = "soon" }, []string{"approvalTimeout"}},
-		{"bad freezes", func(o *gatehouse.Options) { o.Freezes = `[{"start": "tomorrow"}]` }, []string{"context approvers, requiredApprovals, approvalTimeout, freezes, changeWindows", "GATEHOUSE_FREEZES[0]: want {", `parsing time "tomorrow"`}},
+		{"bad freezes", func(o *gatehouse.Options) { o.Freezes = `[{"start": "tomorrow"}]` }, []string{"context freezes[0]: want {", `parsing time "tomorrow"`}},
 		{"bad change window", func(o *gatehouse.Options) {
 			o.ChangeWindows = `[{"days": ["mon"], "start": "09:00", "end": "17:00", "timezone": "Berlin"}]`
-		}, []string{"GATEHOUSE_CHANGE_WINDOWS[0].timezone: \"Berlin\" is not an IANA time zone"}},
+		}, []string{"context changeWindows[0].timezone: \"Berlin\" is not an IANA time zone"}},
+		// The user's names, each said once: a bad policy reaches three
+		// functions' loaders.
+		{"a policy that is no JSON object", func(o *gatehouse.Options) { o.Policy = "notjson" }, []string{"context policy: want a JSON object"}},
 		{"approval timeout at the longest PAUSE hook timeout", func(o *gatehouse.Options) {
 			o.ApprovalTimeout, o.ApprovalMode = "336h", gatehouse.ApprovalModePause
 		}, []string{"context approvalTimeout", "not below 336h"}},
@@ -154,9 +183,12 @@ func TestBuildRefuses(t *testing.T) {
 				t.Fatal("Build succeeded")
 			}
 			for _, w := range tt.wants {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Build error %q does not mention %q", err, w)
+				if n := strings.Count(err.Error(), w); n != 1 {
+					t.Errorf("Build error %q mentions %q %d times, want once", err, w, n)
 				}
+			}
+			if strings.Contains(strings.ReplaceAll(err.Error(), "GATEHOUSE_ASSET_DIR", ""), "GATEHOUSE_") {
+				t.Errorf("Build error %q names an environment variable, not the context key given", err)
 			}
 		})
 	}

@@ -135,6 +135,7 @@ var descriptionNames = settingNames{
 	timeout:   "the suite's approvalTimeout",
 	smoke:     "the suite's smokeConfig or policy",
 	bake:      "the suite's bakeConfig or policy",
+	rename:    renamer(func(ctx, _ string) string { return "the suite's " + ctx }),
 }
 
 // LookupSuite is FromSuite with the description looked up, at synthesis,

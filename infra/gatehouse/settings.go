@@ -54,10 +54,45 @@ func (d *hookDefaults) bakeComplete() error {
 	return err
 }
 
-// settingNames name a suite's settings in errors: as SuiteProps fields for
-// NewSuite, as context keys for the app.
+// settingNames name a suite's settings in errors as the user gave them:
+// as SuiteProps fields for NewSuite, as context keys for the app. The
+// functions' loaders name the environment variables the settings become;
+// rename puts the user's names in their place.
 type settingNames struct {
 	approvers, approval, timeout, smoke, bake string
+	rename                                    *strings.Replacer
+}
+
+// settingVars are the environment variables the suite's settings become,
+// with the context key and the SuiteProps field of each.
+var settingVars = []struct{ env, ctx, prop string }{
+	{config.EnvApprovers, CtxApprovers, "Approvers"},
+	{config.EnvRequiredApprovals, CtxRequiredApprovals, "RequiredApprovals"},
+	{config.EnvApprovalTimeout, CtxApprovalTimeout, "ApprovalTimeout"},
+	{config.EnvFreezes, CtxFreezes, "Freezes"},
+	{config.EnvChangeWindows, CtxChangeWindows, "ChangeWindows"},
+	{config.EnvPolicy, CtxPolicy, "Policy"},
+	{config.EnvSmokeConfig, CtxSmokeConfig, "SmokeConfig"},
+	{config.EnvBakeConfig, CtxBakeConfig, "BakeConfig"},
+	{config.EnvReviewURL, CtxReviewURL, "ReviewURL"},
+}
+
+// renamer replaces each variable by name(its row); "VAR." (a path into a
+// JSON setting) by "name(row): "; and the approval hook's check of its
+// defaults as a whole, which names them as hookDetails keys, by the
+// settings' names too.
+func renamer(name func(ctx, prop string) string) *strings.Replacer {
+	var pairs []string
+	for _, v := range settingVars {
+		pairs = append(pairs, v.env+".", name(v.ctx, v.prop)+": ", v.env, name(v.ctx, v.prop))
+	}
+	const whole = "approval defaults from the environment: "
+	pairs = append(pairs,
+		whole+"timeout:", name(CtxApprovalTimeout, "ApprovalTimeout")+":",
+		whole+"requiredApprovals:", name(CtxRequiredApprovals, "RequiredApprovals")+":",
+		whole+"approvers:", name(CtxApprovers, "Approvers")+":",
+		whole, "")
+	return strings.NewReplacer(pairs...)
 }
 
 var (
@@ -67,6 +102,7 @@ var (
 		timeout:   "SuiteProps.ApprovalTimeout",
 		smoke:     "SuiteProps.SmokeConfig or Policy",
 		bake:      "SuiteProps.BakeConfig or Policy",
+		rename:    renamer(func(_, prop string) string { return "SuiteProps." + prop }),
 	}
 	contextNames = settingNames{
 		approvers: "context " + CtxApprovers,
@@ -74,8 +110,36 @@ var (
 		timeout:   "context " + CtxApprovalTimeout,
 		smoke:     "context " + CtxSmokeConfig + " or " + CtxPolicy,
 		bake:      "context " + CtxBakeConfig + " or " + CtxPolicy,
+		rename:    renamer(func(ctx, _ string) string { return "context " + ctx }),
 	}
 )
+
+// loaderErrors adds to errs each of a loader's errors, in the user's
+// names; one that names none of the settings is prefixed with what. An
+// error said already (the policy, which three loaders read) is not said
+// again.
+func (n settingNames) loaderErrors(errs []error, what string, err error) []error {
+	var each []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		each = j.Unwrap()
+	} else {
+		each = []error{err}
+	}
+	for _, e := range each {
+		msg := hook.OneLine(e.Error())
+		renamed := msg
+		if n.rename != nil {
+			renamed = n.rename.Replace(msg)
+		}
+		if renamed == msg {
+			renamed = what + ": " + msg
+		}
+		if !slices.ContainsFunc(errs, func(x error) bool { return x.Error() == renamed }) {
+			errs = append(errs, errors.New(renamed))
+		}
+	}
+	return errs
+}
 
 // settingsEnv returns the environment variables the suite derives from p's
 // settings, per function; NewSuite adds the resource names (bucket, topic,
@@ -147,7 +211,7 @@ func (p *SuiteProps) checkSettings(n settingNames) (*hookDefaults, error) {
 	a, err := config.LoadApprovalHook(func(k string) string { return approvalEnv[k] })
 	switch {
 	case err != nil:
-		errs = append(errs, fmt.Errorf("%s: %s", n.approval, hook.OneLine(err.Error())))
+		errs = n.loaderErrors(errs, n.approval, err)
 	case p.ApprovalMode == ApprovalModePause && a.Defaults.Timeout >= MaxPauseHookTimeout:
 		errs = append(errs, fmt.Errorf("%s: %s is not below %s, the longest a PAUSE hook waits (20160 minutes): the request would expire as ECS times the hook out and rolls back, so onExpiry could never take effect; give at most %s",
 			n.timeout, p.ApprovalTimeout, hook.FormatDuration(MaxPauseHookTimeout), hook.FormatDuration(MaxPauseHookTimeout-time.Hour)))
@@ -157,12 +221,12 @@ func (p *SuiteProps) checkSettings(n settingNames) (*hookDefaults, error) {
 	d.approval = a.Defaults
 	s, err := config.LoadSmokeHook(func(k string) string { return smokeEnv[k] })
 	if err != nil {
-		errs = append(errs, fmt.Errorf("%s: %s", n.smoke, hook.OneLine(err.Error())))
+		errs = n.loaderErrors(errs, n.smoke, err)
 	}
 	d.smoke = s.Defaults
 	b, err := bake.LoadHookEnv(func(k string) string { return bakeEnv[k] })
 	if err != nil {
-		errs = append(errs, fmt.Errorf("%s: %s", n.bake, hook.OneLine(err.Error())))
+		errs = n.loaderErrors(errs, n.bake, err)
 	}
 	d.bake = b.Defaults
 	return d, errors.Join(errs...)

@@ -60,9 +60,9 @@ func TestNewSuiteRefuses(t *testing.T) {
 	}{
 		{"bad approver", gatehouse.SuiteProps{Approvers: []string{"alice"}}, []string{"SuiteProps.Approvers", `"alice" is not an email address`}},
 		{"quorum above the approvers", gatehouse.SuiteProps{Approvers: []string{"a@example.com", "A@example.com"}, RequiredApprovals: 2},
-			[]string{"SuiteProps.Approvers, RequiredApprovals", "requiredApprovals"}},
-		{"negative quorum", gatehouse.SuiteProps{RequiredApprovals: -1}, []string{"requiredApprovals"}},
-		{"bad timeout", gatehouse.SuiteProps{ApprovalTimeout: "soon"}, []string{"GATEHOUSE_APPROVAL_TIMEOUT"}},
+			[]string{"SuiteProps.RequiredApprovals: 2 is more than the 1 approvers"}},
+		{"negative quorum", gatehouse.SuiteProps{RequiredApprovals: -1}, []string{"SuiteProps.RequiredApprovals: -1, want at least 1"}},
+		{"bad timeout", gatehouse.SuiteProps{ApprovalTimeout: "soon"}, []string{`SuiteProps.ApprovalTimeout: "soon" is not a duration`}},
 		{"timeout at the longest PAUSE timeout", gatehouse.SuiteProps{ApprovalTimeout: "336h", ApprovalMode: gatehouse.ApprovalModePause}, []string{"SuiteProps.ApprovalTimeout", "336h is not below 336h", "335h"}},
 		{"a Lambda-mode timeout of a day", gatehouse.SuiteProps{ApprovalTimeout: "24h"}, []string{"SuiteProps.ApprovalTimeout", "24h cannot expire before ECS's 24-hour limit", "at most 23h", "approvalMode=pause"}},
 		{"records expire before the longest request", gatehouse.SuiteProps{RecordExpiration: 14 * 24 * time.Hour}, []string{"RecordExpiration", "at least 15"}},
@@ -70,7 +70,7 @@ func TestNewSuiteRefuses(t *testing.T) {
 		{"review URL with a query", gatehouse.SuiteProps{ReviewURL: "https://deploy.example.com/gatehouse?x=1"}, []string{"ReviewURL", "query"}},
 		{"bad smoke config", gatehouse.SuiteProps{SmokeConfig: `{"retries": "many"}`}, []string{"SuiteProps.SmokeConfig", "retries"}},
 		{"bad bake config", gatehouse.SuiteProps{BakeConfig: `{"window": "forever"}`}, []string{"SuiteProps.BakeConfig", "window"}},
-		{"bad policy", gatehouse.SuiteProps{Policy: `{"approval": {"loosen": {"quorum": 1}}}`}, []string{"Policy", "GATEHOUSE_POLICY.approval.loosen.quorum: unknown key"}},
+		{"bad policy", gatehouse.SuiteProps{Policy: `{"approval": {"loosen": {"quorum": 1}}}`}, []string{"SuiteProps.Policy: approval.loosen.quorum: unknown key"}},
 		{"subscription admin not an ARN", gatehouse.SuiteProps{SubscriptionAdmins: []string{"Admin"}}, []string{"SubscriptionAdmins", `"Admin" is not an IAM principal ARN`}},
 	}
 	for _, tt := range tests {
