@@ -139,6 +139,15 @@ hooks:
 		"hooks: [{function: approval-hook, stages: [POST_TEST_TRAFFIC_SHIFT], targetType: PAUSE, timeout: 337h}]":          "hooks[0].timeout: \"337h\", want whole minutes from 1m to 336h, the most ECS allows a PAUSE hook",
 		"hooks: [{function: approval-hook, stages: [POST_TEST_TRAFFIC_SHIFT], hookDetails: {timeout: 47h}, timeout: 24h}]": "hooks[0].hookDetails.timeout: 47h cannot expire before ECS's 24-hour limit",
 		"hooks: [{function: approval-hook, stages: [POST_TEST_TRAFFIC_SHIFT], hookDetails: {timeout: 24h}}]":               "use approval mode pause, where an ECS PAUSE hook waits up to 14 days",
+		// hookDetails are read up front by the function's own decoder.
+		"approvers: [ops@example.com]\nhooks: [{function: approval-hook, stages: [POST_TEST_TRAFFIC_SHIFT], hookDetails: {requiredApprovals: 3}}]": "hooks[0].hookDetails: requiredApprovals: 3 is more than the 1 approvers (the approval-hook would answer FAILED",
+		"hooks: [{function: approval-hook, stages: [POST_TEST_TRAFFIC_SHIFT], hookDetails: {approver: [ops@example.com]}}]":                        "hooks[0].hookDetails.approver: unknown key",
+		"approvalMode: pause\nhooks: [{function: approval-hook, stages: [POST_TEST_TRAFFIC_SHIFT], hookDetails: {onExpiry: maybe}}]":               "hooks[0].hookDetails: onExpiry: \"maybe\", want reject or approve",
+		"hooks: [{function: bake-hook, stages: [POST_PRODUCTION_TRAFFIC_SHIFT], hookDetails: {window: 3q}}]":                                       "hooks[0].hookDetails.window: want a duration",
+		// An approval must be able to expire before ECS times its hook out.
+		"approvalMode: pause\nhooks: [{function: approval-hook, stages: [POST_TEST_TRAFFIC_SHIFT], hookDetails: {timeout: 47h}}]": "hooks[0].hookDetails.timeout: 47h is not below the hook's timeout 24h",
+		"hooks: [{function: approval-hook, stages: [POST_TEST_TRAFFIC_SHIFT], hookDetails: {timeout: 90m}, timeout: 1h}]":         "hooks[0].hookDetails.timeout: 1h30m is not below the hook's timeout 1h",
+		"hooks: [{function: smoke-hook, stages: [POST_TEST_TRAFFIC_SHIFT], hookDetails: {checks: [{path: /x}]}}]":                 "hooks[0].hookDetails.checks[0].name: missing",
 	} {
 		if _, err := ParseConfig([]byte(text)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseConfig(%q) = %v, want %q", text, err, want)

@@ -2,6 +2,7 @@ package local
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,9 +14,11 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/bake"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
+	"github.com/gatehouse-dev/gatehouse/internal/smoke"
 )
 
 // The hook functions local mode can run, by the name of their Lambda.
@@ -333,10 +336,24 @@ func (c Config) Validate() error {
 				errs = append(errs, fmt.Errorf("%s.timeout: %q, want whole minutes from %s to %s, the most ECS allows %s", at, h.Timeout, hook.FormatDuration(hook.MinTimeout), hook.FormatDuration(limit), kind))
 			}
 		}
-		if h.Function == FnApproval && h.TargetType != "PAUSE" {
-			if err := lambdaApproval(h.HookDetails); err != nil {
+		if h.Function == FnApproval {
+			err := h.checkExpiry()
+			if h.TargetType != "PAUSE" {
+				err = cmp.Or(lambdaApproval(h.HookDetails), err)
+			}
+			if err != nil {
 				errs = append(errs, fmt.Errorf("%s.%w", at, err))
 			}
+		}
+		if err := h.checkDetails(); err != nil {
+			msg := hook.OneLine(err.Error())
+			for _, p := range []string{"hookDetails: ", "tags: "} {
+				msg = strings.TrimPrefix(msg, p)
+			}
+			if !strings.HasPrefix(msg, "hookDetails.") {
+				msg = "hookDetails: " + msg
+			}
+			errs = append(errs, fmt.Errorf("%s.%s (the %s would answer FAILED and roll every deployment back)", at, msg, h.Function))
 		}
 		if h.TargetType != "" && h.TargetType != "AWS_LAMBDA" && !(h.TargetType == "PAUSE" && h.Function == FnApproval) {
 			errs = append(errs, fmt.Errorf("%s.targetType: %q, want AWS_LAMBDA, or PAUSE for %s", at, h.TargetType, FnApproval))
@@ -356,6 +373,59 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkDetails reads h's hookDetails with its function's own decoder over
+// the defaults local mode gives the function, as the function will at every
+// invocation: an unknown key, a bad value or a quorum above the approvers is
+// refused when the file is read rather than shown as a FAILED deployment. A
+// PAUSE hook's details are read as the service's tags Attach would write.
+func (h HookConfig) checkDetails() error {
+	if len(h.HookDetails) == 0 || !strings.HasPrefix(strings.TrimSpace(string(h.HookDetails)), "{") {
+		return nil
+	}
+	switch h.Function {
+	case FnApproval:
+		if h.TargetType == "PAUSE" {
+			suite, tags, err := pauseSettings(approval.DefaultSettings(), h.HookDetails)
+			if err == nil {
+				_, err = approval.ApplyTags(suite, tags)
+			}
+			return err
+		}
+		_, err := approval.Apply(approval.DefaultSettings(), h.HookDetails)
+		return err
+	case FnSmoke:
+		// The checks go to the test listener unless baseUrl says otherwise.
+		c, err := smoke.DefaultConfig().ApplyService(withDefault(h.HookDetails, "baseUrl", "http://127.0.0.1:8080"))
+		if err == nil {
+			err = c.Validate()
+		}
+		return err
+	case FnBake:
+		_, err := bake.Apply(bake.DefaultConfig(), h.HookDetails)
+		return err
+	}
+	return nil
+}
+
+// checkExpiry reports an approval timeout in h's hookDetails that is not
+// below the hook's own ECS timeout: ECS would time the hook out and roll
+// back as the request expires, so onExpiry could never take effect.
+func (h HookConfig) checkExpiry() error {
+	var d struct {
+		Timeout *string `json:"timeout"`
+	}
+	if h.Function != FnApproval || json.Unmarshal(h.HookDetails, &d) != nil || d.Timeout == nil {
+		return nil
+	}
+	t, err1 := approval.ParseTimeout(*d.Timeout)
+	ecs, err2 := time.ParseDuration(cmp.Or(h.Timeout, hook.FormatDuration(hook.DefaultTimeout)))
+	if err1 != nil || err2 != nil || t < ecs {
+		return nil // reported elsewhere, or fine
+	}
+	return fmt.Errorf("hookDetails.timeout: %s is not below the hook's timeout %s (hooks[].timeout, default %s): ECS would time the hook out and roll back as the request expires, so onExpiry could never take effect; give a longer timeout",
+		hook.FormatDuration(t), hook.FormatDuration(ecs), hook.FormatDuration(hook.DefaultTimeout))
 }
 
 // lambdaApproval reports an approval timeout in details that a Lambda hook

@@ -668,7 +668,9 @@ func (l *Local) onPause(d *simulator.Deployment, event []byte) {
 }
 
 // pauseSettings splits a local PAUSE hook's hookDetails into the suite's
-// settings (freezes and changeWindows, which no tag can hold) and the
+// settings (freezes and changeWindows, which no tag can hold, and the
+// timeout: locally the file plays the platform engineer too, who gives a
+// pause-mode suite a wait over a day as its ApprovalTimeout) and the
 // service's tags (the rest, as Attach writes them).
 func pauseSettings(suite approval.Settings, details json.RawMessage) (approval.Settings, map[string]string, error) {
 	m := map[string]any{}
@@ -678,6 +680,14 @@ func pauseSettings(suite approval.Settings, details json.RawMessage) (approval.S
 		}
 	}
 	own := map[string]any{}
+	if v, ok := m["timeout"].(string); ok {
+		t, err := approval.ParseTimeout(v)
+		if err != nil {
+			return suite, nil, fmt.Errorf("hookDetails.timeout: %w", err)
+		}
+		suite.Timeout = t
+		delete(m, "timeout")
+	}
 	for _, k := range []string{"freezes", "changeWindows"} {
 		if v, ok := m[k]; ok {
 			own[k] = v
