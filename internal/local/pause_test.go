@@ -118,6 +118,7 @@ func TestPauseHookThatWouldContinue(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Hooks = onlyApproval(cfg.Hooks)
 	cfg.Hooks[0].TargetType, cfg.Hooks[0].OnTimeout, cfg.Hooks[0].Timeout = "PAUSE", "CONTINUE", "30m"
+	cfg.Hooks[0].HookDetails = withKey(cfg.Hooks[0].HookDetails, "timeout", "20m")
 	l := startLocal(t, cfg)
 	s := deployAndWait(t, l, Healthy)
 	if s.Status != simulator.StatusRollbackSuccessful {
