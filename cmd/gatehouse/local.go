@@ -15,9 +15,15 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
 )
 
+const localUsage = `usage: gatehouse local [--scenario NAME] [--config FILE] [--speed N] [--green MODE] [--strategy S] [--approval-mode M] [--approval-stage S] [--ecs B] [--state-dir DIR] [--listen ADDR]
+Runs whole blue/green deployments on this machine, with no AWS account: an
+embedded S3 server, a simulated ECS, real blue and green HTTP servers, and a
+dashboard with the review pages. Try the operator commands against it with
+--local (gatehouse list --local).
+`
+
 func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("gatehouse local", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var names []string
 	for _, s := range local.Scenarios {
 		names = append(names, s.Name)
@@ -32,12 +38,12 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	ecs := fs.String("ecs", "", "how the simulated ECS plays what its documentation leaves open: hookdetails=merge|replace|deep-merge,rollback-weights=reversed|empty|absent,mixed-stage=24h|pause-timeout (default "+simulator.DefaultBehaviour.String()+")")
 	mode := fs.String("approval-mode", "", "how the approval gate holds a deployment: lambda (ECS calls the hook until it answers) or pause (an ECS PAUSE hook; the deciding vote continues it) (default lambda)")
 	stage := fs.String("approval-stage", "", "where the approval hooks hold the deployment: a lifecycle stage such as PRE_SCALE_UP, before any green task starts (default: as configured, POST_TEST_TRAFFIC_SHIFT)")
-	if err := fs.Parse(args); err != nil {
-		return parseExit(err)
+	positional, code := parseFlags(fs, localUsage, args, stdout, stderr)
+	if code >= 0 {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "gatehouse local: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if len(positional) > 0 {
+		return usageError(stderr, "local", localUsage, "unexpected argument %q", positional[0])
 	}
 	cfg := local.DefaultConfig()
 	if *configPath != "" {
@@ -96,6 +102,11 @@ func interactive(ctx context.Context, cfg local.Config, stateDir, listen string,
 	fmt.Fprintf(stdout, "  production listener %s\n", l.App.Production.URL)
 	fmt.Fprintf(stdout, "  test listener       %s\n", l.App.Test.URL)
 	fmt.Fprintf(stdout, "  state               %s\n", stateDir)
+	cli := "gatehouse list --local"
+	if stateDir != defaultStateDir() {
+		cli += " --state-dir " + stateDir
+	}
+	fmt.Fprintf(stdout, "  operator commands   %s (from a checkout: go run ./cmd/gatehouse list --local ...)\n", cli)
 	for _, m := range l.Missing {
 		fmt.Fprintf(stdout, "  (%s has not landed yet: not registered)\n", m)
 	}

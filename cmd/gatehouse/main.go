@@ -1,17 +1,16 @@
 // Command gatehouse runs gatehouse locally and operates it in AWS.
 //
 //	gatehouse local [--scenario NAME] [--config FILE] [--speed N] [--green MODE] [--strategy S] [--ecs BEHAVIOUR] [--state-dir DIR] [--listen ADDR]
-//	gatehouse list [--all] [--bucket B]
-//	gatehouse status <deployment-arn> [--stage S] [--gate G] [--bucket B]
-//	gatehouse approve <deployment-arn> [--stage S] [--gate G] [--comment C] [--override] [--bucket B]
-//	gatehouse reject <deployment-arn> [--stage S] [--gate G] [--comment C] [--bucket B]
-//	gatehouse rollback <deployment-arn | service-arn> [--yes] [--wait D]
+//	gatehouse list [--all] [--bucket B] [--region R] [--local [--state-dir DIR]]
+//	gatehouse status <deployment-arn> [--stage S] [--gate G] [--bucket B] [--region R] [--local [--state-dir DIR]]
+//	gatehouse approve <deployment-arn> [--stage S] [--gate G] [--comment C] [--override] [--bucket B] [--region R] [--local --as ADDRESS [--state-dir DIR]]
+//	gatehouse reject <deployment-arn> [--stage S] [--gate G] [--comment C] [--bucket B] [--region R] [--local --as ADDRESS [--state-dir DIR]]
+//	gatehouse rollback <deployment-arn | service-arn> [--yes] [--wait D] [--region R]
+//	gatehouse --version
 package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -32,22 +31,14 @@ Usage:
   gatehouse reject <deployment-arn>    reject as your AWS identity
   gatehouse rollback <deployment-arn>  roll a deployment back: production traffic back to blue at once
 
-Run "gatehouse <command> -h" for a command's flags.
+Run "gatehouse <command> -h" for a command's usage and flags, and
+"gatehouse --version" for this build's version.
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
-}
-
-// parseExit is the exit code for a flag parsing error: 0 when help was
-// asked for, 2 for a usage error.
-func parseExit(err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	return 2
 }
 
 // run executes one command and returns the process exit code.
@@ -63,8 +54,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runOperator(ctx, args[0], args[1:], stdout, stderr, getenv)
 	case "rollback":
 		return runRollback(ctx, args[1:], stdout, stderr, getenv)
-	case "-h", "--help", "help":
+	case "-h", "--help", "-help", "help":
 		fmt.Fprint(stdout, usage)
+		return 0
+	case "--version", "-version", "version":
+		fmt.Fprintln(stdout, version())
 		return 0
 	default:
 		fmt.Fprintf(stderr, "gatehouse: unknown command %q\n\n%s", args[0], usage)

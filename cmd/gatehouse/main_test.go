@@ -132,7 +132,8 @@ func env(m map[string]string) func(string) string { return func(k string) string
 func TestOperatorCommands(t *testing.T) {
 	srv := awstest.NewS3(t)
 	st := store.New(srv.Client(), srv.Bucket)
-	arn := "arn:aws:ecs:us-west-2:123456789012:service-deployment/prod-cluster/orders/cli1"
+	// The suite's bucket is in the deployment's region (the CLI's default).
+	arn := "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod-cluster/orders/cli1"
 	d, _ := hook.ParseDeploymentARN(arn)
 	g := &approval.Gate{Store: st, Notifier: discard{}, Linker: noLinks{}, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
 	s := approval.DefaultSettings()

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -38,47 +37,39 @@ var stdin io.Reader = os.Stdin
 // rollbackPoll is how often rollback asks ECS how the rollback goes.
 var rollbackPoll = 5 * time.Second
 
+const rollbackUsage = `usage: gatehouse rollback <deployment-arn | service-arn> [--yes] [--wait D] [--region R]
+Rolls the deployment back (ECS StopServiceDeployment, stopType ROLLBACK):
+production traffic goes back to blue, which still runs until CLEAN_UP.
+Given a service ARN, it takes the service's deployment in progress.
+`
+
 func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("gatehouse rollback", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: gatehouse rollback <deployment-arn | service-arn> [--yes] [--wait D]")
-		fmt.Fprintln(stderr, "Rolls the deployment back (ECS StopServiceDeployment, stopType ROLLBACK): production traffic goes back to blue, which still runs until CLEAN_UP.")
-		fs.PrintDefaults()
-	}
 	yes := fs.Bool("yes", false, "do not ask for confirmation")
 	wait := fs.Duration("wait", 10*time.Minute, "how long to wait for production to be back on blue (0: do not wait)")
-	var positional []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			return parseExit(err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional, rest = append(positional, fs.Arg(0)), fs.Args()[1:]
+	region := fs.String("region", "", "the AWS region (default: the ARN's)")
+	positional, code := parseFlags(fs, rollbackUsage, args, stdout, stderr)
+	if code >= 0 {
+		return code
 	}
 	if len(positional) != 1 {
-		fs.Usage()
-		return 2
+		return usageError(stderr, "rollback", rollbackUsage, "want exactly one deployment or service ARN")
 	}
 	target := positional[0]
 	isService := strings.Contains(target, ":service/")
 	if _, err := hook.ParseDeploymentARN(target); err != nil && !isService {
-		fmt.Fprintf(stderr, "gatehouse rollback: %q is neither a service-deployment ARN nor a service ARN\n", target)
-		return 2
+		return usageError(stderr, "rollback", rollbackUsage, "%q is neither a service-deployment ARN nor a service ARN", target)
 	}
 	if *wait < 0 {
-		fmt.Fprintln(stderr, "gatehouse rollback: --wait must not be negative")
-		return 2
+		return usageError(stderr, "rollback", rollbackUsage, "--wait must not be negative")
 	}
 	fail := func(err error) int {
-		fmt.Fprintf(stderr, "gatehouse rollback: %v\n", err)
+		fmt.Fprintf(stderr, "gatehouse rollback: %v\n", explain(err))
 		return 1
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := loadAWS(ctx, *region, target)
 	if err != nil {
-		return fail(fmt.Errorf("AWS configuration: %w", err))
+		return fail(err)
 	}
 	api := newECS(cfg, getenv)
 	arn := target

@@ -56,7 +56,8 @@ func TestRollback(t *testing.T) {
 	oldECS, oldStdin, oldPoll := newECS, stdin, rollbackPoll
 	t.Cleanup(func() { newECS, stdin, rollbackPoll = oldECS, oldStdin, oldPoll })
 	rollbackPoll = time.Millisecond
-	e := env(map[string]string{"AWS_REGION": "us-west-2"})
+	fakeCredentials(t)
+	e := env(nil)
 	tests := []struct {
 		name      string
 		args      []string

@@ -28,8 +28,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
@@ -86,10 +84,13 @@ type Local struct {
 	// Missing lists configured hook functions that local mode cannot run yet.
 	Missing []string
 
-	db       *s3local.Server
-	s3srv    *http.Server
-	s3client *s3.Client
-	ui       *http.Server
+	db    *s3local.Server
+	s3srv *http.Server
+	s3URL string
+	// endpointWritten is set once the endpoint file says l runs.
+	endpointWritten bool
+	s3client        *s3.Client
+	ui              *http.Server
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -186,6 +187,9 @@ func Start(opts Options) (*Local, error) {
 		return nil, err
 	}
 	l.resume(recs)
+	if err := l.writeEndpoint(); err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
 	ok = true
 	return l, nil
 }
@@ -269,14 +273,8 @@ func (l *Local) startS3() error {
 	l.s3srv = &http.Server{Handler: counted, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = l.s3srv.Serve(ln) }()
 	endpoint := "http://" + ln.Addr().String()
-	l.s3client = s3.New(s3.Options{
-		BaseEndpoint:               &endpoint,
-		UsePathStyle:               true,
-		Region:                     Service.Region,
-		Credentials:                credentials.NewStaticCredentialsProvider("local", "local", ""),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-	})
+	l.s3URL = endpoint
+	l.s3client = s3Client(endpoint, 0)
 	l.Store = store.New(l.s3client, Bucket)
 	return nil
 }
@@ -629,6 +627,7 @@ func (l *Local) resume(recs []record) {
 // Close stops the deployments where they are (a restart resumes them) and
 // every server.
 func (l *Local) Close() {
+	l.removeEndpoint()
 	l.cancel()
 	l.wg.Wait()
 	if l.ui != nil {

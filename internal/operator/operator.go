@@ -56,6 +56,9 @@ type Operator struct {
 	// permissions (the CLI invokes the approval hook); nil leaves it to
 	// the suite's sweep, within a minute.
 	Settler Settler
+	// SweepNote is what a deciding vote on a PAUSE request says without a
+	// Settler; empty names GATEHOUSE_APPROVAL_HOOK, which gives one.
+	SweepNote string
 	// Accounts are the AWS accounts whose identities may approve besides
 	// the deployment's own (GATEHOUSE_OPERATOR_ACCOUNTS). An identity of
 	// any other account may only reject.
@@ -377,7 +380,7 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 	case r.Pause == nil:
 		fmt.Fprintln(o.Out, "the hook answers on its next call")
 	case o.Settler == nil:
-		fmt.Fprintf(o.Out, "the suite's sweep tells ECS within a minute (set %s to have the suite tell it at once)\n", config.EnvApprovalHook)
+		fmt.Fprintln(o.Out, cmp.Or(o.SweepNote, fmt.Sprintf("the suite's sweep tells ECS within a minute (set %s to have the suite tell it at once)", config.EnvApprovalHook)))
 	default:
 		// A PAUSE request: the suite tells ECS now, as after a vote on the
 		// page. The vote stands whatever this caller may do.

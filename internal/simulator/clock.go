@@ -30,6 +30,28 @@ func NewFastClockFrom(start time.Time, speed float64) *FastClock {
 	return &FastClock{speed: speed, base: start, real: time.Now()}
 }
 
+// Anchor is where a FastClock started: the simulated and the real time,
+// and its speed. A clock made from it in another process on the same
+// machine tells the same simulated time.
+type Anchor struct {
+	Simulated time.Time `json:"simulated"`
+	Real      time.Time `json:"real"`
+	Speed     float64   `json:"speed"`
+}
+
+// Anchor returns where c started.
+func (c *FastClock) Anchor() Anchor {
+	return Anchor{Simulated: c.base, Real: c.real.Round(0), Speed: c.speed}
+}
+
+// Clock returns a clock running as the one a was taken from.
+func (a Anchor) Clock() *FastClock {
+	if a.Speed <= 0 {
+		a.Speed = 1
+	}
+	return &FastClock{speed: a.Speed, base: a.Simulated, real: a.Real}
+}
+
 // Speed returns the speed-up.
 func (c *FastClock) Speed() float64 { return c.speed }
 
