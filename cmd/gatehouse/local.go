@@ -78,8 +78,10 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *scenario != "" {
 		s, ok := local.FindScenario(*scenario)
 		if !ok {
-			fmt.Fprintf(stderr, "gatehouse local: unknown scenario %q (want one of %s)\n", *scenario, strings.Join(names, ", "))
-			return 2
+			return usageError(stderr, "local", localUsage, "unknown scenario %q (want one of %s)", *scenario, strings.Join(names, ", "))
+		}
+		if *green != "" && *green != string(s.Green) {
+			return usageError(stderr, "local", localUsage, "--green %s does not go with --scenario %s, which is about a %s revision: each scenario sets how green behaves", *green, s.Name, s.Green)
 		}
 		return local.RunScenario(ctx, s, cfg, stdout)
 	}

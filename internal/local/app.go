@@ -3,8 +3,8 @@ package local
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -186,6 +186,23 @@ func (l *Listener) GreenShare() float64 {
 	return 0
 }
 
+// Serving is the version of the revisions the listener forwards to, the
+// one taking most requests first: "2.4.1", or "2.4.1 and 2.4.0" during a
+// linear or canary step; "" for none.
+func (l *Listener) Serving() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.target == nil:
+		return ""
+	case l.other != nil && l.split < 50:
+		return l.other.version + " and " + l.target.version
+	case l.other != nil:
+		return l.target.version + " and " + l.other.version
+	}
+	return l.target.version
+}
+
 // Target returns the side the listener forwards to, or "" for none.
 func (l *Listener) Target() simulator.Side {
 	l.mu.Lock()
@@ -333,6 +350,9 @@ func (a *App) Versions() (blue, green string) {
 	return a.blue.version, fmt.Sprintf("2.4.%d", a.version+1)
 }
 
+// Serving is the version production serves.
+func (a *App) Serving() string { return a.Production.Serving() }
+
 // StartGreen starts the green revision (SCALE_UP).
 func (a *App) StartGreen(ctx context.Context) error {
 	a.mu.Lock()
@@ -434,10 +454,22 @@ func (a *App) Close() {
 	}
 }
 
+// maxLoadInFlight bounds the load generator's requests in flight: a slow
+// revision (1.5 s an answer) at the highest speed takes about 190.
+const maxLoadInFlight = 256
+
 // load sends production traffic, one request per interval, until ctx ends.
+// Requests do not wait for each other, as users do not: a slow revision
+// gets as many requests as a fast one, and its latency shows in the bake's
+// metrics rather than starving it of evidence. At most maxLoadInFlight are
+// in flight; a tick finding them all busy is skipped.
 func (a *App) load(ctx context.Context, interval time.Duration) {
-	client := &http.Client{Timeout: 5 * time.Second}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: maxLoadInFlight}}
+	defer client.CloseIdleConnections()
 	paths := []string{"/", "/api/version", "/"}
+	slots := make(chan struct{}, maxLoadInFlight)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for i := 0; ; i++ {
@@ -446,17 +478,23 @@ func (a *App) load(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
+		select {
+		case slots <- struct{}{}:
+		default:
+			continue
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.Production.URL+paths[i%len(paths)], nil)
 		if err != nil {
 			return
 		}
-		res, err := client.Do(req)
-		if err != nil {
-			if errors.Is(ctx.Err(), context.Canceled) {
-				return
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			if res, err := client.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, res.Body)
+				_ = res.Body.Close()
 			}
-			continue
-		}
-		_ = res.Body.Close()
+		}()
 	}
 }

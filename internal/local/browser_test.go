@@ -112,6 +112,24 @@ func TestBrowserApproves(t *testing.T) {
 	ctx := browser(t)
 	run(t, ctx, "open the dashboard", chromedp.Navigate(l.UIURL))
 	run(t, ctx, "wait for the review message", chromedp.WaitVisible(".review-link"))
+	// The summary says what blocks the deployment, and until when.
+	summary := run(t, ctx, "read the summary", chromedp.Poll[string](`(() => { const s = document.getElementById("summary"); return s && s.textContent.includes("approvals;") ? s.textContent : null; })()`))
+	if want := regexp.MustCompile(`^Waiting at POST_TEST_TRAFFIC_SHIFT for alice@example.com or bob@example.com, 0 of 1 approvals; expires \d\d:\d\d, in 1h5\dm \(simulated time\)$`); !want.MatchString(summary) {
+		t.Errorf("summary = %q, want it to match %s", summary, want)
+	}
+	// Every reason is within its section at 1280 px, in a column wide
+	// enough to read.
+	if bad := run(t, ctx, "measure the reason column", chromedp.Evaluate[string](`(() => {
+		const cells = [...document.querySelectorAll("table.events td.reason")];
+		if (cells.length === 0) return "no reason cells";
+		for (const td of cells) {
+			const r = td.getBoundingClientRect(), s = td.closest("section").getBoundingClientRect();
+			if (r.right > s.right + 0.5 || r.width < 150) return "reason cell " + JSON.stringify([r.left, r.right, r.width]) + " in section " + JSON.stringify([s.left, s.right]);
+		}
+		return "";
+	})()`)); bad != "" {
+		t.Errorf("at 1280 px: %s", bad)
+	}
 	link := run(t, ctx, "read the review link", chromedp.AttributeValue(".review-link", "href"))
 	if !strings.Contains(link.Value, "/review?token=") {
 		t.Fatalf("review link = %q", link.Value)
@@ -141,6 +159,12 @@ func TestBrowserApproves(t *testing.T) {
 	run(t, ctx, "open the dashboard again", chromedp.Navigate(l.UIURL))
 	sel := `[data-status="SUCCESSFUL"]`
 	run(t, ctx, "see the deployment succeeded", chromedp.WaitVisible(sel))
+	if v := run(t, ctx, "read what production serves", chromedp.Text("#prod-version")); v != "serving demo 2.4.1" {
+		t.Errorf("after the deployment production says %q, want serving demo 2.4.1 (the new revision)", v)
+	}
+	if s := run(t, ctx, "read the summary", chromedp.Text("#summary")); !strings.HasSuffix(s, "production serves demo 2.4.1.") {
+		t.Errorf("summary after success = %q", s)
+	}
 	if *golden.Update {
 		shot := run(t, ctx, "screenshot the dashboard", chromedp.FullScreenshot(100))
 		writeShot(t, "dashboard.png", shot)
@@ -151,5 +175,47 @@ func writeShot(t *testing.T, name string, png []byte) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join("screenshots", name), png, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBrowserKeepsTheChoice: the dashboard refreshes its data every two
+// seconds, never its form: a revision behaviour chosen stays chosen across
+// refreshes, and Deploy deploys it; the summary then says how it ended.
+func TestBrowserKeepsTheChoice(t *testing.T) {
+	l := startLocal(t, DefaultConfig())
+	ctx := browser(t)
+	run(t, ctx, "open the dashboard", chromedp.Navigate(l.UIURL))
+	run(t, ctx, "see the form", chromedp.WaitVisible("#deploy"))
+	run(t, ctx, "choose broken", chromedp.SetValue("#green", string(Broken)))
+	// Count the refreshes by the simulated clock in the header; a page
+	// that reloaded itself has lost the count (and the choice).
+	run(t, ctx, "watch the clock", chromedp.Evaluate[bool](`(() => {
+		window.refreshes = 0;
+		new MutationObserver(() => window.refreshes++).observe(document.getElementById("now"), {childList: true, subtree: true, characterData: true});
+		return true;
+	})()`))
+	if got := run(t, ctx, "wait for two refreshes", chromedp.Poll[string](`window.refreshes === undefined ? "reloaded" : (window.refreshes >= 2 ? "refreshed" : null)`)); got != "refreshed" {
+		t.Error("the page reloaded itself: refreshing must update the data, not the form")
+	}
+	if v := run(t, ctx, "read the choice", chromedp.Value("#green")); v != string(Broken) {
+		t.Fatalf("after the refreshes the form offers %q, want the choice %q kept", v, Broken)
+	}
+	run(t, ctx, "press Deploy", chromedp.Click("#deploy"))
+	run(t, ctx, "see the deployment", chromedp.WaitVisible(".deployment"))
+	ds := l.Deployments()
+	if len(ds) != 1 || ds[0].Green != Broken {
+		t.Fatalf("deployments %v, want one of a broken revision", ds)
+	}
+	select {
+	case <-ds[0].Done():
+	case <-ctx.Done():
+		t.Fatalf("the deployment did not finish: %v", ctx.Err())
+	}
+	summary := run(t, ctx, "read the summary", chromedp.Poll[string](`(() => { const s = document.getElementById("summary"); return s && s.textContent.startsWith("ROLLBACK_SUCCESSFUL") ? s.textContent : null; })()`))
+	if !strings.Contains(summary, "smoke checks failed") {
+		t.Errorf("summary = %q, want the rollback and its reason", summary)
+	}
+	if v := run(t, ctx, "read the choice again", chromedp.Value("#green")); v != string(Broken) {
+		t.Errorf("after the deployment the form offers %q, want %q", v, Broken)
 	}
 }

@@ -1,6 +1,10 @@
 package local
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
 	"html/template"
 	"net"
 	"net/http"
@@ -9,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
@@ -24,11 +29,21 @@ type dashView struct {
 	Production  listenerView
 	Test        listenerView
 	Deployments []deploymentView
-	Mails       []Mail
-	Missing     []string
-	InProgress  bool
-	Modes       []Mode
-	Message     string
+	// Outbox is every message, newest deployment first.
+	Outbox     []mailGroup
+	Missing    []string
+	InProgress bool
+	Modes      []Mode
+	// Selected is the mode the form offers first: the newest deployment's,
+	// else the configured one.
+	Selected Mode
+	Message  string
+	// Summary says what the newest deployment waits for, and until when,
+	// or how it ended.
+	Summary string
+	// Nonce allows the page's one script, which refreshes the data and
+	// leaves the form alone.
+	Nonce string
 	// Strategy names how production traffic moves; Steps are its steps,
 	// for the newest deployment.
 	Strategy string
@@ -38,6 +53,8 @@ type dashView struct {
 type listenerView struct {
 	URL    string
 	Target simulator.Side
+	// Serving is the version it serves.
+	Serving string
 	// Green and Blue are the shares of the listener's traffic, in percent.
 	Green, Blue float64
 }
@@ -50,18 +67,29 @@ type stepView struct {
 
 func newListenerView(l *Listener) listenerView {
 	g := l.GreenShare()
-	v := listenerView{URL: l.URL, Target: l.Target(), Green: g, Blue: 100 - g}
+	v := listenerView{URL: l.URL, Target: l.Target(), Serving: l.Serving(), Green: g, Blue: 100 - g}
 	if v.Target == "" {
 		v.Blue = 0
 	}
 	return v
 }
 
+// mailGroup is the outbox's messages about one deployment.
+type mailGroup struct {
+	// Deployment is the deployment's ID, or "" for messages about none.
+	Deployment string
+	Newest     bool
+	Mails      []Mail
+}
+
 type deploymentView struct {
 	ID, Status, Stage, Reason, Green string
-	Started, Ended                   string
-	Terminal, Success, CanRollBack   bool
-	Events                           []simulator.Event
+	// Why is the approval gate's verdict on a PAUSE hook it continued,
+	// which ECS does not record.
+	Why                            string
+	Started, Ended                 string
+	Terminal, Success, CanRollBack bool
+	Events                         []simulator.Event
 	// Paused are the PAUSE hooks awaiting action, and when ECS acts alone.
 	Paused []pauseView
 }
@@ -150,6 +178,8 @@ func (d *dashboard) deploy(w http.ResponseWriter, r *http.Request) {
 
 func (d *dashboard) show(w http.ResponseWriter, r *http.Request, msg string) {
 	l := d.l
+	nonce := make([]byte, 16)
+	_, _ = rand.Read(nonce)
 	v := dashView{
 		Now:        l.Clock.Now().Format("15:04:05"),
 		Speed:      l.Clock.Speed(),
@@ -158,11 +188,14 @@ func (d *dashboard) show(w http.ResponseWriter, r *http.Request, msg string) {
 		Strategy:   string(l.Sim.Strategy.WithDefaults().Kind),
 		Missing:    l.Missing,
 		Modes:      []Mode{Healthy, Broken, Slow, Degrading},
+		Selected:   Mode(l.opts.Config.Green),
 		Message:    msg,
+		Nonce:      base64.RawURLEncoding.EncodeToString(nonce),
 	}
-	for _, t := range l.Deployments() {
+	tracked := l.Deployments()
+	for _, t := range tracked {
 		s := t.D.Snapshot()
-		dv := deploymentView{ID: s.ID, Status: string(s.Status), Stage: string(s.Stage), Reason: s.Reason, Green: string(t.Green),
+		dv := deploymentView{ID: s.ID, Status: string(s.Status), Stage: string(s.Stage), Reason: s.Reason, Why: t.Why(), Green: string(t.Green),
 			Started: clock(s.StartedAt), Ended: clock(s.EndedAt), Terminal: s.Status.Terminal(), Success: s.Status == simulator.StatusSuccessful,
 			Events: s.Events, CanRollBack: CanRollBack(s)}
 		for _, p := range t.D.Pauses() {
@@ -175,17 +208,97 @@ func (d *dashboard) show(w http.ResponseWriter, r *http.Request, msg string) {
 		}
 		v.Deployments = append(v.Deployments, dv)
 	}
-	if ds := l.Deployments(); len(ds) > 0 {
-		v.Steps = steps(l.Sim.Strategy, ds[len(ds)-1].D.Snapshot())
+	if len(tracked) > 0 {
+		newest := tracked[len(tracked)-1]
+		v.Steps = steps(l.Sim.Strategy, newest.D.Snapshot())
+		v.Selected = newest.Green
+		v.Summary = d.summary(r.Context(), newest)
 	}
 	slices.Reverse(v.Deployments)
-	v.Mails = l.Outbox.Mails()
-	slices.Reverse(v.Mails)
+	v.Outbox = groupMails(l.Outbox.Mails(), tracked)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-"+v.Nonce+"'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'")
 	if r.Method == http.MethodHead {
 		return
 	}
 	_ = dashTmpl.Execute(w, v)
+}
+
+// groupMails groups the outbox by deployment, newest first, each group's
+// messages newest first; messages about no deployment come last.
+func groupMails(mails []Mail, tracked []*Tracked) []mailGroup {
+	var groups []mailGroup
+	used := make([]bool, len(mails))
+	for i := len(tracked) - 1; i >= 0; i-- {
+		id := tracked[i].D.ID
+		g := mailGroup{Deployment: id, Newest: i == len(tracked)-1}
+		for j := len(mails) - 1; j >= 0; j-- {
+			if !used[j] && strings.Contains(mails[j].Body, "/"+id+"\n") {
+				g.Mails, used[j] = append(g.Mails, mails[j]), true
+			}
+		}
+		if len(g.Mails) > 0 {
+			groups = append(groups, g)
+		}
+	}
+	rest := mailGroup{Newest: len(groups) == 0}
+	for j := len(mails) - 1; j >= 0; j-- {
+		if !used[j] {
+			rest.Mails = append(rest.Mails, mails[j])
+		}
+	}
+	if len(rest.Mails) > 0 {
+		groups = append(groups, rest)
+	}
+	return groups
+}
+
+// summary says in one line what deployment t waits for and until when
+// ("waiting at POST_TEST_TRAFFIC_SHIFT for alice@example.com or
+// bob@example.com, 0 of 1 approvals; expires 13:07, in 1h54m"), or how it
+// ended.
+func (d *dashboard) summary(ctx context.Context, t *Tracked) string {
+	l := d.l
+	s := t.D.Snapshot()
+	switch {
+	case s.Status == simulator.StatusSuccessful:
+		return fmt.Sprintf("Deployed at %s: production serves demo %s.", clock(s.EndedAt), l.App.Serving())
+	case s.Status.Terminal():
+		out := fmt.Sprintf("%s at %s: %s", s.Status, clock(s.EndedAt), s.Reason)
+		if why := t.Why(); why != "" {
+			out += " (gatehouse: " + why + ")"
+		}
+		return out
+	}
+	now := l.Clock.Now()
+	for _, r := range l.openRequests(ctx, s.ARN, s.Stage) {
+		what := fmt.Sprintf("Waiting at %s", s.Stage)
+		switch o := r.Evaluate(now); {
+		case r.SmokePending():
+			what += " for the smoke checks, before anyone is asked to approve"
+		case o != approval.Pending:
+			what += ": " + r.Summary(o) + "; the hook answers on its next call"
+			return what
+		case r.Shared():
+			what += fmt.Sprintf(" for anyone with the shared link, %d of %d approvals", r.Approvals(), r.RequiredApprovals)
+		default:
+			var waiting []string
+			for _, a := range r.Approvers {
+				if _, voted := r.VoteOf(a); !voted {
+					waiting = append(waiting, a)
+				}
+			}
+			what += fmt.Sprintf(" for %s, %d of %d approvals", strings.Join(waiting, " or "), r.Approvals(), r.RequiredApprovals)
+		}
+		return what + fmt.Sprintf("; expires %s, in %s (simulated time)", r.ExpiresAt.In(time.Local).Format("15:04"), hook.FormatDuration(r.ExpiresAt.Sub(now).Round(time.Minute)))
+	}
+	// No approval request open here: the hook answering now.
+	for i := len(s.Events) - 1; i >= 0; i-- {
+		if e := s.Events[i]; e.Stage == s.Stage && e.Hook != "" && e.Status == string(hook.StatusInProgress) {
+			return fmt.Sprintf("At %s: %s: %s", s.Stage, e.Hook, e.Reason)
+		}
+	}
+	return fmt.Sprintf("At %s.", s.Stage)
 }
 
 // steps is where a deployment stands in the strategy's production shifts.
@@ -218,18 +331,25 @@ var dashTmpl = template.Must(template.New("dashboard").Funcs(template.FuncMap{"c
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="refresh" content="2">
+<noscript><meta http-equiv="refresh" content="2"></noscript>
 <title>gatehouse local</title>
 <style>
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f4f5f7;color:#1d2330}
 header{background:#1d2330;color:#fff;padding:.8rem 1.5rem}
 header h1{margin:0;font-size:1.2rem}
 header small{color:#b8c0cc}
-main{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:1rem;padding:1rem 1.5rem}
+main{display:grid;grid-template-columns:minmax(0,2fr) minmax(0,1fr);gap:1rem;padding:1rem 1.5rem}
 section{background:#fff;border:1px solid #d9dde3;border-radius:8px;padding:1rem 1.2rem;margin-bottom:1rem}
 h2{font-size:1.05rem;margin:0 0 .6rem}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.25rem .5rem .25rem 0;vertical-align:top;font-size:.92rem}
+td.reason,td.why,td.gate-why,td.paused{overflow-wrap:anywhere}
+table.events{table-layout:fixed}
+table.events td{font-size:.85rem}table.events td.stage{font-size:.78rem;overflow-wrap:anywhere}
+table.events col.t{width:4.8rem}table.events col.s{width:14.5rem}table.events col.h{width:7rem}table.events col.a{width:8.5rem}
+.summary{font-weight:600;background:#fff;border:1px solid #d9dde3;border-left:4px solid #8a5a00;border-radius:6px;padding:.5rem .8rem;margin:0 0 1rem}
+.summary.SUCCESSFUL{border-left-color:#1f7a33}.summary.ROLLBACK_SUCCESSFUL,.summary.ROLLBACK_FAILED,.summary.STOPPED{border-left-color:#a11d1d}
+details>summary{cursor:pointer;font-weight:600;margin:.3rem 0}
 th{color:#4a5365}
 code,pre{font:13px/1.4 ui-monospace,Menlo,Consolas,monospace}
 pre{white-space:pre-wrap;background:#f7f8fa;border:1px solid #e3e6eb;border-radius:4px;padding:.5rem;max-height:18rem;overflow:auto}
@@ -251,25 +371,29 @@ button.danger{background:#a11d1d;border-color:#a11d1d}
 </style>
 </head>
 <body>
-<header><h1>gatehouse local</h1><small>simulated time {{.Now}} · {{.Speed}}× real time · no AWS account involved</small></header>
+<header><h1>gatehouse local</h1><small>simulated time <span id="now">{{.Now}}</span> · {{.Speed}}× real time · no AWS account involved</small></header>
 <main>
 <div>
 {{- with .Message}}<p class="note" id="message">{{.}}</p>{{end}}
 {{- with .Missing}}<p class="note">Not available yet, so not registered: {{range .}}<code>{{.}}</code> {{end}}</p>{{end}}
+<div id="summary-box">{{with .Summary}}<p class="summary {{with index $.Deployments 0}}{{.Status}}{{end}}" id="summary">{{.}}</p>{{end}}</div>
 <section id="service">
+<div id="service-live">
 <h2>Service <code>demo</code> on cluster <code>local</code></h2>
 <table>
-<tr><th>Production listener</th><td><a href="{{.Production.URL}}">{{.Production.URL}}</a> → <span class="{{.Production.Target}}" id="prod-target">{{.Production.Target}}</span>
+<tr><th>Production listener</th><td><a href="{{.Production.URL}}">{{.Production.URL}}</a> → <span class="{{.Production.Target}}" id="prod-target">{{.Production.Target}}</span>{{with .Production.Serving}} <span id="prod-version">serving demo {{.}}</span>{{end}}
 <div class="bar" id="prod-traffic" role="img" aria-label="production traffic: blue {{.Production.Blue}}%, green {{.Production.Green}}%">{{if .Production.Blue}}<span class="b" style="width:{{.Production.Blue}}%">blue {{.Production.Blue}}%</span>{{end}}{{if .Production.Green}}<span class="g" style="width:{{.Production.Green}}%">green {{.Production.Green}}%</span>{{end}}</div></td></tr>
-<tr><th>Test listener</th><td><a href="{{.Test.URL}}">{{.Test.URL}}</a> → <span class="{{.Test.Target}}" id="test-target">{{.Test.Target}}</span>
+<tr><th>Test listener</th><td><a href="{{.Test.URL}}">{{.Test.URL}}</a> → <span class="{{.Test.Target}}" id="test-target">{{.Test.Target}}</span>{{with .Test.Serving}} serving demo {{.}}{{end}}
 <div class="bar" id="test-traffic" role="img" aria-label="test traffic: blue {{.Test.Blue}}%, green {{.Test.Green}}%">{{if .Test.Blue}}<span class="b" style="width:{{.Test.Blue}}%">blue</span>{{end}}{{if .Test.Green}}<span class="g" style="width:{{.Test.Green}}%">green</span>{{end}}</div></td></tr>
 <tr><th>Strategy</th><td id="strategy">{{.Strategy}}{{if gt (len .Steps) 1}}<ol class="steps" id="steps">{{range .Steps}}<li class="{{.State}}">{{.Percent}}%</li>{{end}}</ol>{{end}}</td></tr>
 </table>
+</div>
 <form method="post" action="/deploy">
-<label>New revision behaves <select name="green">{{range .Modes}}<option>{{.}}</option>{{end}}</select></label>
+<label>New revision behaves <select name="green" id="green">{{range .Modes}}<option{{if eq . $.Selected}} selected{{end}}>{{.}}</option>{{end}}</select></label>
 <button type="submit" id="deploy"{{if .InProgress}} disabled{{end}}>Deploy</button>
 </form>
 </section>
+<div id="deployments">
 {{- range $i, $d := .Deployments}}
 <section class="deployment" id="deployment-{{$d.ID}}">
 <h2>Deployment <code>{{$d.ID}}</code>: <span class="status {{$d.Status}}" data-status="{{$d.Status}}">{{$d.Status}}</span></h2>
@@ -277,7 +401,8 @@ button.danger{background:#a11d1d;border-color:#a11d1d}
 <tr><th>Stage</th><td>{{$d.Stage}}</td></tr>
 <tr><th>New revision</th><td>{{$d.Green}}</td></tr>
 <tr><th>Started</th><td>{{$d.Started}}{{with $d.Ended}} · ended {{.}}{{end}}</td></tr>
-{{- with $d.Reason}}<tr><th>Why</th><td>{{.}}</td></tr>{{end}}
+{{- with $d.Reason}}<tr><th>Why</th><td class="why">{{.}}</td></tr>{{end}}
+{{- with $d.Why}}<tr><th>gatehouse</th><td class="gate-why">{{.}}</td></tr>{{end}}
 {{- range $d.Paused}}<tr><th>Paused</th><td class="paused">ECS PAUSE hook {{.Hook}} at {{.Stage}} awaits action (the deciding vote continues it) until {{.Expires}} (simulated), then {{.TimeoutAction}} <small>hook {{.HookID}}</small></td></tr>{{end}}
 </table>
 {{- if $d.CanRollBack}}
@@ -285,23 +410,28 @@ button.danger{background:#a11d1d;border-color:#a11d1d}
 <button type="submit" id="rollback" class="danger">Roll back</button> <small>Production goes back to blue at once: blue still runs until CLEAN_UP.</small>
 </form>
 {{- end}}
-{{- if eq $i 0}}
+<details id="events-{{$d.ID}}"{{if eq $i 0}} open{{end}}><summary>{{len $d.Events}} events</summary>
 <table class="events">
+<colgroup><col class="t"><col class="s"><col class="h"><col class="a"><col></colgroup>
 <tr><th>time</th><th>stage</th><th>hook</th><th>answer</th><th>reason</th></tr>
 {{- range $d.Events}}
-<tr><td>{{clock .At}}</td><td>{{.Stage}}</td><td>{{.Hook}}</td><td class="status {{.Status}}">{{.Status}}</td><td>{{.Reason}}{{with .Delay}} <small>(again in {{.}}s)</small>{{end}}</td></tr>
+<tr><td>{{clock .At}}</td><td class="stage">{{.Stage}}</td><td>{{.Hook}}</td><td class="status {{.Status}}">{{.Status}}</td><td class="reason">{{.Reason}}{{with .Delay}} <small>(again in {{.}}s)</small>{{end}}</td></tr>
 {{- end}}
 </table>
-{{- end}}
+</details>
 </section>
 {{- else}}
 <section><p>No deployment yet.</p></section>
 {{- end}}
 </div>
+</div>
 <div>
 <section id="outbox">
 <h2>Outbox</h2>
-<p><small>Every notification, as its addressee would receive it by email.</small></p>
+<p><small>Every notification, as its addressee would receive it by email, by deployment.</small></p>
+<div id="outbox-live">
+{{- range .Outbox}}
+<details class="mail-group" id="mails-{{or .Deployment "other"}}"{{if .Newest}} open{{end}}><summary>{{if .Deployment}}Deployment <code>{{.Deployment}}</code>{{else}}Other messages{{end}}: {{len .Mails}} messages</summary>
 {{- range .Mails}}
 <div class="mail">
 <div><strong>To:</strong> {{if .To}}{{.To}}{{else}}everyone subscribed (shared link){{end}} · {{clock .At}}</div>
@@ -309,12 +439,39 @@ button.danger{background:#a11d1d;border-color:#a11d1d}
 {{- with .Link}}<div><a class="review-link" href="{{.}}">Open the review page</a></div>{{end}}
 <pre>{{.Body}}</pre>
 </div>
+{{- end}}
+</details>
 {{- else}}
 <p>No messages yet.</p>
 {{- end}}
+</div>
 </section>
 </div>
 </main>
+<script nonce="{{.Nonce}}">
+// Refresh the data every 2 seconds, never the form: a choice made in it
+// stays until Deploy is pressed. Open or closed sections stay as left.
+(function () {
+  var parts = ["now", "summary-box", "service-live", "deployments", "outbox-live"];
+  function refresh() {
+    fetch("/", {cache: "no-store", credentials: "same-origin"}).then(function (r) {
+      return r.ok ? r.text() : Promise.reject(r.status);
+    }).then(function (html) {
+      var next = new DOMParser().parseFromString(html, "text/html");
+      var open = {};
+      document.querySelectorAll("details[id]").forEach(function (d) { open[d.id] = d.open; });
+      parts.forEach(function (id) {
+        var here = document.getElementById(id), there = next.getElementById(id);
+        if (here && there && here.innerHTML !== there.innerHTML) { here.innerHTML = there.innerHTML; }
+      });
+      document.querySelectorAll("details[id]").forEach(function (d) { if (d.id in open) { d.open = open[d.id]; } });
+      var button = document.getElementById("deploy"), nextButton = next.getElementById("deploy");
+      if (button && nextButton) { button.disabled = nextButton.disabled; }
+    }).catch(function () {});
+  }
+  setInterval(refresh, 2000);
+})();
+</script>
 </body>
 </html>
 `))

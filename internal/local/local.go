@@ -66,6 +66,8 @@ type Options struct {
 	Config Config
 	// Out receives the narrative: stages, hook answers, messages.
 	Out io.Writer
+	// Scenario is set when a scenario runs: it tells the end itself.
+	Scenario bool
 }
 
 // Local is a running local environment.
@@ -120,6 +122,24 @@ type Tracked struct {
 	D     *simulator.Deployment
 	Green Mode
 	done  chan struct{}
+	// why is the approval gate's verdict on a PAUSE hook it continued,
+	// which ECS does not record.
+	mu  sync.Mutex
+	why string
+}
+
+func (t *Tracked) setWhy(why string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.why = why
+}
+
+// Why is the approval gate's verdict on the PAUSE hook it continued, if
+// any: ECS says only "continued with ROLLBACK".
+func (t *Tracked) Why() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.why
 }
 
 // Done is closed when the deployment has a final status.
@@ -433,7 +453,7 @@ func (l *Local) Deploy(mode Mode) (*Tracked, error) {
 	t := &Tracked{D: l.Sim.NewDeployment(l.opts.Config.deployer()), Green: mode, done: make(chan struct{})}
 	l.deployments = append(l.deployments, t)
 	blue, green := l.App.Versions()
-	fmt.Fprintf(l.opts.Out, "\n▶ deployment %s: demo %s (blue) → %s (green, %s)\n", t.D.ID, blue, green, mode)
+	fmt.Fprintf(l.opts.Out, "\n▶ deployment %s: demo %s (blue) → %s (green, %s); times are simulated, %g× real time\n", t.D.ID, blue, green, mode, l.Clock.Speed())
 	l.run(t)
 	return t, nil
 }
@@ -445,9 +465,38 @@ func (l *Local) run(t *Tracked) {
 		status := l.Sim.Run(l.ctx, t.D)
 		l.save(t)
 		if status.Terminal() {
+			if !l.opts.Scenario {
+				l.ended(t)
+			}
 			close(t.done)
 		}
 	}()
+}
+
+// ended tells the terminal how deployment t ended, in the line a scenario
+// ends with: "deployment <id>: <STATUS>", after why.
+func (l *Local) ended(t *Tracked) {
+	fmt.Fprint(l.opts.Out, Ending(t, l.App))
+}
+
+// Ending is how a deployment's end is told: why it rolled back (what ECS
+// says, and the approval gate's verdict it does not record), or the
+// version production serves; then the final line, "deployment <id>:
+// <STATUS>".
+func Ending(t *Tracked, app *App) string {
+	snap := t.D.Snapshot()
+	var b strings.Builder
+	switch {
+	case snap.Status == simulator.StatusSuccessful:
+		fmt.Fprintf(&b, "  production serves demo %s\n", app.Serving())
+	case snap.Reason != "":
+		fmt.Fprintf(&b, "  why: %s\n", snap.Reason)
+		if why := t.Why(); why != "" {
+			fmt.Fprintf(&b, "  gatehouse: %s\n", why)
+		}
+	}
+	fmt.Fprintf(&b, "deployment %s: %s\n", snap.ID, snap.Status)
+	return b.String()
 }
 
 // Deployments returns the deployments so far, oldest first.
@@ -533,10 +582,68 @@ func (l *Local) onEvent(d *simulator.Deployment, e simulator.Event) {
 		if !repeat {
 			fmt.Fprintf(l.opts.Out, "%s    %-14s %-11s %s\n", at, e.Hook, e.Status, e.Reason)
 		}
+		// ECS records only that a PAUSE hook was continued: the approval
+		// request says why, as the review page and gatehouse status do.
+		if l.pauseHook(e.Hook) && (e.Status == string(hook.StatusSucceeded) || e.Status == string(hook.StatusFailed)) {
+			if why := l.gateWhy(d.ARN, e.Stage); why != "" {
+				if t := l.find(d.ARN); t != nil {
+					t.setWhy(why)
+				}
+				fmt.Fprintf(l.opts.Out, "%s    %-14s %-11s gatehouse: %s\n", at, e.Hook, "", why)
+			}
+		}
 	}
 	if t := l.find(d.ARN); t != nil {
 		l.save(t)
 	}
+}
+
+// pauseHook reports whether name is a PAUSE hook.
+func (l *Local) pauseHook(name string) bool {
+	return slices.ContainsFunc(l.Sim.Hooks, func(h simulator.Hook) bool { return h.Pause && h.Name == name })
+}
+
+// requests returns the approval requests of deployment arn at stage (one
+// per gate).
+func (l *Local) requests(ctx context.Context, arn string, stage hook.Stage) []*approval.Request {
+	d, err := hook.ParseDeploymentARN(arn)
+	if err != nil {
+		return nil
+	}
+	prefix := strings.TrimSuffix(approval.Key(d, stage), ".json")
+	keys, err := l.Store.List(ctx, prefix, 10)
+	if err != nil {
+		return nil
+	}
+	var out []*approval.Request
+	for _, k := range keys {
+		obj, err := l.Store.Get(ctx, k)
+		if err != nil {
+			continue
+		}
+		if r, err := approval.Decode(obj.Body); err == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// openRequests returns the requests of deployment arn at stage still open.
+func (l *Local) openRequests(ctx context.Context, arn string, stage hook.Stage) []*approval.Request {
+	return slices.DeleteFunc(l.requests(ctx, arn, stage), func(r *approval.Request) bool { return r.Outcome != approval.Pending })
+}
+
+// gateWhy is the verdict of the closed approval requests of deployment arn
+// at stage, as the approval gate recorded it ("rejected by bob@example.com:
+// not today"), or "" when there is none.
+func (l *Local) gateWhy(arn string, stage hook.Stage) string {
+	var why []string
+	for _, r := range l.requests(l.ctx, arn, stage) {
+		if r.Outcome != approval.Pending {
+			why = append(why, r.Summary(r.Outcome))
+		}
+	}
+	return strings.Join(why, "; ")
 }
 
 // record is what the state directory keeps of a deployment.

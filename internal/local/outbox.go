@@ -66,11 +66,22 @@ func (o *Outbox) Publish(ctx context.Context, m notify.Message) (string, error) 
 	}
 	fmt.Fprintf(o.out, "  ✉  to %s: %s\n", to, mail.Subject)
 	if mail.Link != "" {
-		fmt.Fprintf(o.out, "     %s\n", mail.Link)
+		fmt.Fprintf(o.out, "     review link %s (open it from the dashboard's outbox)\n", shortLink(mail.Link))
 	}
 	close(o.changed)
 	o.changed = make(chan struct{})
 	return mail.ID, nil
+}
+
+// shortLink is a review link cut short for the terminal: enough to tell
+// one from another; the whole link, which signs the reviewer in, is in the
+// dashboard's outbox.
+func shortLink(link string) string {
+	base, token, ok := strings.Cut(link, "?token=")
+	if !ok || len(token) <= 12 {
+		return link
+	}
+	return base + "?token=" + token[:12] + "…"
 }
 
 // Mails returns every message so far, oldest first.

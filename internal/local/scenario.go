@@ -49,8 +49,13 @@ type Scenario struct {
 	SelfApproval bool
 	// PauseReason replaces WantReason in pause mode, where the approval
 	// gate rolls back by ContinueServiceDeployment, which carries no reason
-	// to ECS.
+	// to ECS; PauseWhy must then each appear in the gate's own verdict,
+	// which local mode tells beside ECS's reason.
 	PauseReason []string
+	PauseWhy    []string
+	// MaxSpeed caps the speed: a slow revision's answers take 1.5 s of real
+	// time, which must fit in the bake's window of simulated time.
+	MaxSpeed float64
 }
 
 // pauseRollback is why ECS rolls back when the gate continues a PAUSE hook
@@ -66,16 +71,19 @@ var Scenarios = []Scenario{
 	{Name: "approve", Description: "a reviewer approves: the deployment completes", Green: Healthy, Decision: "approve",
 		Needs: []string{FnApproval}, Want: simulator.StatusSuccessful},
 	{Name: "reject", Description: "a reviewer rejects: ECS rolls back", Green: Healthy, Decision: "reject",
-		Needs: []string{FnApproval}, Want: simulator.StatusRollbackSuccessful, WantReason: []string{"approval-hook failed at POST_TEST_TRAFFIC_SHIFT: rejected by"}, PauseReason: []string{pauseRollback}},
+		Needs: []string{FnApproval}, Want: simulator.StatusRollbackSuccessful, WantReason: []string{"approval-hook failed at POST_TEST_TRAFFIC_SHIFT: rejected by"}, PauseReason: []string{pauseRollback}, PauseWhy: []string{"rejected by alice@example.com"}},
 	{Name: "timeout", Description: "nobody decides: the request expires and ECS rolls back", Green: Healthy,
 		Needs: []string{FnApproval}, Want: simulator.StatusRollbackSuccessful, ApprovalTimeout: "10m",
-		WantReason: []string{"approval-hook failed at POST_TEST_TRAFFIC_SHIFT: no decision within 10m"}, PauseReason: []string{pauseRollback}},
+		WantReason: []string{"approval-hook failed at POST_TEST_TRAFFIC_SHIFT: no decision within 10m"}, PauseReason: []string{pauseRollback}, PauseWhy: []string{"no decision within 10m"}},
 	{Name: "smoke-fail", Description: "green is broken: smoke checks fail, ECS rolls back, nobody is asked to approve", Green: Broken,
 		Needs: []string{FnSmoke, FnApproval}, Want: simulator.StatusRollbackSuccessful, NoReview: true,
 		WantReason: []string{"smoke-hook failed at POST_TEST_TRAFFIC_SHIFT: smoke checks failed"}},
 	{Name: "bake-fail", Description: "green degrades after the production shift: the bake check rolls back", Green: Degrading, Decision: "approve",
 		Needs: []string{FnBake, FnApproval}, Want: simulator.StatusRollbackSuccessful,
 		WantReason: []string{"bake-hook failed at POST_PRODUCTION_TRAFFIC_SHIFT: bake failed after", "5xx rate"}},
+	{Name: "bake-slow", Description: "green answers correctly but slowly: the bake's p99 latency check rolls back", Green: Slow, Decision: "approve",
+		Needs: []string{FnBake, FnApproval}, Want: simulator.StatusRollbackSuccessful, MaxSpeed: 60,
+		WantReason: []string{"bake-hook failed at POST_PRODUCTION_TRAFFIC_SHIFT: bake failed after", "p99 latency"}},
 	{Name: "freeze", Description: "a deployment during a freeze: a reviewer approves as an emergency override, giving the reason", Green: Healthy,
 		Decision: "override", Frozen: true, Needs: []string{FnApproval}, Want: simulator.StatusSuccessful},
 	{Name: "self-approval", Description: "alice starts the deployment and tries to approve it: refused, as CloudTrail names her; bob approves", Green: Healthy,
@@ -110,13 +118,17 @@ const scenarioDeadline = 90 * time.Second
 // landed. The last line printed is "deployment <id>: <FINAL_STATUS>".
 func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int {
 	cfg = s.configure(cfg)
+	if s.MaxSpeed > 0 && cfg.Speed > s.MaxSpeed {
+		fmt.Fprintf(out, "scenario %s runs at most %g× real time (not %g×): its revision's answers take 1.5 s of real time, which must fit in the bake\n", s.Name, s.MaxSpeed, cfg.Speed)
+		cfg.Speed = s.MaxSpeed
+	}
 	dir, err := os.MkdirTemp("", "gatehouse-scenario-")
 	if err != nil {
 		fmt.Fprintln(out, "scenario:", err)
 		return ExitUnexpected
 	}
 	defer os.RemoveAll(dir)
-	l, err := Start(Options{StateDir: dir, Listen: "127.0.0.1:0", Config: cfg, Out: out})
+	l, err := Start(Options{StateDir: dir, Listen: "127.0.0.1:0", Config: cfg, Out: out, Scenario: true})
 	if err != nil {
 		fmt.Fprintln(out, "scenario:", err)
 		return ExitUnexpected
@@ -161,7 +173,7 @@ func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int
 	if !actorDone(ctx, rollbackErr, s.Name, "operator", out) {
 		code = ExitUnexpected
 	}
-	if !s.judge(snap, l.Outbox.Mails(), cfg.ApprovalMode == ModePause, out) {
+	if !s.judge(snap, t.Why(), l.Outbox.Mails(), cfg.ApprovalMode == ModePause, out) {
 		code = ExitUnexpected
 	}
 	// The reviewer must have done their part: a deployment that ended as
@@ -169,7 +181,7 @@ func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int
 	if !actorDone(ctx, reviewErr, s.Name, "reviewer", out) {
 		code = ExitUnexpected
 	}
-	fmt.Fprintf(out, "deployment %s: %s\n", t.D.ID, snap.Status)
+	fmt.Fprint(out, Ending(t, l.App))
 	return code
 }
 
@@ -202,7 +214,7 @@ func (s Scenario) configure(cfg Config) Config {
 
 // judge reports whether the deployment ended as the scenario expects,
 // printing each way it did not.
-func (s Scenario) judge(snap simulator.Snapshot, mails []Mail, pause bool, out io.Writer) bool {
+func (s Scenario) judge(snap simulator.Snapshot, why string, mails []Mail, pause bool, out io.Writer) bool {
 	ok := true
 	if s.Rollback && !snap.BlueAgainAt.IsZero() {
 		fmt.Fprintf(out, "production back on blue %s (simulated) after the Roll back click\n", snap.BlueAgainAt.Sub(snap.RollbackRequestedAt).Round(time.Millisecond))
@@ -218,6 +230,12 @@ func (s Scenario) judge(snap simulator.Snapshot, mails []Mail, pause bool, out i
 	for _, want := range reasons {
 		if !strings.Contains(snap.Reason, want) {
 			fmt.Fprintf(out, "scenario %s: ended for another reason (%q), want %q\n", s.Name, snap.Reason, want)
+			ok = false
+		}
+	}
+	for _, want := range s.PauseWhy {
+		if pause && !strings.Contains(why, want) {
+			fmt.Fprintf(out, "scenario %s: the approval gate's verdict is %q, want %q\n", s.Name, why, want)
 			ok = false
 		}
 	}
