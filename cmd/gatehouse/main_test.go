@@ -50,6 +50,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"approve", "-h"}, 0, "-comment"},
 		{[]string{"local", "--scenario", "chaos"}, 2, `unknown scenario "chaos"`},
 		{[]string{"local", "--green", "purple", "--scenario", "approve"}, 2, "green mode"},
+		{[]string{"local", "--green", "broken", "--scenario", "approve"}, 2, "--green broken does not go with --scenario approve"},
 		{[]string{"local", "--speed", "-1", "--scenario", "approve"}, 2, "speed"},
 		{[]string{"local", "--config", "/nonexistent.yaml"}, 2, "config"},
 		{[]string{"local", "extra"}, 2, "unexpected argument"},

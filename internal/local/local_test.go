@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -378,4 +379,102 @@ func deployAndWait(t *testing.T, l *Local, mode Mode) simulator.Snapshot {
 		t.Fatal("the deployment did not end within 60s")
 	}
 	return tr.D.Snapshot()
+}
+
+// syncBuffer is a terminal the test reads while local mode writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestTerminal: the terminal labels simulated time, prints review links cut
+// short (a whole link signs its reviewer in; the dashboard's outbox has it),
+// and ends each deployment as a scenario does: why, then
+// "deployment <id>: <STATUS>". The dashboard keeps the earlier deployment's
+// events, folded, and groups the outbox by deployment.
+func TestTerminal(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Speed = MaxSpeed
+	for i, h := range cfg.Hooks {
+		if h.Function == FnApproval {
+			cfg.Hooks[i].HookDetails = withKey(h.HookDetails, "timeout", "10m")
+		}
+	}
+	var out syncBuffer
+	l, err := Start(Options{StateDir: t.TempDir(), Listen: "127.0.0.1:0", Config: cfg, Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	first, err := l.Deploy(Healthy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, "the review messages", func() bool { return countReviews(l, first.D.ID) == 2 })
+	m := reviewMail(t, l, first.D.ID)
+	text := out.String()
+	if strings.Contains(text, m.Link) || !strings.Contains(text, shortLink(m.Link)+" (open it from the dashboard's outbox)") {
+		t.Errorf("the terminal shows the whole review link, or not its short form %q:\n%s", shortLink(m.Link), text)
+	}
+	if len(shortLink(m.Link)) >= len(m.Link)-20 {
+		t.Errorf("short link %q is hardly shorter than %q", shortLink(m.Link), m.Link)
+	}
+	if !strings.Contains(text, "times are simulated, 300× real time") {
+		t.Errorf("the terminal does not say its times are simulated:\n%s", text)
+	}
+	// Nobody decides: the request expires (after 10 simulated minutes) and
+	// ECS rolls back; the run ends as a scenario does.
+	select {
+	case <-first.Done():
+	case <-time.After(60 * time.Second):
+		t.Fatal("the first deployment did not end within 60s")
+	}
+	want := "  why: hook approval-hook failed at POST_TEST_TRAFFIC_SHIFT: no decision within 10m, rejected by default\ndeployment " + first.D.ID + ": ROLLBACK_SUCCESSFUL\n"
+	wait(t, "the final line", func() bool { return strings.HasSuffix(out.String(), want) })
+
+	second, err := l.Deploy(Broken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-second.Done()
+	res, err := http.Get(l.UIURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	page := string(body)
+	for _, want := range []string{
+		`<details id="events-` + second.D.ID + `" open>`,
+		`<details id="events-` + first.D.ID + `">`,
+		`<details class="mail-group" id="mails-` + first.D.ID + `">`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("dashboard lacks %q", want)
+		}
+	}
+	// The first deployment's messages are in its group, not elsewhere.
+	group := page[strings.Index(page, `id="mails-`+first.D.ID+`"`):]
+	group = group[:strings.Index(group, "</details>")]
+	links := 0
+	for _, m := range l.Outbox.Mails() {
+		if strings.Contains(m.Body, "/"+first.D.ID+"\n") && m.Link != "" {
+			links++
+		}
+	}
+	if got := strings.Count(group, `class="review-link"`); got != links || links < 2 {
+		t.Errorf("the first deployment's group holds %d review links, want its %d", got, links)
+	}
 }
