@@ -271,7 +271,9 @@ func (d *dashboard) summary(ctx context.Context, t *Tracked) string {
 		return out
 	}
 	now := l.Clock.Now()
-	for _, r := range l.openRequests(ctx, s.ARN, s.Stage) {
+	// The first gate open at the stage (a second one waits as long).
+	if open := l.openRequests(ctx, s.ARN, s.Stage); len(open) > 0 {
+		r := open[0]
 		what := fmt.Sprintf("Waiting at %s", s.Stage)
 		switch o := r.Evaluate(now); {
 		case r.SmokePending():
