@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,55 +15,11 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/awstest"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
-	"github.com/gatehouse-dev/gatehouse/internal/notify"
 	"github.com/gatehouse-dev/gatehouse/internal/review"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/wiringtest"
 )
-
-// onePause is ECS with one PAUSE hook awaiting action until continued.
-type onePause struct {
-	mu    sync.Mutex
-	calls []string
-}
-
-func (p *onePause) Awaiting(ctx context.Context, arn, hookID string) ([]approval.Paused, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.calls) > 0 {
-		return nil, nil
-	}
-	return []approval.Paused{{HookID: "hook-1", Stage: hook.StagePostTestTrafficShift, ServiceARN: "arn:aws:ecs:us-west-2:123456789012:service/prod-cluster/orders"}}, nil
-}
-
-func (p *onePause) State(ctx context.Context, arn, hookID string) (approval.HookState, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.calls) > 0 {
-		return approval.HookState{Deployment: "IN_PROGRESS", Status: approval.HookSucceeded}, nil
-	}
-	return approval.HookState{Deployment: "IN_PROGRESS", Status: approval.HookAwaiting}, nil
-}
-
-func (p *onePause) Continue(ctx context.Context, arn, hookID, action string) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.calls = append(p.calls, hookID+" "+action)
-	return nil
-}
-
-// published records what SNS would send.
-type published struct {
-	mu   sync.Mutex
-	msgs []notify.Message
-}
-
-func (p *published) Publish(ctx context.Context, m notify.Message) (string, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.msgs = append(p.msgs, m)
-	return fmt.Sprint(len(p.msgs)), nil
-}
 
 // TestComposedReviewAPI: the review API as composed for Lambda. In pause
 // mode (a topic) a deciding vote posted on the page ends the PAUSE hook's
@@ -80,7 +35,7 @@ func TestComposedReviewAPI(t *testing.T) {
 				t.Fatal(err)
 			}
 			keys := token.Keyring{Current: k}
-			ecs, sns := &onePause{}, &published{}
+			ecs, sns := &wiringtest.OnePause{}, &wiringtest.Published{}
 			opener := &approval.Gate{Store: st, Notifier: discard{}, Linker: review.Links{Base: "https://review.example.com/", Keys: keys}, Pauses: ecs, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
 			s := approval.DefaultSettings()
 			s.Approvers = []string{"alice@example.com"}
@@ -116,10 +71,10 @@ func TestComposedReviewAPI(t *testing.T) {
 			obj, _ = st.Get(context.Background(), key)
 			r, _ = approval.Decode(obj.Body)
 			switch {
-			case pause && (fmt.Sprint(ecs.calls) != "[hook-1 CONTINUE]" || r.Pause.Result != "accepted" || len(sns.msgs) != 1):
-				t.Errorf("pause mode: ECS got %v, pause %+v, %d messages; want one CONTINUE taken and the outcome announced", ecs.calls, r.Pause, len(sns.msgs))
-			case !pause && (len(ecs.calls) != 0 || r.Outcome != approval.Approved || r.Pause.Action != ""):
-				t.Errorf("no topic: ECS got %v, outcome %s; want the vote recorded and ECS left to the sweep", ecs.calls, r.Outcome)
+			case pause && (fmt.Sprint(ecs.Calls()) != "[hook-1 CONTINUE]" || r.Pause.Result != "accepted" || len(sns.Messages()) != 1):
+				t.Errorf("pause mode: ECS got %v, pause %+v, %d messages; want one CONTINUE taken and the outcome announced", ecs.Calls(), r.Pause, len(sns.Messages()))
+			case !pause && (len(ecs.Calls()) != 0 || r.Outcome != approval.Approved || r.Pause.Action != ""):
+				t.Errorf("no topic: ECS got %v, outcome %s; want the vote recorded and ECS left to the sweep", ecs.Calls(), r.Outcome)
 			}
 		})
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,54 +14,10 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
-	"github.com/gatehouse-dev/gatehouse/internal/notify"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/wiringtest"
 )
-
-// onePause is ECS with one PAUSE hook awaiting action until continued.
-type onePause struct {
-	mu    sync.Mutex
-	calls []string
-}
-
-func (p *onePause) Awaiting(ctx context.Context, arn, hookID string) ([]approval.Paused, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.calls) > 0 || hookID != "" && hookID != "hook-1" {
-		return nil, nil
-	}
-	return []approval.Paused{{HookID: "hook-1", Stage: hook.StagePostTestTrafficShift, ServiceARN: "arn:aws:ecs:us-west-2:123456789012:service/prod-cluster/orders"}}, nil
-}
-
-func (p *onePause) State(ctx context.Context, arn, hookID string) (approval.HookState, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.calls) > 0 {
-		return approval.HookState{Deployment: "IN_PROGRESS", Status: approval.HookSucceeded}, nil
-	}
-	return approval.HookState{Deployment: "IN_PROGRESS", Status: approval.HookAwaiting}, nil
-}
-
-func (p *onePause) Continue(ctx context.Context, arn, hookID, action string) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.calls = append(p.calls, hookID+" "+action)
-	return nil
-}
-
-// published records the messages, as SNS would.
-type published struct {
-	mu   sync.Mutex
-	msgs []notify.Message
-}
-
-func (p *published) Publish(ctx context.Context, m notify.Message) (string, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.msgs = append(p.msgs, m)
-	return fmt.Sprint(len(p.msgs)), nil
-}
 
 // TestSettleEvent: the CLI's settle event has the approval hook settle a
 // deciding vote on a PAUSE request with its own clients: the decision is
@@ -74,7 +29,7 @@ func TestSettleEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ecs, sns := &onePause{}, &published{}
+	ecs, sns := &wiringtest.OnePause{}, &wiringtest.Published{}
 	env := config.ApprovalHook{Bucket: srv.Bucket, ReviewURL: "https://review.example.com/", Defaults: approval.DefaultSettings()}
 	env.Defaults.Approvers = []string{"alice@example.com"}
 	fn := New(env, Clients{S3: srv.Client(), Notifier: sns, Pauses: ecs, ECS: noECS{}, Keys: token.Keyring{Current: key}, Now: time.Now, Log: slog.New(slog.DiscardHandler)})
@@ -103,10 +58,10 @@ func TestSettleEvent(t *testing.T) {
 			t.Errorf("settle = %+v, %v", res, err)
 		}
 	}
-	if fmt.Sprint(ecs.calls) != "[hook-1 CONTINUE]" {
-		t.Errorf("ECS got %v, want one CONTINUE", ecs.calls)
+	if fmt.Sprint(ecs.Calls()) != "[hook-1 CONTINUE]" {
+		t.Errorf("ECS got %v, want one CONTINUE", ecs.Calls())
 	}
-	if n := len(sns.msgs); n != 2 || !strings.Contains(sns.msgs[1].Subject, "approved") {
+	if n := len(sns.Messages()); n != 2 || !strings.Contains(sns.Messages()[1].Subject, "approved") {
 		t.Errorf("%d messages, want the review and the decision", n)
 	}
 	for _, bad := range []string{"reports/x.json", "approvals/../reports/x.json", approval.Key(d, hook.StagePostTestTrafficShift)} {
