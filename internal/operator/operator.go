@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -337,9 +338,6 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 	if err != nil {
 		return err
 	}
-	if err := r.Check(); err != nil {
-		return fmt.Errorf("%w; nothing was recorded (gatehouse status shows it)", err)
-	}
 	who := voter(arn)
 	account := identityAccount(arn)
 	trusted := account != "" && (account == r.Account || slices.Contains(o.Accounts, account))
@@ -354,15 +352,12 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 			arn, cmp.Or(account, "unknown"), r.Account, config.EnvOperatorAccounts)
 	}
 	now := o.Now()
-	if s := o.over(ctx, r, r.Evaluate(now)); s != "" {
-		return fmt.Errorf("ECS reports this deployment %s: it no longer waits for this approval; nothing was recorded", s)
+	ballots := &approval.Ballots{Store: o.Store, Now: func() time.Time { return now }, Deployments: o.Deployments, Pause: cliPause{o}, Log: slog.New(slog.DiscardHandler)}
+	voted, err := ballots.Vote(ctx, approval.Ballot{Key: key, Read: &approval.Stored{Request: r, ETag: etag},
+		Vote: approval.Vote{Approver: who, Identity: arn, Decision: d, Comment: comment, Via: "cli", Override: override}})
+	if voted.Request != nil {
+		r = voted.Request
 	}
-	if why := o.ended(ctx, r, r.Evaluate(now)); why != "" {
-		return fmt.Errorf("%w: %s; nothing was recorded (the suite closes the request within a minute)", approval.ErrHookEnded, why)
-	}
-	r, _, err = approval.Update(ctx, o.Store, key, etag, r, func(n *approval.Request) error {
-		return n.Cast(approval.Vote{Approver: who, Identity: arn, Decision: d, Comment: comment, Via: "cli", Override: override}, now)
-	})
 	if e := approval.VoteError(err); e != nil {
 		return refusals[e](refused{err: err, req: r, who: who, identity: arn, now: now})
 	}
@@ -379,19 +374,42 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 	case r.Outcome == approval.Pending:
 	case r.Pause == nil:
 		fmt.Fprintln(o.Out, "the hook answers on its next call")
-	case o.Settler == nil:
+	case errors.Is(voted.SettleErr, errNoSettler):
 		fmt.Fprintln(o.Out, cmp.Or(o.SweepNote, fmt.Sprintf("the suite's sweep tells ECS within a minute (set %s to have the suite tell it at once)", config.EnvApprovalHook)))
-	default:
-		// A PAUSE request: the suite tells ECS now, as after a vote on the
-		// page. The vote stands whatever this caller may do.
-		v, err := o.Settler.Settle(ctx, key)
-		if err != nil {
-			fmt.Fprintf(o.Out, "ECS: not told by this command (%s); the suite's sweep tells it within a minute\n", hook.OneLine(err.Error()))
-			return nil
-		}
-		fmt.Fprintf(o.Out, "ECS: %s\n", v.Reason)
+	case voted.SettleErr != nil:
+		// The vote stands whatever this caller may do.
+		fmt.Fprintf(o.Out, "ECS: not told by this command (%s); the suite's sweep tells it within a minute\n", hook.OneLine(voted.SettleErr.Error()))
+	case voted.Told != nil:
+		fmt.Fprintf(o.Out, "ECS: %s\n", voted.Told.Reason)
 	}
 	return nil
+}
+
+// errNoSettler: the CLI was given no way to have the suite settle a
+// request (GATEHOUSE_APPROVAL_HOOK unset).
+var errNoSettler = errors.New("no settler")
+
+// cliPause is the CLI's view of a PAUSE request's hook: ECS read with the
+// caller's rights (the suite closes a request whose hook ended), and the
+// settle left to the suite's approval hook, never the caller's rights.
+type cliPause struct{ o *Operator }
+
+func (p cliPause) CheckPause(ctx context.Context, key string) (*approval.Request, error) {
+	r, _, err := p.o.load(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if why := p.o.ended(ctx, r, r.Evaluate(p.o.Now())); why != "" {
+		return r, fmt.Errorf("%w: %s", approval.ErrHookEnded, why)
+	}
+	return r, nil
+}
+
+func (p cliPause) Settle(ctx context.Context, key string) (approval.Verdict, error) {
+	if p.o.Settler == nil {
+		return approval.Verdict{}, errNoSettler
+	}
+	return p.o.Settler.Settle(ctx, key)
 }
 
 // refused is a vote the request refused.
@@ -430,6 +448,14 @@ var refusals = map[error]func(refused) error{
 	},
 	approval.ErrDeployerPending: func(v refused) error { return fmt.Errorf("%w; nothing was recorded", v.err) },
 	approval.ErrDeployerUnknown: func(v refused) error { return fmt.Errorf("%w; nothing was recorded", v.err) },
+	approval.ErrSuperseded:      func(v refused) error { return fmt.Errorf("%w; nothing was recorded", v.err) },
+	approval.ErrDeploymentOver:  func(v refused) error { return fmt.Errorf("%w; nothing was recorded", v.err) },
+	approval.ErrHookEnded: func(v refused) error {
+		return fmt.Errorf("%w; nothing was recorded (the suite closes the request within a minute)", v.err)
+	},
+	approval.ErrInconsistent: func(v refused) error {
+		return fmt.Errorf("%w; nothing was recorded (gatehouse status shows it)", v.err)
+	},
 }
 
 // identityAccount returns the account of an IAM or STS ARN, or "".

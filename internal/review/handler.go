@@ -154,10 +154,11 @@ func (e *errPage) Error() string { return e.msg }
 
 // Words for refusals. A bad token learns nothing about why.
 const (
-	msgInvalid     = "This review link is not valid. Open the link from your most recent gatehouse email."
-	msgExpired     = "This review link has expired."
-	msgSuperseded  = "This review link belongs to an earlier approval request for this deployment and no longer works. Use the link from the most recent email."
-	msgUnavailable = "The review service cannot reach its state right now. Nothing was recorded. Please try again in a minute."
+	msgInvalid      = "This review link is not valid. Open the link from your most recent gatehouse email."
+	msgExpired      = "This review link has expired."
+	msgSuperseded   = "This review link belongs to an earlier approval request for this deployment and no longer works. Use the link from the most recent email."
+	msgUnavailable  = "The review service cannot reach its state right now. Nothing was recorded. Please try again in a minute."
+	msgInconsistent = "This approval request's stored record is inconsistent, so nothing can be decided here, and the deployment will not go on. Nothing was recorded; ask the platform team to inspect it."
 )
 
 // load verifies tok and reads the request it is for. With askECS, for an
@@ -201,7 +202,7 @@ func (h *Handler) load(ctx context.Context, tok string, askECS bool) (*loaded, e
 	}
 	if err := req.Check(); err != nil {
 		h.logError(ctx, "load approval", err)
-		return nil, &errPage{http.StatusConflict, "This approval request's stored record is inconsistent, so nothing can be decided here, and the deployment will not go on. Nothing was recorded; ask the platform team to inspect it."}
+		return nil, &errPage{http.StatusConflict, msgInconsistent}
 	}
 	if c.Approver != "" && !req.IsApprover(c.Approver) || c.Approver == "" && !req.Shared() {
 		return nil, &errPage{http.StatusForbidden, msgInvalid}
@@ -285,29 +286,11 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := r.PostForm.Get("token")
-	l, err := h.load(ctx, tok, true)
+	// ECS is asked by the vote itself.
+	l, err := h.load(ctx, tok, false)
 	if err != nil {
 		h.refuse(w, r, err)
 		return
-	}
-	if l.over != "" {
-		h.page(w, r, http.StatusConflict, h.requestPage(l, tok, overText(l.over)+" Your vote was not recorded."))
-		return
-	}
-	if l.req.Pause != nil && h.Settler != nil {
-		// ECS is asked before every vote: a hook someone else ended
-		// closes the request, and takes no vote.
-		req, err := h.Settler.CheckPause(ctx, l.key)
-		if errors.Is(err, approval.ErrHookEnded) {
-			l.req, l.ended = req, ""
-			h.page(w, r, http.StatusConflict, h.requestPage(l, tok, "This approval request is closed: "+req.Summary(req.Outcome)+". Your vote was not recorded."))
-			return
-		}
-		if err != nil {
-			h.logError(ctx, "check the paused hook", err)
-			h.fail(w, r, http.StatusServiceUnavailable, msgUnavailable)
-			return
-		}
 	}
 	// "override" is an approval given as an emergency override of a freeze.
 	raw := r.PostForm.Get("decision")
@@ -320,11 +303,10 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		h.page(w, r, http.StatusBadRequest, h.requestPage(l, tok, "Choose Approve or Reject. Nothing was recorded."))
 		return
 	}
-	comment := clean(r.PostForm.Get("comment"), approval.MaxCommentLen)
 	vote := approval.Vote{
 		Approver:  l.claims.Approver,
 		Decision:  decision,
-		Comment:   comment,
+		Comment:   clean(r.PostForm.Get("comment"), approval.MaxCommentLen),
 		Via:       "link",
 		SourceIP:  sourceIP(r),
 		UserAgent: clean(r.UserAgent(), 256),
@@ -340,19 +322,22 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		vote.Via = "shared-link"
 	}
 	now := h.Now()
-	req, err := h.cast(ctx, l, vote, now)
-	l.req = req
-	var ep *errPage
+	voted, err := h.ballots().Vote(ctx, approval.Ballot{Key: l.key, RequestID: l.claims.Request, Vote: vote, Read: &approval.Stored{Request: l.req, ETag: l.etag}})
+	if voted.Request != nil {
+		l.req = voted.Request
+	}
 	switch {
 	case err == nil:
-		l.req = h.recorded(ctx, l, req, decision)
 		h.page(w, r, http.StatusOK, h.requestPage(l, tok, recordedText(l.req, decision)))
-	case errors.As(err, &ep):
-		h.refuse(w, r, err)
 	case approval.VoteError(err) != nil:
-		status, msg := refusals[approval.VoteError(err)](refused{req: req, vote: vote, now: now})
-		if status == http.StatusForbidden {
-			// Nothing of the request is shown to someone not asked.
+		var over *approval.DeploymentOver
+		if errors.As(err, &over) {
+			l.over = over.Status
+		}
+		status, msg := refusals[approval.VoteError(err)](refused{err: err, req: l.req, vote: vote, now: now})
+		if status == http.StatusForbidden || status == http.StatusGone {
+			// Nothing of the request is shown to someone not asked, or
+			// for a request the link is not for.
 			h.fail(w, r, status, msg)
 			return
 		}
@@ -366,8 +351,22 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// ballots is the door the page's votes go through, with the page's view of
+// ECS.
+func (h *Handler) ballots() *approval.Ballots {
+	b := &approval.Ballots{Store: h.Store, Now: h.Now, Log: h.log()}
+	if h.Deployments != nil {
+		b.Deployments = h.Deployments
+	}
+	if h.Settler != nil {
+		b.Pause = h.Settler
+	}
+	return b
+}
+
 // refused is a vote the request refused.
 type refused struct {
+	err  error
 	req  *approval.Request
 	vote approval.Vote
 	now  time.Time
@@ -409,78 +408,24 @@ var refusals = map[error]func(refused) (int, string){
 	approval.ErrDeployerPending: func(refused) (int, string) {
 		return http.StatusConflict, "Who started this deployment is not known yet (CloudTrail delivers events minutes late), and the suite lets approvals count only once it is. Nothing was recorded; open the link again in a few minutes."
 	},
+	approval.ErrSuperseded: func(refused) (int, string) {
+		return http.StatusGone, msgSuperseded
+	},
+	approval.ErrDeploymentOver: func(v refused) (int, string) {
+		var over *approval.DeploymentOver
+		status := "over"
+		if errors.As(v.err, &over) {
+			status = over.Status
+		}
+		return http.StatusConflict, overText(status) + " Your vote was not recorded."
+	},
+	approval.ErrHookEnded: func(v refused) (int, string) {
+		return http.StatusConflict, "This approval request is closed: " + v.req.Summary(v.req.Outcome) + ". Your vote was not recorded."
+	},
+	approval.ErrInconsistent: func(refused) (int, string) {
+		return http.StatusConflict, msgInconsistent
+	},
 }
-
-// cast records vote on the request l loaded, conditionally on what was
-// read. A vote refused for want of the deployer, on a PAUSE request, which
-// nothing polls, moves the request on first (a due lookup of who started
-// the deployment) and is cast again.
-func (h *Handler) cast(ctx context.Context, l *loaded, vote approval.Vote, now time.Time) (*approval.Request, error) {
-	cast := func(n *approval.Request) error {
-		if n.ID != l.claims.Request {
-			return &errPage{http.StatusGone, msgSuperseded}
-		}
-		return n.Cast(vote, now)
-	}
-	req, _, err := approval.Update(ctx, h.Store, l.key, l.etag, l.req, cast)
-	if !errors.Is(err, approval.ErrDeployerPending) || req.Pause == nil || h.Settler == nil {
-		return req, err
-	}
-	if _, serr := h.Settler.Settle(ctx, l.key); serr != nil {
-		return req, err
-	}
-	fresh, gerr := h.Store.Get(ctx, l.key)
-	if gerr != nil {
-		return req, err
-	}
-	fr, derr := approval.Decode(fresh.Body)
-	if derr != nil {
-		return req, err
-	}
-	req, _, err = approval.Update(ctx, h.Store, l.key, fresh.ETag, fr, cast)
-	return req, err
-}
-
-// recorded logs a recorded vote and, when it decided a request that holds
-// an ECS PAUSE hook, ends the hook's wait: ECS goes on (or rolls back) now.
-// It returns the request as it then stands.
-func (h *Handler) recorded(ctx context.Context, l *loaded, req *approval.Request, decision approval.Decision) *approval.Request {
-	h.log().InfoContext(ctx, "vote recorded", "deployment_arn", req.DeploymentARN, "stage", string(req.Stage),
-		"decision", string(decision), "outcome", string(req.Outcome))
-	if req.Outcome == approval.Pending || req.Pause == nil || h.Settler == nil {
-		return req
-	}
-	if _, err := h.Settler.Settle(ctx, l.key); err != nil {
-		h.logError(ctx, "end the paused hook's wait", err)
-	}
-	// Another caller (the sweep) may be telling ECS right now: what ECS
-	// said is worth a short wait, so the voter reads it.
-	for i := 0; ; i++ {
-		obj, err := h.Store.Get(ctx, l.key)
-		if err != nil {
-			return req
-		}
-		fresh, err := approval.Decode(obj.Body)
-		if err != nil {
-			return req
-		}
-		if p := fresh.Pause; i == telling || p == nil || p.Done != nil || p.Claimed == nil {
-			return fresh
-		}
-		select {
-		case <-ctx.Done():
-			return fresh
-		case <-time.After(tellingPoll):
-		}
-	}
-}
-
-// While another caller tells ECS, the page re-reads the request up to
-// telling times, tellingPoll apart.
-const (
-	telling     = 8
-	tellingPoll = 250 * time.Millisecond
-)
 
 func recordedText(r *approval.Request, d approval.Decision) string {
 	if r.Pause != nil && r.Outcome != approval.Pending {
