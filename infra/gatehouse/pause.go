@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/layout"
 )
 
 // ApprovalMode is how the approval gate holds a deployment.
@@ -110,13 +111,13 @@ func (s *Suite) newPauseMode(c constructs.Construct, g *grants) {
 	}
 	s.ApprovalHook.AddToRolePolicy(allow("ReadServiceSettings", []string{"ecs:ListTagsForResource"}, g.services))
 	s.ApprovalHook.AddToRolePolicy(allow("OpenPauseIndex", []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
-		s.Bucket.ArnForObjects(jsii.String(approval.PauseIndexPrefix+"*"))))
+		s.Bucket.ArnForObjects(jsii.String(layout.PauseIndex+"*"))))
 	s.ApprovalAPI.AddToRolePolicy(allow("AnnounceDecisions", []string{"sns:Publish"}, s.Topic.TopicArn()))
 	s.ApprovalAPI.AddToRolePolicy(allow("WatchAlarms", []string{"cloudwatch:DescribeAlarms"}, jsii.String("*")))
 	s.ApprovalAPI.AddEnvironment(jsii.String(config.EnvTopicARN), s.Topic.TopicArn(), nil)
 	stack := g.stack
 	suppressWildcards(s.ApprovalHook.Role(), []nagWildcard{
-		{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + approval.PauseIndexPrefix + "*", "One marker per open PAUSE request, keyed by deployment under the pauses/open/ prefix, for the sweep; the prefix is the narrowest scope."},
+		{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + layout.PauseIndex + "*", "One marker per open PAUSE request, keyed by deployment under the pauses/open/ prefix, for the sweep; the prefix is the narrowest scope."},
 	})
 	suppressWildcards(s.ApprovalAPI.Role(), []nagWildcard{
 		{"Resource::*", "cloudwatch:DescribeAlarms: the alarms a decided PAUSE request still watches (abortOnAlarms) are named by each service at run time, and DescribeAlarms returns composite alarms only to a caller allowed it on Resource \"*\". It reads alarm states only."},

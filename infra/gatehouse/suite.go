@@ -25,13 +25,14 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/layout"
 )
 
-// State prefixes in the bucket: approval requests, and the smoke and bake
-// reports the approval page shows.
+// State prefixes in the bucket (package layout owns them): approval
+// requests, and the smoke and bake reports the approval page shows.
 const (
-	ApprovalsPrefix = "approvals/"
-	ReportsPrefix   = "reports/"
+	ApprovalsPrefix = layout.Approvals
+	ReportsPrefix   = layout.Reports
 )
 
 // Defaults of SuiteProps.

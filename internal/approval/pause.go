@@ -9,10 +9,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/layout"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -378,7 +378,7 @@ func (g *Gate) settle(ctx context.Context, key string, obj store.Object) (Verdic
 // SettlePause is Settle for the CLI's settle event: only for the request
 // of a PAUSE hook, at a key under KeyPrefix; anything else is refused.
 func (g *Gate) SettlePause(ctx context.Context, key string) (Verdict, error) {
-	if !strings.HasPrefix(key, KeyPrefix) || !strings.HasSuffix(key, ".json") || strings.Contains(key, "..") {
+	if !layout.IsRequest(key) {
 		return Verdict{}, fmt.Errorf("settle %q: not an approval request's key", key)
 	}
 	obj, err := g.Store.Get(ctx, key)

@@ -18,6 +18,7 @@ import (
 	"unicode"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/layout"
 )
 
 // SchemaVersion is the version of the stored request document: 1, or 2
@@ -36,8 +37,9 @@ const (
 	SchemaVersion3 = 3
 )
 
-// KeyPrefix is where approval requests live in the state bucket.
-const KeyPrefix = "approvals/"
+// KeyPrefix is where approval requests live in the state bucket
+// (package layout).
+const KeyPrefix = layout.Approvals
 
 // Key returns the state-bucket key of the approval request for one deployment
 // and stage: readable, and listable by account, region, cluster and service.
@@ -48,11 +50,7 @@ func Key(d hook.DeploymentARN, stage hook.Stage) string {
 // GateKey is Key for a named gate: two approval hooks at one stage (say,
 // security and product) keep separate requests when each has a gate name.
 func GateKey(d hook.DeploymentARN, stage hook.Stage, gate string) string {
-	name := string(stage)
-	if gate != "" {
-		name += "." + gate
-	}
-	return fmt.Sprintf("%s%s/%s/%s/%s/%s/%s.json", KeyPrefix, d.Account, d.Region, d.Cluster, d.Service, d.ID, name)
+	return layout.Request(d, stage, gate)
 }
 
 // Outcome is the state of an approval request.

@@ -10,10 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/layout"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -31,7 +31,7 @@ type Index interface {
 // PauseIndexPrefix holds one marker per open PAUSE request, named as the
 // request is under KeyPrefix: the sweep lists them, not every request ever
 // made.
-const PauseIndexPrefix = "pauses/open/"
+const PauseIndexPrefix = layout.PauseIndex
 
 // marker is a marker's body: what the sweep needs to open the request
 // itself, should every delivery of the event have failed.
@@ -43,7 +43,7 @@ type marker struct {
 }
 
 func markerKey(key string) string {
-	return PauseIndexPrefix + strings.TrimPrefix(key, KeyPrefix)
+	return layout.PauseMarker(key)
 }
 
 // UnconfirmedFor is how long the sweep asks ECS again about an event it
@@ -124,7 +124,7 @@ func (g *Gate) Sweep(ctx context.Context, settings Settings) (Swept, error) {
 // sweepOne moves on the request of marker m, and removes the marker once
 // ECS was told (or the hook waits no more). ended reports the removal.
 func (g *Gate) sweepOne(ctx context.Context, m string, settings Settings) (ended bool, err error) {
-	key := KeyPrefix + strings.TrimPrefix(m, PauseIndexPrefix)
+	key := layout.RequestOfMarker(m)
 	obj, err := g.Store.Get(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return g.reopen(ctx, m, key, settings)

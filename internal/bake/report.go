@@ -1,31 +1,31 @@
 package bake
 
 import (
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/layout"
 )
 
 // ReportVersion is the version of the stored report document.
 const ReportVersion = 1
 
-// ReportPrefix is where verdict reports live in the state bucket.
-const ReportPrefix = "reports/"
+// ReportPrefix is where verdict reports live in the state bucket
+// (package layout).
+const ReportPrefix = layout.Reports
 
 // Key returns the state-bucket key of the bake report for one deployment
 // and stage: reports/ACCOUNT/REGION/CLUSTER/SERVICE/DEPLOYMENT-ID/bake-STAGE.json,
 // beside the reports of the other hooks of the same deployment.
 func Key(d hook.DeploymentARN, stage hook.Stage) string {
-	return fmt.Sprintf("%s%s/%s/%s/%s/%s/bake-%s.json", ReportPrefix, d.Account, d.Region, d.Cluster, d.Service, d.ID, stage)
+	return layout.BakeReport(d, stage)
 }
 
 // StartKey returns the state-bucket key of the start marker of the bake
 // run for one deployment and stage, beside its report (Key):
 // reports/ACCOUNT/REGION/CLUSTER/SERVICE/DEPLOYMENT-ID/bake-STAGE.start.json.
 func StartKey(d hook.DeploymentARN, stage hook.Stage) string {
-	return strings.TrimSuffix(Key(d, stage), ".json") + ".start.json"
+	return layout.BakeStart(d, stage)
 }
 
 // Report is a bake's final verdict with its numbers, written once to the

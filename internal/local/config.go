@@ -308,71 +308,81 @@ func (c Config) Validate() error {
 	pauseHooks := 0
 	for i, h := range c.Hooks {
 		at := fmt.Sprintf("hooks[%d]", i)
-		switch h.Function {
-		case FnApproval, FnSmoke, FnBake:
-		default:
-			errs = append(errs, fmt.Errorf("%s.function: %q, want %s, %s or %s", at, h.Function, FnApproval, FnSmoke, FnBake))
-		}
-		if len(h.Stages) == 0 {
-			errs = append(errs, fmt.Errorf("%s.stages: at least one stage", at))
-		}
-		for _, s := range h.Stages {
-			if !s.Valid() {
-				errs = append(errs, fmt.Errorf("%s.stages: %q is not a hookable stage", at, s))
-			}
-			if s == hook.StageReconcileService {
-				errs = append(errs, fmt.Errorf("%s.stages: RECONCILE_SERVICE runs only when several revisions are active, which never happens locally", at))
-			}
-		}
-		if len(h.HookDetails) > 0 && !strings.HasPrefix(strings.TrimSpace(string(h.HookDetails)), "{") {
-			errs = append(errs, fmt.Errorf("%s.hookDetails: want an object", at))
-		}
-		if h.Timeout != "" {
-			limit, kind := hook.MaxHookTimeout(h.TargetType == "PAUSE"), "a Lambda hook; a PAUSE hook (approvalMode: pause) waits up to 336h"
-			if h.TargetType == "PAUSE" {
-				kind = "a PAUSE hook"
-			}
-			if d, err := time.ParseDuration(h.Timeout); err != nil || d < hook.MinTimeout || d > limit || d%time.Minute != 0 {
-				errs = append(errs, fmt.Errorf("%s.timeout: %q, want whole minutes from %s to %s, the most ECS allows %s", at, h.Timeout, hook.FormatDuration(hook.MinTimeout), hook.FormatDuration(limit), kind))
-			}
-		}
-		if h.Function == FnApproval {
-			err := h.checkExpiry()
-			if h.TargetType != "PAUSE" {
-				err = cmp.Or(lambdaApproval(h.HookDetails), err)
-			}
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s.%w", at, err))
-			}
-		}
-		if err := h.checkDetails(); err != nil {
-			msg := hook.OneLine(err.Error())
-			for _, p := range []string{"hookDetails: ", "tags: "} {
-				msg = strings.TrimPrefix(msg, p)
-			}
-			if !strings.HasPrefix(msg, "hookDetails.") {
-				msg = "hookDetails: " + msg
-			}
-			errs = append(errs, fmt.Errorf("%s.%s (the %s would answer FAILED and roll every deployment back)", at, msg, h.Function))
-		}
-		if h.TargetType != "" && h.TargetType != "AWS_LAMBDA" && !(h.TargetType == "PAUSE" && h.Function == FnApproval) {
-			errs = append(errs, fmt.Errorf("%s.targetType: %q, want AWS_LAMBDA, or PAUSE for %s", at, h.TargetType, FnApproval))
-		}
+		errs = append(errs, h.problems(at)...)
 		if h.TargetType == "PAUSE" {
-			for _, st := range h.Stages {
-				if !slices.Contains(PauseStages, st) {
-					errs = append(errs, fmt.Errorf("%s.stages: ECS allows a PAUSE hook only at %v, not at %s", at, PauseStages, st))
-				}
-			}
 			if pauseHooks++; pauseHooks == 2 {
 				errs = append(errs, fmt.Errorf("%s.targetType: a second PAUSE approval hook: the service's gatehouse: tags hold one hook's settings (list its stages in one hook)", at))
 			}
 		}
-		if h.OnTimeout != "" && h.OnTimeout != simulator.TimeoutRollback && h.OnTimeout != simulator.TimeoutContinue {
-			errs = append(errs, fmt.Errorf("%s.onTimeout: %q, want ROLLBACK or CONTINUE", at, h.OnTimeout))
-		}
 	}
 	return errors.Join(errs...)
+}
+
+// problems reports every problem of hook entry h, at is where it is in the
+// file (hooks[i]).
+func (h HookConfig) problems(at string) []error {
+	var errs []error
+	switch h.Function {
+	case FnApproval, FnSmoke, FnBake:
+	default:
+		errs = append(errs, fmt.Errorf("%s.function: %q, want %s, %s or %s", at, h.Function, FnApproval, FnSmoke, FnBake))
+	}
+	if len(h.Stages) == 0 {
+		errs = append(errs, fmt.Errorf("%s.stages: at least one stage", at))
+	}
+	for _, s := range h.Stages {
+		if !s.Valid() {
+			errs = append(errs, fmt.Errorf("%s.stages: %q is not a hookable stage", at, s))
+		}
+		if s == hook.StageReconcileService {
+			errs = append(errs, fmt.Errorf("%s.stages: RECONCILE_SERVICE runs only when several revisions are active, which never happens locally", at))
+		}
+	}
+	if len(h.HookDetails) > 0 && !strings.HasPrefix(strings.TrimSpace(string(h.HookDetails)), "{") {
+		errs = append(errs, fmt.Errorf("%s.hookDetails: want an object", at))
+	}
+	if h.Timeout != "" {
+		limit, kind := hook.MaxHookTimeout(h.TargetType == "PAUSE"), "a Lambda hook; a PAUSE hook (approvalMode: pause) waits up to 336h"
+		if h.TargetType == "PAUSE" {
+			kind = "a PAUSE hook"
+		}
+		if d, err := time.ParseDuration(h.Timeout); err != nil || d < hook.MinTimeout || d > limit || d%time.Minute != 0 {
+			errs = append(errs, fmt.Errorf("%s.timeout: %q, want whole minutes from %s to %s, the most ECS allows %s", at, h.Timeout, hook.FormatDuration(hook.MinTimeout), hook.FormatDuration(limit), kind))
+		}
+	}
+	if h.Function == FnApproval {
+		err := h.checkExpiry()
+		if h.TargetType != "PAUSE" {
+			err = cmp.Or(lambdaApproval(h.HookDetails), err)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s.%w", at, err))
+		}
+	}
+	if err := h.checkDetails(); err != nil {
+		msg := hook.OneLine(err.Error())
+		for _, p := range []string{"hookDetails: ", "tags: "} {
+			msg = strings.TrimPrefix(msg, p)
+		}
+		if !strings.HasPrefix(msg, "hookDetails.") {
+			msg = "hookDetails: " + msg
+		}
+		errs = append(errs, fmt.Errorf("%s.%s (the %s would answer FAILED and roll every deployment back)", at, msg, h.Function))
+	}
+	if h.TargetType != "" && h.TargetType != "AWS_LAMBDA" && !(h.TargetType == "PAUSE" && h.Function == FnApproval) {
+		errs = append(errs, fmt.Errorf("%s.targetType: %q, want AWS_LAMBDA, or PAUSE for %s", at, h.TargetType, FnApproval))
+	}
+	if h.TargetType == "PAUSE" {
+		for _, st := range h.Stages {
+			if !slices.Contains(PauseStages, st) {
+				errs = append(errs, fmt.Errorf("%s.stages: ECS allows a PAUSE hook only at %v, not at %s", at, PauseStages, st))
+			}
+		}
+	}
+	if h.OnTimeout != "" && h.OnTimeout != simulator.TimeoutRollback && h.OnTimeout != simulator.TimeoutContinue {
+		errs = append(errs, fmt.Errorf("%s.onTimeout: %q, want ROLLBACK or CONTINUE", at, h.OnTimeout))
+	}
+	return errs
 }
 
 // checkDetails reads h's hookDetails with its function's own decoder over

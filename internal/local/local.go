@@ -35,6 +35,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/layout"
 	"github.com/gatehouse-dev/gatehouse/internal/review"
 	"github.com/gatehouse-dev/gatehouse/internal/s3local"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
@@ -610,8 +611,7 @@ func (l *Local) requests(ctx context.Context, arn string, stage hook.Stage) []*a
 	if err != nil {
 		return nil
 	}
-	prefix := strings.TrimSuffix(approval.Key(d, stage), ".json")
-	keys, err := l.Store.List(ctx, prefix, 10)
+	keys, err := l.Store.List(ctx, layout.Requests(d)+string(stage), 10)
 	if err != nil {
 		return nil
 	}

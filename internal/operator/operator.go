@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/layout"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -200,16 +201,14 @@ func (o *Operator) find(ctx context.Context, deployment string, sel Selector) (s
 	if sel.Stage != "" && !stage.Valid() {
 		return "", fmt.Errorf("--stage %q is not a hookable stage", sel.Stage)
 	}
-	prefix := strings.TrimSuffix(approval.Key(d, "X"), "X.json")
-	keys, err := o.Store.List(ctx, prefix, 0)
+	keys, err := o.Store.List(ctx, layout.Requests(d), 0)
 	if err != nil {
 		return "", fmt.Errorf("find approval request: %w", err)
 	}
 	var match []string
 	for _, k := range keys {
-		name := strings.TrimSuffix(strings.TrimPrefix(k, prefix), ".json")
-		st, gate, _ := strings.Cut(name, ".")
-		if (sel.Stage == "" || hook.Stage(st) == stage) && (sel.Gate == "" || gate == sel.Gate) {
+		st, gate, ok := layout.RequestName(d, k)
+		if ok && (sel.Stage == "" || st == stage) && (sel.Gate == "" || gate == sel.Gate) {
 			match = append(match, k)
 		}
 	}

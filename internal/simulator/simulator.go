@@ -712,35 +712,9 @@ func (s *Simulator) runHook(ctx context.Context, d *Deployment, stage hook.Stage
 		if err != nil {
 			return err
 		}
-		called := s.Clock.Now()
-		res, err := h.Invoke(ctx, payload)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if took := s.Clock.Now().Sub(called); err == nil && h.FunctionTimeout > 0 && took > h.FunctionTimeout {
-			// Lambda ends the invocation at the function's timeout: to ECS
-			// that is a function error, whatever the function would have
-			// answered.
-			err = fmt.Errorf("the function timed out after %s (its timeout is %s)", hook.FormatDuration(took), hook.FormatDuration(h.FunctionTimeout))
-		}
-		if err != nil {
-			// A function error is a rollback in ECS.
-			s.emit(d, Event{Stage: stage, Hook: h.Name, Status: "ERROR", Reason: err.Error()})
-			return fmt.Errorf("hook %s at %s: %w", h.Name, stage, err)
-		}
-		s.emit(d, Event{Stage: stage, Hook: h.Name, Status: string(res.HookStatus), Reason: res.Reason, Delay: res.CallBackDelay})
-		switch res.HookStatus {
-		case hook.StatusSucceeded:
-			return nil
-		case hook.StatusFailed:
-			reason := res.Reason
-			if reason == "" {
-				reason = "no reason given"
-			}
-			return fmt.Errorf("hook %s failed at %s: %s", h.Name, stage, reason)
-		case hook.StatusInProgress:
-		default:
-			return fmt.Errorf("hook %s at %s answered an invalid status %q", h.Name, stage, res.HookStatus)
+		res, done, err := s.call(ctx, d, stage, h, payload)
+		if done || err != nil {
+			return err
 		}
 		details, err = s.Behaviour.next(h.Details, details, res.HookDetails)
 		if err != nil {
@@ -770,6 +744,43 @@ func (s *Simulator) runHook(ctx context.Context, d *Deployment, stage hook.Stage
 			return err
 		}
 	}
+}
+
+// call invokes the Lambda hook h once with payload, as ECS does, and tells
+// what it answered: done with a nil error for SUCCEEDED, an error for
+// FAILED, a function error (a timeout included) or an invalid answer, and
+// neither for IN_PROGRESS.
+func (s *Simulator) call(ctx context.Context, d *Deployment, stage hook.Stage, h Hook, payload []byte) (hook.Response, bool, error) {
+	called := s.Clock.Now()
+	res, err := h.Invoke(ctx, payload)
+	if ctx.Err() != nil {
+		return res, true, ctx.Err()
+	}
+	if took := s.Clock.Now().Sub(called); err == nil && h.FunctionTimeout > 0 && took > h.FunctionTimeout {
+		// Lambda ends the invocation at the function's timeout: to ECS
+		// that is a function error, whatever the function would have
+		// answered.
+		err = fmt.Errorf("the function timed out after %s (its timeout is %s)", hook.FormatDuration(took), hook.FormatDuration(h.FunctionTimeout))
+	}
+	if err != nil {
+		// A function error is a rollback in ECS.
+		s.emit(d, Event{Stage: stage, Hook: h.Name, Status: "ERROR", Reason: err.Error()})
+		return res, true, fmt.Errorf("hook %s at %s: %w", h.Name, stage, err)
+	}
+	s.emit(d, Event{Stage: stage, Hook: h.Name, Status: string(res.HookStatus), Reason: res.Reason, Delay: res.CallBackDelay})
+	switch res.HookStatus {
+	case hook.StatusSucceeded:
+		return res, true, nil
+	case hook.StatusFailed:
+		reason := res.Reason
+		if reason == "" {
+			reason = "no reason given"
+		}
+		return res, true, fmt.Errorf("hook %s failed at %s: %s", h.Name, stage, reason)
+	case hook.StatusInProgress:
+		return res, false, nil
+	}
+	return res, true, fmt.Errorf("hook %s at %s answered an invalid status %q", h.Name, stage, res.HookStatus)
 }
 
 // Payload builds the request ECS sends to a hook at stage, with the weights

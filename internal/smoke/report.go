@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/layout"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -107,15 +108,16 @@ const (
 	ExtText = "txt"
 )
 
-// ReportPrefix is the key prefix of every report in the state bucket.
-const ReportPrefix = "reports/"
+// ReportPrefix is the key prefix of every report in the state bucket
+// (package layout).
+const ReportPrefix = layout.Reports
 
 // ReportKey returns the key of the smoke report for a deployment and stage,
 // with extension ext (ExtJSON or ExtText):
 // reports/<account>/<region>/<cluster>/<service>/<deployment-id>/smoke-<STAGE>.<ext>.
 // The segments come from a parsed ARN and are safe in a key.
 func ReportKey(d hook.DeploymentARN, stage hook.Stage, ext string) string {
-	return fmt.Sprintf("%s%s/%s/%s/%s/%s/smoke-%s.%s", ReportPrefix, d.Account, d.Region, d.Cluster, d.Service, d.ID, stage, ext)
+	return layout.SmokeReport(d, stage, ext)
 }
 
 // ReportReader reads reports. *store.S3 and *store.Memory satisfy it.
