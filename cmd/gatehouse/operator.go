@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -31,12 +30,12 @@ import (
 // newDeployments makes the ECS reader that tells whether a deployment still
 // waits; tests replace it.
 var newDeployments = func(cfg aws.Config, getenv func(string) string) *ecsdeploy.Reader {
-	return ecsdeploy.New(ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) }))
+	return ecsdeploy.New(ecsdeploy.NewClient(cfg, getenv))
 }
 
 // newPauses reads PAUSE hooks' states; tests replace it.
 var newPauses = func(cfg aws.Config, getenv func(string) string) operator.PauseStates {
-	return approvalparts.ECSPauses{API: ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })}
+	return approvalparts.ECSPauses{API: ecsdeploy.NewClient(cfg, getenv)}
 }
 
 // newIdentity makes the STS client; tests replace it.

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
@@ -28,7 +28,7 @@ type deploymentsAPI interface {
 
 // newECS makes the ECS client for rollback; tests replace it.
 var newECS = func(cfg aws.Config, getenv func(string) string) deploymentsAPI {
-	return ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })
+	return ecsdeploy.NewClient(cfg, getenv)
 }
 
 // stdin is where the confirmation is read; tests replace it.

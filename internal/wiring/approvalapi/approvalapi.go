@@ -7,9 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
@@ -49,7 +46,7 @@ type Clients struct {
 // AWS returns the AWS clients for env, honouring the endpoint variables of
 // getenv (awsenv).
 func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalAPI, log *slog.Logger) Clients {
-	ecsClient := ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })
+	ecsClient := ecsdeploy.NewClient(aws, getenv)
 	c := Clients{
 		S3:   awsenv.NewS3(aws, getenv),
 		ECS:  ecsdeploy.New(ecsClient),
@@ -60,8 +57,8 @@ func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalAPI, log
 	if env.TopicARN != "" {
 		// Pause mode: the deciding vote continues the deployment at once.
 		c.Pauses = approvalparts.ECSPauses{API: ecsClient}
-		c.Notifier = notify.New(sns.NewFromConfig(aws, func(o *sns.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.SNS) }), env.TopicARN)
-		c.Alarms = cwmetrics.New(cloudwatch.NewFromConfig(aws, func(o *cloudwatch.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.CloudWatch) }))
+		c.Notifier = notify.New(notify.NewClient(aws, getenv), env.TopicARN)
+		c.Alarms = cwmetrics.New(cwmetrics.NewClient(aws, getenv))
 	}
 	return c
 }

@@ -9,13 +9,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
+	gtrail "github.com/gatehouse-dev/gatehouse/internal/cloudtrail"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
@@ -72,11 +69,11 @@ type Clients struct {
 // AWS returns the AWS clients for cfg, honouring the endpoint variables of
 // getenv (awsenv).
 func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalHook, log *slog.Logger) Clients {
-	snsClient := sns.NewFromConfig(aws, func(o *sns.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.SNS) })
-	ecsClient := ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })
+	snsClient := notify.NewClient(aws, getenv)
+	ecsClient := ecsdeploy.NewClient(aws, getenv)
 	var deployers approval.Deployers
 	if env.DeployerLookup {
-		deployers = Trail{cloudtrail.NewFromConfig(aws, func(o *cloudtrail.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.CloudTrail) })}
+		deployers = Trail{gtrail.NewClient(aws, getenv)}
 	}
 	return Clients{
 		Deployers:     deployers,
@@ -86,12 +83,10 @@ func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalHook, lo
 		ECS:           ecsdeploy.New(ecsClient),
 		Pauses:        approvalparts.ECSPauses{API: ecsClient},
 		Tags:          ServiceTags{API: ecsClient},
-		Alarms: cwmetrics.New(cloudwatch.NewFromConfig(aws, func(o *cloudwatch.Options) {
-			o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.CloudWatch)
-		})),
-		Keys: secrets.Source(aws, getenv, env.Signing.SecretARN, env.Signing.Key),
-		Now:  time.Now,
-		Log:  log,
+		Alarms:        cwmetrics.New(cwmetrics.NewClient(aws, getenv)),
+		Keys:          secrets.Source(aws, getenv, env.Signing.SecretARN, env.Signing.Key),
+		Now:           time.Now,
+		Log:           log,
 	}
 }
 

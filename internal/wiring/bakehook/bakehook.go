@@ -9,15 +9,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
 	"github.com/gatehouse-dev/gatehouse/internal/bake"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
+	"github.com/gatehouse-dev/gatehouse/internal/elbv2"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/targetgroups"
@@ -47,10 +45,8 @@ type Clients struct {
 // AWS returns the AWS clients, honouring the endpoint variables of getenv
 // (awsenv).
 func AWS(aws aws.Config, getenv func(string) string, log *slog.Logger) Clients {
-	cw := cwmetrics.New(cloudwatch.NewFromConfig(aws, func(o *cloudwatch.Options) {
-		o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.CloudWatch)
-	}))
-	ecsClient := ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })
+	cw := cwmetrics.New(cwmetrics.NewClient(aws, getenv))
+	ecsClient := ecsdeploy.NewClient(aws, getenv)
 	return Clients{
 		S3:          awsenv.NewS3(aws, getenv),
 		ECS:         ecsdeploy.New(ecsClient),
@@ -59,7 +55,7 @@ func AWS(aws aws.Config, getenv func(string) string, log *slog.Logger) Clients {
 		Expressions: CloudWatch{cw},
 		Locator: Locator{targetgroups.New(
 			ecsClient,
-			elb.NewFromConfig(aws, func(o *elb.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ELBv2) }),
+			elbv2.NewClient(aws, getenv),
 		)},
 		Now: time.Now,
 		Log: log,

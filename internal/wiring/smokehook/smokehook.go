@@ -11,12 +11,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
+	"github.com/gatehouse-dev/gatehouse/internal/elbv2"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/smoke"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -44,10 +43,10 @@ type Clients struct {
 // AWS returns the AWS clients, honouring the endpoint variables of getenv
 // (awsenv).
 func AWS(aws aws.Config, getenv func(string) string, log *slog.Logger) Clients {
-	ecsClient := ecs.NewFromConfig(aws, func(o *ecs.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ECS) })
+	ecsClient := ecsdeploy.NewClient(aws, getenv)
 	finder := testlistener.New(
 		ecsClient,
-		elb.NewFromConfig(aws, func(o *elb.Options) { o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.ELBv2) }),
+		elbv2.NewClient(aws, getenv),
 	)
 	return Clients{
 		S3:         awsenv.NewS3(aws, getenv),
