@@ -8,6 +8,7 @@
 #   make lint    gofmt, go vet, staticcheck
 #   make tools   the pinned test tools (versitygw, Lambda RIE, staticcheck, the CDK CLI and CloudFormation spec)
 #   make browser Debian's current Chromium (150 or newer) for the browser tests
+#   make mutate  mutation testing (gremlins) of the safety-critical packages; a measurement, not in make test
 
 SHELL      := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -23,7 +24,7 @@ LAMBDA_ENV   := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 # change in a poll's latency (docs/performance.md).
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w" -gcflags=all=-l
 
-.PHONY: all build test unit fuzz lint bench tools browser local synth clean
+.PHONY: all build test unit fuzz lint bench tools browser local synth mutate clean
 
 all: build
 
@@ -76,6 +77,10 @@ lint: tools
 bench: tools
 	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 20m ./internal/e2e
 	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 20m ./internal/local
+
+# Mutation testing: a measurement, not part of `make test` (docs/development.md).
+mutate:
+	scripts/mutate.sh
 
 clean:
 	rm -rf build/*.zip $(FUNCTIONS:%=build/%)
