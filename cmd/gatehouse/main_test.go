@@ -188,7 +188,7 @@ func TestOperatorCommands(t *testing.T) {
 	if code, out, errOut := gatehouse(t, e, "list"); code != 0 || !strings.Contains(out, arn) || !strings.Contains(out, "pending, but ECS: ROLLBACK_SUCCESSFUL") {
 		t.Errorf("list = %d %q %q, want both requests, the second marked as over", code, out, errOut)
 	}
-	if code, _, errOut := gatehouse(t, e, "approve", gone); code != 1 || !strings.Contains(errOut, "ECS reports this deployment ROLLBACK_SUCCESSFUL: it no longer waits for this approval; nothing was recorded") {
+	if code, _, errOut := gatehouse(t, e, "approve", gone); code != 1 || !strings.Contains(errOut, "ECS reports this deployment ROLLBACK_SUCCESSFUL: it no longer waits for this approval, and there is nothing to decide. Nothing was recorded.") {
 		t.Errorf("approve of a rolled-back deployment = %d %q, want 1 and why", code, errOut)
 	}
 	if code, out, _ := gatehouse(t, e, "status", gone); code != 0 || !strings.Contains(out, "ECS:         the deployment is ROLLBACK_SUCCESSFUL") {
@@ -205,8 +205,8 @@ func TestOperatorCommands(t *testing.T) {
 	if code, out, errOut := gatehouse(t, e, "approve", arn, "--comment", "checked the canary"); code != 0 || !strings.Contains(out, "approved by alice@example.com") {
 		t.Errorf("approve = %d %q %q", code, out, errOut)
 	}
-	if code, _, errOut := gatehouse(t, e, "reject", arn); code != 1 || !strings.Contains(errOut, "already decided: approved by") {
-		t.Errorf("reject after approval = %d %q, want 1 and 'already decided'", code, errOut)
+	if code, _, errOut := gatehouse(t, e, "reject", arn); code != 1 || !strings.Contains(errOut, "This approval request is closed (approved by") {
+		t.Errorf("reject after approval = %d %q, want 1 and 'closed'", code, errOut)
 	}
 	if code, out, _ := gatehouse(t, e, "status", arn, "--stage", "post_test_traffic_shift"); code != 0 || !strings.Contains(out, `"checked the canary"`) {
 		t.Errorf("status = %d %q", code, out)

@@ -102,9 +102,9 @@ type Ballots struct {
 const statusTimeout = 5 * time.Second
 
 // Vote records b. A refused vote records nothing (a self-approval's
-// refusal is recorded in the audit trail) and returns the refusal: an
-// error of VoteErrors, ErrInconsistent, ErrSuperseded, ErrDeploymentOver or
-// ErrHookEnded, with the request as read, for the channel to say why.
+// refusal is recorded in the audit trail) and returns a *Refusal (its code
+// and its words, wrapping the error of VoteErrors), with the request as
+// read.
 // Other errors are the store's: whether the vote was recorded is then not
 // known, and reading the request tells.
 func (bs *Ballots) Vote(ctx context.Context, b Ballot) (Voted, error) {
@@ -120,22 +120,22 @@ func (bs *Ballots) Vote(ctx context.Context, b Ballot) (Voted, error) {
 		}
 		read = &Stored{Request: r, ETag: obj.ETag}
 	}
-	r := read.Request
+	r, now := read.Request, bs.Now()
 	if b.RequestID != "" && r.ID != b.RequestID {
-		return Voted{Request: r}, ErrSuperseded
+		return Voted{Request: r}, refuse(ErrSuperseded, r, b.Vote, now)
 	}
 	if err := r.Check(); err != nil {
-		return Voted{Request: r}, err
+		return Voted{Request: r}, refuse(err, r, b.Vote, now)
 	}
-	now := bs.Now()
 	if r.Evaluate(now) == Pending {
 		if status := bs.deploymentOver(ctx, r); status != "" {
-			return Voted{Request: r}, &DeploymentOver{Status: status}
+			return Voted{Request: r}, refuse(&DeploymentOver{Status: status}, r, b.Vote, now)
 		}
 		if r.Pause != nil && bs.Pause != nil {
 			checked, err := bs.Pause.CheckPause(ctx, b.Key)
 			if errors.Is(err, ErrHookEnded) {
-				return Voted{Request: cmpRequest(checked, r)}, err
+				checked = cmpRequest(checked, r)
+				return Voted{Request: checked}, refuse(err, checked, b.Vote, now)
 			}
 			if err != nil {
 				return Voted{Request: r}, fmt.Errorf("check the paused hook: %w", err)
@@ -155,7 +155,7 @@ func (bs *Ballots) Vote(ctx context.Context, b Ballot) (Voted, error) {
 		req, err = bs.recast(ctx, b.Key, req, cast, err)
 	}
 	if err != nil {
-		return Voted{Request: req}, err
+		return Voted{Request: req}, refuse(err, req, b.Vote, now)
 	}
 	bs.log().InfoContext(ctx, "vote recorded", "deployment_arn", req.DeploymentARN, "stage", string(req.Stage), "gate", req.Gate,
 		"channel", b.Vote.Via, "decision", string(b.Vote.Decision), "outcome", string(req.Outcome))

@@ -357,8 +357,13 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 	if voted.Request != nil {
 		r = voted.Request
 	}
-	if e := approval.VoteError(err); e != nil {
-		return refusals[e](refused{err: err, req: r, who: who, identity: arn, now: now})
+	if ref := approval.RefusalOf(err); ref != nil {
+		if ref.Code == approval.RefusedAlreadyVoted {
+			// The same decision again: nothing to do, and nothing wrong.
+			fmt.Fprintln(o.Out, ref.Message)
+			return nil
+		}
+		return fmt.Errorf("%w%s", ref, refusalHints[ref.Code])
 	}
 	if err != nil {
 		return err
@@ -411,50 +416,26 @@ func (p cliPause) Settle(ctx context.Context, key string) (approval.Verdict, err
 	return p.o.Settler.Settle(ctx, key)
 }
 
-// refused is a vote the request refused.
-type refused struct {
-	err      error
-	req      *approval.Request
-	who      string
-	identity string
-	now      time.Time
-}
-
-// refusals maps each error a vote can be refused with
-// (approval.VoteErrors) to what the CLI says: the command then exits 1,
-// with nothing recorded.
-var refusals = map[error]func(refused) error{
-	approval.ErrClosed: func(v refused) error {
-		return fmt.Errorf("already decided: %s", v.req.Summary(v.req.Evaluate(v.now)))
-	},
-	approval.ErrAlreadyVoted: func(v refused) error {
-		prev, _ := v.req.VoteOf(v.who)
-		return fmt.Errorf("%s already voted %s at %s", v.who, prev.Decision, prev.At.UTC().Format(time.RFC3339))
-	},
-	approval.ErrAwaitingSmoke: func(v refused) error { return v.err },
-	approval.ErrFrozen: func(v refused) error {
-		return fmt.Errorf("%w: approve with --override --comment REASON", v.err)
-	},
-	approval.ErrOverrideReason: func(v refused) error {
-		return fmt.Errorf("%w: pass --comment REASON", v.err)
-	},
-	approval.ErrNotApprover: func(v refused) error {
-		return fmt.Errorf("%s is not one of the approvers (%s): only they can approve; anyone can reject. "+
-			"To approve from the CLI, sign in as an IAM user or through IAM Identity Center with your approver address as user name", v.identity, strings.Join(v.req.Approvers, ", "))
-	},
-	approval.ErrSelfApproval: func(v refused) error {
-		return fmt.Errorf("%s started this deployment (%s): someone else must approve it; the refusal is recorded", v.who, v.req.StartedBy.Describe())
-	},
-	approval.ErrDeployerPending: func(v refused) error { return fmt.Errorf("%w; nothing was recorded", v.err) },
-	approval.ErrDeployerUnknown: func(v refused) error { return fmt.Errorf("%w; nothing was recorded", v.err) },
-	approval.ErrSuperseded:      func(v refused) error { return fmt.Errorf("%w; nothing was recorded", v.err) },
-	approval.ErrDeploymentOver:  func(v refused) error { return fmt.Errorf("%w; nothing was recorded", v.err) },
-	approval.ErrHookEnded: func(v refused) error {
-		return fmt.Errorf("%w; nothing was recorded (the suite closes the request within a minute)", v.err)
-	},
-	approval.ErrInconsistent: func(v refused) error {
-		return fmt.Errorf("%w; nothing was recorded (gatehouse status shows it)", v.err)
-	},
+// refusalHints add to a refusal's message what to do about it from the
+// CLI, for each refusal code (approval.RefusalCodes): the command then
+// exits 1, with nothing recorded (a repeated vote, already recorded, exits
+// 0).
+var refusalHints = map[string]string{
+	approval.RefusedClosed:       "",
+	approval.RefusedAlreadyVoted: "",
+	approval.RefusedVoteChanged:  "",
+	approval.RefusedNotApprover: " To approve from the CLI, sign in as an IAM user or through IAM Identity Center with your approver address as user name" +
+		" (gatehouse status shows the approvers).",
+	approval.RefusedAwaitingSmoke:   "",
+	approval.RefusedFrozen:          " Approve with --override --comment REASON.",
+	approval.RefusedOverrideReason:  " Pass --comment REASON.",
+	approval.RefusedSelfApproval:    "",
+	approval.RefusedDeployerPending: "",
+	approval.RefusedDeployerUnknown: "",
+	approval.RefusedSuperseded:      "",
+	approval.RefusedDeploymentOver:  "",
+	approval.RefusedHookEnded:       "",
+	approval.RefusedInconsistent:    " gatehouse status shows it.",
 }
 
 // identityAccount returns the account of an IAM or STS ARN, or "".

@@ -80,7 +80,7 @@ func TestOperator(t *testing.T) {
 
 	out.Reset()
 	// An operator who is not an approver cannot approve, but may reject.
-	if err := op.Decide(ctx, arn1, Selector{}, approval.Approve, "", false); err == nil || !strings.Contains(err.Error(), "not one of the approvers") {
+	if err := op.Decide(ctx, arn1, Selector{}, approval.Approve, "", false); err == nil || !strings.Contains(err.Error(), "arn:aws:sts::123456789012:assumed-role/ops/") || !strings.Contains(err.Error(), "is not one of this request's approvers") {
 		t.Errorf("Decide(approve) by a non-approver = %v, want a refusal", err)
 	}
 	if err := op.Decide(ctx, arn2, Selector{}, approval.Reject, "not today", false); err != nil {
@@ -89,8 +89,8 @@ func TestOperator(t *testing.T) {
 	if s := out.String(); !strings.Contains(s, "rejected by arn:aws:sts::123456789012:assumed-role/ops: not today") {
 		t.Errorf("reject output:\n%s", s)
 	}
-	if err := op.Decide(ctx, arn2, Selector{Stage: "POST_TEST_TRAFFIC_SHIFT"}, approval.Approve, "", false); err == nil || !strings.Contains(err.Error(), "already decided: rejected by") {
-		t.Errorf("Decide on a decided request = %v, want 'already decided'", err)
+	if err := op.Decide(ctx, arn2, Selector{Stage: "POST_TEST_TRAFFIC_SHIFT"}, approval.Approve, "", false); err == nil || !strings.Contains(err.Error(), "This approval request is closed (rejected by") {
+		t.Errorf("Decide on a decided request = %v, want 'closed'", err)
 	}
 
 	// Alice, signed in through IAM Identity Center, approves as herself:
@@ -100,8 +100,13 @@ func TestOperator(t *testing.T) {
 	if err := op.Decide(ctx, arn1, Selector{}, approval.Approve, "", false); err != nil {
 		t.Fatal(err)
 	}
-	if err := op.Decide(ctx, arn1, Selector{}, approval.Approve, "", false); err == nil || !strings.Contains(err.Error(), "already voted approve") {
-		t.Errorf("second vote = %v, want 'already voted'", err)
+	// The same vote again is no error: it was recorded.
+	out.Reset()
+	if err := op.Decide(ctx, arn1, Selector{}, approval.Approve, "", false); err != nil || !strings.Contains(out.String(), "Your approve was already recorded at") {
+		t.Errorf("second vote = %v, %q; want no error, and that it was already recorded", err, out.String())
+	}
+	if err := op.Decide(ctx, arn1, Selector{}, approval.Reject, "", false); !errors.Is(err, approval.ErrAlreadyVoted) || !strings.Contains(err.Error(), "You already voted approve at") {
+		t.Errorf("a changed vote = %v, want refused", err)
 	}
 	out.Reset()
 	if err := op.Status(ctx, arn1, Selector{}); err != nil {
@@ -209,10 +214,10 @@ func TestOperatorOverride(t *testing.T) {
 	var out bytes.Buffer
 	op := &Operator{Store: st, Identity: stubSTS("arn:aws:iam::123456789012:user/alice@example.com", nil), Now: time.Now, Out: &out}
 	ctx := context.Background()
-	if err := op.Decide(ctx, depARN, Selector{}, approval.Approve, "", false); !errors.Is(err, approval.ErrFrozen) || !strings.Contains(err.Error(), "approve with --override --comment REASON") {
+	if err := op.Decide(ctx, depARN, Selector{}, approval.Approve, "", false); !errors.Is(err, approval.ErrFrozen) || !strings.Contains(err.Error(), "Approve with --override --comment REASON.") {
 		t.Errorf("plain approve = %v, want ErrFrozen saying what to do", err)
 	}
-	if err := op.Decide(ctx, depARN, Selector{}, approval.Approve, "", true); !errors.Is(err, approval.ErrOverrideReason) || !strings.Contains(err.Error(), "pass --comment REASON") {
+	if err := op.Decide(ctx, depARN, Selector{}, approval.Approve, "", true); !errors.Is(err, approval.ErrOverrideReason) || !strings.Contains(err.Error(), "Pass --comment REASON.") {
 		t.Errorf("override without a reason = %v, want ErrOverrideReason", err)
 	}
 	if err := op.Decide(ctx, depARN, Selector{}, approval.Approve, "payments down", true); err != nil {
@@ -264,7 +269,7 @@ func TestOperatorInconsistentRequest(t *testing.T) {
 		t.Errorf("status = %v:\n%s", err, out.String())
 	}
 	err = op.Decide(ctx, arn, Selector{}, approval.Approve, "", false)
-	if !errors.Is(err, approval.ErrInconsistent) || !strings.Contains(err.Error(), "nothing was recorded") {
+	if !errors.Is(err, approval.ErrInconsistent) || !strings.Contains(err.Error(), "Nothing was recorded.") {
 		t.Errorf("approve = %v, want refused as inconsistent", err)
 	}
 	if after, _ := st.Get(ctx, key); after.ETag != edited {
@@ -401,7 +406,7 @@ func TestOperatorRefusesAHookEndedOutside(t *testing.T) {
 	var out bytes.Buffer
 	op := &Operator{Store: st, Identity: stubSTS("arn:aws:iam::123456789012:user/alice@example.com", nil), Now: time.Now, Out: &out, Pauses: &endedECS{}}
 	err := op.Decide(context.Background(), depARN, Selector{}, approval.Approve, "", false)
-	if !errors.Is(err, approval.ErrHookEnded) || !strings.Contains(err.Error(), "gatehouse never told ECS to go on") || !strings.Contains(err.Error(), "nothing was recorded") {
+	if !errors.Is(err, approval.ErrHookEnded) || !strings.Contains(err.Error(), "gatehouse never told ECS to go on") || !strings.Contains(err.Error(), "Nothing was recorded.") {
 		t.Errorf("Decide = %v, want a refusal saying the hook was continued outside gatehouse", err)
 	}
 	obj, _ := st.Get(context.Background(), approval.GateKey(d, hook.StagePostTestTrafficShift, approval.PauseGate("hook-1")))

@@ -6,15 +6,14 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 )
 
-// TestEveryVoteRefusalHasAMessage checks that each error a vote can be
-// refused with has the CLI's message.
-func TestEveryVoteRefusalHasAMessage(t *testing.T) {
-	for _, e := range approval.VoteErrors {
-		if _, ok := refusals[e]; !ok {
-			t.Errorf("no message for %q", e)
+// TestEveryRefusalHasAHint checks that the CLI maps each refusal code.
+func TestEveryRefusalHasAHint(t *testing.T) {
+	for _, c := range approval.RefusalCodes {
+		if _, ok := refusalHints[c]; !ok {
+			t.Errorf("no entry for %q", c)
 		}
 	}
-	if len(refusals) != len(approval.VoteErrors) {
-		t.Errorf("%d messages for %d vote errors", len(refusals), len(approval.VoteErrors))
+	if len(refusalHints) != len(approval.RefusalCodes) {
+		t.Errorf("%d entries for %d refusal codes", len(refusalHints), len(approval.RefusalCodes))
 	}
 }

@@ -321,7 +321,6 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		vote.Approver = name
 		vote.Via = "shared-link"
 	}
-	now := h.Now()
 	voted, err := h.ballots().Vote(ctx, approval.Ballot{Key: l.key, RequestID: l.claims.Request, Vote: vote, Read: &approval.Stored{Request: l.req, ETag: l.etag}})
 	if voted.Request != nil {
 		l.req = voted.Request
@@ -329,15 +328,19 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		h.page(w, r, http.StatusOK, h.requestPage(l, tok, recordedText(l.req, decision)))
-	case approval.VoteError(err) != nil:
+	case approval.RefusalOf(err) != nil:
+		ref := approval.RefusalOf(err)
 		var over *approval.DeploymentOver
 		if errors.As(err, &over) {
 			l.over = over.Status
 		}
-		status, msg := refusals[approval.VoteError(err)](refused{err: err, req: l.req, vote: vote, now: now})
+		status, msg := refusalStatus[ref.Code], ref.Message
 		if status == http.StatusForbidden || status == http.StatusGone {
 			// Nothing of the request is shown to someone not asked, or
 			// for a request the link is not for.
+			if ref.Code == approval.RefusedNotApprover {
+				msg = msgInvalid
+			}
 			h.fail(w, r, status, msg)
 			return
 		}
@@ -364,67 +367,24 @@ func (h *Handler) ballots() *approval.Ballots {
 	return b
 }
 
-// refused is a vote the request refused.
-type refused struct {
-	err  error
-	req  *approval.Request
-	vote approval.Vote
-	now  time.Time
-}
-
-// refusals maps each error a vote can be refused with
-// (approval.VoteErrors) to the page's status and what it says. A refusal
-// records nothing, and the page says so.
-var refusals = map[error]func(refused) (int, string){
-	approval.ErrAlreadyVoted: func(v refused) (int, string) {
-		prev, _ := v.req.VoteOf(v.vote.Approver)
-		at := prev.At.UTC().Format("2006-01-02 15:04 MST")
-		if prev.Decision != v.vote.Decision {
-			return http.StatusConflict, "You already voted " + string(prev.Decision) + " at " + at + "; a vote cannot be changed. Nothing changed."
-		}
-		return http.StatusOK, "Your " + string(prev.Decision) + " was already recorded at " + at + ". Nothing changed."
-	},
-	approval.ErrClosed: func(v refused) (int, string) {
-		return http.StatusConflict, "This approval request is closed (" + v.req.Summary(v.req.Evaluate(v.now)) + "). Your vote was not recorded."
-	},
-	approval.ErrAwaitingSmoke: func(refused) (int, string) {
-		return http.StatusConflict, "This request waits for the smoke checks of the new revision: it takes votes only once they have passed. Nothing was recorded; open the link again later."
-	},
-	approval.ErrFrozen: func(v refused) (int, string) {
-		return http.StatusConflict, "This deployment needs an emergency override (" + v.req.Freeze + "): give the reason and press Approve as emergency override. Nothing was recorded."
-	},
-	approval.ErrOverrideReason: func(refused) (int, string) {
-		return http.StatusBadRequest, "An emergency override needs the reason in the comment. Nothing was recorded."
-	},
-	approval.ErrNotApprover: func(refused) (int, string) {
-		return http.StatusForbidden, msgInvalid
-	},
-	approval.ErrSelfApproval: func(v refused) (int, string) {
-		return http.StatusForbidden, "You started this deployment (" + v.req.StartedBy.Describe() + "): someone else must approve it. Your approval was refused, and the refusal is recorded in the audit trail."
-	},
-	approval.ErrDeployerUnknown: func(v refused) (int, string) {
-		return http.StatusConflict, "Who started this deployment could not be told (" + v.req.StartedBy.Unknown + "), and the suite lets approvals count only when it is known: this request can only be rejected, or expire. Nothing was recorded."
-	},
-	approval.ErrDeployerPending: func(refused) (int, string) {
-		return http.StatusConflict, "Who started this deployment is not known yet (CloudTrail delivers events minutes late), and the suite lets approvals count only once it is. Nothing was recorded; open the link again in a few minutes."
-	},
-	approval.ErrSuperseded: func(refused) (int, string) {
-		return http.StatusGone, msgSuperseded
-	},
-	approval.ErrDeploymentOver: func(v refused) (int, string) {
-		var over *approval.DeploymentOver
-		status := "over"
-		if errors.As(v.err, &over) {
-			status = over.Status
-		}
-		return http.StatusConflict, overText(status) + " Your vote was not recorded."
-	},
-	approval.ErrHookEnded: func(v refused) (int, string) {
-		return http.StatusConflict, "This approval request is closed: " + v.req.Summary(v.req.Outcome) + ". Your vote was not recorded."
-	},
-	approval.ErrInconsistent: func(refused) (int, string) {
-		return http.StatusConflict, msgInconsistent
-	},
+// refusalStatus is the page's status for each refusal code
+// (approval.RefusalCodes); the page says the refusal's message, except to
+// someone who is not an approver, who learns nothing of the request.
+var refusalStatus = map[string]int{
+	approval.RefusedClosed:          http.StatusConflict,
+	approval.RefusedAlreadyVoted:    http.StatusOK,
+	approval.RefusedVoteChanged:     http.StatusConflict,
+	approval.RefusedNotApprover:     http.StatusForbidden,
+	approval.RefusedAwaitingSmoke:   http.StatusConflict,
+	approval.RefusedFrozen:          http.StatusConflict,
+	approval.RefusedOverrideReason:  http.StatusBadRequest,
+	approval.RefusedSelfApproval:    http.StatusForbidden,
+	approval.RefusedDeployerPending: http.StatusConflict,
+	approval.RefusedDeployerUnknown: http.StatusConflict,
+	approval.RefusedSuperseded:      http.StatusGone,
+	approval.RefusedDeploymentOver:  http.StatusConflict,
+	approval.RefusedHookEnded:       http.StatusConflict,
+	approval.RefusedInconsistent:    http.StatusConflict,
 }
 
 func recordedText(r *approval.Request, d approval.Decision) string {

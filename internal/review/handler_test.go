@@ -496,7 +496,7 @@ func TestDeploymentOver(t *testing.T) {
 		t.Errorf("HEAD = %d and asked ECS %d times, want 200 without asking (no body to show it in)", res.StatusCode, st.calls-calls)
 	}
 	res, page = post(t, srv.URL, url.Values{"token": {tok}, "decision": {"approve"}})
-	if res.StatusCode != http.StatusConflict || !strings.Contains(page, "Your vote was not recorded.") {
+	if res.StatusCode != http.StatusConflict || !strings.Contains(page, "ROLLBACK_SUCCESSFUL: it no longer waits for this approval, and there is nothing to decide. Nothing was recorded.") {
 		t.Errorf("approve on a rolled-back deployment = %d, want 409:\n%s", res.StatusCode, page)
 	}
 	if r := e.request(t); len(r.Votes) != 0 {

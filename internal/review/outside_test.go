@@ -90,7 +90,7 @@ func TestHookContinuedOutside(t *testing.T) {
 		t.Error("opening the link wrote the request")
 	}
 	res, page = post(t, srv.URL, url.Values{"token": {tokenOf(t, link)}, "decision": {"approve"}})
-	if res.StatusCode != http.StatusConflict || !strings.Contains(page, "continued outside gatehouse, not approved") || !strings.Contains(page, "Your vote was not recorded.") {
+	if res.StatusCode != http.StatusConflict || !strings.Contains(page, "continued outside gatehouse, not approved") || !strings.Contains(page, "Nothing was recorded.") {
 		t.Errorf("approve = %d, want 409 saying so:\n%s", res.StatusCode, page)
 	}
 	got := e.request(t)

@@ -6,15 +6,15 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 )
 
-// TestEveryVoteRefusalHasAPage checks that each error a vote can be refused
-// with has its page, so that none falls through to a generic 500.
-func TestEveryVoteRefusalHasAPage(t *testing.T) {
-	for _, e := range approval.VoteErrors {
-		if _, ok := refusals[e]; !ok {
-			t.Errorf("no page for %q", e)
+// TestEveryRefusalHasAStatus checks that each refusal code has its page
+// status, so that none falls through to a generic 500.
+func TestEveryRefusalHasAStatus(t *testing.T) {
+	for _, c := range approval.RefusalCodes {
+		if _, ok := refusalStatus[c]; !ok {
+			t.Errorf("no status for %q", c)
 		}
 	}
-	if len(refusals) != len(approval.VoteErrors) {
-		t.Errorf("%d pages for %d vote errors", len(refusals), len(approval.VoteErrors))
+	if len(refusalStatus) != len(approval.RefusalCodes) {
+		t.Errorf("%d statuses for %d refusal codes", len(refusalStatus), len(approval.RefusalCodes))
 	}
 }
