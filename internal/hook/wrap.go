@@ -73,20 +73,15 @@ const maxReason = 512
 // transient error IN_PROGRESS, any other error FAILED. It logs the outcome
 // once, with the fixed keys deployment_arn, stage, hook_status.
 func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Response, error) {
-	log := opt.Logger
-	if log == nil {
-		log = slog.Default()
+	w := wrapped{h: h, opt: opt, log: cmp.Or(opt.Logger, slog.Default()), delay: ClampDelay(cmp.Or(opt.CallBackDelay, 30)), now: time.Now}
+	if opt.Now != nil {
+		w.now = opt.Now
 	}
-	delay := opt.CallBackDelay
-	if delay == 0 {
-		delay = 30
-	}
-	delay = ClampDelay(delay)
 	return func(ctx context.Context, payload json.RawMessage) (resp Response, _ error) {
 		var req Request
 		defer func() {
 			if p := recover(); p != nil {
-				log.ErrorContext(ctx, "hook panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				w.log.ErrorContext(ctx, "hook panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				resp = Response{HookStatus: StatusFailed, Reason: Clip(fmt.Sprintf("internal error: %v", p), maxReason)}
 			}
 			attrs := []any{
@@ -97,65 +92,98 @@ func Wrap(h Handler, opt Options) func(context.Context, json.RawMessage) (Respon
 			if resp.Reason != "" {
 				attrs = append(attrs, "reason", resp.Reason)
 			}
-			log.InfoContext(ctx, "hook answered", attrs...)
+			w.log.InfoContext(ctx, "hook answered", attrs...)
 		}()
-		if err := json.Unmarshal(payload, &req); err != nil {
-			return Response{HookStatus: StatusFailed, Reason: Clip("malformed event: "+err.Error(), maxReason)}, nil
-		}
-		// A rollback is passed before anything else is checked: whatever is
-		// wrong with the rest of the event, a gate never blocks a rollback.
-		if req.IsRollback() {
-			return Response{HookStatus: StatusSucceeded, Reason: "rollback in progress: a gate never blocks a rollback"}, nil
-		}
-		if key := configuredReserved(req.HookDetails, opt.Reserved); key != "" {
-			return Response{HookStatus: StatusFailed, Reason: fmt.Sprintf("invalid configuration: hookDetails.%s is reserved for the hook's own state; remove it from the service's hookDetails", key)}, nil
-		}
-		// The configuration the run started with, and the hook's state,
-		// whatever ECS did with the last answer's hookDetails (Carry).
-		config, details, err := restore(req.HookDetails)
-		if err != nil {
-			return Response{HookStatus: StatusFailed, Reason: Clip("malformed event: "+err.Error(), maxReason)}, nil
-		}
-		// A hook that could not tell carries since when (Uncertain); the
-		// handler never sees the key.
-		since, details, err := takeUncertain(details)
-		if err != nil {
-			return Response{HookStatus: StatusFailed, Reason: Clip("malformed event: "+err.Error(), maxReason)}, nil
-		}
-		req.HookDetails = details
-		// What an IN_PROGRESS answer returns when the handler returned
-		// nothing new: the configuration and the state as they came.
-		unchanged, err := Carry(config, state(config, details))
-		if err == nil {
-			unchanged, err = withUncertain(unchanged, since, false)
-		}
-		if err != nil {
-			return Response{HookStatus: StatusFailed, Reason: Clip("internal error: "+err.Error(), maxReason)}, nil
-		}
-		now := time.Now
-		if opt.Now != nil {
-			now = opt.Now
-		}
-		b := bound{since: since, now: now(), max: cmp.Or(opt.MaxUncertain, DefaultMaxUncertain)}
-		if res, decided := rollbackByECS(ctx, req, opt.Deployments, delay, unchanged); decided {
-			return res, nil
-		}
-		if err := req.Validate(); err != nil {
-			return Response{HookStatus: StatusFailed, Reason: Clip("malformed event: "+OneLine(err.Error()), maxReason)}, nil
-		}
-		hctx, cancel := withAnswerTime(ctx)
-		defer cancel()
-		out, err := h(hctx, req)
-		res := answer(ctx, log, req, out, err, config, unchanged, delay, b)
-		return res, nil
+		return w.serve(ctx, payload, &req), nil
 	}
+}
+
+// wrapped is a Handler as Wrap serves it.
+type wrapped struct {
+	h     Handler
+	opt   Options
+	log   *slog.Logger
+	delay int
+	now   func() time.Time
+}
+
+// serve answers one call: the steps below, each of which may answer
+// itself, then the handler.
+func (w wrapped) serve(ctx context.Context, payload json.RawMessage, req *Request) Response {
+	if err := json.Unmarshal(payload, req); err != nil {
+		return malformed(err)
+	}
+	// A rollback is passed before anything else is checked: whatever is
+	// wrong with the rest of the event, a gate never blocks a rollback.
+	if req.IsRollback() {
+		return Response{HookStatus: StatusSucceeded, Reason: "rollback in progress: a gate never blocks a rollback"}
+	}
+	if key := configuredReserved(req.HookDetails, w.opt.Reserved); key != "" {
+		return Response{HookStatus: StatusFailed, Reason: fmt.Sprintf("invalid configuration: hookDetails.%s is reserved for the hook's own state; remove it from the service's hookDetails", key)}
+	}
+	r, failed := w.restore(req)
+	if failed != nil {
+		return *failed
+	}
+	if res, decided := rollbackByECS(ctx, *req, w.opt.Deployments, w.delay, r.unchanged); decided {
+		return res
+	}
+	if err := req.Validate(); err != nil {
+		return malformed(errors.New(OneLine(err.Error())))
+	}
+	hctx, cancel := withAnswerTime(ctx)
+	defer cancel()
+	out, err := w.h(hctx, *req)
+	return answer(ctx, w.log, *req, out, err, r, w.delay)
+}
+
+// malformed is the answer to an event that cannot be read.
+func malformed(err error) Response {
+	return Response{HookStatus: StatusFailed, Reason: Clip("malformed event: "+err.Error(), maxReason)}
+}
+
+// run is what a call carries of its run of calls: the configuration the
+// run started with, since when the hook could not tell (Uncertain), and
+// what an IN_PROGRESS answer returns when the handler returned nothing new.
+type run struct {
+	config    map[string]json.RawMessage
+	unchanged json.RawMessage
+	bound     bound
+}
+
+// restore reads the run req's hookDetails carry, whatever ECS did with the
+// last answer's hookDetails (Carry), and leaves in req.HookDetails the
+// hook's own state alone: the handler never sees the carried keys. It
+// returns the answer instead when they cannot be read.
+func (w wrapped) restore(req *Request) (run, *Response) {
+	config, details, err := restore(req.HookDetails)
+	if err != nil {
+		res := malformed(err)
+		return run{}, &res
+	}
+	since, details, err := takeUncertain(details)
+	if err != nil {
+		res := malformed(err)
+		return run{}, &res
+	}
+	req.HookDetails = details
+	unchanged, err := Carry(config, state(config, details))
+	if err == nil {
+		unchanged, err = withUncertain(unchanged, since, false)
+	}
+	if err != nil {
+		res := Response{HookStatus: StatusFailed, Reason: Clip("internal error: "+err.Error(), maxReason)}
+		return run{}, &res
+	}
+	return run{config: config, unchanged: unchanged, bound: bound{since: since, now: w.now(), max: cmp.Or(w.opt.MaxUncertain, DefaultMaxUncertain)}}, nil
 }
 
 // answer maps a handler's outcome to the hook's answer: its response,
 // checked and with the configuration carried on IN_PROGRESS, or for an
 // error IN_PROGRESS when it is transient (the call's hookDetails go back as
 // they came) and FAILED with the error otherwise.
-func answer(ctx context.Context, log *slog.Logger, req Request, out Response, err error, config map[string]json.RawMessage, unchanged json.RawMessage, delay int, b bound) Response {
+func answer(ctx context.Context, log *slog.Logger, req Request, out Response, err error, r run, delay int) Response {
+	config, unchanged, b := r.config, r.unchanged, r.bound
 	switch {
 	case IsUncertain(err):
 		log.WarnContext(ctx, "cannot tell yet", "deployment_arn", req.ResourceARN, "err", err)
