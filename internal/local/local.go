@@ -22,7 +22,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,6 +42,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/token"
 	"github.com/gatehouse-dev/gatehouse/internal/wiring/approvalapi"
 	"github.com/gatehouse-dev/gatehouse/internal/wiring/approvalhook"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/approvalparts"
 	"github.com/gatehouse-dev/gatehouse/internal/wiring/bakehook"
 	"github.com/gatehouse-dev/gatehouse/internal/wiring/smokehook"
 )
@@ -90,6 +90,8 @@ type Local struct {
 	db    *s3local.Server
 	s3srv *http.Server
 	s3URL string
+	// ecs answers the functions' ECS calls from the simulator.
+	ecs ecsAPI
 	// endpointWritten is set once the endpoint file says l runs.
 	endpointWritten bool
 	s3client        *s3.Client
@@ -172,6 +174,7 @@ func Start(opts Options) (*Local, error) {
 		start = t
 	}
 	l := &Local{opts: opts, Clock: simulator.NewFastClockFrom(start, opts.Config.Speed), ctx: ctx, cancel: cancel, lastReason: map[string]string{}}
+	l.ecs.l = l
 	ok := false
 	defer func() {
 		if !ok {
@@ -319,7 +322,8 @@ func (l *Local) startUI() error {
 	if err != nil {
 		return fmt.Errorf("review API: %w", err)
 	}
-	rh := approvalapi.New(api, approvalapi.Clients{S3: l.s3client, ECS: describer{l}, Keys: l.keys, Pauses: pauses{l}, Notifier: l.Outbox, Alarms: alarms{l}, Now: l.Clock.Now, Log: l.log})
+	ecsClient := l.ecs.client()
+	rh := approvalapi.New(api, approvalapi.Clients{S3: l.s3client, ECS: ecsdeploy.New(ecsClient), Keys: l.keys, Pauses: approvalparts.ECSPauses{API: ecsClient}, Notifier: l.Outbox, Alarms: alarms{l}, Now: l.Clock.Now, Log: l.log})
 	mux.Handle(review.Path, rh)
 	mux.Handle(review.ReportPath, rh)
 	mux.Handle("/", &dashboard{l: l})
@@ -394,9 +398,11 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 	}
 	// Each function is composed as its Lambda main composes it (package
 	// wiring), from the environment the suite would give it, with local
-	// clients: the embedded S3 server, the outbox for SNS, the simulator for
-	// ECS.
+	// clients: the embedded S3 server, the outbox for SNS, and for ECS a
+	// client the simulator answers at the SDK's seam, so the functions'
+	// own ECS adapters run.
 	log := l.log.With("hook", h.Name)
+	ecsClient := l.ecs.client()
 	switch hc.Function {
 	case FnApproval:
 		env, err := config.LoadApprovalHook(l.getenv)
@@ -412,9 +418,9 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 			if env.Defaults, l.tags, err = pauseSettings(env.Defaults, hc.HookDetails); err != nil {
 				return h, fmt.Errorf("%s: %w", hc.Function, err)
 			}
-			h.Details, tags = nil, serviceTags{l}
+			h.Details, tags = nil, approvalhook.ServiceTags{API: ecsClient}
 		}
-		h.Invoke = l.counted(approvalhook.New(env, approvalhook.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), Deployers: deployers{l}, Pauses: pauses{l}, Tags: tags, ECS: describer{l},
+		h.Invoke = l.counted(approvalhook.New(env, approvalhook.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), Deployers: deployers{l}, Pauses: approvalparts.ECSPauses{API: ecsClient}, Tags: tags, ECS: ecsdeploy.New(ecsClient),
 			Alarms: alarms{l}, Keys: l.keys, Now: l.Clock.Now, Log: log}))
 	case FnSmoke:
 		env, err := config.LoadSmokeHook(l.getenv)
@@ -423,7 +429,7 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 		}
 		// No discovery locally: the checks go to the test listener.
 		h.Details = withDefault(h.Details, "baseUrl", l.App.Test.URL)
-		h.Invoke = smokehook.New(env, smokehook.Clients{S3: l.s3client, ECS: describer{l}, HTTP: &http.Client{Timeout: 30 * time.Second},
+		h.Invoke = smokehook.New(env, smokehook.Clients{S3: l.s3client, ECS: ecsdeploy.New(ecsClient), HTTP: &http.Client{Timeout: 30 * time.Second},
 			Now: l.Clock.Now, Sleep: l.Clock.Sleep, Log: log})
 	case FnBake:
 		env, err := bake.LoadHookEnv(l.getenv)
@@ -432,7 +438,7 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 		}
 		// Metrics come from the local production listener, and the one
 		// alarm is the deployment alarm; there is no metric math locally.
-		h.Invoke = bakehook.New(env, bakehook.Clients{S3: l.s3client, ECS: describer{l}, Alarms: alarms{l},
+		h.Invoke = bakehook.New(env, bakehook.Clients{S3: l.s3client, ECS: ecsdeploy.New(ecsClient), Alarms: alarms{l},
 			Targets: listenerStats{l.App.Production}, Now: l.Clock.Now, Log: log})
 	default:
 		return h, fmt.Errorf("%s: %w", hc.Function, errNotLanded)
@@ -811,65 +817,6 @@ func pauseSettings(suite approval.Settings, details json.RawMessage) (approval.S
 	return suite, tags, err
 }
 
-// serviceTags is ECS's ListTagsForResource locally: the service's tags.
-type serviceTags struct{ l *Local }
-
-func (s serviceTags) Tags(ctx context.Context, serviceARN string) (map[string]string, error) {
-	return s.l.tags, nil
-}
-
-// pauses is ECS's PAUSE hooks locally: the simulator's.
-type pauses struct{ l *Local }
-
-func (p pauses) Awaiting(ctx context.Context, arn, hookID string) ([]approval.Paused, error) {
-	t := p.l.find(arn)
-	if t == nil {
-		return nil, nil
-	}
-	snap := t.D.Snapshot()
-	var out []approval.Paused
-	for _, ph := range t.D.Pauses() {
-		if ph.Status == "AWAITING_ACTION" && (hookID == "" || ph.HookID == hookID) {
-			expires := ph.ExpiresAt
-			out = append(out, approval.Paused{HookID: ph.HookID, Stage: ph.Stage, ServiceARN: Service.ARN(), TargetRevisionARN: snap.TargetRevision,
-				ExpiresAt: &expires, TimeoutAction: ph.TimeoutAction})
-		}
-	}
-	return out, nil
-}
-
-// State is what ECS says of the hook: as it lists the hooks of the
-// deployment's current stage (a hook of a stage passed is no longer
-// listed), and the deployment's status.
-func (p pauses) State(ctx context.Context, arn, hookID string) (approval.HookState, error) {
-	t := p.l.find(arn)
-	if t == nil {
-		return approval.HookState{}, nil
-	}
-	snap := t.D.Snapshot()
-	st := approval.HookState{Deployment: string(snap.Status)}
-	for _, ph := range t.D.Pauses() {
-		if ph.HookID == hookID && ph.Stage == snap.Stage {
-			st.Status = ph.Status
-		}
-	}
-	return st, nil
-}
-
-func (p pauses) Continue(ctx context.Context, arn, hookID, action string) error {
-	t := p.l.find(arn)
-	if t == nil {
-		return fmt.Errorf("deployment %s: %w", arn, approval.ErrHookNotWaiting)
-	}
-	if err := t.D.ContinueServiceDeployment(hookID, action); err != nil {
-		if errors.Is(err, simulator.ErrHookNotWaiting) {
-			return fmt.Errorf("%w: %w", approval.ErrHookNotWaiting, err)
-		}
-		return err
-	}
-	return nil
-}
-
 // deployers tells who started a local deployment: what the simulator
 // recorded, as CloudTrail would name it.
 type deployers struct{ l *Local }
@@ -880,56 +827,6 @@ func (d deployers) StartedBy(ctx context.Context, dep hook.DeploymentARN, servic
 		return nil, nil
 	}
 	return []string{t.D.Snapshot().StartedBy}, nil
-}
-
-type describer struct{ l *Local }
-
-// Status reports the simulated deployment's status, named as ECS names it.
-func (d describer) Status(ctx context.Context, arn string) (string, error) {
-	t := d.l.find(arn)
-	if t == nil {
-		return "", ecsdeploy.ErrNotFound
-	}
-	return string(t.D.Snapshot().Status), nil
-}
-
-func (d describer) Describe(ctx context.Context, arn string) (ecsdeploy.Deployment, error) {
-	t := d.l.find(arn)
-	if t == nil {
-		return ecsdeploy.Deployment{}, ecsdeploy.ErrNotFound
-	}
-	snap := t.D.Snapshot()
-	blue, green := d.l.App.Versions()
-	taskDef := func(v string) string {
-		// Version 2.4.N runs task definition revision N+1.
-		n, _ := strconv.Atoi(v[strings.LastIndex(v, ".")+1:])
-		return fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/demo:%d", Service.Region, Service.Account, n+1)
-	}
-	started := snap.StartedAt
-	// The Lambda hooks of the deployment's current stage, as ECS lists them.
-	var hooks []ecsdeploy.Hook
-	for _, h := range d.l.Sim.Hooks {
-		if slices.Contains(h.Stages, snap.Stage) && !h.Pause {
-			hooks = append(hooks, ecsdeploy.Hook{TargetARN: fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", Service.Region, Service.Account, h.Function), Status: "IN_PROGRESS"})
-		}
-	}
-	// The PAUSE hooks that waited or wait at the stage, as ECS lists them.
-	for _, p := range t.D.Pauses() {
-		if p.Stage == snap.Stage {
-			expires := p.ExpiresAt
-			hooks = append(hooks, ecsdeploy.Hook{HookID: p.HookID, TargetType: ecsdeploy.TargetPause, Status: p.Status, ExpiresAt: &expires, TimeoutAction: p.TimeoutAction})
-		}
-	}
-	return ecsdeploy.Deployment{
-		Hooks:     hooks,
-		ARN:       arn,
-		Status:    "IN_PROGRESS",
-		StartedAt: &started,
-		Sources: []ecsdeploy.Revision{{ARN: snap.SourceRevision, TaskDefinition: taskDef(blue),
-			Images: []ecsdeploy.Image{{Container: "web", Image: "gatehouse/demo:" + blue}}}},
-		Target: ecsdeploy.Revision{ARN: snap.TargetRevision, TaskDefinition: taskDef(green),
-			Images: []ecsdeploy.Image{{Container: "web", Image: "gatehouse/demo:" + green}}},
-	}, nil
 }
 
 // signingKeys returns the state directory's link-signing key, made once,

@@ -109,6 +109,13 @@ func TestPauseHookWithTheDemo(t *testing.T) {
 	if s := tr.D.Snapshot(); s.Status != simulator.StatusSuccessful {
 		t.Errorf("deployment %s (%s), want SUCCESSFUL", s.Status, s.Reason)
 	}
+	// The functions reached the simulated ECS through their own ECS
+	// adapters, as in AWS: the tags read, the deployment and its
+	// revisions described, the hook continued once.
+	calls := l.ECSCalls()
+	if calls["ContinueServiceDeployment"] != 1 || calls["DescribeServiceDeployments"] == 0 || calls["DescribeServiceRevisions"] == 0 || calls["ListTagsForResource"] == 0 {
+		t.Errorf("ECS calls through the adapters: %v; want one continue, and describes and tags read", calls)
+	}
 }
 
 // TestPauseHookThatWouldContinue: a PAUSE approval hook whose timeout

@@ -1,0 +1,179 @@
+package local
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
+)
+
+// ecsAPI is Amazon ECS as the simulator plays it, answered at the SDK's
+// seam: local mode hands the functions an *ecs.Client, and the suite's own
+// ECS adapters (ecsdeploy.Reader, approvalparts.ECSPauses,
+// approvalhook.ServiceTags) call it as they call ECS in AWS, with their
+// translations and their pause code. It counts the calls it answers.
+type ecsAPI struct {
+	l     *Local
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+// client returns an ECS client whose every call e answers.
+func (e *ecsAPI) client() *ecs.Client {
+	return ecs.New(ecs.Options{Region: Service.Region, Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1,
+		APIOptions: []func(*middleware.Stack) error{awsenv.Answer(e.answer)}})
+}
+
+// ECSCalls returns how many calls of each ECS operation local mode answered.
+func (l *Local) ECSCalls() map[string]int {
+	l.ecs.mu.Lock()
+	defer l.ecs.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range l.ecs.calls {
+		out[k] = v
+	}
+	return out
+}
+
+func (e *ecsAPI) count(op string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.calls == nil {
+		e.calls = map[string]int{}
+	}
+	e.calls[op]++
+}
+
+// answer is ECS's answer to one call.
+func (e *ecsAPI) answer(params any) (any, error) {
+	switch in := params.(type) {
+	case *ecs.DescribeServiceDeploymentsInput:
+		e.count("DescribeServiceDeployments")
+		out := &ecs.DescribeServiceDeploymentsOutput{}
+		for _, arn := range in.ServiceDeploymentArns {
+			if t := e.l.find(arn); t != nil {
+				out.ServiceDeployments = append(out.ServiceDeployments, e.deployment(t))
+			}
+		}
+		return out, nil
+	case *ecs.DescribeServiceRevisionsInput:
+		e.count("DescribeServiceRevisions")
+		out := &ecs.DescribeServiceRevisionsOutput{}
+		for _, arn := range in.ServiceRevisionArns {
+			out.ServiceRevisions = append(out.ServiceRevisions, e.revision(arn))
+		}
+		return out, nil
+	case *ecs.ListServiceDeploymentsInput:
+		e.count("ListServiceDeployments")
+		out := &ecs.ListServiceDeploymentsOutput{}
+		ds := e.l.Deployments()
+		slices.Reverse(ds) // newest first, as ECS lists them
+		for _, t := range ds {
+			snap := t.D.Snapshot()
+			status := ecstypes.ServiceDeploymentStatus(snap.Status)
+			if len(in.Status) > 0 && !slices.Contains(in.Status, status) {
+				continue
+			}
+			out.ServiceDeployments = append(out.ServiceDeployments, ecstypes.ServiceDeploymentBrief{ServiceDeploymentArn: aws.String(snap.ARN),
+				ServiceArn: aws.String(Service.ARN()), Status: status})
+		}
+		if n := int(aws.ToInt32(in.MaxResults)); n > 0 && len(out.ServiceDeployments) > n {
+			out.ServiceDeployments = out.ServiceDeployments[:n]
+		}
+		return out, nil
+	case *ecs.ContinueServiceDeploymentInput:
+		e.count("ContinueServiceDeployment")
+		t := e.l.find(aws.ToString(in.ServiceDeploymentArn))
+		if t == nil {
+			return nil, &smithy.GenericAPIError{Code: "ServiceDeploymentNotFoundException", Message: "the service deployment does not exist"}
+		}
+		if err := t.D.ContinueServiceDeployment(aws.ToString(in.HookId), string(in.Action)); err != nil {
+			// ECS does not document this refusal's code: the adapter
+			// describes the deployment again to tell why.
+			return nil, &smithy.GenericAPIError{Code: "InvalidParameterException", Message: err.Error()}
+		}
+		return &ecs.ContinueServiceDeploymentOutput{ServiceDeploymentArn: in.ServiceDeploymentArn}, nil
+	case *ecs.ListTagsForResourceInput:
+		e.count("ListTagsForResource")
+		out := &ecs.ListTagsForResourceOutput{}
+		if aws.ToString(in.ResourceArn) == Service.ARN() {
+			for _, k := range slices.Sorted(maps.Keys(e.l.tags)) {
+				out.Tags = append(out.Tags, ecstypes.Tag{Key: aws.String(k), Value: aws.String(e.l.tags[k])})
+			}
+		}
+		return out, nil
+	}
+	return nil, &smithy.GenericAPIError{Code: "UnsupportedOperation", Message: fmt.Sprintf("local mode's ECS does not answer %T", params)}
+}
+
+// deployment is DescribeServiceDeployments' record of t: its status and
+// stage, its revisions, and the lifecycle hooks of its current stage (the
+// Lambda hooks as running, the PAUSE hooks as they stand).
+func (e *ecsAPI) deployment(t *Tracked) ecstypes.ServiceDeployment {
+	snap := t.D.Snapshot()
+	started := snap.StartedAt
+	sd := ecstypes.ServiceDeployment{
+		ServiceDeploymentArn:   aws.String(snap.ARN),
+		ServiceArn:             aws.String(Service.ARN()),
+		ClusterArn:             aws.String(fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s", Service.Region, Service.Account, Service.Cluster)),
+		Status:                 ecstypes.ServiceDeploymentStatus(snap.Status),
+		LifecycleStage:         ecstypes.ServiceDeploymentLifecycleStage(snap.Stage),
+		StartedAt:              &started,
+		CreatedAt:              &started,
+		SourceServiceRevisions: []ecstypes.ServiceRevisionSummary{{Arn: aws.String(snap.SourceRevision)}},
+		TargetServiceRevision:  &ecstypes.ServiceRevisionSummary{Arn: aws.String(snap.TargetRevision)},
+	}
+	if !snap.EndedAt.IsZero() {
+		ended := snap.EndedAt
+		sd.FinishedAt = &ended
+	}
+	for _, h := range e.l.Sim.Hooks {
+		if slices.Contains(h.Stages, snap.Stage) && !h.Pause {
+			sd.LifecycleHookDetails = append(sd.LifecycleHookDetails, ecstypes.DeploymentLifecycleHookDetail{
+				TargetArn:  aws.String(fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", Service.Region, Service.Account, h.Function)),
+				TargetType: "AWS_LAMBDA", Status: "IN_PROGRESS"})
+		}
+	}
+	for _, p := range t.D.Pauses() {
+		if p.Stage == snap.Stage {
+			expires := p.ExpiresAt
+			sd.LifecycleHookDetails = append(sd.LifecycleHookDetails, ecstypes.DeploymentLifecycleHookDetail{HookId: aws.String(p.HookID),
+				TargetType: "PAUSE", Status: ecstypes.DeploymentLifecycleHookStatus(p.Status), ExpiresAt: &expires,
+				TimeoutAction: ecstypes.DeploymentLifecycleHookAction(p.TimeoutAction)})
+		}
+	}
+	return sd
+}
+
+// revision is DescribeServiceRevisions' record of the revision arn: its
+// task definition and image, as the sample service runs them (version
+// 2.4.N runs task definition revision N+1).
+func (e *ecsAPI) revision(arn string) ecstypes.ServiceRevision {
+	blue, green := e.l.App.Versions()
+	version := blue
+	for _, t := range e.l.Deployments() {
+		if snap := t.D.Snapshot(); snap.TargetRevision == arn && !snap.Status.Terminal() {
+			version = green
+		}
+	}
+	n, _ := strconv.Atoi(version[strings.LastIndex(version, ".")+1:])
+	created := time.Now()
+	return ecstypes.ServiceRevision{
+		ServiceRevisionArn: aws.String(arn),
+		ServiceArn:         aws.String(Service.ARN()),
+		TaskDefinition:     aws.String(fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/demo:%d", Service.Region, Service.Account, n+1)),
+		ContainerImages:    []ecstypes.ContainerImage{{ContainerName: aws.String("web"), Image: aws.String("gatehouse/demo:" + version)}},
+		CreatedAt:          &created,
+	}
+}
