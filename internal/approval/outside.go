@@ -99,18 +99,24 @@ func ours(p *PauseRun, st HookState) bool {
 // endTimeout bounds asking ECS about one hook.
 const endTimeout = 5 * time.Second
 
+// HookStates reads what ECS says of a PAUSE hook. PauseHooks satisfies
+// it.
+type HookStates interface {
+	State(ctx context.Context, deploymentARN, hookID string) (HookState, error)
+}
+
 // PauseEnded reads what ECS says of r's PAUSE hook and says, for the page
 // and the CLI, why r can take no vote: its hook no longer waits. It writes
 // nothing (a GET shows it; the sweep, the hook's outcome event or a vote
 // closes the request). "" while the hook waits, for a request with no
-// PAUSE hook or already decided, or when ECS cannot be asked.
-func (g *Gate) PauseEnded(ctx context.Context, r *Request) string {
-	if g.Pauses == nil || r.Pause == nil || r.Pause.Done != nil || r.Evaluate(g.Now()) != Pending {
+// PAUSE hook or already decided at now, or when ECS cannot be asked.
+func PauseEnded(ctx context.Context, states HookStates, r *Request, now time.Time) string {
+	if states == nil || r.Pause == nil || r.Pause.Done != nil || r.Evaluate(now) != Pending {
 		return ""
 	}
 	ctx, cancel := context.WithTimeout(ctx, endTimeout)
 	defer cancel()
-	st, err := g.Pauses.State(ctx, r.DeploymentARN, r.Pause.HookID)
+	st, err := states.State(ctx, r.DeploymentARN, r.Pause.HookID)
 	if err != nil {
 		return ""
 	}
@@ -119,6 +125,14 @@ func (g *Gate) PauseEnded(ctx context.Context, r *Request) string {
 		return ""
 	}
 	return e.why
+}
+
+// PauseEnded is PauseEnded with the gate's view of ECS.
+func (g *Gate) PauseEnded(ctx context.Context, r *Request) string {
+	if g.Pauses == nil {
+		return ""
+	}
+	return PauseEnded(ctx, g.Pauses, r, g.Now())
 }
 
 // ErrHookEnded: a vote on a request whose PAUSE hook ECS reports ended;

@@ -82,24 +82,15 @@ type Settler interface {
 
 // PauseStates reads what ECS says of a PAUSE hook. approvalparts.ECSPauses
 // satisfies it.
-type PauseStates interface {
-	State(ctx context.Context, deploymentARN, hookID string) (approval.HookState, error)
-}
+type PauseStates = approval.HookStates
 
 // ended says why the PAUSE hook of the open request r no longer waits,
 // when ECS says so; "" otherwise, or when ECS cannot be asked.
-func (o *Operator) ended(ctx context.Context, r *approval.Request, outcome approval.Outcome) string {
-	if o.Pauses == nil || r.Pause == nil || r.Pause.Done != nil || outcome != approval.Pending {
+func (o *Operator) ended(ctx context.Context, r *approval.Request) string {
+	if o.Pauses == nil {
 		return ""
 	}
-	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
-	defer cancel()
-	st, err := o.Pauses.State(ctx, r.DeploymentARN, r.Pause.HookID)
-	if err != nil {
-		return ""
-	}
-	why, _ := st.Ended()
-	return why
+	return approval.PauseEnded(ctx, o.Pauses, r, o.Now())
 }
 
 // statusTimeout bounds asking ECS about one deployment.
@@ -159,7 +150,7 @@ func (o *Operator) List(ctx context.Context, all bool) error {
 			state = "pending"
 			if s := o.over(ctx, r, oc); s != "" {
 				state = "pending, but ECS: " + s
-			} else if o.ended(ctx, r, oc) != "" {
+			} else if o.ended(ctx, r) != "" {
 				state = "pending, but ECS: the PAUSE hook ended outside gatehouse"
 			}
 			expires += " (in " + hook.FormatDuration(r.ExpiresAt.Sub(now).Round(time.Minute)) + ")"
@@ -261,7 +252,7 @@ func (o *Operator) Status(ctx context.Context, deployment string, sel Selector) 
 	}
 	if s := o.over(ctx, r, state); s != "" {
 		fmt.Fprintf(out, "ECS:         the deployment is %s: it no longer waits for this approval, and there is nothing to decide\n", s)
-	} else if why := o.ended(ctx, r, state); why != "" {
+	} else if why := o.ended(ctx, r); why != "" {
 		fmt.Fprintf(out, "ECS:         %s; there is nothing to decide (the suite closes the request within a minute)\n", why)
 	}
 	if p := r.PauseState(); p != "" {
@@ -403,7 +394,7 @@ func (p cliPause) CheckPause(ctx context.Context, key string) (*approval.Request
 	if err != nil {
 		return nil, err
 	}
-	if why := p.o.ended(ctx, r, r.Evaluate(p.o.Now())); why != "" {
+	if why := p.o.ended(ctx, r); why != "" {
 		return r, fmt.Errorf("%w: %s", approval.ErrHookEnded, why)
 	}
 	return r, nil
