@@ -125,6 +125,10 @@ type Gate struct {
 	// approves only when every approver is reachable; nil means it cannot
 	// be checked, and expiry rejects.
 	Subscriptions Subscriptions
+	// Channels are the ways approvers are asked besides email (Channel):
+	// expiry approves only when each approver is reached by one of them,
+	// or by email.
+	Channels []Channel
 	// Pauses reads and ends PAUSE hooks' waits, for requests opened by an
 	// "ECS Hook State Change" event (OpenPause); nil: none are.
 	Pauses PauseHooks

@@ -56,26 +56,29 @@ func (c *Reach) why() string {
 	return "not every approver is reachable (" + strings.Join(parts, "; ") + ")"
 }
 
-// reach checks that each approver of r has a confirmed subscription of
-// their own: filtered to their address alone.
-func (g *Gate) reach(ctx context.Context, r *Request) *Reach {
-	c := &Reach{CheckedAt: g.Now()}
-	switch {
-	case r.Shared():
-		c.Error = "a shared link is sent to no one in particular"
-		return c
-	case g.Subscriptions == nil:
-		c.Error = "this approval hook cannot read the review topic's subscriptions"
-		return c
-	}
-	ctx, cancel := context.WithTimeout(ctx, describeTimeout)
-	defer cancel()
-	subs, err := g.Subscriptions.Subscribers(ctx)
+// Channel is a way approvers are asked: email through the review topic,
+// and the channels to come. Each says whom it reaches, so that expiry
+// approves only when every approver was really asked, whatever the
+// channels.
+type Channel interface {
+	// Unreachable returns, for each approver the channel cannot reach,
+	// why; an error when it cannot tell.
+	Unreachable(ctx context.Context, approvers []string) (map[string]string, error)
+}
+
+// EmailChannel is email through the review topic: it reaches an approver
+// with a confirmed subscription of their own, filtered to their address
+// alone.
+type EmailChannel struct{ Subscriptions Subscriptions }
+
+// Unreachable implements Channel.
+func (e EmailChannel) Unreachable(ctx context.Context, approvers []string) (map[string]string, error) {
+	subs, err := e.Subscriptions.Subscribers(ctx)
 	if err != nil {
-		c.Error = "the review topic's subscriptions could not be read: " + oneLine(err.Error())
-		return c
+		return nil, fmt.Errorf("the review topic's subscriptions could not be read: %s", oneLine(err.Error()))
 	}
-	for _, a := range r.Approvers {
+	out := map[string]string{}
+	for _, a := range approvers {
 		// SNS matches filters exactly, and the messages carry the address
 		// as the request has it: the filter must be exactly that, and the
 		// subscription deliver to that address.
@@ -85,9 +88,64 @@ func (g *Gate) reach(ctx context.Context, r *Request) *Reach {
 		switch {
 		case slices.ContainsFunc(subs, func(s Subscriber) bool { return own(s) && s.Confirmed }):
 		case slices.ContainsFunc(subs, own):
-			c.set(a, "their subscription is not confirmed")
+			out[a] = "their subscription is not confirmed"
 		default:
-			c.set(a, "no subscription filtered to their address")
+			out[a] = "no subscription filtered to their address"
+		}
+	}
+	return out, nil
+}
+
+// channels are the gate's ways of asking approvers: Channels, and email
+// when the review topic's subscriptions can be read.
+func (g *Gate) channels() []Channel {
+	out := slices.Clone(g.Channels)
+	if g.Subscriptions != nil {
+		out = append(out, EmailChannel{Subscriptions: g.Subscriptions})
+	}
+	return out
+}
+
+// reach checks that each approver of r is reached by at least one channel:
+// for email, a confirmed subscription of their own. A channel that cannot
+// tell reaches nobody.
+func (g *Gate) reach(ctx context.Context, r *Request) *Reach {
+	c := &Reach{CheckedAt: g.Now()}
+	channels := g.channels()
+	switch {
+	case r.Shared():
+		c.Error = "a shared link is sent to no one in particular"
+		return c
+	case len(channels) == 0:
+		c.Error = "this approval hook cannot read the review topic's subscriptions"
+		return c
+	}
+	ctx, cancel := context.WithTimeout(ctx, describeTimeout)
+	defer cancel()
+	why := map[string][]string{}
+	reached := map[string]bool{}
+	var errs []string
+	for _, ch := range channels {
+		unreachable, err := ch.Unreachable(ctx, r.Approvers)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		for _, a := range r.Approvers {
+			if reason, ok := unreachable[a]; ok {
+				why[a] = append(why[a], reason)
+			} else {
+				reached[a] = true
+			}
+		}
+	}
+	if len(errs) == len(channels) {
+		c.Error = strings.Join(errs, "; ")
+		return c
+	}
+	for _, a := range r.Approvers {
+		if !reached[a] {
+			c.set(a, strings.Join(append(why[a], errs...), "; "))
 		}
 	}
 	return c

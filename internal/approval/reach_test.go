@@ -77,3 +77,45 @@ func TestExpiryApprovesOnlyWhenEveryoneWasReachable(t *testing.T) {
 		})
 	}
 }
+
+// channelFunc is a Channel.
+type channelFunc func(approvers []string) (map[string]string, error)
+
+func (f channelFunc) Unreachable(_ context.Context, approvers []string) (map[string]string, error) {
+	return f(approvers)
+}
+
+// TestReachIsPerChannel: an approver is reachable when any channel
+// reaches them; a channel that cannot tell reaches nobody, and says so.
+func TestReachIsPerChannel(t *testing.T) {
+	alice, bob := "alice@example.com", "bob@example.com"
+	onlyAlice := subscriptionsFunc(func(context.Context) ([]Subscriber, error) {
+		return []Subscriber{{Endpoint: alice, Confirmed: true, Filtered: true, Approvers: []string{alice}}}, nil
+	})
+	chatBob := channelFunc(func([]string) (map[string]string, error) { return map[string]string{alice: "not in the chat"}, nil })
+	chatDown := channelFunc(func([]string) (map[string]string, error) { return nil, errors.New("chat: cannot list members") })
+	tests := []struct {
+		name     string
+		subs     Subscriptions
+		channels []Channel
+		pass     bool
+		why      string
+	}{
+		{"bob by chat, alice by email", onlyAlice, []Channel{chatBob}, true, ""},
+		{"bob by neither", onlyAlice, []Channel{chatDown}, false, "bob@example.com: no subscription filtered to their address; chat: cannot list members"},
+		{"only a chat that cannot tell", nil, []Channel{chatDown}, false, "chat: cannot list members"},
+		{"a chat alone reaching everyone", nil, []Channel{channelFunc(func([]string) (map[string]string, error) { return nil, nil })}, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, []string{alice, bob}, 1)
+			f.gate.Subscriptions, f.gate.Channels = tt.subs, tt.channels
+			f.poll.Settings.OnExpiry = Approve
+			f.mustPoll(t, Pending)
+			r, _ := f.load(t)
+			if r.Reach == nil || r.Reach.ok() != tt.pass || !strings.Contains(r.Reach.why(), tt.why) {
+				t.Errorf("reach = %+v (%s), want ok %v and %q", r.Reach, r.Reach.why(), tt.pass, tt.why)
+			}
+		})
+	}
+}
