@@ -23,7 +23,7 @@
 //
 // The package reads the world through small interfaces it declares:
 // Alarms, TargetStats, Expressions and Locator, in its own types. In AWS,
-// package wiring/bakehook adapts cwmetrics (CloudWatch) and targetgroups (ECS
+// package wiring/bakehook adapts cwmetrics (CloudWatch) and elbv2 (ECS
 // and Elastic Load Balancing) to them; the local mode supplies its own
 // TargetStats. A check whose source is missing, or
 // answers ErrUnsupported, fails the bake with a reason naming the check.

@@ -23,9 +23,9 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/bake"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
+	"github.com/gatehouse-dev/gatehouse/internal/elbv2"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
-	"github.com/gatehouse-dev/gatehouse/internal/targetgroups"
 	"github.com/gatehouse-dev/gatehouse/internal/wiring/bakehook"
 )
 
@@ -232,7 +232,7 @@ func TestBakeWindowCleanInProcess(t *testing.T) {
 		Alarms:      metrics,
 		Targets:     metrics,
 		Expressions: metrics,
-		Locator:     bakehook.Locator{Finder: targetgroups.New(ecsClient, elbClient)},
+		Locator:     bakehook.Locator{Finder: elbv2.NewTrafficFinder(ecsClient, elbClient)},
 		Reports:     reports,
 		Now:         func() time.Time { return now },
 		Log:         slog.New(slog.DiscardHandler),

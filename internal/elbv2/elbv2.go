@@ -1,8 +1,8 @@
-// Package elbv2 reads Elastic Load Balancing v2 resources by ARN: a rule, a
-// listener, a load balancer. It is the one adapter the walks from an ECS
-// service revision to its listeners (package targetgroups for the bake
-// hook, testlistener for the smoke hook) share; it knows the SDK, not what
-// they look for.
+// Package elbv2 is the suite's one adapter for Elastic Load Balancing v2:
+// it reads rules, listeners and load balancers by ARN, and walks from an
+// ECS service revision to its listeners, for the bake hook (TrafficFinder:
+// green's and blue's target groups) and the smoke hook
+// (TestListenerFinder: where test traffic enters).
 package elbv2
 
 import (

@@ -56,22 +56,22 @@ func (a api) DescribeLoadBalancers(_ context.Context, in *elb.DescribeLoadBalanc
 }
 
 const (
-	ruleARN     = "arn:aws:elasticloadbalancing:us-west-2:1:listener-rule/app/demo/abc/def/ghi"
-	listenerARN = "arn:aws:elasticloadbalancing:us-west-2:1:listener/app/demo/abc/def"
-	lbARN       = "arn:aws:elasticloadbalancing:us-west-2:1:loadbalancer/app/demo/abc"
+	demoRuleARN     = "arn:aws:elasticloadbalancing:us-west-2:1:listener-rule/app/demo/abc/def/ghi"
+	demoListenerARN = "arn:aws:elasticloadbalancing:us-west-2:1:listener/app/demo/abc/def"
+	lbARN           = "arn:aws:elasticloadbalancing:us-west-2:1:loadbalancer/app/demo/abc"
 )
 
 func TestReadsByARN(t *testing.T) {
 	ctx := context.Background()
 	a := api{
-		rules:     []elbtypes.Rule{{RuleArn: aws.String(ruleARN), Priority: aws.String("1")}},
-		listeners: []elbtypes.Listener{{ListenerArn: aws.String(listenerARN), Port: aws.Int32(8080)}},
+		rules:     []elbtypes.Rule{{RuleArn: aws.String(demoRuleARN), Priority: aws.String("1")}},
+		listeners: []elbtypes.Listener{{ListenerArn: aws.String(demoListenerARN), Port: aws.Int32(8080)}},
 		lbs:       []elbtypes.LoadBalancer{{LoadBalancerArn: aws.String(lbARN), DNSName: aws.String("demo.example.com")}},
 	}
-	if r, err := Rule(ctx, a, ruleARN); err != nil || aws.ToString(r.Priority) != "1" {
+	if r, err := Rule(ctx, a, demoRuleARN); err != nil || aws.ToString(r.Priority) != "1" {
 		t.Errorf("Rule = %+v, %v", r, err)
 	}
-	if l, err := Listener(ctx, a, listenerARN); err != nil || aws.ToInt32(l.Port) != 8080 {
+	if l, err := Listener(ctx, a, demoListenerARN); err != nil || aws.ToInt32(l.Port) != 8080 {
 		t.Errorf("Listener = %+v, %v", l, err)
 	}
 	if lb, err := LoadBalancer(ctx, a, lbARN); err != nil || aws.ToString(lb.DNSName) != "demo.example.com" {
@@ -85,17 +85,17 @@ func TestReadsByARN(t *testing.T) {
 func TestNotFound(t *testing.T) {
 	ctx := context.Background()
 	var empty api
-	if _, err := Rule(ctx, empty, ruleARN); !errors.Is(err, ErrNotFound) {
+	if _, err := Rule(ctx, empty, demoRuleARN); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Rule of a missing rule = %v, want ErrNotFound", err)
 	}
-	if _, err := Listener(ctx, empty, listenerARN); !errors.Is(err, ErrNotFound) {
+	if _, err := Listener(ctx, empty, demoListenerARN); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Listener of a missing listener = %v, want ErrNotFound", err)
 	}
 	if _, err := LoadBalancer(ctx, empty, lbARN); !errors.Is(err, ErrNotFound) {
 		t.Errorf("LoadBalancer of a missing load balancer = %v, want ErrNotFound", err)
 	}
 	denied := errors.New("AccessDenied")
-	if _, err := Rule(ctx, api{err: denied}, ruleARN); !errors.Is(err, denied) || errors.Is(err, ErrNotFound) {
+	if _, err := Rule(ctx, api{err: denied}, demoRuleARN); !errors.Is(err, denied) || errors.Is(err, ErrNotFound) {
 		t.Errorf("Rule when denied = %v, want the API's error, not ErrNotFound", err)
 	}
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/elbv2"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
-	"github.com/gatehouse-dev/gatehouse/internal/targetgroups"
 )
 
 // Clients are what the bake hook talks to. Alarms, Expressions and Locator
@@ -53,7 +52,7 @@ func AWS(aws aws.Config, getenv func(string) string, log *slog.Logger) Clients {
 		Alarms:      cw,
 		Targets:     CloudWatch{cw},
 		Expressions: CloudWatch{cw},
-		Locator: Locator{targetgroups.New(
+		Locator: Locator{elbv2.NewTrafficFinder(
 			ecsClient,
 			elbv2.NewClient(aws, getenv),
 		)},

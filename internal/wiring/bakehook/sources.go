@@ -7,7 +7,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/bake"
 	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
-	"github.com/gatehouse-dev/gatehouse/internal/targetgroups"
+	"github.com/gatehouse-dev/gatehouse/internal/elbv2"
 )
 
 // Alarms adapts an alarm reader (CloudWatch, or its twin) to bake.Alarms.
@@ -38,7 +38,7 @@ func (c CloudWatch) TargetStats(ctx context.Context, t bake.Target, start, end t
 	s, err := c.Client.TargetStats(ctx, cwmetrics.Target{
 		Name:         t.Name,
 		LoadBalancer: t.LoadBalancer,
-		TargetGroup:  targetgroups.TargetGroupDimension(t.TargetGroup),
+		TargetGroup:  elbv2.TargetGroupDimension(t.TargetGroup),
 	}, start, end)
 	out := bake.Stats{
 		Requests:         s.Requests,
@@ -63,7 +63,7 @@ func (c CloudWatch) Expression(ctx context.Context, expr string, metrics map[str
 }
 
 // Locator adapts the target-group finder to bake.Locator.
-type Locator struct{ Finder *targetgroups.Finder }
+type Locator struct{ Finder *elbv2.TrafficFinder }
 
 // Locate implements bake.Locator.
 func (l Locator) Locate(ctx context.Context, serviceRevisionARN string) (bake.Traffic, error) {

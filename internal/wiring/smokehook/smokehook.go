@@ -19,7 +19,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/smoke"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
-	"github.com/gatehouse-dev/gatehouse/internal/testlistener"
 )
 
 // Clients are what the smoke hook talks to.
@@ -44,7 +43,7 @@ type Clients struct {
 // (awsenv).
 func AWS(aws aws.Config, getenv func(string) string, log *slog.Logger) Clients {
 	ecsClient := ecsdeploy.NewClient(aws, getenv)
-	finder := testlistener.New(
+	finder := elbv2.NewTestListenerFinder(
 		ecsClient,
 		elbv2.NewClient(aws, getenv),
 	)
@@ -83,7 +82,7 @@ func New(env config.SmokeHook, c Clients) func(context.Context, json.RawMessage)
 
 // discoverer adapts the test listener finder to the smoke domain's
 // Discoverer, which knows nothing of ELBv2.
-func discoverer(f *testlistener.Finder) smoke.Discoverer {
+func discoverer(f *elbv2.TestListenerFinder) smoke.Discoverer {
 	return smoke.DiscoverFunc(func(ctx context.Context, revisionARN string) (smoke.Target, error) {
 		t, err := f.Find(ctx, revisionARN)
 		if err != nil {

@@ -1,4 +1,4 @@
-package testlistener
+package elbv2
 
 import (
 	"context"
@@ -56,7 +56,7 @@ type world struct {
 	calls         []string
 }
 
-func (w *world) finder(t *testing.T) *Finder {
+func (w *world) finder(t *testing.T) *TestListenerFinder {
 	ecsClient := stubECS(func(p any) (any, error) {
 		in, ok := p.(*ecs.DescribeServiceRevisionsInput)
 		if !ok {
@@ -116,7 +116,7 @@ func (w *world) finder(t *testing.T) *Finder {
 		t.Fatalf("unexpected ELBv2 call %T", p)
 		return nil, nil
 	})
-	return New(ecsClient, elbClient)
+	return NewTestListenerFinder(ecsClient, elbClient)
 }
 
 func albWorld() *world {
@@ -152,7 +152,7 @@ func TestFindALB(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Find = %v", err)
 	}
-	want := Target{
+	want := TestListener{
 		BaseURL:         "http://my-alb-123.us-west-2.elb.amazonaws.com:8080",
 		Headers:         map[string]string{"x-amzn-ecs-bluegreen-test": "true", "Host": "x.orders.internal"},
 		RuleARN:         ruleARN,

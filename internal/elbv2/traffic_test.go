@@ -1,4 +1,4 @@
-package targetgroups
+package elbv2
 
 import (
 	"context"
@@ -17,17 +17,17 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// stub answers a client's calls at the SDK's Initialize step.
-func stub(answer func(params any) (any, error)) []func(*middleware.Stack) error {
+// tgStub answers a client's calls at the SDK's Initialize step.
+func tgStub(answer func(params any) (any, error)) []func(*middleware.Stack) error {
 	return []func(*middleware.Stack) error{awstest.Answer(answer)}
 }
 
-func stubECS(answer func(params any) (any, error)) *ecs.Client {
-	return ecs.New(ecs.Options{Region: "us-west-2", Credentials: aws.AnonymousCredentials{}, APIOptions: stub(answer)})
+func tgECS(answer func(params any) (any, error)) *ecs.Client {
+	return ecs.New(ecs.Options{Region: "us-west-2", Credentials: aws.AnonymousCredentials{}, APIOptions: tgStub(answer)})
 }
 
-func stubELB(answer func(params any) (any, error)) *elb.Client {
-	return elb.New(elb.Options{Region: "us-west-2", Credentials: aws.AnonymousCredentials{}, APIOptions: stub(answer)})
+func tgELB(answer func(params any) (any, error)) *elb.Client {
+	return elb.New(elb.Options{Region: "us-west-2", Credentials: aws.AnonymousCredentials{}, APIOptions: tgStub(answer)})
 }
 
 const (
@@ -96,7 +96,7 @@ func TestLocate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := New(stubECS(revisionWith(ecstypes.LoadBalancer{TargetGroupArn: aws.String("arn:other")}, blueGreen(rule))), stubELB(rulesAnswer(tt.actions)))
+			f := NewTrafficFinder(tgECS(revisionWith(ecstypes.LoadBalancer{TargetGroupArn: aws.String("arn:other")}, blueGreen(rule))), tgELB(rulesAnswer(tt.actions)))
 			got, err := f.Locate(context.Background(), revision)
 			if err != nil {
 				t.Fatal(err)
@@ -109,7 +109,7 @@ func TestLocate(t *testing.T) {
 }
 
 func TestLocateNetworkLoadBalancer(t *testing.T) {
-	f := New(stubECS(revisionWith(blueGreen(listener))), stubELB(func(p any) (any, error) {
+	f := NewTrafficFinder(tgECS(revisionWith(blueGreen(listener))), tgELB(func(p any) (any, error) {
 		in, ok := p.(*elb.DescribeListenersInput)
 		if !ok || in.ListenerArns[0] != listener {
 			return nil, errors.New("unexpected call")
@@ -154,7 +154,7 @@ func TestLocateErrors(t *testing.T) {
 					return nil, errors.New("unexpected")
 				}
 			}
-			_, err := New(stubECS(tt.ecs), stubELB(elbAnswer)).Locate(context.Background(), revision)
+			_, err := NewTrafficFinder(tgECS(tt.ecs), tgELB(elbAnswer)).Locate(context.Background(), revision)
 			if !errors.Is(err, tt.wantIs) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Locate = %v, want %v with %q", err, tt.wantIs, tt.want)
 			}

@@ -1,4 +1,6 @@
-// Package targetgroups finds the two target groups of an ECS blue/green
+package elbv2
+
+// Finding the two target groups of an ECS blue/green
 // deployment and tells which one production traffic goes to.
 //
 // ECS describes a service revision's load balancing in its loadBalancers:
@@ -8,7 +10,6 @@
 // rewrites when it shifts production traffic. After the shift that action
 // forwards to green; the other target group of the pair is blue. The rule's
 // ARN also names the load balancer, which CloudWatch needs as a dimension.
-package targetgroups
 
 import (
 	"context"
@@ -21,26 +22,23 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
-	"github.com/gatehouse-dev/gatehouse/internal/elbv2"
 )
 
 var (
-	// ErrNotFound is returned when ECS does not know the service revision,
-	// or the load balancer does not know its production listener rule.
-	ErrNotFound = elbv2.ErrNotFound
 	// ErrNotBlueGreen is returned when the revision's load balancing cannot
 	// tell green from blue: no alternate target group, no production
 	// listener rule, or a rule that forwards to neither or both equally.
 	ErrNotBlueGreen = errors.New("no blue/green target groups")
 )
 
-// ECSAPI is the part of *ecs.Client the finder uses.
-type ECSAPI = ecsdeploy.RevisionsAPI
+// RevisionsAPI is the part of *ecs.Client the finders use.
+type RevisionsAPI = ecsdeploy.RevisionsAPI
 
-// ELBAPI is the part of *elasticloadbalancingv2.Client the finder uses.
-type ELBAPI interface {
-	elbv2.RulesAPI
-	elbv2.ListenersAPI
+// TrafficAPI is the part of *elasticloadbalancingv2.Client the traffic
+// finder uses.
+type TrafficAPI interface {
+	RulesAPI
+	ListenersAPI
 }
 
 // Traffic says where production traffic of a blue/green deployment goes.
@@ -57,22 +55,24 @@ type Traffic struct {
 	ProductionRule string `json:"productionRule"`
 }
 
-// Finder locates target groups through ECS and Elastic Load Balancing.
-type Finder struct {
-	ecs ECSAPI
-	elb ELBAPI
+// TrafficFinder locates target groups through ECS and Elastic Load Balancing.
+type TrafficFinder struct {
+	ecs RevisionsAPI
+	elb TrafficAPI
 }
 
-// New returns a Finder using an *ecs.Client and an
+// New returns a TrafficFinder using an *ecs.Client and an
 // *elasticloadbalancingv2.Client.
-func New(ecsAPI ECSAPI, elbAPI ELBAPI) *Finder { return &Finder{ecs: ecsAPI, elb: elbAPI} }
+func NewTrafficFinder(ecsAPI RevisionsAPI, elbAPI TrafficAPI) *TrafficFinder {
+	return &TrafficFinder{ecs: ecsAPI, elb: elbAPI}
+}
 
 // Locate returns the traffic of the deployment whose target (green) revision
 // is serviceRevisionARN. When the revision has several load balancers, the
 // first with a blue/green configuration is used. It returns an error
 // wrapping ErrNotFound or ErrNotBlueGreen when it cannot say; other errors
 // are the APIs' own, wrapped.
-func (f *Finder) Locate(ctx context.Context, serviceRevisionARN string) (Traffic, error) {
+func (f *TrafficFinder) Locate(ctx context.Context, serviceRevisionARN string) (Traffic, error) {
 	rev, err := ecsdeploy.DescribeRevision(ctx, f.ecs, serviceRevisionARN)
 	if errors.Is(err, ecsdeploy.ErrRevisionNotFound) {
 		return Traffic{}, fmt.Errorf("describe service revision %s: %w: %w", serviceRevisionARN, ErrNotFound, err)
@@ -120,15 +120,15 @@ func (f *Finder) Locate(ctx context.Context, serviceRevisionARN string) (Traffic
 
 // actions returns the actions of the production rule, or the default
 // actions of a production listener.
-func (f *Finder) actions(ctx context.Context, arn string) ([]elbtypes.Action, error) {
+func (f *TrafficFinder) actions(ctx context.Context, arn string) ([]elbtypes.Action, error) {
 	if strings.Contains(arn, ":listener-rule/") {
-		r, err := elbv2.Rule(ctx, f.elb, arn)
+		r, err := Rule(ctx, f.elb, arn)
 		if err != nil {
 			return nil, fmt.Errorf("describe production listener rule: %w", err)
 		}
 		return r.Actions, nil
 	}
-	l, err := elbv2.Listener(ctx, f.elb, arn)
+	l, err := Listener(ctx, f.elb, arn)
 	if err != nil {
 		return nil, fmt.Errorf("describe production listener: %w", err)
 	}

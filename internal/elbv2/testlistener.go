@@ -1,4 +1,6 @@
-// Package testlistener finds where an ECS service revision's test traffic
+package elbv2
+
+// Finding where an ECS service revision's test traffic
 // enters: the revision's load balancer advanced configuration names a test
 // listener rule (an ALB listener rule, or an NLB listener), ELBv2 gives the
 // rule's conditions, the listener's protocol and port and the load
@@ -9,7 +11,6 @@
 // headers where that is possible (http-header, host-header); the others
 // (path-pattern, query-string, http-request-method, source-ip) are returned
 // as notes for the report.
-package testlistener
 
 import (
 	"context"
@@ -23,7 +24,6 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
-	"github.com/gatehouse-dev/gatehouse/internal/elbv2"
 )
 
 var (
@@ -31,23 +31,18 @@ var (
 	// with a test listener rule: it is not a blue/green service behind a
 	// load balancer, or its advancedConfiguration lacks testListenerRule.
 	ErrNoTestListener = errors.New("no test listener")
-	// ErrNotFound is returned when ECS or ELBv2 does not know the revision,
-	// rule, listener or load balancer.
-	ErrNotFound = elbv2.ErrNotFound
 )
 
-// ECSAPI is the part of *ecs.Client the finder uses.
-type ECSAPI = ecsdeploy.RevisionsAPI
-
-// ELBAPI is the part of *elasticloadbalancingv2.Client the finder uses.
-type ELBAPI interface {
-	elbv2.RulesAPI
-	elbv2.ListenersAPI
-	elbv2.LoadBalancersAPI
+// TestListenerAPI is the part of *elasticloadbalancingv2.Client the test
+// listener finder uses.
+type TestListenerAPI interface {
+	RulesAPI
+	ListenersAPI
+	LoadBalancersAPI
 }
 
-// Target is a revision's test listener as a smoke test needs it.
-type Target struct {
+// TestListener is a revision's test listener as a smoke test needs it.
+type TestListener struct {
 	// BaseURL is scheme://dns-name[:port] of the test listener.
 	BaseURL string
 	// Headers satisfy the test rule's http-header and host-header
@@ -74,22 +69,22 @@ type Target struct {
 }
 
 // Source describes where the target came from, for a report.
-func (t Target) Source() string {
+func (t TestListener) Source() string {
 	if t.RuleARN != "" {
 		return "test listener rule " + t.RuleARN
 	}
 	return "test listener " + t.ListenerARN
 }
 
-// Finder finds test listeners.
-type Finder struct {
-	ecs ECSAPI
-	elb ELBAPI
+// TestListenerFinder finds test listeners.
+type TestListenerFinder struct {
+	ecs RevisionsAPI
+	elb TestListenerAPI
 }
 
-// New returns a Finder using the given clients.
-func New(ecsAPI ECSAPI, elbAPI ELBAPI) *Finder {
-	return &Finder{ecs: ecsAPI, elb: elbAPI}
+// New returns a TestListenerFinder using the given clients.
+func NewTestListenerFinder(ecsAPI RevisionsAPI, elbAPI TestListenerAPI) *TestListenerFinder {
+	return &TestListenerFinder{ecs: ecsAPI, elb: elbAPI}
 }
 
 // Find returns the test listener of the service revision. It returns
@@ -97,13 +92,13 @@ func New(ecsAPI ECSAPI, elbAPI ELBAPI) *Finder {
 // on the way is unknown; API errors are returned wrapped, for the caller to
 // classify. When the revision has several load balancers with a test
 // listener rule, the first is used.
-func (f *Finder) Find(ctx context.Context, serviceRevisionARN string) (Target, error) {
+func (f *TestListenerFinder) Find(ctx context.Context, serviceRevisionARN string) (TestListener, error) {
 	rev, err := ecsdeploy.DescribeRevision(ctx, f.ecs, serviceRevisionARN)
 	if errors.Is(err, ecsdeploy.ErrRevisionNotFound) {
-		return Target{}, fmt.Errorf("describe service revision %s: %w: %w", serviceRevisionARN, ErrNotFound, err)
+		return TestListener{}, fmt.Errorf("describe service revision %s: %w: %w", serviceRevisionARN, ErrNotFound, err)
 	}
 	if err != nil {
-		return Target{}, fmt.Errorf("describe service revision: %w", err)
+		return TestListener{}, fmt.Errorf("describe service revision: %w", err)
 	}
 	var ref string
 	for _, lb := range rev.LoadBalancers {
@@ -113,42 +108,42 @@ func (f *Finder) Find(ctx context.Context, serviceRevisionARN string) (Target, e
 		}
 	}
 	if ref == "" {
-		return Target{}, fmt.Errorf("service revision %s: %w: no load balancer with advancedConfiguration.testListenerRule", serviceRevisionARN, ErrNoTestListener)
+		return TestListener{}, fmt.Errorf("service revision %s: %w: no load balancer with advancedConfiguration.testListenerRule", serviceRevisionARN, ErrNoTestListener)
 	}
 
-	var t Target
+	var t TestListener
 	listenerARN, isRule, err := listenerOf(ref)
 	if err != nil {
-		return Target{}, err
+		return TestListener{}, err
 	}
 	t.ListenerARN = listenerARN
 	if isRule {
 		t.RuleARN = ref
-		rule, err := elbv2.Rule(ctx, f.elb, ref)
+		rule, err := Rule(ctx, f.elb, ref)
 		if err != nil {
-			return Target{}, fmt.Errorf("describe test listener rule: %w", err)
+			return TestListener{}, fmt.Errorf("describe test listener rule: %w", err)
 		}
 		var r routing
 		t.Headers, t.Notes, r = conditions(rule.Conditions)
 		t.PathPatterns, t.Methods, t.Unsatisfiable = r.paths, r.methods, r.unsatisfiable
 	}
 
-	l, err := elbv2.Listener(ctx, f.elb, listenerARN)
+	l, err := Listener(ctx, f.elb, listenerARN)
 	if err != nil {
-		return Target{}, fmt.Errorf("describe test listener: %w", err)
+		return TestListener{}, fmt.Errorf("describe test listener: %w", err)
 	}
 	t.LoadBalancerARN = aws.ToString(l.LoadBalancerArn)
 	scheme, defaultPort, err := schemeOf(l.Protocol)
 	if err != nil {
-		return Target{}, fmt.Errorf("test listener %s: %w", listenerARN, err)
+		return TestListener{}, fmt.Errorf("test listener %s: %w", listenerARN, err)
 	}
 
-	lb, err := elbv2.LoadBalancer(ctx, f.elb, t.LoadBalancerARN)
+	lb, err := LoadBalancer(ctx, f.elb, t.LoadBalancerARN)
 	if err != nil {
-		return Target{}, fmt.Errorf("describe load balancer: %w", err)
+		return TestListener{}, fmt.Errorf("describe load balancer: %w", err)
 	}
 	if aws.ToString(lb.DNSName) == "" {
-		return Target{}, fmt.Errorf("describe load balancer %s: %w: no DNS name", t.LoadBalancerARN, ErrNotFound)
+		return TestListener{}, fmt.Errorf("describe load balancer %s: %w: no DNS name", t.LoadBalancerARN, ErrNotFound)
 	}
 	host := strings.TrimSuffix(aws.ToString(lb.DNSName), ".")
 	t.BaseURL = scheme + "://" + host
