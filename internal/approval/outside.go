@@ -127,14 +127,6 @@ func PauseEnded(ctx context.Context, states HookStates, r *Request, now time.Tim
 	return e.why
 }
 
-// PauseEnded is PauseEnded with the gate's view of ECS.
-func (g *Gate) PauseEnded(ctx context.Context, r *Request) string {
-	if g.Pauses == nil {
-		return ""
-	}
-	return PauseEnded(ctx, g.Pauses, r, g.Now())
-}
-
 // ErrHookEnded: a vote on a request whose PAUSE hook ECS reports ended;
 // the request is closed for it.
 var ErrHookEnded = errors.New("the deployment's PAUSE hook no longer waits")

@@ -164,17 +164,18 @@ func TestOutcomeEventsConfirmWithECS(t *testing.T) {
 	}
 }
 
-// TestPauseEndedWritesNothing: the page's look at ECS says why the request
-// takes no vote, and writes nothing.
+// TestPauseEndedWritesNothing: the page's look at ECS (Service.Standing)
+// says why the request takes no vote, and writes nothing.
 func TestPauseEndedWritesNothing(t *testing.T) {
 	f, ps, _ := sweptFixture(t)
+	svc := NewService(Parts{Gate: f.gate})
 	r, etag := f.load(t)
-	if why := f.gate.PauseEnded(context.Background(), r); why != "" {
-		t.Errorf("PauseEnded of a waiting hook = %q", why)
+	if st := svc.Standing(context.Background(), r); st != (Standing{}) {
+		t.Errorf("Standing of a waiting hook = %+v", st)
 	}
 	ps.end("hook-1", HookSucceeded)
-	if why := f.gate.PauseEnded(context.Background(), r); !strings.Contains(why, "gatehouse never told ECS to go on") {
-		t.Errorf("PauseEnded = %q, want it to say so", why)
+	if st := svc.Standing(context.Background(), r); !strings.Contains(st.Ended, "gatehouse never told ECS to go on") || st.Over != "" {
+		t.Errorf("Standing = %+v, want it to say the hook ended", st)
 	}
 	if _, now := f.load(t); now != etag {
 		t.Error("PauseEnded wrote the request")

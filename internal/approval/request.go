@@ -722,7 +722,7 @@ func (r *Request) Summary(o Outcome) string {
 	return fmt.Sprintf("waiting for approval: %d of %d", r.Approvals(), r.RequiredApprovals)
 }
 
-// VoteErrors lists every error a vote can be refused with (Ballots.Vote).
+// VoteErrors lists every error a vote can be refused with (Service.Vote).
 // Each surface that takes votes (the review API, the CLI) maps each of
 // them to its own answer, and a test checks that none is missing.
 var VoteErrors = []error{ErrClosed, ErrAlreadyVoted, ErrNotApprover, ErrAwaitingSmoke, ErrFrozen, ErrOverrideReason, ErrSelfApproval, ErrDeployerPending, ErrDeployerUnknown,

@@ -12,7 +12,7 @@ import (
 
 // Ballot is one vote from any channel: the review page, the CLI, and the
 // channels to come. The channel has told who votes (Vote.Approver, and
-// Vote.Identity for an IAM identity); Ballots.Vote does the rest.
+// Vote.Identity for an IAM identity); Service.Vote does the rest.
 type Ballot struct {
 	// Key is the request's key in the state bucket.
 	Key string
@@ -80,11 +80,11 @@ func (e *DeploymentOver) Error() string {
 
 func (e *DeploymentOver) Unwrap() error { return ErrDeploymentOver }
 
-// Ballots is the one door every channel votes through: it reads the
+// ballotBox is the one door every channel votes through: it reads the
 // request, checks with ECS that the deployment (and its PAUSE hook) still
 // waits, records the vote conditionally on what it read, and settles a
 // vote that decided a PAUSE request. Store and Now are required.
-type Ballots struct {
+type ballotBox struct {
 	Store Store
 	Now   func() time.Time
 	// Deployments, when set, tells whether the deployment still waits: a
@@ -101,24 +101,14 @@ type Ballots struct {
 // statusTimeout bounds asking ECS about one deployment before a vote.
 const statusTimeout = 5 * time.Second
 
-// Vote records b. A refused vote records nothing (a self-approval's
-// refusal is recorded in the audit trail) and returns a *Refusal (its code
-// and its words, wrapping the error of VoteErrors), with the request as
-// read.
-// Other errors are the store's: whether the vote was recorded is then not
-// known, and reading the request tells.
-func (bs *Ballots) Vote(ctx context.Context, b Ballot) (Voted, error) {
+// Vote records b (see Service.Vote).
+func (bs *ballotBox) Vote(ctx context.Context, b Ballot) (Voted, error) {
 	read := b.Read
 	if read == nil {
-		obj, err := bs.Store.Get(ctx, b.Key)
-		if err != nil {
-			return Voted{}, fmt.Errorf("load approval %s: %w", b.Key, err)
-		}
-		r, err := Decode(obj.Body)
-		if err != nil {
+		var err error
+		if read, err = load(ctx, bs.Store, b.Key); err != nil {
 			return Voted{}, err
 		}
-		read = &Stored{Request: r, ETag: obj.ETag}
 	}
 	r, now := read.Request, bs.Now()
 	if b.RequestID != "" && r.ID != b.RequestID {
@@ -175,7 +165,7 @@ func cmpRequest(a, b *Request) *Request {
 
 // deploymentOver returns the ECS status of r's deployment when it no
 // longer waits, else "" (ECS unreachable included).
-func (bs *Ballots) deploymentOver(ctx context.Context, r *Request) string {
+func (bs *ballotBox) deploymentOver(ctx context.Context, r *Request) string {
 	if bs.Deployments == nil {
 		return ""
 	}
@@ -183,7 +173,7 @@ func (bs *Ballots) deploymentOver(ctx context.Context, r *Request) string {
 	defer cancel()
 	status, err := bs.Deployments.Status(sctx, r.DeploymentARN)
 	if err != nil {
-		bs.log().WarnContext(ctx, "deployment status unavailable; the vote goes on", "deployment_arn", r.DeploymentARN, "err", err)
+		bs.log().WarnContext(ctx, "deployment status unavailable; going on as if it waits", "deployment_arn", r.DeploymentARN, "err", err)
 		return ""
 	}
 	if ecsdeploy.Over(status) {
@@ -194,19 +184,15 @@ func (bs *Ballots) deploymentOver(ctx context.Context, r *Request) string {
 
 // recast settles the request at key, reads it again and casts once more;
 // when any step fails, the first refusal stands.
-func (bs *Ballots) recast(ctx context.Context, key string, req *Request, cast func(*Request) error, refusal error) (*Request, error) {
+func (bs *ballotBox) recast(ctx context.Context, key string, req *Request, cast func(*Request) error, refusal error) (*Request, error) {
 	if _, err := bs.Pause.Settle(ctx, key); err != nil {
 		return req, refusal
 	}
-	obj, err := bs.Store.Get(ctx, key)
+	fresh, err := load(ctx, bs.Store, key)
 	if err != nil {
 		return req, refusal
 	}
-	fresh, err := Decode(obj.Body)
-	if err != nil {
-		return req, refusal
-	}
-	next, _, err := Update(ctx, bs.Store, key, obj.ETag, fresh, cast)
+	next, _, err := Update(ctx, bs.Store, key, fresh.ETag, fresh.Request, cast)
 	return next, err
 }
 
@@ -219,7 +205,7 @@ const (
 
 // settle ends the PAUSE hook's wait for the request at key, which req's
 // vote decided, and returns the request as it then stands.
-func (bs *Ballots) settle(ctx context.Context, key string, req *Request) Voted {
+func (bs *ballotBox) settle(ctx context.Context, key string, req *Request) Voted {
 	v := Voted{Request: req}
 	told, err := bs.Pause.Settle(ctx, key)
 	if err != nil {
@@ -231,16 +217,12 @@ func (bs *Ballots) settle(ctx context.Context, key string, req *Request) Voted {
 	// Another caller (the sweep) may be telling ECS right now: what ECS
 	// said is worth a short wait.
 	for i := 0; ; i++ {
-		obj, err := bs.Store.Get(ctx, key)
+		fresh, err := load(ctx, bs.Store, key)
 		if err != nil {
 			return v
 		}
-		fresh, err := Decode(obj.Body)
-		if err != nil {
-			return v
-		}
-		v.Request = fresh
-		if p := fresh.Pause; i == telling || p == nil || p.Done != nil || p.Claimed == nil {
+		v.Request = fresh.Request
+		if p := fresh.Request.Pause; i == telling || p == nil || p.Done != nil || p.Claimed == nil {
 			return v
 		}
 		select {
@@ -251,7 +233,7 @@ func (bs *Ballots) settle(ctx context.Context, key string, req *Request) Voted {
 	}
 }
 
-func (bs *Ballots) log() *slog.Logger {
+func (bs *ballotBox) log() *slog.Logger {
 	if bs.Log == nil {
 		return slog.Default()
 	}

@@ -38,7 +38,7 @@ type outcome struct {
 
 // TestOneDoorForEveryChannel: one deciding vote on a PAUSE request, cast
 // once from the review page and once from the CLI, goes through the same
-// door (approval.Ballots): the same stored result, the same one call to
+// door (approval.Service.Vote): the same stored result, the same one call to
 // ECS, the same announcement.
 func TestOneDoorForEveryChannel(t *testing.T) {
 	doors := map[string]func(t *testing.T, st *store.S3, gate *approval.Gate, key string, keys token.Keyring, r *approval.Request){
@@ -47,7 +47,7 @@ func TestOneDoorForEveryChannel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			page := httptest.NewServer(&review.Handler{Store: st, Keys: keys, Now: time.Now, Settler: gate, Log: slog.New(slog.DiscardHandler)})
+			page := httptest.NewServer(&review.Handler{Approvals: approval.NewService(approval.Parts{Gate: gate}), Reports: st, Keys: keys, Now: time.Now, Log: slog.New(slog.DiscardHandler)})
 			defer page.Close()
 			u, _ := url.Parse(link)
 			res, err := http.PostForm(page.URL+review.Path, url.Values{"token": {u.Query().Get("token")}, "decision": {"approve"}, "comment": {"checked green"}})

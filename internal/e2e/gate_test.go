@@ -99,7 +99,8 @@ func TestRacingApproveAndRejectAgainstRealS3(t *testing.T) {
 	s3srv := awstest.NewS3(t)
 	st := store.New(s3srv.Client(), s3srv.Bucket)
 	keys := token.Keyring{Current: mustKey(t)}
-	h := &review.Handler{Store: st, Keys: keys, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
+	votes := approval.NewService(approval.Parts{Gate: &approval.Gate{Store: st, Now: time.Now, Log: slog.New(slog.DiscardHandler)}})
+	h := &review.Handler{Approvals: votes, Reports: st, Keys: keys, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
 	web := httptest.NewServer(h)
 	t.Cleanup(web.Close)
 	n := &memNotifier{}

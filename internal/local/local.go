@@ -323,7 +323,7 @@ func (l *Local) startUI() error {
 		return fmt.Errorf("review API: %w", err)
 	}
 	ecsClient := l.ecs.client()
-	rh := approvalapi.New(api, approvalapi.Clients{S3: l.s3client, ECS: ecsdeploy.New(ecsClient), Keys: l.keys, Pauses: approvalparts.ECSPauses{API: ecsClient}, Notifier: l.Outbox, Alarms: alarms{l}, Now: l.Clock.Now, Log: l.log})
+	rh := approvalapi.New(api, approvalparts.Clients{S3: l.s3client, ECS: ecsdeploy.New(ecsClient), Keys: l.keys, Pauses: approvalparts.ECSPauses{API: ecsClient}, Notifier: l.Outbox, Alarms: alarms{l}, Now: l.Clock.Now, Log: l.log})
 	mux.Handle(review.Path, rh)
 	mux.Handle(review.ReportPath, rh)
 	mux.Handle("/", &dashboard{l: l})
@@ -420,7 +420,7 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 			}
 			h.Details, tags = nil, approvalhook.ServiceTags{API: ecsClient}
 		}
-		h.Invoke = l.counted(approvalhook.New(env, approvalhook.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), Deployers: deployers{l}, Pauses: approvalparts.ECSPauses{API: ecsClient}, Tags: tags, ECS: ecsdeploy.New(ecsClient),
+		h.Invoke = l.counted(approvalhook.New(env, approvalparts.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), Deployers: deployers{l}, Pauses: approvalparts.ECSPauses{API: ecsClient}, Tags: tags, ECS: ecsdeploy.New(ecsClient),
 			Alarms: alarms{l}, Keys: l.keys, Now: l.Clock.Now, Log: log}))
 	case FnSmoke:
 		env, err := config.LoadSmokeHook(l.getenv)

@@ -342,8 +342,9 @@ func (o *Operator) Decide(ctx context.Context, deployment string, sel Selector, 
 			arn, cmp.Or(account, "unknown"), r.Account, config.EnvOperatorAccounts)
 	}
 	now := o.Now()
-	ballots := &approval.Ballots{Store: o.Store, Now: func() time.Time { return now }, Deployments: o.Deployments, Pause: cliPause{o}, Log: slog.New(slog.DiscardHandler)}
-	voted, err := ballots.Vote(ctx, approval.Ballot{Key: key, Read: &approval.Stored{Request: r, ETag: etag},
+	votes := approval.NewService(approval.Parts{Gate: &approval.Gate{Store: o.Store, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)},
+		Deployments: o.Deployments, Door: cliPause{o}})
+	voted, err := votes.Vote(ctx, approval.Ballot{Key: key, Read: &approval.Stored{Request: r, ETag: etag},
 		Vote: approval.Vote{Approver: who, Identity: arn, Decision: d, Comment: comment, Via: "cli", Override: override}})
 	if voted.Request != nil {
 		r = voted.Request

@@ -12,7 +12,6 @@ import (
 	"unicode"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
-	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/smoke"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -25,39 +24,39 @@ const MaxBodySize = 16 << 10
 // MaxNameLen bounds the name typed on a shared link.
 const MaxNameLen = 100
 
-// Handler serves review pages. Store, Keys and Now are required.
+// Handler serves review pages. Approvals, Keys and Now are required.
 type Handler struct {
-	Store approval.Store
-	Keys  Keys
-	Now   func() time.Time
-	Log   *slog.Logger
-	// Deployments, when set, tells whether a deployment still waits: an
-	// open request for a deployment ECS stopped or rolled back (a deployment
-	// alarm, another hook, an operator) shows that, and takes no votes.
-	// Consulted best effort: without an answer the page works as usual.
-	Deployments DeploymentStatus
+	// Approvals is the approval service: the page reads requests, asks
+	// what ECS says of them and votes through it alone.
+	Approvals Approvals
+	// Reports holds the smoke reports a page links to (the state bucket);
+	// nil: they are not shown.
+	Reports smoke.ReportReader
+	Keys    Keys
+	Now     func() time.Time
+	Log     *slog.Logger
 	// BasePath, when set, is the path of the review URL the links are made
 	// under (BasePath of GATEHOUSE_REVIEW_URL, such as /gatehouse for a
 	// custom domain with a path in front of the Function URL). Pages are
 	// served under it and at the root alike, so a proxy that forwards the
 	// path and one that strips it both work.
 	BasePath string
-	// Settler, when set, moves a request on at once after the vote that
-	// decided it: for a request that holds an ECS PAUSE hook, it ends the
-	// hook's wait (approval.Gate.Settle). Best effort: the vote stands.
-	Settler Settler
 }
 
-// Settler moves a decided request on, and checks with ECS that the PAUSE
-// hook of a request still waits. *approval.Gate satisfies it.
-type Settler interface {
-	Settle(ctx context.Context, key string) (approval.Verdict, error)
-	// CheckPause closes the request at key when ECS reports its PAUSE hook
-	// ended without gatehouse, and then returns approval.ErrHookEnded.
-	CheckPause(ctx context.Context, key string) (*approval.Request, error)
-	// PauseEnded says why r's PAUSE hook no longer waits, writing
-	// nothing; "" while it waits or when ECS cannot say.
-	PauseEnded(ctx context.Context, r *approval.Request) string
+// Approvals is what the page asks of the approval service.
+// *approval.Service satisfies it.
+type Approvals interface {
+	// Read returns the request at key, with its ETag.
+	Read(ctx context.Context, key string) (*approval.Stored, error)
+	// Standing says what ECS reports of an open request's deployment: an
+	// open request for a deployment ECS stopped or rolled back (a
+	// deployment alarm, another hook, an operator), or whose PAUSE hook
+	// someone else ended, shows that and takes no votes. Best effort:
+	// without an answer the page works as usual.
+	Standing(ctx context.Context, r *approval.Request) approval.Standing
+	// Vote records a ballot, and settles the vote that decides a PAUSE
+	// request.
+	Vote(ctx context.Context, b approval.Ballot) (approval.Voted, error)
 }
 
 // BasePath returns the path of a review base URL without its trailing
@@ -86,17 +85,6 @@ func (h *Handler) route(r *http.Request) string {
 	}
 	return p
 }
-
-// DeploymentStatus reads a deployment's ECS status. *ecsdeploy.Reader
-// satisfies it.
-type DeploymentStatus interface {
-	// Status returns the status ECS reports, or an error (wrapping
-	// ecsdeploy.ErrNotFound when ECS does not know the deployment).
-	Status(ctx context.Context, deploymentARN string) (string, error)
-}
-
-// statusTimeout bounds asking ECS about the deployment.
-const statusTimeout = 2 * time.Second
 
 // ServeHTTP routes: GET and HEAD of Path show a page, POST of Path decides.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -184,19 +172,18 @@ func (h *Handler) load(ctx context.Context, tok string, askECS bool) (*loaded, e
 		return nil, &errPage{http.StatusForbidden, msgInvalid}
 	}
 	key := approval.GateKey(d, hook.Stage(c.Stage), c.Gate)
-	obj, err := h.Store.Get(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
+	read, err := h.Approvals.Read(ctx, key)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return nil, &errPage{http.StatusNotFound, msgInvalid}
-	}
-	if err != nil {
+	case errors.Is(err, approval.ErrUnreadable):
+		h.logError(ctx, "load approval", err)
+		return nil, &errPage{http.StatusInternalServerError, "This approval request cannot be read. Nothing was recorded; ask the platform team to check gatehouse's logs."}
+	case err != nil:
 		h.logError(ctx, "load approval", err)
 		return nil, &errPage{http.StatusServiceUnavailable, msgUnavailable}
 	}
-	req, err := approval.Decode(obj.Body)
-	if err != nil {
-		h.logError(ctx, "load approval", err)
-		return nil, &errPage{http.StatusInternalServerError, "This approval request cannot be read. Nothing was recorded; ask the platform team to check gatehouse's logs."}
-	}
+	req := read.Request
 	if req.ID != c.Request {
 		return nil, &errPage{http.StatusGone, msgSuperseded}
 	}
@@ -207,20 +194,10 @@ func (h *Handler) load(ctx context.Context, tok string, askECS bool) (*loaded, e
 	if c.Approver != "" && !req.IsApprover(c.Approver) || c.Approver == "" && !req.Shared() {
 		return nil, &errPage{http.StatusForbidden, msgInvalid}
 	}
-	l := &loaded{claims: c, key: key, etag: obj.ETag, req: req}
-	if askECS && h.Deployments != nil && req.Evaluate(h.Now()) == approval.Pending {
-		sctx, cancel := context.WithTimeout(ctx, statusTimeout)
-		defer cancel()
-		status, err := h.Deployments.Status(sctx, req.DeploymentARN)
-		switch {
-		case err != nil:
-			h.log().WarnContext(ctx, "deployment status unavailable; showing the request as stored", "deployment_arn", req.DeploymentARN, "err", err)
-		case ecsdeploy.Over(status):
-			l.over = status
-		}
-	}
-	if askECS && h.Settler != nil && l.over == "" {
-		l.ended = h.Settler.PauseEnded(ctx, req)
+	l := &loaded{claims: c, key: key, etag: read.ETag, req: req}
+	if askECS {
+		st := h.Approvals.Standing(ctx, req)
+		l.over, l.ended = st.Over, st.Ended
 	}
 	return l, nil
 }
@@ -265,7 +242,7 @@ func (h *Handler) smokeReport(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, err)
 		return
 	}
-	rep, err := smoke.LoadReport(r.Context(), h.Store, d, l.req.Stage)
+	rep, err := smoke.LoadReport(r.Context(), h.Reports, d, l.req.Stage)
 	if errors.Is(err, store.ErrNotFound) {
 		h.fail(w, r, http.StatusNotFound, "There is no smoke report for this deployment.")
 		return
@@ -321,7 +298,7 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		vote.Approver = name
 		vote.Via = "shared-link"
 	}
-	voted, err := h.ballots().Vote(ctx, approval.Ballot{Key: l.key, RequestID: l.claims.Request, Vote: vote, Read: &approval.Stored{Request: l.req, ETag: l.etag}})
+	voted, err := h.Approvals.Vote(ctx, approval.Ballot{Key: l.key, RequestID: l.claims.Request, Vote: vote, Read: &approval.Stored{Request: l.req, ETag: l.etag}})
 	if voted.Request != nil {
 		l.req = voted.Request
 	}
@@ -352,19 +329,6 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		h.logError(ctx, "record vote", err)
 		h.fail(w, r, http.StatusInternalServerError, "Your vote could not be recorded. Open the link again to see the request's state; if this persists, ask the platform team to check gatehouse's logs.")
 	}
-}
-
-// ballots is the door the page's votes go through, with the page's view of
-// ECS.
-func (h *Handler) ballots() *approval.Ballots {
-	b := &approval.Ballots{Store: h.Store, Now: h.Now, Log: h.log()}
-	if h.Deployments != nil {
-		b.Deployments = h.Deployments
-	}
-	if h.Settler != nil {
-		b.Pause = h.Settler
-	}
-	return b
 }
 
 // refusalStatus is the page's status for each refusal code

@@ -37,6 +37,16 @@ type env struct {
 	links Links
 }
 
+// service is the approval service the page votes through, over e's
+// store and clock: gate, when set, with its ports; deployments, when set,
+// as its view of ECS.
+func (e *env) service(gate *approval.Gate, deployments approval.DeploymentStatus) *approval.Service {
+	if gate == nil {
+		gate = &approval.Gate{Store: e.st, Now: func() time.Time { return e.now }, Log: slog.New(slog.DiscardHandler)}
+	}
+	return approval.NewService(approval.Parts{Gate: gate, Deployments: deployments})
+}
+
 func newEnv(t *testing.T, approvers []string, required int) *env {
 	t.Helper()
 	k, err := token.NewKey(bytes.Repeat([]byte("k"), 32))
@@ -44,7 +54,7 @@ func newEnv(t *testing.T, approvers []string, required int) *env {
 		t.Fatal(err)
 	}
 	e := &env{st: store.NewMemory(), keys: token.Keyring{Current: k}, now: t0.Add(time.Minute)}
-	h := &Handler{Store: e.st, Keys: e.keys, Now: func() time.Time { return e.now }, Log: slog.New(slog.DiscardHandler)}
+	h := &Handler{Approvals: e.service(nil, nil), Reports: e.st, Keys: e.keys, Now: func() time.Time { return e.now }, Log: slog.New(slog.DiscardHandler)}
 	e.h = h
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
@@ -481,7 +491,7 @@ func (f *fakeStatus) Status(ctx context.Context, arn string) (string, error) {
 func TestDeploymentOver(t *testing.T) {
 	e := newEnv(t, []string{"alice@example.com", "bob@example.com"}, 1)
 	st := &fakeStatus{status: "ROLLBACK_SUCCESSFUL"}
-	h := &Handler{Store: e.st, Keys: e.keys, Now: func() time.Time { return e.now }, Log: slog.New(slog.DiscardHandler), Deployments: st}
+	h := &Handler{Approvals: e.service(nil, st), Reports: e.st, Keys: e.keys, Now: func() time.Time { return e.now }, Log: slog.New(slog.DiscardHandler)}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	link := strings.Replace(e.link(t, "alice@example.com"), e.srv.URL, srv.URL, 1)

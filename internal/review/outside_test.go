@@ -71,7 +71,7 @@ func TestHookContinuedOutside(t *testing.T) {
 	ecs := &pausedHook{state: approval.HookState{Deployment: "IN_PROGRESS", Status: approval.HookAwaiting}}
 	sent := &messages{}
 	gate := &approval.Gate{Store: e.st, Notifier: sent, Pauses: ecs, Now: func() time.Time { return e.now }, Log: slog.New(slog.DiscardHandler)}
-	h := &Handler{Store: e.st, Keys: e.keys, Now: func() time.Time { return e.now }, Log: slog.New(slog.DiscardHandler), Settler: gate}
+	h := &Handler{Approvals: e.service(gate, nil), Reports: e.st, Keys: e.keys, Now: func() time.Time { return e.now }, Log: slog.New(slog.DiscardHandler)}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	link := strings.Replace(e.link(t, "alice@example.com"), e.srv.URL, srv.URL, 1)
@@ -127,7 +127,7 @@ func TestNothingButAPostDecides(t *testing.T) {
 	ecs := &pausedHook{state: approval.HookState{Deployment: "IN_PROGRESS", Status: approval.HookAwaiting}}
 	sent := &messages{}
 	gate := &approval.Gate{Store: e.st, Notifier: sent, Pauses: ecs, Now: func() time.Time { return e.now }, Log: slog.New(slog.DiscardHandler)}
-	h := &Handler{Store: e.st, Keys: e.keys, Now: func() time.Time { return e.now }, Log: slog.New(slog.DiscardHandler), Settler: gate}
+	h := &Handler{Approvals: e.service(gate, nil), Reports: e.st, Keys: e.keys, Now: func() time.Time { return e.now }, Log: slog.New(slog.DiscardHandler)}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	link := strings.Replace(e.link(t, "alice@example.com"), e.srv.URL, srv.URL, 1)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
@@ -20,34 +19,11 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/wiring/approvalparts"
 )
 
-// Clients are what the review API talks to.
-type Clients struct {
-	// S3 holds the state bucket.
-	S3 store.API
-	// ECS says whether a request's deployment still runs: one ECS stopped
-	// or rolled back takes no votes.
-	ECS review.DeploymentStatus
-	// Keys checks the review links' signatures.
-	Keys review.Keys
-	// Pauses ends ECS PAUSE hooks' waits after the deciding vote, and
-	// Notifier announces the decision; both nil where no request holds a
-	// PAUSE hook.
-	Pauses   approval.PauseHooks
-	Notifier approvalparts.Publisher
-	// Alarms reads the alarms a settled request still watches
-	// (abortOnAlarms); nil: a request that watches alarms is aborted.
-	Alarms cwmetrics.AlarmReader
-	// Now is the clock.
-	Now func() time.Time
-	// Log receives the API's log lines.
-	Log *slog.Logger
-}
-
 // AWS returns the AWS clients for env, honouring the endpoint variables of
 // getenv (awsenv).
-func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalAPI, log *slog.Logger) Clients {
+func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalAPI, log *slog.Logger) approvalparts.Clients {
 	ecsClient := ecsdeploy.NewClient(aws, getenv)
-	c := Clients{
+	c := approvalparts.Clients{
 		S3:   awsenv.NewS3(aws, getenv),
 		ECS:  ecsdeploy.New(ecsClient),
 		Keys: secrets.Source(aws, getenv, env.Signing.SecretARN, env.Signing.Key),
@@ -64,24 +40,20 @@ func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalAPI, log
 }
 
 // New returns the review API's HTTP handler; funcurl.Handler adapts it to
-// the Function URL.
-func New(env config.ApprovalAPI, c Clients) *review.Handler {
-	st := store.New(c.S3, env.Bucket)
-	var settler review.Settler
-	if c.Pauses != nil && c.Notifier != nil {
-		gate := &approval.Gate{Store: st, Notifier: approvalparts.Messages{Publisher: c.Notifier}, Pauses: c.Pauses, Now: c.Now, Log: c.Log}
-		if c.Alarms != nil {
-			gate.Alarms = approvalparts.Alarms{Reader: c.Alarms}
-		}
-		settler = gate
+// the Function URL. Its votes go through the approval service, which
+// settles a deciding vote on a PAUSE request at once when c reaches PAUSE
+// hooks and the topic (pause mode); otherwise the suite's sweep does.
+func New(env config.ApprovalAPI, c approvalparts.Clients) *review.Handler {
+	if c.Pauses == nil || c.Notifier == nil {
+		// A settle needs both: without them, the suite's sweep settles.
+		c.Pauses, c.Notifier = nil, nil
 	}
 	return &review.Handler{
-		Settler:     settler,
-		Store:       st,
-		Keys:        c.Keys,
-		Now:         c.Now,
-		Log:         c.Log,
-		Deployments: c.ECS,
-		BasePath:    review.BasePath(env.ReviewURL),
+		Approvals: approvalparts.NewService(approvalparts.Suite{Bucket: env.Bucket, ReviewURL: env.ReviewURL}, c),
+		Reports:   store.New(c.S3, env.Bucket),
+		Keys:      c.Keys,
+		Now:       c.Now,
+		Log:       c.Log,
+		BasePath:  review.BasePath(env.ReviewURL),
 	}
 }

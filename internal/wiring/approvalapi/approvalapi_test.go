@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/review"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/approvalparts"
 	"github.com/gatehouse-dev/gatehouse/internal/wiring/wiringtest"
 )
 
@@ -52,7 +53,7 @@ func TestComposedReviewAPI(t *testing.T) {
 				t.Fatal(err)
 			}
 			env := config.ApprovalAPI{Bucket: srv.Bucket}
-			c := Clients{S3: srv.Client(), Keys: keys, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
+			c := approvalparts.Clients{S3: srv.Client(), Keys: keys, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
 			if pause {
 				env.TopicARN = "arn:aws:sns:us-west-2:123456789012:reviews"
 				c.Pauses, c.Notifier = ecs, sns

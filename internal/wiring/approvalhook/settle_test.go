@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/approvalparts"
 	"github.com/gatehouse-dev/gatehouse/internal/wiring/wiringtest"
 )
 
@@ -32,7 +33,7 @@ func TestSettleEvent(t *testing.T) {
 	ecs, sns := &wiringtest.OnePause{}, &wiringtest.Published{}
 	env := config.ApprovalHook{Bucket: srv.Bucket, ReviewURL: "https://review.example.com/", Defaults: approval.DefaultSettings()}
 	env.Defaults.Approvers = []string{"alice@example.com"}
-	fn := New(env, Clients{S3: srv.Client(), Notifier: sns, Pauses: ecs, ECS: noECS{}, Keys: token.Keyring{Current: key}, Now: time.Now, Log: slog.New(slog.DiscardHandler)})
+	fn := New(env, approvalparts.Clients{S3: srv.Client(), Notifier: sns, Pauses: ecs, ECS: noECS{}, Keys: token.Keyring{Current: key}, Now: time.Now, Log: slog.New(slog.DiscardHandler)})
 	const dep = "arn:aws:ecs:us-west-2:123456789012:service-deployment/prod-cluster/orders/settle1"
 	ev, _ := json.Marshal(map[string]any{"source": "aws.ecs", "detail-type": "ECS Hook State Change", "resources": []string{dep},
 		"detail": map[string]any{"eventName": hook.HookAwaitingAction, "hookType": "PAUSE", "hookId": "hook-1", "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT", "serviceDeploymentArn": dep}})

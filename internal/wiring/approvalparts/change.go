@@ -1,4 +1,4 @@
-package approvalhook
+package approvalparts
 
 import (
 	"context"
