@@ -18,11 +18,15 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
 )
 
-// ecsAPI is Amazon ECS as the simulator plays it, answered at the SDK's
-// seam: local mode hands the functions an *ecs.Client, and the suite's own
-// ECS adapters (ecsdeploy.Reader, approvalparts.ECSPauses,
-// approvalhook.ServiceTags) call it as they call ECS in AWS, with their
-// translations and their pause code. It counts the calls it answers.
+// ecsAPI is Amazon ECS as the simulator plays it, Elastic Load Balancing
+// v2 as far as the sample service's test listener goes (elbapi.go), and
+// CloudTrail's record of who started each deployment (trailapi.go), all
+// answered at the SDK's seam: local mode hands the functions the SDK's
+// clients, and the suite's own adapters (ecsdeploy.Reader,
+// approvalparts.ECSPauses, approvalhook.ServiceTags,
+// elbv2.TestListenerFinder, approvalhook.Trail) call them as they call
+// AWS, with their translations and their pause code. It counts the calls
+// it answers.
 type ecsAPI struct {
 	l     *Local
 	mu    sync.Mutex
@@ -35,8 +39,9 @@ func (e *ecsAPI) client() *ecs.Client {
 		APIOptions: []func(*middleware.Stack) error{awsenv.Answer(e.answer)}})
 }
 
-// ECSCalls returns how many calls of each ECS operation local mode answered.
-func (l *Local) ECSCalls() map[string]int {
+// AWSCalls returns how many calls of each AWS operation (ECS, ELBv2,
+// CloudTrail) local mode answered at the SDK's seam.
+func (l *Local) AWSCalls() map[string]int {
 	l.ecs.mu.Lock()
 	defer l.ecs.mu.Unlock()
 	out := map[string]int{}
@@ -174,6 +179,7 @@ func (e *ecsAPI) revision(arn string) ecstypes.ServiceRevision {
 		ServiceArn:         aws.String(Service.ARN()),
 		TaskDefinition:     aws.String(fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/demo:%d", Service.Region, Service.Account, n+1)),
 		ContainerImages:    []ecstypes.ContainerImage{{ContainerName: aws.String("web"), Image: aws.String("gatehouse/demo:" + version)}},
+		LoadBalancers:      loadBalancers(),
 		CreatedAt:          &created,
 	}
 }

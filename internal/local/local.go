@@ -420,17 +420,18 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 			}
 			h.Details, tags = nil, approvalhook.ServiceTags{API: ecsClient}
 		}
-		h.Invoke = l.counted(approvalhook.New(env, approvalparts.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), Deployers: deployers{l}, Pauses: approvalparts.ECSPauses{API: ecsClient}, Tags: tags, ECS: ecsdeploy.New(ecsClient),
+		h.Invoke = l.counted(approvalhook.New(env, approvalparts.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), Deployers: approvalhook.Trail{API: l.ecs.trailClient()}, Pauses: approvalparts.ECSPauses{API: ecsClient}, Tags: tags, ECS: ecsdeploy.New(ecsClient),
 			Alarms: alarms{l}, Keys: l.keys, Now: l.Clock.Now, Log: log}))
 	case FnSmoke:
 		env, err := config.LoadSmokeHook(l.getenv)
 		if err != nil {
 			return h, fmt.Errorf("%s: %w", hc.Function, err)
 		}
-		// No discovery locally: the checks go to the test listener.
-		h.Details = withDefault(h.Details, "baseUrl", l.App.Test.URL)
+		// The checks find the test listener as in AWS: the revision's
+		// load balancer, its test listener rule, listener and DNS name.
 		h.Invoke = smokehook.New(env, smokehook.Clients{S3: l.s3client, ECS: ecsdeploy.New(ecsClient), HTTP: &http.Client{Timeout: 30 * time.Second},
-			Now: l.Clock.Now, Sleep: l.Clock.Sleep, Log: log})
+			Discoverer: smokehook.Discoverer(ecsClient, l.ecs.elbClient()),
+			Now:        l.Clock.Now, Sleep: l.Clock.Sleep, Log: log})
 	case FnBake:
 		env, err := bake.LoadHookEnv(l.getenv)
 		if err != nil {
@@ -815,18 +816,6 @@ func pauseSettings(suite approval.Settings, details json.RawMessage) (approval.S
 	}
 	tags, err := approval.DetailTags(m)
 	return suite, tags, err
-}
-
-// deployers tells who started a local deployment: what the simulator
-// recorded, as CloudTrail would name it.
-type deployers struct{ l *Local }
-
-func (d deployers) StartedBy(ctx context.Context, dep hook.DeploymentARN, serviceARN string, createdAt time.Time, within time.Duration) ([]string, error) {
-	t := d.l.find(dep.String())
-	if t == nil || t.D.Snapshot().StartedBy == "" {
-		return nil, nil
-	}
-	return []string{t.D.Snapshot().StartedBy}, nil
 }
 
 // signingKeys returns the state directory's link-signing key, made once,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
+	"github.com/gatehouse-dev/gatehouse/internal/smoke"
 )
 
 // startLocal starts local mode on a fresh state directory, on loopback
@@ -476,5 +477,43 @@ func TestTerminal(t *testing.T) {
 	}
 	if got := strings.Count(group, `class="review-link"`); got != links || links < 2 {
 		t.Errorf("the first deployment's group holds %d review links, want its %d", got, links)
+	}
+}
+
+// TestSmokeFindsTheTestListener: the smoke hook finds green's test listener
+// as in AWS, through its own ELBv2 adapter (the revision's load balancer,
+// the test listener rule, the listener, the DNS name), which local mode
+// answers at the SDK's seam; no baseUrl is configured.
+func TestSmokeFindsTheTestListener(t *testing.T) {
+	cfg := DefaultConfig()
+	var hooks []HookConfig
+	for _, h := range cfg.Hooks {
+		if h.Function == FnSmoke {
+			if strings.Contains(string(h.HookDetails), "baseUrl") {
+				t.Fatalf("the smoke hook's configuration names a baseUrl: %s", h.HookDetails)
+			}
+			hooks = append(hooks, h)
+		}
+	}
+	cfg.Hooks = hooks
+	l := startLocal(t, cfg)
+	tr, err := l.Deploy(Healthy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := hook.ParseDeploymentARN(tr.D.Snapshot().ARN)
+	var rep smoke.Report
+	wait(t, "the smoke report", func() bool {
+		rep, err = smoke.LoadReport(context.Background(), l.Store, d, hook.StagePostTestTrafficShift)
+		return err == nil
+	})
+	if rep.BaseURL != l.App.Test.URL || !strings.Contains(rep.Source, "test listener rule arn:aws:elasticloadbalancing:") {
+		t.Errorf("smoke checks went to %s (%s), want the test listener %s found by its rule", rep.BaseURL, rep.Source, l.App.Test.URL)
+	}
+	calls := l.AWSCalls()
+	for _, op := range []string{"DescribeServiceRevisions", "DescribeRules", "DescribeListeners", "DescribeLoadBalancers"} {
+		if calls[op] == 0 {
+			t.Errorf("no %s call: %v", op, calls)
+		}
 	}
 }

@@ -111,10 +111,11 @@ func TestPauseHookWithTheDemo(t *testing.T) {
 	}
 	// The functions reached the simulated ECS through their own ECS
 	// adapters, as in AWS: the tags read, the deployment and its
-	// revisions described, the hook continued once.
-	calls := l.ECSCalls()
-	if calls["ContinueServiceDeployment"] != 1 || calls["DescribeServiceDeployments"] == 0 || calls["DescribeServiceRevisions"] == 0 || calls["ListTagsForResource"] == 0 {
-		t.Errorf("ECS calls through the adapters: %v; want one continue, and describes and tags read", calls)
+	// revisions described, the hook continued once; and CloudTrail, for
+	// who started the deployment.
+	calls := l.AWSCalls()
+	if calls["ContinueServiceDeployment"] != 1 || calls["DescribeServiceDeployments"] == 0 || calls["DescribeServiceRevisions"] == 0 || calls["ListTagsForResource"] == 0 || calls["LookupEvents"] == 0 {
+		t.Errorf("AWS calls through the adapters: %v; want one continue, describes, tags read and the deployer looked up", calls)
 	}
 }
 

@@ -27,8 +27,8 @@ type Clients struct {
 	S3 store.API
 	// ECS says whether a deployment rolls back (hook.Wrap).
 	ECS hook.DeploymentStatus
-	// Discoverer finds green's test listener; nil when the checks name
-	// their baseUrl (local mode).
+	// Discoverer finds green's test listener (Discoverer); nil: the
+	// checks must name their baseUrl.
 	Discoverer smoke.Discoverer
 	// HTTP makes the checks' requests.
 	HTTP *http.Client
@@ -43,14 +43,10 @@ type Clients struct {
 // (awsenv).
 func AWS(aws aws.Config, getenv func(string) string, log *slog.Logger) Clients {
 	ecsClient := ecsdeploy.NewClient(aws, getenv)
-	finder := elbv2.NewTestListenerFinder(
-		ecsClient,
-		elbv2.NewClient(aws, getenv),
-	)
 	return Clients{
 		S3:         awsenv.NewS3(aws, getenv),
 		ECS:        ecsdeploy.New(ecsClient),
-		Discoverer: discoverer(finder),
+		Discoverer: Discoverer(ecsClient, elbv2.NewClient(aws, getenv)),
 		HTTP:       &http.Client{Transport: transport()},
 		Log:        log,
 	}
@@ -80,9 +76,10 @@ func New(env config.SmokeHook, c Clients) func(context.Context, json.RawMessage)
 	})
 }
 
-// discoverer adapts the test listener finder to the smoke domain's
-// Discoverer, which knows nothing of ELBv2.
-func discoverer(f *elbv2.TestListenerFinder) smoke.Discoverer {
+// Discoverer finds green's test listener with ECS and ELBv2 (the test
+// listener finder), for the smoke domain, which knows nothing of ELBv2.
+func Discoverer(ecsAPI elbv2.RevisionsAPI, elbAPI elbv2.TestListenerAPI) smoke.Discoverer {
+	f := elbv2.NewTestListenerFinder(ecsAPI, elbAPI)
 	return smoke.DiscoverFunc(func(ctx context.Context, revisionARN string) (smoke.Target, error) {
 		t, err := f.Find(ctx, revisionARN)
 		if err != nil {
