@@ -29,7 +29,7 @@ func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalHook, lo
 	ecsClient := ecsdeploy.NewClient(aws, getenv)
 	var deployers approval.Deployers
 	if env.DeployerLookup {
-		deployers = Trail{gtrail.NewClient(aws, getenv)}
+		deployers = Trail{gtrail.New(gtrail.NewClient(aws, getenv))}
 	}
 	return approvalparts.Clients{
 		Deployers:     deployers,
