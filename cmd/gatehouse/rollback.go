@@ -12,18 +12,17 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
-// deploymentsAPI is what `gatehouse rollback` asks of ECS.
+// deploymentsAPI is what `gatehouse rollback` asks of ECS, through the
+// ECS adapter (ecsdeploy).
 type deploymentsAPI interface {
-	DescribeServiceDeployments(ctx context.Context, params *ecs.DescribeServiceDeploymentsInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error)
-	ListServiceDeployments(ctx context.Context, params *ecs.ListServiceDeploymentsInput, optFns ...func(*ecs.Options)) (*ecs.ListServiceDeploymentsOutput, error)
-	StopServiceDeployment(ctx context.Context, params *ecs.StopServiceDeploymentInput, optFns ...func(*ecs.Options)) (*ecs.StopServiceDeploymentOutput, error)
+	ecsdeploy.API
+	ecsdeploy.StopAPI
 }
 
 // newECS makes the ECS client for rollback; tests replace it.
@@ -78,11 +77,10 @@ func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer, g
 			return fail(err)
 		}
 	}
-	d, err := describe(ctx, api, arn)
+	status, err := describe(ctx, api, arn)
 	if err != nil {
 		return fail(err)
 	}
-	status := string(d.Status)
 	if status != string(ecstypes.ServiceDeploymentStatusInProgress) && status != string(ecstypes.ServiceDeploymentStatusPending) {
 		return fail(fmt.Errorf("deployment %s is %s: there is nothing to roll back (nothing was done)", arn, status))
 	}
@@ -95,11 +93,8 @@ func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer, g
 		}
 	}
 	start := time.Now()
-	if _, err := api.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{
-		ServiceDeploymentArn: aws.String(arn),
-		StopType:             ecstypes.StopServiceDeploymentStopTypeRollback,
-	}); err != nil {
-		return fail(fmt.Errorf("ECS StopServiceDeployment: %w", err))
+	if err := ecsdeploy.Rollback(ctx, api, arn); err != nil {
+		return fail(err)
 	}
 	fmt.Fprintf(stdout, "rollback requested at %s: ECS sends production traffic back to the previous revision\n", start.UTC().Format(time.RFC3339))
 	if *wait == 0 {
@@ -114,15 +109,15 @@ func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer, g
 func waitForRollback(ctx context.Context, api deploymentsAPI, arn string, start time.Time, wait time.Duration, stdout io.Writer, fail func(error) int) int {
 	deadline := start.Add(wait)
 	for polls := 0; ; polls++ {
-		d, err := describe(ctx, api, arn)
+		status, err := describe(ctx, api, arn)
 		switch {
 		case err != nil && !hook.IsTransient(err):
 			return fail(err)
-		case err == nil && d.Status == ecstypes.ServiceDeploymentStatusRollbackSuccessful:
-			fmt.Fprintf(stdout, "production is back on the previous revision: %s, %s after the request\n", d.Status, time.Since(start).Round(time.Second))
+		case err == nil && status == string(ecstypes.ServiceDeploymentStatusRollbackSuccessful):
+			fmt.Fprintf(stdout, "production is back on the previous revision: %s, %s after the request\n", status, time.Since(start).Round(time.Second))
 			return 0
-		case err == nil && (d.Status == ecstypes.ServiceDeploymentStatusRollbackFailed || d.Status == ecstypes.ServiceDeploymentStatusSuccessful || d.Status == ecstypes.ServiceDeploymentStatusStopped):
-			return fail(fmt.Errorf("the deployment ended %s, not ROLLBACK_SUCCESSFUL", d.Status))
+		case err == nil && (status == string(ecstypes.ServiceDeploymentStatusRollbackFailed) || status == string(ecstypes.ServiceDeploymentStatusSuccessful) || status == string(ecstypes.ServiceDeploymentStatusStopped)):
+			return fail(fmt.Errorf("the deployment ended %s, not ROLLBACK_SUCCESSFUL", status))
 		}
 		if time.Now().After(deadline) || polls > 10000 {
 			return fail(fmt.Errorf("the rollback was requested, but ECS did not report ROLLBACK_SUCCESSFUL within %s; see `gatehouse status` or the ECS console", wait))
@@ -135,31 +130,29 @@ func waitForRollback(ctx context.Context, api deploymentsAPI, arn string, start 
 	}
 }
 
-func describe(ctx context.Context, api deploymentsAPI, arn string) (ecstypes.ServiceDeployment, error) {
-	out, err := api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{arn}})
+// describe returns the deployment arn's status, as ECS reports it.
+func describe(ctx context.Context, api deploymentsAPI, arn string) (string, error) {
+	status, err := ecsdeploy.New(api).Status(ctx, arn)
+	if errors.Is(err, ecsdeploy.ErrNotFound) {
+		return "", fmt.Errorf("ECS does not know the deployment %s", arn)
+	}
 	if err != nil {
-		return ecstypes.ServiceDeployment{}, fmt.Errorf("ECS DescribeServiceDeployments: %w", err)
+		return "", fmt.Errorf("ECS DescribeServiceDeployments: %w", err)
 	}
-	if len(out.ServiceDeployments) != 1 {
-		return ecstypes.ServiceDeployment{}, fmt.Errorf("ECS does not know the deployment %s", arn)
-	}
-	return out.ServiceDeployments[0], nil
+	return status, nil
 }
 
 // deploymentInProgress finds the service's deployment in progress.
 func deploymentInProgress(ctx context.Context, api deploymentsAPI, serviceARN string) (string, error) {
-	out, err := api.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
-		Service: aws.String(serviceARN),
-		Status:  []ecstypes.ServiceDeploymentStatus{ecstypes.ServiceDeploymentStatusPending, ecstypes.ServiceDeploymentStatusInProgress},
-	})
+	arns, err := ecsdeploy.Running(ctx, api, serviceARN)
 	if err != nil {
-		return "", fmt.Errorf("ECS ListServiceDeployments: %w", err)
+		return "", err
 	}
-	switch len(out.ServiceDeployments) {
+	switch len(arns) {
 	case 0:
 		return "", fmt.Errorf("service %s has no deployment in progress: there is nothing to roll back (nothing was done)", serviceARN)
 	case 1:
-		return aws.ToString(out.ServiceDeployments[0].ServiceDeploymentArn), nil
+		return arns[0], nil
 	}
-	return "", fmt.Errorf("service %s has %d deployments in progress: name one by its ARN", serviceARN, len(out.ServiceDeployments))
+	return "", fmt.Errorf("service %s has %d deployments in progress: name one by its ARN", serviceARN, len(arns))
 }

@@ -23,7 +23,7 @@ import (
 // CloudTrail's record of who started each deployment (trailapi.go), all
 // answered at the SDK's seam: local mode hands the functions the SDK's
 // clients, and the suite's own adapters (ecsdeploy.Reader,
-// approvalparts.ECSPauses, approvalhook.ServiceTags,
+// approvalparts.ECSPauses, ecsdeploy.ServiceTags,
 // elbv2.TestListenerFinder, approvalhook.Trail) call them as they call
 // AWS, with their translations and their pause code. It counts the calls
 // it answers.

@@ -419,7 +419,7 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 			if env.Defaults, l.tags, err = pauseSettings(env.Defaults, hc.HookDetails); err != nil {
 				return h, fmt.Errorf("%s: %w", hc.Function, err)
 			}
-			h.Details, tags = nil, approvalhook.ServiceTags{API: ecsClient}
+			h.Details, tags = nil, ecsdeploy.ServiceTags{API: ecsClient}
 		}
 		h.Invoke = l.counted(approvalhook.New(env, approvalparts.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), Deployers: approvalhook.Trail{Starters: cloudtrail.New(l.ecs.trailClient())}, Pauses: approvalparts.ECSPauses{API: ecsClient}, Tags: tags, ECS: ecsdeploy.New(ecsClient),
 			Alarms: alarms{l}, Keys: l.keys, Now: l.Clock.Now, Log: log}))

@@ -38,7 +38,7 @@ func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalHook, lo
 		Subscriptions: &TopicSubscriptions{API: snsClient, Topic: env.TopicARN, Now: time.Now},
 		ECS:           ecsdeploy.New(ecsClient),
 		Pauses:        approvalparts.ECSPauses{API: ecsClient},
-		Tags:          ServiceTags{API: ecsClient},
+		Tags:          ecsdeploy.ServiceTags{API: ecsClient},
 		Alarms:        cwmetrics.New(cwmetrics.NewClient(aws, getenv)),
 		Keys:          secrets.Source(aws, getenv, env.Signing.SecretARN, env.Signing.Key),
 		Now:           time.Now,

@@ -1,4 +1,4 @@
-package approvalhook
+package ecsdeploy
 
 import (
 	"context"
