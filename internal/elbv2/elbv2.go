@@ -11,8 +11,11 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 )
 
 // ErrNotFound marks a rule, listener or load balancer that does not exist,
@@ -89,4 +92,17 @@ func Translate(err error) error {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
 	return err
+}
+
+// describeRevision describes the service revision arn; one ECS does not know wraps
+// ErrNotFound.
+func describeRevision(ctx context.Context, api RevisionsAPI, arn string) (ecstypes.ServiceRevision, error) {
+	rev, err := ecsdeploy.DescribeRevision(ctx, api, arn)
+	if errors.Is(err, ecsdeploy.ErrRevisionNotFound) {
+		return rev, fmt.Errorf("describe service revision %s: %w: %w", arn, ErrNotFound, err)
+	}
+	if err != nil {
+		return rev, fmt.Errorf("describe service revision: %w", err)
+	}
+	return rev, nil
 }

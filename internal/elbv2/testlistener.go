@@ -23,7 +23,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
-	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 )
 
 var (
@@ -82,7 +81,8 @@ type TestListenerFinder struct {
 	elb TestListenerAPI
 }
 
-// New returns a TestListenerFinder using the given clients.
+// NewTestListenerFinder returns a TestListenerFinder using an *ecs.Client
+// and an *elasticloadbalancingv2.Client.
 func NewTestListenerFinder(ecsAPI RevisionsAPI, elbAPI TestListenerAPI) *TestListenerFinder {
 	return &TestListenerFinder{ecs: ecsAPI, elb: elbAPI}
 }
@@ -93,12 +93,9 @@ func NewTestListenerFinder(ecsAPI RevisionsAPI, elbAPI TestListenerAPI) *TestLis
 // classify. When the revision has several load balancers with a test
 // listener rule, the first is used.
 func (f *TestListenerFinder) Find(ctx context.Context, serviceRevisionARN string) (TestListener, error) {
-	rev, err := ecsdeploy.DescribeRevision(ctx, f.ecs, serviceRevisionARN)
-	if errors.Is(err, ecsdeploy.ErrRevisionNotFound) {
-		return TestListener{}, fmt.Errorf("describe service revision %s: %w: %w", serviceRevisionARN, ErrNotFound, err)
-	}
+	rev, err := describeRevision(ctx, f.ecs, serviceRevisionARN)
 	if err != nil {
-		return TestListener{}, fmt.Errorf("describe service revision: %w", err)
+		return TestListener{}, err
 	}
 	var ref string
 	for _, lb := range rev.LoadBalancers {

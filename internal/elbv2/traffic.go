@@ -61,7 +61,7 @@ type TrafficFinder struct {
 	elb TrafficAPI
 }
 
-// New returns a TrafficFinder using an *ecs.Client and an
+// NewTrafficFinder returns a TrafficFinder using an *ecs.Client and an
 // *elasticloadbalancingv2.Client.
 func NewTrafficFinder(ecsAPI RevisionsAPI, elbAPI TrafficAPI) *TrafficFinder {
 	return &TrafficFinder{ecs: ecsAPI, elb: elbAPI}
@@ -73,12 +73,9 @@ func NewTrafficFinder(ecsAPI RevisionsAPI, elbAPI TrafficAPI) *TrafficFinder {
 // wrapping ErrNotFound or ErrNotBlueGreen when it cannot say; other errors
 // are the APIs' own, wrapped.
 func (f *TrafficFinder) Locate(ctx context.Context, serviceRevisionARN string) (Traffic, error) {
-	rev, err := ecsdeploy.DescribeRevision(ctx, f.ecs, serviceRevisionARN)
-	if errors.Is(err, ecsdeploy.ErrRevisionNotFound) {
-		return Traffic{}, fmt.Errorf("describe service revision %s: %w: %w", serviceRevisionARN, ErrNotFound, err)
-	}
+	rev, err := describeRevision(ctx, f.ecs, serviceRevisionARN)
 	if err != nil {
-		return Traffic{}, fmt.Errorf("describe service revision: %w", err)
+		return Traffic{}, err
 	}
 	var lb *ecstypes.LoadBalancer
 	for i := range rev.LoadBalancers {
