@@ -232,7 +232,7 @@ func TestBakeWindowCleanInProcess(t *testing.T) {
 		Alarms:      metrics,
 		Targets:     metrics,
 		Expressions: metrics,
-		Locator:     bakehook.Locator{Finder: elbv2.NewTrafficFinder(ecsClient, elbClient)},
+		Locator:     bakehook.Locator{Finder: elbv2.NewFinder(ecsClient, elbClient)},
 		Reports:     reports,
 		Now:         func() time.Time { return now },
 		Log:         slog.New(slog.DiscardHandler),

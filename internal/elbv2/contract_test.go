@@ -13,28 +13,18 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// finder is what the finders and their twin have in common.
+// finder is what Finder and its twin have in common.
 type finder interface {
 	Find(ctx context.Context, serviceRevisionARN string) (TestListener, error)
 	Locate(ctx context.Context, serviceRevisionARN string) (Traffic, error)
 }
 
-// apiFinders are the test listener finder and the traffic finder over
-// stubs of ECS and ELBv2 that know rev (a blue/green revision with a test
-// listener rule) and plain (a revision whose load balancer has no
-// advanced configuration).
-type apiFinders struct {
-	*TestListenerFinder
-	traffic *TrafficFinder
-}
-
-func (a apiFinders) Locate(ctx context.Context, arn string) (Traffic, error) {
-	return a.traffic.Locate(ctx, arn)
-}
-
 const plainRevision = "arn:aws:ecs:us-west-2:123456789012:service-revision/prod-cluster/orders/1111111111111111111"
 
-func contractAPI(t *testing.T) apiFinders {
+// contractAPI is Finder over stubs of ECS and ELBv2 that know revision (a
+// blue/green revision with a test listener rule) and plainRevision (a
+// revision whose load balancer has no advanced configuration).
+func contractAPI(t *testing.T) *Finder {
 	revisions := map[string][]ecstypes.LoadBalancer{
 		revision: {{TargetGroupArn: aws.String(tgA), AdvancedConfiguration: &ecstypes.AdvancedConfiguration{
 			AlternateTargetGroupArn: aws.String(tgB), ProductionListenerRule: aws.String(prodRuleARN), TestListenerRule: aws.String(ruleARN)}}},
@@ -74,10 +64,10 @@ func contractAPI(t *testing.T) apiFinders {
 		t.Fatalf("unexpected ELBv2 call %T", p)
 		return nil, nil
 	})
-	return apiFinders{NewTestListenerFinder(ecsClient, elbClient), NewTrafficFinder(ecsClient, elbClient)}
+	return NewFinder(ecsClient, elbClient)
 }
 
-// TestContract holds the finders and their in-memory twin to the same
+// TestContract holds Finder and its in-memory twin to the same
 // answers: a blue/green revision's test listener and traffic, a revision
 // with neither, and a revision ECS does not know.
 func TestContract(t *testing.T) {

@@ -1,8 +1,8 @@
 // Package elbv2 is the suite's one adapter for Elastic Load Balancing v2:
 // it reads rules, listeners and load balancers by ARN, and walks from an
-// ECS service revision to its listeners, for the bake hook (TrafficFinder:
-// green's and blue's target groups) and the smoke hook
-// (TestListenerFinder: where test traffic enters).
+// ECS service revision to its listeners (Finder), for the bake hook
+// (Locate: green's and blue's target groups) and the smoke hook (Find:
+// where test traffic enters). Memory is its twin.
 package elbv2
 
 import (
@@ -17,6 +17,27 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 )
+
+// API is the part of *elasticloadbalancingv2.Client the finder uses.
+type API interface {
+	RulesAPI
+	ListenersAPI
+	LoadBalancersAPI
+}
+
+// Finder walks from an ECS service revision to its load balancer's
+// listeners: where test traffic enters (Find, for the smoke hook) and
+// where production traffic goes (Locate, for the bake hook).
+type Finder struct {
+	ecs RevisionsAPI
+	elb API
+}
+
+// NewFinder returns a Finder using an *ecs.Client and an
+// *elasticloadbalancingv2.Client.
+func NewFinder(ecsAPI RevisionsAPI, elbAPI API) *Finder {
+	return &Finder{ecs: ecsAPI, elb: elbAPI}
+}
 
 // ErrNotFound marks a rule, listener or load balancer that does not exist,
 // whether ELBv2 said so with an error or with an empty answer.

@@ -6,11 +6,10 @@ import (
 	"sync"
 )
 
-// Memory is the in-memory twin of the test listener finder and the
-// traffic finder: what each service revision's load balancer is, kept by
+// Memory is the in-memory twin of Finder: what each service revision's load balancer is, kept by
 // revision ARN. A revision it does not know is not found (ErrNotFound); one
 // known without a test listener, or without blue/green target groups,
-// answers ErrNoTestListener or ErrNotBlueGreen, as the finders do. It is
+// answers ErrNoTestListener or ErrNotBlueGreen, as Finder does. It is
 // safe for concurrent use.
 type Memory struct {
 	mu        sync.Mutex
@@ -43,7 +42,7 @@ func (m *Memory) revision(arn string) (memoryRevision, error) {
 	return r, nil
 }
 
-// Find is TestListenerFinder.Find.
+// Find is Finder.Find.
 func (m *Memory) Find(ctx context.Context, serviceRevisionARN string) (TestListener, error) {
 	r, err := m.revision(serviceRevisionARN)
 	if err != nil {
@@ -55,7 +54,7 @@ func (m *Memory) Find(ctx context.Context, serviceRevisionARN string) (TestListe
 	return *r.test, nil
 }
 
-// Locate is TrafficFinder.Locate.
+// Locate is Finder.Locate.
 func (m *Memory) Locate(ctx context.Context, serviceRevisionARN string) (Traffic, error) {
 	r, err := m.revision(serviceRevisionARN)
 	if err != nil {

@@ -31,14 +31,6 @@ var (
 	ErrNoTestListener = errors.New("no test listener")
 )
 
-// TestListenerAPI is the part of *elasticloadbalancingv2.Client the test
-// listener finder uses.
-type TestListenerAPI interface {
-	RulesAPI
-	ListenersAPI
-	LoadBalancersAPI
-}
-
 // TestListener is a revision's test listener as a smoke test needs it.
 type TestListener struct {
 	// BaseURL is scheme://dns-name[:port] of the test listener.
@@ -74,24 +66,12 @@ func (t TestListener) Source() string {
 	return "test listener " + t.ListenerARN
 }
 
-// TestListenerFinder finds test listeners.
-type TestListenerFinder struct {
-	ecs RevisionsAPI
-	elb TestListenerAPI
-}
-
-// NewTestListenerFinder returns a TestListenerFinder using an *ecs.Client
-// and an *elasticloadbalancingv2.Client.
-func NewTestListenerFinder(ecsAPI RevisionsAPI, elbAPI TestListenerAPI) *TestListenerFinder {
-	return &TestListenerFinder{ecs: ecsAPI, elb: elbAPI}
-}
-
 // Find returns the test listener of the service revision. It returns
 // ErrNoTestListener if the revision has none and ErrNotFound if a resource
 // on the way is unknown; API errors are returned wrapped, for the caller to
 // classify. When the revision has several load balancers with a test
 // listener rule, the first is used.
-func (f *TestListenerFinder) Find(ctx context.Context, serviceRevisionARN string) (TestListener, error) {
+func (f *Finder) Find(ctx context.Context, serviceRevisionARN string) (TestListener, error) {
 	rev, err := describeRevision(ctx, f.ecs, serviceRevisionARN)
 	if err != nil {
 		return TestListener{}, err

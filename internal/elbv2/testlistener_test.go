@@ -56,7 +56,7 @@ type world struct {
 	calls         []string
 }
 
-func (w *world) finder(t *testing.T) *TestListenerFinder {
+func (w *world) finder(t *testing.T) *Finder {
 	ecsClient := stubECS(func(p any) (any, error) {
 		in, ok := p.(*ecs.DescribeServiceRevisionsInput)
 		if !ok {
@@ -116,7 +116,7 @@ func (w *world) finder(t *testing.T) *TestListenerFinder {
 		t.Fatalf("unexpected ELBv2 call %T", p)
 		return nil, nil
 	})
-	return NewTestListenerFinder(ecsClient, elbClient)
+	return NewFinder(ecsClient, elbClient)
 }
 
 func albWorld() *world {

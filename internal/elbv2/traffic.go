@@ -34,13 +34,6 @@ var (
 // RevisionsAPI is the part of *ecs.Client the finders use.
 type RevisionsAPI = ecsdeploy.RevisionsAPI
 
-// TrafficAPI is the part of *elasticloadbalancingv2.Client the traffic
-// finder uses.
-type TrafficAPI interface {
-	RulesAPI
-	ListenersAPI
-}
-
 // Traffic says where production traffic of a blue/green deployment goes.
 type Traffic struct {
 	// LoadBalancer is the load balancer's CloudWatch dimension:
@@ -55,24 +48,12 @@ type Traffic struct {
 	ProductionRule string `json:"productionRule"`
 }
 
-// TrafficFinder locates target groups through ECS and Elastic Load Balancing.
-type TrafficFinder struct {
-	ecs RevisionsAPI
-	elb TrafficAPI
-}
-
-// NewTrafficFinder returns a TrafficFinder using an *ecs.Client and an
-// *elasticloadbalancingv2.Client.
-func NewTrafficFinder(ecsAPI RevisionsAPI, elbAPI TrafficAPI) *TrafficFinder {
-	return &TrafficFinder{ecs: ecsAPI, elb: elbAPI}
-}
-
 // Locate returns the traffic of the deployment whose target (green) revision
 // is serviceRevisionARN. When the revision has several load balancers, the
 // first with a blue/green configuration is used. It returns an error
 // wrapping ErrNotFound or ErrNotBlueGreen when it cannot say; other errors
 // are the APIs' own, wrapped.
-func (f *TrafficFinder) Locate(ctx context.Context, serviceRevisionARN string) (Traffic, error) {
+func (f *Finder) Locate(ctx context.Context, serviceRevisionARN string) (Traffic, error) {
 	rev, err := describeRevision(ctx, f.ecs, serviceRevisionARN)
 	if err != nil {
 		return Traffic{}, err
@@ -117,7 +98,7 @@ func (f *TrafficFinder) Locate(ctx context.Context, serviceRevisionARN string) (
 
 // actions returns the actions of the production rule, or the default
 // actions of a production listener.
-func (f *TrafficFinder) actions(ctx context.Context, arn string) ([]elbtypes.Action, error) {
+func (f *Finder) actions(ctx context.Context, arn string) ([]elbtypes.Action, error) {
 	if strings.Contains(arn, ":listener-rule/") {
 		r, err := Rule(ctx, f.elb, arn)
 		if err != nil {

@@ -96,7 +96,7 @@ func TestLocate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := NewTrafficFinder(tgECS(revisionWith(ecstypes.LoadBalancer{TargetGroupArn: aws.String("arn:other")}, blueGreen(rule))), tgELB(rulesAnswer(tt.actions)))
+			f := NewFinder(tgECS(revisionWith(ecstypes.LoadBalancer{TargetGroupArn: aws.String("arn:other")}, blueGreen(rule))), tgELB(rulesAnswer(tt.actions)))
 			got, err := f.Locate(context.Background(), revision)
 			if err != nil {
 				t.Fatal(err)
@@ -109,7 +109,7 @@ func TestLocate(t *testing.T) {
 }
 
 func TestLocateNetworkLoadBalancer(t *testing.T) {
-	f := NewTrafficFinder(tgECS(revisionWith(blueGreen(listener))), tgELB(func(p any) (any, error) {
+	f := NewFinder(tgECS(revisionWith(blueGreen(listener))), tgELB(func(p any) (any, error) {
 		in, ok := p.(*elb.DescribeListenersInput)
 		if !ok || in.ListenerArns[0] != listener {
 			return nil, errors.New("unexpected call")
@@ -154,7 +154,7 @@ func TestLocateErrors(t *testing.T) {
 					return nil, errors.New("unexpected")
 				}
 			}
-			_, err := NewTrafficFinder(tgECS(tt.ecs), tgELB(elbAnswer)).Locate(context.Background(), revision)
+			_, err := NewFinder(tgECS(tt.ecs), tgELB(elbAnswer)).Locate(context.Background(), revision)
 			if !errors.Is(err, tt.wantIs) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Locate = %v, want %v with %q", err, tt.wantIs, tt.want)
 			}

@@ -24,7 +24,7 @@ import (
 // answered at the SDK's seam: local mode hands the functions the SDK's
 // clients, and the suite's own adapters (ecsdeploy.Reader,
 // approvalparts.ECSPauses, ecsdeploy.ServiceTags,
-// elbv2.TestListenerFinder, approvalhook.Trail) call them as they call
+// elbv2.Finder, approvalhook.Trail) call them as they call
 // AWS, with their translations and their pause code. It counts the calls
 // it answers.
 type ecsAPI struct {

@@ -52,7 +52,7 @@ func AWS(aws aws.Config, getenv func(string) string, log *slog.Logger) Clients {
 		Alarms:      cw,
 		Targets:     CloudWatch{cw},
 		Expressions: CloudWatch{cw},
-		Locator: Locator{elbv2.NewTrafficFinder(
+		Locator: Locator{elbv2.NewFinder(
 			ecsClient,
 			elbv2.NewClient(aws, getenv),
 		)},

@@ -63,7 +63,7 @@ func (c CloudWatch) Expression(ctx context.Context, expr string, metrics map[str
 }
 
 // Locator adapts the target-group finder to bake.Locator.
-type Locator struct{ Finder *elbv2.TrafficFinder }
+type Locator struct{ Finder *elbv2.Finder }
 
 // Locate implements bake.Locator.
 func (l Locator) Locate(ctx context.Context, serviceRevisionARN string) (bake.Traffic, error) {

@@ -78,8 +78,8 @@ func New(env config.SmokeHook, c Clients) func(context.Context, json.RawMessage)
 
 // Discoverer finds green's test listener with ECS and ELBv2 (the test
 // listener finder), for the smoke domain, which knows nothing of ELBv2.
-func Discoverer(ecsAPI elbv2.RevisionsAPI, elbAPI elbv2.TestListenerAPI) smoke.Discoverer {
-	f := elbv2.NewTestListenerFinder(ecsAPI, elbAPI)
+func Discoverer(ecsAPI elbv2.RevisionsAPI, elbAPI elbv2.API) smoke.Discoverer {
+	f := elbv2.NewFinder(ecsAPI, elbAPI)
 	return smoke.DiscoverFunc(func(ctx context.Context, revisionARN string) (smoke.Target, error) {
 		t, err := f.Find(ctx, revisionARN)
 		if err != nil {
