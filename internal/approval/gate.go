@@ -125,6 +125,9 @@ type Gate struct {
 	// approves only when every approver is reachable; nil means it cannot
 	// be checked, and expiry rejects.
 	Subscriptions Subscriptions
+	// Chat, when set, messages each approver directly besides the email
+	// (Slack), and is one of the channels that reach them.
+	Chat Chat
 	// Channels are the ways approvers are asked besides email (Channel):
 	// expiry approves only when each approver is reached by one of them,
 	// or by email.
@@ -550,7 +553,7 @@ func (g *Gate) step(ctx context.Context, key string, r *Request, w *alarmWatch) 
 		}}, nil
 	case r.SmokePending():
 		return g.smokeStep(ctx, key, r, now)
-	case len(r.unsent()) > 0:
+	case len(r.unsent()) > 0 || outcome == Pending && g.chatDue(r):
 		if g.Linker == nil || r.SendingSince != nil && now.Sub(*r.SendingSince) < SendLease {
 			// Another caller is publishing right now, or this one cannot
 			// sign links (the review API): the hook's call or sweep will.

@@ -95,6 +95,12 @@ func (g *Gate) sendReviews(ctx context.Context, key, etag string, r *Request) (*
 			break
 		}
 	}
+	if g.Chat != nil {
+		// The chat's messages go out in the same step, under the same
+		// lease; they never hold the email up, nor the email them.
+		r, etag = g.postChats(ctx, wctx, key, etag, r)
+		r, etag = g.showChats(ctx, key, etag, r)
+	}
 	r, etag, err := g.update(wctx, key, etag, r, func(n *Request) { n.SendingSince = nil })
 	if err != nil {
 		return r, etag, fmt.Errorf("release the publishing lease: %w", err)
@@ -192,6 +198,8 @@ func (g *Gate) announce(ctx context.Context, key, etag string, r *Request) {
 		return
 	}
 	g.tell(ctx, key, etag, r, "decision", r.unannounced(), "outcome sent to")
+	// Every chat message shows the outcome, and nothing to click.
+	g.showChatsOf(ctx, key, r)
 }
 
 // tell sends recipients r's outcome as notices of kind, and records those
@@ -236,7 +244,8 @@ const MaxAnnouncements = 5
 // that recipients are still to be told (the sweep keeps the request).
 func (g *Gate) reannounce(ctx context.Context, key, etag string, r *Request) (ok bool, err error) {
 	now := g.Now()
-	if r.AnnouncedAt == nil || r.Outcome == Pending || len(r.unannounced()) == 0 || r.Announcements >= MaxAnnouncements-1 {
+	untold := len(r.unannounced()) > 0 || g.Chat != nil && len(r.staleChats()) > 0
+	if r.AnnouncedAt == nil || r.Outcome == Pending || !untold || r.Announcements >= MaxAnnouncements-1 {
 		return false, nil
 	}
 	if now.Sub(*r.AnnouncedAt) < SendLease {

@@ -96,10 +96,13 @@ func (e EmailChannel) Unreachable(ctx context.Context, approvers []string) (map[
 	return out, nil
 }
 
-// channels are the gate's ways of asking approvers: Channels, and email
-// when the review topic's subscriptions can be read.
+// channels are the gate's ways of asking approvers: Channels, the chat,
+// and email when the review topic's subscriptions can be read.
 func (g *Gate) channels() []Channel {
 	out := slices.Clone(g.Channels)
+	if g.Chat != nil {
+		out = append(out, g.Chat)
+	}
 	if g.Subscriptions != nil {
 		out = append(out, EmailChannel{Subscriptions: g.Subscriptions})
 	}

@@ -136,12 +136,19 @@ type Event struct {
 
 // Notice records one message published for a request.
 type Notice struct {
-	// Kind is review, reminder or decision.
+	// Kind is review, reminder or decision; chat or chat-skipped for a
+	// chat message (Chat).
 	Kind string `json:"kind"`
 	// Approver is whom it was for; empty for a shared-link message.
 	Approver string `json:"approver,omitempty"`
 	// MessageID is the SNS message id.
 	MessageID string `json:"messageId,omitempty"`
+	// Chat is where a chat message is (kind chat), and Shown the state it
+	// shows (ChatState).
+	Chat  *ChatRef `json:"chat,omitempty"`
+	Shown string   `json:"shown,omitempty"`
+	// Detail says why a chat message was not sent (kind chat-skipped).
+	Detail string `json:"detail,omitempty"`
 	// At is when it was published.
 	At time.Time `json:"at"`
 }

@@ -131,7 +131,13 @@ func (s *Service) Settle(ctx context.Context, key string) (Verdict, error) {
 // Other errors are the store's: whether the vote was recorded is then not
 // known, and reading the request tells.
 func (s *Service) Vote(ctx context.Context, b Ballot) (Voted, error) {
-	return s.ballots.Vote(ctx, b)
+	v, err := s.ballots.Vote(ctx, b)
+	if err == nil && v.Request != nil {
+		// Every approver's chat message shows the new tally (or the
+		// outcome) at once; a rewrite that fails is made by a later call.
+		s.gate.showChatsOf(ctx, b.Key, v.Request)
+	}
+	return v, err
 }
 
 // Read returns the request at key as stored, with its ETag (a Ballot may

@@ -1,0 +1,221 @@
+package approval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+)
+
+// fakeChat is a chat that knows some approvers; it keeps what each
+// message shows, and fails on demand.
+type fakeChat struct {
+	mu       sync.Mutex
+	known    map[string]bool
+	posted   map[string]ChatRef // by approver
+	shows    map[ChatRef]string // what each message shows (ChatState)
+	postErr  error
+	showErr  error
+	posts    int
+	rewrites int
+}
+
+func newFakeChat(known ...string) *fakeChat {
+	c := &fakeChat{known: map[string]bool{}, posted: map[string]ChatRef{}, shows: map[ChatRef]string{}}
+	for _, a := range known {
+		c.known[a] = true
+	}
+	return c
+}
+
+func (c *fakeChat) Unreachable(ctx context.Context, approvers []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, a := range approvers {
+		if !c.known[a] {
+			out[a] = "not in the chat"
+		}
+	}
+	return out, nil
+}
+
+func (c *fakeChat) Post(ctx context.Context, r *Request, a, link string) (ChatRef, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.posts++
+	if c.postErr != nil {
+		return ChatRef{}, c.postErr
+	}
+	if !c.known[a] {
+		return ChatRef{}, fmt.Errorf("lookup %s: %w", a, ErrNotInChat)
+	}
+	if !strings.Contains(link, r.ID+"."+a) {
+		return ChatRef{}, fmt.Errorf("link %q is not %s's", link, a)
+	}
+	ref := ChatRef{Channel: "D-" + a, TS: fmt.Sprint(c.posts)}
+	c.posted[a] = ref
+	c.shows[ref] = r.ChatState()
+	return ref, nil
+}
+
+func (c *fakeChat) Show(ctx context.Context, r *Request, a string, ref ChatRef) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.showErr != nil {
+		return c.showErr
+	}
+	if _, ok := c.shows[ref]; !ok || c.posted[a] != ref {
+		return fmt.Errorf("no message %v of %s", ref, a)
+	}
+	c.rewrites++
+	c.shows[ref] = r.ChatState()
+	return nil
+}
+
+func (c *fakeChat) showing(a string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.shows[c.posted[a]]
+}
+
+func (c *fakeChat) counts() (posts, rewrites int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.posts, c.rewrites
+}
+
+// TestChatMessagesEachApproverOnce: with the email, each approver the chat
+// knows gets one message, whatever the polls; one it does not know is
+// recorded as such (asked by email alone) and not looked up again; a
+// pending poll then costs one GET and nothing else.
+func TestChatMessagesEachApproverOnce(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com", "bob@example.com", "carol@example.com"}, 2)
+	chat := newFakeChat("alice@example.com", "bob@example.com")
+	f.gate.Chat = chat
+	f.mustPoll(t, Pending)
+	if n := len(f.n.sent()); n != 3 {
+		t.Errorf("%d emails, want 3: the email always goes out", n)
+	}
+	r, _ := f.load(t)
+	if r.SendingSince != nil {
+		t.Error("the lease was not released")
+	}
+	for _, a := range []string{"alice@example.com", "bob@example.com"} {
+		if !r.noticeSent(noticeChat, a) || chat.showing(a) != r.ChatState() {
+			t.Errorf("%s: no chat message recorded, or it shows %q", a, chat.showing(a))
+		}
+	}
+	if !r.noticeSent(noticeChatSkipped, "carol@example.com") {
+		t.Error("carol, whom the chat does not know, is not recorded as such")
+	}
+	posts, _ := chat.counts()
+	gets, writes := f.st.Gets(), f.st.Writes()
+	for range 3 {
+		f.clock.Add(30 * time.Second)
+		f.mustPoll(t, Pending)
+	}
+	if p, _ := chat.counts(); p != posts {
+		t.Errorf("later polls posted %d more chat messages", p-posts)
+	}
+	if g, w := f.st.Gets()-gets, f.st.Writes()-writes; g != 3 || w != 0 {
+		t.Errorf("3 pending polls: %d GETs, %d writes; want 3 and 0", g, w)
+	}
+}
+
+// TestChatFailureNeverHoldsTheEmail: a chat that fails transiently holds
+// nothing up, and the next poll posts; one that refuses the app for good
+// is recorded, and not asked again.
+func TestChatFailureNeverHoldsTheEmail(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com"}, 1)
+	chat := newFakeChat("alice@example.com")
+	chat.postErr = hook.Transient(errors.New("rate limited"))
+	f.gate.Chat = chat
+	f.mustPoll(t, Pending)
+	r, _ := f.load(t)
+	if len(f.n.sent()) != 1 || r.noticeSent(noticeChat, "alice@example.com") || r.noticeSent(noticeChatSkipped, "alice@example.com") {
+		t.Fatalf("after a transient chat failure: %d emails, notices %+v; want the email, and the chat left to retry", len(f.n.sent()), r.Notices)
+	}
+	chat.postErr = nil
+	f.clock.Add(30 * time.Second)
+	f.mustPoll(t, Pending)
+	if r, _ := f.load(t); !r.noticeSent(noticeChat, "alice@example.com") || len(f.n.sent()) != 1 {
+		t.Errorf("the next poll: chat notice %v, %d emails; want the chat message, and no second email", r.noticeSent(noticeChat, "alice@example.com"), len(f.n.sent()))
+	}
+
+	g := newFixture(t, []string{"bob@example.com"}, 1)
+	refusing := newFakeChat("bob@example.com")
+	refusing.postErr = errors.New("chat.postMessage: Slack answered invalid_auth")
+	g.gate.Chat = refusing
+	g.mustPoll(t, Pending)
+	g.clock.Add(30 * time.Second)
+	g.mustPoll(t, Pending)
+	r, _ = g.load(t)
+	if posts, _ := refusing.counts(); posts != 1 || !r.noticeSent(noticeChatSkipped, "bob@example.com") || len(g.n.sent()) != 1 {
+		t.Errorf("a chat that refuses: %d posts, notices %+v, %d emails; want one try, recorded, and the email", posts, r.Notices, len(g.n.sent()))
+	}
+}
+
+// TestChatShowsEveryVoteAndTheOutcome: a vote through the service
+// rewrites every approver's message with the tally; the deciding vote
+// with the outcome; a rewrite that failed is made by the next poll.
+func TestChatShowsEveryVoteAndTheOutcome(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com", "bob@example.com"}, 2)
+	chat := newFakeChat("alice@example.com", "bob@example.com")
+	f.gate.Chat = chat
+	svc := NewService(Parts{Gate: f.gate, Defaults: f.poll.Settings})
+	f.mustPoll(t, Pending)
+	ctx := context.Background()
+
+	if _, err := svc.Vote(ctx, Ballot{Key: f.key, Vote: Vote{Approver: "alice@example.com", Decision: Approve, Via: "slack"}}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := f.load(t)
+	for _, a := range r.Approvers {
+		if chat.showing(a) != r.ChatState() || !strings.Contains(chat.showing(a), "alice@example.com=approve") {
+			t.Errorf("%s's message shows %q, want %q", a, chat.showing(a), r.ChatState())
+		}
+	}
+	if len(r.staleChats()) != 0 {
+		t.Errorf("stale after the rewrite: %+v", r.staleChats())
+	}
+
+	chat.showErr = hook.Transient(errors.New("chat.update: 503"))
+	if _, err := svc.Vote(ctx, Ballot{Key: f.key, Vote: Vote{Approver: "bob@example.com", Decision: Approve, Via: "link"}}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = f.load(t)
+	if r.Outcome != Approved || len(r.staleChats()) != 2 {
+		t.Fatalf("after a failed rewrite: outcome %s, %d stale messages; want approved, 2 stale", r.Outcome, len(r.staleChats()))
+	}
+	chat.showErr = nil
+	f.mustPoll(t, Approved)
+	r, _ = f.load(t)
+	for _, a := range r.Approvers {
+		if !strings.HasPrefix(chat.showing(a), string(Approved)) {
+			t.Errorf("%s's message shows %q, want the outcome", a, chat.showing(a))
+		}
+	}
+	if len(r.staleChats()) != 0 {
+		t.Errorf("stale after the announcement: %+v", r.staleChats())
+	}
+}
+
+// TestChatReachesWhomEmailDoesNot: an approver with no subscription of
+// their own but a chat that knows them is reached, so expiry may approve.
+func TestChatReachesWhomEmailDoesNot(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com", "bob@example.com"}, 1)
+	f.gate.Subscriptions = subscribed{"alice@example.com"}
+	f.gate.Chat = newFakeChat("bob@example.com")
+	r := &Request{Approvers: []string{"alice@example.com", "bob@example.com"}, RequiredApprovals: 1}
+	if c := f.gate.reach(context.Background(), r); !c.ok() {
+		t.Errorf("reach = %+v, want everyone reached (alice by email, bob in the chat)", c)
+	}
+	f.gate.Chat = newFakeChat()
+	if c := f.gate.reach(context.Background(), r); c.ok() || !strings.Contains(c.why(), "bob@example.com") {
+		t.Errorf("reach without bob in the chat = %+v, want bob unreachable", c)
+	}
+}
