@@ -27,8 +27,9 @@ type Chat interface {
 	// says the chat does not know a: they are asked by email alone.
 	Post(ctx context.Context, r *Request, a, link string) (ChatRef, error)
 	// Show rewrites a's message at ref with r as it stands: the tally
-	// while it is open; once decided, the outcome, with nothing to click.
-	Show(ctx context.Context, r *Request, a string, ref ChatRef) error
+	// while it is open, with a's review link; once decided, the outcome,
+	// with nothing to click (link is then "").
+	Show(ctx context.Context, r *Request, a, link string, ref ChatRef) error
 }
 
 // ErrNotInChat: the chat does not know the approver.
@@ -156,7 +157,15 @@ func (g *Gate) showChats(ctx context.Context, key, etag string, r *Request) (*Re
 	state := r.ChatState()
 	var shown []ChatRef
 	for _, n := range stale {
-		if err := g.Chat.Show(cctx, r, n.Approver, *n.Chat); err != nil {
+		link := ""
+		if r.Outcome == Pending && g.Linker != nil {
+			var err error
+			if link, err = g.Linker.Link(cctx, r, n.Approver); err != nil {
+				g.Log.WarnContext(ctx, "chat message not updated: no review link", "deployment_arn", r.DeploymentARN, "err", err)
+				continue
+			}
+		}
+		if err := g.Chat.Show(cctx, r, n.Approver, link, *n.Chat); err != nil {
 			g.Log.WarnContext(ctx, "chat message not updated; a later call tries again", "deployment_arn", r.DeploymentARN, "err", err)
 			continue
 		}

@@ -62,11 +62,14 @@ func (c *fakeChat) Post(ctx context.Context, r *Request, a, link string) (ChatRe
 	return ref, nil
 }
 
-func (c *fakeChat) Show(ctx context.Context, r *Request, a string, ref ChatRef) error {
+func (c *fakeChat) Show(ctx context.Context, r *Request, a, link string, ref ChatRef) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.showErr != nil {
 		return c.showErr
+	}
+	if (link != "") != (r.Outcome == Pending) || link != "" && !strings.Contains(link, r.ID+"."+a) {
+		return fmt.Errorf("link %q for %s of a request %s", link, a, r.Outcome)
 	}
 	if _, ok := c.shows[ref]; !ok || c.posted[a] != ref {
 		return fmt.Errorf("no message %v of %s", ref, a)

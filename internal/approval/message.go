@@ -33,7 +33,7 @@ func ReminderMessage(r *Request, approver, link string, now time.Time) Message {
 
 // DecisionMessage tells approver how r was decided.
 func DecisionMessage(r *Request, approver string) Message {
-	word := map[Outcome]string{Approved: "approved", Rejected: "rejected", Expired: "expired", Aborted: "aborted", Refused: "refused", ContinuedOutside: "continued outside gatehouse"}[r.Outcome]
+	word := OutcomeWord(r.Outcome)
 	return Message{
 		Approver: approver,
 		Subject:  subject(fmt.Sprintf("[gatehouse] Deploy of %s (%s) %s", r.Service, r.Cluster, word)),
@@ -175,6 +175,25 @@ func expiryDefault(r *Request) string {
 
 // ExpiryDefault says what expiry decides for r, for people.
 func ExpiryDefault(r *Request) string { return expiryDefault(r) }
+
+// Facts are the facts every message about r carries, one per line: what
+// is deployed where, the smoke result, who started it, the quorum. Chat
+// channels show them as the email does.
+func Facts(r *Request) string {
+	var b strings.Builder
+	writeChange(&b, r)
+	return b.String()
+}
+
+// Stamp formats a time for people, as the messages do: UTC, to the minute.
+func Stamp(t time.Time) string { return stamp(t) }
+
+// OutcomeWord says the outcome o in a subject line's words: "approved",
+// "continued outside gatehouse", ...
+func OutcomeWord(o Outcome) string {
+	return map[Outcome]string{Approved: "approved", Rejected: "rejected", Expired: "expired", Aborted: "aborted", Refused: "refused",
+		SmokeFailed: "stopped: smoke checks failed", ContinuedOutside: "continued outside gatehouse"}[o]
+}
 
 // SmokeReportLink turns a review link into the link of the same request's
 // smoke report page.
