@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/slackapi"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
 )
 
@@ -54,6 +55,15 @@ const (
 	// started each deployment (LookupEvents), so that they cannot approve
 	// it; unset, nobody is looked up.
 	EnvDeployerLookup = "GATEHOUSE_DEPLOYER_LOOKUP"
+	// EnvSlackSecret is the Secrets Manager secret of the Slack app, JSON
+	// {"signingSecret": ..., "botToken": ...}: set, approvers whose email
+	// Slack knows are asked in Slack too. EnvSlackSigningSecret and
+	// EnvSlackBotToken give them directly, for local runs and tests;
+	// EnvSlackAPIURL is the Web API's base URL (default Slack's).
+	EnvSlackSecret        = "GATEHOUSE_SLACK_SECRET_ARN"
+	EnvSlackSigningSecret = "GATEHOUSE_SLACK_SIGNING_SECRET"
+	EnvSlackBotToken      = "GATEHOUSE_SLACK_BOT_TOKEN"
+	EnvSlackAPIURL        = "GATEHOUSE_SLACK_API_URL"
 	// EnvOperatorAccounts lists, comma-separated, the AWS accounts whose
 	// identities the CLI lets approve besides the deployment's own.
 	EnvOperatorAccounts = "GATEHOUSE_OPERATOR_ACCOUNTS"
@@ -112,6 +122,14 @@ type Signing struct {
 	Key       *token.Keyring
 }
 
+// Slack says how the suite reaches Slack: the app's secret in Secrets
+// Manager, or its secrets given directly (local runs), and the Web API.
+type Slack struct {
+	SecretARN string
+	Local     slackapi.Secrets
+	APIURL    string
+}
+
 // ApprovalHook is the approval hook's configuration.
 type ApprovalHook struct {
 	Bucket    string
@@ -128,6 +146,8 @@ type ApprovalHook struct {
 	// (AWS_LAMBDA_FUNCTION_NAME): how it finds itself among the hooks ECS
 	// reports.
 	Function string
+	// Slack, when set, asks approvers in Slack too.
+	Slack *Slack
 }
 
 // ApprovalAPI is the review API's configuration.
@@ -142,6 +162,8 @@ type ApprovalAPI struct {
 	// hooks' waits itself after the deciding vote, and announces the
 	// outcome (pause mode); unset, the approval hook's sweep does.
 	TopicARN string
+	// Slack, when set, takes votes from Slack's buttons.
+	Slack *Slack
 }
 
 // loader collects every problem before reporting.
@@ -184,6 +206,34 @@ func (l *loader) signing() Signing {
 		l.errs = append(l.errs, fmt.Errorf("%s is required (or %s for local runs)", EnvSigningKeySecret, EnvSigningKey))
 	}
 	return Signing{}
+}
+
+// slack reads how to reach Slack: nil when nothing says so.
+func (l *loader) slack() *Slack {
+	arn := strings.TrimSpace(l.getenv(EnvSlackSecret))
+	local := slackapi.Secrets{SigningSecret: l.getenv(EnvSlackSigningSecret), BotToken: l.getenv(EnvSlackBotToken)}
+	api := strings.TrimSpace(l.getenv(EnvSlackAPIURL))
+	if api != "" {
+		if u, err := url.Parse(api); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			l.bad(EnvSlackAPIURL, "%q is not an absolute http(s) URL", api)
+		}
+	}
+	switch {
+	case arn != "" && (local.SigningSecret != "" || local.BotToken != ""):
+		l.bad(EnvSlackSigningSecret, "refused because %s is set: secrets in the environment are for local runs only", EnvSlackSecret)
+	case arn != "":
+		if !strings.HasPrefix(arn, "arn:") {
+			l.bad(EnvSlackSecret, "%q is not an ARN", arn)
+		}
+		return &Slack{SecretARN: arn, APIURL: api}
+	case local.SigningSecret != "" && local.BotToken != "":
+		return &Slack{Local: local, APIURL: api}
+	case local.SigningSecret != "" || local.BotToken != "":
+		l.errs = append(l.errs, fmt.Errorf("%s and %s are needed together", EnvSlackSigningSecret, EnvSlackBotToken))
+	case api != "":
+		l.bad(EnvSlackAPIURL, "set, but nothing says how to reach Slack (%s, or %s and %s)", EnvSlackSecret, EnvSlackSigningSecret, EnvSlackBotToken)
+	}
+	return nil
 }
 
 func (l *loader) settings() approval.Settings {
@@ -317,6 +367,7 @@ func LoadApprovalHook(getenv func(string) string) (ApprovalHook, error) {
 		l.bad(EnvDeployerLookup, "%q: want cloudtrail, or unset", v)
 	}
 	c.Defaults = l.settings()
+	c.Slack = l.slack()
 	return c, errors.Join(l.errs...)
 }
 
@@ -334,5 +385,6 @@ func LoadApprovalAPI(getenv func(string) string) (ApprovalAPI, error) {
 		// announcement to fail.
 		l.bad(EnvTopicARN, "%q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", c.TopicARN)
 	}
+	c.Slack = l.slack()
 	return c, errors.Join(l.errs...)
 }

@@ -242,3 +242,46 @@ func TestDeployerLookup(t *testing.T) {
 		t.Errorf("bad value: %v", err)
 	}
 }
+
+// TestSlack: Slack is configured by its secret in AWS, or by its two
+// secrets given directly for local runs; nothing set is no Slack; each
+// half-configuration is refused naming the variable.
+func TestSlack(t *testing.T) {
+	base := map[string]string{EnvStateBucket: "b", EnvSigningKey: strings.Repeat("k", 40)}
+	with := func(m map[string]string) map[string]string {
+		out := map[string]string{}
+		for k, v := range base {
+			out[k] = v
+		}
+		for k, v := range m {
+			out[k] = v
+		}
+		return out
+	}
+	c, err := LoadApprovalAPI(env(base))
+	if err != nil || c.Slack != nil {
+		t.Errorf("nothing set: Slack %+v, %v; want none", c.Slack, err)
+	}
+	c, err = LoadApprovalAPI(env(with(map[string]string{EnvSlackSecret: "arn:aws:secretsmanager:us-east-1:1:secret:slack"})))
+	if err != nil || c.Slack == nil || c.Slack.SecretARN != "arn:aws:secretsmanager:us-east-1:1:secret:slack" {
+		t.Errorf("the secret: %+v, %v", c.Slack, err)
+	}
+	c, err = LoadApprovalAPI(env(with(map[string]string{EnvSlackSigningSecret: "s", EnvSlackBotToken: "xoxb-1", EnvSlackAPIURL: "http://127.0.0.1:9/api/"})))
+	if err != nil || c.Slack == nil || c.Slack.Local.BotToken != "xoxb-1" || c.Slack.APIURL != "http://127.0.0.1:9/api/" {
+		t.Errorf("local secrets: %+v, %v", c.Slack, err)
+	}
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"both ways":       {map[string]string{EnvSlackSecret: "arn:x", EnvSlackBotToken: "xoxb"}, EnvSlackSigningSecret},
+		"not an ARN":      {map[string]string{EnvSlackSecret: "slack"}, EnvSlackSecret},
+		"token alone":     {map[string]string{EnvSlackBotToken: "xoxb"}, EnvSlackSigningSecret},
+		"API URL alone":   {map[string]string{EnvSlackAPIURL: "https://slack.example.com/api/"}, EnvSlackAPIURL},
+		"API URL not URL": {map[string]string{EnvSlackSecret: "arn:x", EnvSlackAPIURL: "slack.com"}, EnvSlackAPIURL},
+	} {
+		if _, err := LoadApprovalAPI(env(with(tc.env))); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error naming %s", name, err, tc.want)
+		}
+	}
+}

@@ -41,7 +41,13 @@ type Handler struct {
 	// served under it and at the root alike, so a proxy that forwards the
 	// path and one that strips it both work.
 	BasePath string
+	// Slack, when set, takes Slack's button clicks at SlackPath
+	// (slackapp.Interactions).
+	Slack http.Handler
 }
+
+// SlackPath is where Slack posts interactions, under the review URL.
+const SlackPath = "/slack/interactions"
 
 // Approvals is what the page asks of the approval service.
 // *approval.Service satisfies it.
@@ -97,6 +103,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.show(w, r)
 	case path == Path && r.Method == http.MethodPost:
 		h.decide(w, r)
+	case path == SlackPath && h.Slack != nil:
+		h.Slack.ServeHTTP(w, r)
 	case path == ReportPath && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		h.smokeReport(w, r)
 	case path == Path:

@@ -37,18 +37,14 @@ const MaxStale = time.Hour
 type Keyring struct {
 	api API
 	arn string
-	now func() time.Time
-
-	mu      sync.Mutex
-	keys    token.Keyring
-	fetched time.Time
-	// failing is when refreshes started failing; zero while they succeed.
-	failing time.Time
+	c   cache[token.Keyring]
 }
 
 // New returns a keyring reading the secret secretARN.
 func New(api API, secretARN string, now func() time.Time) *Keyring {
-	return &Keyring{api: api, arn: secretARN, now: now}
+	k := &Keyring{api: api, arn: secretARN}
+	k.c = cache[token.Keyring]{what: "signing keys", fetch: k.fetch, now: now}
+	return k
 }
 
 // Keys returns the current and previous keys. When a refresh fails and keys
@@ -56,28 +52,47 @@ func New(api API, secretARN string, now func() time.Time) *Keyring {
 // most MaxStale from the first failure; after that every call fails, naming
 // the refresh's error, until a refresh succeeds.
 func (k *Keyring) Keys(ctx context.Context) (token.Keyring, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	now := k.now()
-	if !k.fetched.IsZero() && now.Sub(k.fetched) < CacheTTL {
-		return k.keys, nil
+	return k.c.get(ctx)
+}
+
+// cache holds what was fetched from a secret for CacheTTL, and keeps using
+// it while refreshes fail, for at most MaxStale.
+type cache[T any] struct {
+	what  string
+	fetch func(ctx context.Context) (T, error)
+	now   func() time.Time
+
+	mu      sync.Mutex
+	val     T
+	fetched time.Time
+	// failing is when refreshes started failing; zero while they succeed.
+	failing time.Time
+}
+
+func (c *cache[T]) get(ctx context.Context) (T, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if !c.fetched.IsZero() && now.Sub(c.fetched) < CacheTTL {
+		return c.val, nil
 	}
-	keys, err := k.fetch(ctx)
+	val, err := c.fetch(ctx)
 	if err != nil {
-		if k.fetched.IsZero() {
-			return token.Keyring{}, err
+		var zero T
+		if c.fetched.IsZero() {
+			return zero, err
 		}
-		if k.failing.IsZero() {
-			k.failing = now
+		if c.failing.IsZero() {
+			c.failing = now
 		}
-		if d := now.Sub(k.failing); d >= MaxStale {
-			return token.Keyring{}, fmt.Errorf("signing keys could not be refreshed for %s (at most %s is allowed), so they are no longer used: %w",
-				d.Round(time.Second), MaxStale, err)
+		if d := now.Sub(c.failing); d >= MaxStale {
+			return zero, fmt.Errorf("%s could not be refreshed for %s (at most %s is allowed), so they are no longer used: %w",
+				c.what, d.Round(time.Second), MaxStale, err)
 		}
-		return k.keys, nil
+		return c.val, nil
 	}
-	k.keys, k.fetched, k.failing = keys, now, time.Time{}
-	return keys, nil
+	c.val, c.fetched, c.failing = val, now, time.Time{}
+	return val, nil
 }
 
 func (k *Keyring) fetch(ctx context.Context) (token.Keyring, error) {
@@ -121,15 +136,20 @@ type KeySource interface {
 	Keys(ctx context.Context) (token.Keyring, error)
 }
 
+// NewClient returns the Secrets Manager client for cfg, honouring the
+// endpoint variables of getenv (awsenv): the one construction of it.
+func NewClient(cfg aws.Config, getenv func(string) string) *secretsmanager.Client {
+	return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+		o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.SecretsManager)
+	})
+}
+
 // Source returns where a function gets its signing keys: the Secrets
 // Manager secret secretARN when set, else the key given in the environment
 // (local runs).
-func Source(cfg aws.Config, getenv func(string) string, secretARN string, local *token.Keyring) KeySource {
+func Source(api API, secretARN string, local *token.Keyring) KeySource {
 	if secretARN == "" && local != nil {
 		return *local
 	}
-	api := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-		o.BaseEndpoint = awsenv.BaseEndpoint(getenv, awsenv.SecretsManager)
-	})
 	return New(api, secretARN, time.Now)
 }

@@ -139,12 +139,12 @@ func TestSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	ring := token.Keyring{Current: local}
-	env := func(string) string { return "" }
-	got, err := Source(aws.Config{Region: "us-east-1"}, env, "", &ring).Keys(context.Background())
+	api := NewClient(aws.Config{Region: "us-east-1"}, func(string) string { return "" })
+	got, err := Source(api, "", &ring).Keys(context.Background())
 	if err != nil || got.Current.ID != local.ID {
 		t.Errorf("Source without a secret ARN = %v, %v; want the local key", got.Current.ID, err)
 	}
-	if _, ok := Source(aws.Config{Region: "us-east-1"}, env, "arn:aws:secretsmanager:us-east-1:1:secret:s", nil).(*Keyring); !ok {
+	if _, ok := Source(api, "arn:aws:secretsmanager:us-east-1:1:secret:s", nil).(*Keyring); !ok {
 		t.Error("Source with a secret ARN is not a Secrets Manager keyring")
 	}
 }

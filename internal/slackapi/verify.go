@@ -4,9 +4,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -61,4 +64,43 @@ func Sign(secret, ts string, body []byte) string {
 	mac.Write([]byte("v0:" + ts + ":"))
 	mac.Write(body)
 	return "v0=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// Secrets are the Slack app's: the signing secret Slack signs its requests
+// with, and the bot token the app calls the Web API with.
+type Secrets struct {
+	SigningSecret string `json:"signingSecret"`
+	BotToken      string `json:"botToken"`
+	// PreviousSigningSecret still verifies after the signing secret was
+	// rotated (the secret's AWSPREVIOUS version).
+	PreviousSigningSecret string `json:"-"`
+}
+
+// ParseSecrets reads the secret's text: {"signingSecret": ..., "botToken": ...}.
+func ParseSecrets(text string) (Secrets, error) {
+	var s Secrets
+	if err := json.Unmarshal([]byte(text), &s); err != nil {
+		return Secrets{}, errors.New(`not JSON: want {"signingSecret": "...", "botToken": "xoxb-..."}`)
+	}
+	var missing []string
+	if s.SigningSecret == "" {
+		missing = append(missing, "signingSecret")
+	}
+	if s.BotToken == "" {
+		missing = append(missing, "botToken")
+	}
+	if len(missing) > 0 {
+		return Secrets{}, fmt.Errorf("%s missing: want {\"signingSecret\": \"...\", \"botToken\": \"xoxb-...\"}", strings.Join(missing, " and "))
+	}
+	return s, nil
+}
+
+// Verify checks a request's signature with the current signing secret or,
+// after a rotation, the previous one.
+func (s Secrets) Verify(header http.Header, body []byte, now time.Time) error {
+	err := Verify(header, body, s.SigningSecret, now)
+	if errors.Is(err, ErrBadSignature) && s.PreviousSigningSecret != "" {
+		return Verify(header, body, s.PreviousSigningSecret, now)
+	}
+	return err
 }

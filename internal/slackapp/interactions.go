@@ -19,9 +19,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
-// Path is where Slack posts interactions, under the review URL.
-const Path = "/slack/interactions"
-
 // maxBody bounds an interaction's body.
 const maxBody = 64 << 10
 
@@ -45,20 +42,13 @@ type Voter interface {
 // rule of the review page holds; the voter is answered in Slack, visibly
 // to them alone.
 type Interactions struct {
-	// Secrets returns the app's signing secret.
-	Secrets func(ctx context.Context) (Secrets, error)
+	// Secrets returns the app's secrets: its signing secret.
+	Secrets func(ctx context.Context) (slackapi.Secrets, error)
 	// API is Slack's Web API, with the bot token.
 	API   API
 	Votes Voter
 	Now   func() time.Time
 	Log   *slog.Logger
-}
-
-// Secrets are the Slack app's: the signing secret Slack signs its requests
-// with, and the bot token the app calls the Web API with.
-type Secrets struct {
-	SigningSecret string `json:"signingSecret"`
-	BotToken      string `json:"botToken"`
 }
 
 // ServeHTTP answers one interaction: 401 for anything Slack did not sign,
@@ -81,7 +71,7 @@ func (h *Interactions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the Slack app is not available", http.StatusServiceUnavailable)
 		return
 	}
-	if err := slackapi.Verify(r.Header, body, sec.SigningSecret, h.Now()); err != nil {
+	if err := sec.Verify(r.Header, body, h.Now()); err != nil {
 		h.Log.WarnContext(r.Context(), "Slack interaction refused", "err", err)
 		http.Error(w, "not signed by Slack: "+err.Error(), http.StatusUnauthorized)
 		return

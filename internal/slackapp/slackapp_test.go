@@ -91,7 +91,7 @@ func newWorld(t *testing.T, required int, startedBy string) *world {
 	if _, err := w.gate.Poll(context.Background(), w.poll); err != nil {
 		t.Fatal(err)
 	}
-	h := &Interactions{Secrets: func(context.Context) (Secrets, error) { return Secrets{SigningSecret: signing}, nil },
+	h := &Interactions{Secrets: func(context.Context) (slackapi.Secrets, error) { return slackapi.Secrets{SigningSecret: signing}, nil },
 		API: api, Votes: w.svc, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
 	w.click = httptest.NewServer(h)
 	t.Cleanup(w.click.Close)
@@ -122,7 +122,7 @@ func payload(user, channel, action, value string) string {
 // post sends body to the endpoint signed with secret at ts, as Slack does.
 func (w *world) post(t *testing.T, body, secret string, ts time.Time) int {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, w.click.URL+Path, strings.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, w.click.URL+"/slack/interactions", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if secret != "" {
 		stamp := strconv.FormatInt(ts.Unix(), 10)

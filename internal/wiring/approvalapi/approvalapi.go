@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/notify"
 	"github.com/gatehouse-dev/gatehouse/internal/review"
 	"github.com/gatehouse-dev/gatehouse/internal/secrets"
+	"github.com/gatehouse-dev/gatehouse/internal/slackapp"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/wiring/approvalparts"
 )
@@ -23,12 +24,14 @@ import (
 // getenv (awsenv).
 func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalAPI, log *slog.Logger) approvalparts.Clients {
 	ecsClient := ecsdeploy.NewClient(aws, getenv)
+	smClient := secrets.NewClient(aws, getenv)
 	c := approvalparts.Clients{
-		S3:   awsenv.NewS3(aws, getenv),
-		ECS:  ecsdeploy.New(ecsClient),
-		Keys: secrets.Source(aws, getenv, env.Signing.SecretARN, env.Signing.Key),
-		Now:  time.Now,
-		Log:  log,
+		S3:    awsenv.NewS3(aws, getenv),
+		ECS:   ecsdeploy.New(ecsClient),
+		Keys:  secrets.Source(smClient, env.Signing.SecretARN, env.Signing.Key),
+		Slack: approvalparts.SlackOf(env.Slack, smClient),
+		Now:   time.Now,
+		Log:   log,
 	}
 	if env.TopicARN != "" {
 		// Pause mode: the deciding vote continues the deployment at once.
@@ -48,12 +51,18 @@ func New(env config.ApprovalAPI, c approvalparts.Clients) *review.Handler {
 		// A settle needs both: without them, the suite's sweep settles.
 		c.Pauses, c.Notifier = nil, nil
 	}
-	return &review.Handler{
-		Approvals: approvalparts.NewService(approvalparts.Suite{Bucket: env.Bucket, ReviewURL: env.ReviewURL}, c),
+	svc := approvalparts.NewService(approvalparts.Suite{Bucket: env.Bucket, ReviewURL: env.ReviewURL}, c)
+	h := &review.Handler{
+		Approvals: svc,
 		Reports:   store.New(c.S3, env.Bucket),
 		Keys:      c.Keys,
 		Now:       c.Now,
 		Log:       c.Log,
 		BasePath:  review.BasePath(env.ReviewURL),
 	}
+	if c.Slack != nil {
+		// Slack posts its button clicks here.
+		h.Slack = &slackapp.Interactions{Secrets: c.Slack.Secrets, API: c.Slack.API, Votes: svc, Now: c.Now, Log: c.Log}
+	}
+	return h
 }

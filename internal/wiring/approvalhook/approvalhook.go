@@ -27,6 +27,7 @@ import (
 func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalHook, log *slog.Logger) approvalparts.Clients {
 	snsClient := notify.NewClient(aws, getenv)
 	ecsClient := ecsdeploy.NewClient(aws, getenv)
+	smClient := secrets.NewClient(aws, getenv)
 	var deployers approval.Deployers
 	if env.DeployerLookup {
 		deployers = Trail{gtrail.New(gtrail.NewClient(aws, getenv))}
@@ -40,7 +41,8 @@ func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalHook, lo
 		Pauses:        approvalparts.ECSPauses{API: ecsClient},
 		Tags:          ecsdeploy.ServiceTags{API: ecsClient},
 		Alarms:        cwmetrics.New(cwmetrics.NewClient(aws, getenv)),
-		Keys:          secrets.Source(aws, getenv, env.Signing.SecretARN, env.Signing.Key),
+		Keys:          secrets.Source(smClient, env.Signing.SecretARN, env.Signing.Key),
+		Slack:         approvalparts.SlackOf(env.Slack, smClient),
 		Now:           time.Now,
 		Log:           log,
 	}

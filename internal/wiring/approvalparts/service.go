@@ -6,9 +6,13 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/review"
+	"github.com/gatehouse-dev/gatehouse/internal/secrets"
+	"github.com/gatehouse-dev/gatehouse/internal/slackapi"
+	"github.com/gatehouse-dev/gatehouse/internal/slackapp"
 	"github.com/gatehouse-dev/gatehouse/internal/smoke"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -62,6 +66,9 @@ type Clients struct {
 	Subscriptions approval.Subscriptions
 	// ECS describes deployments; nil: not asked.
 	ECS ECS
+	// Slack asks approvers in Slack besides the email, and takes their
+	// clicks; nil: email alone.
+	Slack *Slack
 	// Alarms reads the alarms of abortOnAlarms; nil: a request that
 	// watches alarms is refused.
 	Alarms cwmetrics.AlarmReader
@@ -91,6 +98,9 @@ func NewService(s Suite, c Clients) *approval.Service {
 		SmokeFunction: s.SmokeFunction,
 		Function:      s.Function,
 	}
+	if c.Slack != nil {
+		gate.Chat = &slackapp.Chat{API: c.Slack.API}
+	}
 	if c.Notifier != nil {
 		gate.Notifier = Messages{Publisher: c.Notifier}
 	}
@@ -107,4 +117,20 @@ func NewService(s Suite, c Clients) *approval.Service {
 		p.Deployments = c.ECS
 	}
 	return approval.NewService(p)
+}
+
+// Slack is the Slack app's Web API and its secrets.
+type Slack struct {
+	API     slackapp.API
+	Secrets func(context.Context) (slackapi.Secrets, error)
+}
+
+// SlackOf returns the Slack app cfg configures, reading its secret with
+// api (Secrets Manager); nil without Slack.
+func SlackOf(cfg *config.Slack, api secrets.API) *Slack {
+	if cfg == nil {
+		return nil
+	}
+	sec := secrets.SlackSource(api, cfg.SecretARN, cfg.Local)
+	return &Slack{API: slackapp.NewClient(sec, cfg.APIURL), Secrets: sec}
 }

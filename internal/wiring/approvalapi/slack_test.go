@@ -1,0 +1,116 @@
+package approvalapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/awstest"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/review"
+	"github.com/gatehouse-dev/gatehouse/internal/slackapi"
+	"github.com/gatehouse-dev/gatehouse/internal/slackapi/slackapitest"
+	"github.com/gatehouse-dev/gatehouse/internal/slackapp"
+	"github.com/gatehouse-dev/gatehouse/internal/token"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/approvalhook"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/approvalparts"
+	"github.com/gatehouse-dev/gatehouse/internal/wiring/wiringtest"
+)
+
+// TestSlackApprovesPauseMode: the approval hook and the review API as
+// composed for Lambda, with Slack. The hook's PAUSE event sends alice a
+// Slack message with the email; her signed click on Approve, posted to the
+// review API's /slack/interactions, records her vote, continues the
+// deployment in ECS once, and leaves her message with the outcome.
+func TestSlackApprovesPauseMode(t *testing.T) {
+	srv := awstest.NewS3(t)
+	ws := slackapitest.New(t, slackapitest.User{ID: "UALICE", Email: "alice@example.com"})
+	slack := &config.Slack{Local: slackapi.Secrets{SigningSecret: "local-signing", BotToken: "xoxb-local"}, APIURL: ws.APIURL()}
+	k, err := token.NewKey([]byte(strings.Repeat("k", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := token.Keyring{Current: k}
+	ecs, sns := &wiringtest.OnePause{}, &wiringtest.Published{}
+	log := slog.New(slog.DiscardHandler)
+	const topic = "arn:aws:sns:us-west-2:123456789012:reviews"
+
+	hookEnv := config.ApprovalHook{Bucket: srv.Bucket, TopicARN: topic, ReviewURL: "https://review.example.com/", Defaults: approval.DefaultSettings(), Slack: slack}
+	hookEnv.Defaults.Approvers = []string{"alice@example.com"}
+	fn := approvalhook.New(hookEnv, approvalparts.Clients{S3: srv.Client(), Notifier: sns, Pauses: ecs, Keys: keys,
+		Slack: approvalparts.SlackOf(slack, nil), Now: time.Now, Log: log})
+	const dep = "arn:aws:ecs:us-west-2:123456789012:service-deployment/prod-cluster/orders/slack1"
+	ev, _ := json.Marshal(map[string]any{"source": "aws.ecs", "detail-type": "ECS Hook State Change", "resources": []string{dep},
+		"detail": map[string]any{"eventName": hook.HookAwaitingAction, "hookType": "PAUSE", "hookId": "hook-1", "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT", "serviceDeploymentArn": dep}})
+	if _, err := fn(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	msgs := ws.Messages()
+	if len(msgs) != 1 || len(sns.Messages()) != 1 {
+		t.Fatalf("%d Slack messages and %d emails, want one of each", len(msgs), len(sns.Messages()))
+	}
+
+	api := httptest.NewServer(New(config.ApprovalAPI{Bucket: srv.Bucket, TopicARN: topic, ReviewURL: "https://review.example.com/", Slack: slack},
+		approvalparts.Clients{S3: srv.Client(), Keys: keys, Pauses: ecs, Notifier: sns, Slack: approvalparts.SlackOf(slack, nil), Now: time.Now, Log: log}))
+	defer api.Close()
+	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "user": map[string]any{"id": "UALICE"}, "channel": map[string]any{"id": msgs[0].Channel},
+		"actions": []map[string]any{{"action_id": slackapp.ActionApprove, "block_id": "gatehouse_decide", "value": buttonValue(t, msgs[0].Blocks, slackapp.ActionApprove), "type": "button"}}})
+	body := url.Values{"payload": {string(payload)}}.Encode()
+	req, _ := http.NewRequest(http.MethodPost, api.URL+review.SlackPath, strings.NewReader(body))
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req.Header.Set(slackapi.HeaderTimestamp, ts)
+	req.Header.Set(slackapi.HeaderSignature, slackapi.Sign("local-signing", ts, []byte(body)))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("click = %d: %s", res.StatusCode, msg)
+	}
+	if fmt.Sprint(ecs.Calls()) != "[hook-1 CONTINUE]" {
+		t.Errorf("ECS got %v, want one CONTINUE", ecs.Calls())
+	}
+	m := ws.Messages()[0]
+	if !strings.Contains(string(m.Blocks), "approved") || strings.Contains(string(m.Blocks), slackapp.ActionApprove) {
+		t.Errorf("alice's message after her deciding click:\n%s", m.Blocks)
+	}
+	if eph := ws.Ephemerals(); len(eph) != 1 || !strings.Contains(eph[0].Text, "Your approval is recorded") {
+		t.Errorf("alice was told %+v", eph)
+	}
+}
+
+// buttonValue finds the value of the button action in a message's blocks.
+func buttonValue(t *testing.T, blocks json.RawMessage, action string) string {
+	t.Helper()
+	var bs []struct {
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	if err := json.Unmarshal(blocks, &bs); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bs {
+		for _, e := range b.Elements {
+			if e.ActionID == action {
+				return e.Value
+			}
+		}
+	}
+	t.Fatalf("no %s button in %s", action, blocks)
+	return ""
+}
