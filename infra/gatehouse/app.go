@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +31,7 @@ const (
 	CtxRecordExpirationDays   = "recordExpirationDays"
 	CtxAPIReservedConcurrency = "apiReservedConcurrency"
 	CtxReviewURL              = "reviewUrl"
+	CtxSlackSecretARN         = "slackSecretArn"
 	CtxAlarmTopicARN          = "alarmTopicArn"
 	CtxSmokeConfig            = "smokeConfig"
 	CtxBakeConfig             = "bakeConfig"
@@ -54,7 +56,7 @@ const (
 
 // ContextKeys are the context keys the app reads.
 var ContextKeys = []string{CtxAssetDir, CtxApprovers, CtxRequiredApprovals, CtxApprovalTimeout, CtxFreezes, CtxChangeWindows,
-	CtxRecordExpirationDays, CtxAPIReservedConcurrency, CtxReviewURL, CtxAlarmTopicARN, CtxSmokeConfig, CtxBakeConfig, CtxPolicy,
+	CtxRecordExpirationDays, CtxAPIReservedConcurrency, CtxReviewURL, CtxSlackSecretARN, CtxAlarmTopicARN, CtxSmokeConfig, CtxBakeConfig, CtxPolicy,
 	CtxSubscriptionAdmins, CtxApprovalMode, CtxApprovalStage, CtxDemo, CtxTestListenerCIDR, CtxDemoImage, CtxBakeTimeMinutes, CtxStrategy,
 	CtxStepPercent, CtxStepBakeMinutes, CtxCanaryPercent, CtxCanaryBakeMinutes, CtxNag, CtxSmokeVPCID, CtxSmokeSubnetIDs, CtxSmokeSecurityGroupIDs}
 
@@ -80,11 +82,13 @@ type Options struct {
 	RecordExpirationDays   int
 	APIReservedConcurrency int
 	ReviewURL              string
-	AlarmTopicARN          string
-	SmokeConfig            string
-	BakeConfig             string
-	Policy                 string
-	SubscriptionAdmins     []string
+	// SlackSecretARN asks approvers in Slack too (context slackSecretArn).
+	SlackSecretARN     string
+	AlarmTopicARN      string
+	SmokeConfig        string
+	BakeConfig         string
+	Policy             string
+	SubscriptionAdmins []string
 	// ApprovalMode is lambda (the default) or pause (context approvalMode).
 	ApprovalMode ApprovalMode
 	// ApprovalStage is where the standard approval hook holds deployments
@@ -125,6 +129,7 @@ func OptionsFromContext(app awscdk.App, getenv func(string) string) (Options, er
 		RecordExpirationDays:   num(CtxRecordExpirationDays, int(DefaultRecordExpiration/(24*time.Hour))),
 		APIReservedConcurrency: num(CtxAPIReservedConcurrency, 0),
 		ReviewURL:              str(CtxReviewURL),
+		SlackSecretARN:         str(CtxSlackSecretARN),
 		AlarmTopicARN:          str(CtxAlarmTopicARN),
 		SmokeConfig:            jsonText(CtxSmokeConfig),
 		BakeConfig:             jsonText(CtxBakeConfig),
@@ -386,6 +391,11 @@ func (o Options) check() error {
 			errs = append(errs, fmt.Errorf("context %s: %w", CtxReviewURL, err))
 		}
 	}
+	if o.SlackSecretARN != "" {
+		if err := CheckSlackSecretArn(o.SlackSecretARN); err != nil {
+			errs = append(errs, fmt.Errorf("context %s: %w", CtxSlackSecretARN, err))
+		}
+	}
 	if minDays := int(MinRecordExpiration / (24 * time.Hour)); o.RecordExpirationDays < minDays {
 		errs = append(errs, fmt.Errorf("context %s: %d is below %d: a record must outlive the longest approval request (14 days)", CtxRecordExpirationDays, o.RecordExpirationDays, minDays))
 	}
@@ -408,6 +418,20 @@ func (o Options) check() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// slackSecretARN is a Secrets Manager secret's complete ARN: its name ends
+// in the six characters Secrets Manager adds.
+var slackSecretARN = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$`)
+
+// CheckSlackSecretArn reports why arn cannot name the Slack app's secret:
+// the functions may read exactly that secret, so it must be its complete
+// ARN.
+func CheckSlackSecretArn(arn string) error {
+	if !slackSecretARN.MatchString(arn) {
+		return fmt.Errorf("%q is not a Secrets Manager secret's complete ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf, as `aws secretsmanager describe-secret --secret-id NAME --query ARN` prints it)", arn)
+	}
+	return nil
 }
 
 // Stacks are what Build added to the app.
@@ -445,6 +469,7 @@ func Build(app awscdk.App, o Options) (*Stacks, error) {
 			RecordExpiration:       time.Duration(o.RecordExpirationDays) * 24 * time.Hour,
 			APIReservedConcurrency: o.APIReservedConcurrency,
 			ReviewURL:              o.ReviewURL,
+			SlackSecretArn:         o.SlackSecretARN,
 			SmokeConfig:            o.SmokeConfig,
 			BakeConfig:             o.BakeConfig,
 			Policy:                 o.Policy,

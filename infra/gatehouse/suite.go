@@ -98,6 +98,11 @@ type SuiteProps struct {
 	// CloudFront, with or without a path (https://deploy.example.com/gatehouse).
 	// The review API serves its pages under that path, and at the root.
 	ReviewURL string
+	// SlackSecretArn, if set, asks approvers in Slack too: the complete ARN
+	// of an existing Secrets Manager secret holding the Slack app's
+	// {"signingSecret": ..., "botToken": ...} (docs/slack.md). The
+	// approval hook and the review API may read exactly that secret.
+	SlackSecretArn string
 	// SmokeConfig and BakeConfig are the smoke and bake hooks' default
 	// configuration (JSON), passed as their config environment variables,
 	// and checked with the functions' loaders. Without them, every service
@@ -190,7 +195,7 @@ func NewSuite(scope constructs.Construct, id string, props *SuiteProps) *Suite {
 	s.newState(c, p)
 	s.newReviewTopic(c, p)
 	s.newSigningSecret(c)
-	g := s.grants(c)
+	g := s.grants(c, p)
 	s.newApprovalAPI(c, p, g)
 	s.newApprovalHook(c, p, g)
 	s.newSmokeHook(c, p, g)
@@ -236,6 +241,8 @@ type grants struct {
 	deployments, revisions, services       *string
 	describeDeployments, describeRevisions awsiam.PolicyStatement
 	readSecret, listState, writeReports    awsiam.PolicyStatement
+	// readSlack reads the Slack app's secret: none without Slack.
+	readSlack []awsiam.PolicyStatement
 	servicesWildcard, reportsWildcard      nagWildcard
 	ecsWildcards                           []nagWildcard
 }
@@ -313,7 +320,7 @@ func (s *Suite) newSigningSecret(c constructs.Construct) {
 }
 
 // grants returns what the functions' policies share.
-func (s *Suite) grants(c constructs.Construct) *grants {
+func (s *Suite) grants(c constructs.Construct, p SuiteProps) *grants {
 	stack := awscdk.Stack_Of(c)
 	g := &grants{stack: stack}
 	g.approvals = s.Bucket.ArnForObjects(jsii.String(ApprovalsPrefix + "*"))
@@ -339,6 +346,10 @@ func (s *Suite) grants(c constructs.Construct) *grants {
 	g.describeRevisions = allow("DescribeRevisions", []string{"ecs:DescribeServiceRevisions"}, g.revisions, g.services)
 	g.servicesWildcard = nagWildcard{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/*/*", "The service a deployment belongs to is known only at run time; the scope is this account and region's services, for read-only describes (and ListServiceDeployments)."}
 	g.readSecret = allow("ReadSigningKey", []string{"secretsmanager:GetSecretValue"}, s.SigningSecret.SecretArn())
+	if p.SlackSecretArn != "" {
+		// The Slack app's secret, exactly: its complete ARN.
+		g.readSlack = []awsiam.PolicyStatement{allow("ReadSlackSecret", []string{"secretsmanager:GetSecretValue"}, jsii.String(p.SlackSecretArn))}
+	}
 	// Without s3:ListBucket, S3 answers a GET of a missing key 403 instead
 	// of 404, and the store could not tell "not written yet" (a smoke report
 	// still running, a request not created yet) from "denied". A prefix
@@ -360,6 +371,10 @@ func (s *Suite) newApprovalAPI(c constructs.Construct, p SuiteProps, g *grants) 
 		// The API serves its pages under the custom URL's path too.
 		apiEnv[config.EnvReviewURL] = jsii.String(p.ReviewURL)
 	}
+	if p.SlackSecretArn != "" {
+		// Slack posts its button clicks to the API.
+		apiEnv[config.EnvSlackSecret] = jsii.String(p.SlackSecretArn)
+	}
 	timeout := 10 * time.Second
 	if p.ApprovalMode == ApprovalModePause {
 		// A deciding vote also announces and tells ECS (ContinueServiceDeployment
@@ -372,7 +387,7 @@ func (s *Suite) newApprovalAPI(c constructs.Construct, p SuiteProps, g *grants) 
 		timeout:     timeout,
 		reserved:    p.APIReservedConcurrency,
 		env:         apiEnv,
-		statements: []awsiam.PolicyStatement{
+		statements: append([]awsiam.PolicyStatement{
 			allow("Approvals", []string{"s3:GetObject", "s3:PutObject"}, g.approvals),
 			allow("ReadReports", []string{"s3:GetObject"}, g.reports),
 			g.listState,
@@ -380,7 +395,7 @@ func (s *Suite) newApprovalAPI(c constructs.Construct, p SuiteProps, g *grants) 
 			// An open request whose deployment ECS stopped or rolled back
 			// takes no votes.
 			allow("DeploymentStatus", []string{"ecs:DescribeServiceDeployments"}, g.deployments, g.services),
-		},
+		}, g.readSlack...),
 		wildcards: []nagWildcard{
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ApprovalsPrefix + "*", "Approval records are keyed by deployment under the approvals/ prefix; the prefix is the narrowest scope."},
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ReportsPrefix + "*", "Smoke and bake reports shown on the review page are keyed by deployment under the reports/ prefix."},
@@ -414,6 +429,9 @@ func (s *Suite) newApprovalHook(c constructs.Construct, p SuiteProps, g *grants)
 		// Who started each deployment, so that they cannot approve it.
 		config.EnvDeployerLookup: jsii.String("cloudtrail"),
 	}
+	if p.SlackSecretArn != "" {
+		hookEnv[config.EnvSlackSecret] = jsii.String(p.SlackSecretArn)
+	}
 	addEnv(hookEnv, approvalSettings)
 	g.ecsWildcards = []nagWildcard{
 		{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-deployment/*/*/*", "The hook learns which deployment calls it only at run time; the scope is this account and region's service deployments."},
@@ -424,7 +442,7 @@ func (s *Suite) newApprovalHook(c constructs.Construct, p SuiteProps, g *grants)
 		description: "gatehouse approval gate: an ECS lifecycle hook that holds a deployment until its approvers decide",
 		timeout:     60 * time.Second,
 		env:         hookEnv,
-		statements: []awsiam.PolicyStatement{
+		statements: append([]awsiam.PolicyStatement{
 			allow("Approvals", []string{"s3:GetObject", "s3:PutObject"}, g.approvals),
 			allow("ReadReports", []string{"s3:GetObject"}, g.reports),
 			g.listState,
@@ -442,7 +460,7 @@ func (s *Suite) newApprovalHook(c constructs.Construct, p SuiteProps, g *grants)
 			allow("WatchAlarms", []string{"cloudwatch:DescribeAlarms"}, jsii.String("*")),
 			// Separation of duties: who started the deployment.
 			allow("FindDeployer", []string{"cloudtrail:LookupEvents"}, jsii.String("*")),
-		},
+		}, g.readSlack...),
 		wildcards: append([]nagWildcard{
 			{"Resource::<" + ref(stack, s.Topic) + ">:*", "sns:GetSubscriptionAttributes on the review topic's own subscriptions, whose ids SNS assigns: onExpiry approve checks that each approver's is confirmed and filtered to them."},
 			{"Resource::*", "cloudwatch:DescribeAlarms (abortOnAlarms) could be scoped to alarm ARNs, but each service names its alarms (and name prefixes) in hookDetails at run time, and DescribeAlarms returns composite alarms only to a caller allowed it on Resource \"*\". It reads alarm states only. cloudtrail:LookupEvents (who started a deployment, so that they cannot approve it) has no resource-level permissions."},
@@ -614,6 +632,11 @@ func (p *SuiteProps) defaults() error {
 	if p.ReviewURL != "" {
 		if err := config.CheckReviewURL(p.ReviewURL); err != nil {
 			problems = append(problems, "ReviewURL: "+err.Error())
+		}
+	}
+	if p.SlackSecretArn != "" {
+		if err := CheckSlackSecretArn(p.SlackSecretArn); err != nil {
+			problems = append(problems, "SlackSecretArn: "+err.Error())
 		}
 	}
 	mode, err := ParseApprovalMode(string(p.ApprovalMode))

@@ -2,6 +2,7 @@ package gatehouse_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,8 @@ func TestNewSuiteRefuses(t *testing.T) {
 		{"bad bake config", gatehouse.SuiteProps{BakeConfig: `{"window": "forever"}`}, []string{"SuiteProps.BakeConfig", "window"}},
 		{"bad policy", gatehouse.SuiteProps{Policy: `{"approval": {"loosen": {"quorum": 1}}}`}, []string{"SuiteProps.Policy: approval.loosen.quorum: unknown key"}},
 		{"subscription admin not an ARN", gatehouse.SuiteProps{SubscriptionAdmins: []string{"Admin"}}, []string{"SubscriptionAdmins", `"Admin" is not an IAM principal ARN`}},
+		{"Slack secret by name", gatehouse.SuiteProps{SlackSecretArn: "gatehouse/slack"}, []string{"SlackSecretArn", "complete ARN"}},
+		{"Slack secret's partial ARN", gatehouse.SuiteProps{SlackSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:gatehouse/slack"}, []string{"SlackSecretArn", "describe-secret"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,5 +168,42 @@ func TestReviewTopicPolicy(t *testing.T) {
 		if !strings.Contains(string(b), w) {
 			t.Errorf("topic policy does not allow %s:\n%s", w, b)
 		}
+	}
+}
+
+// TestNewSuiteWithSlack: with the Slack app's secret, the approval hook and
+// the review API are told it, and each may read exactly that secret; the
+// other functions may not.
+func TestNewSuiteWithSlack(t *testing.T) {
+	const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gatehouse/slack-AbC123"
+	stack := awscdk.NewStack(newApp(), jsii.String("S"), nil)
+	gatehouse.NewSuite(stack, "Suite", &gatehouse.SuiteProps{AssetDir: assetRoot, Approvers: []string{"alice@example.com"}, SlackSecretArn: arn})
+	tmpl := assertions.Template_FromStack(stack, nil)
+	var told []string
+	for id, r := range resources(*tmpl.ToJSON(), "AWS::Lambda::Function") {
+		env, _ := r["Properties"].(map[string]any)["Environment"].(map[string]any)
+		vars, _ := env["Variables"].(map[string]any)
+		if vars[config.EnvSlackSecret] == arn {
+			told = append(told, stripIDs("${"+id+"}"))
+		}
+	}
+	slices.Sort(told)
+	if strings.Join(told, " ") != "${SuiteApprovalApi} ${SuiteApprovalHook}" {
+		t.Errorf("functions told the Slack secret: %v, want the approval hook and the review API", told)
+	}
+	readers := 0
+	for id, r := range resources(*tmpl.ToJSON(), "AWS::IAM::Policy") {
+		for _, s := range statements(map[string]any{"Resources": map[string]any{id: r}}) {
+			if s.sid != "ReadSlackSecret" {
+				continue
+			}
+			readers++
+			if strings.Join(s.actions, ",") != "secretsmanager:GetSecretValue" || len(s.resource) != 1 || s.resource[0] != arn {
+				t.Errorf("%s: %v on %v, want GetSecretValue on %s alone", s.where, s.actions, s.resource, arn)
+			}
+		}
+	}
+	if readers != 2 {
+		t.Errorf("%d policies read the Slack secret, want 2 (the approval hook's and the review API's)", readers)
 	}
 }
