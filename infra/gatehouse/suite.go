@@ -242,9 +242,9 @@ type grants struct {
 	describeDeployments, describeRevisions awsiam.PolicyStatement
 	readSecret, listState, writeReports    awsiam.PolicyStatement
 	// readSlack reads the Slack app's secret: none without Slack.
-	readSlack []awsiam.PolicyStatement
-	servicesWildcard, reportsWildcard      nagWildcard
-	ecsWildcards                           []nagWildcard
+	readSlack                         []awsiam.PolicyStatement
+	servicesWildcard, reportsWildcard nagWildcard
+	ecsWildcards                      []nagWildcard
 }
 
 // newState adds the state bucket.
