@@ -145,8 +145,9 @@ func (g *Gate) postChats(ctx, wctx context.Context, key, etag string, r *Request
 
 // showChats rewrites every chat message of r that shows another state,
 // within chatTimeout, and records what each now shows; it returns the
-// request as it then stands. Best effort: a rewrite that failed is made
-// again by a later call.
+// request as it then stands. Best effort: a rewrite that failed
+// transiently is made again by a later call; one the chat refuses for good
+// is logged, and not tried again for this state.
 func (g *Gate) showChats(ctx context.Context, key, etag string, r *Request) (*Request, string) {
 	stale := r.staleChats()
 	if g.Chat == nil || len(stale) == 0 {
@@ -165,9 +166,15 @@ func (g *Gate) showChats(ctx context.Context, key, etag string, r *Request) (*Re
 				continue
 			}
 		}
-		if err := g.Chat.Show(cctx, r, n.Approver, link, *n.Chat); err != nil {
+		err := g.Chat.Show(cctx, r, n.Approver, link, *n.Chat)
+		switch {
+		case hook.IsTransient(err) || errors.Is(err, context.DeadlineExceeded):
 			g.Log.WarnContext(ctx, "chat message not updated; a later call tries again", "deployment_arn", r.DeploymentARN, "err", err)
 			continue
+		case err != nil:
+			// The chat refuses for good (the message was deleted, the app
+			// removed): asking again each call would not help.
+			g.Log.ErrorContext(ctx, "chat message not updated", "deployment_arn", r.DeploymentARN, "err", err)
 		}
 		shown = append(shown, *n.Chat)
 	}

@@ -222,3 +222,27 @@ func TestChatReachesWhomEmailDoesNot(t *testing.T) {
 		t.Errorf("reach without bob in the chat = %+v, want bob unreachable", c)
 	}
 }
+
+// TestChatRefusingARewriteIsNotAskedAgain: a rewrite the chat refuses for
+// good (the message is gone) is not retried at every poll.
+func TestChatRefusingARewriteIsNotAskedAgain(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com", "bob@example.com"}, 2)
+	chat := newFakeChat("alice@example.com")
+	f.gate.Chat = chat
+	svc := NewService(Parts{Gate: f.gate, Defaults: f.poll.Settings})
+	f.mustPoll(t, Pending)
+	chat.showErr = errors.New("chat.update: Slack answered message_not_found")
+	if _, err := svc.Vote(context.Background(), Ballot{Key: f.key, Vote: Vote{Approver: "bob@example.com", Decision: Approve, Via: "link"}}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := f.load(t)
+	if len(r.staleChats()) != 0 {
+		t.Errorf("a refused rewrite is left to retry: %+v", r.staleChats())
+	}
+	writes := f.st.Writes()
+	f.clock.Add(30 * time.Second)
+	f.mustPoll(t, Pending)
+	if w := f.st.Writes() - writes; w != 0 {
+		t.Errorf("the next poll made %d writes, want none", w)
+	}
+}
