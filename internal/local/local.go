@@ -93,6 +93,8 @@ type Local struct {
 	s3URL string
 	// ecs answers the functions' ECS calls from the simulator.
 	ecs ecsAPI
+	// slack is Slack: the Web API the functions call, and the messages.
+	slack *slackWorkspace
 	// endpointWritten is set once the endpoint file says l runs.
 	endpointWritten bool
 	s3client        *s3.Client
@@ -194,6 +196,10 @@ func Start(opts Options) (*Local, error) {
 	}
 	l.Outbox = NewOutbox(l.Clock.Now, opts.Out)
 	if err := l.Outbox.persistTo(filepath.Join(opts.StateDir, "outbox.jsonl")); err != nil {
+		return nil, err
+	}
+	l.slack = newSlackWorkspace(l)
+	if err := l.slack.persistTo(filepath.Join(opts.StateDir, "slack.jsonl")); err != nil {
 		return nil, err
 	}
 	deployed := 0
@@ -324,9 +330,13 @@ func (l *Local) startUI() error {
 		return fmt.Errorf("review API: %w", err)
 	}
 	ecsClient := l.ecs.client()
-	rh := approvalapi.New(api, approvalparts.Clients{S3: l.s3client, ECS: ecsdeploy.New(ecsClient), Keys: l.keys, Pauses: approvalparts.ECSPauses{API: ecsClient}, Notifier: l.Outbox, Alarms: alarms{l}, Now: l.Clock.Now, Log: l.log})
+	rh := approvalapi.New(api, approvalparts.Clients{S3: l.s3client, ECS: ecsdeploy.New(ecsClient), Keys: l.keys, Pauses: approvalparts.ECSPauses{API: ecsClient}, Notifier: l.Outbox,
+		Slack: approvalparts.SlackOf(api.Slack, nil), Alarms: alarms{l}, Now: l.Clock.Now, Log: l.log})
 	mux.Handle(review.Path, rh)
 	mux.Handle(review.ReportPath, rh)
+	// Slack: the Web API the functions call, and where its clicks go.
+	mux.Handle("/slack-api/", l.slack)
+	mux.Handle(review.SlackPath, rh)
 	mux.Handle("/", &dashboard{l: l})
 	l.ui = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = l.ui.Serve(ln) }()
@@ -376,6 +386,12 @@ func (l *Local) getenv(name string) string {
 		return l.keyText
 	case config.EnvSmokeFunction:
 		return FnSmoke
+	case config.EnvSlackSigningSecret:
+		return l.slack.secret
+	case config.EnvSlackBotToken:
+		return SlackToken
+	case config.EnvSlackAPIURL:
+		return l.UIURL + "/slack-api/"
 	}
 	return ""
 }
@@ -421,7 +437,7 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 			}
 			h.Details, tags = nil, ecsdeploy.ServiceTags{API: ecsClient}
 		}
-		h.Invoke = l.counted(approvalhook.New(env, approvalparts.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), Deployers: approvalhook.Trail{Starters: cloudtrail.New(l.ecs.trailClient())}, Pauses: approvalparts.ECSPauses{API: ecsClient}, Tags: tags, ECS: ecsdeploy.New(ecsClient),
+		h.Invoke = l.counted(approvalhook.New(env, approvalparts.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), Deployers: approvalhook.Trail{Starters: cloudtrail.New(l.ecs.trailClient())}, Slack: approvalparts.SlackOf(env.Slack, nil), Pauses: approvalparts.ECSPauses{API: ecsClient}, Tags: tags, ECS: ecsdeploy.New(ecsClient),
 			Alarms: alarms{l}, Keys: l.keys, Now: l.Clock.Now, Log: log}))
 	case FnSmoke:
 		env, err := config.LoadSmokeHook(l.getenv)
@@ -759,6 +775,9 @@ func (l *Local) Close() {
 	}
 	if l.Outbox != nil {
 		l.Outbox.close()
+	}
+	if l.slack != nil {
+		l.slack.close()
 	}
 	if l.logFile != nil {
 		_ = l.logFile.Close()

@@ -517,3 +517,44 @@ func TestSmokeFindsTheTestListener(t *testing.T) {
 		}
 	}
 }
+
+// TestSlackApproves: each approver gets a Slack message beside the email,
+// from the approval hook's own Slack client, which local mode's Slack
+// answers; clicking Approve in it, as Slack posts a click (signed), votes
+// through the review API as the approver, and the message then shows the
+// outcome with no buttons.
+func TestSlackApproves(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Hooks = onlyApproval(cfg.Hooks)
+	l := startLocal(t, cfg)
+	tr, err := l.Deploy(Healthy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m, err := l.WaitSlack(ctx, func(m SlackMessage) bool { return m.To == "alice@example.com" })
+	if err != nil {
+		t.Fatalf("no Slack message to alice: %v", err)
+	}
+	if !strings.Contains(string(m.Blocks), tr.D.ID) || !strings.Contains(string(m.Blocks), "gatehouse_approve") {
+		t.Fatalf("alice's Slack message:\n%s", m.Blocks)
+	}
+	said, err := l.SlackClick(ctx, m.TS, "gatehouse_approve")
+	if err != nil || !strings.Contains(said, "Your approval is recorded") {
+		t.Fatalf("click: told %q, %v", said, err)
+	}
+	select {
+	case <-tr.Done():
+	case <-ctx.Done():
+		t.Fatal("the deployment did not finish")
+	}
+	if s := tr.D.Snapshot(); s.Status != simulator.StatusSuccessful {
+		t.Fatalf("deployment %s: %s", s.Status, s.Reason)
+	}
+	for _, m := range l.SlackMessages() {
+		if strings.Contains(string(m.Blocks), tr.D.ID) && (strings.Contains(string(m.Blocks), "gatehouse_approve") || !strings.Contains(string(m.Blocks), "approved")) {
+			t.Errorf("Slack message to %s after the decision:\n%s", m.To, m.Blocks)
+		}
+	}
+}
