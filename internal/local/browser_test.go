@@ -13,10 +13,13 @@ import (
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/awstest"
 	"github.com/gatehouse-dev/gatehouse/internal/golden"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
 )
 
@@ -217,5 +220,80 @@ func TestBrowserKeepsTheChoice(t *testing.T) {
 	}
 	if v := run(t, ctx, "read the choice again", chromedp.Value("#green")); v != string(Broken) {
 		t.Errorf("after the deployment the form offers %q, want %q", v, Broken)
+	}
+}
+
+// TestBrowserApprovesInSlack: the outbox draws each approver's Slack
+// message as Slack does; pressing its Approve button shows Slack's confirm
+// dialog, and confirming posts the click (signed, as Slack would) to the
+// review API: the vote is recorded as that approver, via Slack, the
+// deployment goes on, and the message shows the outcome with no buttons.
+func TestBrowserApprovesInSlack(t *testing.T) {
+	cfg := DefaultConfig()
+	l := startLocal(t, cfg)
+	tr, err := l.Deploy(Healthy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := browser(t)
+	run(t, ctx, "open the dashboard", chromedp.Navigate(l.UIURL))
+	button := `.slack a.kit-button[data-action="gatehouse_approve"]`
+	run(t, ctx, "wait for the Slack message", chromedp.WaitVisible(button))
+	if *golden.Update {
+		// The dashboard rewrites its outbox as it refreshes: the message
+		// is shot by where it is, not as a node.
+		box := run(t, ctx, "find the Slack message", chromedp.Evaluate[[]float64](`(() => { const r = document.querySelector(".slack").getBoundingClientRect(); return [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height]; })()`))
+		capture := true
+		shot := run(t, ctx, "screenshot the Slack message", chromedp.Action[[]byte](func(ctx context.Context, tg *chromedp.Target) ([]byte, error) {
+			r, err := cdp.Call(ctx, tg, page.CaptureScreenshot, page.CaptureScreenshotParams{CaptureBeyondViewport: &capture,
+				Clip: &page.Viewport{X: box[0] - 8, Y: box[1] - 8, Width: box[2] + 16, Height: box[3] + 16, Scale: 1}})
+			if err != nil {
+				return nil, err
+			}
+			return r.Data, nil
+		}))
+		writeShot(t, "slack-message.png", shot)
+	}
+	to := run(t, ctx, "read whom it is for", chromedp.Text(".slack .slack-from"))
+	run(t, ctx, "press Approve in Slack", chromedp.Click(button))
+	run(t, ctx, "see Slack's confirm dialog", chromedp.WaitVisible("#slack-confirm"))
+	if title := run(t, ctx, "read the dialog", chromedp.Text("h1")); title != "Approve this deployment?" {
+		t.Errorf("confirm dialog = %q", title)
+	}
+	run(t, ctx, "confirm", chromedp.Click("#slack-confirm"))
+	run(t, ctx, "see the answer", chromedp.WaitVisible("#message"))
+	if msg := run(t, ctx, "read the answer", chromedp.Text("#message")); !strings.Contains(msg, "Your approval is recorded") {
+		t.Errorf("after confirming, the dashboard says %q", msg)
+	}
+	select {
+	case <-tr.Done():
+	case <-ctx.Done():
+		t.Fatalf("the deployment did not finish: %v", ctx.Err())
+	}
+	if s := tr.D.Snapshot(); s.Status != simulator.StatusSuccessful {
+		t.Fatalf("deployment ended %s: %s", s.Status, s.Reason)
+	}
+	approver := ""
+	for _, a := range []string{"alice@example.com", "bob@example.com"} {
+		if strings.Contains(to, a) {
+			approver = a
+		}
+	}
+	d, _ := hook.ParseDeploymentARN(tr.D.Snapshot().ARN)
+	obj, err := l.Store.Get(context.Background(), approval.Key(d, hook.StagePostTestTrafficShift))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := approval.Decode(obj.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := r.VoteOf(approver); !ok || v.Via != "slack" {
+		t.Errorf("votes %+v, want %s's via slack", r.Votes, approver)
+	}
+	run(t, ctx, "open the dashboard again", chromedp.Navigate(l.UIURL))
+	run(t, ctx, "see the deployment succeeded", chromedp.WaitVisible(`[data-status="SUCCESSFUL"]`))
+	if n := run(t, ctx, "count the buttons left", chromedp.Evaluate[int](`document.querySelectorAll(".slack a.kit-button[data-action]").length`)); n != 0 {
+		t.Errorf("%d Slack buttons left after the decision", n)
 	}
 }

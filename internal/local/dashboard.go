@@ -80,6 +80,8 @@ type mailGroup struct {
 	Deployment string
 	Newest     bool
 	Mails      []Mail
+	// Slack are the Slack messages about the deployment, newest first.
+	Slack []slackView
 }
 
 type deploymentView struct {
@@ -116,6 +118,10 @@ func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.deploy(w, r)
 	case r.URL.Path == "/rollback" && r.Method == http.MethodPost:
 		d.rollback(w, r)
+	case r.URL.Path == "/slack/confirm" && r.Method == http.MethodGet:
+		d.slackConfirm(w, r)
+	case r.URL.Path == "/slack/click" && r.Method == http.MethodPost:
+		d.slackClick(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -215,7 +221,7 @@ func (d *dashboard) show(w http.ResponseWriter, r *http.Request, msg string) {
 		v.Summary = d.summary(r.Context(), newest)
 	}
 	slices.Reverse(v.Deployments)
-	v.Outbox = groupMails(l.Outbox.Mails(), tracked)
+	v.Outbox = groupMails(l.Outbox.Mails(), l.SlackMessages(), tracked)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-"+v.Nonce+"'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'")
 	if r.Method == http.MethodHead {
@@ -226,7 +232,7 @@ func (d *dashboard) show(w http.ResponseWriter, r *http.Request, msg string) {
 
 // groupMails groups the outbox by deployment, newest first, each group's
 // messages newest first; messages about no deployment come last.
-func groupMails(mails []Mail, tracked []*Tracked) []mailGroup {
+func groupMails(mails []Mail, slack []SlackMessage, tracked []*Tracked) []mailGroup {
 	var groups []mailGroup
 	used := make([]bool, len(mails))
 	for i := len(tracked) - 1; i >= 0; i-- {
@@ -235,6 +241,12 @@ func groupMails(mails []Mail, tracked []*Tracked) []mailGroup {
 		for j := len(mails) - 1; j >= 0; j-- {
 			if !used[j] && strings.Contains(mails[j].Body, "/"+id+"\n") {
 				g.Mails, used[j] = append(g.Mails, mails[j]), true
+			}
+		}
+		for j := len(slack) - 1; j >= 0; j-- {
+			// The facts name the deployment's ARN on a line of its own.
+			if strings.Contains(string(slack[j].Blocks), "/"+id+`\n`) {
+				g.Slack = append(g.Slack, newSlackView(slack[j]))
 			}
 		}
 		if len(g.Mails) > 0 {
@@ -358,6 +370,13 @@ pre{white-space:pre-wrap;background:#f7f8fa;border:1px solid #e3e6eb;border-radi
 .status{font-weight:600}
 .SUCCESSFUL{color:#1f7a33}.ROLLBACK_SUCCESSFUL,.ROLLBACK_FAILED,.FAILED,.ERROR,.TIMED_OUT{color:#a11d1d}.IN_PROGRESS,.ROLLBACK_IN_PROGRESS{color:#8a5a00}.SUCCEEDED{color:#1f7a33}
 .mail{border-top:1px solid #e3e6eb;padding:.6rem 0}
+.slack{border:1px solid #dddddd;border-left:4px solid #4a154b;border-radius:6px;padding:.6rem .8rem;margin:.6rem 0;font:15px/1.46 -apple-system,"Segoe UI",system-ui,sans-serif;color:#1d1c1d}
+.slack-from{font-size:.85rem;color:#616061}.slack-from .app{font-weight:700;color:#1d1c1d}.slack-from .tag{font-size:.65rem;background:#e8e8e8;border-radius:2px;padding:0 .2rem}
+.kit-header{font-weight:900;font-size:1.1rem;margin:.3rem 0}.kit-section{margin:.3rem 0}.kit-context{font-size:.8rem;color:#616061;white-space:pre-line;margin:.3rem 0}
+pre.kit-pre{background:#f8f8f8;border:1px solid #e8e8e8;max-height:none}
+.kit-actions{display:flex;gap:.5rem;margin:.5rem 0 .2rem}
+.kit-button{font-size:.85rem;font-weight:700;padding:.2rem .8rem;border-radius:4px;border:1px solid #bbbbbb;background:#fff;color:#1d1c1d;text-decoration:none}
+.kit-button.primary{background:#007a5a;border-color:#007a5a;color:#fff}.kit-button.danger{color:#e01e5a;border-color:#e01e5a}
 .mail a{font-weight:600}
 .note{background:#fff6e0;border:1px solid #f0d48a;border-radius:6px;padding:.5rem .8rem}
 .blue{color:#1f5fbf;font-weight:600}.green{color:#1f7a33;font-weight:600}
@@ -430,10 +449,21 @@ button.danger{background:#a11d1d;border-color:#a11d1d}
 <div>
 <section id="outbox">
 <h2>Outbox</h2>
-<p><small>Every notification, as its addressee would receive it by email, by deployment.</small></p>
+<p><small>Every notification, as its addressee would receive it in Slack and by email, by deployment. Slack's buttons post the click to the review API as Slack would, signed.</small></p>
 <div id="outbox-live">
 {{- range .Outbox}}
-<details class="mail-group" id="mails-{{or .Deployment "other"}}"{{if .Newest}} open{{end}}><summary>{{if .Deployment}}Deployment <code>{{.Deployment}}</code>{{else}}Other messages{{end}}: {{len .Mails}} messages</summary>
+<details class="mail-group" id="mails-{{or .Deployment "other"}}"{{if .Newest}} open{{end}}><summary>{{if .Deployment}}Deployment <code>{{.Deployment}}</code>{{else}}Other messages{{end}}: {{len .Mails}} emails{{with .Slack}}, {{len .}} Slack messages{{end}}</summary>
+{{- range .Slack}}
+<div class="slack" id="slack-{{.TS}}">
+<div class="slack-from"><span class="app">gatehouse</span> <span class="tag">APP</span> · direct message to {{.To}} · {{.At}}{{if .Updates}} · <small>edited</small>{{end}}</div>
+{{- range .Blocks}}
+{{- if eq .Kind "header"}}<div class="kit-header">{{range .Text}}{{.Text}}{{end}}</div>
+{{- else if eq .Kind "actions"}}<div class="kit-actions">{{range .Buttons}}{{if .URL}}<a class="kit-button" href="{{.URL}}">{{.Text}}</a>{{else}}<a class="kit-button {{.Style}}" data-action="{{.Action}}" href="/slack/confirm?ts={{.TS}}&amp;action={{.Action}}">{{.Text}}</a>{{end}}{{end}}</div>
+{{- else if .Pre}}<pre class="kit-pre">{{.Pre}}</pre>
+{{- else}}<div class="kit-{{.Kind}}">{{range .Text}}{{if .Bold}}<b>{{.Text}}</b>{{else}}{{.Text}}{{end}}{{end}}</div>{{end}}
+{{- end}}
+</div>
+{{- end}}
 {{- range .Mails}}
 <div class="mail">
 <div><strong>To:</strong> {{if .To}}{{.To}}{{else}}everyone subscribed (shared link){{end}} · {{clock .At}}</div>
