@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
+	"github.com/gatehouse-dev/gatehouse/internal/slackapp"
 )
 
 // Scenario is a deployment run without a human: the reviewer, if any, is
@@ -47,6 +48,9 @@ type Scenario struct {
 	// SelfApproval has alice start the deployment and then try to approve
 	// it, which is refused; bob approves.
 	SelfApproval bool
+	// Slack has the reviewer decide in Slack: a click on their Slack
+	// message's button, confirmed.
+	Slack bool
 	// PauseReason replaces WantReason in pause mode, where the approval
 	// gate rolls back by ContinueServiceDeployment, which carries no reason
 	// to ECS; PauseWhy must then each appear in the gate's own verdict,
@@ -88,6 +92,8 @@ var Scenarios = []Scenario{
 		Decision: "override", Frozen: true, Needs: []string{FnApproval}, Want: simulator.StatusSuccessful},
 	{Name: "self-approval", Description: "alice starts the deployment and tries to approve it: refused, as CloudTrail names her; bob approves", Green: Healthy,
 		Decision: "approve", SelfApproval: true, Needs: []string{FnApproval}, Want: simulator.StatusSuccessful},
+	{Name: "slack-approve", Description: "a reviewer approves in Slack: the Approve button of their Slack message, confirmed; every copy then shows the outcome", Green: Healthy,
+		Decision: "approve", Slack: true, Needs: []string{FnApproval}, Want: simulator.StatusSuccessful},
 	{Name: "rollback", Description: "an operator rolls back during the bake, while blue still runs: production goes back to blue at once", Green: Healthy,
 		Decision: "approve", Rollback: true, Needs: []string{FnApproval}, Want: simulator.StatusRollbackSuccessful,
 		WantReason: []string{"rolled back by the dashboard during"}},
@@ -152,6 +158,8 @@ func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int
 	reviewErr := make(chan error, 1)
 	if s.SelfApproval {
 		go func() { reviewErr <- selfApproval(ctx, l, t, out) }()
+	} else if s.Slack {
+		go func() { reviewErr <- slackReview(ctx, l, t, s.Decision, out) }()
 	} else if s.Decision != "" {
 		go func() { reviewErr <- reviewAs(ctx, l, t, s.Decision, out) }()
 	} else {
@@ -329,6 +337,34 @@ func reviewAs(ctx context.Context, l *Local, t *Tracked, decision string, out io
 		button = "Approve as emergency override"
 	}
 	fmt.Fprintf(out, "  ✔  %s opened the link and pressed %s\n", who, button)
+	return nil
+}
+
+// slackReview is a reviewer who decides in Slack: they click the button of
+// their Slack message about t, and the app answers them.
+func slackReview(ctx context.Context, l *Local, t *Tracked, decision string, out io.Writer) error {
+	m, err := l.WaitSlack(ctx, func(m SlackMessage) bool { return strings.Contains(string(m.Blocks), "/"+t.D.ID+`\n`) })
+	if err != nil {
+		return fmt.Errorf("no Slack message: %w", err)
+	}
+	action := map[string]string{"approve": slackapp.ActionApprove, "reject": slackapp.ActionReject}[decision]
+	said, err := l.SlackClick(ctx, m.TS, action)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(said, "is recorded") {
+		return fmt.Errorf("%s's click in Slack was not recorded: %s", m.To, said)
+	}
+	if strings.Contains(said, "The deployment is") {
+		// Decided: every approver's copy shows the outcome, with nothing
+		// left to click.
+		for _, c := range l.SlackMessages() {
+			if strings.Contains(string(c.Blocks), "/"+t.D.ID+`\n`) && strings.Contains(string(c.Blocks), slackapp.ActionApprove) {
+				return fmt.Errorf("the Slack message to %s still offers its buttons after the decision", c.To)
+			}
+		}
+	}
+	fmt.Fprintf(out, "  ✔  %s pressed %s in Slack: %s\n", m.To, strings.ToUpper(decision[:1])+decision[1:], said)
 	return nil
 }
 
