@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,4 +120,64 @@ func BenchmarkWaitingHour(b *testing.B) {
 			b.ReportMetric(float64(s3-s30)/hours, "s3-requests/h")
 		})
 	}
+}
+
+// BenchmarkSlackClick: a click on a Slack message's Approve button, as
+// Slack posts it (signed), in both modes: from the click to the answer
+// Slack gets (the voter's answer shown, every copy rewritten), which
+// Slack wants within 3 seconds; and in pause mode to ECS's
+// ContinueServiceDeployment, which that answer waits for. Wall clock.
+func BenchmarkSlackClick(b *testing.B) {
+	for _, mode := range []string{ModePause, ModeLambda} {
+		b.Run(mode, func(b *testing.B) {
+			l := benchLocal(b, mode, 60)
+			var answer, toECS time.Duration
+			for range b.N {
+				a, c := clickAndTime(b, l, mode)
+				answer += a
+				toECS += c
+			}
+			b.ReportMetric(answer.Seconds()*1000/float64(b.N), "ms-to-answer")
+			if mode == ModePause {
+				b.ReportMetric(toECS.Seconds()*1000/float64(b.N), "ms-to-continue")
+			}
+		})
+	}
+}
+
+// clickAndTime runs one deployment to its approval, approves in Slack, and
+// returns how long the answer took and, in pause mode, how long until ECS
+// was told to go on.
+func clickAndTime(b *testing.B, l *Local, mode string) (answer, toECS time.Duration) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tr, err := l.Deploy(Healthy)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := l.WaitSlack(ctx, func(m SlackMessage) bool { return strings.Contains(string(m.Blocks), "/"+tr.D.ID+`\n`) })
+	if err != nil {
+		b.Fatal(err)
+	}
+	continues := l.AWSCalls()["ContinueServiceDeployment"]
+	start := time.Now()
+	said, err := l.SlackClick(ctx, m.TS, "gatehouse_approve")
+	answer = time.Since(start)
+	if err != nil || !strings.Contains(said, "is recorded") {
+		b.Fatalf("click: %q, %v", said, err)
+	}
+	for mode == ModePause && l.AWSCalls()["ContinueServiceDeployment"] == continues {
+		if ctx.Err() != nil {
+			b.Fatal("ECS was not told to go on within 2 minutes")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	toECS = time.Since(start)
+	select {
+	case <-tr.Done():
+	case <-ctx.Done():
+		b.Fatal("the deployment did not end")
+	}
+	return answer, toECS
 }

@@ -62,7 +62,9 @@ func New(env config.ApprovalAPI, c approvalparts.Clients) *review.Handler {
 	}
 	if c.Slack != nil {
 		// Slack posts its button clicks here.
-		h.Slack = &slackapp.Interactions{Secrets: c.Slack.Secrets, API: c.Slack.API, Votes: svc, Now: c.Now, Log: c.Log}
+		// Slack's timestamps are the wall clock's, whatever the suite's
+		// clock (local mode's runs fast).
+		h.Slack = &slackapp.Interactions{Secrets: c.Slack.Secrets, API: c.Slack.API, Votes: svc, Now: time.Now, Log: c.Log}
 	}
 	return h
 }
