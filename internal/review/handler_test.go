@@ -750,3 +750,28 @@ func TestTimeoutContinueShown(t *testing.T) {
 		t.Errorf("page does not warn of CONTINUE:\n%s", page)
 	}
 }
+
+// TestSlackInteractionsPath: Slack's clicks reach the Slack handler at
+// /slack/interactions, under the review URL's path and at the root; without
+// Slack configured there is nothing there.
+func TestSlackInteractionsPath(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com"}, 1)
+	res, _ := http.Post(e.srv.URL+SlackPath, "application/x-www-form-urlencoded", strings.NewReader("payload=x"))
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("without Slack: %d, want 404", res.StatusCode)
+	}
+	var reached []string
+	e.h.Slack = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached = append(reached, r.URL.Path) })
+	e.h.BasePath = "/gatehouse"
+	for _, p := range []string{"/gatehouse" + SlackPath, SlackPath} {
+		res, err := http.Post(e.srv.URL+p, "application/x-www-form-urlencoded", strings.NewReader("payload=x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	if len(reached) != 2 {
+		t.Errorf("the Slack handler got %v, want both paths", reached)
+	}
+}

@@ -327,3 +327,60 @@ func TestSlackClickRacesThePage(t *testing.T) {
 		}
 	}
 }
+
+// TestSlackFailingNeverHoldsTheEmail: Slack rate-limiting the app, failing
+// with a 5xx, or refusing it: the emails go out at once, no Slack message
+// is sent twice, and what failed transiently is posted by the next poll.
+func TestSlackFailingNeverHoldsTheEmail(t *testing.T) {
+	for name, f := range map[string]slackapitest.Failure{
+		"rate limited": {Status: http.StatusTooManyRequests, RetryAfter: 1, Times: 2},
+		"5xx":          {Status: http.StatusBadGateway, Times: 2},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := &world{st: store.NewMemory()}
+			w.ws = slackapitest.New(t, slackapitest.User{ID: "UALICE", Email: "alice@example.com"}, slackapitest.User{ID: "UBOB", Email: "bob@example.com"})
+			w.ws.Fail("chat.postMessage", f)
+			n := &mails{}
+			d, _ := hook.ParseDeploymentARN(deploymentARN)
+			s := approval.DefaultSettings()
+			s.Approvers = []string{"alice@example.com", "bob@example.com"}
+			poll := approval.Poll{Deployment: d, Stage: hook.StagePostTestTrafficShift, ServiceARN: d.ServiceARN(), TargetRevisionARN: "rev-green", Settings: s}
+			gate := &approval.Gate{Store: w.st, Notifier: n, Subscriptions: everyone{}, Linker: links{},
+				Chat: &Chat{API: slackapi.New("xoxb-test", w.ws.APIURL(), nil)}, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
+			if _, err := gate.Poll(context.Background(), poll); err != nil {
+				t.Fatalf("a failing Slack failed the poll: %v", err)
+			}
+			if len(n.sent) != 2 || len(w.ws.Messages()) != 0 {
+				t.Fatalf("after the failures: %d emails, %d Slack messages; want 2 and 0", len(n.sent), len(w.ws.Messages()))
+			}
+			for range 2 {
+				if _, err := gate.Poll(context.Background(), poll); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(n.sent) != 2 || len(w.ws.Messages()) != 2 {
+				t.Errorf("after two more polls: %d emails, %d Slack messages; want 2 and 2", len(n.sent), len(w.ws.Messages()))
+			}
+		})
+	}
+}
+
+// TestSlackClickOnAClosedRequest: a click on a decided request's message
+// records nothing, and says so.
+func TestSlackClickOnAClosedRequest(t *testing.T) {
+	w := newWorld(t, 1, "")
+	r, _ := w.request(t)
+	value := buttonValue(w.key, r)
+	w.clickAs(t, "UALICE", ActionReject)
+	if r, _ := w.request(t); r.Outcome != approval.Rejected {
+		t.Fatalf("outcome %s, want rejected", r.Outcome)
+	}
+	_, before := w.request(t)
+	w.post(t, payload("UBOB", slackapitest.DM("UBOB"), ActionApprove, value), signing, time.Now())
+	if got := w.lastAnswer(t, "UBOB"); !strings.Contains(got, "This approval request is closed") {
+		t.Errorf("a click on a closed request: told %q", got)
+	}
+	if _, now := w.request(t); now != before {
+		t.Error("a click on a closed request changed it")
+	}
+}
