@@ -34,17 +34,22 @@ const CacheTTL = 5 * time.Minute
 const MaxStale = time.Hour
 
 // Keyring fetches and caches the signing keys of one secret.
-type Keyring struct {
-	api API
-	arn string
-	c   cache[token.Keyring]
-}
+type Keyring struct{ c *cache[token.Keyring] }
 
-// New returns a keyring reading the secret secretARN.
+// New returns a keyring reading the secret secretARN: its current key
+// signs, and its previous one, while it exists, still verifies.
 func New(api API, secretARN string, now func() time.Time) *Keyring {
-	k := &Keyring{api: api, arn: secretARN}
-	k.c = cache[token.Keyring]{what: "signing keys", fetch: k.fetch, now: now}
-	return k
+	return &Keyring{c: &cache[token.Keyring]{what: "signing keys", now: now, fetch: func(ctx context.Context) (token.Keyring, error) {
+		cur, prev, err := versions(ctx, api, secretARN, "signing secret", token.ParseSecret)
+		if err != nil {
+			return token.Keyring{}, err
+		}
+		ring := token.Keyring{Current: cur}
+		if prev != nil && prev.ID != cur.ID {
+			ring.Previous = []token.Key{*prev}
+		}
+		return ring, nil
+	}}}
 }
 
 // Keys returns the current and previous keys. When a refresh fails and keys
@@ -95,40 +100,34 @@ func (c *cache[T]) get(ctx context.Context) (T, error) {
 	return val, nil
 }
 
-func (k *Keyring) fetch(ctx context.Context) (token.Keyring, error) {
-	cur, err := k.version(ctx, "AWSCURRENT")
-	if err != nil {
-		return token.Keyring{}, err
+// versions reads the secret arn's AWSCURRENT version and, while there is
+// one (the secret was rotated), its AWSPREVIOUS one, each read by parse.
+func versions[T any](ctx context.Context, api API, arn, what string, parse func(string) (T, error)) (cur T, prev *T, err error) {
+	read := func(stage string) (T, error) {
+		var zero T
+		out, err := api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn, VersionStage: aws.String(stage)})
+		if err != nil {
+			return zero, fmt.Errorf("get %s (%s): %w", what, stage, err)
+		}
+		v, err := parse(aws.ToString(out.SecretString))
+		if err != nil {
+			return zero, fmt.Errorf("%s (%s): %w", what, stage, err)
+		}
+		return v, nil
 	}
-	ring := token.Keyring{Current: cur}
-	prev, err := k.version(ctx, "AWSPREVIOUS")
+	if cur, err = read("AWSCURRENT"); err != nil {
+		return cur, nil, err
+	}
+	p, err := read("AWSPREVIOUS")
 	var nf *smtypes.ResourceNotFoundException
 	switch {
 	case err == nil:
-		if prev.ID != cur.ID {
-			ring.Previous = []token.Key{prev}
-		}
+		return cur, &p, nil
 	case errors.As(err, &nf):
 		// No previous version: the secret was never rotated.
-	default:
-		return token.Keyring{}, err
+		return cur, nil, nil
 	}
-	return ring, nil
-}
-
-func (k *Keyring) version(ctx context.Context, stage string) (token.Key, error) {
-	out, err := k.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
-		SecretId:     &k.arn,
-		VersionStage: aws.String(stage),
-	})
-	if err != nil {
-		return token.Key{}, fmt.Errorf("get signing secret (%s): %w", stage, err)
-	}
-	key, err := token.ParseSecret(aws.ToString(out.SecretString))
-	if err != nil {
-		return token.Key{}, fmt.Errorf("signing secret (%s): %w", stage, err)
-	}
-	return key, nil
+	return cur, nil, err
 }
 
 // KeySource supplies the signing keys.

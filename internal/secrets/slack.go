@@ -2,13 +2,7 @@ package secrets
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/gatehouse-dev/gatehouse/internal/slackapi"
 )
@@ -18,53 +12,22 @@ import (
 // cached for CacheTTL, the old value used for at most MaxStale while
 // refreshes fail, and the AWSPREVIOUS version's signing secret still
 // accepted after a rotation.
-type Slack struct {
-	api API
-	arn string
-	c   cache[slackapi.Secrets]
-}
+type Slack struct{ c *cache[slackapi.Secrets] }
 
 // NewSlack returns the reader of the secret secretARN.
 func NewSlack(api API, secretARN string, now func() time.Time) *Slack {
-	s := &Slack{api: api, arn: secretARN}
-	s.c = cache[slackapi.Secrets]{what: "the Slack app's secrets", fetch: s.fetch, now: now}
-	return s
-}
-
-// Secrets returns the Slack app's secrets.
-func (s *Slack) Secrets(ctx context.Context) (slackapi.Secrets, error) {
-	return s.c.get(ctx)
-}
-
-func (s *Slack) fetch(ctx context.Context) (slackapi.Secrets, error) {
-	cur, err := s.version(ctx, "AWSCURRENT")
-	if err != nil {
-		return slackapi.Secrets{}, err
-	}
-	prev, err := s.version(ctx, "AWSPREVIOUS")
-	var nf *smtypes.ResourceNotFoundException
-	switch {
-	case err == nil:
-		if prev.SigningSecret != cur.SigningSecret {
+	return &Slack{c: &cache[slackapi.Secrets]{what: "the Slack app's secrets", now: now, fetch: func(ctx context.Context) (slackapi.Secrets, error) {
+		cur, prev, err := versions(ctx, api, secretARN, "the Slack secret", slackapi.ParseSecrets)
+		if err == nil && prev != nil && prev.SigningSecret != cur.SigningSecret {
 			cur.PreviousSigningSecret = prev.SigningSecret
 		}
-	case errors.As(err, &nf):
-	default:
-		return slackapi.Secrets{}, err
-	}
-	return cur, nil
+		return cur, err
+	}}}
 }
 
-func (s *Slack) version(ctx context.Context, stage string) (slackapi.Secrets, error) {
-	out, err := s.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &s.arn, VersionStage: aws.String(stage)})
-	if err != nil {
-		return slackapi.Secrets{}, fmt.Errorf("get the Slack secret (%s): %w", stage, err)
-	}
-	sec, err := slackapi.ParseSecrets(aws.ToString(out.SecretString))
-	if err != nil {
-		return slackapi.Secrets{}, fmt.Errorf("the Slack secret (%s): %w", stage, err)
-	}
-	return sec, nil
+// Secrets returns the Slack app's secrets, as Keyring.Keys returns keys.
+func (s *Slack) Secrets(ctx context.Context) (slackapi.Secrets, error) {
+	return s.c.get(ctx)
 }
 
 // SlackSource returns where a function gets the Slack app's secrets: the

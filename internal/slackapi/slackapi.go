@@ -26,11 +26,11 @@ import (
 const DefaultAPIURL = "https://slack.com/api/"
 
 // ErrUnknownUser: Slack knows no user by that email address, or that ID.
-var ErrUnknownUser = errors.New("Slack knows no such user")
+var ErrUnknownUser = errors.New("no such user in Slack")
 
 // ErrNoEmail: Slack did not give the user's email address (the app lacks
 // users:read.email, or the user has none).
-var ErrNoEmail = errors.New("Slack did not say the user's email address")
+var ErrNoEmail = errors.New("no email address given by Slack for the user")
 
 // Message is a message's content: Text is what notifications and screen
 // readers show, Blocks the Block Kit layout.

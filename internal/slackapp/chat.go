@@ -69,7 +69,7 @@ func (c *Chat) Unreachable(ctx context.Context, approvers []string) (map[string]
 		case errors.Is(err, slackapi.ErrUnknownUser):
 			out[a] = "Slack knows no user with this email address"
 		case err != nil:
-			return nil, fmt.Errorf("Slack could not be asked who it reaches: %s", hook.OneLine(err.Error()))
+			return nil, fmt.Errorf("could not ask Slack whom it reaches: %s", hook.OneLine(err.Error()))
 		}
 	}
 	return out, nil
