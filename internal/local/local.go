@@ -761,13 +761,19 @@ func (l *Local) Close() {
 	l.removeEndpoint()
 	l.cancel()
 	l.wg.Wait()
+	// Requests in flight finish first (for a while), so that none reads
+	// the embedded S3's database after it is closed.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	if l.ui != nil {
+		_ = l.ui.Shutdown(ctx)
 		_ = l.ui.Close()
 	}
 	if l.App != nil {
 		l.App.Close()
 	}
 	if l.s3srv != nil {
+		_ = l.s3srv.Shutdown(ctx)
 		_ = l.s3srv.Close()
 	}
 	if l.db != nil {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,8 +67,9 @@ func (b *copyingBackend) GetObject(bucket, key string, rng *gofakes3.ObjectRange
 	defer b.mu.RUnlock()
 	obj, err := b.Backend.GetObject(bucket, key, rng)
 	if err != nil || obj == nil || obj.Contents == nil {
-		return obj, err
+		return detach(obj), err
 	}
+	detach(obj)
 	data, err := io.ReadAll(obj.Contents)
 	_ = obj.Contents.Close()
 	if err != nil {
@@ -80,7 +82,28 @@ func (b *copyingBackend) GetObject(bucket, key string, rng *gofakes3.ObjectRange
 func (b *copyingBackend) HeadObject(bucket, key string) (*gofakes3.Object, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return b.Backend.HeadObject(bucket, key)
+	obj, err := b.Backend.HeadObject(bucket, key)
+	return detach(obj), err
+}
+
+// detach copies what of obj may alias the database's memory map (its hash,
+// its metadata), so that it stays readable once a write has grown, and
+// remapped, the file: bolt's pages are only valid inside their transaction.
+func detach(obj *gofakes3.Object) *gofakes3.Object {
+	if obj == nil {
+		return nil
+	}
+	obj.Hash = bytes.Clone(obj.Hash)
+	obj.Name = strings.Clone(obj.Name)
+	if obj.Metadata != nil {
+		meta := make(map[string]string, len(obj.Metadata))
+		for k, v := range obj.Metadata {
+			meta[strings.Clone(k)] = strings.Clone(v)
+		}
+		obj.Metadata = meta
+	}
+	obj.VersionID = gofakes3.VersionID(strings.Clone(string(obj.VersionID)))
+	return obj
 }
 
 func (b *copyingBackend) PutObject(bucket, key string, meta map[string]string, input io.Reader, size int64, cond *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
