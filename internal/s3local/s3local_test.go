@@ -12,10 +12,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3/backend/s3bolt"
+	bolt "go.etcd.io/bbolt"
 )
 
 // TestEmbeddedS3ReadsWholeVersions: GETs racing PUTs of the same key each
@@ -83,5 +86,62 @@ func TestEmbeddedS3ReadsWholeVersions(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestObjectOutlivesItsMapping: what a GET or HEAD returns is copied out
+// of bolt's memory map (bson decodes the stored object in place): read after
+// the map changed under it (a write that grew the file, the database closed
+// while a response was still being written, as local mode closes), an
+// object's hash read freed memory, a SIGSEGV.
+func TestObjectOutlivesItsMapping(t *testing.T) {
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "s3.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	backend := s3bolt.New(db)
+	if err := backend.CreateBucket("b"); err != nil {
+		t.Fatal(err)
+	}
+	b := &copyingBackend{Backend: backend}
+	// Enough objects that the bucket has pages of its own: bolt reads them
+	// from its memory map (a small bucket lives inline, in its parent).
+	pad := bytes.Repeat([]byte("x"), 300)
+	for i := range 64 {
+		if _, err := b.PutObject("b", fmt.Sprintf("pad-%02d", i), nil, bytes.NewReader(pad), int64(len(pad)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body := []byte(`{"n": 1}`)
+	if _, err := b.PutObject("b", "k", map[string]string{"Content-Type": "application/json"}, bytes.NewReader(body), int64(len(body)), nil); err != nil {
+		t.Fatal(err)
+	}
+	// The map starts at Info().Data; a gigabyte past it is far more than
+	// this file's mapping.
+	mapped := func(p []byte) bool {
+		at := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+		return at >= db.Info().Data && at-db.Info().Data < 1<<30
+	}
+	if raw, err := backend.GetObject("b", "k", nil); err != nil || !mapped(raw.Hash) {
+		t.Fatalf("the check cannot tell: s3bolt's own hash is not in the map (%v)", err)
+	}
+	got, err := b.GetObject("b", "k", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := b.HeadObject("b", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mapped(got.Hash) || mapped(head.Hash) {
+		t.Error("a GET's or HEAD's hash still points into bolt's memory map")
+	}
+	want := fmt.Sprintf("%x", got.Hash)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if h := fmt.Sprintf("%x", got.Hash); h != want || fmt.Sprintf("%x", head.Hash) != want || head.Metadata["Content-Type"] != "application/json" {
+		t.Errorf("after the close: GET hash %s, HEAD hash %x, metadata %v; want %s and the content type", h, head.Hash, head.Metadata, want)
 	}
 }
