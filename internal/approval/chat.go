@@ -18,10 +18,9 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
-// Chat is a channel that messages each approver directly. It is a
-// Channel too: it says whom it reaches.
+// Chat is a channel that messages each approver directly. A message it
+// posted reaches its approver (Request.reachedAll).
 type Chat interface {
-	Channel
 	// Post sends approver a the review message of r, with their personal
 	// review link, and returns where it is. An error wrapping ErrNotInChat
 	// says the chat does not know a: they are asked by email alone.

@@ -207,19 +207,27 @@ func TestChatShowsEveryVoteAndTheOutcome(t *testing.T) {
 	}
 }
 
-// TestChatReachesWhomEmailDoesNot: an approver with no subscription of
-// their own but a chat that knows them is reached, so expiry may approve.
-func TestChatReachesWhomEmailDoesNot(t *testing.T) {
-	f := newFixture(t, []string{"alice@example.com", "bob@example.com"}, 1)
-	f.gate.Subscriptions = subscribed{"alice@example.com"}
-	f.gate.Chat = newFakeChat("bob@example.com")
-	r := &Request{Approvers: []string{"alice@example.com", "bob@example.com"}, RequiredApprovals: 1}
-	if c := f.gate.reach(context.Background(), r); !c.ok() {
-		t.Errorf("reach = %+v, want everyone reached (alice by email, bob in the chat)", c)
+// TestChatReachesWhomItMessaged: an approver without an email subscription
+// of their own is reached once a chat message was really posted to them,
+// so that expiry may approve; a chat account that got no message reaches
+// nobody.
+func TestChatReachesWhomItMessaged(t *testing.T) {
+	r := &Request{Approvers: []string{"alice@example.com", "bob@example.com"}, RequiredApprovals: 1, OnExpiry: Approve,
+		Reach: &Reach{Unreachable: map[string]string{"bob@example.com": "no subscription of their own"}}}
+	if r.expiryApproves() {
+		t.Error("expiry approves though bob was reached by no channel")
 	}
-	f.gate.Chat = newFakeChat()
-	if c := f.gate.reach(context.Background(), r); c.ok() || !strings.Contains(c.why(), "bob@example.com") {
-		t.Errorf("reach without bob in the chat = %+v, want bob unreachable", c)
+	r.Notices = append(r.Notices, Notice{Kind: noticeChatSkipped, Approver: "bob@example.com", Detail: "not in the chat"})
+	if r.expiryApproves() {
+		t.Error("expiry approves though bob's chat message never went out")
+	}
+	r.Notices = append(r.Notices, Notice{Kind: noticeChat, Approver: "bob@example.com", Chat: &ChatRef{Channel: "D1", TS: "1"}})
+	if !r.expiryApproves() {
+		t.Error("expiry does not approve though bob got his chat message")
+	}
+	r.Reach = &Reach{Error: "the review topic's subscriptions could not be read"}
+	if r.expiryApproves() {
+		t.Error("expiry approves though alice was reached by no channel")
 	}
 }
 

@@ -293,7 +293,7 @@ const firstDeploymentSkipped = "first deployment of the service: not gated (firs
 // recordSkip records a PAUSE request closed Skipped, so that Settle tells
 // ECS CONTINUE, once, with the call in the audit.
 func (g *Gate) recordSkip(ctx context.Context, key string, p Poll, change Change, now time.Time) (Verdict, error) {
-	r, err := newRequest(p, change, now)
+	r, err := g.newRequest(p, change, now)
 	if err != nil {
 		return Verdict{}, err
 	}
@@ -347,7 +347,7 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 			return Verdict{}, hook.Permanent(fmt.Errorf("invalid approval configuration: %w", err))
 		}
 	}
-	r, err := newRequest(p, change, now)
+	r, err := g.newRequest(p, change, now)
 	if err != nil {
 		return Verdict{}, err
 	}
@@ -405,7 +405,16 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 	return g.send(ctx, key, etag, r)
 }
 
-func newRequest(p Poll, change Change, now time.Time) (*Request, error) {
+// linkBase is the base of the review links the gate makes, when its
+// Linker says (review.Links does).
+func (g *Gate) linkBase() string {
+	if b, ok := g.Linker.(interface{ BaseURL() string }); ok {
+		return b.BaseURL()
+	}
+	return ""
+}
+
+func (g *Gate) newRequest(p Poll, change Change, now time.Time) (*Request, error) {
 	id, err := randomID()
 	if err != nil {
 		return nil, err
@@ -433,6 +442,7 @@ func newRequest(p Poll, change Change, now time.Time) (*Request, error) {
 		CreatedAt:         now,
 		ExpiresAt:         now.Add(s.Timeout),
 		SendingSince:      &now,
+		ReviewBase:        g.linkBase(),
 	}
 	if s.ReminderAt > 0 {
 		r.RemindAt = now.Add(time.Duration(float64(s.Timeout) * s.ReminderAt))

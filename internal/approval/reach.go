@@ -96,13 +96,12 @@ func (e EmailChannel) Unreachable(ctx context.Context, approvers []string) (map[
 	return out, nil
 }
 
-// channels are the gate's ways of asking approvers: Channels, the chat,
-// and email when the review topic's subscriptions can be read.
+// channels are the gate's ways of asking approvers that can tell whom they
+// reach before asking: Channels, and email when the review topic's
+// subscriptions can be read. A chat reaches whom it really messaged
+// (reachedAll), which is known only once its messages went out.
 func (g *Gate) channels() []Channel {
 	out := slices.Clone(g.Channels)
-	if g.Chat != nil {
-		out = append(out, g.Chat)
-	}
 	if g.Subscriptions != nil {
 		out = append(out, EmailChannel{Subscriptions: g.Subscriptions})
 	}
@@ -166,5 +165,5 @@ func (c *Reach) summary() string {
 	if c.ok() {
 		return "every approver has a confirmed subscription of their own: expiry may approve"
 	}
-	return fmt.Sprintf("%s: expiry will reject", c.why())
+	return fmt.Sprintf("%s: expiry will reject, unless a chat message reaches each of them", c.why())
 }

@@ -134,7 +134,7 @@ func randomID() (string, error) {
 func (g *Gate) Refuse(ctx context.Context, p Poll, reason string) error {
 	key := GateKey(p.Deployment, p.Stage, p.Settings.Gate)
 	now := g.Now()
-	r, err := newRequest(p, Change{}, now)
+	r, err := g.newRequest(p, Change{}, now)
 	if err != nil {
 		return err
 	}

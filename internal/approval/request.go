@@ -221,6 +221,10 @@ type Request struct {
 	// RemindAt is when a reminder goes to those who have not voted; zero for none.
 	RemindAt time.Time `json:"remindAt,omitzero"`
 
+	// ReviewBase is the base of the request's review links, as the hook
+	// that opened it made them: whoever rewrites a chat message later
+	// (the review API, which may not know its own URL) makes the same.
+	ReviewBase string `json:"reviewBase,omitempty"`
 	// SendingSince is set while a caller publishes the review messages: a
 	// lease, so that concurrent callers do not publish twice, and a caller that
 	// crashed mid-way is taken over once it lapses.
@@ -481,9 +485,30 @@ func (r *Request) Passes(o Outcome) bool {
 
 // expiryApproves reports whether expiry would approve r (its messages
 // aside): onExpiry approve, no override needed, and every approver
-// reachable when it opened.
+// reached.
 func (r *Request) expiryApproves() bool {
-	return r.OnExpiry == Approve && r.Freeze == "" && r.Reach.ok()
+	return r.OnExpiry == Approve && r.Freeze == "" && r.reachedAll()
+}
+
+// reachedAll reports whether every approver was reached: by a channel that
+// could tell when the request opened (email: a confirmed subscription of
+// their own, filtered to them), or by a chat message really posted to them.
+// A chat account alone reaches nobody: a message that never went out asked
+// no one.
+func (r *Request) reachedAll() bool {
+	c := r.Reach
+	if c == nil || len(r.Approvers) == 0 && !c.ok() {
+		return false
+	}
+	for _, a := range r.Approvers {
+		if r.noticeSent(noticeChat, a) {
+			continue
+		}
+		if _, no := c.Unreachable[a]; no || c.Error != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // allNotified reports whether every recipient's review message went out:
@@ -709,7 +734,7 @@ func (r *Request) Summary(o Outcome) string {
 		if r.OnExpiry == Approve && r.Freeze != "" {
 			return fmt.Sprintf("no decision within %s, and expiry does not approve a deployment that needs an emergency override (%s): rejected", d, r.Freeze)
 		}
-		if r.OnExpiry == Approve && !r.Reach.ok() {
+		if r.OnExpiry == Approve && !r.reachedAll() {
 			return fmt.Sprintf("no decision within %s, and expiry approves only when every approver is reachable: %s; rejected, not approved by default", d, r.Reach.why())
 		}
 		if r.OnExpiry == Approve && !r.allNotified() {

@@ -35,7 +35,7 @@ func (g *Gate) laterStep(ctx context.Context, key string, p Poll) (Verdict, bool
 	}
 	now := g.Now()
 	p.Settings = earlier.settings(PauseGate(p.PauseHookID))
-	r, err := newRequest(p, earlier.Change, now)
+	r, err := g.newRequest(p, earlier.Change, now)
 	if err != nil {
 		return Verdict{}, false, err
 	}

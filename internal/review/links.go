@@ -7,6 +7,7 @@ package review
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -51,5 +52,17 @@ func (l Links) Link(ctx context.Context, r *approval.Request, approver string) (
 	if err != nil {
 		return "", err
 	}
-	return strings.TrimRight(l.Base, "/") + Path + "?token=" + url.QueryEscape(tok), nil
+	base := l.Base
+	if base == "" {
+		// The review API, given no review URL: the base the request's
+		// links were made with.
+		base = r.ReviewBase
+	}
+	if base == "" {
+		return "", errors.New("no review URL to make the link with")
+	}
+	return strings.TrimRight(base, "/") + Path + "?token=" + url.QueryEscape(tok), nil
 }
+
+// BaseURL is the base of the links l makes.
+func (l Links) BaseURL() string { return l.Base }

@@ -59,22 +59,6 @@ func (c *Chat) user(ctx context.Context, approver string) (string, error) {
 	return id, nil
 }
 
-// Unreachable implements approval.Channel: Slack reaches whom it knows by
-// their email address.
-func (c *Chat) Unreachable(ctx context.Context, approvers []string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, a := range approvers {
-		_, err := c.user(ctx, a)
-		switch {
-		case errors.Is(err, slackapi.ErrUnknownUser):
-			out[a] = "Slack knows no user with this email address"
-		case err != nil:
-			return nil, fmt.Errorf("could not ask Slack whom it reaches: %s", hook.OneLine(err.Error()))
-		}
-	}
-	return out, nil
-}
-
 // Post implements approval.Chat.
 func (c *Chat) Post(ctx context.Context, r *approval.Request, a, link string) (approval.ChatRef, error) {
 	id, err := c.user(ctx, a)

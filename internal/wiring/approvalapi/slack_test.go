@@ -35,7 +35,7 @@ import (
 // deployment in ECS once, and leaves her message with the outcome.
 func TestSlackApprovesPauseMode(t *testing.T) {
 	srv := awstest.NewS3(t)
-	ws := slackapitest.New(t, slackapitest.User{ID: "UALICE", Email: "alice@example.com"})
+	ws := slackapitest.New(t, slackapitest.User{ID: "UALICE", Email: "alice@example.com"}, slackapitest.User{ID: "UBOB", Email: "bob@example.com"})
 	slack := &config.Slack{Local: slackapi.Secrets{SigningSecret: "local-signing", BotToken: "xoxb-local"}, APIURL: ws.APIURL()}
 	k, err := token.NewKey([]byte(strings.Repeat("k", 32)))
 	if err != nil {
@@ -47,7 +47,8 @@ func TestSlackApprovesPauseMode(t *testing.T) {
 	const topic = "arn:aws:sns:us-west-2:123456789012:reviews"
 
 	hookEnv := config.ApprovalHook{Bucket: srv.Bucket, TopicARN: topic, ReviewURL: "https://review.example.com/", Defaults: approval.DefaultSettings(), Slack: slack}
-	hookEnv.Defaults.Approvers = []string{"alice@example.com"}
+	hookEnv.Defaults.Approvers = []string{"alice@example.com", "bob@example.com"}
+	hookEnv.Defaults.RequiredApprovals = 2
 	fn := approvalhook.New(hookEnv, approvalparts.Clients{S3: srv.Client(), Notifier: sns, Pauses: ecs, Keys: keys,
 		Slack: approvalparts.SlackOf(slack, nil), Now: time.Now, Log: log})
 	const dep = "arn:aws:ecs:us-west-2:123456789012:service-deployment/prod-cluster/orders/slack1"
@@ -57,17 +58,44 @@ func TestSlackApprovesPauseMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	msgs := ws.Messages()
-	if len(msgs) != 1 || len(sns.Messages()) != 1 {
-		t.Fatalf("%d Slack messages and %d emails, want one of each", len(msgs), len(sns.Messages()))
+	if len(msgs) != 2 || len(sns.Messages()) != 2 {
+		t.Fatalf("%d Slack messages and %d emails, want two of each", len(msgs), len(sns.Messages()))
 	}
 
-	api := httptest.NewServer(New(config.ApprovalAPI{Bucket: srv.Bucket, TopicARN: topic, ReviewURL: "https://review.example.com/", Slack: slack},
+	// As the suite deploys it, the review API knows no review URL (its own
+	// Function URL): the links it rewrites use the request's.
+	api := httptest.NewServer(New(config.ApprovalAPI{Bucket: srv.Bucket, TopicARN: topic, Slack: slack},
 		approvalparts.Clients{S3: srv.Client(), Keys: keys, Pauses: ecs, Notifier: sns, Slack: approvalparts.SlackOf(slack, nil), Now: time.Now, Log: log}))
 	defer api.Close()
-	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "user": map[string]any{"id": "UALICE"}, "channel": map[string]any{"id": msgs[0].Channel},
-		"actions": []map[string]any{{"action_id": slackapp.ActionApprove, "block_id": "gatehouse_decide", "value": buttonValue(t, msgs[0].Blocks, slackapp.ActionApprove), "type": "button"}}})
+	click(t, api.URL, "UALICE", msgs[0])
+	for _, m := range ws.Messages() {
+		if m.Updates == 0 || !strings.Contains(string(m.Blocks), `"url":"https://review.example.com/review?token=`) {
+			t.Errorf("message %s after alice's click, without a Review button to the review URL:\n%s", m.Channel, m.Blocks)
+		}
+	}
+	if len(ecs.Calls()) != 0 {
+		t.Fatalf("ECS got %v after one approval of two", ecs.Calls())
+	}
+	click(t, api.URL, "UBOB", msgs[1])
+	if fmt.Sprint(ecs.Calls()) != "[hook-1 CONTINUE]" {
+		t.Errorf("ECS got %v, want one CONTINUE", ecs.Calls())
+	}
+	m := ws.Messages()[0]
+	if !strings.Contains(string(m.Blocks), "approved") || strings.Contains(string(m.Blocks), slackapp.ActionApprove) {
+		t.Errorf("alice's message after the deciding click:\n%s", m.Blocks)
+	}
+	if eph := ws.Ephemerals(); len(eph) != 2 || !strings.Contains(eph[1].Text, "Your approval is recorded") {
+		t.Errorf("the voters were told %+v", eph)
+	}
+}
+
+// click posts user's signed click on m's Approve button to the review API.
+func click(t *testing.T, api, user string, m slackapitest.Message) {
+	t.Helper()
+	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "user": map[string]any{"id": user}, "channel": map[string]any{"id": m.Channel},
+		"actions": []map[string]any{{"action_id": slackapp.ActionApprove, "block_id": "gatehouse_decide", "value": buttonValue(t, m.Blocks, slackapp.ActionApprove), "type": "button"}}})
 	body := url.Values{"payload": {string(payload)}}.Encode()
-	req, _ := http.NewRequest(http.MethodPost, api.URL+review.SlackPath, strings.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, api+review.SlackPath, strings.NewReader(body))
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	req.Header.Set(slackapi.HeaderTimestamp, ts)
 	req.Header.Set(slackapi.HeaderSignature, slackapi.Sign("local-signing", ts, []byte(body)))
@@ -79,16 +107,6 @@ func TestSlackApprovesPauseMode(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("click = %d: %s", res.StatusCode, msg)
-	}
-	if fmt.Sprint(ecs.Calls()) != "[hook-1 CONTINUE]" {
-		t.Errorf("ECS got %v, want one CONTINUE", ecs.Calls())
-	}
-	m := ws.Messages()[0]
-	if !strings.Contains(string(m.Blocks), "approved") || strings.Contains(string(m.Blocks), slackapp.ActionApprove) {
-		t.Errorf("alice's message after her deciding click:\n%s", m.Blocks)
-	}
-	if eph := ws.Ephemerals(); len(eph) != 1 || !strings.Contains(eph[0].Text, "Your approval is recorded") {
-		t.Errorf("alice was told %+v", eph)
 	}
 }
 
