@@ -89,10 +89,38 @@ func (r *Request) staleChats() []Notice {
 	return out
 }
 
+// A chat that keeps failing is asked again after chatBackoff, doubling up
+// to chatBackoffMax, at most maxChatFailures times in a row: while Slack is
+// down, a pending poll costs its one read and no write.
+const (
+	chatBackoff     = time.Minute
+	chatBackoffMax  = 15 * time.Minute
+	maxChatFailures = 10
+)
+
 // chatDue reports whether the gate's chat has messages of r to post or to
-// rewrite.
-func (g *Gate) chatDue(r *Request) bool {
-	return g.Chat != nil && (len(r.chatUnsent()) > 0 || len(r.staleChats()) > 0)
+// rewrite at now.
+func (g *Gate) chatDue(r *Request, now time.Time) bool {
+	if g.Chat == nil || r.ChatFailures >= maxChatFailures || r.ChatRetryAt != nil && now.Before(*r.ChatRetryAt) {
+		return false
+	}
+	return len(r.chatUnsent()) > 0 || len(r.staleChats()) > 0
+}
+
+// chatTried records in n how the chat's last attempt went: a failure puts
+// the next one off (chatBackoff, doubling), a success clears that.
+func chatTried(n *Request, failed bool, now time.Time) {
+	if !failed {
+		n.ChatFailures, n.ChatRetryAt = 0, nil
+		return
+	}
+	n.ChatFailures++
+	wait := min(chatBackoff<<min(n.ChatFailures-1, 10), chatBackoffMax)
+	at := now.Add(wait)
+	n.ChatRetryAt = &at
+	if n.ChatFailures == maxChatFailures {
+		n.record(now, "notified", "gatehouse", fmt.Sprintf("the chat failed %d times in a row: its messages are no longer sent or updated for this request", maxChatFailures))
+	}
 }
 
 // postChats sends the chat messages of r not yet sent, recording each as
@@ -100,7 +128,7 @@ func (g *Gate) chatDue(r *Request) bool {
 // email: one worth retrying is left for the next call; one that is not
 // (the chat refuses the app) is recorded, so that the chat is not asked
 // again for that approver, and logged.
-func (g *Gate) postChats(ctx, wctx context.Context, key, etag string, r *Request) (*Request, string) {
+func (g *Gate) postChats(ctx, wctx context.Context, key, etag string, r *Request) (_ *Request, _ string, failed bool) {
 	for _, a := range r.chatUnsent() {
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < publishReserve {
 			break
@@ -108,6 +136,7 @@ func (g *Gate) postChats(ctx, wctx context.Context, key, etag string, r *Request
 		link, err := g.Linker.Link(ctx, r, a)
 		if err != nil {
 			g.Log.ErrorContext(ctx, "chat message not sent: no review link", "deployment_arn", r.DeploymentARN, "err", err)
+			failed = true
 			continue
 		}
 		ref, err := g.Chat.Post(ctx, r, a, link)
@@ -116,7 +145,8 @@ func (g *Gate) postChats(ctx, wctx context.Context, key, etag string, r *Request
 		case errors.Is(err, ErrNotInChat):
 			notice = Notice{Kind: noticeChatSkipped, Approver: a, Detail: "not in the chat", At: g.Now()}
 		case hook.IsTransient(err):
-			g.Log.WarnContext(ctx, "chat message not sent; the next call tries again", "deployment_arn", r.DeploymentARN, "err", err)
+			g.Log.WarnContext(ctx, "chat message not sent; a later call tries again", "deployment_arn", r.DeploymentARN, "err", err)
+			failed = true
 			continue
 		case err != nil:
 			g.Log.ErrorContext(ctx, "chat message not sent", "deployment_arn", r.DeploymentARN, "err", err)
@@ -135,22 +165,22 @@ func (g *Gate) postChats(ctx, wctx context.Context, key, etag string, r *Request
 		})
 		if err != nil {
 			g.Log.WarnContext(ctx, "chat notice not recorded", "deployment_arn", r.DeploymentARN, "err", err)
-			return r, etag
+			return r, etag, true
 		}
 		r, etag = next, newTag
 	}
-	return r, etag
+	return r, etag, failed
 }
 
 // showChats rewrites every chat message of r that shows another state,
-// within chatTimeout, and records what each now shows; it returns the
-// request as it then stands. Best effort: a rewrite that failed
-// transiently is made again by a later call; one the chat refuses for good
-// is logged, and not tried again for this state.
-func (g *Gate) showChats(ctx context.Context, key, etag string, r *Request) (*Request, string) {
+// within chatTimeout, and records what each now shows (the state it was
+// drawn from, even if another vote changed the request meanwhile: then it
+// is stale, and drawn again); it returns the request as it then stands,
+// and whether a rewrite failed, to be made again by a later call.
+func (g *Gate) showChats(ctx context.Context, key, etag string, r *Request) (_ *Request, _ string, failed bool) {
 	stale := r.staleChats()
 	if g.Chat == nil || len(stale) == 0 {
-		return r, etag
+		return r, etag, false
 	}
 	cctx, cancel := context.WithTimeout(ctx, chatTimeout)
 	defer cancel()
@@ -162,31 +192,23 @@ func (g *Gate) showChats(ctx context.Context, key, etag string, r *Request) (*Re
 			var err error
 			if link, err = g.Linker.Link(cctx, r, n.Approver); err != nil {
 				g.Log.WarnContext(ctx, "chat message not updated: no review link", "deployment_arn", r.DeploymentARN, "err", err)
+				failed = true
 				continue
 			}
 		}
-		err := g.Chat.Show(cctx, r, n.Approver, link, *n.Chat)
-		switch {
-		case hook.IsTransient(err) || errors.Is(err, context.DeadlineExceeded):
+		if err := g.Chat.Show(cctx, r, n.Approver, link, *n.Chat); err != nil {
 			g.Log.WarnContext(ctx, "chat message not updated; a later call tries again", "deployment_arn", r.DeploymentARN, "err", err)
+			failed = true
 			continue
-		case err != nil:
-			// The chat refuses for good (the message was deleted, the app
-			// removed): asking again each call would not help.
-			g.Log.ErrorContext(ctx, "chat message not updated", "deployment_arn", r.DeploymentARN, "err", err)
 		}
 		shown = append(shown, *n.Chat)
 	}
 	if len(shown) == 0 {
-		return r, etag
+		return r, etag, failed
 	}
 	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer wcancel()
 	next, newTag, err := g.update(wctx, key, etag, r, func(n *Request) {
-		if n.ChatState() != state {
-			// Changed meanwhile: the messages are stale again.
-			return
-		}
 		for i := range n.Notices {
 			if c := n.Notices[i].Chat; c != nil && slices.Contains(shown, *c) {
 				n.Notices[i].Shown = state
@@ -195,9 +217,9 @@ func (g *Gate) showChats(ctx context.Context, key, etag string, r *Request) (*Re
 	})
 	if err != nil {
 		g.Log.WarnContext(ctx, "chat updates not recorded", "deployment_arn", r.DeploymentARN, "err", fmt.Errorf("record: %w", err))
-		return r, etag
+		return r, etag, true
 	}
-	return next, newTag
+	return next, newTag, failed
 }
 
 // showChatsOf rewrites the stale chat messages of the request at key, as

@@ -142,10 +142,17 @@ func TestChatFailureNeverHoldsTheEmail(t *testing.T) {
 	if len(f.n.sent()) != 1 || r.noticeSent(noticeChat, "alice@example.com") || r.noticeSent(noticeChatSkipped, "alice@example.com") {
 		t.Fatalf("after a transient chat failure: %d emails, notices %+v; want the email, and the chat left to retry", len(f.n.sent()), r.Notices)
 	}
-	chat.postErr = nil
+	// Within the back-off, a poll costs its read and nothing else.
+	gets, writes := f.st.Gets(), f.st.Writes()
 	f.clock.Add(30 * time.Second)
 	f.mustPoll(t, Pending)
-	if r, _ := f.load(t); !r.noticeSent(noticeChat, "alice@example.com") || len(f.n.sent()) != 1 {
+	if g, w := f.st.Gets()-gets, f.st.Writes()-writes; g != 1 || w != 0 || chat.posts != 1 {
+		t.Errorf("a poll within the back-off: %d GETs, %d writes, %d posts; want 1, 0, 1", g, w, chat.posts)
+	}
+	chat.postErr = nil
+	f.clock.Add(chatBackoff)
+	f.mustPoll(t, Pending)
+	if r, _ := f.load(t); !r.noticeSent(noticeChat, "alice@example.com") || len(f.n.sent()) != 1 || r.ChatFailures != 0 || r.ChatRetryAt != nil {
 		t.Errorf("the next poll: chat notice %v, %d emails; want the chat message, and no second email", r.noticeSent(noticeChat, "alice@example.com"), len(f.n.sent()))
 	}
 
@@ -231,26 +238,65 @@ func TestChatReachesWhomItMessaged(t *testing.T) {
 	}
 }
 
-// TestChatRefusingARewriteIsNotAskedAgain: a rewrite the chat refuses for
-// good (the message is gone) is not retried at every poll.
-func TestChatRefusingARewriteIsNotAskedAgain(t *testing.T) {
+// TestChatRewriteFailuresBackOff: rewrites that keep failing are tried
+// again after a back-off that doubles, and not at all after
+// maxChatFailures in a row; polls in between cost one read; a rewrite that
+// works again clears the count.
+func TestChatRewriteFailuresBackOff(t *testing.T) {
 	f := newFixture(t, []string{"alice@example.com", "bob@example.com"}, 2)
 	chat := newFakeChat("alice@example.com")
 	f.gate.Chat = chat
 	svc := NewService(Parts{Gate: f.gate, Defaults: f.poll.Settings})
 	f.mustPoll(t, Pending)
-	chat.showErr = errors.New("chat.update: Slack answered message_not_found")
+	chat.showErr = errors.New("chat.update: Slack answered invalid_blocks")
 	if _, err := svc.Vote(context.Background(), Ballot{Key: f.key, Vote: Vote{Approver: "bob@example.com", Decision: Approve, Via: "link"}}); err != nil {
 		t.Fatal(err)
 	}
+	f.clock.Add(time.Second)
+	f.mustPoll(t, Pending)
 	r, _ := f.load(t)
-	if len(r.staleChats()) != 0 {
-		t.Errorf("a refused rewrite is left to retry: %+v", r.staleChats())
+	if r.ChatFailures != 1 || r.ChatRetryAt == nil || !r.ChatRetryAt.Equal(f.clock.Now().Add(chatBackoff)) || len(r.staleChats()) != 1 {
+		t.Fatalf("after a failed rewrite: failures %d, retry at %v, %d stale", r.ChatFailures, r.ChatRetryAt, len(r.staleChats()))
 	}
 	writes := f.st.Writes()
 	f.clock.Add(30 * time.Second)
 	f.mustPoll(t, Pending)
 	if w := f.st.Writes() - writes; w != 0 {
-		t.Errorf("the next poll made %d writes, want none", w)
+		t.Errorf("a poll within the back-off made %d writes", w)
+	}
+	f.clock.Add(chatBackoff)
+	f.mustPoll(t, Pending)
+	if r, _ := f.load(t); r.ChatFailures != 2 || !r.ChatRetryAt.Equal(f.clock.Now().Add(2*chatBackoff)) {
+		t.Errorf("after a second failure: failures %d, retry at %v; want 2, in %s", r.ChatFailures, r.ChatRetryAt, 2*chatBackoff)
+	}
+	chat.showErr = nil
+	f.clock.Add(2 * chatBackoff)
+	f.mustPoll(t, Pending)
+	if r, _ := f.load(t); r.ChatFailures != 0 || r.ChatRetryAt != nil || len(r.staleChats()) != 0 {
+		t.Errorf("after a rewrite that worked: failures %d, retry at %v, %d stale", r.ChatFailures, r.ChatRetryAt, len(r.staleChats()))
+	}
+
+}
+
+// TestChatGivesUpAfterMaxFailures: a chat that never works is tried
+// maxChatFailures times in a row, then no more, and the history says so.
+func TestChatGivesUpAfterMaxFailures(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com"}, 1)
+	chat := newFakeChat("alice@example.com")
+	chat.postErr = hook.Transient(errors.New("chat.postMessage: 503"))
+	f.gate.Chat = chat
+	f.poll.Settings.Timeout = 24 * time.Hour
+	f.mustPoll(t, Pending)
+	for range maxChatFailures + 3 {
+		f.clock.Add(chatBackoffMax)
+		f.mustPoll(t, Pending)
+	}
+	r, _ := f.load(t)
+	if posts, _ := chat.counts(); posts != maxChatFailures || r.ChatFailures != maxChatFailures {
+		t.Errorf("%d posts tried, %d failures recorded; want %d of each", posts, r.ChatFailures, maxChatFailures)
+	}
+	if !strings.Contains(r.History[len(r.History)-1].Detail, "no longer sent or updated") {
+		t.Errorf("the history does not say the chat was given up: %+v", r.History[len(r.History)-1])
 	}
 }
+

@@ -563,7 +563,7 @@ func (g *Gate) step(ctx context.Context, key string, r *Request, w *alarmWatch) 
 		}}, nil
 	case r.SmokePending():
 		return g.smokeStep(ctx, key, r, now)
-	case len(r.unsent()) > 0 || outcome == Pending && g.chatDue(r):
+	case len(r.unsent()) > 0 || outcome == Pending && g.chatDue(r, now):
 		if g.Linker == nil || r.SendingSince != nil && now.Sub(*r.SendingSince) < SendLease {
 			// Another caller is publishing right now, or this one cannot
 			// sign links (the review API): the hook's call or sweep will.

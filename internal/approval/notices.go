@@ -95,13 +95,22 @@ func (g *Gate) sendReviews(ctx context.Context, key, etag string, r *Request) (*
 			break
 		}
 	}
-	if g.Chat != nil {
+	chatFailed, attempted := false, g.chatDue(r, g.Now())
+	if attempted {
 		// The chat's messages go out in the same step, under the same
 		// lease; they never hold the email up, nor the email them.
-		r, etag = g.postChats(ctx, wctx, key, etag, r)
-		r, etag = g.showChats(ctx, key, etag, r)
+		var postFailed, showFailed bool
+		r, etag, postFailed = g.postChats(ctx, wctx, key, etag, r)
+		r, etag, showFailed = g.showChats(ctx, key, etag, r)
+		chatFailed = postFailed || showFailed
 	}
-	r, etag, err := g.update(wctx, key, etag, r, func(n *Request) { n.SendingSince = nil })
+	now := g.Now()
+	r, etag, err := g.update(wctx, key, etag, r, func(n *Request) {
+		n.SendingSince = nil
+		if attempted && (chatFailed || n.ChatFailures > 0) {
+			chatTried(n, chatFailed, now)
+		}
+	})
 	if err != nil {
 		return r, etag, fmt.Errorf("release the publishing lease: %w", err)
 	}

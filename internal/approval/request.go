@@ -221,6 +221,10 @@ type Request struct {
 	// RemindAt is when a reminder goes to those who have not voted; zero for none.
 	RemindAt time.Time `json:"remindAt,omitzero"`
 
+	// ChatFailures counts the chat's failed attempts in a row, and
+	// ChatRetryAt is when it is tried again (chatTried).
+	ChatFailures int        `json:"chatFailures,omitempty"`
+	ChatRetryAt  *time.Time `json:"chatRetryAt,omitempty"`
 	// ReviewBase is the base of the request's review links, as the hook
 	// that opened it made them: whoever rewrites a chat message later
 	// (the review API, which may not know its own URL) makes the same.

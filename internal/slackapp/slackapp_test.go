@@ -345,21 +345,25 @@ func TestSlackFailingNeverHoldsTheEmail(t *testing.T) {
 			s := approval.DefaultSettings()
 			s.Approvers = []string{"alice@example.com", "bob@example.com"}
 			poll := approval.Poll{Deployment: d, Stage: hook.StagePostTestTrafficShift, ServiceARN: d.ServiceARN(), TargetRevisionARN: "rev-green", Settings: s}
+			now := time.Now()
 			gate := &approval.Gate{Store: w.st, Notifier: n, Subscriptions: everyone{}, Linker: links{},
-				Chat: &Chat{API: slackapi.New("xoxb-test", w.ws.APIURL(), nil)}, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
+				Chat: &Chat{API: slackapi.New("xoxb-test", w.ws.APIURL(), nil)}, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)}
 			if _, err := gate.Poll(context.Background(), poll); err != nil {
 				t.Fatalf("a failing Slack failed the poll: %v", err)
 			}
 			if len(n.sent) != 2 || len(w.ws.Messages()) != 0 {
 				t.Fatalf("after the failures: %d emails, %d Slack messages; want 2 and 0", len(n.sent), len(w.ws.Messages()))
 			}
-			for range 2 {
+			// Slack is asked again once its back-off has passed (a poll
+			// before then asks nothing).
+			for range 3 {
+				now = now.Add(5 * time.Minute)
 				if _, err := gate.Poll(context.Background(), poll); err != nil {
 					t.Fatal(err)
 				}
 			}
 			if len(n.sent) != 2 || len(w.ws.Messages()) != 2 {
-				t.Errorf("after two more polls: %d emails, %d Slack messages; want 2 and 2", len(n.sent), len(w.ws.Messages()))
+				t.Errorf("after more polls: %d emails, %d Slack messages; want 2 and 2", len(n.sent), len(w.ws.Messages()))
 			}
 		})
 	}
