@@ -299,4 +299,3 @@ func TestChatGivesUpAfterMaxFailures(t *testing.T) {
 		t.Errorf("the history does not say the chat was given up: %+v", r.History[len(r.History)-1])
 	}
 }
-
