@@ -130,6 +130,11 @@ func chatTried(n *Request, failed bool, now time.Time) {
 // again for that approver, and logged.
 func (g *Gate) postChats(ctx, wctx context.Context, key, etag string, r *Request) (_ *Request, _ string, failed bool) {
 	for _, a := range r.chatUnsent() {
+		if r.Outcome != Pending {
+			// Decided meanwhile: no more buttons; a message just posted
+			// is stale, and showChats draws the outcome in it.
+			break
+		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < publishReserve {
 			break
 		}

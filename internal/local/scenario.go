@@ -357,15 +357,37 @@ func slackReview(ctx context.Context, l *Local, t *Tracked, decision string, out
 	}
 	if strings.Contains(said, "The deployment is") {
 		// Decided: every approver's copy shows the outcome, with nothing
-		// left to click.
-		for _, c := range l.SlackMessages() {
-			if strings.Contains(string(c.Blocks), "/"+t.D.ID+`\n`) && strings.Contains(string(c.Blocks), slackapp.ActionApprove) {
-				return fmt.Errorf("the Slack message to %s still offers its buttons after the decision", c.To)
-			}
+		// left to click (a copy posted as the vote landed is redrawn by
+		// the call that posted it, within moments).
+		if err := copiesDecided(ctx, l, t); err != nil {
+			return err
 		}
 	}
 	fmt.Fprintf(out, "  ✔  %s pressed %s in Slack: %s\n", m.To, strings.ToUpper(decision[:1])+decision[1:], said)
 	return nil
+}
+
+// copiesDecided waits, at most 30 seconds, until no Slack message about t
+// offers its buttons.
+func copiesDecided(ctx context.Context, l *Local, t *Tracked) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		var live []string
+		for _, c := range l.SlackMessages() {
+			if strings.Contains(string(c.Blocks), "/"+t.D.ID+`\n`) && strings.Contains(string(c.Blocks), slackapp.ActionApprove) {
+				live = append(live, c.To)
+			}
+		}
+		if len(live) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the Slack messages to %s still offer their buttons after the decision", strings.Join(live, ", "))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // selfApproval is the self-approval scenario's reviewers: alice, who
