@@ -138,7 +138,7 @@ func (s *slackWorkspace) user(w http.ResponseWriter, approver string) {
 		answer(w, map[string]any{"ok": false, "error": "users_not_found"})
 		return
 	}
-	answer(w, map[string]any{"ok": true, "user": map[string]any{"id": slackUser(approver), "name": approver, "profile": map[string]any{"email": approver}}})
+	answer(w, map[string]any{"ok": true, "user": map[string]any{"id": slackUser(approver), "name": approver, "is_email_confirmed": true, "profile": map[string]any{"email": approver}}})
 }
 
 func (s *slackWorkspace) post(f url.Values) map[string]any {

@@ -30,13 +30,18 @@ type api interface {
 func TestContract(t *testing.T) {
 	impls := map[string]func(t *testing.T) api{
 		"Web API (slacktest)": func(t *testing.T) api {
-			ws := slackapitest.New(t, slackapitest.User{ID: "UALICE", Email: "alice@example.com"}, slackapitest.User{ID: "UBOT"})
+			ws := slackapitest.New(t, slackapitest.User{ID: "UALICE", Email: "alice@example.com"}, slackapitest.User{ID: "UBOT"},
+				slackapitest.User{ID: "UAPP", Email: "app@example.com", Bot: true}, slackapitest.User{ID: "UGUEST", Email: "guest@partner.example", Stranger: true},
+				slackapitest.User{ID: "UNEW", Email: "new@example.com", Unconfirmed: true})
 			return slackapi.New("xoxb-test", ws.APIURL(), nil)
 		},
 		"memory": func(t *testing.T) api {
 			m := &slackapi.Memory{}
 			m.Add("UALICE", "alice@example.com")
 			m.Add("UBOT", "")
+			m.AddOther("UAPP", slackapi.ErrNotAMember)
+			m.AddOther("UGUEST", slackapi.ErrNotAMember)
+			m.AddOther("UNEW", slackapi.ErrNoEmail)
 			return m
 		},
 	}
@@ -54,6 +59,11 @@ func TestContract(t *testing.T) {
 			}
 			if _, err := c.Email(ctx, "UBOT"); !errors.Is(err, slackapi.ErrNoEmail) {
 				t.Errorf("Email(UBOT) = %v, want ErrNoEmail", err)
+			}
+			for id, want := range map[string]error{"UAPP": slackapi.ErrNotAMember, "UGUEST": slackapi.ErrNotAMember, "UNEW": slackapi.ErrNoEmail} {
+				if _, err := c.Email(ctx, id); !errors.Is(err, want) {
+					t.Errorf("Email(%s) = %v, want %v", id, err, want)
+				}
 			}
 			if _, err := c.Email(ctx, "UNOBODY"); !errors.Is(err, slackapi.ErrUnknownUser) {
 				t.Errorf("Email(UNOBODY) = %v, want ErrUnknownUser", err)

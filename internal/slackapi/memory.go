@@ -12,6 +12,7 @@ import (
 type Memory struct {
 	mu         sync.Mutex
 	emails     map[string]string // user ID -> email ("" when Slack gives none)
+	others     map[string]error  // user ID -> why Slack vouches for no address
 	posted     map[Ref]Message
 	order      []Ref
 	ephemerals []string
@@ -26,6 +27,18 @@ func (m *Memory) Add(userID, email string) {
 		m.emails = map[string]string{}
 	}
 	m.emails[userID] = email
+}
+
+// AddOther puts a user whose email address Slack does not vouch for in
+// the directory: why is ErrNotAMember (a bot, a guest of another
+// organization) or ErrNoEmail (an address never confirmed).
+func (m *Memory) AddOther(userID string, why error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.others == nil {
+		m.others = map[string]error{}
+	}
+	m.others[userID] = why
 }
 
 // UserByEmail is Client.UserByEmail.
@@ -44,6 +57,9 @@ func (m *Memory) UserByEmail(ctx context.Context, email string) (string, error) 
 func (m *Memory) Email(ctx context.Context, userID string) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if why, ok := m.others[userID]; ok {
+		return "", fmt.Errorf("users.info: %w", why)
+	}
 	e, ok := m.emails[userID]
 	switch {
 	case !ok:

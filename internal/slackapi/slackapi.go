@@ -29,8 +29,14 @@ const DefaultAPIURL = "https://slack.com/api/"
 var ErrUnknownUser = errors.New("no such user in Slack")
 
 // ErrNoEmail: Slack did not give the user's email address (the app lacks
-// users:read.email, or the user has none).
-var ErrNoEmail = errors.New("no email address given by Slack for the user")
+// users:read.email, or the user has none), or the address is not one the
+// user confirmed.
+var ErrNoEmail = errors.New("no confirmed email address given by Slack for the user")
+
+// ErrNotAMember: the user is no person of the workspace: a bot or an app,
+// or a member of another organization (Slack Connect), whose address the
+// workspace does not vouch for.
+var ErrNotAMember = errors.New("not a person of this Slack workspace")
 
 // Message is a message's content: Text is what notifications and screen
 // readers show, Blocks the Block Kit layout.
@@ -77,17 +83,20 @@ func (c *Client) UserByEmail(ctx context.Context, email string) (string, error) 
 	return u.ID, nil
 }
 
-// Email returns the email address of the user userID (users.info): an
-// error wrapping ErrUnknownUser or ErrNoEmail when Slack cannot say.
+// Email returns the confirmed email address of the person userID
+// (users.info): an error wrapping ErrUnknownUser, ErrNotAMember or
+// ErrNoEmail when Slack does not vouch for one.
 func (c *Client) Email(ctx context.Context, userID string) (string, error) {
 	u, err := c.api.GetUserInfoContext(ctx, userID)
 	if err != nil {
 		return "", classify("users.info", err)
 	}
-	if u.Deleted {
+	switch {
+	case u.Deleted:
 		return "", fmt.Errorf("users.info: %w (deactivated)", ErrUnknownUser)
-	}
-	if u.Profile.Email == "" {
+	case u.IsBot || u.IsAppUser || u.IsWorkflowBot || u.IsConnectorBot || u.IsStranger:
+		return "", fmt.Errorf("users.info: %w", ErrNotAMember)
+	case u.Profile.Email == "" || !u.IsEmailConfirmed:
 		return "", fmt.Errorf("users.info: %w", ErrNoEmail)
 	}
 	return u.Profile.Email, nil

@@ -125,7 +125,7 @@ func (h *Interactions) click(ctx context.Context, cb slack.InteractionCallback) 
 	email, err := h.API.Email(vctx, cb.User.ID)
 	if err != nil {
 		h.Log.WarnContext(ctx, "Slack user not named", "err", err)
-		h.answer(ctx, cb, "Slack did not tell gatehouse your email address, so your vote cannot be recorded as yours. Nothing was recorded; use the review link from your email.")
+		h.answer(ctx, cb, "Slack did not vouch for your email address (a confirmed address of a person of this workspace), so your vote cannot be recorded as yours. Nothing was recorded; use the review link from your email.")
 		return
 	}
 	voted, err := h.Votes.Vote(vctx, approval.Ballot{Key: key, RequestID: id,

@@ -74,7 +74,10 @@ func newWorld(t *testing.T, required int, startedBy string) *world {
 		slackapitest.User{ID: "UALICE", Email: "alice@example.com"},
 		slackapitest.User{ID: "UBOB", Email: "bob@example.com"},
 		slackapitest.User{ID: "UMALLORY", Email: "mallory@example.com"},
-		slackapitest.User{ID: "UGHOST"})
+		slackapitest.User{ID: "UGHOST"},
+		// Another organization's member (Slack Connect) who claims
+		// alice's address.
+		slackapitest.User{ID: "UGUEST", Email: "alice@example.com", Stranger: true})
 	api := slackapi.New("xoxb-test", w.ws.APIURL(), nil)
 	d, _ := hook.ParseDeploymentARN(deploymentARN)
 	s := approval.DefaultSettings()
@@ -235,9 +238,11 @@ func TestSlackRefusals(t *testing.T) {
 	if got := w.lastAnswer(t, "UMALLORY"); !strings.Contains(got, "mallory@example.com is not one of this request's approvers") {
 		t.Errorf("mallory was told %q", got)
 	}
-	w.clickAs(t, "UGHOST", ActionApprove)
-	if got := w.lastAnswer(t, "UGHOST"); !strings.Contains(got, "did not tell gatehouse your email address") {
-		t.Errorf("a user Slack cannot name was told %q", got)
+	for _, u := range []string{"UGHOST", "UGUEST"} {
+		w.clickAs(t, u, ActionApprove)
+		if got := w.lastAnswer(t, u); !strings.Contains(got, "did not vouch for your email address") {
+			t.Errorf("%s, whose address Slack does not vouch for, was told %q", u, got)
+		}
 	}
 	r, _ := w.request(t)
 	w.post(t, payload("UALICE", "DUALICE", ActionApprove, w.key+" an-earlier-request"), signing, time.Now())

@@ -22,8 +22,10 @@ import (
 type User struct {
 	ID, Email string
 	// Deleted marks a deactivated account; an empty Email one whose
-	// address Slack does not give.
-	Deleted bool
+	// address Slack does not give; Bot an app's user; Stranger a member of
+	// another organization; Unconfirmed an address the user never
+	// confirmed.
+	Deleted, Bot, Stranger, Unconfirmed bool
 }
 
 // Message is a message as the workspace holds it.
@@ -171,7 +173,8 @@ func (w *Workspace) user(match func(User) bool) (User, bool) {
 }
 
 func userJSON(u User) map[string]any {
-	return map[string]any{"id": u.ID, "name": u.ID, "deleted": u.Deleted, "profile": map[string]any{"email": u.Email}}
+	return map[string]any{"id": u.ID, "name": u.ID, "deleted": u.Deleted, "is_bot": u.Bot, "is_stranger": u.Stranger,
+		"is_email_confirmed": u.Email != "" && !u.Unconfirmed, "profile": map[string]any{"email": u.Email}}
 }
 
 func (w *Workspace) lookupByEmail(rw http.ResponseWriter, r *http.Request) {
