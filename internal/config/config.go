@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
 	"strconv"
@@ -208,14 +209,25 @@ func (l *loader) signing() Signing {
 	return Signing{}
 }
 
+// loopback reports whether host names this machine.
+func loopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
+}
+
 // slack reads how to reach Slack: nil when nothing says so.
 func (l *loader) slack() *Slack {
 	arn := strings.TrimSpace(l.getenv(EnvSlackSecret))
 	local := slackapi.Secrets{SigningSecret: l.getenv(EnvSlackSigningSecret), BotToken: l.getenv(EnvSlackBotToken)}
 	api := strings.TrimSpace(l.getenv(EnvSlackAPIURL))
 	if api != "" {
-		if u, err := url.Parse(api); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		u, err := url.Parse(api)
+		switch {
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
 			l.bad(EnvSlackAPIURL, "%q is not an absolute http(s) URL", api)
+		case u.Scheme == "http" && !loopback(u.Hostname()):
+			// The bot token goes with every call.
+			l.bad(EnvSlackAPIURL, "%q: http is for a Slack stand-in on loopback only; Slack's Web API takes https", api)
 		}
 	}
 	switch {

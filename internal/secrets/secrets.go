@@ -75,10 +75,15 @@ type cache[T any] struct {
 }
 
 func (c *cache[T]) get(ctx context.Context) (T, error) {
+	return c.within(ctx, CacheTTL)
+}
+
+// within is get with values fetched less than ttl ago taken as fresh.
+func (c *cache[T]) within(ctx context.Context, ttl time.Duration) (T, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	if !c.fetched.IsZero() && now.Sub(c.fetched) < CacheTTL {
+	if !c.fetched.IsZero() && now.Sub(c.fetched) < ttl {
 		return c.val, nil
 	}
 	val, err := c.fetch(ctx)
@@ -100,6 +105,9 @@ func (c *cache[T]) get(ctx context.Context) (T, error) {
 	return val, nil
 }
 
+// errUnparsable: a secret's version is not what it must hold.
+var errUnparsable = errors.New("unreadable")
+
 // versions reads the secret arn's AWSCURRENT version and, while there is
 // one (the secret was rotated), its AWSPREVIOUS one, each read by parse.
 func versions[T any](ctx context.Context, api API, arn, what string, parse func(string) (T, error)) (cur T, prev *T, err error) {
@@ -111,7 +119,7 @@ func versions[T any](ctx context.Context, api API, arn, what string, parse func(
 		}
 		v, err := parse(aws.ToString(out.SecretString))
 		if err != nil {
-			return zero, fmt.Errorf("%s (%s): %w", what, stage, err)
+			return zero, fmt.Errorf("%s (%s): %w: %w", what, stage, errUnparsable, err)
 		}
 		return v, nil
 	}
@@ -123,8 +131,9 @@ func versions[T any](ctx context.Context, api API, arn, what string, parse func(
 	switch {
 	case err == nil:
 		return cur, &p, nil
-	case errors.As(err, &nf):
-		// No previous version: the secret was never rotated.
+	case errors.As(err, &nf), errors.Is(err, errUnparsable):
+		// No previous version (the secret was never rotated), or one that
+		// never worked: the current one alone.
 		return cur, nil, nil
 	}
 	return cur, nil, err

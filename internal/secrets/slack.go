@@ -30,12 +30,24 @@ func (s *Slack) Secrets(ctx context.Context) (slackapi.Secrets, error) {
 	return s.c.get(ctx)
 }
 
-// SlackSource returns where a function gets the Slack app's secrets: the
-// secret secretARN when set, else those given in the environment (local
-// runs).
-func SlackSource(api API, secretARN string, local slackapi.Secrets) func(context.Context) (slackapi.Secrets, error) {
+// RefreshAfter is how old the Slack app's secrets must be for Refresh to
+// read them anew: a flood of forged requests costs one read in that time.
+const RefreshAfter = 30 * time.Second
+
+// Refresh returns the Slack app's secrets read anew, unless they were read
+// less than RefreshAfter ago: after a signature the cached signing secret
+// does not verify (Slack's was regenerated, and the secret updated).
+func (s *Slack) Refresh(ctx context.Context) (slackapi.Secrets, error) {
+	return s.c.within(ctx, RefreshAfter)
+}
+
+// SlackSource returns where a function gets the Slack app's secrets, and
+// how it reads them anew: the secret secretARN when set, else those given
+// in the environment (local runs; nothing to read anew).
+func SlackSource(api API, secretARN string, local slackapi.Secrets) (get, refresh func(context.Context) (slackapi.Secrets, error)) {
 	if secretARN == "" {
-		return func(context.Context) (slackapi.Secrets, error) { return local, nil }
+		return func(context.Context) (slackapi.Secrets, error) { return local, nil }, nil
 	}
-	return NewSlack(api, secretARN, time.Now).Secrets
+	s := NewSlack(api, secretARN, time.Now)
+	return s.Secrets, s.Refresh
 }

@@ -62,7 +62,26 @@ func TestSlack(t *testing.T) {
 		t.Errorf("a secret without botToken: %v", err)
 	}
 	local := slackapi.Secrets{SigningSecret: "l", BotToken: "xoxb-l"}
-	if got, err := SlackSource(nil, "", local)(context.Background()); err != nil || got != local {
-		t.Errorf("SlackSource without an ARN = %+v, %v; want the local secrets", got, err)
+	get, refresh := SlackSource(nil, "", local)
+	if got, err := get(context.Background()); err != nil || got != local || refresh != nil {
+		t.Errorf("SlackSource without an ARN = %+v, %v (refresh %v); want the local secrets, nothing to refresh", got, err, refresh != nil)
+	}
+
+	// Slack's signing secret regenerated and the secret updated: a click
+	// signed with the new one is verified after a refresh, which reads at
+	// most once in RefreshAfter.
+	s.set(map[string]string{"AWSCURRENT": `{"signingSecret":"three","botToken":"xoxb-3"}`, "AWSPREVIOUS": `not json`}, nil)
+	fresh := NewSlack(s.client(), "arn:s", clock)
+	if _, err := fresh.Secrets(context.Background()); err != nil {
+		t.Fatalf("a previous version that never worked stops the current one: %v", err)
+	}
+	s.set(map[string]string{"AWSCURRENT": `{"signingSecret":"four","botToken":"xoxb-4"}`}, nil)
+	calls = s.calls
+	if got, _ := fresh.Refresh(context.Background()); got.SigningSecret != "three" || s.calls != calls {
+		t.Errorf("a refresh right after a read = %q, %d calls; want the cached secret, no call", got.SigningSecret, s.calls-calls)
+	}
+	now = now.Add(RefreshAfter)
+	if got, err := fresh.Refresh(context.Background()); err != nil || got.SigningSecret != "four" {
+		t.Errorf("a refresh after %s = %q, %v; want the new secret", RefreshAfter, got.SigningSecret, err)
 	}
 }

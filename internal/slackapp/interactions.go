@@ -22,11 +22,13 @@ import (
 // maxBody bounds an interaction's body.
 const maxBody = 64 << 10
 
-// Slack wants an answer within 3 seconds: the vote has voteBudget, the
-// answer to the voter answerBudget.
+// Slack wants an answer within 3 seconds of its request: all of it fits in
+// clickBudget from the request's arrival, of which answerReserve is kept
+// for the answer to the voter. What a deciding vote leaves undone (ECS's
+// continue, a message's rewrite) the suite's next call or sweep does.
 const (
-	voteBudget   = 2 * time.Second
-	answerBudget = 800 * time.Millisecond
+	clickBudget   = 2500 * time.Millisecond
+	answerReserve = 600 * time.Millisecond
 )
 
 // Voter is what a click asks of the approval service.
@@ -42,8 +44,11 @@ type Voter interface {
 // rule of the review page holds; the voter is answered in Slack, visibly
 // to them alone.
 type Interactions struct {
-	// Secrets returns the app's secrets: its signing secret.
+	// Secrets returns the app's secrets: its signing secret. Refresh, when
+	// set, reads them anew (rate-limited), for a signature the cached
+	// secret does not verify: the secret may have been rotated.
 	Secrets func(ctx context.Context) (slackapi.Secrets, error)
+	Refresh func(ctx context.Context) (slackapi.Secrets, error)
 	// API is Slack's Web API, with the bot token.
 	API   API
 	Votes Voter
@@ -55,6 +60,9 @@ type Interactions struct {
 // 400 for a payload that is not a button click, 200 otherwise (Slack shows
 // an error for anything else); what happened is told to the voter.
 func (h *Interactions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), clickBudget)
+	defer cancel()
+	r = r.WithContext(ctx)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
@@ -65,13 +73,20 @@ func (h *Interactions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the request is too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	sec, err := h.Secrets(r.Context())
+	sec, err := h.Secrets(ctx)
 	if err != nil {
 		h.Log.ErrorContext(r.Context(), "Slack signing secret unavailable", "err", err)
 		http.Error(w, "the Slack app is not available", http.StatusServiceUnavailable)
 		return
 	}
-	if err := sec.Verify(r.Header, body, h.Now()); err != nil {
+	err = sec.Verify(r.Header, body, h.Now())
+	if errors.Is(err, slackapi.ErrBadSignature) && h.Refresh != nil {
+		// The signing secret may have been rotated since it was read.
+		if fresh, ferr := h.Refresh(ctx); ferr == nil {
+			err = fresh.Verify(r.Header, body, h.Now())
+		}
+	}
+	if err != nil {
 		h.Log.WarnContext(r.Context(), "Slack interaction refused", "err", err)
 		http.Error(w, "not signed by Slack: "+err.Error(), http.StatusUnauthorized)
 		return
@@ -81,8 +96,8 @@ func (h *Interactions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	h.click(ctx, cb)
 	w.WriteHeader(http.StatusOK)
-	h.click(r.Context(), cb)
 }
 
 // parse reads a block_actions payload with one action.
@@ -120,7 +135,10 @@ func (h *Interactions) click(ctx context.Context, cb slack.InteractionCallback) 
 		h.answer(ctx, cb, "This button is not for a gatehouse approval request. Nothing was recorded.")
 		return
 	}
-	vctx, cancel := context.WithTimeout(ctx, voteBudget)
+	vctx, cancel := context.WithCancel(ctx)
+	if dl, ok := ctx.Deadline(); ok {
+		vctx, cancel = context.WithDeadline(ctx, dl.Add(-answerReserve))
+	}
 	defer cancel()
 	email, err := h.API.Email(vctx, cb.User.ID)
 	if err != nil {
@@ -137,11 +155,9 @@ func (h *Interactions) click(ctx context.Context, cb slack.InteractionCallback) 
 }
 
 // answer tells the voter text, in the conversation they clicked in,
-// visibly to them alone.
+// visibly to them alone, in what is left of the budget.
 func (h *Interactions) answer(ctx context.Context, cb slack.InteractionCallback, text string) {
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), answerBudget)
-	defer cancel()
-	if err := h.API.Ephemeral(actx, cb.Channel.ID, cb.User.ID, text); err != nil {
+	if err := h.API.Ephemeral(ctx, cb.Channel.ID, cb.User.ID, text); err != nil {
 		h.Log.WarnContext(ctx, "Slack answer not shown", "err", err)
 	}
 }

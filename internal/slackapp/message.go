@@ -49,17 +49,17 @@ func Message(key string, r *approval.Request, approver, link string) slackapi.Me
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(title, maxHeader)),
 		slack.NewSectionBlock(markdown(intro), nil, nil),
-		slack.NewSectionBlock(markdown("```"+clip(escape(approval.Facts(r)), maxSection-6)+"```"), nil, nil),
-		slack.NewContextBlock("", markdown(clip(tally(r)+"\nIf nobody decides by "+approval.Stamp(r.ExpiresAt)+": "+approval.ExpiryDefault(r)+".", maxSection))),
+		slack.NewSectionBlock(markdown("```"+clipEscaped(escape(approval.Facts(r)), maxSection-6)+"```"), nil, nil),
+		slack.NewContextBlock("", markdown(clipEscaped(tally(r)+"\nIf nobody decides by "+approval.Stamp(r.ExpiresAt)+": "+escape(approval.ExpiryDefault(r))+".", maxSection))),
 	}
 	value := buttonValue(key, r)
 	approve := slack.NewButtonBlockElement(ActionApprove, value, plain("Approve", 75)).WithStyle(slack.StylePrimary).
 		WithConfirm(slack.NewConfirmationBlockObject(plain("Approve this deployment?", 100),
-			markdown(clip(fmt.Sprintf("You approve %s on %s as %s. Production moves to the new revision once enough approvers have.", r.Service, r.Cluster, approver), 300)),
+			plain(fmt.Sprintf("You approve %s on %s as %s. Production moves to the new revision once enough approvers have.", r.Service, r.Cluster, approver), 300),
 			plain("Approve", 30), plain("Cancel", 30)))
 	reject := slack.NewButtonBlockElement(ActionReject, value, plain("Reject", 75)).WithStyle(slack.StyleDanger).
 		WithConfirm(slack.NewConfirmationBlockObject(plain("Reject this deployment?", 100),
-			markdown(clip(fmt.Sprintf("You reject %s on %s as %s: ECS rolls it back.", r.Service, r.Cluster, approver), 300)),
+			plain(fmt.Sprintf("You reject %s on %s as %s: ECS rolls it back.", r.Service, r.Cluster, approver), 300),
 			plain("Reject", 30), plain("Cancel", 30)).WithStyle(slack.StyleDanger))
 	elements := []slack.BlockElement{approve, reject}
 	if link != "" {
@@ -76,11 +76,11 @@ func decided(r *approval.Request) slackapi.Message {
 	title := fmt.Sprintf("Deploy of %s (%s) %s", r.Service, r.Cluster, approval.OutcomeWord(r.Outcome))
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(title, maxHeader)),
-		slack.NewSectionBlock(markdown(clip("The approval request is closed: "+r.Summary(r.Outcome)+".", maxSection)), nil, nil),
-		slack.NewSectionBlock(markdown("```"+clip(escape(approval.Facts(r)), maxSection-6)+"```"), nil, nil),
+		slack.NewSectionBlock(markdown(clipEscaped(escape("The approval request is closed: "+r.Summary(r.Outcome)+"."), maxSection)), nil, nil),
+		slack.NewSectionBlock(markdown("```"+clipEscaped(escape(approval.Facts(r)), maxSection-6)+"```"), nil, nil),
 	}
 	if v := votes(r); v != "" {
-		blocks = append(blocks, slack.NewContextBlock("", markdown(clip(v, maxSection))))
+		blocks = append(blocks, slack.NewContextBlock("", markdown(clipEscaped(v, maxSection))))
 	}
 	blocks = append(blocks, slack.NewContextBlock("", markdown("Nothing more is needed from you.")))
 	return slackapi.Message{Text: title, Blocks: blocks}
@@ -114,6 +114,20 @@ func markdown(s string) *slack.TextBlockObject {
 // escape keeps text from reading as Slack markup (&, <, >).
 func escape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// clipEscaped is clip for escaped text: it never cuts an entity (&amp;)
+// in two.
+func clipEscaped(s string, max int) string {
+	c := clip(s, max)
+	if c == s {
+		return s
+	}
+	body := strings.TrimSuffix(c, "…")
+	if amp := strings.LastIndex(body, "&"); amp > strings.LastIndex(body, ";") {
+		body = body[:amp]
+	}
+	return body + "…"
 }
 
 // clip cuts s to at most max characters.

@@ -393,3 +393,29 @@ func TestSlackClickOnAClosedRequest(t *testing.T) {
 		t.Error("a click on a closed request changed it")
 	}
 }
+
+// TestSlackSigningSecretRotated: a click signed with a signing secret newer
+// than the one read is verified once the secrets are read anew.
+func TestSlackSigningSecretRotated(t *testing.T) {
+	w := newWorld(t, 1, "")
+	refreshed := 0
+	h := &Interactions{
+		Secrets: func(context.Context) (slackapi.Secrets, error) { return slackapi.Secrets{SigningSecret: "before"}, nil },
+		Refresh: func(context.Context) (slackapi.Secrets, error) {
+			refreshed++
+			return slackapi.Secrets{SigningSecret: signing}, nil
+		},
+		API: slackapi.New("xoxb-test", w.ws.APIURL(), nil), Votes: w.svc, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	w.click = srv
+	if code := w.clickAs(t, "UALICE", ActionApprove); code != http.StatusOK || refreshed != 1 {
+		t.Fatalf("a click signed with the new secret: %d, %d refreshes", code, refreshed)
+	}
+	if r, _ := w.request(t); r.Outcome != approval.Approved {
+		t.Errorf("outcome %s, want approved", r.Outcome)
+	}
+	if code := w.post(t, "payload=x", "forged", time.Now()); code != http.StatusUnauthorized {
+		t.Errorf("a forged click after the refresh: %d, want 401", code)
+	}
+}

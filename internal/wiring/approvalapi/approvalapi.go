@@ -64,7 +64,7 @@ func New(env config.ApprovalAPI, c approvalparts.Clients) *review.Handler {
 		// Slack posts its button clicks here.
 		// Slack's timestamps are the wall clock's, whatever the suite's
 		// clock (local mode's runs fast).
-		h.Slack = &slackapp.Interactions{Secrets: c.Slack.Secrets, API: c.Slack.API, Votes: svc, Now: time.Now, Log: c.Log}
+		h.Slack = &slackapp.Interactions{Secrets: c.Slack.Secrets, Refresh: c.Slack.Refresh, API: c.Slack.API, Votes: svc, Now: time.Now, Log: c.Log}
 	}
 	return h
 }

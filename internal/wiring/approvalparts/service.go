@@ -119,10 +119,11 @@ func NewService(s Suite, c Clients) *approval.Service {
 	return approval.NewService(p)
 }
 
-// Slack is the Slack app's Web API and its secrets.
+// Slack is the Slack app's Web API and its secrets (Refresh reads them
+// anew; nil: nothing to read anew).
 type Slack struct {
-	API     slackapp.API
-	Secrets func(context.Context) (slackapi.Secrets, error)
+	API              slackapp.API
+	Secrets, Refresh func(context.Context) (slackapi.Secrets, error)
 }
 
 // SlackOf returns the Slack app cfg configures, reading its secret with
@@ -131,6 +132,6 @@ func SlackOf(cfg *config.Slack, api secrets.API) *Slack {
 	if cfg == nil {
 		return nil
 	}
-	sec := secrets.SlackSource(api, cfg.SecretARN, cfg.Local)
-	return &Slack{API: slackapp.NewClient(sec, cfg.APIURL), Secrets: sec}
+	sec, refresh := secrets.SlackSource(api, cfg.SecretARN, cfg.Local)
+	return &Slack{API: slackapp.NewClient(sec, cfg.APIURL), Secrets: sec, Refresh: refresh}
 }
