@@ -86,7 +86,10 @@ func TestPauseHook(t *testing.T) {
 			if status != want {
 				t.Errorf("deployment %s, want %s", status, want)
 			}
-			if len(lambda.reqs) < 3 {
+			// Both must complete for the stage to go on; a ROLLBACK ends
+			// the stage whatever the other hook does (as a FAILED answer
+			// does), so whether it was called again then is a race.
+			if len(lambda.reqs) < 3 && action != "ROLLBACK" {
 				t.Errorf("the Lambda hook at the same stage was called %d times: both must complete", len(lambda.reqs))
 			}
 			if p := d.Pauses(); len(p) != 1 || p[0].Status == "AWAITING_ACTION" {
