@@ -18,6 +18,7 @@ var starResourceActions = map[string]string{
 	"elasticloadbalancing:DescribeRules":         "no resource-level permissions",
 	"cloudwatch:GetMetricData":                   "no resource-level permissions",
 	"cloudtrail:LookupEvents":                    "no resource-level permissions",
+	"ecs:DescribeTaskDefinition":                 "no resource-level permissions",
 	"cloudwatch:DescribeAlarms": "the alarms are named per service in hookDetails at run time, and DescribeAlarms " +
 		"returns composite alarms only to a caller allowed it on \"*\"",
 	// The smoke hook in a VPC (smokeVpcId): what AWSLambdaVPCAccessExecutionRole
@@ -143,6 +144,8 @@ func TestFunctionRolesLeastPrivilege(t *testing.T) {
 			"DescribeRevisions ecs:DescribeServiceRevisions arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-revision/*/*/*,arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*/*",
 			"WatchAlarms cloudwatch:DescribeAlarms *",
 			"FindDeployer cloudtrail:LookupEvents *",
+			"ReadTaskDefinitions ecs:DescribeTaskDefinition *",
+			"FindTestListener elasticloadbalancing:DescribeListeners,elasticloadbalancing:DescribeLoadBalancers,elasticloadbalancing:DescribeRules *",
 		},
 		"SuiteApprovalApiRole": {
 			"WriteOwnLogs logs:CreateLogStream,logs:PutLogEvents ${SuiteApprovalApiLogs.Arn}",

@@ -460,10 +460,18 @@ func (s *Suite) newApprovalHook(c constructs.Construct, p SuiteProps, g *grants)
 			allow("WatchAlarms", []string{"cloudwatch:DescribeAlarms"}, jsii.String("*")),
 			// Separation of duties: who started the deployment.
 			allow("FindDeployer", []string{"cloudtrail:LookupEvents"}, jsii.String("*")),
+			// What changes (blue's and green's task definitions) and where
+			// reviewers try green (the test listener).
+			allow("ReadTaskDefinitions", []string{"ecs:DescribeTaskDefinition"}, jsii.String("*")),
+			allow("FindTestListener", []string{
+				"elasticloadbalancing:DescribeListeners",
+				"elasticloadbalancing:DescribeLoadBalancers",
+				"elasticloadbalancing:DescribeRules",
+			}, jsii.String("*")),
 		}, g.readSlack...),
 		wildcards: append([]nagWildcard{
 			{"Resource::<" + ref(stack, s.Topic) + ">:*", "sns:GetSubscriptionAttributes on the review topic's own subscriptions, whose ids SNS assigns: onExpiry approve checks that each approver's is confirmed and filtered to them."},
-			{"Resource::*", "cloudwatch:DescribeAlarms (abortOnAlarms) could be scoped to alarm ARNs, but each service names its alarms (and name prefixes) in hookDetails at run time, and DescribeAlarms returns composite alarms only to a caller allowed it on Resource \"*\". It reads alarm states only. cloudtrail:LookupEvents (who started a deployment, so that they cannot approve it) has no resource-level permissions."},
+			{"Resource::*", "cloudwatch:DescribeAlarms (abortOnAlarms) could be scoped to alarm ARNs, but each service names its alarms (and name prefixes) in hookDetails at run time, and DescribeAlarms returns composite alarms only to a caller allowed it on Resource \"*\". It reads alarm states only. cloudtrail:LookupEvents (who started a deployment, so that they cannot approve it), ecs:DescribeTaskDefinition (what a deployment changes) and the Elastic Load Balancing Describe* actions (where reviewers try green) have no resource-level permissions."},
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ApprovalsPrefix + "*", "Approval records are keyed by deployment under the approvals/ prefix; the prefix is the narrowest scope."},
 			{"Resource::<" + ref(stack, s.Bucket) + ".Arn>/" + ReportsPrefix + "*", "The review message quotes the smoke report, keyed by deployment under the reports/ prefix."},
 			g.servicesWildcard,

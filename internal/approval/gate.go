@@ -444,6 +444,10 @@ func (g *Gate) newRequest(p Poll, change Change, now time.Time) (*Request, error
 		SendingSince:      &now,
 		ReviewBase:        g.linkBase(),
 	}
+	if s.TestURL != "" {
+		// Where to try green, as configured: it wins over discovery.
+		r.Change.Try, r.Change.TryUnknown = &TryIt{URL: s.TestURL, Source: "testUrl"}, ""
+	}
 	if s.ReminderAt > 0 {
 		r.RemindAt = now.Add(time.Duration(float64(s.Timeout) * s.ReminderAt))
 	}
@@ -533,6 +537,15 @@ func (g *Gate) step(ctx context.Context, key string, r *Request, w *alarmWatch) 
 	if outcome == Pending && !r.Change.Known && g.Describer != nil && g.Function != "" {
 		if s, ok := g.redescribe(ctx, key, r, now); ok {
 			return s, nil
+		}
+	}
+	if outcome == Pending && r.Change.Known && r.Change.DiffUnknown != "" && g.Describer != nil && g.Linker != nil {
+		// ECS could not say what changes when the request opened: asked
+		// again, and written once it says.
+		if change, err := g.describe(ctx, r.DeploymentARN); err == nil && change.DiffUnknown == "" {
+			next := clone(r)
+			next.Change.Diff, next.Change.DiffUnknown = change.Diff, ""
+			return step{next: next}, nil
 		}
 	}
 	if outcome == Pending && g.Deployers != nil && r.deployerDue(now) {

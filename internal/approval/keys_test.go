@@ -23,6 +23,7 @@ var keyValues = map[string]string{
 	"onExpiry":          `"approve"`,
 	"reminderAt":        `0.5`,
 	"gate":              `"security"`,
+	"testUrl":           `"https://orders-test.example.com:8443"`,
 	"abortOnAlarms":     `{"names": ["orders-5xx"], "prefixes": ["orders-"]}`,
 	"freezes":           `[{"start": "2026-12-20T00:00:00Z", "end": "2027-01-04T00:00:00Z", "reason": "holidays"}]`,
 	"changeWindows":     `[{"days": ["mon", "tue"], "start": "09:00", "end": "17:00", "timezone": "Europe/Berlin"}]`,

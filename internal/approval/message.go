@@ -2,6 +2,8 @@ package approval
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -138,6 +140,7 @@ func writeChange(b *strings.Builder, r *Request) {
 		if c.StartedAt != nil {
 			fmt.Fprintf(b, "Started:     %s by ECS\n", stamp(*c.StartedAt))
 		}
+		writeChanges(b, c)
 	}
 	if r.Smoke != nil {
 		fmt.Fprintf(b, "Smoke:       %s\n", r.Smoke.Summary)
@@ -161,6 +164,38 @@ func writeChange(b *strings.Builder, r *Request) {
 	}
 	fmt.Fprintf(b, "Requested:   %s by the gatehouse approval hook\n", stamp(r.CreatedAt))
 	fmt.Fprintf(b, "Approvals:   %d of %d required\n", r.Approvals(), r.RequiredApprovals)
+}
+
+// writeChanges writes what changes from blue to green, in one line, and
+// where green can be tried now.
+func writeChanges(b *strings.Builder, c Change) {
+	switch {
+	case c.DiffUnknown != "":
+		b.WriteString("Changes:     could not be read (ECS did not say); the review page shows them once it does\n")
+	case c.Diff != nil && len(c.Diff.Changes) == 0 && c.Diff.Cut == 0:
+		b.WriteString("Changes:     no change\n")
+	case c.Diff != nil && c.Diff.OnlyImage():
+		fmt.Fprintf(b, "Changes:     no change but the image (%s)\n", c.Diff.Summary(5))
+	case c.Diff != nil:
+		fmt.Fprintf(b, "Changes:     %s\n", c.Diff.Summary(5))
+	}
+	if c.Diff != nil {
+		for _, s := range c.Diff.Sources {
+			fmt.Fprintf(b, "Source:      %s %s\n", s.Container, s.Link)
+		}
+	}
+	switch t := c.Try; {
+	case t != nil:
+		fmt.Fprintf(b, "Try it:      %s\n", t.URL)
+		for _, k := range slices.Sorted(maps.Keys(t.Headers)) {
+			fmt.Fprintf(b, "             with the header %s: %s\n", k, t.Headers[k])
+		}
+		if t.Internal {
+			b.WriteString("             (an internal load balancer: reachable from its network only)\n")
+		}
+	case c.TryUnknown != "":
+		fmt.Fprintf(b, "Try it:      not known: %s\n", c.TryUnknown)
+	}
 }
 
 func expiryDefault(r *Request) string {

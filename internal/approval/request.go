@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/layout"
+	"github.com/gatehouse-dev/gatehouse/internal/taskdiff"
 )
 
 // SchemaVersion is the version of the stored request document: 1, or 2
@@ -181,6 +182,29 @@ type Change struct {
 	// ContinueOnTimeout are those of Hooks whose ECS timeout action is
 	// CONTINUE: when they time out, the deployment goes on.
 	ContinueOnTimeout []string `json:"continueOnTimeout,omitempty"`
+	// Diff is what changes from blue's task definition to green's, read
+	// once when the request opens; DiffUnknown says why it could not be
+	// (a later poll tries again).
+	Diff        *taskdiff.Diff `json:"diff,omitempty"`
+	DiffUnknown string         `json:"diffUnknown,omitempty"`
+	// Try is where green can be tried now; TryUnknown says why that is
+	// not known.
+	Try        *TryIt `json:"try,omitempty"`
+	TryUnknown string `json:"tryUnknown,omitempty"`
+}
+
+// TryIt is where reviewers try green before they approve: the test
+// listener's URL, with the header and value its rule routes by.
+type TryIt struct {
+	URL string `json:"url"`
+	// Headers are what a request must carry to reach green (the test
+	// listener rule's conditions).
+	Headers map[string]string `json:"headers,omitempty"`
+	// Internal: the load balancer is internal, reachable only from its
+	// network.
+	Internal bool `json:"internal,omitempty"`
+	// Source says where URL came from: testUrl, or the test listener rule.
+	Source string `json:"source,omitempty"`
 }
 
 // Request is an approval request: the document stored in the state bucket.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -79,6 +80,10 @@ type Settings struct {
 	// Gate names this gate when several approval hooks hold the same stage;
 	// each name keeps its own request.
 	Gate string
+	// TestURL, when set, is where reviewers try green (an absolute http or
+	// https URL); it wins over the discovered test listener. A hint for
+	// people, so the policy's floors do not apply to it.
+	TestURL string
 	// AbortOnAlarms are CloudWatch alarms watched while the request is open:
 	// one in ALARM closes it and fails the hook, so a green that degrades
 	// during the wait rolls back instead of waiting for a decision.
@@ -270,6 +275,16 @@ func Apply(defaults Settings, hookDetails json.RawMessage, ignore ...string) (Se
 	return apply(defaults, "hookDetails", func(k string) string { return "hookDetails." + k }, keys, fields, ignore)
 }
 
+// CheckTestURL reports why v cannot be where reviewers try green: it must
+// be an absolute http or https URL with a host and no credentials.
+func CheckTestURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return fmt.Errorf("%q is not an absolute http or https URL without credentials", v)
+	}
+	return nil
+}
+
 // cloneDefaults returns defaults with its own lists, for a service to
 // change.
 func cloneDefaults(defaults Settings) Settings {
@@ -351,6 +366,14 @@ var detailKeys = map[string]func(d *hook.Decoder, path string, raw json.RawMessa
 	},
 	"gate": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
 		decodeInto(d, path, raw, `a name such as "security"`, &s.Gate)
+	},
+	"testUrl": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
+		var v string
+		if json.Unmarshal(raw, &v) != nil || CheckTestURL(v) != nil {
+			d.Want(path, "an absolute http or https URL, such as \"https://orders-test.example.com:8443\"", raw)
+			return
+		}
+		s.TestURL = v
 	},
 	"abortOnAlarms": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, defaults Settings) {
 		var a Alarms

@@ -44,6 +44,9 @@ const (
 	// override to be approved.
 	EnvFreezes       = "GATEHOUSE_FREEZES"
 	EnvChangeWindows = "GATEHOUSE_CHANGE_WINDOWS"
+	// EnvTestURL is where reviewers try green, as the hookDetails key
+	// testUrl: it wins over the discovered test listener.
+	EnvTestURL = "GATEHOUSE_TEST_URL"
 	// EnvSmokeFunction names the smoke hook's function (name or ARN) for the
 	// approval hook: when ECS runs it at the same stage, the approval hook
 	// waits for its verdict before asking anyone (waitForSmoke).
@@ -303,6 +306,12 @@ func (l *loader) settings() approval.Settings {
 			l.errs = append(l.errs, err)
 		}
 		s.Freezes = fs
+	}
+	if v := strings.TrimSpace(l.getenv(EnvTestURL)); v != "" {
+		if err := approval.CheckTestURL(v); err != nil {
+			l.bad(EnvTestURL, "%v", err)
+		}
+		s.TestURL = v
 	}
 	if v := strings.TrimSpace(l.getenv(EnvChangeWindows)); v != "" {
 		ws, err := approval.ParseChangeWindows(EnvChangeWindows, []byte(v))

@@ -65,7 +65,7 @@ func deploymentECS(t testing.TB) *awstest.ECS {
 		green = "arn:aws:ecs:us-west-2:123456789012:service-revision/prod-cluster/orders/9313423515462893900"
 	)
 	started := float64(time.Now().Add(-10 * time.Minute).Unix())
-	return awstest.NewECS(t, func(op string, _ []byte) (any, *awstest.ECSError) {
+	return awstest.NewECS(t, func(op string, body []byte) (any, *awstest.ECSError) {
 		switch op {
 		case "DescribeServiceDeployments":
 			return map[string]any{"serviceDeployments": []any{map[string]any{
@@ -81,6 +81,12 @@ func deploymentECS(t testing.TB) *awstest.ECS {
 			return map[string]any{"serviceRevisions": []any{rev(blue, "orders:41", "orders:2.4.0"), rev(green, "orders:42", "orders:2.4.1")}}, nil
 		case "ListServiceDeployments":
 			return map[string]any{"serviceDeployments": []any{}}, nil
+		case "DescribeTaskDefinition":
+			var in struct{ TaskDefinition string }
+			_ = json.Unmarshal(body, &in)
+			image := map[string]string{"orders:41": "orders:2.4.0", "orders:42": "orders:2.4.1"}[in.TaskDefinition]
+			return map[string]any{"taskDefinition": map[string]any{"taskDefinitionArn": "arn:aws:ecs:us-west-2:123456789012:task-definition/" + in.TaskDefinition,
+				"containerDefinitions": []any{map[string]any{"name": "web", "image": image}}}}, nil
 		}
 		return nil, &awstest.ECSError{Code: "InvalidParameterException", Message: "not answered here: " + op}
 	})

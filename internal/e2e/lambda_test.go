@@ -446,7 +446,13 @@ func TestLambdaBadEnvironment(t *testing.T) {
 	if err == nil {
 		t.Fatal("invoke with a bad environment succeeded, want the function to stop at start")
 	}
+	// The emulator may answer before the function's last line reaches its
+	// log: read it until the line is there, for a few seconds at most.
 	logs := r.Logs()
+	for i := 0; i < 50 && !strings.Contains(logs, config.EnvRequiredApprovals); i++ {
+		time.Sleep(100 * time.Millisecond)
+		logs = r.Logs()
+	}
 	for _, name := range []string{config.EnvStateBucket, config.EnvTopicARN, config.EnvReviewURL, config.EnvRequiredApprovals} {
 		if !strings.Contains(logs, name) {
 			t.Errorf("start-up log does not name %s:\n%s", name, logs)

@@ -56,6 +56,9 @@ type TestListener struct {
 	// Unsatisfiable are rule conditions no request of the hook can be sure
 	// to meet (regular expressions, query strings, source addresses).
 	Unsatisfiable []string
+	// Internal: the load balancer is internal (reachable from its network
+	// alone).
+	Internal bool
 }
 
 // Source describes where the target came from, for a report.
@@ -121,6 +124,7 @@ func (f *Finder) Find(ctx context.Context, serviceRevisionARN string) (TestListe
 	if aws.ToString(lb.DNSName) == "" {
 		return TestListener{}, fmt.Errorf("describe load balancer %s: %w: no DNS name", t.LoadBalancerARN, ErrNotFound)
 	}
+	t.Internal = lb.Scheme == elbtypes.LoadBalancerSchemeEnumInternal
 	host := strings.TrimSuffix(aws.ToString(lb.DNSName), ".")
 	t.BaseURL = scheme + "://" + host
 	if port := aws.ToInt32(l.Port); port != 0 && port != defaultPort {

@@ -16,10 +16,12 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/golden"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/smoke"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/taskdiff"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
 )
 
@@ -773,5 +775,42 @@ func TestSlackInteractionsPath(t *testing.T) {
 	}
 	if len(reached) != 2 {
 		t.Errorf("the Slack handler got %v, want both paths", reached)
+	}
+}
+
+// TestPageShowsWhatChangesAndWhereToTry: the page says where green can be
+// tried (the link, the header to send, an internal load balancer) and what
+// changes, as a table, with no secret-looking value; the email says both
+// in short.
+func TestPageShowsWhatChangesAndWhereToTry(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com"}, 1)
+	r := e.request(t)
+	blue := ecsdeploy.TaskDefinition{Memory: "512", Containers: []ecsdeploy.Container{{Name: "web", Image: "orders:1.4.0",
+		Environment: map[string]string{"LOG_LEVEL": "info", "DB_PASSWORD": "hunter2-old"}}}}
+	green := ecsdeploy.TaskDefinition{Memory: "1024", Containers: []ecsdeploy.Container{{Name: "web", Image: "orders:1.5.0",
+		Environment: map[string]string{"LOG_LEVEL": "debug", "DB_PASSWORD": "hunter2-new"}}}}
+	d := taskdiff.Compare(blue, green)
+	r.Change.Known, r.Change.Diff = true, &d
+	r.Change.Try = &approval.TryIt{URL: "http://internal-orders.elb.amazonaws.com:8080", Headers: map[string]string{"x-amzn-ecs-bluegreen-test": "true"}, Internal: true}
+	body, _ := r.Encode()
+	if _, err := e.st.Update(context.Background(), e.key, body, e.etag(t)); err != nil {
+		t.Fatal(err)
+	}
+	_, page := get(t, http.MethodGet, e.link(t, "alice@example.com"))
+	for _, want := range []string{`<a id="try" href="http://internal-orders.elb.amazonaws.com:8080">`, "x-amzn-ecs-bluegreen-test: true", "An internal load balancer",
+		`<div id="changes">4 changes: memory 512 → 1024, web image 1.4.0 → 1.5.0, DB_PASSWORD changed, LOG_LEVEL info → debug</div>`,
+		"<code>env LOG_LEVEL</code></td><td><code>info</code></td><td><code>debug</code>", "changed (the name looks secret)"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q:\n%s", want, page)
+		}
+	}
+	msg := approval.ReviewMessage(r, "alice@example.com", "https://review.example.com/review?token=x")
+	for _, want := range []string{"Changes:     4 changes: memory 512 → 1024", "Try it:      http://internal-orders.elb.amazonaws.com:8080", "with the header x-amzn-ecs-bluegreen-test: true", "internal load balancer"} {
+		if !strings.Contains(msg.Body, want) {
+			t.Errorf("email lacks %q:\n%s", want, msg.Body)
+		}
+	}
+	if strings.Contains(page+msg.Body, "hunter2") {
+		t.Error("a secret-looking value is on the page or in the email")
 	}
 }

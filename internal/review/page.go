@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"html"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -232,6 +234,12 @@ func writeTable(b *strings.Builder, v *requestView) {
 		if c.StartedAt != nil {
 			row("Started", esc(stamp(*c.StartedAt)))
 		}
+		if h := tryHTML(c); h != "" {
+			row("Try it", h)
+		}
+		if h := changesHTML(c); h != "" {
+			row("Changes", h)
+		}
 	} else {
 		row("Deploying", "<code>"+esc(v.Revision)+"</code><br><small>ECS did not describe this deployment; check it in the console.</small>")
 	}
@@ -329,5 +337,65 @@ func imagesHTML(list []approval.Image) string {
 }
 
 func esc(s string) string { return html.EscapeString(s) }
+
+// tryHTML says where green can be tried now: a link, the header to send,
+// whether the load balancer is internal; or why that is not known.
+func tryHTML(c approval.Change) string {
+	t := c.Try
+	if t == nil {
+		if c.TryUnknown == "" {
+			return ""
+		}
+		return "<span id=\"try\">not known: " + esc(c.TryUnknown) + "</span>"
+	}
+	h := "<a id=\"try\" href=\"" + esc(t.URL) + "\">" + esc(t.URL) + "</a>"
+	for _, k := range slices.Sorted(maps.Keys(t.Headers)) {
+		h += "<br><small>with the header <code>" + esc(k) + ": " + esc(t.Headers[k]) + "</code></small>"
+	}
+	if t.Internal {
+		h += "<br><small>An internal load balancer: reachable from its network only.</small>"
+	}
+	return h
+}
+
+// changesHTML is what changes from blue's task definition to green's, as
+// a table: only what differs; a secret-looking value is never shown.
+func changesHTML(c approval.Change) string {
+	d := c.Diff
+	switch {
+	case c.DiffUnknown != "":
+		return "<span id=\"changes\">Could not be read yet (" + esc(c.DiffUnknown) + "); this page shows them once ECS says.</span>"
+	case d == nil:
+		return ""
+	case len(d.Changes) == 0 && d.Cut == 0:
+		return "<span id=\"changes\">No change.</span>"
+	}
+	var b strings.Builder
+	summary := d.Summary(5)
+	if d.OnlyImage() {
+		summary = "No change but the image: " + summary
+	}
+	b.WriteString("<div id=\"changes\">" + esc(summary) + "</div>\n<table class=\"diff\"><tr><th>container</th><th>what</th><th>blue</th><th>green</th></tr>\n")
+	for _, ch := range d.Changes {
+		from, to := esc(ch.From), esc(ch.To)
+		if ch.Hidden {
+			from, to = "<em>not shown</em>", "<em>changed (the name looks secret)</em>"
+			if ch.From != "" {
+				from, to = esc(ch.From), "<em>removed</em>"
+			} else if ch.To != "" {
+				from, to = "", esc(ch.To)+" <em>(value not shown)</em>"
+			}
+		}
+		fmt.Fprintf(&b, "<tr><td>%s</td><td><code>%s</code></td><td><code>%s</code></td><td><code>%s</code></td></tr>\n", esc(ch.Container), esc(ch.What), from, to)
+	}
+	b.WriteString("</table>")
+	if d.Cut > 0 {
+		fmt.Fprintf(&b, "<small>%d more changes not kept.</small>", d.Cut)
+	}
+	for _, src := range d.Sources {
+		b.WriteString("<br><small>Source of <code>" + esc(src.Container) + "</code>: <a href=\"" + esc(src.Link) + "\">" + esc(src.Link) + "</a></small>")
+	}
+	return b.String()
+}
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") }

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
+	"github.com/gatehouse-dev/gatehouse/internal/elbv2"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/notify"
 	"github.com/gatehouse-dev/gatehouse/internal/secrets"
@@ -33,18 +34,20 @@ func AWS(aws aws.Config, getenv func(string) string, env config.ApprovalHook, lo
 		deployers = Trail{gtrail.New(gtrail.NewClient(aws, getenv))}
 	}
 	return approvalparts.Clients{
-		Deployers:     deployers,
-		S3:            awsenv.NewS3(aws, getenv),
-		Notifier:      notify.New(snsClient, env.TopicARN),
-		Subscriptions: &TopicSubscriptions{API: snsClient, Topic: env.TopicARN, Now: time.Now},
-		ECS:           ecsdeploy.New(ecsClient),
-		Pauses:        approvalparts.ECSPauses{API: ecsClient},
-		Tags:          ecsdeploy.ServiceTags{API: ecsClient},
-		Alarms:        cwmetrics.New(cwmetrics.NewClient(aws, getenv)),
-		Keys:          secrets.Source(smClient, env.Signing.SecretARN, env.Signing.Key),
-		Slack:         approvalparts.SlackOf(env.Slack, smClient),
-		Now:           time.Now,
-		Log:           log,
+		Deployers:       deployers,
+		S3:              awsenv.NewS3(aws, getenv),
+		Notifier:        notify.New(snsClient, env.TopicARN),
+		Subscriptions:   &TopicSubscriptions{API: snsClient, Topic: env.TopicARN, Now: time.Now},
+		ECS:             ecsdeploy.New(ecsClient),
+		TaskDefinitions: ecsClient,
+		TestListeners:   elbv2.NewFinder(ecsClient, elbv2.NewClient(aws, getenv)),
+		Pauses:          approvalparts.ECSPauses{API: ecsClient},
+		Tags:            ecsdeploy.ServiceTags{API: ecsClient},
+		Alarms:          cwmetrics.New(cwmetrics.NewClient(aws, getenv)),
+		Keys:            secrets.Source(smClient, env.Signing.SecretARN, env.Signing.Key),
+		Slack:           approvalparts.SlackOf(env.Slack, smClient),
+		Now:             time.Now,
+		Log:             log,
 	}
 }
 

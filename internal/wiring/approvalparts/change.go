@@ -2,21 +2,74 @@ package approvalparts
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
+	"github.com/gatehouse-dev/gatehouse/internal/elbv2"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/taskdiff"
 )
 
-// changes tells the gate what a deployment changes, from what ECS reports.
-type changes struct{ ecs ECS }
+// changes tells the gate what a deployment changes, from what ECS reports:
+// the revisions, the diff of their task definitions (tds, when set), and
+// where green's test listener is (finder, when set).
+type changes struct {
+	ecs    ECS
+	tds    ecsdeploy.TaskDefinitionsAPI
+	finder TestListeners
+}
+
+// TestListeners finds a revision's test listener: *elbv2.Finder.
+type TestListeners interface {
+	Find(ctx context.Context, serviceRevisionARN string) (elbv2.TestListener, error)
+}
 
 func (c changes) Describe(ctx context.Context, deploymentARN string) (approval.Change, error) {
 	d, err := c.ecs.Describe(ctx, deploymentARN)
 	if err != nil {
 		return approval.Change{}, err
 	}
-	return changeOf(d), nil
+	ch := changeOf(d)
+	if c.tds != nil {
+		ch.Diff, ch.DiffUnknown = c.diff(ctx, d)
+	}
+	if c.finder != nil && d.Target.ARN != "" {
+		ch.Try, ch.TryUnknown = c.try(ctx, d.Target.ARN)
+	}
+	return ch, nil
+}
+
+// diff compares blue's task definition with green's; a first deployment
+// has nothing to compare with.
+func (c changes) diff(ctx context.Context, d ecsdeploy.Deployment) (*taskdiff.Diff, string) {
+	if len(d.Sources) == 0 || d.Target.TaskDefinition == "" {
+		return nil, ""
+	}
+	blue, err := ecsdeploy.DescribeTaskDefinition(ctx, c.tds, d.Sources[0].TaskDefinition)
+	if err != nil {
+		return nil, "changes could not be read: " + hook.OneLine(err.Error())
+	}
+	green, err := ecsdeploy.DescribeTaskDefinition(ctx, c.tds, d.Target.TaskDefinition)
+	if err != nil {
+		return nil, "changes could not be read: " + hook.OneLine(err.Error())
+	}
+	diff := taskdiff.Compare(blue, green)
+	return &diff, ""
+}
+
+// try finds where green can be tried: its test listener, with the header
+// its rule routes by. Unknown stays unknown, said in one line.
+func (c changes) try(ctx context.Context, revisionARN string) (*approval.TryIt, string) {
+	t, err := c.finder.Find(ctx, revisionARN)
+	switch {
+	case errors.Is(err, elbv2.ErrNoTestListener):
+		return nil, "the service's load balancer has no test listener rule"
+	case err != nil:
+		return nil, "the test listener could not be found: " + hook.OneLine(err.Error())
+	}
+	return &approval.TryIt{URL: t.BaseURL, Headers: t.Headers, Internal: t.Internal, Source: t.Source()}, ""
 }
 
 // changeOf summarises what ECS reports about a deployment.

@@ -2,14 +2,22 @@ package approvalparts
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
+	"github.com/gatehouse-dev/gatehouse/internal/elbv2"
 )
 
 func TestChanges(t *testing.T) {
@@ -55,7 +63,7 @@ func TestChanges(t *testing.T) {
 			ecs := &ecsdeploy.Memory{}
 			tt.d.ARN = "arn:aws:ecs:us-west-2:123456789012:service-deployment/prod/orders/x"
 			ecs.Put(tt.d)
-			got, err := changes{ecs}.Describe(context.Background(), tt.d.ARN)
+			got, err := changes{ecs: ecs}.Describe(context.Background(), tt.d.ARN)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,7 +72,69 @@ func TestChanges(t *testing.T) {
 			}
 		})
 	}
-	if _, err := (changes{&ecsdeploy.Memory{}}).Describe(context.Background(), "arn:aws:ecs:us-west-2:123456789012:service-deployment/prod/orders/y"); !errors.Is(err, ecsdeploy.ErrNotFound) {
+	if _, err := (changes{ecs: &ecsdeploy.Memory{}}).Describe(context.Background(), "arn:aws:ecs:us-west-2:123456789012:service-deployment/prod/orders/y"); !errors.Is(err, ecsdeploy.ErrNotFound) {
 		t.Errorf("Describe(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+// taskDefs answers DescribeTaskDefinition from task definitions by name,
+// or fails.
+type taskDefs struct {
+	defs map[string]ecstypes.TaskDefinition
+	err  error
+}
+
+func (f taskDefs) DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	td, ok := f.defs[aws.ToString(in.TaskDefinition)]
+	if !ok {
+		return nil, fmt.Errorf("no %s", aws.ToString(in.TaskDefinition))
+	}
+	return &ecs.DescribeTaskDefinitionOutput{TaskDefinition: &td}, nil
+}
+
+// TestChangesDiffAndTryIt: what the gate is told besides the revisions:
+// the diff of blue's and green's task definitions, and where green can be
+// tried (the test listener, its header); ECS or ELBv2 unable to say is
+// said in one line, never guessed.
+func TestChangesDiffAndTryIt(t *testing.T) {
+	const blueTD, greenTD = "arn:aws:ecs:us-west-2:123456789012:task-definition/orders:41", "arn:aws:ecs:us-west-2:123456789012:task-definition/orders:42"
+	d := ecsdeploy.Deployment{ARN: "arn:aws:ecs:us-west-2:123456789012:service-deployment/prod/orders/x",
+		Sources: []ecsdeploy.Revision{{ARN: "rev-blue", TaskDefinition: blueTD}}, Target: ecsdeploy.Revision{ARN: "rev-green", TaskDefinition: greenTD}}
+	deployments := &ecsdeploy.Memory{}
+	deployments.Put(d)
+	def := func(arn, image, level string) ecstypes.TaskDefinition {
+		return ecstypes.TaskDefinition{TaskDefinitionArn: aws.String(arn), ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("web"), Image: aws.String(image),
+			Environment: []ecstypes.KeyValuePair{{Name: aws.String("LOG_LEVEL"), Value: aws.String(level)}, {Name: aws.String("API_TOKEN"), Value: aws.String("s3cr3t-" + level)}}}}}
+	}
+	tds := taskDefs{defs: map[string]ecstypes.TaskDefinition{blueTD: def(blueTD, "orders:1.4.0", "info"), greenTD: def(greenTD, "orders:1.5.0", "debug")}}
+	listeners := &elbv2.Memory{}
+	listeners.Put("rev-green", &elbv2.TestListener{BaseURL: "http://internal-orders-1.us-west-2.elb.amazonaws.com:8080", RuleARN: "arn:rule",
+		Headers: map[string]string{"x-amzn-ecs-bluegreen-test": "true"}, Internal: true}, nil)
+	got, err := changes{ecs: deployments, tds: tds, finder: listeners}.Describe(context.Background(), d.ARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Diff == nil || got.Diff.Summary(5) != "3 changes: web image 1.4.0 → 1.5.0, API_TOKEN changed, LOG_LEVEL info → debug" || got.DiffUnknown != "" {
+		t.Errorf("diff %+v (%q)", got.Diff, got.DiffUnknown)
+	}
+	want := &approval.TryIt{URL: "http://internal-orders-1.us-west-2.elb.amazonaws.com:8080", Headers: map[string]string{"x-amzn-ecs-bluegreen-test": "true"}, Internal: true, Source: "test listener rule arn:rule"}
+	if diff := cmp.Diff(want, got.Try); diff != "" || got.TryUnknown != "" {
+		t.Errorf("try (-want +got):\n%s%s", diff, got.TryUnknown)
+	}
+	raw, _ := json.Marshal(got)
+	if strings.Contains(string(raw), "s3cr3t") {
+		t.Errorf("a secret-looking value is in what the gate stores:\n%s", raw)
+	}
+
+	listeners.Put("rev-green", nil, nil)
+	got, err = changes{ecs: deployments, tds: taskDefs{err: errors.New("AccessDeniedException")}, finder: listeners}.Describe(context.Background(), d.ARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Diff != nil || !strings.HasPrefix(got.DiffUnknown, "changes could not be read: ") || got.Try != nil || got.TryUnknown != "the service's load balancer has no test listener rule" {
+		t.Errorf("ECS and ELBv2 unable to say: diff %+v %q, try %+v %q", got.Diff, got.DiffUnknown, got.Try, got.TryUnknown)
 	}
 }

@@ -64,8 +64,12 @@ type Clients struct {
 	// approves only when every approver is reachable; nil: it cannot be
 	// told, and expiry rejects.
 	Subscriptions approval.Subscriptions
-	// ECS describes deployments; nil: not asked.
-	ECS ECS
+	// ECS describes deployments; nil: not asked. TaskDefinitions reads
+	// task definitions, for the diff reviewers see, and TestListeners
+	// finds where green can be tried; nil: not shown.
+	ECS             ECS
+	TaskDefinitions ecsdeploy.TaskDefinitionsAPI
+	TestListeners   TestListeners
 	// Slack asks approvers in Slack besides the email, and takes their
 	// clicks; nil: email alone.
 	Slack *Slack
@@ -113,7 +117,7 @@ func NewService(s Suite, c Clients) *approval.Service {
 	}
 	p := approval.Parts{Gate: gate, Defaults: s.Defaults}
 	if c.ECS != nil {
-		gate.Describer = changes{c.ECS}
+		gate.Describer = changes{ecs: c.ECS, tds: c.TaskDefinitions, finder: c.TestListeners}
 		p.Deployments = c.ECS
 	}
 	return approval.NewService(p)
