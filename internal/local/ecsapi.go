@@ -109,6 +109,13 @@ func (e *ecsAPI) answer(params any) (any, error) {
 			return nil, &smithy.GenericAPIError{Code: "InvalidParameterException", Message: err.Error()}
 		}
 		return &ecs.ContinueServiceDeploymentOutput{ServiceDeploymentArn: in.ServiceDeploymentArn}, nil
+	case *ecs.DescribeTaskDefinitionInput:
+		e.count("DescribeTaskDefinition")
+		td, ok := taskDefinition(aws.ToString(in.TaskDefinition))
+		if !ok {
+			return nil, &smithy.GenericAPIError{Code: "ClientException", Message: "Unable to describe task definition."}
+		}
+		return &ecs.DescribeTaskDefinitionOutput{TaskDefinition: td}, nil
 	case *ecs.ListTagsForResourceInput:
 		e.count("ListTagsForResource")
 		out := &ecs.ListTagsForResourceOutput{}
@@ -182,4 +189,43 @@ func (e *ecsAPI) revision(arn string) ecstypes.ServiceRevision {
 		LoadBalancers:      loadBalancers(),
 		CreatedAt:          &created,
 	}
+}
+
+// taskDefinition is the sample service's task definition demo:N (an ARN
+// or family:revision), as a release changes it: revision N runs demo
+// 2.4.(N-1), and consecutive revisions differ in a variable, a
+// secret-looking one, the memory and the source revision, so that the
+// review page has a diff to show.
+func taskDefinition(ref string) (*ecstypes.TaskDefinition, bool) {
+	name := ref[strings.LastIndex(ref, "/")+1:]
+	family, rev, ok := strings.Cut(name, ":")
+	n, err := strconv.Atoi(rev)
+	if !ok || family != "demo" || err != nil || n < 1 {
+		return nil, false
+	}
+	level, memory := "info", "512"
+	if n%2 == 0 {
+		level, memory = "debug", "1024"
+	}
+	return &ecstypes.TaskDefinition{
+		TaskDefinitionArn:       aws.String(fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/demo:%d", Service.Region, Service.Account, n)),
+		Family:                  aws.String("demo"),
+		Revision:                int32(n),
+		Cpu:                     aws.String("256"),
+		Memory:                  aws.String(memory),
+		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{
+			Name:  aws.String("web"),
+			Image: aws.String(fmt.Sprintf("gatehouse/demo:2.4.%d", n-1)),
+			Environment: []ecstypes.KeyValuePair{
+				{Name: aws.String("LOG_LEVEL"), Value: aws.String(level)},
+				{Name: aws.String("API_TOKEN"), Value: aws.String(fmt.Sprintf("local-token-%d", n))},
+			},
+			PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(8080), Protocol: ecstypes.TransportProtocolTcp}},
+			DockerLabels: map[string]string{
+				"org.opencontainers.image.source":   "https://github.com/gatehouse-dev/gatehouse",
+				"org.opencontainers.image.revision": fmt.Sprintf("%07x", n*0x1f3a5),
+			},
+		}},
+	}, true
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/cloudtrail"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
+	"github.com/gatehouse-dev/gatehouse/internal/elbv2"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/layout"
 	"github.com/gatehouse-dev/gatehouse/internal/review"
@@ -438,6 +439,7 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 			h.Details, tags = nil, ecsdeploy.ServiceTags{API: ecsClient}
 		}
 		h.Invoke = l.counted(approvalhook.New(env, approvalparts.Clients{S3: l.s3client, Notifier: l.Outbox, Subscriptions: l.subscribed(), Deployers: approvalhook.Trail{Starters: cloudtrail.New(l.ecs.trailClient())}, Slack: approvalparts.SlackOf(env.Slack, nil), Pauses: approvalparts.ECSPauses{API: ecsClient}, Tags: tags, ECS: ecsdeploy.New(ecsClient),
+			TaskDefinitions: ecsClient, TestListeners: elbv2.NewFinder(ecsClient, l.ecs.elbClient()),
 			Alarms: alarms{l}, Keys: l.keys, Now: l.Clock.Now, Log: log}))
 	case FnSmoke:
 		env, err := config.LoadSmokeHook(l.getenv)

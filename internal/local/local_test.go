@@ -563,3 +563,46 @@ func TestSlackApproves(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewersSeeWhatChanges: the simulator's revisions are task
+// definitions that differ as a release does; the email and the review page
+// say what changes and where to try green (the test listener, found as in
+// AWS), and never the secret-looking variable's value.
+func TestReviewersSeeWhatChanges(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Hooks = onlyApproval(cfg.Hooks)
+	l := startLocal(t, cfg)
+	tr, err := l.Deploy(Healthy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m, err := l.Outbox.Wait(ctx, func(m Mail) bool { return IsReview(m, tr.D.ID) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Changes:     4 changes: memory 512 → 1024, web image 2.4.0 → 2.4.1, API_TOKEN changed, LOG_LEVEL info → debug",
+		"Source:      web https://github.com/gatehouse-dev/gatehouse/compare/", "Try it:      " + l.App.Test.URL} {
+		if !strings.Contains(m.Body, want) {
+			t.Errorf("the email lacks %q:\n%s", want, m.Body)
+		}
+	}
+	res, err := http.Get(m.Link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`<a id="try" href="` + l.App.Test.URL + `">`, `<code>env LOG_LEVEL</code>`, "changed (the name looks secret)"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the review page lacks %q", want)
+		}
+	}
+	if strings.Contains(m.Body+string(page), "local-token") {
+		t.Error("the secret-looking variable's value is in the email or on the page")
+	}
+	if l.AWSCalls()["DescribeTaskDefinition"] != 2 {
+		t.Errorf("AWS calls %v, want blue's and green's task definitions read once each", l.AWSCalls())
+	}
+}
