@@ -810,7 +810,13 @@ func TestPageShowsWhatChangesAndWhereToTry(t *testing.T) {
 			t.Errorf("email lacks %q:\n%s", want, msg.Body)
 		}
 	}
-	if strings.Contains(page+msg.Body, "hunter2") {
-		t.Error("a secret-looking value is on the page or in the email")
+	// Slack's message carries the same facts as the email.
+	facts := approval.Facts(r)
+	if !strings.Contains(facts, "Changes:     4 changes") || !strings.Contains(facts, "Try it:") {
+		t.Errorf("the chat's facts lack the changes or where to try green:\n%s", facts)
+	}
+	stored, _ := r.Encode()
+	if strings.Contains(page+msg.Body+facts+string(stored), "hunter2") {
+		t.Error("a secret-looking value is on the page, in the email, in the chat's facts or in the stored request")
 	}
 }
