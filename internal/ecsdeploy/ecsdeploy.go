@@ -36,6 +36,9 @@ type Revision struct {
 	ARN            string
 	TaskDefinition string
 	Images         []Image
+	// Placement is where its tasks run: the launch type, or the capacity
+	// provider strategy (provider:weight, ...).
+	Placement string
 }
 
 // Deployment is a service deployment as ECS describes it.
@@ -185,7 +188,7 @@ func (r *Reader) Describe(ctx context.Context, deploymentARN string) (Deployment
 			return Deployment{}, fmt.Errorf("describe service revisions: %w", err)
 		}
 		for _, sr := range out.ServiceRevisions {
-			rev := Revision{ARN: aws.ToString(sr.ServiceRevisionArn), TaskDefinition: aws.ToString(sr.TaskDefinition)}
+			rev := Revision{ARN: aws.ToString(sr.ServiceRevisionArn), TaskDefinition: aws.ToString(sr.TaskDefinition), Placement: placement(sr)}
 			for _, ci := range sr.ContainerImages {
 				img := aws.ToString(ci.Image)
 				if dg := aws.ToString(ci.ImageDigest); dg != "" && img != "" && !strings.Contains(img, "@") {
@@ -224,4 +227,17 @@ func (r *Reader) Describe(ctx context.Context, deploymentARN string) (Deployment
 		}
 	}
 	return d, nil
+}
+
+// placement says where a revision's tasks run: its launch type, or its
+// capacity provider strategy.
+func placement(sr ecstypes.ServiceRevision) string {
+	var parts []string
+	for _, c := range sr.CapacityProviderStrategy {
+		parts = append(parts, fmt.Sprintf("%s:%d", aws.ToString(c.CapacityProvider), c.Weight))
+	}
+	if len(parts) > 0 {
+		return strings.Join(parts, ", ")
+	}
+	return string(sr.LaunchType)
 }

@@ -49,3 +49,14 @@ func TestDescribeTaskDefinition(t *testing.T) {
 		t.Errorf("an unknown task definition: %v, want ErrNotFound", err)
 	}
 }
+
+func TestPlacement(t *testing.T) {
+	if got := placement(ecstypes.ServiceRevision{LaunchType: ecstypes.LaunchTypeFargate}); got != "FARGATE" {
+		t.Errorf("launch type: %q", got)
+	}
+	got := placement(ecstypes.ServiceRevision{CapacityProviderStrategy: []ecstypes.CapacityProviderStrategyItem{
+		{CapacityProvider: aws.String("FARGATE"), Weight: 1}, {CapacityProvider: aws.String("FARGATE_SPOT"), Weight: 3}}})
+	if got != "FARGATE:1, FARGATE_SPOT:3" {
+		t.Errorf("capacity providers: %q", got)
+	}
+}

@@ -74,17 +74,21 @@ func LooksSecret(name string) bool {
 	return slices.ContainsFunc(secretWords, func(w string) bool { return strings.Contains(up, w) })
 }
 
+// Add adds a change the task definitions do not hold (the revisions'
+// placement), within MaxChanges.
+func (d *Diff) Add(c Change) {
+	if len(d.Changes) == MaxChanges {
+		d.Cut++
+		return
+	}
+	c.From, c.To = clip(c.From), clip(c.To)
+	d.Changes = append(d.Changes, c)
+}
+
 // Compare returns what changes from blue to green.
 func Compare(blue, green ecsdeploy.TaskDefinition) Diff {
 	var d Diff
-	add := func(c Change) {
-		if len(d.Changes) == MaxChanges {
-			d.Cut++
-			return
-		}
-		c.From, c.To = clip(c.From), clip(c.To)
-		d.Changes = append(d.Changes, c)
-	}
+	add := d.Add
 	task(blue, green, add)
 	old := map[string]ecsdeploy.Container{}
 	for _, c := range blue.Containers {

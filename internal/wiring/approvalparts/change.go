@@ -56,6 +56,11 @@ func (c changes) diff(ctx context.Context, d ecsdeploy.Deployment) (*taskdiff.Di
 		return nil, "changes could not be read: " + hook.OneLine(err.Error())
 	}
 	diff := taskdiff.Compare(blue, green)
+	if from, to := d.Sources[0].Placement, d.Target.Placement; from != to {
+		// The launch type or capacity providers: the revisions', not the
+		// task definitions'.
+		diff.Add(taskdiff.Change{What: "placement", From: from, To: to})
+	}
 	return &diff, ""
 }
 

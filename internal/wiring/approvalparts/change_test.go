@@ -102,7 +102,8 @@ func (f taskDefs) DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTa
 func TestChangesDiffAndTryIt(t *testing.T) {
 	const blueTD, greenTD = "arn:aws:ecs:us-west-2:123456789012:task-definition/orders:41", "arn:aws:ecs:us-west-2:123456789012:task-definition/orders:42"
 	d := ecsdeploy.Deployment{ARN: "arn:aws:ecs:us-west-2:123456789012:service-deployment/prod/orders/x",
-		Sources: []ecsdeploy.Revision{{ARN: "rev-blue", TaskDefinition: blueTD}}, Target: ecsdeploy.Revision{ARN: "rev-green", TaskDefinition: greenTD}}
+		Sources: []ecsdeploy.Revision{{ARN: "rev-blue", TaskDefinition: blueTD, Placement: "FARGATE"}},
+		Target:  ecsdeploy.Revision{ARN: "rev-green", TaskDefinition: greenTD, Placement: "FARGATE_SPOT:1"}}
 	deployments := &ecsdeploy.Memory{}
 	deployments.Put(d)
 	def := func(arn, image, level string) ecstypes.TaskDefinition {
@@ -117,7 +118,7 @@ func TestChangesDiffAndTryIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Diff == nil || got.Diff.Summary(5) != "3 changes: web image 1.4.0 → 1.5.0, API_TOKEN changed, LOG_LEVEL info → debug" || got.DiffUnknown != "" {
+	if got.Diff == nil || got.Diff.Summary(5) != "4 changes: web image 1.4.0 → 1.5.0, API_TOKEN changed, LOG_LEVEL info → debug, placement FARGATE → FARGATE_SPOT:1" || got.DiffUnknown != "" {
 		t.Errorf("diff %+v (%q)", got.Diff, got.DiffUnknown)
 	}
 	want := &approval.TryIt{URL: "http://internal-orders-1.us-west-2.elb.amazonaws.com:8080", Headers: map[string]string{"x-amzn-ecs-bluegreen-test": "true"}, Internal: true, Source: "test listener rule arn:rule"}
