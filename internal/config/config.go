@@ -218,6 +218,31 @@ func loopback(host string) bool {
 	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
+// calendar reads into s when deployments need an override (freezes,
+// change windows) and where reviewers try green.
+func (l *loader) calendar(s *approval.Settings) {
+	if v := strings.TrimSpace(l.getenv(EnvFreezes)); v != "" {
+		fs, err := approval.ParseFreezes(EnvFreezes, []byte(v))
+		if err != nil {
+			l.errs = append(l.errs, err)
+		}
+		s.Freezes = fs
+	}
+	if v := strings.TrimSpace(l.getenv(EnvTestURL)); v != "" {
+		if err := approval.CheckTestURL(v); err != nil {
+			l.bad(EnvTestURL, "%v", err)
+		}
+		s.TestURL = v
+	}
+	if v := strings.TrimSpace(l.getenv(EnvChangeWindows)); v != "" {
+		ws, err := approval.ParseChangeWindows(EnvChangeWindows, []byte(v))
+		if err != nil {
+			l.errs = append(l.errs, err)
+		}
+		s.ChangeWindows = ws
+	}
+}
+
 // slack reads how to reach Slack: nil when nothing says so.
 func (l *loader) slack() *Slack {
 	arn := strings.TrimSpace(l.getenv(EnvSlackSecret))
@@ -300,26 +325,7 @@ func (l *loader) settings() approval.Settings {
 	}
 	s.AbortOnAlarms.Names = approval.ParseAlarmList(l.getenv(EnvAbortOnAlarms))
 	s.AbortOnAlarms.Prefixes = approval.ParseAlarmList(l.getenv(EnvAbortOnAlarmPrefixes))
-	if v := strings.TrimSpace(l.getenv(EnvFreezes)); v != "" {
-		fs, err := approval.ParseFreezes(EnvFreezes, []byte(v))
-		if err != nil {
-			l.errs = append(l.errs, err)
-		}
-		s.Freezes = fs
-	}
-	if v := strings.TrimSpace(l.getenv(EnvTestURL)); v != "" {
-		if err := approval.CheckTestURL(v); err != nil {
-			l.bad(EnvTestURL, "%v", err)
-		}
-		s.TestURL = v
-	}
-	if v := strings.TrimSpace(l.getenv(EnvChangeWindows)); v != "" {
-		ws, err := approval.ParseChangeWindows(EnvChangeWindows, []byte(v))
-		if err != nil {
-			l.errs = append(l.errs, err)
-		}
-		s.ChangeWindows = ws
-	}
+	l.calendar(&s)
 	section, err := PolicySection(l.getenv, "approval")
 	if err == nil && section != nil {
 		s.Policy, err = approval.ParsePolicy(EnvPolicy+".approval", section)

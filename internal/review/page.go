@@ -223,26 +223,7 @@ func writeTable(b *strings.Builder, v *requestView) {
 	row("Cluster", fmt.Sprintf("%s <small>(%s, account %s)</small>", esc(v.Cluster), esc(v.Region), esc(v.Account)))
 	row("Deployment", "<code>"+esc(v.Deployment)+"</code>")
 	row("Stage", esc(v.Stage))
-	c := v.Change
-	if c.Known {
-		if c.FirstDeployment {
-			row("Running now", "nothing: first deployment of this service")
-		} else {
-			row("Running now", "<code>"+esc(strings.Join(c.SourceTaskDefinitions, ", "))+"</code>"+imagesHTML(c.SourceImages))
-		}
-		row("Deploying", "<code>"+esc(c.TargetTaskDefinition)+"</code>"+imagesHTML(c.TargetImages))
-		if c.StartedAt != nil {
-			row("Started", esc(stamp(*c.StartedAt)))
-		}
-		if h := tryHTML(c); h != "" {
-			row("Try it", h)
-		}
-		if h := changesHTML(c); h != "" {
-			row("Changes", h)
-		}
-	} else {
-		row("Deploying", "<code>"+esc(v.Revision)+"</code><br><small>ECS did not describe this deployment; check it in the console.</small>")
-	}
+	writeChangeRows(row, v)
 	if v.Pause != "" {
 		row("ECS", "<span id=\"pause\">"+esc(v.Pause)+"</span>")
 	}
@@ -337,6 +318,31 @@ func imagesHTML(list []approval.Image) string {
 }
 
 func esc(s string) string { return html.EscapeString(s) }
+
+// writeChangeRows writes what the deployment changes, and where to try
+// green, as table rows.
+func writeChangeRows(row func(th, tdHTML string), v *requestView) {
+	c := v.Change
+	if !c.Known {
+		row("Deploying", "<code>"+esc(v.Revision)+"</code><br><small>ECS did not describe this deployment; check it in the console.</small>")
+		return
+	}
+	if c.FirstDeployment {
+		row("Running now", "nothing: first deployment of this service")
+	} else {
+		row("Running now", "<code>"+esc(strings.Join(c.SourceTaskDefinitions, ", "))+"</code>"+imagesHTML(c.SourceImages))
+	}
+	row("Deploying", "<code>"+esc(c.TargetTaskDefinition)+"</code>"+imagesHTML(c.TargetImages))
+	if c.StartedAt != nil {
+		row("Started", esc(stamp(*c.StartedAt)))
+	}
+	if h := tryHTML(c); h != "" {
+		row("Try it", h)
+	}
+	if h := changesHTML(c); h != "" {
+		row("Changes", h)
+	}
+}
 
 // tryHTML says where green can be tried now: a link, the header to send,
 // whether the load balancer is internal; or why that is not known.
