@@ -109,3 +109,17 @@ func TestDetailKeysReachEverySetting(t *testing.T) {
 		}
 	}
 }
+
+// TestTestURLKey: hookDetails testUrl is an absolute http(s) URL without
+// credentials, or refused naming the key.
+func TestTestURLKey(t *testing.T) {
+	s, err := approval.Apply(approval.DefaultSettings(), []byte(`{"testUrl": "http://orders-test.internal:8080"}`))
+	if err != nil || s.TestURL != "http://orders-test.internal:8080" {
+		t.Errorf("testUrl: %q, %v", s.TestURL, err)
+	}
+	for _, bad := range []string{`"orders-test"`, `"https://u:p@orders-test.example.com"`, `42`} {
+		if _, err := approval.Apply(approval.DefaultSettings(), []byte(`{"testUrl": `+bad+`}`)); err == nil || !strings.Contains(err.Error(), "hookDetails.testUrl") {
+			t.Errorf("testUrl %s: %v, want an error naming hookDetails.testUrl", bad, err)
+		}
+	}
+}

@@ -285,3 +285,20 @@ func TestSlack(t *testing.T) {
 		}
 	}
 }
+
+// TestTestURL: where reviewers try green is an absolute http(s) URL, or the
+// variable is refused, naming it.
+func TestTestURL(t *testing.T) {
+	base := map[string]string{EnvStateBucket: "b", EnvTopicARN: "arn:aws:sns:us-east-1:1:t", EnvReviewURL: "https://review.example.com/", EnvSigningKey: strings.Repeat("k", 40)}
+	base[EnvTestURL] = "https://orders-test.example.com:8443"
+	c, err := LoadApprovalHook(env(base))
+	if err != nil || c.Defaults.TestURL != "https://orders-test.example.com:8443" {
+		t.Errorf("a test URL: %q, %v", c.Defaults.TestURL, err)
+	}
+	for _, bad := range []string{"orders-test.example.com", "ftp://orders-test.example.com", "https://user:pass@orders-test.example.com"} {
+		base[EnvTestURL] = bad
+		if _, err := LoadApprovalHook(env(base)); err == nil || !strings.Contains(err.Error(), EnvTestURL) {
+			t.Errorf("%q: %v, want an error naming %s", bad, err, EnvTestURL)
+		}
+	}
+}
