@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/taskdiff"
 )
 
 // fakeChat is a chat that knows some approvers; it keeps what each
@@ -297,5 +298,36 @@ func TestChatGivesUpAfterMaxFailures(t *testing.T) {
 	}
 	if !strings.Contains(r.History[len(r.History)-1].Detail, "no longer sent or updated") {
 		t.Errorf("the history does not say the chat was given up: %+v", r.History[len(r.History)-1])
+	}
+}
+
+// TestDiffFilledInLater: a request opened while ECS could not say what
+// changes (transiently) gets its diff on a later poll; a refusal is not
+// asked again.
+func TestDiffFilledInLater(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com"}, 1)
+	f.gate.Describer = fakeDescriber{d: Change{TargetTaskDefinition: "orders:42", DiffUnknown: "changes could not be read: throttled", DiffAgain: true}}
+	f.mustPoll(t, Pending)
+	if r, _ := f.load(t); r.Change.Diff != nil || !r.Change.DiffAgain {
+		t.Fatalf("opened with %+v", r.Change)
+	}
+	d := taskdiff.Diff{Changes: []taskdiff.Change{{Container: "web", What: "image", From: "orders:1.4.0", To: "orders:1.5.0"}}}
+	f.gate.Describer = fakeDescriber{d: Change{TargetTaskDefinition: "orders:42", Diff: &d}}
+	f.clock.Add(30 * time.Second)
+	f.mustPoll(t, Pending)
+	r, _ := f.load(t)
+	if r.Change.Diff == nil || r.Change.DiffUnknown != "" || r.Change.DiffAgain {
+		t.Errorf("after a poll ECS answered: %+v", r.Change)
+	}
+
+	g := newFixture(t, []string{"alice@example.com"}, 1)
+	g.gate.Describer = fakeDescriber{d: Change{TargetTaskDefinition: "orders:42", DiffUnknown: "changes could not be read: AccessDeniedException"}}
+	g.mustPoll(t, Pending)
+	g.gate.Describer = fakeDescriber{err: errors.New("must not be asked")}
+	gets, writes := g.st.Gets(), g.st.Writes()
+	g.clock.Add(30 * time.Second)
+	g.mustPoll(t, Pending)
+	if gt, w := g.st.Gets()-gets, g.st.Writes()-writes; gt != 1 || w != 0 {
+		t.Errorf("a poll after ECS refused: %d GETs, %d writes; want 1 and 0", gt, w)
 	}
 }

@@ -539,12 +539,12 @@ func (g *Gate) step(ctx context.Context, key string, r *Request, w *alarmWatch) 
 			return s, nil
 		}
 	}
-	if outcome == Pending && r.Change.Known && r.Change.DiffUnknown != "" && g.Describer != nil && g.Linker != nil {
+	if outcome == Pending && r.Change.Known && r.Change.DiffAgain && g.Describer != nil && g.Linker != nil {
 		// ECS could not say what changes when the request opened: asked
 		// again, and written once it says.
 		if change, err := g.describe(ctx, r.DeploymentARN); err == nil && change.DiffUnknown == "" {
 			next := clone(r)
-			next.Change.Diff, next.Change.DiffUnknown = change.Diff, ""
+			next.Change.Diff, next.Change.DiffUnknown, next.Change.DiffAgain = change.Diff, "", false
 			return step{next: next}, nil
 		}
 	}

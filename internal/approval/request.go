@@ -187,6 +187,9 @@ type Change struct {
 	// (a later poll tries again).
 	Diff        *taskdiff.Diff `json:"diff,omitempty"`
 	DiffUnknown string         `json:"diffUnknown,omitempty"`
+	// DiffAgain: ECS may say later (it failed transiently); a refusal, such
+	// as a missing permission, is not asked again.
+	DiffAgain bool `json:"diffAgain,omitempty"`
 	// Try is where green can be tried now; TryUnknown says why that is
 	// not known.
 	Try        *TryIt `json:"try,omitempty"`

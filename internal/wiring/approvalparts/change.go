@@ -33,7 +33,7 @@ func (c changes) Describe(ctx context.Context, deploymentARN string) (approval.C
 	}
 	ch := changeOf(d)
 	if c.tds != nil {
-		ch.Diff, ch.DiffUnknown = c.diff(ctx, d)
+		ch.Diff, ch.DiffUnknown, ch.DiffAgain = c.diff(ctx, d)
 	}
 	if c.finder != nil && d.Target.ARN != "" {
 		ch.Try, ch.TryUnknown = c.try(ctx, d.Target.ARN)
@@ -42,18 +42,19 @@ func (c changes) Describe(ctx context.Context, deploymentARN string) (approval.C
 }
 
 // diff compares blue's task definition with green's; a first deployment
-// has nothing to compare with.
-func (c changes) diff(ctx context.Context, d ecsdeploy.Deployment) (*taskdiff.Diff, string) {
+// has nothing to compare with. When ECS cannot say, it says why, and
+// whether asking again may help (a transient failure, not a refusal).
+func (c changes) diff(ctx context.Context, d ecsdeploy.Deployment) (_ *taskdiff.Diff, unknown string, again bool) {
 	if len(d.Sources) == 0 || d.Target.TaskDefinition == "" {
-		return nil, ""
+		return nil, "", false
 	}
 	blue, err := ecsdeploy.DescribeTaskDefinition(ctx, c.tds, d.Sources[0].TaskDefinition)
 	if err != nil {
-		return nil, "changes could not be read: " + hook.OneLine(err.Error())
+		return nil, "changes could not be read: " + hook.OneLine(err.Error()), hook.IsTransient(err)
 	}
 	green, err := ecsdeploy.DescribeTaskDefinition(ctx, c.tds, d.Target.TaskDefinition)
 	if err != nil {
-		return nil, "changes could not be read: " + hook.OneLine(err.Error())
+		return nil, "changes could not be read: " + hook.OneLine(err.Error()), hook.IsTransient(err)
 	}
 	diff := taskdiff.Compare(blue, green)
 	if from, to := d.Sources[0].Placement, d.Target.Placement; from != to {
@@ -61,7 +62,7 @@ func (c changes) diff(ctx context.Context, d ecsdeploy.Deployment) (*taskdiff.Di
 		// task definitions'.
 		diff.Add(taskdiff.Change{What: "placement", From: from, To: to})
 	}
-	return &diff, ""
+	return &diff, "", false
 }
 
 // try finds where green can be tried: its test listener, with the header

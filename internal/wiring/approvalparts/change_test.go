@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/elbv2"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
 )
 
 func TestChanges(t *testing.T) {
@@ -135,7 +136,11 @@ func TestChangesDiffAndTryIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Diff != nil || !strings.HasPrefix(got.DiffUnknown, "changes could not be read: ") || got.Try != nil || got.TryUnknown != "the service's load balancer has no test listener rule" {
-		t.Errorf("ECS and ELBv2 unable to say: diff %+v %q, try %+v %q", got.Diff, got.DiffUnknown, got.Try, got.TryUnknown)
+	if got.Diff != nil || !strings.HasPrefix(got.DiffUnknown, "changes could not be read: ") || got.DiffAgain || got.Try != nil || got.TryUnknown != "the service's load balancer has no test listener rule" {
+		t.Errorf("ECS refusing and ELBv2 finding nothing: diff %+v %q (again %v), try %+v %q", got.Diff, got.DiffUnknown, got.DiffAgain, got.Try, got.TryUnknown)
+	}
+	got, _ = changes{ecs: deployments, tds: taskDefs{err: hook.Transient(errors.New("ThrottlingException"))}}.Describe(context.Background(), d.ARN)
+	if got.Diff != nil || !got.DiffAgain {
+		t.Errorf("ECS throttling: diff %+v, again %v; want it asked again later", got.Diff, got.DiffAgain)
 	}
 }
