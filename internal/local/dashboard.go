@@ -91,9 +91,39 @@ type deploymentView struct {
 	Why                            string
 	Started, Ended                 string
 	Terminal, Success, CanRollBack bool
-	Events                         []simulator.Event
+	// Events are the deployment's events, repeated identical answers
+	// (a long wait's polls) collapsed into one row with a count;
+	// EventCount counts them all.
+	Events     []eventRow
+	EventCount int
 	// Paused are the PAUSE hooks awaiting action, and when ECS acts alone.
 	Paused []pauseView
+}
+
+// eventRow is one event, or a run of identical ones: Count of them, the
+// last at Last.
+type eventRow struct {
+	simulator.Event
+	Count int
+	Last  time.Time
+}
+
+// collapse folds each run of consecutive events that say the same thing
+// (the same stage, hook, answer and reason: a wait's polls) into one row.
+func collapse(events []simulator.Event) []eventRow {
+	var out []eventRow
+	for _, e := range events {
+		if n := len(out); n > 0 {
+			last := &out[n-1]
+			if last.Stage == e.Stage && last.Hook == e.Hook && last.Status == e.Status && last.Reason == e.Reason && e.Hook != "" && e.Green == nil {
+				last.Count++
+				last.Last = e.At
+				continue
+			}
+		}
+		out = append(out, eventRow{Event: e, Count: 1, Last: e.At})
+	}
+	return out
 }
 
 type pauseView struct {
@@ -203,7 +233,7 @@ func (d *dashboard) show(w http.ResponseWriter, r *http.Request, msg string) {
 		s := t.D.Snapshot()
 		dv := deploymentView{ID: s.ID, Status: string(s.Status), Stage: string(s.Stage), Reason: s.Reason, Why: t.Why(), Green: string(t.Green),
 			Started: clock(s.StartedAt), Ended: clock(s.EndedAt), Terminal: s.Status.Terminal(), Success: s.Status == simulator.StatusSuccessful,
-			Events: s.Events, CanRollBack: CanRollBack(s)}
+			Events: collapse(s.Events), EventCount: len(s.Events), CanRollBack: CanRollBack(s)}
 		for _, p := range t.D.Pauses() {
 			if p.Status == "AWAITING_ACTION" {
 				dv.Paused = append(dv.Paused, pauseView{Hook: p.Hook, Stage: string(p.Stage), HookID: p.HookID, Expires: p.ExpiresAt.Format("2006-01-02 15:04"), TimeoutAction: p.TimeoutAction})
@@ -431,12 +461,12 @@ button.danger{background:#a11d1d;border-color:#a11d1d}
 <button type="submit" id="rollback" class="danger">Roll back</button> <small>Production goes back to blue at once: blue still runs until CLEAN_UP.</small>
 </form>
 {{- end}}
-<details id="events-{{$d.ID}}"{{if eq $i 0}} open{{end}}><summary>{{len $d.Events}} events</summary>
+<details id="events-{{$d.ID}}"{{if eq $i 0}} open{{end}}><summary>{{$d.EventCount}} events</summary>
 <table class="events">
 <colgroup><col class="t"><col class="s"><col class="h"><col class="a"><col></colgroup>
 <tr><th>time</th><th>stage</th><th>hook</th><th>answer</th><th>reason</th></tr>
 {{- range $d.Events}}
-<tr><td>{{clock .At}}</td><td class="stage">{{.Stage}}</td><td>{{.Hook}}</td><td class="status {{.Status}}">{{.Status}}</td><td class="reason">{{.Reason}}{{with .Delay}} <small>(again in {{.}}s)</small>{{end}}</td></tr>
+<tr><td>{{clock .At}}{{if gt .Count 1}}<br><small>to {{clock .Last}}</small>{{end}}</td><td class="stage">{{.Stage}}</td><td>{{.Hook}}</td><td class="status {{.Status}}">{{.Status}}{{if gt .Count 1}} <small class="count">×{{.Count}}</small>{{end}}</td><td class="reason">{{.Reason}}{{with .Delay}} <small>(again in {{.}}s)</small>{{end}}</td></tr>
 {{- end}}
 </table>
 </details>

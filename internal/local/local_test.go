@@ -606,3 +606,21 @@ func TestReviewersSeeWhatChanges(t *testing.T) {
 		t.Errorf("AWS calls %v, want blue's and green's task definitions read once each", l.AWSCalls())
 	}
 }
+
+// TestCollapseRepeatedPolls: a wait's identical answers are one row with
+// a count and the time of the last; anything that differs starts a row.
+func TestCollapseRepeatedPolls(t *testing.T) {
+	at := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	wait := func(i int, reason string) simulator.Event {
+		return simulator.Event{At: at.Add(time.Duration(i) * 30 * time.Second), Stage: hook.StagePostTestTrafficShift, Hook: "approval-hook", Status: "IN_PROGRESS", Reason: reason, Delay: 30}
+	}
+	events := []simulator.Event{{At: at, Stage: hook.StagePostTestTrafficShift}}
+	for i := range 60 {
+		events = append(events, wait(i, "waiting for approval: 0 of 1"))
+	}
+	events = append(events, wait(60, "waiting for approval: 1 of 2"), wait(61, "waiting for approval: 1 of 2"))
+	rows := collapse(events)
+	if len(rows) != 3 || rows[1].Count != 60 || !rows[1].Last.Equal(at.Add(59*30*time.Second)) || rows[2].Count != 2 || rows[0].Count != 1 {
+		t.Errorf("rows: %d; counts %d, %d, %d", len(rows), rows[0].Count, rows[1].Count, rows[len(rows)-1].Count)
+	}
+}
