@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/simulator"
 )
 
 // benchLocal starts local mode with the approval hook alone, in mode, at
@@ -180,4 +181,64 @@ func clickAndTime(b *testing.B, l *Local, mode string) (answer, toECS time.Durat
 		b.Fatal("the deployment did not end")
 	}
 	return answer, toECS
+}
+
+// BenchmarkExposure: the largest share of production a degrading green
+// receives before it is rolled back, under linear and canary deployments
+// (local mode, the default hooks, a reviewer who approves). The goal
+// (issue: judge every step) is that a canary never leaves its first share
+// and a linear deployment rolls back at the first step after green
+// degrades; a bake that judges only after the last step exposes 100%.
+func BenchmarkExposure(b *testing.B) {
+	for _, strategy := range []string{"canary", "linear"} {
+		b.Run(strategy, func(b *testing.B) {
+			cfg := DefaultConfig()
+			cfg.Speed, cfg.Strategy = MaxSpeed, strategy
+			l, err := Start(Options{StateDir: b.TempDir(), Listen: "127.0.0.1:0", Config: cfg, Out: io.Discard})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(l.Close)
+			worst := 0.0
+			for range b.N {
+				worst = max(worst, exposure(b, l))
+			}
+			b.ReportMetric(worst, "%-exposure")
+		})
+	}
+}
+
+// exposure deploys a degrading green, approves it, waits for the end, and
+// returns the largest production share green received.
+func exposure(b *testing.B, l *Local) float64 {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	tr, err := l.Deploy(Degrading)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := l.Outbox.Wait(ctx, func(m Mail) bool { return IsReview(m, tr.D.ID) })
+	if err != nil {
+		b.Fatal(err)
+	}
+	if code, body, err := press(ctx, m, "approve"); err != nil || code != http.StatusOK {
+		b.Fatalf("approve: %d %v\n%s", code, err, body)
+	}
+	select {
+	case <-tr.Done():
+	case <-ctx.Done():
+		b.Fatal("the deployment did not end")
+	}
+	snap := tr.D.Snapshot()
+	if snap.Status != simulator.StatusRollbackSuccessful {
+		b.Fatalf("a degrading green ended %s, want rolled back", snap.Status)
+	}
+	worst := 0.0
+	for _, e := range snap.Events {
+		if e.Green != nil {
+			worst = max(worst, *e.Green)
+		}
+	}
+	return worst
 }
