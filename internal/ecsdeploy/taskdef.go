@@ -3,6 +3,9 @@ package ecsdeploy
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -30,6 +33,10 @@ type TaskDefinition struct {
 	Compatibilities         []string
 	NetworkMode             string
 	Containers              []Container
+	// Other is a fingerprint of the task's settings not read above
+	// (volumes, placement constraints, runtime platform, ...): two that
+	// differ changed something else.
+	Other string
 }
 
 // Container is one container definition. Secrets are references (the
@@ -43,6 +50,12 @@ type Container struct {
 	Command, EntryPoint          []string
 	HealthCheck                  string
 	Essential                    bool
+	// Resolved is the image as ECS resolved it for a revision (with its
+	// digest), when the caller knows it; Image is as the definition says.
+	Resolved string
+	// Other is a fingerprint of the container's settings not read above
+	// (user, privileged, mounts, logging, dependencies, ...).
+	Other string
 }
 
 // DescribeTaskDefinition reads the task definition arn (a family:revision
@@ -68,7 +81,24 @@ func DescribeTaskDefinition(ctx context.Context, api TaskDefinitionsAPI, arn str
 	for _, cd := range td.ContainerDefinitions {
 		t.Containers = append(t.Containers, container(cd))
 	}
+	rest := *td
+	rest.TaskDefinitionArn, rest.Cpu, rest.Memory, rest.TaskRoleArn, rest.ExecutionRoleArn = nil, nil, nil, nil, nil
+	rest.RequiresCompatibilities, rest.NetworkMode, rest.ContainerDefinitions = nil, "", nil
+	// Bookkeeping, not settings.
+	rest.Revision, rest.RegisteredAt, rest.RegisteredBy, rest.DeregisteredAt, rest.Status = 0, nil, nil, nil, ""
+	rest.RequiresAttributes, rest.Compatibilities, rest.Family = nil, nil, nil
+	t.Other = fingerprint(rest)
 	return t, nil
+}
+
+// fingerprint is a short digest of v's JSON form.
+func fingerprint(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
 }
 
 func container(cd ecstypes.ContainerDefinition) Container {
@@ -89,6 +119,11 @@ func container(cd ecstypes.ContainerDefinition) Container {
 		c.Ports = append(c.Ports, port+"/"+strings.ToLower(cmp.Or(string(p.Protocol), "tcp")))
 	}
 	slices.Sort(c.Ports)
+	rest := cd
+	rest.Name, rest.Image, rest.Cpu, rest.Memory, rest.MemoryReservation = nil, nil, 0, nil, nil
+	rest.Command, rest.EntryPoint, rest.Environment, rest.Secrets = nil, nil, nil, nil
+	rest.DockerLabels, rest.PortMappings, rest.HealthCheck = nil, nil, nil
+	c.Other = fingerprint(rest)
 	if hc := cd.HealthCheck; hc != nil {
 		c.HealthCheck = strings.Join(hc.Command, " ")
 		if i := aws.ToInt32(hc.Interval); i != 0 {

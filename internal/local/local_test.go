@@ -594,7 +594,7 @@ func TestReviewersSeeWhatChanges(t *testing.T) {
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	for _, want := range []string{`<a id="try" href="` + l.App.Test.URL + `">`, `<code>env LOG_LEVEL</code>`, "changed (the name looks secret)"} {
+	for _, want := range []string{`<a id="try" href="` + l.App.Test.URL + `">`, `<code>env LOG_LEVEL</code>`, "changed; the values are not shown"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("the review page lacks %q", want)
 		}

@@ -385,7 +385,7 @@ func changesHTML(c approval.Change) string {
 	for _, ch := range d.Changes {
 		from, to := esc(ch.From), esc(ch.To)
 		if ch.Hidden {
-			from, to = "<em>not shown</em>", "<em>changed (the name looks secret)</em>"
+			from, to = "<em>not shown</em>", "<em>changed; the values are not shown</em>"
 			if ch.From != "" {
 				from, to = esc(ch.From), "<em>removed</em>"
 			} else if ch.To != "" {

@@ -65,13 +65,27 @@ const (
 	LabelRevision = "org.opencontainers.image.revision"
 )
 
-// secretWords mark a variable whose value is never shown.
-var secretWords = []string{"KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL"}
+// secretWords mark a variable whose value is never shown (any case, any
+// part of the name): KEY, TOKEN, SECRET, PASSWORD and CREDENTIAL, and the
+// words secrets also go by.
+var secretWords = []string{"KEY", "TOKEN", "SECRET", "PASS", "PWD", "CREDENTIAL", "AUTH", "DSN", "PRIVATE", "CERT", "WEBHOOK", "SIGNING", "SESSION", "COOKIE"}
 
-// LooksSecret reports whether a variable named name may hold a secret.
+// LooksSecret reports whether a variable (or header) named name may hold a
+// secret.
 func LooksSecret(name string) bool {
 	up := strings.ToUpper(name)
 	return slices.ContainsFunc(secretWords, func(w string) bool { return strings.Contains(up, w) })
+}
+
+// mayHoldSecret reports whether a free-form value (a command, an entry
+// point, a health check, a variable's value) may carry a secret: a word
+// secrets go by, or a URL with credentials. Such a value is never shown.
+func mayHoldSecret(v string) bool {
+	if LooksSecret(v) {
+		return true
+	}
+	scheme, rest, ok := strings.Cut(v, "://")
+	return ok && scheme != "" && strings.Contains(strings.SplitN(rest, "/", 2)[0], "@")
 }
 
 // Add adds a change the task definitions do not hold (the revisions'
@@ -97,7 +111,9 @@ func Compare(blue, green ecsdeploy.TaskDefinition) Diff {
 	for _, g := range green.Containers {
 		b, ok := old[g.Name]
 		if !ok {
-			add(Change{Container: g.Name, What: "container", To: "added (" + g.Image + ")"})
+			// A new (or renamed) container: what it runs, in full.
+			add(Change{Container: g.Name, What: "container", To: "added"})
+			containers(ecsdeploy.Container{Name: g.Name}, g, add)
 			continue
 		}
 		delete(old, g.Name)
@@ -109,6 +125,7 @@ func Compare(blue, green ecsdeploy.TaskDefinition) Diff {
 	for _, name := range slices.Sorted(maps.Keys(old)) {
 		add(Change{Container: name, What: "container", From: "removed (" + old[name].Image + ")"})
 	}
+
 	return d
 }
 
@@ -118,12 +135,15 @@ func task(b, g ecsdeploy.TaskDefinition, add func(Change)) {
 		{"memory", b.Memory, g.Memory},
 		{"taskRole", b.TaskRole, g.TaskRole},
 		{"executionRole", b.ExecutionRole, g.ExecutionRole},
-		{"launch types", strings.Join(b.Compatibilities, ", "), strings.Join(g.Compatibilities, ", ")},
+		{"launch types", sortedJoin(b.Compatibilities), sortedJoin(g.Compatibilities)},
 		{"network mode", b.NetworkMode, g.NetworkMode},
 	} {
 		if f.from != f.to {
 			add(Change{What: f.what, From: f.from, To: f.to})
 		}
+	}
+	if b.Other != g.Other {
+		add(Change{What: "other settings", Hidden: true})
 	}
 }
 
@@ -135,17 +155,29 @@ func containers(b, g ecsdeploy.Container, add func(Change)) {
 		}
 		return strconv.Itoa(int(v))
 	}
-	for _, f := range []struct{ what, from, to string }{
-		{"image", b.Image, g.Image},
-		{"cpu", num(b.CPU), num(g.CPU)},
-		{"memory", num(b.Memory), num(g.Memory)},
-		{"memoryReservation", num(b.MemoryReservation), num(g.MemoryReservation)},
-		{"ports", strings.Join(b.Ports, ", "), strings.Join(g.Ports, ", ")},
-		{"command", strings.Join(b.Command, " "), strings.Join(g.Command, " ")},
-		{"entryPoint", strings.Join(b.EntryPoint, " "), strings.Join(g.EntryPoint, " ")},
-		{"healthCheck", b.HealthCheck, g.HealthCheck},
+	for _, f := range []struct {
+		what, from, to string
+		free           bool
+	}{
+		{"image", cmp.Or(b.Resolved, b.Image), cmp.Or(g.Resolved, g.Image), false},
+		{"cpu", num(b.CPU), num(g.CPU), false},
+		{"memory", num(b.Memory), num(g.Memory), false},
+		{"memoryReservation", num(b.MemoryReservation), num(g.MemoryReservation), false},
+		{"ports", strings.Join(b.Ports, ", "), strings.Join(g.Ports, ", "), false},
+		{"command", words(b.Command), words(g.Command), true},
+		{"entryPoint", words(b.EntryPoint), words(g.EntryPoint), true},
+		{"healthCheck", b.HealthCheck, g.HealthCheck, true},
+		{"other settings", b.Other, g.Other, true},
 	} {
-		if f.from != f.to {
+		switch {
+		case f.from == f.to:
+		case f.what == "other settings":
+			// Fields not compared one by one (volumes, user, privileged,
+			// logging, ...): that they changed, not how.
+			add(Change{Container: n, What: f.what, Hidden: true})
+		case f.free && (mayHoldSecret(f.from) || mayHoldSecret(f.to)):
+			add(Change{Container: n, What: f.what, Hidden: true})
+		default:
 			add(Change{Container: n, What: f.what, From: f.from, To: f.to})
 		}
 	}
@@ -165,7 +197,7 @@ func vars(container, prefix string, b, g map[string]string, hide bool, add func(
 			continue
 		}
 		c := Change{Container: container, What: prefix + k, From: from, To: to}
-		if hide && LooksSecret(k) {
+		if hide && (LooksSecret(k) || mayHoldSecret(from) || mayHoldSecret(to)) {
 			c = Change{Container: container, What: prefix + k, Hidden: true}
 			switch {
 			case !inB:
@@ -176,6 +208,23 @@ func vars(container, prefix string, b, g map[string]string, hide bool, add func(
 		}
 		add(c)
 	}
+}
+
+// words joins a command's words, quoting those with spaces, so that
+// ["a b"] and ["a", "b"] differ.
+func words(ws []string) string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		if w == "" || strings.ContainsAny(w, " \t\"") {
+			w = strconv.Quote(w)
+		}
+		out[i] = w
+	}
+	return strings.Join(out, " ")
+}
+
+func sortedJoin(list []string) string {
+	return strings.Join(slices.Sorted(slices.Values(list)), ", ")
 }
 
 func mergeKeys(a, b map[string]string) map[string]bool {
@@ -193,7 +242,7 @@ func mergeKeys(a, b map[string]string) map[string]bool {
 func source(b, g ecsdeploy.Container) (Source, bool) {
 	repo := g.Labels[LabelSource]
 	u, err := url.Parse(repo)
-	if repo == "" || err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+	if repo == "" || err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return Source{}, false
 	}
 	s := Source{Container: g.Name, Repo: strings.TrimSuffix(strings.TrimSuffix(repo, "/"), ".git"), To: g.Labels[LabelRevision]}

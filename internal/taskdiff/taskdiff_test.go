@@ -2,6 +2,7 @@ package taskdiff
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -39,7 +40,7 @@ func TestCompare(t *testing.T) {
 	want := []Change{
 		{What: "memory", From: "512", To: "1024"},
 		{What: "taskRole", From: "arn:aws:iam::123456789012:role/orders", To: "arn:aws:iam::123456789012:role/orders-v2"},
-		{What: "launch types", From: "FARGATE", To: "FARGATE, EC2"},
+		{What: "launch types", From: "FARGATE", To: "EC2, FARGATE"},
 		{Container: "web", What: "image", From: blue.Containers[0].Image, To: web.Image},
 		{Container: "web", What: "ports", From: "8080/tcp", To: "8080/tcp, 9090/tcp"},
 		{Container: "web", What: "command", From: "serve", To: "serve --fast"},
@@ -50,7 +51,8 @@ func TestCompare(t *testing.T) {
 		{Container: "web", What: "env REGION", From: "us-west-2"},
 		{Container: "web", What: "secret DB_PASSWORD", From: "arn:aws:secretsmanager:us-west-2:123456789012:secret:db-old", To: "arn:aws:secretsmanager:us-west-2:123456789012:secret:db-new"},
 		{Container: "web", What: "secret SESSION_TOKEN", To: "arn:aws:ssm:us-west-2:123456789012:parameter/session"},
-		{Container: "xray", What: "container", To: "added (amazon/aws-xray-daemon:3)"},
+		{Container: "xray", What: "container", To: "added"},
+		{Container: "xray", What: "image", To: "amazon/aws-xray-daemon:3"},
 		{Container: "sidecar", What: "container", From: "removed (envoy:1.30)"},
 	}
 	if diff := cmp.Diff(want, d.Changes); diff != "" {
@@ -65,8 +67,33 @@ func TestCompare(t *testing.T) {
 			t.Errorf("a secret-looking value is in the diff:\n%s", raw)
 		}
 	}
-	if s := d.Summary(3); s != "15 changes: memory 512 → 1024, taskRole arn:aws:iam::123456789012:role/orders → arn:aws:iam::123456789012:role/orders-v2, launch types FARGATE → FARGATE, EC2, and 12 more" {
+	if s := d.Summary(3); s != "16 changes: memory 512 → 1024, taskRole arn:aws:iam::123456789012:role/orders → arn:aws:iam::123456789012:role/orders-v2, launch types FARGATE → EC2, FARGATE, and 13 more" {
 		t.Errorf("Summary = %q", s)
+	}
+}
+
+// TestCompareNeverShowsWhatMayBeSecret: a command, entry point, health
+// check or value that may carry a secret (a word secrets go by, a URL with
+// credentials) is said to change, never shown; settings not read one by one
+// are said to change.
+func TestCompareNeverShowsWhatMayBeSecret(t *testing.T) {
+	blue, green := blueDef(), blueDef()
+	web := &green.Containers[0]
+	web.Command = []string{"sh", "-c", "API_KEY=hunter2 ./serve"}
+	web.EntryPoint = []string{"/bin/run", "--db-password=hunter2"}
+	web.HealthCheck = "CMD-SHELL curl -H 'Authorization: Bearer hunter2' localhost"
+	web.Environment = map[string]string{"LOG_LEVEL": "info", "API_KEY": "hunter2-old", "REGION": "us-west-2", "DATABASE_URL": "postgres://app:hunter2@db:5432/orders"}
+	web.Other = "privileged"
+	green.Other = "volumes"
+	d := Compare(blue, green)
+	raw, _ := json.Marshal(d)
+	if strings.Contains(string(raw)+d.Summary(100), "hunter2") {
+		t.Errorf("a secret reached the diff:\n%s", raw)
+	}
+	for _, what := range []string{"command", "entryPoint", "healthCheck", "env DATABASE_URL", "other settings"} {
+		if !slices.ContainsFunc(d.Changes, func(c Change) bool { return c.What == what && c.Hidden }) {
+			t.Errorf("no hidden %q change in %+v", what, d.Changes)
+		}
 	}
 }
 
@@ -82,7 +109,14 @@ func TestCompareOnlyTheImage(t *testing.T) {
 	if s := Compare(blue, green).Summary(3); s != "1 change: web image sha256:aaaaaaaaaaaa → sha256:cccccccccccc" {
 		t.Errorf("the same tag, another digest: %q", s)
 	}
-	if d := Compare(blue, blueDef()); len(d.Changes) != 0 || d.Summary(3) != "no change" || d.OnlyImage() {
+	// The definitions name the same tag; ECS resolved another build.
+	blue, green = blueDef(), blueDef()
+	blue.Containers[0].Image, green.Containers[0].Image = "orders:latest", "orders:latest"
+	blue.Containers[0].Resolved, green.Containers[0].Resolved = "orders:latest@sha256:1111111111111111", "orders:latest@sha256:2222222222222222"
+	if s := Compare(blue, green).Summary(3); s != "1 change: web image sha256:111111111111 → sha256:222222222222" {
+		t.Errorf("a new build under the same tag: %q", s)
+	}
+	if d := Compare(blueDef(), blueDef()); len(d.Changes) != 0 || d.Summary(3) != "no change" || d.OnlyImage() {
 		t.Errorf("no change: %+v, %q", d, d.Summary(3))
 	}
 }
@@ -117,6 +151,7 @@ func TestSourceLinks(t *testing.T) {
 		{"https://github.com/acme/orders", "", "def", "https://github.com/acme/orders/commit/def"},
 		{"https://git.example.com/orders", "abc", "def", "https://git.example.com/orders"},
 		{"https://github.com/acme/orders", "abc", "x/../../evil", "https://github.com/acme/orders"},
+		{"https://github.com/acme/orders?private_token=t", "abc", "def", ""},
 		{"javascript:alert(1)", "abc", "def", ""},
 		{"http://github.com/acme/orders", "abc", "def", ""},
 	} {

@@ -56,6 +56,8 @@ func (c changes) diff(ctx context.Context, d ecsdeploy.Deployment) (_ *taskdiff.
 	if err != nil {
 		return nil, "changes could not be read: " + hook.OneLine(err.Error()), hook.IsTransient(err)
 	}
+	resolve(&blue, d.Sources[0].Images)
+	resolve(&green, d.Target.Images)
 	diff := taskdiff.Compare(blue, green)
 	if from, to := d.Sources[0].Placement, d.Target.Placement; from != to {
 		// The launch type or capacity providers: the revisions', not the
@@ -63,6 +65,18 @@ func (c changes) diff(ctx context.Context, d ecsdeploy.Deployment) (_ *taskdiff.
 		diff.Add(taskdiff.Change{What: "placement", From: from, To: to})
 	}
 	return &diff, "", false
+}
+
+// resolve gives td's containers the images ECS resolved for the revision
+// (with digests), so that a new build under the same tag is a change.
+func resolve(td *ecsdeploy.TaskDefinition, images []ecsdeploy.Image) {
+	for i, c := range td.Containers {
+		for _, img := range images {
+			if img.Container == c.Name {
+				td.Containers[i].Resolved = img.Image
+			}
+		}
+	}
 }
 
 // try finds where green can be tried: its test listener, with the header
