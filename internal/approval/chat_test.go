@@ -331,3 +331,23 @@ func TestDiffFilledInLater(t *testing.T) {
 		t.Errorf("a poll after ECS refused: %d GETs, %d writes; want 1 and 0", gt, w)
 	}
 }
+
+// TestConfiguredTestURLStays: a request opened while ECS could not
+// describe the deployment keeps its configured testUrl when ECS later
+// does, and the email says it even before.
+func TestConfiguredTestURLStays(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com"}, 1)
+	f.gate.Function = "gatehouse-approval-hook"
+	f.gate.Describer = fakeDescriber{err: errors.New("throttled")}
+	f.poll.Settings.TestURL = "https://orders-test.example.com"
+	f.mustPoll(t, Pending)
+	if m := f.n.sent(); len(m) != 1 || !strings.Contains(m[0].Body, "Try it:      https://orders-test.example.com") {
+		t.Errorf("the email does not say where to try green:\n%v", m)
+	}
+	f.gate.Describer = fakeDescriber{d: Change{TargetTaskDefinition: "orders:42", Try: &TryIt{URL: "http://discovered.example.com", Source: "test listener rule arn:r"}}}
+	f.clock.Add(30 * time.Second)
+	f.mustPoll(t, Pending)
+	if r, _ := f.load(t); !r.Change.Known || r.Change.Try == nil || r.Change.Try.URL != "https://orders-test.example.com" {
+		t.Errorf("after ECS described the deployment: %+v", r.Change)
+	}
+}

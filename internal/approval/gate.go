@@ -247,6 +247,10 @@ func (g *Gate) redescribe(ctx context.Context, key string, r *Request, now time.
 		return step{}, false
 	}
 	next := clone(r)
+	if t := r.Change.Try; t != nil && t.Source == "testUrl" {
+		// Where to try green, as configured, stays.
+		change.Try, change.TryUnknown = t, ""
+	}
 	next.Change = change
 	if !g.continuesOnTimeout(change) {
 		return step{next: next}, true

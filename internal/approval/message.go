@@ -2,6 +2,7 @@ package approval
 
 import (
 	"fmt"
+	"github.com/gatehouse-dev/gatehouse/internal/taskdiff"
 	"maps"
 	"slices"
 	"strings"
@@ -140,8 +141,8 @@ func writeChange(b *strings.Builder, r *Request) {
 		if c.StartedAt != nil {
 			fmt.Fprintf(b, "Started:     %s by ECS\n", stamp(*c.StartedAt))
 		}
-		writeChanges(b, c)
 	}
+	writeChanges(b, c)
 	if r.Smoke != nil {
 		fmt.Fprintf(b, "Smoke:       %s\n", r.Smoke.Summary)
 	}
@@ -166,6 +167,16 @@ func writeChange(b *strings.Builder, r *Request) {
 	fmt.Fprintf(b, "Approvals:   %d of %d required\n", r.Approvals(), r.RequiredApprovals)
 }
 
+// HeaderValue is a test listener rule's header value as the messages and
+// the page show it: a header whose name looks secret (a shared token) is
+// named, its value left to the rule.
+func HeaderValue(name, value string) string {
+	if taskdiff.LooksSecret(name) {
+		return "(the value in the test listener rule)"
+	}
+	return value
+}
+
 // writeChanges writes what changes from blue to green, in one line, and
 // where green can be tried now.
 func writeChanges(b *strings.Builder, c Change) {
@@ -188,7 +199,13 @@ func writeChanges(b *strings.Builder, c Change) {
 	case t != nil:
 		fmt.Fprintf(b, "Try it:      %s\n", t.URL)
 		for _, k := range slices.Sorted(maps.Keys(t.Headers)) {
-			fmt.Fprintf(b, "             with the header %s: %s\n", k, t.Headers[k])
+			fmt.Fprintf(b, "             with the header %s: %s\n", k, HeaderValue(k, t.Headers[k]))
+		}
+		if len(t.Paths) > 0 {
+			fmt.Fprintf(b, "             on the paths %s (others reach blue)\n", strings.Join(t.Paths, ", "))
+		}
+		for _, n := range t.Notes {
+			fmt.Fprintf(b, "             %s\n", n)
 		}
 		if t.Internal {
 			b.WriteString("             (an internal load balancer: reachable from its network only)\n")

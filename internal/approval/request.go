@@ -203,6 +203,10 @@ type TryIt struct {
 	// Headers are what a request must carry to reach green (the test
 	// listener rule's conditions).
 	Headers map[string]string `json:"headers,omitempty"`
+	// Paths are the path patterns the rule routes to green (others reach
+	// blue); Notes what else reviewers should know of the rule.
+	Paths []string `json:"paths,omitempty"`
+	Notes []string `json:"notes,omitempty"`
 	// Internal: the load balancer is internal, reachable only from its
 	// network.
 	Internal bool `json:"internal,omitempty"`

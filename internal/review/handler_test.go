@@ -791,13 +791,17 @@ func TestPageShowsWhatChangesAndWhereToTry(t *testing.T) {
 		Environment: map[string]string{"LOG_LEVEL": "debug", "DB_PASSWORD": "hunter2-new"}}}}
 	d := taskdiff.Compare(blue, green)
 	r.Change.Known, r.Change.Diff = true, &d
-	r.Change.Try = &approval.TryIt{URL: "http://internal-orders.elb.amazonaws.com:8080", Headers: map[string]string{"x-amzn-ecs-bluegreen-test": "true"}, Internal: true}
+	// As the approval hook stores it: a secret-looking header's value is
+	// not kept (approvalparts), and the page and email name it only.
+	r.Change.Try = &approval.TryIt{URL: "http://internal-orders.elb.amazonaws.com:8080", Headers: map[string]string{"x-amzn-ecs-bluegreen-test": "true", "X-Green-Token": approval.HeaderValue("X-Green-Token", "hunter2-header")},
+		Paths: []string{"/api/*"}, Internal: true}
 	body, _ := r.Encode()
 	if _, err := e.st.Update(context.Background(), e.key, body, e.etag(t)); err != nil {
 		t.Fatal(err)
 	}
 	_, page := get(t, http.MethodGet, e.link(t, "alice@example.com"))
 	for _, want := range []string{`<a id="try" href="http://internal-orders.elb.amazonaws.com:8080">`, "x-amzn-ecs-bluegreen-test: true", "An internal load balancer",
+		"X-Green-Token: (the value in the test listener rule)", "on the paths <code>/api/*</code> (others reach blue)",
 		`<div id="changes">4 changes: memory 512 → 1024, web image 1.4.0 → 1.5.0, DB_PASSWORD changed, LOG_LEVEL info → debug</div>`,
 		"<code>env LOG_LEVEL</code></td><td><code>info</code></td><td><code>debug</code>", "changed; the values are not shown"} {
 		if !strings.Contains(page, want) {

@@ -356,7 +356,13 @@ func tryHTML(c approval.Change) string {
 	}
 	h := "<a id=\"try\" href=\"" + esc(t.URL) + "\">" + esc(t.URL) + "</a>"
 	for _, k := range slices.Sorted(maps.Keys(t.Headers)) {
-		h += "<br><small>with the header <code>" + esc(k) + ": " + esc(t.Headers[k]) + "</code></small>"
+		h += "<br><small>with the header <code>" + esc(k) + ": " + esc(approval.HeaderValue(k, t.Headers[k])) + "</code></small>"
+	}
+	if len(t.Paths) > 0 {
+		h += "<br><small>on the paths <code>" + esc(strings.Join(t.Paths, ", ")) + "</code> (others reach blue)</small>"
+	}
+	for _, n := range t.Notes {
+		h += "<br><small>" + esc(n) + "</small>"
 	}
 	if t.Internal {
 		h += "<br><small>An internal load balancer: reachable from its network only.</small>"

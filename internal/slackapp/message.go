@@ -49,7 +49,7 @@ func Message(key string, r *approval.Request, approver, link string) slackapi.Me
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(title, maxHeader)),
 		slack.NewSectionBlock(markdown(intro), nil, nil),
-		slack.NewSectionBlock(markdown("```"+clipEscaped(escape(approval.Facts(r)), maxSection-6)+"```"), nil, nil),
+		slack.NewSectionBlock(markdown("```"+clipEscaped(escape(noFence(approval.Facts(r))), maxSection-6)+"```"), nil, nil),
 		slack.NewContextBlock("", markdown(clipEscaped(tally(r)+"\nIf nobody decides by "+approval.Stamp(r.ExpiresAt)+": "+escape(approval.ExpiryDefault(r))+".", maxSection))),
 	}
 	value := buttonValue(key, r)
@@ -77,7 +77,7 @@ func decided(r *approval.Request) slackapi.Message {
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(title, maxHeader)),
 		slack.NewSectionBlock(markdown(clipEscaped(escape("The approval request is closed: "+r.Summary(r.Outcome)+"."), maxSection)), nil, nil),
-		slack.NewSectionBlock(markdown("```"+clipEscaped(escape(approval.Facts(r)), maxSection-6)+"```"), nil, nil),
+		slack.NewSectionBlock(markdown("```"+clipEscaped(escape(noFence(approval.Facts(r))), maxSection-6)+"```"), nil, nil),
 	}
 	if v := votes(r); v != "" {
 		blocks = append(blocks, slack.NewContextBlock("", markdown(clipEscaped(v, maxSection))))
@@ -110,6 +110,9 @@ func plain(s string, max int) *slack.TextBlockObject {
 func markdown(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
 }
+
+// noFence keeps a value from closing the code block the facts are in.
+func noFence(s string) string { return strings.ReplaceAll(s, "`", "'") }
 
 // escape keeps text from reading as Slack markup (&, <, >).
 func escape(s string) string {

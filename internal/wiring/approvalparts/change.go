@@ -89,7 +89,21 @@ func (c changes) try(ctx context.Context, revisionARN string) (*approval.TryIt, 
 	case err != nil:
 		return nil, "the test listener could not be found: " + hook.OneLine(err.Error())
 	}
-	return &approval.TryIt{URL: t.BaseURL, Headers: t.Headers, Internal: t.Internal, Source: t.Source()}, ""
+	headers := map[string]string{}
+	for k, v := range t.Headers {
+		// A header used as a shared token is not kept, only named.
+		headers[k] = approval.HeaderValue(k, v)
+	}
+	if len(headers) == 0 {
+		headers = nil
+	}
+	paths := t.PathPatterns
+	if len(paths) == 1 && paths[0] == "/*" {
+		// Every path: nothing to say.
+		paths = nil
+	}
+	return &approval.TryIt{URL: t.BaseURL, Headers: headers, Paths: paths, Notes: append(t.Notes, t.Unsatisfiable...),
+		Internal: t.Internal, Source: t.Source()}, ""
 }
 
 // changeOf summarises what ECS reports about a deployment.

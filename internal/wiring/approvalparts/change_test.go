@@ -114,7 +114,7 @@ func TestChangesDiffAndTryIt(t *testing.T) {
 	tds := taskDefs{defs: map[string]ecstypes.TaskDefinition{blueTD: def(blueTD, "orders:1.4.0", "info"), greenTD: def(greenTD, "orders:1.5.0", "debug")}}
 	listeners := &elbv2.Memory{}
 	listeners.Put("rev-green", &elbv2.TestListener{BaseURL: "http://internal-orders-1.us-west-2.elb.amazonaws.com:8080", RuleARN: "arn:rule",
-		Headers: map[string]string{"x-amzn-ecs-bluegreen-test": "true"}, Internal: true}, nil)
+		Headers: map[string]string{"x-amzn-ecs-bluegreen-test": "true", "X-Green-Token": "s3cr3t-header"}, Internal: true}, nil)
 	got, err := changes{ecs: deployments, tds: tds, finder: listeners}.Describe(context.Background(), d.ARN)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +122,8 @@ func TestChangesDiffAndTryIt(t *testing.T) {
 	if got.Diff == nil || got.Diff.Summary(5) != "4 changes: web image 1.4.0 → 1.5.0, API_TOKEN changed, LOG_LEVEL info → debug, placement FARGATE → FARGATE_SPOT:1" || got.DiffUnknown != "" {
 		t.Errorf("diff %+v (%q)", got.Diff, got.DiffUnknown)
 	}
-	want := &approval.TryIt{URL: "http://internal-orders-1.us-west-2.elb.amazonaws.com:8080", Headers: map[string]string{"x-amzn-ecs-bluegreen-test": "true"}, Internal: true, Source: "test listener rule arn:rule"}
+	want := &approval.TryIt{URL: "http://internal-orders-1.us-west-2.elb.amazonaws.com:8080", Headers: map[string]string{"x-amzn-ecs-bluegreen-test": "true",
+		"X-Green-Token": "(the value in the test listener rule)"}, Internal: true, Source: "test listener rule arn:rule"}
 	if diff := cmp.Diff(want, got.Try); diff != "" || got.TryUnknown != "" {
 		t.Errorf("try (-want +got):\n%s%s", diff, got.TryUnknown)
 	}
