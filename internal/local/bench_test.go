@@ -53,14 +53,7 @@ func decideAndTime(b *testing.B, l *Local, mode string) time.Duration {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	tr, err := l.Deploy(Healthy)
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := l.Outbox.Wait(ctx, func(m Mail) bool { return IsReview(m, tr.D.ID) })
-	if err != nil {
-		b.Fatal(err)
-	}
+	tr, m := deployToReview(ctx, b, l, Healthy)
 	wall, sim := time.Now(), l.Clock.Now()
 	if code, body, err := press(ctx, m, "approve"); err != nil || code != http.StatusOK {
 		b.Fatalf("approve: %d %v\n%s", code, err, body)
@@ -75,11 +68,7 @@ func decideAndTime(b *testing.B, l *Local, mode string) time.Duration {
 	if mode == ModeLambda {
 		took = l.Clock.Now().Sub(sim)
 	}
-	select {
-	case <-tr.Done():
-	case <-ctx.Done():
-		b.Fatal("the deployment did not end")
-	}
+	waitEnd(ctx, b, tr)
 	return took
 }
 
@@ -157,7 +146,7 @@ func clickAndTime(b *testing.B, l *Local, mode string) (answer, toECS time.Durat
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := l.WaitSlack(ctx, func(m SlackMessage) bool { return strings.Contains(string(m.Blocks), "/"+tr.D.ID+`\n`) })
+	m, err := l.WaitSlack(ctx, func(m SlackMessage) bool { return m.About(tr.D.ID) })
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -175,11 +164,7 @@ func clickAndTime(b *testing.B, l *Local, mode string) (answer, toECS time.Durat
 		time.Sleep(time.Millisecond)
 	}
 	toECS = time.Since(start)
-	select {
-	case <-tr.Done():
-	case <-ctx.Done():
-		b.Fatal("the deployment did not end")
-	}
+	waitEnd(ctx, b, tr)
 	return answer, toECS
 }
 
@@ -214,22 +199,11 @@ func exposure(b *testing.B, l *Local) float64 {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	tr, err := l.Deploy(Degrading)
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := l.Outbox.Wait(ctx, func(m Mail) bool { return IsReview(m, tr.D.ID) })
-	if err != nil {
-		b.Fatal(err)
-	}
+	tr, m := deployToReview(ctx, b, l, Degrading)
 	if code, body, err := press(ctx, m, "approve"); err != nil || code != http.StatusOK {
 		b.Fatalf("approve: %d %v\n%s", code, err, body)
 	}
-	select {
-	case <-tr.Done():
-	case <-ctx.Done():
-		b.Fatal("the deployment did not end")
-	}
+	waitEnd(ctx, b, tr)
 	snap := tr.D.Snapshot()
 	if snap.Status != simulator.StatusRollbackSuccessful {
 		b.Fatalf("a degrading green ended %s, want rolled back", snap.Status)
@@ -241,4 +215,29 @@ func exposure(b *testing.B, l *Local) float64 {
 		}
 	}
 	return worst
+}
+
+// deployToReview starts a deployment of a green that behaves as mode and
+// waits for its review message.
+func deployToReview(ctx context.Context, b *testing.B, l *Local, mode Mode) (*Tracked, Mail) {
+	b.Helper()
+	tr, err := l.Deploy(mode)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := l.Outbox.Wait(ctx, func(m Mail) bool { return IsReview(m, tr.D.ID) })
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tr, m
+}
+
+// waitEnd waits for tr to end, or fails when ctx does first.
+func waitEnd(ctx context.Context, b *testing.B, tr *Tracked) {
+	b.Helper()
+	select {
+	case <-tr.Done():
+	case <-ctx.Done():
+		b.Fatal("the deployment did not end")
+	}
 }

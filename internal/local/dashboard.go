@@ -274,8 +274,7 @@ func groupMails(mails []Mail, slack []SlackMessage, tracked []*Tracked) []mailGr
 			}
 		}
 		for j := len(slack) - 1; j >= 0; j-- {
-			// The facts name the deployment's ARN on a line of its own.
-			if strings.Contains(string(slack[j].Blocks), "/"+id+`\n`) {
+			if slack[j].About(id) {
 				g.Slack = append(g.Slack, newSlackView(slack[j]))
 			}
 		}

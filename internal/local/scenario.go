@@ -343,7 +343,7 @@ func reviewAs(ctx context.Context, l *Local, t *Tracked, decision string, out io
 // slackReview is a reviewer who decides in Slack: they click the button of
 // their Slack message about t, and the app answers them.
 func slackReview(ctx context.Context, l *Local, t *Tracked, decision string, out io.Writer) error {
-	m, err := l.WaitSlack(ctx, func(m SlackMessage) bool { return strings.Contains(string(m.Blocks), "/"+t.D.ID+`\n`) })
+	m, err := l.WaitSlack(ctx, func(m SlackMessage) bool { return m.About(t.D.ID) })
 	if err != nil {
 		return fmt.Errorf("no Slack message: %w", err)
 	}
@@ -375,7 +375,7 @@ func copiesDecided(ctx context.Context, l *Local, t *Tracked) error {
 	for {
 		var live []string
 		for _, c := range l.SlackMessages() {
-			if strings.Contains(string(c.Blocks), "/"+t.D.ID+`\n`) && strings.Contains(string(c.Blocks), slackapp.ActionApprove) {
+			if c.About(t.D.ID) && c.Live() {
 				live = append(live, c.To)
 			}
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/review"
 	"github.com/gatehouse-dev/gatehouse/internal/slackapi"
+	"github.com/gatehouse-dev/gatehouse/internal/slackapp"
 )
 
 // SlackToken is the local Slack app's bot token.
@@ -36,6 +37,17 @@ type SlackMessage struct {
 	At     time.Time
 	// Updates counts the rewrites (chat.update).
 	Updates int
+}
+
+// About reports whether m is about the deployment with id: its facts name
+// the deployment's ARN on a line of their own.
+func (m SlackMessage) About(deploymentID string) bool {
+	return strings.Contains(string(m.Blocks), "/"+deploymentID+`\n`)
+}
+
+// Live reports whether m still offers its buttons.
+func (m SlackMessage) Live() bool {
+	return strings.Contains(string(m.Blocks), slackapp.ActionApprove)
 }
 
 // SlackAnswer is an answer shown to one user alone (chat.postEphemeral).
