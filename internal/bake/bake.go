@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/layout"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -141,7 +142,7 @@ type Traffic struct {
 	// LoadBalancer is the load balancer's CloudWatch dimension: app/NAME/ID
 	// for an Application Load Balancer, net/NAME/ID for a Network one.
 	LoadBalancer string `json:"loadBalancer"`
-	// Green is the ARN of the target group production forwards to.
+	// Green is the ARN of the target revision's target group.
 	Green string `json:"green"`
 	// Blue is the ARN of the other target group of the pair.
 	Blue string `json:"blue"`
@@ -220,6 +221,9 @@ type Checker struct {
 	// Locator finds the target groups; nil when Targets tells the sides
 	// apart by Target.Name alone (local mode).
 	Locator Locator
+	// Rollouts says how a deployment moves production: needed by the step
+	// check (at PRE_PRODUCTION_TRAFFIC_SHIFT) alone.
+	Rollouts Rollouts
 	// Reports stores final verdicts and the runs' start markers (see
 	// StartKey); nil logs the verdicts instead and keeps no marker.
 	Reports Reports
@@ -288,27 +292,52 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 		c.store(ctx, d, rep)
 		return hook.Response{}, hook.Permanent(errors.New(reason))
 	}
-	if req.LifecycleStage != hook.StagePostProductionTrafficShift {
-		return final(fmt.Sprintf("the bake hook checks production traffic on green: register it at %s, not %s",
-			hook.StagePostProductionTrafficShift, req.LifecycleStage))
+	stepped := req.LifecycleStage == hook.StagePreProductionTrafficShift
+	if !stepped && req.LifecycleStage != hook.StagePostProductionTrafficShift {
+		return final(fmt.Sprintf("the bake hook checks production traffic on green: register it at %s (the bake) or, for a linear or canary deployment, at %s (the step check), not %s",
+			hook.StagePostProductionTrafficShift, hook.StagePreProductionTrafficShift, req.LifecycleStage))
 	}
 	cfg, err := Apply(defaults, req.HookDetails)
 	if err != nil {
 		return final("invalid bake configuration: " + hook.OneLine(err.Error()))
 	}
 	rep.Config = &cfg
-	b := bindingOf(req, cfg)
-	st, continued, restarted, err := resume(req.HookDetails, b, cfg, now)
+	b, start, markerKey := bindingOf(req, cfg, ""), now, StartKey(d, req.LifecycleStage)
+	var prefix string
+	if stepped {
+		s, err := c.stepOf(ctx, req)
+		if err != nil && hook.IsTransient(err) {
+			return hook.Response{}, err
+		}
+		if err != nil {
+			return final("step check: " + hook.OneLine(err.Error()))
+		}
+		rep.GreenShare = &s.share
+		if s.skip != "" {
+			rep.HookStatus, rep.Reason = hook.StatusSucceeded, "step check passes without a verdict: "+s.skip
+			c.store(ctx, d, rep)
+			return hook.Response{HookStatus: hook.StatusSucceeded, Reason: rep.Reason}, nil
+		}
+		cfg = cfg.forStep(s.window)
+		rep.Config = &cfg
+		b, start, markerKey = bindingOf(req, cfg, s.label()), now.Add(-s.window), layout.BakeStepStart(d, s.label())
+		prefix = fmt.Sprintf("step with %s%% of production on green: ", s.label())
+	}
+	st, continued, restarted, err := resume(req.HookDetails, b, cfg, now, start)
 	if err != nil {
 		return final(hook.OneLine(err.Error()))
 	}
-	markerKey := StartKey(d, req.LifecycleStage)
+	var smokeErr error
+	if stepped && !st.SmokeChecked {
+		smokeErr = c.clipSmoke(ctx, d, &st, now)
+	}
 	mu := c.mark(ctx, markerKey, b, cfg, now, &st, continued)
 	lost := c.logResumed(ctx, req, mu.resumed, restarted, st.Start, markerKey)
 
 	obs := c.observe(ctx, cfg, &st, req, now)
-	obs.MarkerErr = mu.err
+	obs.MarkerErr, obs.SmokeErr = mu.err, smokeErr
 	v := Judge(cfg, st, now, obs)
+	v.Reason = prefix + v.Reason
 	if mu.resumed {
 		v.Reason += fmt.Sprintf(" (window continued from its start marker in the state bucket, started %s: %s; the earlier history is lost)",
 			st.Start.UTC().Format(time.RFC3339), lost)
@@ -390,9 +419,16 @@ func (c *Checker) observe(ctx context.Context, cfg Config, st *State, req hook.R
 		}
 		obs.GreenErr = err
 		obs.Baseline = st.Baseline
+		// Blue before the shift, when it served all production; for a
+		// step, beside green over the same window (never kept: the window
+		// grows).
+		from, to, keep := st.Start.Add(-cfg.Window), st.Start, now.Sub(st.Start) >= baselineSettle
+		if st.Step != "" {
+			from, to, keep = st.Start, now, false
+		}
 		if err == nil && cfg.needsBaseline() && st.Baseline == nil && obs.Green.Requests > 0 {
 			b, err := call(ctx, c, func(ctx context.Context) (Stats, error) {
-				return c.Targets.TargetStats(ctx, blue, st.Start.Add(-cfg.Window), st.Start)
+				return c.Targets.TargetStats(ctx, blue, from, to)
 			})
 			if err == nil {
 				b, err = finite(Blue, b)
@@ -403,7 +439,7 @@ func (c *Checker) observe(ctx context.Context, cfg Config, st *State, req hook.R
 				obs.Baseline = &b
 				// Kept once settled, and only whole: a baseline missing a
 				// value is read again on the next call.
-				if now.Sub(st.Start) >= baselineSettle && baselineComplete(cfg, b) {
+				if keep && baselineComplete(cfg, b) {
 					st.Baseline = &b
 				}
 			}
@@ -548,6 +584,9 @@ func (c *Checker) logger() *slog.Logger {
 func (c *Checker) store(ctx context.Context, d hook.DeploymentARN, rep Report) {
 	log := c.logger()
 	key := Key(d, rep.Stage)
+	if rep.GreenShare != nil {
+		key = StepKey(d, *rep.GreenShare)
+	}
 	body, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		log.ErrorContext(ctx, "bake verdict not stored", "deployment_arn", rep.DeploymentARN, "stage", string(rep.Stage), "decision", string(rep.HookStatus), "err", err)

@@ -424,7 +424,7 @@ func TestBakeRefusals(t *testing.T) {
 			want: `invalid bake configuration: hookDetails.metrics[0].max: not for a latency: use maxMs, in milliseconds; hookDetails.metrics[0]: set a limit: maxMs or maxRelativeToBlue; hookDetails.window: want a duration like "10m"`},
 		{name: "no checks", details: `{"window": "5m"}`, want: "no checks configured"},
 		{name: "wrong stage", stage: hook.StagePostTestTrafficShift, details: issueConfig,
-			want: "register it at POST_PRODUCTION_TRAFFIC_SHIFT, not POST_TEST_TRAFFIC_SHIFT"},
+			want: "register it at POST_PRODUCTION_TRAFFIC_SHIFT (the bake) or, for a linear or canary deployment, at PRE_PRODUCTION_TRAFFIC_SHIFT (the step check), not POST_TEST_TRAFFIC_SHIFT"},
 		{name: "corrupt state", details: `{"metrics": [{"kind": "targetGroup5xxRate", "max": 0.01}], "bakeState": {"v": 1, "start": "yesterday"}}`,
 			want: "hookDetails.bakeState: corrupt run state"},
 		{name: "no alarm source", details: issueConfig, checker: func(c *Checker) { c.Alarms = nil },

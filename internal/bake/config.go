@@ -113,6 +113,9 @@ type Config struct {
 	// MinRequests is how many requests green must serve in the window for
 	// the bake to count as evidence; 0 requires none.
 	MinRequests int
+	// StepMinRequests is MinRequests for each step the step check judges;
+	// nil means MinRequests.
+	StepMinRequests *int
 	// OnNoTraffic is Fail or Pass: the verdict when, after the one
 	// extension, there is still not enough evidence.
 	OnNoTraffic string
@@ -168,6 +171,17 @@ func (c Config) needsBaseline() bool {
 		}
 	}
 	return false
+}
+
+// forStep returns c as the step check judges a step with: the step's
+// window, and StepMinRequests when set.
+func (c Config) forStep(window time.Duration) Config {
+	c = c.clone()
+	c.Window = window
+	if c.StepMinRequests != nil {
+		c.MinRequests = *c.StepMinRequests
+	}
+	return c
 }
 
 func (c Config) clone() Config {
@@ -234,6 +248,10 @@ func parse(prefix string, base Config, data []byte) (Config, error) {
 		case "minRequests":
 			if n, ok := p.Integer(path, raw, 0, MaxMinRequests); ok {
 				c.MinRequests = n
+			}
+		case "stepMinRequests":
+			if n, ok := p.Integer(path, raw, 0, MaxMinRequests); ok {
+				c.StepMinRequests = &n
 			}
 		case "onNoTraffic":
 			if v, ok := p.Enum(path, raw, Fail, Pass); ok {
@@ -525,6 +543,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		Alarms           alarms   `json:"alarms"`
 		Metrics          []metric `json:"metrics"`
 		MinRequests      int      `json:"minRequests"`
+		StepMinRequests  *int     `json:"stepMinRequests,omitempty"`
 		OnNoTraffic      string   `json:"onNoTraffic"`
 		CallbackDelay    int      `json:"callbackDelay"`
 		MaxErrorDuration string   `json:"maxErrorDuration"`
@@ -533,6 +552,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		Alarms:           alarms(c.Alarms),
 		Metrics:          []metric{},
 		MinRequests:      c.MinRequests,
+		StepMinRequests:  c.StepMinRequests,
 		OnNoTraffic:      c.OnNoTraffic,
 		CallbackDelay:    c.CallbackDelay,
 		MaxErrorDuration: hook.FormatDuration(c.MaxErrorDuration),

@@ -84,6 +84,9 @@ type Observation struct {
 	// MarkerErr is a transient error reading or writing the run's start
 	// marker in the state bucket, judged as a failing check; nil otherwise.
 	MarkerErr error
+	// SmokeErr is an error reading the smoke reports a step's window must
+	// start after, judged as a failing check; nil otherwise.
+	SmokeErr error
 }
 
 // ExpressionValue is the values of one expression (one per series), or why
@@ -233,6 +236,9 @@ func evaluate(cfg Config, st State, now time.Time, obs Observation) []Result {
 	var rs []Result
 	if obs.MarkerErr != nil {
 		rs = append(rs, failed("start marker", obs.MarkerErr))
+	}
+	if obs.SmokeErr != nil {
+		rs = append(rs, failed("smoke runs", obs.SmokeErr))
 	}
 	if len(cfg.Alarms.Names) > 0 || len(cfg.Alarms.Prefixes) > 0 {
 		rs = append(rs, alarmResults(cfg.Alarms, obs.Alarms, obs.AlarmsErr)...)

@@ -12,7 +12,7 @@ import (
 // PolicyKeys are the keys the bake section of GATEHOUSE_POLICY may let
 // services loosen.
 func PolicyKeys() []string {
-	return []string{"alarms", "metrics", "minRequests", "onNoTraffic", "window"}
+	return []string{"alarms", "metrics", "minRequests", "stepMinRequests", "onNoTraffic", "window"}
 }
 
 // ParsePolicy reads the bake hook's section of the suite's policy.
@@ -63,8 +63,24 @@ func (suite Config) floors(hookDetails json.RawMessage, c Config) (Config, error
 	if given("minRequests") && c.MinRequests < suite.MinRequests {
 		refuse("minRequests", "minRequests", "%d is below the suite's %d", c.MinRequests, suite.MinRequests)
 	}
+	if floor, ok := suite.stepFloor(); ok && slices.Contains(keys, "stepMinRequests") && !suite.Policy["stepMinRequests"] &&
+		c.StepMinRequests != nil && *c.StepMinRequests < floor {
+		refuse("stepMinRequests", "stepMinRequests", "%d is below the suite's %d for a step", *c.StepMinRequests, floor)
+	}
 	if given("onNoTraffic") && suite.OnNoTraffic == Fail && c.OnNoTraffic == Pass {
 		refuse("onNoTraffic", "onNoTraffic", "pass where the suite fails a bake without evidence")
 	}
 	return c, errors.Join(errs...)
+}
+
+// stepFloor is the fewest requests the suite asks of a step: its
+// stepMinRequests, or else its minRequests, when it set either.
+func (suite Config) stepFloor() (int, bool) {
+	switch {
+	case slices.Contains(suite.SuiteKeys, "stepMinRequests") && suite.StepMinRequests != nil:
+		return *suite.StepMinRequests, true
+	case slices.Contains(suite.SuiteKeys, "minRequests"):
+		return suite.MinRequests, true
+	}
+	return 0, false
 }

@@ -12,6 +12,7 @@ func DetailKeys() []string {
 		"alarms",
 		"metrics",
 		"minRequests",
+		"stepMinRequests",
 		"onNoTraffic",
 		"callbackDelay",
 		"maxErrorDuration",

@@ -23,6 +23,7 @@ var (
 		"alarms":           `{"names": ["orders-p99"]}`,
 		"metrics":          `[{"kind": "targetGroup5xxRate", "max": 0.01}]`,
 		"minRequests":      `5`,
+		"stepMinRequests":  `3`,
 		"onNoTraffic":      `"pass"`,
 		"callbackDelay":    `30`,
 		"maxErrorDuration": `"10m"`,

@@ -55,6 +55,8 @@ type marker struct {
 	Stage             hook.Stage `json:"stage"`
 	TargetRevisionARN string     `json:"targetRevisionArn"`
 	Config            string     `json:"config"`
+	// Step is the step check's step, as in State.
+	Step string `json:"step,omitempty"`
 	// Start is when the run's window started.
 	Start time.Time `json:"start"`
 	// ExtendedEnd is the extended window's end, recorded when a call
@@ -66,11 +68,11 @@ type marker struct {
 
 func markerOf(st State) marker {
 	return marker{Version: MarkerVersion, DeploymentARN: st.Deployment, Stage: st.Stage, TargetRevisionARN: st.Revision,
-		Config: st.Config, Start: st.Start, ExtendedEnd: st.ExtendedEnd}
+		Config: st.Config, Step: st.Step, Start: st.Start, ExtendedEnd: st.ExtendedEnd}
 }
 
 func (m marker) binding() binding {
-	return binding{Deployment: m.DeploymentARN, Stage: m.Stage, Revision: m.TargetRevisionARN, Config: m.Config}
+	return binding{Deployment: m.DeploymentARN, Stage: m.Stage, Revision: m.TargetRevisionARN, Config: m.Config, Step: m.Step}
 }
 
 // decodeMarker decodes a marker; the error says why it cannot be.

@@ -41,6 +41,10 @@ type Report struct {
 	TargetRevisionARN string `json:"targetRevisionArn"`
 	// Stage is the lifecycle stage the hook ran at.
 	Stage hook.Stage `json:"stage"`
+	// GreenShare is, for the step check (at PRE_PRODUCTION_TRAFFIC_SHIFT),
+	// green's share of production during the step judged, in percent; nil
+	// for the bake, and when it could not be told.
+	GreenShare *float64 `json:"greenShare,omitempty"`
 	// HookStatus is the answer: SUCCEEDED or FAILED.
 	HookStatus hook.Status `json:"hookStatus"`
 	// Reason explains it, in full.
@@ -58,7 +62,7 @@ type Report struct {
 	// Green is green's traffic over the window, when read.
 	Green *Stats `json:"green,omitempty"`
 	// BlueBaseline is blue's traffic over the window's length before the
-	// shift, when read.
+	// shift, when read; for a step, blue's beside green over the window.
 	BlueBaseline *Stats `json:"blueBaseline,omitempty"`
 	// Checks are the outcomes of the last evaluation.
 	Checks []Result `json:"checks,omitempty"`

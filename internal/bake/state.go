@@ -57,6 +57,12 @@ type State struct {
 	// Config is the fingerprint of the configuration the run started with
 	// (see fingerprint).
 	Config string `json:"config"`
+	// Step is, for the step check, the step the run judges: green's share
+	// of production, as 10 or 2.5; empty for the bake.
+	Step string `json:"step,omitempty"`
+	// SmokeChecked is set once the step check has kept the smoke runs out
+	// of its window (see clipSmoke).
+	SmokeChecked bool `json:"smokeChecked,omitempty"`
 	// ExtendedEnd is set once the window has been extended for lack of
 	// evidence: the extended window's end, at least Start plus twice the
 	// window and at least a whole window after the call that extended it.
@@ -185,20 +191,23 @@ const (
 	stateGrace = MaxCallbackDelay * time.Second
 )
 
-// binding is what a run state belongs to.
+// binding is what a run state belongs to. Step is the step check's step
+// (green's share), empty for the bake.
 type binding struct {
 	Deployment string
 	Stage      hook.Stage
 	Revision   string
 	Config     string
+	Step       string
 }
 
-func bindingOf(req hook.Request, cfg Config) binding {
+func bindingOf(req hook.Request, cfg Config, step string) binding {
 	return binding{
 		Deployment: req.ResourceARN,
 		Stage:      req.LifecycleStage,
 		Revision:   req.ExecutionDetails.TargetServiceRevisionARN,
 		Config:     fingerprint(cfg),
+		Step:       step,
 	}
 }
 
@@ -218,6 +227,8 @@ func (b binding) mismatch(got binding) string {
 		return fmt.Sprintf("it belongs to stage %q", got.Stage)
 	case got.Revision != b.Revision:
 		return fmt.Sprintf("it belongs to target revision %q", got.Revision)
+	case got.Step != b.Step:
+		return fmt.Sprintf("it belongs to the step with %q%% of production on green", got.Step)
 	case got.Config != b.Config:
 		return "the configuration changed since it started"
 	}
@@ -248,8 +259,8 @@ func stale(cfg Config, start, end, now time.Time) string {
 // ago. Otherwise it is left, and restarted says why ("" when there was no
 // state). A state that cannot be decoded, has no start, or starts in the
 // future is refused with an error.
-func resume(hookDetails json.RawMessage, b binding, cfg Config, now time.Time) (st State, ok bool, restarted string, err error) {
-	fresh := State{Version: StateVersion, Start: now, Deployment: b.Deployment, Stage: b.Stage, Revision: b.Revision, Config: b.Config}
+func resume(hookDetails json.RawMessage, b binding, cfg Config, now, start time.Time) (st State, ok bool, restarted string, err error) {
+	fresh := State{Version: StateVersion, Start: start, Deployment: b.Deployment, Stage: b.Stage, Revision: b.Revision, Config: b.Config, Step: b.Step}
 	st, found, err := decodeState(hookDetails)
 	if err != nil {
 		return State{}, false, "", err
@@ -260,7 +271,7 @@ func resume(hookDetails json.RawMessage, b binding, cfg Config, now time.Time) (
 	if err := runStates.CheckVersion(st.Version); err != nil {
 		return fresh, false, "it has " + err.Error(), nil
 	}
-	if why := b.mismatch(binding{Deployment: st.Deployment, Stage: st.Stage, Revision: st.Revision, Config: st.Config}); why != "" {
+	if why := b.mismatch(binding{Deployment: st.Deployment, Stage: st.Stage, Revision: st.Revision, Config: st.Config, Step: st.Step}); why != "" {
 		return fresh, false, why, nil
 	}
 	if st.Start.IsZero() {

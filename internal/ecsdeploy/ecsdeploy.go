@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 )
 
 // ErrNotFound is returned when ECS does not know the deployment.
@@ -58,6 +60,63 @@ type Deployment struct {
 	// Stage is the lifecycle stage it is at; ServiceARN its service.
 	Stage      string
 	ServiceARN string
+	// Rollout is how it moves production traffic.
+	Rollout Rollout
+}
+
+// Rollout is how a deployment moves production traffic, as ECS describes
+// it (its deploymentConfiguration and the target revision's weight).
+type Rollout struct {
+	// Strategy is ECS's name for it: BLUE_GREEN, LINEAR, CANARY or
+	// ROLLING; empty when ECS does not say.
+	Strategy string
+	// StepBake is the wait after each production step but the last: a
+	// linear deployment's stepBakeTimeInMinutes, a canary's
+	// canaryBakeTimeInMinutes, ECS's default (6 and 10 minutes) when not
+	// given; zero for the other strategies.
+	StepBake time.Duration
+	// GreenShare is the target revision's share of production traffic in
+	// percent, as ECS last requested it; nil when ECS does not say.
+	GreenShare *float64
+}
+
+// Stepped reports whether production moves in several steps: a linear or
+// canary deployment.
+func (r Rollout) Stepped() bool {
+	return r.Strategy == string(ecstypes.DeploymentStrategyLinear) || r.Strategy == string(ecstypes.DeploymentStrategyCanary)
+}
+
+// rolloutOf reads a deployment's rollout from ECS's record of it.
+func rolloutOf(sd ecstypes.ServiceDeployment) Rollout {
+	var r Rollout
+	if c := sd.DeploymentConfiguration; c != nil {
+		r.Strategy = string(c.Strategy)
+		minutes := func(v *int32, def time.Duration) time.Duration {
+			if v == nil {
+				return def
+			}
+			return time.Duration(*v) * time.Minute
+		}
+		switch c.Strategy {
+		case ecstypes.DeploymentStrategyLinear:
+			var bake *int32
+			if c.LinearConfiguration != nil {
+				bake = c.LinearConfiguration.StepBakeTimeInMinutes
+			}
+			r.StepBake = minutes(bake, rollout.DefaultStepBake)
+		case ecstypes.DeploymentStrategyCanary:
+			var bake *int32
+			if c.CanaryConfiguration != nil {
+				bake = c.CanaryConfiguration.CanaryBakeTimeInMinutes
+			}
+			r.StepBake = minutes(bake, rollout.DefaultCanaryBake)
+		}
+	}
+	if t := sd.TargetServiceRevision; t != nil && t.RequestedProductionTrafficWeight != nil {
+		w := *t.RequestedProductionTrafficWeight
+		r.GreenShare = &w
+	}
+	return r
 }
 
 // First reports whether this is the first deployment of its service: no
@@ -133,7 +192,7 @@ func (r *Reader) Status(ctx context.Context, deploymentARN string) (string, erro
 	return d.Status, err
 }
 
-// Hooks returns the deployment's status, stage and lifecycle hooks (one
+// Hooks returns the deployment's status, stage, rollout and lifecycle hooks (one
 // DescribeServiceDeployments call, no revisions). It returns ErrNotFound
 // if ECS does not know it.
 func (r *Reader) Hooks(ctx context.Context, deploymentARN string) (Deployment, error) {
@@ -155,7 +214,7 @@ func (r *Reader) describe(ctx context.Context, deploymentARN string) (Deployment
 	}
 	sd := out.ServiceDeployments[0]
 	d := Deployment{ARN: aws.ToString(sd.ServiceDeploymentArn), Status: string(sd.Status), StartedAt: sd.StartedAt,
-		Stage: string(sd.LifecycleStage), ServiceARN: aws.ToString(sd.ServiceArn)}
+		Stage: string(sd.LifecycleStage), ServiceARN: aws.ToString(sd.ServiceArn), Rollout: rolloutOf(sd)}
 	if d.StartedAt == nil {
 		d.StartedAt = sd.CreatedAt
 	}

@@ -1,14 +1,17 @@
 package elbv2
 
 // Finding the two target groups of an ECS blue/green
-// deployment and tells which one production traffic goes to.
+// deployment and telling which one is green.
 //
 // ECS describes a service revision's load balancing in its loadBalancers:
 // targetGroupArn and advancedConfiguration.alternateTargetGroupArn are the
 // pair it alternates between, and productionListenerRule is the listener
 // rule (a listener, for a Network Load Balancer) whose forward action it
-// rewrites when it shifts production traffic. After the shift that action
-// forwards to green; the other target group of the pair is blue. The rule's
+// rewrites when it shifts production traffic. The test listener rule, when
+// there is one, forwards to green alone from TEST_TRAFFIC_SHIFT on; without
+// one, green is the target group the production action gives the larger
+// weight (after the shift, all of it); the other target group of the pair
+// is blue. The rule's
 // ARN also names the load balancer, which CloudWatch needs as a dimension.
 
 import (
@@ -40,12 +43,41 @@ type Traffic struct {
 	// app/NAME/ID for an Application Load Balancer, net/NAME/ID for a
 	// Network Load Balancer.
 	LoadBalancer string `json:"loadBalancer"`
-	// Green is the ARN of the target group production forwards to.
+	// Green is the ARN of the target revision's target group: the one the
+	// test listener forwards to, or else the one production forwards to
+	// (the larger share).
 	Green string `json:"green"`
 	// Blue is the ARN of the other target group of the pair.
 	Blue string `json:"blue"`
 	// ProductionRule is the ARN of the production listener rule (or listener).
 	ProductionRule string `json:"productionRule"`
+}
+
+// testTarget returns the index in pair of the one target group the
+// revision's test listener rule forwards to, or -1 when there is no test
+// listener rule, it cannot be found, or it forwards to both or neither.
+func (f *Finder) testTarget(ctx context.Context, lb *ecstypes.LoadBalancer, pair [2]string) (int, error) {
+	ref := aws.ToString(lb.AdvancedConfiguration.TestListenerRule)
+	if ref == "" {
+		return -1, nil
+	}
+	actions, err := f.actions(ctx, ref, "test")
+	if errors.Is(err, ErrNotFound) {
+		return -1, nil
+	}
+	if err != nil {
+		return -1, err
+	}
+	w := forwardWeights(actions)
+	_, ok0 := w[pair[0]]
+	_, ok1 := w[pair[1]]
+	switch {
+	case ok0 && !ok1:
+		return 0, nil
+	case ok1 && !ok0:
+		return 1, nil
+	}
+	return -1, nil
 }
 
 // Locate returns the traffic of the deployment whose target (green) revision
@@ -75,7 +107,7 @@ func (f *Finder) Locate(ctx context.Context, serviceRevisionARN string) (Traffic
 	if lbDim == "" {
 		return Traffic{}, fmt.Errorf("production listener rule %q: %w: not a listener or listener rule ARN", rule, ErrNotBlueGreen)
 	}
-	actions, err := f.actions(ctx, rule)
+	actions, err := f.actions(ctx, rule, "production")
 	if err != nil {
 		return Traffic{}, err
 	}
@@ -83,6 +115,15 @@ func (f *Finder) Locate(ctx context.Context, serviceRevisionARN string) (Traffic
 	w0, ok0 := weights[pair[0]]
 	w1, ok1 := weights[pair[1]]
 	t := Traffic{LoadBalancer: lbDim, ProductionRule: rule}
+	// The test listener forwards to green alone from TEST_TRAFFIC_SHIFT on:
+	// it tells green even while blue has the larger share (a canary's
+	// first step).
+	if green, err := f.testTarget(ctx, lb, pair); err != nil {
+		return Traffic{}, err
+	} else if green >= 0 {
+		t.Green, t.Blue = pair[green], pair[1-green]
+		return t, nil
+	}
 	switch {
 	case ok0 && (!ok1 || w0 > w1):
 		t.Green, t.Blue = pair[0], pair[1]
@@ -96,19 +137,19 @@ func (f *Finder) Locate(ctx context.Context, serviceRevisionARN string) (Traffic
 	return t, nil
 }
 
-// actions returns the actions of the production rule, or the default
-// actions of a production listener.
-func (f *Finder) actions(ctx context.Context, arn string) ([]elbtypes.Action, error) {
+// actions returns the actions of a (which: production or test) listener
+// rule, or the default actions of a listener.
+func (f *Finder) actions(ctx context.Context, arn, which string) ([]elbtypes.Action, error) {
 	if strings.Contains(arn, ":listener-rule/") {
 		r, err := Rule(ctx, f.elb, arn)
 		if err != nil {
-			return nil, fmt.Errorf("describe production listener rule: %w", err)
+			return nil, fmt.Errorf("describe %s listener rule: %w", which, err)
 		}
 		return r.Actions, nil
 	}
 	l, err := Listener(ctx, f.elb, arn)
 	if err != nil {
-		return nil, fmt.Errorf("describe production listener: %w", err)
+		return nil, fmt.Errorf("describe %s listener: %w", which, err)
 	}
 	return l.DefaultActions, nil
 }

@@ -8,6 +8,7 @@
 //	pauses/open/<deployment>/<STAGE>[.<gate>].json   one marker per open PAUSE request, for the sweep
 //	reports/<deployment>/smoke-<STAGE>.{json,txt}    smoke verdicts
 //	reports/<deployment>/bake-<STAGE>[.start].json   bake verdicts, and the start of a bake run
+//	reports/<deployment>/bake-PRE_PRODUCTION_TRAFFIC_SHIFT-green-<SHARE>[.start].json   a step check's, per step
 package layout
 
 import (
@@ -86,6 +87,18 @@ func SmokeReport(d hook.DeploymentARN, stage hook.Stage, ext string) string {
 // BakeReport is the key of the bake report of deployment d at stage.
 func BakeReport(d hook.DeploymentARN, stage hook.Stage) string {
 	return fmt.Sprintf("%s%sbake-%s.json", Reports, deployment(d), stage)
+}
+
+// BakeStepReport is the key of the report of the step check of deployment
+// d with share percent of production on green, beside the bake's.
+func BakeStepReport(d hook.DeploymentARN, share string) string {
+	return fmt.Sprintf("%s%sbake-%s-green-%s.json", Reports, deployment(d), hook.StagePreProductionTrafficShift, share)
+}
+
+// BakeStepStart is the key of the start marker of the step check's run
+// for the step with share percent on green, beside its report.
+func BakeStepStart(d hook.DeploymentARN, share string) string {
+	return strings.TrimSuffix(BakeStepReport(d, share), ".json") + ".start.json"
 }
 
 // BakeStart is the key of the start marker of the bake run of deployment d

@@ -302,9 +302,10 @@ type App struct {
 }
 
 // NewApp starts blue (version 2.4.0) behind both listeners, and a load
-// generator that keeps production busy, as users would: about 25 requests a
-// second of simulated time at speed 60, more when time runs faster, so the
-// bake sees as much traffic per simulated minute at any speed.
+// generator that keeps production busy, as users would: about 50 requests a
+// simulated minute (50 a second of real time at speed 60, more when time
+// runs faster), so that the bake, and a canary's 10% share over its two
+// minutes, see as much traffic at any speed up to MaxSpeed.
 func NewApp(now func() time.Time) (*App, error) {
 	return NewAppAt(now, 60, 0)
 }
@@ -331,7 +332,7 @@ func NewAppAt(now func() time.Time, speed float64, deployed int) (*App, error) {
 	test.route(blue, simulator.Blue)
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &App{Production: prod, Test: test, blue: blue, version: deployed, stopLoad: cancel}
-	interval := max(time.Duration(float64(40*time.Millisecond)*60/max(speed, 1)), 4*time.Millisecond)
+	interval := max(time.Duration(float64(20*time.Millisecond)*60/max(speed, 1)), 4*time.Millisecond)
 	go a.load(ctx, interval)
 	return a, nil
 }

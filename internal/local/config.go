@@ -95,6 +95,15 @@ func (c Config) resolved() Config {
 			}
 		}
 	}
+	if kind, err := rollout.ParseKind(c.Strategy); err == nil && kind != rollout.BlueGreen {
+		// As the CDK app's demo service: the bake after the shift also
+		// judges every step, as the step check.
+		for i, h := range c.Hooks {
+			if h.Function == FnBake && slices.Contains(h.Stages, hook.StagePostProductionTrafficShift) && !slices.Contains(h.Stages, hook.StagePreProductionTrafficShift) {
+				c.Hooks[i].Stages = append([]hook.Stage{hook.StagePreProductionTrafficShift}, h.Stages...)
+			}
+		}
+	}
 	if c.ApprovalMode != ModePause {
 		return c
 	}
@@ -205,7 +214,7 @@ func DefaultConfig() Config {
 			{Function: FnApproval, Stages: []hook.Stage{hook.StagePostTestTrafficShift},
 				HookDetails: json.RawMessage(`{"approvers":["alice@example.com","bob@example.com"],"requiredApprovals":1,"timeout":"2h"}`)},
 			{Function: FnBake, Stages: []hook.Stage{hook.StagePostProductionTrafficShift},
-				HookDetails: json.RawMessage(`{"window":"3m","minRequests":20,"metrics":[` +
+				HookDetails: json.RawMessage(`{"window":"3m","minRequests":20,"stepMinRequests":5,"metrics":[` +
 					`{"name":"5xx rate","kind":"targetGroup5xxRate","max":0.05},` +
 					`{"name":"p99 latency","kind":"targetGroupLatencyP99","maxMs":1000}]}`)},
 		},

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/gatehouse-dev/gatehouse/internal/awsenv"
+	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 )
 
 // ecsAPI is Amazon ECS as the simulator plays it, Elastic Load Balancing
@@ -143,8 +144,9 @@ func (e *ecsAPI) deployment(t *Tracked) ecstypes.ServiceDeployment {
 		LifecycleStage:         ecstypes.ServiceDeploymentLifecycleStage(snap.Stage),
 		StartedAt:              &started,
 		CreatedAt:              &started,
-		SourceServiceRevisions: []ecstypes.ServiceRevisionSummary{{Arn: aws.String(snap.SourceRevision)}},
-		TargetServiceRevision:  &ecstypes.ServiceRevisionSummary{Arn: aws.String(snap.TargetRevision)},
+		SourceServiceRevisions: []ecstypes.ServiceRevisionSummary{{Arn: aws.String(snap.SourceRevision), RequestedProductionTrafficWeight: aws.Float64(100 - snap.ProductionGreen)}},
+		TargetServiceRevision:  &ecstypes.ServiceRevisionSummary{Arn: aws.String(snap.TargetRevision), RequestedProductionTrafficWeight: aws.Float64(snap.ProductionGreen)},
+		DeploymentConfiguration: deploymentConfiguration(e.l.Sim.Strategy),
 	}
 	if !snap.EndedAt.IsZero() {
 		ended := snap.EndedAt
@@ -228,4 +230,19 @@ func taskDefinition(ref string) (*ecstypes.TaskDefinition, bool) {
 			},
 		}},
 	}, true
+}
+
+// deploymentConfiguration is how ECS describes strategy s in a
+// deployment's record: the strategy with its step settings.
+func deploymentConfiguration(s rollout.Strategy) *ecstypes.DeploymentConfiguration {
+	s = s.WithDefaults()
+	c := &ecstypes.DeploymentConfiguration{Strategy: ecstypes.DeploymentStrategy(s.Kind.ECSName())}
+	minutes := func(d time.Duration) *int32 { return aws.Int32(int32(d / time.Minute)) }
+	switch s.Kind {
+	case rollout.Linear:
+		c.LinearConfiguration = &ecstypes.LinearConfiguration{StepPercent: aws.Float64(s.StepPercent), StepBakeTimeInMinutes: minutes(s.StepBake)}
+	case rollout.Canary:
+		c.CanaryConfiguration = &ecstypes.CanaryConfiguration{CanaryPercent: aws.Float64(s.CanaryPercent), CanaryBakeTimeInMinutes: minutes(s.CanaryBake)}
+	}
+	return c
 }

@@ -458,7 +458,7 @@ func (l *Local) hook(hc HookConfig) (simulator.Hook, error) {
 		}
 		// Metrics come from the local production listener, and the one
 		// alarm is the deployment alarm; there is no metric math locally.
-		h.Invoke = bakehook.New(env, bakehook.Clients{S3: l.s3client, ECS: ecsdeploy.New(ecsClient), Alarms: alarms{l},
+		h.Invoke = bakehook.New(env, bakehook.Clients{S3: l.s3client, ECS: ecsdeploy.New(ecsClient), Rollouts: bakehook.Rollouts{Reader: ecsdeploy.New(ecsClient)}, Alarms: alarms{l},
 			Targets: listenerStats{l.App.Production}, Now: l.Clock.Now, Log: log})
 	default:
 		return h, fmt.Errorf("%s: %w", hc.Function, errNotLanded)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
 	"github.com/gatehouse-dev/gatehouse/internal/slackapp"
 )
@@ -60,6 +61,10 @@ type Scenario struct {
 	// MaxSpeed caps the speed: a slow revision's answers take 1.5 s of real
 	// time, which must fit in the bake's window of simulated time.
 	MaxSpeed float64
+	// StepReason replaces WantReason under a linear or canary strategy,
+	// where the step check rolls back at the first step judged; the most
+	// production green may then have had is the first step's share.
+	StepReason []string
 }
 
 // pauseRollback is why ECS rolls back when the gate continues a PAUSE hook
@@ -84,10 +89,12 @@ var Scenarios = []Scenario{
 		WantReason: []string{"smoke-hook failed at POST_TEST_TRAFFIC_SHIFT: smoke checks failed"}},
 	{Name: "bake-fail", Description: "green degrades after the production shift: the bake check rolls back", Green: Degrading, Decision: "approve",
 		Needs: []string{FnBake, FnApproval}, Want: simulator.StatusRollbackSuccessful,
-		WantReason: []string{"bake-hook failed at POST_PRODUCTION_TRAFFIC_SHIFT: bake failed after", "5xx rate"}},
+		WantReason: []string{"bake-hook failed at POST_PRODUCTION_TRAFFIC_SHIFT: bake failed after", "5xx rate"},
+		StepReason: []string{"bake-hook failed at PRE_PRODUCTION_TRAFFIC_SHIFT: step with", "of production on green: bake failed after", "5xx rate"}},
 	{Name: "bake-slow", Description: "green answers correctly but slowly: the bake's p99 latency check rolls back", Green: Slow, Decision: "approve",
 		Needs: []string{FnBake, FnApproval}, Want: simulator.StatusRollbackSuccessful, MaxSpeed: 60,
-		WantReason: []string{"bake-hook failed at POST_PRODUCTION_TRAFFIC_SHIFT: bake failed after", "p99 latency"}},
+		WantReason: []string{"bake-hook failed at POST_PRODUCTION_TRAFFIC_SHIFT: bake failed after", "p99 latency"},
+		StepReason: []string{"bake-hook failed at PRE_PRODUCTION_TRAFFIC_SHIFT: step with", "p99 latency"}},
 	{Name: "freeze", Description: "a deployment during a freeze: a reviewer approves as an emergency override, giving the reason", Green: Healthy,
 		Decision: "override", Frozen: true, Needs: []string{FnApproval}, Want: simulator.StatusSuccessful},
 	{Name: "self-approval", Description: "alice starts the deployment and tries to approve it: refused, as CloudTrail names her; bob approves", Green: Healthy,
@@ -181,7 +188,7 @@ func RunScenario(ctx context.Context, s Scenario, cfg Config, out io.Writer) int
 	if !actorDone(ctx, rollbackErr, s.Name, "operator", out) {
 		code = ExitUnexpected
 	}
-	if !s.judge(snap, t.Why(), l.Outbox.Mails(), cfg.ApprovalMode == ModePause, out) {
+	if !s.judge(snap, t.Why(), l.Outbox.Mails(), cfg.ApprovalMode == ModePause, l.Sim.Strategy, out) {
 		code = ExitUnexpected
 	}
 	// The reviewer must have done their part: a deployment that ended as
@@ -222,7 +229,7 @@ func (s Scenario) configure(cfg Config) Config {
 
 // judge reports whether the deployment ended as the scenario expects,
 // printing each way it did not.
-func (s Scenario) judge(snap simulator.Snapshot, why string, mails []Mail, pause bool, out io.Writer) bool {
+func (s Scenario) judge(snap simulator.Snapshot, why string, mails []Mail, pause bool, strategy rollout.Strategy, out io.Writer) bool {
 	ok := true
 	if s.Rollback && !snap.BlueAgainAt.IsZero() {
 		fmt.Fprintf(out, "production back on blue %s (simulated) after the Roll back click\n", snap.BlueAgainAt.Sub(snap.RollbackRequestedAt).Round(time.Millisecond))
@@ -234,6 +241,13 @@ func (s Scenario) judge(snap simulator.Snapshot, why string, mails []Mail, pause
 	reasons := s.WantReason
 	if pause && s.PauseReason != nil {
 		reasons = s.PauseReason
+	}
+	if steps := strategy.Steps(); s.StepReason != nil && len(steps) > 1 {
+		reasons = s.StepReason
+		if most := Exposure(snap); most > steps[0] {
+			fmt.Fprintf(out, "scenario %s: green had %g%% of production before the rollback, want at most the first step's %g%%\n", s.Name, most, steps[0])
+			ok = false
+		}
 	}
 	for _, want := range reasons {
 		if !strings.Contains(snap.Reason, want) {
@@ -541,4 +555,16 @@ func withKey(details json.RawMessage, key string, value any) json.RawMessage {
 	m[key] = value
 	b, _ := json.Marshal(m)
 	return b
+}
+
+// Exposure is the largest share of production, in percent, that green had
+// during the deployment snap, as its events tell.
+func Exposure(snap simulator.Snapshot) float64 {
+	most := 0.0
+	for _, e := range snap.Events {
+		if e.Green != nil && *e.Green > most {
+			most = *e.Green
+		}
+	}
+	return most
 }

@@ -35,6 +35,8 @@ type Clients struct {
 	Expressions bake.Expressions
 	// Locator finds blue's and green's target groups.
 	Locator bake.Locator
+	// Rollouts says how a deployment moves production (the step check).
+	Rollouts bake.Rollouts
 	// Now is the clock.
 	Now func() time.Time
 	// Log receives the hook's log lines.
@@ -49,6 +51,7 @@ func AWS(aws aws.Config, getenv func(string) string, log *slog.Logger) Clients {
 	return Clients{
 		S3:          awsenv.NewS3(aws, getenv),
 		ECS:         ecsdeploy.New(ecsClient),
+		Rollouts:    Rollouts{ecsdeploy.New(ecsClient)},
 		Alarms:      cw,
 		Targets:     CloudWatch{cw},
 		Expressions: CloudWatch{cw},
@@ -67,6 +70,7 @@ func New(env bake.HookEnv, c Clients) func(context.Context, json.RawMessage) (ho
 		Targets:     c.Targets,
 		Expressions: c.Expressions,
 		Locator:     c.Locator,
+		Rollouts:    c.Rollouts,
 		Now:         c.Now,
 		Log:         c.Log,
 	}

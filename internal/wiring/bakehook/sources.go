@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/bake"
 	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
+	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/elbv2"
 )
 
@@ -69,6 +70,17 @@ type Locator struct{ Finder *elbv2.Finder }
 func (l Locator) Locate(ctx context.Context, serviceRevisionARN string) (bake.Traffic, error) {
 	t, err := l.Finder.Locate(ctx, serviceRevisionARN)
 	return bake.Traffic{LoadBalancer: t.LoadBalancer, Green: t.Green, Blue: t.Blue, ProductionRule: t.ProductionRule}, err
+}
+
+// Rollouts adapts the ECS reader to bake.Rollouts: one
+// DescribeServiceDeployments call.
+type Rollouts struct{ Reader *ecsdeploy.Reader }
+
+// Rollout implements bake.Rollouts.
+func (r Rollouts) Rollout(ctx context.Context, deploymentARN string) (bake.Rollout, error) {
+	d, err := r.Reader.Hooks(ctx, deploymentARN)
+	ro := d.Rollout
+	return bake.Rollout{Stepped: ro.Stepped(), Strategy: ro.Strategy, StepBake: ro.StepBake, GreenShare: ro.GreenShare}, err
 }
 
 // sourceError gives err the bake's kind where CloudWatch's kind has one,

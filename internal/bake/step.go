@@ -1,0 +1,171 @@
+package bake
+
+// The step check: the bake hook registered at PRE_PRODUCTION_TRAFFIC_SHIFT
+// of a linear or canary deployment. ECS calls it before every production
+// step; it judges the step just baked, green's share of production over
+// the step's own window (the deployment's step or canary bake time, as ECS
+// describes it), with exactly the bake's checks, so that a breach rolls
+// back while most traffic is still on blue. Before the first step (nothing
+// on green yet) and under blue/green (one step, judged by the bake after
+// the shift) it passes without a verdict, saying why.
+//
+// The step's window is the step bake before the run's first call: the step
+// has baked by the time ECS asks. Blue is compared over the same window,
+// serving the rest of production beside green. A smoke run through the
+// test listener reaches green's target group too: a window that overlaps
+// one starts after it, and is held until a whole window of production
+// evidence is in.
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/layout"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Rollout is how a deployment moves production traffic, as ECS describes
+// it.
+type Rollout struct {
+	// Stepped is set for a linear or canary deployment.
+	Stepped bool
+	// Strategy is ECS's name for it, for the reasons.
+	Strategy string
+	// StepBake is the wait after each step but the last.
+	StepBake time.Duration
+	// GreenShare is the target revision's share of production in percent,
+	// as ECS last requested it; nil when ECS does not say.
+	GreenShare *float64
+}
+
+// Rollouts says how a deployment moves production traffic. In AWS, ECS
+// answers it (DescribeServiceDeployments).
+type Rollouts interface {
+	Rollout(ctx context.Context, deploymentARN string) (Rollout, error)
+}
+
+// MinStepWindow is the shortest window a step is judged over: a step bake
+// shorter than this (ECS allows none) is held by the step check until a
+// minute of evidence is in.
+const MinStepWindow = time.Minute
+
+// step is the step a step check's call is about.
+type step struct {
+	// share is green's share of production during the step, in percent.
+	share float64
+	// window is the step's window.
+	window time.Duration
+	// skip, when set, is why the call passes without a verdict.
+	skip string
+}
+
+// stepOf finds out what step the call at PRE_PRODUCTION_TRAFFIC_SHIFT is
+// about: the strategy and step bake from ECS, green's share from the
+// event's production weights and ECS's record, the lower when both say
+// (an event whose weights are the step about to be made must not count a
+// share green never had).
+func (c *Checker) stepOf(ctx context.Context, req hook.Request) (step, error) {
+	if c.Rollouts == nil {
+		return step{}, hook.Permanent(fmt.Errorf("no source of the deployment's strategy here (ECS): the step check cannot tell a step: %w", ErrUnsupported))
+	}
+	r, err := call(ctx, c, func(ctx context.Context) (Rollout, error) { return c.Rollouts.Rollout(ctx, req.ResourceARN) })
+	if err != nil {
+		return step{}, fmt.Errorf("describe the deployment's strategy: %w", err)
+	}
+	if !r.Stepped {
+		return step{skip: fmt.Sprintf("a %s deployment moves production in one step: the bake after the shift (at %s) judges it; no step to judge",
+			cmp.Or(r.Strategy, "BLUE_GREEN"), hook.StagePostProductionTrafficShift)}, nil
+	}
+	share, ok := math.Inf(1), false
+	if w, found := req.ExecutionDetails.ProductionTrafficWeights[req.ExecutionDetails.TargetServiceRevisionARN]; found {
+		share, ok = w, true
+	}
+	if r.GreenShare != nil {
+		share, ok = min(share, *r.GreenShare), true
+	}
+	if !ok || math.IsNaN(share) || share < 0 || share > 100 {
+		return step{}, hook.Permanent(errors.New("cannot tell green's share of production: neither the event's productionTrafficWeights nor ECS's record of the deployment gives the target revision a weight from 0 to 100"))
+	}
+	s := step{share: share, window: max(r.StepBake, MinStepWindow)}
+	if share == 0 {
+		s.skip = "no production traffic on green yet (before the first step): nothing to judge"
+	}
+	return s, nil
+}
+
+// label names the step in keys and state: its share, as 10 or 2.5.
+func (s step) label() string { return strconv.FormatFloat(s.share, 'f', -1, 64) }
+
+// StepKey returns the state-bucket key of the report of the step check of
+// deployment d with share percent of production on green:
+// reports/<deployment>/bake-PRE_PRODUCTION_TRAFFIC_SHIFT-green-SHARE.json.
+func StepKey(d hook.DeploymentARN, share float64) string {
+	return layout.BakeStepReport(d, strconv.FormatFloat(share, 'f', -1, 64))
+}
+
+// smokeStages are the stages whose smoke runs may overlap a step's window:
+// a smoke run at PRODUCTION_TRAFFIC_SHIFT runs inside it, one at an earlier
+// stage before it unless the step bake is short.
+var smokeStages = []hook.Stage{hook.StagePostTestTrafficShift, hook.StagePreProductionTrafficShift, hook.StageProductionTrafficShift}
+
+// smokeEnd returns the latest time a smoke run of deployment d that began
+// before now reached green through the test listener after start (its
+// finish, or its last report while running), or start when none did. Without a state bucket
+// there are no smoke reports to read; a report that cannot be read is an
+// error, transient or not as the bucket says.
+func (c *Checker) smokeEnd(ctx context.Context, d hook.DeploymentARN, start, now time.Time) (time.Time, error) {
+	if c.Reports == nil {
+		return start, nil
+	}
+	end := start
+	for _, stage := range smokeStages {
+		obj, err := call(ctx, c, func(ctx context.Context) (store.Object, error) {
+			return c.Reports.Get(ctx, layout.SmokeReport(d, stage, "json"))
+		})
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return start, fmt.Errorf("read the smoke report at %s, to keep its requests out of the step: %w", stage, err)
+		}
+		var run struct {
+			Started  time.Time `json:"started"`
+			Updated  time.Time `json:"updated"`
+			Finished time.Time `json:"finished"`
+		}
+		if err := json.Unmarshal(obj.Body, &run); err != nil {
+			return start, hook.Permanent(fmt.Errorf("smoke report at %s: %w", stage, err))
+		}
+		last := run.Finished
+		if last.IsZero() {
+			last = run.Updated
+		}
+		if run.Started.Before(now) && last.After(end) {
+			end = last
+		}
+	}
+	return end, nil
+}
+
+// clipSmoke starts the step's window st after any smoke run that reached
+// green in it, once the smoke reports could be read.
+func (c *Checker) clipSmoke(ctx context.Context, d hook.DeploymentARN, st *State, now time.Time) error {
+	end, err := c.smokeEnd(ctx, d, st.Start, now)
+	if err != nil {
+		return err
+	}
+	st.SmokeChecked = true
+	if end.After(st.Start) {
+		c.logger().InfoContext(ctx, "step window starts after a smoke run, whose requests reached green through the test listener",
+			"deployment_arn", st.Deployment, "step", st.Step, "start", end)
+		st.Start, st.Marked = end, false
+	}
+	return nil
+}
