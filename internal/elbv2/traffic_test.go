@@ -184,3 +184,43 @@ func TestDimensions(t *testing.T) {
 		}
 	}
 }
+
+// TestLocateGreenByTheTestListener: during a canary's first step blue has
+// the larger share; the test listener, on green alone since
+// TEST_TRAFFIC_SHIFT, tells green. A test rule that cannot tell (both
+// target groups, or none found) leaves it to the shares.
+func TestLocateGreenByTheTestListener(t *testing.T) {
+	const testRule = "arn:aws:elasticloadbalancing:us-west-2:123456789012:listener-rule/app/orders/50dc6c495c0c9188/aaaaaaaaaaaaaaaa/1111111111111111"
+	lb := blueGreen(rule)
+	lb.AdvancedConfiguration.TestListenerRule = aws.String(testRule)
+	for _, tt := range []struct {
+		name      string
+		test      []elbtypes.Action
+		green     string
+		testFound bool
+	}{
+		{"test listener on the alternate", forward(map[string]int32{tgB: 100}), tgB, true},
+		{"test listener on both: the larger share", forward(map[string]int32{tgA: 50, tgB: 50}), tgA, true},
+		{"test rule gone: the larger share", nil, tgA, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := NewFinder(tgECS(revisionWith(lb)), tgELB(func(p any) (any, error) {
+				in := p.(*elb.DescribeRulesInput)
+				switch {
+				case in.RuleArns[0] == rule:
+					return &elb.DescribeRulesOutput{Rules: []elbtypes.Rule{{RuleArn: aws.String(rule), Actions: forward(map[string]int32{tgA: 90, tgB: 10})}}}, nil
+				case in.RuleArns[0] == testRule && tt.testFound:
+					return &elb.DescribeRulesOutput{Rules: []elbtypes.Rule{{RuleArn: aws.String(testRule), Actions: tt.test}}}, nil
+				}
+				return nil, &elbtypes.RuleNotFoundException{Message: aws.String("One or more rules not found")}
+			}))
+			got, err := f.Locate(context.Background(), revision)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Green != tt.green || got.Blue == got.Green {
+				t.Errorf("Locate = green %s, blue %s; want green %s", got.Green, got.Blue, tt.green)
+			}
+		})
+	}
+}

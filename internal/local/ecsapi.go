@@ -137,15 +137,15 @@ func (e *ecsAPI) deployment(t *Tracked) ecstypes.ServiceDeployment {
 	snap := t.D.Snapshot()
 	started := snap.StartedAt
 	sd := ecstypes.ServiceDeployment{
-		ServiceDeploymentArn:   aws.String(snap.ARN),
-		ServiceArn:             aws.String(Service.ARN()),
-		ClusterArn:             aws.String(fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s", Service.Region, Service.Account, Service.Cluster)),
-		Status:                 ecstypes.ServiceDeploymentStatus(snap.Status),
-		LifecycleStage:         ecstypes.ServiceDeploymentLifecycleStage(snap.Stage),
-		StartedAt:              &started,
-		CreatedAt:              &started,
-		SourceServiceRevisions: []ecstypes.ServiceRevisionSummary{{Arn: aws.String(snap.SourceRevision), RequestedProductionTrafficWeight: aws.Float64(100 - snap.ProductionGreen)}},
-		TargetServiceRevision:  &ecstypes.ServiceRevisionSummary{Arn: aws.String(snap.TargetRevision), RequestedProductionTrafficWeight: aws.Float64(snap.ProductionGreen)},
+		ServiceDeploymentArn:    aws.String(snap.ARN),
+		ServiceArn:              aws.String(Service.ARN()),
+		ClusterArn:              aws.String(fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s", Service.Region, Service.Account, Service.Cluster)),
+		Status:                  ecstypes.ServiceDeploymentStatus(snap.Status),
+		LifecycleStage:          ecstypes.ServiceDeploymentLifecycleStage(snap.Stage),
+		StartedAt:               &started,
+		CreatedAt:               &started,
+		SourceServiceRevisions:  []ecstypes.ServiceRevisionSummary{{Arn: aws.String(snap.SourceRevision), RequestedProductionTrafficWeight: aws.Float64(100 - snap.ProductionGreen)}},
+		TargetServiceRevision:   &ecstypes.ServiceRevisionSummary{Arn: aws.String(snap.TargetRevision), RequestedProductionTrafficWeight: aws.Float64(snap.ProductionGreen)},
 		DeploymentConfiguration: deploymentConfiguration(e.l.Sim.Strategy),
 	}
 	if !snap.EndedAt.IsZero() {

@@ -1,0 +1,227 @@
+package bake
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/layout"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+const blueRevision = "arn:aws:ecs:us-west-2:123456789012:service-revision/prod-cluster/orders/1111111111111111111"
+
+// fakeRollouts answers as ECS's DescribeServiceDeployments would.
+type fakeRollouts struct {
+	r     Rollout
+	err   error
+	calls int
+}
+
+func (f *fakeRollouts) Rollout(ctx context.Context, arn string) (Rollout, error) {
+	f.calls++
+	if arn != deploymentARN {
+		return Rollout{}, errors.New("asked about deployment " + arn)
+	}
+	return f.r, f.err
+}
+
+func share(v float64) *float64 { return &v }
+
+// canary is a canary deployment with a 10-minute canary bake, ECS saying
+// green has green percent.
+func canary(green *float64) *fakeRollouts {
+	return &fakeRollouts{r: Rollout{Stepped: true, Strategy: "CANARY", StepBake: 10 * time.Minute, GreenShare: green}}
+}
+
+// stepCall is one call of the step check, with the event's production
+// weights (nil: none given).
+func stepCall(t *testing.T, c *Checker, details string, weights map[string]float64) (hook.Response, error) {
+	t.Helper()
+	return HookHandler(c, DefaultConfig())(context.Background(), hook.Request{
+		ExecutionID:    "e",
+		LifecycleStage: hook.StagePreProductionTrafficShift,
+		ResourceARN:    deploymentARN,
+		ExecutionDetails: hook.ExecutionDetails{
+			ServiceARN:               "arn:aws:ecs:us-west-2:123456789012:service/prod-cluster/orders",
+			TargetServiceRevisionARN: greenRevision,
+			ProductionTrafficWeights: weights,
+		},
+		HookDetails: json.RawMessage(details),
+	})
+}
+
+func stepReport(t *testing.T, reports Reports, green float64) Report {
+	t.Helper()
+	obj, err := reports.Get(context.Background(), StepKey(mustARN(t), green))
+	if err != nil {
+		t.Fatalf("no report for the step with %g%% on green: %v", green, err)
+	}
+	var rep Report
+	if err := json.Unmarshal(obj.Body, &rep); err != nil {
+		t.Fatalf("decode report: %v\n%s", err, obj.Body)
+	}
+	return rep
+}
+
+// TestStepCheckJudgesTheStepJustBaked: before the first step it passes
+// without asking a source; at the next it judges green's share over the
+// step bake just ended, blue beside it over the same window, and stores a
+// report per step; a breach fails at once.
+func TestStepCheckJudgesTheStepJustBaked(t *testing.T) {
+	now := t0
+	src, reports := healthySources(), store.NewMemory()
+	c := newChecker(src, &fakeLocator{}, reports, &now)
+	ro := canary(share(0))
+	c.Rollouts = ro
+
+	res, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 0, blueRevision: 100})
+	if err != nil || res.HookStatus != hook.StatusSucceeded || !strings.Contains(res.Reason, "no production traffic on green yet") {
+		t.Fatalf("before the first step = %s %q %v, want SUCCEEDED without a verdict", res.HookStatus, res.Reason, err)
+	}
+	if len(src.asked) != 0 {
+		t.Errorf("sources asked %v before the first step, want nothing", src.asked)
+	}
+	if rep := stepReport(t, reports, 0); rep.HookStatus != hook.StatusSucceeded || rep.GreenShare == nil || *rep.GreenShare != 0 {
+		t.Errorf("first step's report = %+v", rep)
+	}
+
+	ro.r.GreenShare = share(10)
+	now = t0.Add(12 * time.Minute)
+	res, err = stepCall(t, c, issueConfig, map[string]float64{greenRevision: 10, blueRevision: 90})
+	if err != nil || res.HookStatus != hook.StatusSucceeded || !strings.Contains(res.Reason, "step with 10% of production on green: bake passed") {
+		t.Fatalf("healthy step = %s %q %v, want SUCCEEDED on the first call", res.HookStatus, res.Reason, err)
+	}
+	asked := strings.Join(src.asked, ",")
+	for _, want := range []string{"green " + greenTG + " 09:02-09:12", "blue " + blueTG + " 09:02-09:12"} {
+		if !strings.Contains(asked, want) {
+			t.Errorf("sources asked %s, want %q: both sides over the step bake just ended", asked, want)
+		}
+	}
+	rep := stepReport(t, reports, 10)
+	if rep.HookStatus != hook.StatusSucceeded || *rep.GreenShare != 10 || !rep.WindowStart.Equal(t0.Add(2*time.Minute)) ||
+		rep.Config == nil || rep.Config.Window != 10*time.Minute || rep.BlueBaseline == nil || rep.Green == nil {
+		t.Errorf("step report = %+v", rep)
+	}
+
+	// A linear deployment's next step, green now failing.
+	ro.r.GreenShare = share(25)
+	src.green.Errors5xx = 300
+	res, err = stepCall(t, c, issueConfig, map[string]float64{greenRevision: 25, blueRevision: 75})
+	if err != nil || res.HookStatus != hook.StatusFailed || !strings.Contains(res.Reason, "step with 25% of production on green") || !strings.Contains(res.Reason, "5xx rate") {
+		t.Fatalf("failing step = %s %q %v, want FAILED naming the step and the check", res.HookStatus, res.Reason, err)
+	}
+	if rep := stepReport(t, reports, 25); rep.HookStatus != hook.StatusFailed {
+		t.Errorf("failing step's report = %+v", rep)
+	}
+}
+
+// TestStepCheckReadings: ECS's documents leave open whether the weights at
+// PRE_PRODUCTION_TRAFFIC_SHIFT are production as it stands or the step
+// about to be made: the lower of the event's and ECS's record counts, so a
+// share green never had is not judged; nothing to tell by fails; a
+// blue/green deployment has no step to judge.
+func TestStepCheckReadings(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		ro      *fakeRollouts
+		weights map[string]float64
+		status  hook.Status
+		reason  string
+	}{
+		{"weights of the step to come", canary(share(0)), map[string]float64{greenRevision: 10, blueRevision: 90}, hook.StatusSucceeded, "nothing to judge"},
+		{"weights as they stand", canary(nil), map[string]float64{greenRevision: 0, blueRevision: 100}, hook.StatusSucceeded, "nothing to judge"},
+		{"ECS alone", canary(share(0)), nil, hook.StatusSucceeded, "nothing to judge"},
+		{"nothing to tell by", canary(nil), map[string]float64{}, hook.StatusFailed, "cannot tell green's share of production"},
+		{"blue/green", &fakeRollouts{r: Rollout{Strategy: "BLUE_GREEN"}}, map[string]float64{greenRevision: 0}, hook.StatusSucceeded, "moves production in one step"},
+		{"no source", nil, map[string]float64{greenRevision: 10}, hook.StatusFailed, "no source of the deployment's strategy"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			now := t0
+			src := healthySources()
+			c := newChecker(src, &fakeLocator{}, store.NewMemory(), &now)
+			if tt.ro != nil {
+				c.Rollouts = tt.ro
+			}
+			res, err := stepCall(t, c, issueConfig, tt.weights)
+			if err != nil {
+				res = hook.Response{HookStatus: hook.StatusFailed, Reason: err.Error()}
+			}
+			if res.HookStatus != tt.status || !strings.Contains(res.Reason, tt.reason) {
+				t.Errorf("answer = %s %q, want %s with %q", res.HookStatus, res.Reason, tt.status, tt.reason)
+			}
+			if len(src.asked) != 0 {
+				t.Errorf("sources asked %v, want nothing: there is no step to judge", src.asked)
+			}
+		})
+	}
+}
+
+// TestStepCheckTransientECS: ECS failing transiently is retried
+// (IN_PROGRESS by hook.Wrap), never a verdict.
+func TestStepCheckTransientECS(t *testing.T) {
+	now := t0
+	c := newChecker(healthySources(), &fakeLocator{}, store.NewMemory(), &now)
+	ro := canary(share(10))
+	ro.err = hook.Transient(errors.New("ThrottlingException"))
+	c.Rollouts = ro
+	_, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 10})
+	if !hook.IsTransient(err) {
+		t.Errorf("err = %v, want a transient error for hook.Wrap to answer IN_PROGRESS", err)
+	}
+}
+
+// TestStepCheckKeepsSmokeOut: a smoke run that reached green through the
+// test listener during the step's window moves its start past the run, and
+// the step is held until a whole window of production evidence is in.
+func TestStepCheckKeepsSmokeOut(t *testing.T) {
+	now := t0.Add(12 * time.Minute)
+	src, reports := healthySources(), store.NewMemory()
+	smoke := `{"started": "2026-11-25T09:04:00Z", "updated": "2026-11-25T09:06:00Z", "finished": "2026-11-25T09:06:00Z"}`
+	if _, err := reports.Create(context.Background(), layout.SmokeReport(mustARN(t), hook.StageProductionTrafficShift, "json"), []byte(smoke)); err != nil {
+		t.Fatal(err)
+	}
+	c := newChecker(src, &fakeLocator{}, reports, &now)
+	c.Rollouts = canary(share(10))
+	res, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 10})
+	if err != nil || res.HookStatus != hook.StatusInProgress {
+		t.Fatalf("answer = %s %q %v, want IN_PROGRESS: the window starts after the smoke run", res.HookStatus, res.Reason, err)
+	}
+	if asked := strings.Join(src.asked, ","); !strings.Contains(asked, "green "+greenTG+" 09:06-09:12") {
+		t.Errorf("sources asked %s, want green from the smoke run's end", asked)
+	}
+	st, ok, err := decodeState(res.HookDetails)
+	if err != nil || !ok || !st.Start.Equal(t0.Add(6*time.Minute)) || st.Step != "10" || !st.SmokeChecked {
+		t.Errorf("state = %+v (ok %v, err %v), want the window from 09:06 for the step at 10%%", st, ok, err)
+	}
+}
+
+// TestStepMinRequests: a step asks for stepMinRequests, the bake for
+// minRequests; the suite's floor holds for steps too.
+func TestStepMinRequests(t *testing.T) {
+	now := t0.Add(12 * time.Minute)
+	src := healthySources()
+	src.green.Requests, src.green.Errors5xx = 40, 0
+	c := newChecker(src, &fakeLocator{}, store.NewMemory(), &now)
+	c.Rollouts = canary(share(10))
+	cfg := strings.Replace(issueConfig, `"minRequests": 100`, `"minRequests": 100, "stepMinRequests": 30`, 1)
+	res, err := stepCall(t, c, cfg, map[string]float64{greenRevision: 10})
+	if err != nil || res.HookStatus != hook.StatusSucceeded {
+		t.Errorf("40 requests against stepMinRequests 30 = %s %q %v, want SUCCEEDED", res.HookStatus, res.Reason, err)
+	}
+	res, err = stepCall(t, c, issueConfig, map[string]float64{greenRevision: 10})
+	if err != nil || res.HookStatus != hook.StatusInProgress || !strings.Contains(res.Reason, "extended once") {
+		t.Errorf("40 requests against minRequests 100 = %s %q %v, want the window extended once", res.HookStatus, res.Reason, err)
+	}
+
+	if _, err := Apply(suiteBake(t, ""), json.RawMessage(`{"stepMinRequests": 50}`)); err == nil || !strings.Contains(err.Error(), "hookDetails.stepMinRequests: 50 is below the suite's 500") {
+		t.Errorf("a service's stepMinRequests below the suite's minRequests: %v, want refused", err)
+	}
+	if _, err := Apply(suiteBake(t, `{"bake": {"loosen": {"stepMinRequests": true}}}`), json.RawMessage(`{"stepMinRequests": 50}`)); err != nil {
+		t.Errorf("loosened by the policy: %v", err)
+	}
+}
