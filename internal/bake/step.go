@@ -23,7 +23,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
@@ -168,4 +170,73 @@ func (c *Checker) clipSmoke(ctx context.Context, d hook.DeploymentARN, st *State
 		st.Start, st.Marked = end, false
 	}
 	return nil
+}
+
+// StepReader reads the step check's reports. *store.S3 and *store.Memory
+// satisfy it.
+type StepReader interface {
+	Get(ctx context.Context, key string) (store.Object, error)
+	List(ctx context.Context, prefix string, limit int) ([]string, error)
+}
+
+// maxSteps bounds the reports Steps reads: a linear deployment's steps of
+// at least 3% each, the step before the first, and room to spare.
+const maxSteps = 64
+
+// Steps returns the step check's reports of deployment d, by green's
+// share, the first step first: what was judged at each step, and how.
+func Steps(ctx context.Context, r StepReader, d hook.DeploymentARN) ([]Report, error) {
+	keys, err := r.List(ctx, layout.BakeSteps(d), maxSteps*2)
+	if err != nil {
+		return nil, fmt.Errorf("list step reports: %w", err)
+	}
+	var out []Report
+	for _, k := range keys {
+		if !strings.HasSuffix(k, ".json") || strings.HasSuffix(k, ".start.json") {
+			continue
+		}
+		obj, err := r.Get(ctx, k)
+		if err != nil {
+			return nil, fmt.Errorf("read step report %s: %w", k, err)
+		}
+		var rep Report
+		if err := json.Unmarshal(obj.Body, &rep); err != nil {
+			return nil, fmt.Errorf("step report %s: %w", k, err)
+		}
+		out = append(out, rep)
+	}
+	slices.SortFunc(out, func(a, b Report) int { return cmp.Compare(shareOf(a), shareOf(b)) })
+	return out, nil
+}
+
+func shareOf(r Report) float64 {
+	if r.GreenShare == nil {
+		return -1
+	}
+	return *r.GreenShare
+}
+
+// Summary sums up a step report in one line: the share, the verdict and
+// green's traffic against blue's over the window.
+func (rep Report) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s%% on green: %s", strconv.FormatFloat(shareOf(rep), 'f', -1, 64), rep.HookStatus)
+	if rep.WindowStart != nil && rep.WindowEnd != nil {
+		fmt.Fprintf(&b, " over %s", hook.FormatDuration(rep.WindowEnd.Sub(*rep.WindowStart)))
+	}
+	side := func(name string, s *Stats) {
+		if s == nil {
+			return
+		}
+		fmt.Fprintf(&b, "; %s %s requests", name, num(s.Requests))
+		if r, ok := s.Rate5xx(); ok {
+			fmt.Fprintf(&b, ", %.2f%% 5xx", r*100)
+		}
+		if s.Latency != nil {
+			fmt.Fprintf(&b, ", p99 %s ms", num(math.Round(s.Latency.P99)))
+		}
+	}
+	side("green", rep.Green)
+	side("blue", rep.BlueBaseline)
+	return b.String()
 }

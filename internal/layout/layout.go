@@ -89,10 +89,16 @@ func BakeReport(d hook.DeploymentARN, stage hook.Stage) string {
 	return fmt.Sprintf("%s%sbake-%s.json", Reports, deployment(d), stage)
 }
 
+// BakeSteps is the prefix of the step check's reports (and start markers)
+// of deployment d.
+func BakeSteps(d hook.DeploymentARN) string {
+	return fmt.Sprintf("%s%sbake-%s-green-", Reports, deployment(d), hook.StagePreProductionTrafficShift)
+}
+
 // BakeStepReport is the key of the report of the step check of deployment
 // d with share percent of production on green, beside the bake's.
 func BakeStepReport(d hook.DeploymentARN, share string) string {
-	return fmt.Sprintf("%s%sbake-%s-green-%s.json", Reports, deployment(d), hook.StagePreProductionTrafficShift, share)
+	return BakeSteps(d) + share + ".json"
 }
 
 // BakeStepStart is the key of the start marker of the step check's run

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/bake"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/rollout"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
@@ -98,6 +99,31 @@ type deploymentView struct {
 	EventCount int
 	// Paused are the PAUSE hooks awaiting action, and when ECS acts alone.
 	Paused []pauseView
+	// Judged are the step check's verdicts on a linear or canary
+	// deployment's steps, from its reports in the state bucket.
+	Judged []judgedStep
+}
+
+// judgedStep is the step check's verdict on one step.
+type judgedStep struct {
+	Status, Summary, Reason string
+}
+
+// judged reads the step check's reports of the deployment arn.
+func (d *dashboard) judged(ctx context.Context, arn string) []judgedStep {
+	dep, err := hook.ParseDeploymentARN(arn)
+	if err != nil || len(d.l.Sim.Strategy.Steps()) < 2 {
+		return nil
+	}
+	reps, err := bake.Steps(ctx, d.l.Store, dep)
+	if err != nil {
+		return []judgedStep{{Status: "ERROR", Summary: "the step check's reports cannot be read", Reason: err.Error()}}
+	}
+	out := make([]judgedStep, 0, len(reps))
+	for _, r := range reps {
+		out = append(out, judgedStep{Status: string(r.HookStatus), Summary: r.Summary(), Reason: r.Reason})
+	}
+	return out
 }
 
 // eventRow is one event, or a run of identical ones: Count of them, the
@@ -233,7 +259,7 @@ func (d *dashboard) show(w http.ResponseWriter, r *http.Request, msg string) {
 		s := t.D.Snapshot()
 		dv := deploymentView{ID: s.ID, Status: string(s.Status), Stage: string(s.Stage), Reason: s.Reason, Why: t.Why(), Green: string(t.Green),
 			Started: clock(s.StartedAt), Ended: clock(s.EndedAt), Terminal: s.Status.Terminal(), Success: s.Status == simulator.StatusSuccessful,
-			Events: collapse(s.Events), EventCount: len(s.Events), CanRollBack: CanRollBack(s)}
+			Events: collapse(s.Events), EventCount: len(s.Events), CanRollBack: CanRollBack(s), Judged: d.judged(r.Context(), s.ARN)}
 		for _, p := range t.D.Pauses() {
 			if p.Status == "AWAITING_ACTION" {
 				dv.Paused = append(dv.Paused, pauseView{Hook: p.Hook, Stage: string(p.Stage), HookID: p.HookID, Expires: p.ExpiresAt.Format("2006-01-02 15:04"), TimeoutAction: p.TimeoutAction})
@@ -453,6 +479,7 @@ button.danger{background:#a11d1d;border-color:#a11d1d}
 <tr><th>Started</th><td>{{$d.Started}}{{with $d.Ended}} · ended {{.}}{{end}}</td></tr>
 {{- with $d.Reason}}<tr><th>Why</th><td class="why">{{.}}</td></tr>{{end}}
 {{- with $d.Why}}<tr><th>gatehouse</th><td class="gate-why">{{.}}</td></tr>{{end}}
+{{- range $d.Judged}}<tr><th>Step</th><td class="judged"><span class="status {{.Status}}">{{.Summary}}</span><br><small>{{.Reason}}</small></td></tr>{{end}}
 {{- range $d.Paused}}<tr><th>Paused</th><td class="paused">ECS PAUSE hook {{.Hook}} at {{.Stage}} awaits action (the deciding vote continues it) until {{.Expires}} (simulated), then {{.TimeoutAction}} <small>hook {{.HookID}}</small></td></tr>{{end}}
 </table>
 {{- if $d.CanRollBack}}

@@ -3,9 +3,11 @@ package local
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -622,5 +624,45 @@ func TestCollapseRepeatedPolls(t *testing.T) {
 	rows := collapse(events)
 	if len(rows) != 3 || rows[1].Count != 60 || !rows[1].Last.Equal(at.Add(59*30*time.Second)) || rows[2].Count != 2 || rows[0].Count != 1 {
 		t.Errorf("rows: %d; counts %d, %d, %d", len(rows), rows[0].Count, rows[1].Count, rows[len(rows)-1].Count)
+	}
+}
+
+// TestDashboardShowsEachStepsVerdict: under a canary deployment the bake
+// hook also runs as the step check; a degrading green is rolled back at
+// its canary share, and the dashboard shows each step's verdict from the
+// reports in the state bucket.
+func TestDashboardShowsEachStepsVerdict(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Speed = MaxSpeed
+	cfg.Strategy = "canary"
+	cfg.Hooks = slices.DeleteFunc(cfg.Hooks, func(h HookConfig) bool { return h.Function != FnBake })
+	l := startLocal(t, cfg)
+	tr, err := l.Deploy(Degrading)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-tr.Done():
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the deployment did not end within 2 minutes")
+	}
+	snap := tr.D.Snapshot()
+	if snap.Status != simulator.StatusRollbackSuccessful || !strings.Contains(snap.Reason, "PRE_PRODUCTION_TRAFFIC_SHIFT: step with 10% of production on green") {
+		t.Fatalf("deployment ended %s: %s; want rolled back by the step check", snap.Status, snap.Reason)
+	}
+	if most := Exposure(snap); most != 10 {
+		t.Errorf("green had up to %g%% of production, want the canary's 10%%", most)
+	}
+	res, err := http.Get(l.UIURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	text := html.UnescapeString(string(page))
+	first := strings.Index(text, "0% on green: SUCCEEDED")
+	second := strings.Index(text, "10% on green: FAILED over 2m; green")
+	if first < 0 || second < first || !strings.Contains(text, "nothing to judge") {
+		t.Errorf("the dashboard does not show each step's verdict:\n%s", page)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/bake"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
@@ -302,7 +303,29 @@ func (o *Operator) Status(ctx context.Context, deployment string, sel Selector) 
 	for _, e := range r.History {
 		fmt.Fprintf(out, "  %s  %-9s  %s: %s\n", e.At.UTC().Format(time.RFC3339), e.Kind, e.Actor, e.Detail)
 	}
+	o.steps(ctx, r.DeploymentARN)
 	return nil
+}
+
+// steps prints the step check's verdicts on the deployment's linear or
+// canary steps, when it judged any.
+func (o *Operator) steps(ctx context.Context, deploymentARN string) {
+	d, err := hook.ParseDeploymentARN(deploymentARN)
+	if err != nil {
+		return
+	}
+	reps, err := bake.Steps(ctx, o.Store, d)
+	if err != nil {
+		fmt.Fprintf(o.Out, "Steps:       cannot read the step check's reports: %v\n", err)
+		return
+	}
+	if len(reps) == 0 {
+		return
+	}
+	fmt.Fprintln(o.Out, "Steps (the bake's step check, before each production step):")
+	for _, rep := range reps {
+		fmt.Fprintf(o.Out, "  %s  %s\n    %s\n", rep.DecidedAt.UTC().Format(time.RFC3339), rep.Summary(), rep.Reason)
+	}
 }
 
 // Decide records the caller's decision. With an approver list, the caller

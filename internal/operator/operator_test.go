@@ -3,6 +3,7 @@ package operator
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
@@ -15,7 +16,9 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/awstest"
+	"github.com/gatehouse-dev/gatehouse/internal/bake"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/layout"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -458,3 +461,50 @@ func TestVoteStandsWithoutTheVotersRights(t *testing.T) {
 		t.Errorf("request %+v; want approved, nothing claimed, for the sweep", r)
 	}
 }
+
+// TestStatusShowsTheSteps: gatehouse status shows the step check's verdict
+// on each linear or canary step, in order, from the reports in the state
+// bucket (start markers left out).
+func TestStatusShowsTheSteps(t *testing.T) {
+	srv := awstest.NewS3(t)
+	st := store.New(srv.Client(), srv.Bucket)
+	open(t, st, "EZe5RNVLH6PPzHXINuP28", 1)
+	d, err := hook.ParseDeploymentARN(depARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	at := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	start, end := at.Add(-10*time.Minute), at
+	for _, rep := range []bake.Report{
+		{Stage: hook.StagePreProductionTrafficShift, GreenShare: ptr(10.0), HookStatus: hook.StatusFailed, DecidedAt: at.Add(10 * time.Minute),
+			Reason: "step with 10% of production on green: bake failed after 10m: 5xx rate: 0.3 > max 0.05", WindowStart: &start, WindowEnd: &end,
+			Green: &bake.Stats{Requests: 40, Errors5xx: 12}, BlueBaseline: &bake.Stats{Requests: 360}},
+		{Stage: hook.StagePreProductionTrafficShift, GreenShare: ptr(0.0), HookStatus: hook.StatusSucceeded, DecidedAt: at,
+			Reason: "step check passes without a verdict: no production traffic on green yet (before the first step): nothing to judge"},
+	} {
+		body, err := json.Marshal(rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Create(ctx, bake.StepKey(d, *rep.GreenShare), body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.Create(ctx, layout.BakeStepStart(d, "10"), []byte(`{"v":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	op := &Operator{Store: st, Identity: stubSTS("arn:aws:sts::123456789012:assumed-role/ops/jane", nil), Now: time.Now, Out: &out}
+	if err := op.Status(ctx, depARN, Selector{}); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	first := strings.Index(s, "0% on green: SUCCEEDED")
+	second := strings.Index(s, "10% on green: FAILED over 10m; green 40 requests, 30.00% 5xx; blue 360 requests, 0.00% 5xx")
+	if first < 0 || second < first || !strings.Contains(s, "5xx rate: 0.3 > max 0.05") {
+		t.Errorf("status does not show the steps in order:\n%s", s)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
