@@ -1,6 +1,7 @@
 package approval
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,6 +49,15 @@ type Describer interface {
 	Describe(ctx context.Context, deploymentARN string) (Change, error)
 }
 
+// StepSource reads the bake's step check verdicts.
+type StepSource interface {
+	// StepVerdict returns the step check's verdict, in one line, on the
+	// step of the deployment with greenShare percent of production on
+	// green. It returns an error wrapping store.ErrNotFound while there is
+	// none.
+	StepVerdict(ctx context.Context, deploymentARN string, greenShare float64) (string, error)
+}
+
 // SmokeSource reads the smoke verdict of a deployment at a stage.
 type SmokeSource interface {
 	// SmokeVerdict returns whether every critical smoke check passed, with a
@@ -93,6 +103,10 @@ type Poll struct {
 	// PauseHookID names the ECS PAUSE hook the request holds, for a request
 	// opened by its event (OpenPause); empty for a Lambda hook's call.
 	PauseHookID string
+	// Step is, under steps: each at a stage ECS runs at every step, green's
+	// share of production before the step (the event's weights); nil
+	// otherwise.
+	Step *float64
 	// Lambda marks a call of ECS's Lambda hook, whose stage ECS ends after
 	// 24 hours: a request it would open must expire before
 	// (Settings.CheckLambda). One opened already keeps its terms.
@@ -121,6 +135,9 @@ type Gate struct {
 	Log       *slog.Logger
 	// Smoke reads smoke verdicts, for waitForSmoke.
 	Smoke SmokeSource
+	// Steps reads the step check's verdicts, the evidence a request of
+	// one step shows; nil shows none.
+	Steps StepSource
 	// Subscriptions reads the review topic's subscriptions, so that expiry
 	// approves only when every approver is reachable; nil means it cannot
 	// be checked, and expiry rejects.
@@ -356,6 +373,7 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 		return Verdict{}, err
 	}
 	g.govern(ctx, r, p.Settings.Policy, change, now)
+	g.stepEvidence(ctx, r)
 	wait, err := g.waitForSmoke(ctx, p, change, unknown)
 	if err != nil {
 		return Verdict{}, err
@@ -447,6 +465,12 @@ func (g *Gate) newRequest(p Poll, change Change, now time.Time) (*Request, error
 		ExpiresAt:         now.Add(s.Timeout),
 		SendingSince:      &now,
 		ReviewBase:        g.linkBase(),
+	}
+	if s.Steps == StepsEach {
+		r.Steps = StepsEach
+		if share := cmp.Or(p.Step, change.GreenShare); share != nil && PerStep(p.Stage) {
+			r.Step = &Step{GreenShare: *share}
+		}
 	}
 	if s.TestURL != "" {
 		// Where to try green, as configured: it wins over discovery.
@@ -728,4 +752,18 @@ func (g *Gate) verdict(r *Request, o Outcome) Verdict {
 
 func (g *Gate) pending(r *Request) Verdict {
 	return Verdict{Outcome: Pending, Reason: r.Summary(Pending)}
+}
+
+// stepEvidence puts on r, the request of one step, the step check's
+// verdict on the step just baked, when it is in. Evidence missing, or
+// unreadable, leaves the request to say so.
+func (g *Gate) stepEvidence(ctx context.Context, r *Request) {
+	if r.Step == nil || g.Steps == nil {
+		return
+	}
+	v, err := g.Steps.StepVerdict(ctx, r.DeploymentARN, r.Step.GreenShare)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		g.Log.WarnContext(ctx, "step check's verdict not read", "deployment_arn", r.DeploymentARN, "err", err)
+	}
+	r.Step.Evidence = v
 }

@@ -34,14 +34,23 @@ func HookHandler(g *Gate, defaults Settings) hook.Handler {
 		if err != nil {
 			return hook.Response{}, hook.Permanent(fmt.Errorf("invalid approval configuration: %w", err))
 		}
-		v, err := g.Poll(ctx, Poll{
+		p := Poll{
 			Deployment:        d,
 			Stage:             req.LifecycleStage,
 			ServiceARN:        req.ExecutionDetails.ServiceARN,
 			TargetRevisionARN: req.ExecutionDetails.TargetServiceRevisionARN,
 			Settings:          s,
 			Lambda:            true,
-		})
+		}
+		if s.Steps == StepsEach && PerStep(req.LifecycleStage) {
+			// Each step its own request, named by green's share before it.
+			share, ok := req.ExecutionDetails.ProductionTrafficWeights[req.ExecutionDetails.TargetServiceRevisionARN]
+			if !ok {
+				return hook.Response{}, hook.Permanent(fmt.Errorf("steps: each: ECS sent no production weight for the target revision at %s, so this step cannot be told from the others", req.LifecycleStage))
+			}
+			p.Settings.Gate, p.Step = StepGate(s.Gate, share), &share
+		}
+		v, err := g.Poll(ctx, p)
 		if err != nil {
 			return hook.Response{}, err
 		}

@@ -28,6 +28,7 @@ var keyValues = map[string]string{
 	"freezes":           `[{"start": "2026-12-20T00:00:00Z", "end": "2027-01-04T00:00:00Z", "reason": "holidays"}]`,
 	"changeWindows":     `[{"days": ["mon", "tue"], "start": "09:00", "end": "17:00", "timezone": "Europe/Berlin"}]`,
 	"waitForSmoke":      `true`,
+	"steps":             `"each"`,
 }
 
 func TestDetailKeysCoverTheTestValues(t *testing.T) {

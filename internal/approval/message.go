@@ -1,8 +1,8 @@
 package approval
 
 import (
+	"cmp"
 	"fmt"
-	"github.com/gatehouse-dev/gatehouse/internal/taskdiff"
 	"maps"
 	"slices"
 	"strings"
@@ -10,6 +10,8 @@ import (
 	"unicode"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/layout"
+	"github.com/gatehouse-dev/gatehouse/internal/taskdiff"
 )
 
 // MaxSubjectLen is SNS's limit on an email subject.
@@ -143,6 +145,10 @@ func writeChange(b *strings.Builder, r *Request) {
 		}
 	}
 	writeChanges(b, c)
+	if st := r.Step; st != nil {
+		fmt.Fprintf(b, "Step:        %s%% of production on green so far; approve to move on to the next step (steps: each)\n", layout.Share(st.GreenShare))
+		fmt.Fprintf(b, "Step check:  %s\n", cmp.Or(st.Evidence, "no verdict on the step just baked when this request opened (a failing step check rolls back whatever is decided here)"))
+	}
 	if r.Smoke != nil {
 		fmt.Fprintf(b, "Smoke:       %s\n", r.Smoke.Summary)
 	}

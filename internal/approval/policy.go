@@ -45,6 +45,9 @@ type Policy struct {
 	// WaitForSmoke lets services stop waiting for the smoke verdict where
 	// the suite waits.
 	WaitForSmoke bool
+	// Steps lets services ask once (steps: first) where the suite asks at
+	// every step of a linear or canary deployment.
+	Steps bool
 	// ChangeWindows lets services replace the suite's change windows (and so
 	// lift them); without it a service's windows can only narrow them.
 	ChangeWindows bool
@@ -97,7 +100,7 @@ func UnknownSuite() Settings {
 // PolicyKeys are the keys of the approval section of GATEHOUSE_POLICY's
 // "loosen" object.
 func PolicyKeys() []string {
-	return []string{"abortOnAlarms", "approvers", "changeWindows", "firstDeployment", "onExpiry", "requiredApprovals", "selfApproval", "deployerUnknown", "timeout", "timeoutAction", "waitForSmoke"}
+	return []string{"abortOnAlarms", "approvers", "changeWindows", "firstDeployment", "onExpiry", "requiredApprovals", "selfApproval", "deployerUnknown", "steps", "timeout", "timeoutAction", "waitForSmoke"}
 }
 
 // ParsePolicy reads the approval hook's section of the suite's policy, at
@@ -172,6 +175,8 @@ func (p *Policy) loosen(d *hook.Decoder, path, key string, raw json.RawMessage) 
 		flag(&p.FirstDeployment)
 	case "waitForSmoke":
 		flag(&p.WaitForSmoke)
+	case "steps":
+		flag(&p.Steps)
 	case "changeWindows":
 		flag(&p.ChangeWindows)
 	case "abortOnAlarms":
@@ -264,6 +269,9 @@ func enforce(suite Settings, s Settings, pathOf func(string) string) error {
 	if suite.FirstDeployment == FirstDeploymentGate && s.FirstDeployment == FirstDeploymentSkip && !p.FirstDeployment {
 		refuse("firstDeployment", "skip where the suite gates first deployments (GATEHOUSE_POLICY approval.loosen.firstDeployment)")
 	}
+	if suite.Steps == StepsEach && s.Steps == StepsFirst && !p.Steps {
+		refuse("steps", "first where the suite asks at every step (GATEHOUSE_POLICY approval.loosen.steps)")
+	}
 	if (suite.WaitForSmoke == nil || *suite.WaitForSmoke) && s.WaitForSmoke != nil && !*s.WaitForSmoke && !p.WaitForSmoke {
 		// Unset, the suite waits whenever its smoke hook runs at the stage.
 		refuse("waitForSmoke", "false stops the suite's wait for the smoke verdict (GATEHOUSE_POLICY approval.loosen.waitForSmoke)")
@@ -318,6 +326,9 @@ func (suite Settings) floors() []string {
 	add("This service may not wait longer than %s for a decision.", hook.FormatDuration(max(suite.Timeout, p.MaxTimeout)))
 	if suite.FirstDeployment == FirstDeploymentGate && !p.FirstDeployment {
 		add("First deployments are gated: this service may not skip them.")
+	}
+	if suite.Steps == StepsEach && !p.Steps {
+		add("Every step of a linear or canary deployment is approved: this service may not ask only once.")
 	}
 	if !suite.AbortOnAlarms.Empty() && !p.AbortOnAlarms {
 		add("The suite's alarms (%s) are always watched.", suite.AbortOnAlarms)

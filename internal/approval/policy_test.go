@@ -27,6 +27,7 @@ func suite(t *testing.T) Settings {
 		t.Fatal(err)
 	}
 	s.ChangeWindows = ws
+	s.Steps = StepsEach
 	return s
 }
 
@@ -52,6 +53,7 @@ func TestServicesCannotLoosenTheSuite(t *testing.T) {
 		{"a longer wait", `{"timeout": "72h"}`, []string{"hookDetails.timeout: 72h is longer than 23h, the longest allowed"}},
 		{"first deployments skipped", `{"firstDeployment": "skip"}`, []string{"hookDetails.firstDeployment: skip where the suite gates first deployments"}},
 		{"no wait for the smoke verdict", `{"waitForSmoke": false}`, []string{"hookDetails.waitForSmoke: false stops the suite's wait for the smoke verdict"}},
+		{"once for every step", `{"steps": "first"}`, []string{"hookDetails.steps: first where the suite asks at every step (GATEHOUSE_POLICY approval.loosen.steps)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,6 +193,7 @@ func TestFloors(t *testing.T) {
 		"Expiry rejects: this service may not make it approve.",
 		"This service may not wait longer than 23h for a decision.",
 		"First deployments are gated: this service may not skip them.",
+		"Every step of a linear or canary deployment is approved: this service may not ask only once.",
 		"The suite's alarms (orders-5xx) are always watched.",
 		"The suite's change windows hold; this service's own can only narrow them.",
 	}
@@ -209,6 +212,7 @@ func TestFloors(t *testing.T) {
 		"Expiry rejects: this service may not make it approve.",
 		"This service may not wait longer than 72h for a decision.",
 		"First deployments are gated: this service may not skip them.",
+		"Every step of a linear or canary deployment is approved: this service may not ask only once.",
 		"The suite's alarms (orders-5xx) are always watched.",
 		"The suite's change windows hold; this service's own can only narrow them.",
 	}

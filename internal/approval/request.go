@@ -179,6 +179,9 @@ type Change struct {
 	FirstDeployment bool `json:"firstDeployment,omitempty"`
 	// Hooks are the Lambda functions ECS runs at the gate's stage.
 	Hooks []string `json:"hooks,omitempty"`
+	// GreenShare is the target revision's share of production as ECS last
+	// requested it, in percent; nil when ECS does not say.
+	GreenShare *float64 `json:"greenShare,omitempty"`
 	// ContinueOnTimeout are those of Hooks whose ECS timeout action is
 	// CONTINUE: when they time out, the deployment goes on.
 	ContinueOnTimeout []string `json:"continueOnTimeout,omitempty"`
@@ -296,6 +299,13 @@ type Request struct {
 	// Carried is, for a PAUSE request closed Skipped at a later step of a
 	// linear or canary deployment, the earlier step's decision it carries.
 	Carried string `json:"carried,omitempty"`
+	// Steps is StepsEach when this gate asks again at every step of a
+	// linear or canary deployment; empty when the first step's decision
+	// covers the later ones.
+	Steps string `json:"steps,omitempty"`
+	// Step is, for the request of one step (steps: each), the step it
+	// holds.
+	Step *Step `json:"step,omitempty"`
 	// Policy says, for people, what the suite's policy does not let this
 	// service loosen.
 	Policy []string `json:"policy,omitempty"`
@@ -803,4 +813,30 @@ func VoteError(err error) error {
 		}
 	}
 	return nil
+}
+
+// Step is the step of a linear or canary deployment a request holds.
+type Step struct {
+	// GreenShare is green's share of production before the step, in
+	// percent.
+	GreenShare float64 `json:"greenShare"`
+	// Evidence is the bake's step check's verdict on the step just baked,
+	// when it was in as the request opened; empty otherwise.
+	Evidence string `json:"evidence,omitempty"`
+}
+
+// PerStep reports whether ECS runs hooks at stage at every step of a
+// linear or canary deployment.
+func PerStep(stage hook.Stage) bool {
+	return stage == hook.StagePreProductionTrafficShift || stage == hook.StageProductionTrafficShift
+}
+
+// StepGate names the request of one step under steps: each: the gate's
+// own name (none: step) and green's share before the step.
+func StepGate(gate string, greenShare float64) string {
+	label := "step-" + strings.ReplaceAll(layout.Share(greenShare), ".", "p")
+	if gate == "" {
+		return label
+	}
+	return gate + "-" + label
 }

@@ -53,6 +53,11 @@ func (s Settings) CheckLambda(key string) error {
 const (
 	FirstDeploymentGate = "gate"
 	FirstDeploymentSkip = "skip"
+	// StepsFirst asks once per deployment and stage: the first step's
+	// decision covers a linear or canary deployment's later steps.
+	StepsFirst = "first"
+	// StepsEach asks again at every step of a linear or canary deployment.
+	StepsEach = "each"
 )
 
 // Settings shape an approval request. Environment variables give the defaults;
@@ -69,6 +74,11 @@ type Settings struct {
 	CallbackDelay int
 	// FirstDeployment is gate or skip.
 	FirstDeployment string
+	// Steps is StepsFirst or StepsEach: whether a gate at a stage ECS runs
+	// at every step of a linear or canary deployment
+	// (PRE_PRODUCTION_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT) asks once or
+	// at each step.
+	Steps string
 	// OnExpiry is what expiry decides: Reject, or Approve as an explicit opt-in.
 	OnExpiry Decision
 	// ReminderAt is the fraction of Timeout after which a reminder goes out;
@@ -184,6 +194,7 @@ func DefaultSettings() Settings {
 		Timeout:         DefaultTimeout,
 		CallbackDelay:   30,
 		FirstDeployment: FirstDeploymentGate,
+		Steps:           StepsFirst,
 		OnExpiry:        Reject,
 		ReminderAt:      0.75,
 	}
@@ -213,6 +224,9 @@ func (s Settings) Validate() error {
 	}
 	if s.FirstDeployment != FirstDeploymentGate && s.FirstDeployment != FirstDeploymentSkip {
 		errs = append(errs, fmt.Errorf("firstDeployment: %q, want gate or skip", s.FirstDeployment))
+	}
+	if s.Steps != StepsFirst && s.Steps != StepsEach {
+		errs = append(errs, fmt.Errorf("steps: %q, want first or each", s.Steps))
 	}
 	if s.OnExpiry != Approve && s.OnExpiry != Reject {
 		errs = append(errs, fmt.Errorf("onExpiry: %q, want reject or approve", s.OnExpiry))
@@ -357,6 +371,9 @@ var detailKeys = map[string]func(d *hook.Decoder, path string, raw json.RawMessa
 	},
 	"firstDeployment": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
 		decodeInto(d, path, raw, `"gate" or "skip"`, &s.FirstDeployment)
+	},
+	"steps": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
+		decodeFresh(d, path, raw, `"first" or "each"`, &s.Steps)
 	},
 	"onExpiry": func(d *hook.Decoder, path string, raw json.RawMessage, s *Settings, _ Settings) {
 		decodeFresh(d, path, raw, `"reject" or "approve"`, &s.OnExpiry)

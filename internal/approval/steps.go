@@ -2,11 +2,14 @@ package approval
 
 // A PAUSE hook at a stage a linear or canary deployment runs at every step
 // (PRE_PRODUCTION_TRAFFIC_SHIFT) pauses again at each step, each time with
-// a new hookId (ECS-HOOKS.md, section 7). The approvers are asked once per
-// deployment and stage, as in Lambda mode: a later step's pause carries the
-// first one's decision.
+// a new hookId (ECS-HOOKS.md, section 7). With steps: first (the default)
+// the approvers are asked once per deployment and stage, as in Lambda
+// mode: a later step's pause carries the first one's decision. With steps:
+// each, as the first step's request recorded it, every pause is a request
+// of its own.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,7 +33,7 @@ func (g *Gate) laterStep(ctx context.Context, key string, p Poll) (Verdict, bool
 		return Verdict{}, false, nil
 	}
 	earlier, err := g.earlierStep(ctx, key, p)
-	if err != nil || earlier == nil {
+	if err != nil || earlier == nil || earlier.Steps == StepsEach {
 		return Verdict{}, false, err
 	}
 	now := g.Now()
@@ -59,7 +62,7 @@ func (g *Gate) laterStep(ctx context.Context, key string, p Poll) (Verdict, bool
 // step, named gate.
 func (r *Request) settings(gate string) Settings {
 	return Settings{Approvers: r.Approvers, RequiredApprovals: r.RequiredApprovals, OnExpiry: r.OnExpiry, Timeout: r.ExpiresAt.Sub(r.CreatedAt),
-		Gate: gate, AbortOnAlarms: r.AbortOnAlarms, Floors: r.Policy, FirstDeployment: FirstDeploymentGate}
+		Gate: gate, AbortOnAlarms: r.AbortOnAlarms, Floors: r.Policy, FirstDeployment: FirstDeploymentGate, Steps: cmp.Or(r.Steps, StepsFirst)}
 }
 
 // earlierStep returns the request of an earlier PAUSE run at p's deployment

@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -103,13 +102,13 @@ func (c *Checker) stepOf(ctx context.Context, req hook.Request) (step, error) {
 }
 
 // label names the step in keys and state: its share, as 10 or 2.5.
-func (s step) label() string { return strconv.FormatFloat(s.share, 'f', -1, 64) }
+func (s step) label() string { return layout.Share(s.share) }
 
 // StepKey returns the state-bucket key of the report of the step check of
 // deployment d with share percent of production on green:
 // reports/<deployment>/bake-PRE_PRODUCTION_TRAFFIC_SHIFT-green-SHARE.json.
 func StepKey(d hook.DeploymentARN, share float64) string {
-	return layout.BakeStepReport(d, strconv.FormatFloat(share, 'f', -1, 64))
+	return layout.BakeStepReport(d, layout.Share(share))
 }
 
 // smokeStages are the stages whose smoke runs may overlap a step's window:
@@ -220,7 +219,7 @@ func shareOf(r Report) float64 {
 // green's traffic against blue's over the window.
 func (rep Report) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s%% on green: %s", strconv.FormatFloat(shareOf(rep), 'f', -1, 64), rep.HookStatus)
+	fmt.Fprintf(&b, "%s%% on green: %s", layout.Share(shareOf(rep)), rep.HookStatus)
 	if rep.WindowStart != nil && rep.WindowEnd != nil {
 		fmt.Fprintf(&b, " over %s", hook.FormatDuration(rep.WindowEnd.Sub(*rep.WindowStart)))
 	}

@@ -13,6 +13,7 @@ package layout
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
@@ -88,6 +89,9 @@ func SmokeReport(d hook.DeploymentARN, stage hook.Stage, ext string) string {
 func BakeReport(d hook.DeploymentARN, stage hook.Stage) string {
 	return fmt.Sprintf("%s%sbake-%s.json", Reports, deployment(d), stage)
 }
+
+// Share names green's share of production in keys: 10, or 2.5.
+func Share(percent float64) string { return strconv.FormatFloat(percent, 'f', -1, 64) }
 
 // BakeSteps is the prefix of the step check's reports (and start markers)
 // of deployment d.

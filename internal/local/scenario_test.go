@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
@@ -136,4 +139,74 @@ func stepGateConfig(strategy string) Config {
 		}
 	}
 	return cfg
+}
+
+// TestStepGateAsksEachStep: with steps: each, the approval gate at the
+// stage a canary deployment runs at every step asks again at each step, in
+// Lambda mode (a request per step, named by green's share) and in pause
+// mode (each step's pause its own request); each request says its step and
+// shows the step check's verdict on the step just baked, and the
+// deployment goes on only as each step is approved.
+func TestStepGateAsksEachStep(t *testing.T) {
+	for _, mode := range []string{ModeLambda, ModePause} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			cfg := stepGateConfig("canary")
+			cfg.ApprovalMode = mode
+			for i, h := range cfg.Hooks {
+				if h.Function == FnApproval {
+					cfg.Hooks[i].HookDetails = json.RawMessage(`{"approvers":["alice@example.com"],"requiredApprovals":1,"timeout":"2h","steps":"each"}`)
+				}
+			}
+			l := startLocal(t, cfg)
+			tr, err := l.Deploy(Healthy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			approved := map[string]bool{}
+			for step := 0; step < 2; step++ {
+				m, err := l.Outbox.Wait(ctx, func(m Mail) bool { return IsReview(m, tr.D.ID) && !approved[m.Link] })
+				if err != nil {
+					t.Fatalf("step %d: no review message: %v\n%s", step+1, err, events(tr))
+				}
+				want := []string{"Step:        0% of production on green so far", "Step:        10% of production on green so far"}[step]
+				if !strings.Contains(m.Body, want) {
+					t.Errorf("step %d's message lacks %q:\n%s", step+1, want, m.Body)
+				}
+				if step == 1 && !strings.Contains(m.Body, "Step check:  SUCCEEDED: step with 10% of production on green: bake passed") &&
+					!strings.Contains(m.Body, "Step check:  no verdict on the step just baked") {
+					t.Errorf("step 2's message does not say what the step check found:\n%s", m.Body)
+				}
+				if snap := tr.D.Snapshot(); snap.Status.Terminal() || snap.Step != step {
+					t.Fatalf("step %d asked while the deployment is at step %d, %s", step+1, snap.Step+1, snap.Status)
+				}
+				if code, body, err := press(ctx, m, "approve"); err != nil || code != http.StatusOK {
+					t.Fatalf("step %d: approve: %d %v\n%s", step+1, code, err, body)
+				}
+				approved[m.Link] = true
+			}
+			select {
+			case <-tr.Done():
+			case <-ctx.Done():
+				t.Fatalf("the deployment did not end:\n%s", events(tr))
+			}
+			if snap := tr.D.Snapshot(); snap.Status != simulator.StatusSuccessful {
+				t.Fatalf("deployment ended %s: %s", snap.Status, snap.Reason)
+			}
+			if n := len(approved); n != 2 {
+				t.Errorf("%d requests approved, want one a step (2)", n)
+			}
+		})
+	}
+}
+
+// events lists a deployment's events, for a failure's message.
+func events(tr *Tracked) string {
+	var b strings.Builder
+	for _, e := range tr.D.Snapshot().Events {
+		fmt.Fprintf(&b, "%s %s %s %s\n", e.Stage, e.Hook, e.Status, e.Reason)
+	}
+	return b.String()
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/layout"
 )
 
 // style is the page's only styling. The Content-Security-Policy allows exactly
@@ -63,6 +64,7 @@ type requestView struct {
 	Deployment, Stage, Revision       string
 	Change                            approval.Change
 	Smoke                             *approval.Smoke
+	Step                              *approval.Step
 	Watching                          string
 	Freeze                            string
 	Policy                            []string
@@ -106,6 +108,7 @@ func (h *Handler) requestPage(l *loaded, tok, msg string) pageData {
 		Revision:           r.TargetRevisionARN,
 		Change:             r.Change,
 		Smoke:              r.Smoke,
+		Step:               r.Step,
 		Watching:           r.AbortOnAlarms.String(),
 		Policy:             r.Policy,
 		TimeoutContinues:   r.TimeoutContinues,
@@ -233,6 +236,14 @@ func writeTable(b *strings.Builder, v *requestView) {
 			note = "<br><small>Whoever started the deployment cannot approve it.</small>"
 		}
 		row("Started by", "<span id=\"started-by\">"+esc(v.StartedBy)+"</span>"+note)
+	}
+	if st := v.Step; st != nil {
+		evidence := "no verdict on the step just baked when this request opened: a failing step check rolls back whatever is decided here"
+		if st.Evidence != "" {
+			evidence = st.Evidence
+		}
+		row("Step", "<span id=\"step\">"+esc(layout.Share(st.GreenShare))+"% of production on green so far</span>; approving moves on to the next step (steps: each)"+
+			"<br><small id=\"step-check\">Step check: "+esc(evidence)+"</small>")
 	}
 	if v.Smoke != nil {
 		row("Smoke checks", "<span id=\"smoke\">"+esc(v.Smoke.Summary)+"</span> · <a href=\"review/report?token="+esc(url.QueryEscape(v.Token))+"\">report</a>")

@@ -108,7 +108,7 @@ func (c changes) try(ctx context.Context, revisionARN string) (*approval.TryIt, 
 
 // changeOf summarises what ECS reports about a deployment.
 func changeOf(d ecsdeploy.Deployment) approval.Change {
-	c := approval.Change{Known: true, StartedAt: d.StartedAt, FirstDeployment: d.First()}
+	c := approval.Change{Known: true, StartedAt: d.StartedAt, FirstDeployment: d.First(), GreenShare: d.Rollout.GreenShare}
 	for _, s := range d.Sources {
 		if s.TaskDefinition != "" {
 			c.SourceTaskDefinitions = append(c.SourceTaskDefinitions, shortTaskDef(s.TaskDefinition))

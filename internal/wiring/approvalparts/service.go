@@ -2,6 +2,8 @@ package approvalparts
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -9,6 +11,8 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/layout"
 	"github.com/gatehouse-dev/gatehouse/internal/review"
 	"github.com/gatehouse-dev/gatehouse/internal/secrets"
 	"github.com/gatehouse-dev/gatehouse/internal/slackapi"
@@ -100,7 +104,9 @@ func NewService(s Suite, c Clients) *approval.Service {
 		// Smoke reports live in the same bucket.
 		Smoke:         smoke.Verdicts{Reader: st},
 		SmokeFunction: s.SmokeFunction,
-		Function:      s.Function,
+		// So do the bake's step check's.
+		Steps:    StepVerdicts{Reader: st},
+		Function: s.Function,
 	}
 	if c.Slack != nil {
 		gate.Chat = &slackapp.Chat{API: c.Slack.API}
@@ -138,4 +144,34 @@ func SlackOf(cfg *config.Slack, api secrets.API) *Slack {
 	}
 	sec, refresh := secrets.SlackSource(api, cfg.SecretARN, cfg.Local)
 	return &Slack{API: slackapp.NewClient(sec, cfg.APIURL), Secrets: sec, Refresh: refresh}
+}
+
+// StepVerdicts reads the bake's step check verdicts from the state bucket
+// (package bake writes them), for the request of one step (steps: each).
+type StepVerdicts struct {
+	Reader interface {
+		Get(ctx context.Context, key string) (store.Object, error)
+	}
+}
+
+// StepVerdict implements approval.StepSource: the step check's answer and
+// reason, in one line.
+func (v StepVerdicts) StepVerdict(ctx context.Context, deploymentARN string, greenShare float64) (string, error) {
+	d, err := hook.ParseDeploymentARN(deploymentARN)
+	if err != nil {
+		return "", err
+	}
+	obj, err := v.Reader.Get(ctx, layout.BakeStepReport(d, layout.Share(greenShare)))
+	if err != nil {
+		return "", err
+	}
+	// The fields of the bake's report (bake.Report) a reviewer reads.
+	var rep struct {
+		HookStatus string `json:"hookStatus"`
+		Reason     string `json:"reason"`
+	}
+	if err := json.Unmarshal(obj.Body, &rep); err != nil {
+		return "", fmt.Errorf("step check report: %w", err)
+	}
+	return rep.HookStatus + ": " + rep.Reason, nil
 }
