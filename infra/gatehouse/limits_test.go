@@ -1,7 +1,9 @@
 package gatehouse_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -219,7 +221,18 @@ func TestDemoStrategies(t *testing.T) {
 			if problems := checkSpec(t, "demo", *tmpl.ToJSON()); len(problems) > 0 {
 				t.Errorf("CloudFormation would reject:\n%s", strings.Join(problems, "\n"))
 			}
+			// The bake hook also judges every step, before the next.
+			if stages := bakeStages(t, *tmpl.ToJSON()); !slices.Equal(stages, []string{"POST_PRODUCTION_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT"}) {
+				t.Errorf("the bake hook runs at %v, want after the shift and before every step", stages)
+			}
 		})
+	}
+	stacks, err := gatehouse.Build(newApp(), gatehouse.Options{AssetDir: assetRoot, Approvers: approvers, RecordExpirationDays: 90, Demo: true, BakeTimeMinutes: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stages := bakeStages(t, *assertions.Template_FromStack(stacks.Demo.Stack, nil).ToJSON()); !slices.Equal(stages, []string{"POST_PRODUCTION_TRAFFIC_SHIFT"}) {
+		t.Errorf("blue/green: the bake hook runs at %v, want after the shift alone (one step)", stages)
 	}
 	for _, tt := range []struct {
 		strategy rollout.Strategy
@@ -238,4 +251,30 @@ func TestDemoStrategies(t *testing.T) {
 	if _, err := gatehouse.OptionsFromContext(app, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "want one of blue-green, linear, canary") {
 		t.Errorf("strategy=rolling: %v", err)
 	}
+}
+
+// bakeStages returns the stages the demo service's hooks whose hookDetails
+// configure a bake (a window) run at, in the order of its lifecycle hooks.
+func bakeStages(t *testing.T, tmpl map[string]any) []string {
+	t.Helper()
+	var out []string
+	for _, r := range tmpl["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] != "AWS::ECS::Service" {
+			continue
+		}
+		dc, _ := res["Properties"].(map[string]any)["DeploymentConfiguration"].(map[string]any)
+		hooks, _ := dc["LifecycleHooks"].([]any)
+		for _, h := range hooks {
+			hm := h.(map[string]any)
+			details, _ := json.Marshal(hm["HookDetails"])
+			if !strings.Contains(string(details), "window") {
+				continue
+			}
+			for _, s := range hm["LifecycleStages"].([]any) {
+				out = append(out, fmt.Sprint(s))
+			}
+		}
+	}
+	return out
 }

@@ -477,6 +477,11 @@ func (d *DemoStack) attachHooks(p DemoStackProps, errors5xx, unhealthy awscloudw
 		}),
 		t.Bake(HookOptions{Details: p.BakeDetails}),
 	}
+	if steps := p.Strategy.Steps(); len(steps) > 1 {
+		// Every step judged before the next: a bad canary never leaves
+		// its share.
+		d.Hooks = append(d.Hooks, t.StepCheck(HookOptions{Details: p.BakeDetails, Timeout: max(DefaultStepCheckTimeout, 2*p.Strategy.BakeAfter(0)+15*time.Minute)}))
+	}
 	// This stack deploys the service: its deployments must fit in one
 	// CloudFormation stack operation.
 	if err := CheckStackDuration(d.Hooks, Rollout{Strategy: p.Strategy, BakeTime: p.BakeTime}); err != nil {

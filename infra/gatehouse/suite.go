@@ -528,7 +528,7 @@ func (s *Suite) newBakeHook(c constructs.Construct, p SuiteProps, g *grants) {
 	addEnv(bakeEnv, bakeSettings)
 	s.BakeHook, _ = s.function(c, p, fnSpec{
 		name:        BakeHookName,
-		description: "gatehouse bake checks: an ECS lifecycle hook that watches alarms and metrics after production traffic reaches green",
+		description: "gatehouse bake checks: an ECS lifecycle hook that watches alarms and metrics after production traffic reaches green, and judges each linear or canary step before the next",
 		timeout:     60 * time.Second,
 		env:         bakeEnv,
 		statements: []awsiam.PolicyStatement{

@@ -152,6 +152,11 @@ const (
 	DefaultApprovalTimeout = 24 * time.Hour
 	// DefaultBakeTimeout bounds the bake window.
 	DefaultBakeTimeout = time.Hour
+	// DefaultStepCheckTimeout bounds one step's check: it judges the step
+	// bake just ended, usually on its first call, and holds the step at
+	// most one more step bake for evidence. Raise it (HookOptions.Timeout)
+	// above twice the step bake plus maxErrorDuration for long step bakes.
+	DefaultStepCheckTimeout = 30 * time.Minute
 )
 
 func (o HookOptions) hook(id string, fn awslambda.IFunction, stage Stage, timeout time.Duration) Hook {
@@ -191,6 +196,20 @@ func (t Targets) Approval(o HookOptions) Hook {
 // must give alarms or metrics unless the suite's BakeConfig does.
 func (t Targets) Bake(o HookOptions) Hook {
 	h := o.hook("Bake", t.BakeHook, StagePostProductionTrafficShift, DefaultBakeTimeout)
+	h.kind, h.suite = kindBake, t.suite
+	return h
+}
+
+// StepCheck is the bake hook as the step check of a linear or canary
+// service: ECS calls it at PRE_PRODUCTION_TRAFFIC_SHIFT before every
+// production step, and it judges the step just baked (green's share of
+// production, against blue, over the step bake, with the bake's checks),
+// failing before a bad canary or linear step goes further. Before the
+// first step, and for a blue/green service, it passes without a verdict.
+// Add it beside Bake, with the same Details; stepMinRequests in them sets
+// the evidence a step needs.
+func (t Targets) StepCheck(o HookOptions) Hook {
+	h := o.hook("StepCheck", t.BakeHook, StagePreProductionTrafficShift, DefaultStepCheckTimeout)
 	h.kind, h.suite = kindBake, t.suite
 	return h
 }
