@@ -39,6 +39,7 @@ const (
 	CtxSubscriptionAdmins     = "subscriptionAdmins"
 	CtxApprovalMode           = "approvalMode"
 	CtxApprovalStage          = "approvalStage"
+	CtxApprovalSteps          = "approvalSteps"
 	CtxDemo                   = "demo"
 	CtxTestListenerCIDR       = "testListenerCidr"
 	CtxDemoImage              = "demoImage"
@@ -57,7 +58,7 @@ const (
 // ContextKeys are the context keys the app reads.
 var ContextKeys = []string{CtxAssetDir, CtxApprovers, CtxRequiredApprovals, CtxApprovalTimeout, CtxFreezes, CtxChangeWindows,
 	CtxRecordExpirationDays, CtxAPIReservedConcurrency, CtxReviewURL, CtxSlackSecretARN, CtxAlarmTopicARN, CtxSmokeConfig, CtxBakeConfig, CtxPolicy,
-	CtxSubscriptionAdmins, CtxApprovalMode, CtxApprovalStage, CtxDemo, CtxTestListenerCIDR, CtxDemoImage, CtxBakeTimeMinutes, CtxStrategy,
+	CtxSubscriptionAdmins, CtxApprovalMode, CtxApprovalStage, CtxApprovalSteps, CtxDemo, CtxTestListenerCIDR, CtxDemoImage, CtxBakeTimeMinutes, CtxStrategy,
 	CtxStepPercent, CtxStepBakeMinutes, CtxCanaryPercent, CtxCanaryBakeMinutes, CtxNag, CtxSmokeVPCID, CtxSmokeSubnetIDs, CtxSmokeSecurityGroupIDs}
 
 // cdkContextKeys are context keys of the CDK's own without a ":", "@" or
@@ -93,7 +94,10 @@ type Options struct {
 	ApprovalMode ApprovalMode
 	// ApprovalStage is where the standard approval hook holds deployments
 	// (context approvalStage; default POST_TEST_TRAFFIC_SHIFT).
-	ApprovalStage    Stage
+	ApprovalStage Stage
+	// ApprovalSteps is first or each (context approvalSteps; default
+	// first): SuiteProps.ApprovalSteps.
+	ApprovalSteps    string
 	Demo             bool
 	TestListenerCIDR string
 	DemoImage        string
@@ -174,6 +178,7 @@ func OptionsFromContext(app awscdk.App, getenv func(string) string) (Options, er
 		c.fail(fmt.Errorf("context %s: %w", CtxApprovalMode, err))
 	}
 	o.ApprovalStage = Stage(strings.ToUpper(str(CtxApprovalStage)))
+	o.ApprovalSteps = str(CtxApprovalSteps)
 	o.SmokeVPCID = str(CtxSmokeVPCID)
 	o.SmokeSubnetIDs = list(str(CtxSmokeSubnetIDs))
 	o.SmokeSecurityGroupIDs = list(str(CtxSmokeSecurityGroupIDs))
@@ -475,6 +480,7 @@ func Build(app awscdk.App, o Options) (*Stacks, error) {
 			Policy:                 o.Policy,
 			ApprovalMode:           o.ApprovalMode,
 			ApprovalStage:          o.ApprovalStage,
+			ApprovalSteps:          o.ApprovalSteps,
 			SubscriptionAdmins:     o.SubscriptionAdmins,
 		},
 	}

@@ -29,6 +29,7 @@ func TestOptionsFromContext(t *testing.T) {
 		gatehouse.CtxStepBakeMinutes:        float64(3),
 		gatehouse.CtxNag:                    false,
 		gatehouse.CtxApprovalMode:           "pause",
+		gatehouse.CtxApprovalSteps:          "each",
 		// JSON settings: as a string (-c) or as JSON in cdk.json.
 		gatehouse.CtxFreezes:       `[{"start": "2026-12-20T00:00:00Z", "end": "2027-01-04T00:00:00Z"}]`,
 		gatehouse.CtxChangeWindows: []any{map[string]any{"days": []any{"mon"}, "start": "09:00", "end": "17:00", "timezone": "UTC"}},
@@ -54,6 +55,7 @@ func TestOptionsFromContext(t *testing.T) {
 		BakeTimeMinutes:        10,
 		Nag:                    false,
 		ApprovalMode:           gatehouse.ApprovalModePause,
+		ApprovalSteps:          "each",
 		Freezes:                `[{"start": "2026-12-20T00:00:00Z", "end": "2027-01-04T00:00:00Z"}]`,
 		ChangeWindows:          `[{"days":["mon"],"end":"17:00","start":"09:00","timezone":"UTC"}]`,
 	}

@@ -69,6 +69,7 @@ var settingVars = []struct{ env, ctx, prop string }{
 	{config.EnvApprovers, CtxApprovers, "Approvers"},
 	{config.EnvRequiredApprovals, CtxRequiredApprovals, "RequiredApprovals"},
 	{config.EnvApprovalTimeout, CtxApprovalTimeout, "ApprovalTimeout"},
+	{config.EnvApprovalSteps, CtxApprovalSteps, "ApprovalSteps"},
 	{config.EnvFreezes, CtxFreezes, "Freezes"},
 	{config.EnvChangeWindows, CtxChangeWindows, "ChangeWindows"},
 	{config.EnvPolicy, CtxPolicy, "Policy"},
@@ -91,6 +92,7 @@ func renamer(name func(ctx, prop string) string) *strings.Replacer {
 		whole+"timeout:", name(CtxApprovalTimeout, "ApprovalTimeout")+":",
 		whole+"requiredApprovals:", name(CtxRequiredApprovals, "RequiredApprovals")+":",
 		whole+"approvers:", name(CtxApprovers, "Approvers")+":",
+		whole+"steps:", name(CtxApprovalSteps, "ApprovalSteps")+":",
 		whole, "")
 	return strings.NewReplacer(pairs...)
 }
@@ -157,6 +159,9 @@ func (p SuiteProps) settingsEnv() (approvalEnv, smokeEnv, bakeEnv map[string]str
 	}
 	if p.Freezes != "" {
 		approvalEnv[config.EnvFreezes] = p.Freezes
+	}
+	if p.ApprovalSteps != "" {
+		approvalEnv[config.EnvApprovalSteps] = p.ApprovalSteps
 	}
 	if p.ChangeWindows != "" {
 		approvalEnv[config.EnvChangeWindows] = p.ChangeWindows
@@ -426,6 +431,6 @@ func tagSettings(s approval.Settings) map[string]any {
 	return map[string]any{
 		"approvers": s.Approvers, "requiredApprovals": s.RequiredApprovals, "timeout": s.Timeout, "callbackDelay": s.CallbackDelay,
 		"firstDeployment": s.FirstDeployment, "onExpiry": s.OnExpiry, "reminderAt": s.ReminderAt, "waitForSmoke": s.WaitForSmoke,
-		"gate": s.Gate, "abortOnAlarms": s.AbortOnAlarms,
+		"gate": s.Gate, "steps": s.Steps, "abortOnAlarms": s.AbortOnAlarms,
 	}
 }

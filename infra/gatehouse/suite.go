@@ -135,6 +135,12 @@ type SuiteProps struct {
 	// stage ECS allows the mode's hook at, such as PRE_SCALE_UP, before any
 	// green task starts (a PAUSE hook: PauseStages).
 	ApprovalStage Stage
+	// ApprovalSteps is first (the default) or each: whether an approval at
+	// a stage ECS runs at every step of a linear or canary deployment
+	// (PRE_PRODUCTION_TRAFFIC_SHIFT) asks once or at each step. each is a
+	// floor services cannot lower unless Policy lets them
+	// (approval.loosen.steps).
+	ApprovalSteps string
 	// SubscriptionAdmins are the IAM principals (ARN patterns, such as
 	// arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_AdministratorAccess_*)
 	// that may subscribe to the review topic and list its subscriptions,

@@ -64,6 +64,7 @@ func TestNewSuiteRefuses(t *testing.T) {
 			[]string{"SuiteProps.RequiredApprovals: 2 is more than the 1 approvers"}},
 		{"negative quorum", gatehouse.SuiteProps{RequiredApprovals: -1}, []string{"SuiteProps.RequiredApprovals: -1, want at least 1"}},
 		{"bad timeout", gatehouse.SuiteProps{ApprovalTimeout: "soon"}, []string{`SuiteProps.ApprovalTimeout: "soon" is not a duration`}},
+		{"steps neither first nor each", gatehouse.SuiteProps{ApprovalSteps: "every"}, []string{`SuiteProps.ApprovalSteps: "every", want first or each`}},
 		{"timeout at the longest PAUSE timeout", gatehouse.SuiteProps{ApprovalTimeout: "336h", ApprovalMode: gatehouse.ApprovalModePause}, []string{"SuiteProps.ApprovalTimeout", "336h is not below 336h", "335h"}},
 		{"a Lambda-mode timeout of a day", gatehouse.SuiteProps{ApprovalTimeout: "24h"}, []string{"SuiteProps.ApprovalTimeout", "24h cannot expire before ECS's 24-hour limit", "at most 23h", "approvalMode=pause"}},
 		{"records expire before the longest request", gatehouse.SuiteProps{RecordExpiration: 14 * 24 * time.Hour}, []string{"RecordExpiration", "at least 15"}},

@@ -61,7 +61,10 @@ const MinStepWindow = time.Minute
 type step struct {
 	// share is green's share of production during the step, in percent.
 	share float64
-	// window is the step's window.
+	// baked is the step bake that ended as ECS called: the window starts
+	// that long before the run's first call.
+	baked time.Duration
+	// window is the step's window: the step bake, at least MinStepWindow.
 	window time.Duration
 	// skip, when set, is why the call passes without a verdict.
 	skip string
@@ -94,7 +97,7 @@ func (c *Checker) stepOf(ctx context.Context, req hook.Request) (step, error) {
 	if !ok || math.IsNaN(share) || share < 0 || share > 100 {
 		return step{}, hook.Permanent(errors.New("cannot tell green's share of production: neither the event's productionTrafficWeights nor ECS's record of the deployment gives the target revision a weight from 0 to 100"))
 	}
-	s := step{share: share, window: max(r.StepBake, MinStepWindow)}
+	s := step{share: share, baked: max(r.StepBake, 0), window: max(r.StepBake, MinStepWindow)}
 	if share == 0 {
 		s.skip = "no production traffic on green yet (before the first step): nothing to judge"
 	}

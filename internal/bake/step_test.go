@@ -225,3 +225,34 @@ func TestStepMinRequests(t *testing.T) {
 		t.Errorf("loosened by the policy: %v", err)
 	}
 }
+
+// TestStepWithoutBake: a step bake of 0 is held a minute for evidence,
+// from the call on.
+func TestStepWithoutBake(t *testing.T) {
+	now := t0
+	src := healthySources()
+	c := newChecker(src, &fakeLocator{}, store.NewMemory(), &now)
+	ro := canary(share(10))
+	ro.r.StepBake = 0
+	c.Rollouts = ro
+	res, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 10})
+	if err != nil || res.HookStatus != hook.StatusInProgress {
+		t.Fatalf("first call = %s %q %v, want IN_PROGRESS for a minute of evidence", res.HookStatus, res.Reason, err)
+	}
+	var dst, src2 any
+	if err := json.Unmarshal([]byte(issueConfig), &dst); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(res.HookDetails, &src2); err != nil {
+		t.Fatal(err)
+	}
+	merged, err := json.Marshal(merges["shallow"](dst, src2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = t0.Add(time.Minute)
+	res, err = stepCall(t, c, string(merged), map[string]float64{greenRevision: 10})
+	if err != nil || res.HookStatus != hook.StatusSucceeded {
+		t.Errorf("a minute later = %s %q %v, want SUCCEEDED", res.HookStatus, res.Reason, err)
+	}
+}

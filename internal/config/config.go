@@ -34,6 +34,9 @@ const (
 	EnvFirstDeployment   = "GATEHOUSE_FIRST_DEPLOYMENT"
 	EnvOnExpiry          = "GATEHOUSE_ON_EXPIRY"
 	EnvReminderAt        = "GATEHOUSE_REMINDER_AT"
+	// EnvApprovalSteps is the hookDetails key steps for the suite: first
+	// or each (every step of a linear or canary deployment asks again).
+	EnvApprovalSteps = "GATEHOUSE_APPROVAL_STEPS"
 	// EnvAbortOnAlarms and EnvAbortOnAlarmPrefixes list, comma-separated,
 	// the CloudWatch alarms (by name and by name prefix) an open approval
 	// request watches: one in ALARM aborts it.
@@ -311,6 +314,9 @@ func (l *loader) settings() approval.Settings {
 	}
 	if v := strings.TrimSpace(l.getenv(EnvFirstDeployment)); v != "" {
 		s.FirstDeployment = v
+	}
+	if v := strings.TrimSpace(l.getenv(EnvApprovalSteps)); v != "" {
+		s.Steps = v
 	}
 	if v := strings.TrimSpace(l.getenv(EnvOnExpiry)); v != "" {
 		s.OnExpiry = approval.Decision(v)
