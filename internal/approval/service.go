@@ -143,8 +143,18 @@ func (s *Service) Vote(ctx context.Context, b Ballot) (Voted, error) {
 // Read returns the request at key as stored, with its ETag (a Ballot may
 // carry it to save a read). A missing request wraps the store's
 // ErrNotFound; one that cannot be decoded wraps ErrUnreadable.
+//
+// The request of one step (steps: each) whose step check had not judged
+// the step as it opened is shown with the verdict once it is in (read, not
+// stored).
 func (s *Service) Read(ctx context.Context, key string) (*Stored, error) {
-	return load(ctx, s.gate.Store, key)
+	st, err := load(ctx, s.gate.Store, key)
+	if err == nil && st.Request.Step != nil && st.Request.Step.Evidence == "" {
+		step := *st.Request.Step
+		st.Request.Step = &step
+		s.gate.stepEvidence(ctx, st.Request)
+	}
+	return st, err
 }
 
 func load(ctx context.Context, st Store, key string) (*Stored, error) {

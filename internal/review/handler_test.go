@@ -824,3 +824,29 @@ func TestPageShowsWhatChangesAndWhereToTry(t *testing.T) {
 		t.Error("a secret-looking value is on the page, in the email, in the chat's facts or in the stored request")
 	}
 }
+
+// TestPageShowsTheStep: the request of one step of a linear or canary
+// deployment (steps: each) says the step and the step check's verdict on
+// the step just baked, on the page, in the email and in the chat's facts.
+func TestPageShowsTheStep(t *testing.T) {
+	e := newEnv(t, []string{"alice@example.com"}, 1)
+	r := e.request(t)
+	r.Step = &approval.Step{GreenShare: 12.5, Evidence: "SUCCEEDED: step with 12.5% of production on green: bake passed: 6m, every check within limits, green served 480 requests"}
+	body, _ := r.Encode()
+	if _, err := e.st.Update(context.Background(), e.key, body, e.etag(t)); err != nil {
+		t.Fatal(err)
+	}
+	_, page := get(t, http.MethodGet, e.link(t, "alice@example.com"))
+	for _, want := range []string{`<span id="step">12.5% of production on green so far</span>`, "Step check: SUCCEEDED: step with 12.5% of production on green: bake passed"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q:\n%s", want, page)
+		}
+	}
+	msg := approval.ReviewMessage(r, "alice@example.com", "https://review.example.com/review?token=x")
+	facts := approval.Facts(r)
+	for _, text := range []string{msg.Body, facts} {
+		if !strings.Contains(text, "Step:        12.5% of production on green so far") || !strings.Contains(text, "Step check:  SUCCEEDED: step with 12.5%") {
+			t.Errorf("the email or the chat's facts lack the step:\n%s", text)
+		}
+	}
+}

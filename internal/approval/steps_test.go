@@ -1,0 +1,159 @@
+package approval
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// fakeSteps answers the step check's verdicts by green's share.
+type fakeSteps map[float64]string
+
+func (f fakeSteps) StepVerdict(ctx context.Context, arn string, share float64) (string, error) {
+	if v, ok := f[share]; ok {
+		return v, nil
+	}
+	return "", store.ErrNotFound
+}
+
+// TestStepsEachInLambdaMode: with steps: each, the approval hook at
+// PRE_PRODUCTION_TRAFFIC_SHIFT keeps a request per step, named by green's
+// share before it (the event's weights), each sent to the approvers anew
+// and saying its step and the step check's verdict; the first step's
+// approval does not pass the next. With steps: first (the default) the
+// first request covers every step. A call without the target's weight
+// cannot tell the step and fails, saying so.
+func TestStepsEachInLambdaMode(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com"}, 1)
+	steps := fakeSteps{10: "SUCCEEDED: step with 10% of production on green: bake passed"}
+	f.gate.Steps = steps
+	defaults := f.poll.Settings
+	defaults.Steps = StepsEach
+	h := HookHandler(f.gate, defaults)
+	call := func(weights map[string]float64) (hook.Response, error) {
+		return h(context.Background(), hook.Request{ExecutionID: "e", LifecycleStage: hook.StagePreProductionTrafficShift, ResourceARN: deploymentARN,
+			ExecutionDetails: hook.ExecutionDetails{ServiceARN: f.poll.ServiceARN, TargetServiceRevisionARN: "rev-green", ProductionTrafficWeights: weights},
+			HookDetails:      json.RawMessage(`{}`)})
+	}
+	approve := func(key string) {
+		t.Helper()
+		obj, err := f.st.Get(context.Background(), key)
+		if err != nil {
+			t.Fatalf("no request at %s: %v", key, err)
+		}
+		r, err := Decode(obj.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := Update(context.Background(), f.st, key, obj.ETag, r, func(n *Request) error {
+			return n.Cast(Vote{Approver: "alice@example.com", Decision: Approve, Via: "link"}, f.clock.Now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := f.poll.Deployment
+	for i, share := range []float64{0, 10} {
+		res, err := call(map[string]float64{"rev-green": share, "rev-blue": 100 - share})
+		if err != nil || res.HookStatus != hook.StatusInProgress {
+			t.Fatalf("step %d: %s %q %v, want IN_PROGRESS: asked anew", i+1, res.HookStatus, res.Reason, err)
+		}
+		var msgs []Message
+		for _, m := range f.n.sent() {
+			if strings.HasPrefix(m.Subject, "[gatehouse] Approve") {
+				msgs = append(msgs, m)
+			}
+		}
+		if len(msgs) != i+1 {
+			t.Fatalf("step %d: %d review messages in all, want one a step", i+1, len(msgs))
+		}
+		body := msgs[i].Body
+		if want := "Step:        " + []string{"0", "10"}[i] + "% of production on green so far"; !strings.Contains(body, want) {
+			t.Errorf("step %d's message lacks %q:\n%s", i+1, want, body)
+		}
+		if i == 1 && !strings.Contains(body, "Step check:  SUCCEEDED: step with 10% of production on green") {
+			t.Errorf("step 2's message lacks the step check's verdict:\n%s", body)
+		}
+		key := GateKey(d, hook.StagePreProductionTrafficShift, StepGate("", share))
+		approve(key)
+		if res, err := call(map[string]float64{"rev-green": share, "rev-blue": 100 - share}); err != nil || res.HookStatus != hook.StatusSucceeded {
+			t.Fatalf("step %d approved: %s %q %v", i+1, res.HookStatus, res.Reason, err)
+		}
+	}
+	if res, err := call(map[string]float64{}); err == nil || !strings.Contains(err.Error(), "steps: each: ECS sent no production weight") {
+		t.Errorf("no weights: %s %v, want a refusal naming steps: each", res.HookStatus, err)
+	}
+
+	// steps: first: one request, passed at every step once approved.
+	g := newFixture(t, []string{"alice@example.com"}, 1)
+	first := HookHandler(g.gate, g.poll.Settings)
+	for i, share := range []float64{0, 10, 50} {
+		res, err := first(context.Background(), hook.Request{ExecutionID: "e", LifecycleStage: hook.StagePreProductionTrafficShift, ResourceARN: deploymentARN,
+			ExecutionDetails: hook.ExecutionDetails{ServiceARN: g.poll.ServiceARN, TargetServiceRevisionARN: "rev-green", ProductionTrafficWeights: map[string]float64{"rev-green": share}},
+			HookDetails:      json.RawMessage(`{}`)})
+		want := hook.StatusSucceeded
+		if i == 0 {
+			want = hook.StatusInProgress
+		}
+		if err != nil || res.HookStatus != want {
+			t.Fatalf("steps: first, step %d: %s %v, want %s", i+1, res.HookStatus, err, want)
+		}
+		if i == 0 {
+			key := GateKey(g.poll.Deployment, hook.StagePreProductionTrafficShift, "")
+			obj, _ := g.st.Get(context.Background(), key)
+			r, _ := Decode(obj.Body)
+			if _, _, err := Update(context.Background(), g.st, key, obj.ETag, r, func(n *Request) error {
+				return n.Cast(Vote{Approver: "alice@example.com", Decision: Approve, Via: "link"}, g.clock.Now())
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	reviews := 0
+	for _, m := range g.n.sent() {
+		if strings.HasPrefix(m.Subject, "[gatehouse] Approve") {
+			reviews++
+		}
+	}
+	if reviews != 1 {
+		t.Errorf("steps: first sent %d review messages, want 1", reviews)
+	}
+}
+
+// TestReadShowsTheStepVerdictOnceIn: a step's request opened before the
+// step check judged is shown with the verdict once it is in, without
+// being written.
+func TestReadShowsTheStepVerdictOnceIn(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com"}, 1)
+	steps := fakeSteps{}
+	f.gate.Steps = steps
+	f.poll.Stage = hook.StagePreProductionTrafficShift
+	f.poll.Settings.Steps = StepsEach
+	share := 10.0
+	f.poll.Step = &share
+	f.poll.Settings.Gate = StepGate("", share)
+	f.key = GateKey(f.poll.Deployment, f.poll.Stage, f.poll.Settings.Gate)
+	f.mustPoll(t, Pending)
+	if r, _ := f.load(t); r.Step == nil || r.Step.GreenShare != 10 || r.Step.Evidence != "" {
+		t.Fatalf("request's step = %+v, want 10%% with no verdict yet", r.Step)
+	}
+	steps[10] = "FAILED: step with 10% of production on green: bake failed"
+	svc := NewService(Parts{Gate: f.gate, Defaults: f.poll.Settings})
+	writes := f.st.Writes()
+	got, err := svc.Read(context.Background(), f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Request.Step.Evidence != steps[10] {
+		t.Errorf("Read's step evidence = %q, want the verdict now in", got.Request.Step.Evidence)
+	}
+	if f.st.Writes() != writes {
+		t.Error("Read wrote the request")
+	}
+	if r, _ := f.load(t); r.Step.Evidence != "" {
+		t.Errorf("stored evidence = %q, want none stored by a read", r.Step.Evidence)
+	}
+}
