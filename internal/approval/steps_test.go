@@ -39,34 +39,13 @@ func TestStepsEachInLambdaMode(t *testing.T) {
 			ExecutionDetails: hook.ExecutionDetails{ServiceARN: f.poll.ServiceARN, TargetServiceRevisionARN: "rev-green", ProductionTrafficWeights: weights},
 			HookDetails:      json.RawMessage(`{}`)})
 	}
-	approve := func(key string) {
-		t.Helper()
-		obj, err := f.st.Get(context.Background(), key)
-		if err != nil {
-			t.Fatalf("no request at %s: %v", key, err)
-		}
-		r, err := Decode(obj.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := Update(context.Background(), f.st, key, obj.ETag, r, func(n *Request) error {
-			return n.Cast(Vote{Approver: "alice@example.com", Decision: Approve, Via: "link"}, f.clock.Now())
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	d := f.poll.Deployment
 	for i, share := range []float64{0, 10} {
 		res, err := call(map[string]float64{"rev-green": share, "rev-blue": 100 - share})
 		if err != nil || res.HookStatus != hook.StatusInProgress {
 			t.Fatalf("step %d: %s %q %v, want IN_PROGRESS: asked anew", i+1, res.HookStatus, res.Reason, err)
 		}
-		var msgs []Message
-		for _, m := range f.n.sent() {
-			if strings.HasPrefix(m.Subject, "[gatehouse] Approve") {
-				msgs = append(msgs, m)
-			}
-		}
+		msgs := reviewsOf(f.n.sent())
 		if len(msgs) != i+1 {
 			t.Fatalf("step %d: %d review messages in all, want one a step", i+1, len(msgs))
 		}
@@ -78,7 +57,8 @@ func TestStepsEachInLambdaMode(t *testing.T) {
 			t.Errorf("step 2's message lacks the step check's verdict:\n%s", body)
 		}
 		key := GateKey(d, hook.StagePreProductionTrafficShift, StepGate("", share))
-		approve(key)
+		f.key = key
+		f.vote(t, "alice@example.com", Approve)
 		if res, err := call(map[string]float64{"rev-green": share, "rev-blue": 100 - share}); err != nil || res.HookStatus != hook.StatusSucceeded {
 			t.Fatalf("step %d approved: %s %q %v", i+1, res.HookStatus, res.Reason, err)
 		}
@@ -102,23 +82,11 @@ func TestStepsEachInLambdaMode(t *testing.T) {
 			t.Fatalf("steps: first, step %d: %s %v, want %s", i+1, res.HookStatus, err, want)
 		}
 		if i == 0 {
-			key := GateKey(g.poll.Deployment, hook.StagePreProductionTrafficShift, "")
-			obj, _ := g.st.Get(context.Background(), key)
-			r, _ := Decode(obj.Body)
-			if _, _, err := Update(context.Background(), g.st, key, obj.ETag, r, func(n *Request) error {
-				return n.Cast(Vote{Approver: "alice@example.com", Decision: Approve, Via: "link"}, g.clock.Now())
-			}); err != nil {
-				t.Fatal(err)
-			}
+			g.key = GateKey(g.poll.Deployment, hook.StagePreProductionTrafficShift, "")
+			g.vote(t, "alice@example.com", Approve)
 		}
 	}
-	reviews := 0
-	for _, m := range g.n.sent() {
-		if strings.HasPrefix(m.Subject, "[gatehouse] Approve") {
-			reviews++
-		}
-	}
-	if reviews != 1 {
+	if reviews := len(reviewsOf(g.n.sent())); reviews != 1 {
 		t.Errorf("steps: first sent %d review messages, want 1", reviews)
 	}
 }
@@ -156,4 +124,15 @@ func TestReadShowsTheStepVerdictOnceIn(t *testing.T) {
 	if r, _ := f.load(t); r.Step.Evidence != "" {
 		t.Errorf("stored evidence = %q, want none stored by a read", r.Step.Evidence)
 	}
+}
+
+// reviewsOf returns the review messages among msgs.
+func reviewsOf(msgs []Message) []Message {
+	var out []Message
+	for _, m := range msgs {
+		if strings.HasPrefix(m.Subject, "[gatehouse] Approve") {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -287,11 +287,7 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 	}
 	// A run that cannot go on is recorded, then refused with an error
 	// for hook.Wrap to answer FAILED, as every hook's refusals are.
-	final := func(reason string) (hook.Response, error) {
-		rep.HookStatus, rep.Reason = hook.StatusFailed, reason
-		c.store(ctx, d, rep)
-		return hook.Response{}, hook.Permanent(errors.New(reason))
-	}
+	final := func(reason string) (hook.Response, error) { return c.refuse(ctx, d, &rep, reason) }
 	stepped := req.LifecycleStage == hook.StagePreProductionTrafficShift
 	if !stepped && req.LifecycleStage != hook.StagePostProductionTrafficShift {
 		return final(fmt.Sprintf("the bake hook checks production traffic on green: register it at %s (the bake) or, for a linear or canary deployment, at %s (the step check), not %s",
@@ -305,18 +301,9 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 	b, start, markerKey := bindingOf(req, cfg, ""), now, StartKey(d, req.LifecycleStage)
 	var prefix string
 	if stepped {
-		s, err := c.stepOf(ctx, req)
-		if err != nil && hook.IsTransient(err) {
-			return hook.Response{}, err
-		}
-		if err != nil {
-			return final("step check: " + hook.OneLine(err.Error()))
-		}
-		rep.GreenShare = &s.share
-		if s.skip != "" {
-			rep.HookStatus, rep.Reason = hook.StatusSucceeded, "step check passes without a verdict: "+s.skip
-			c.store(ctx, d, rep)
-			return hook.Response{HookStatus: hook.StatusSucceeded, Reason: rep.Reason}, nil
+		s, answered, res, err := c.planStep(ctx, req, d, &rep)
+		if answered {
+			return res, err
 		}
 		cfg = cfg.forStep(s.window)
 		rep.Config = &cfg
@@ -360,6 +347,36 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 	rep.complete(cfg, st, obs, v)
 	c.store(ctx, d, rep)
 	return hook.Response{HookStatus: v.Status, Reason: v.Reason}, nil
+}
+
+// refuse records a run that cannot go on, and refuses it with an error
+// for hook.Wrap to answer FAILED, as every hook's refusals are.
+func (c *Checker) refuse(ctx context.Context, d hook.DeploymentARN, rep *Report, reason string) (hook.Response, error) {
+	rep.HookStatus, rep.Reason = hook.StatusFailed, reason
+	c.store(ctx, d, *rep)
+	return hook.Response{}, hook.Permanent(errors.New(reason))
+}
+
+// planStep finds the step a step check's call is about. answered is set
+// when the call is answered already, with res and err: a step with
+// nothing to judge (passed, and recorded), a refusal, or a transient error
+// for hook.Wrap to answer IN_PROGRESS.
+func (c *Checker) planStep(ctx context.Context, req hook.Request, d hook.DeploymentARN, rep *Report) (s step, answered bool, res hook.Response, err error) {
+	s, err = c.stepOf(ctx, req)
+	if err != nil && hook.IsTransient(err) {
+		return s, true, hook.Response{}, err
+	}
+	if err != nil {
+		res, err = c.refuse(ctx, d, rep, "step check: "+hook.OneLine(err.Error()))
+		return s, true, res, err
+	}
+	rep.GreenShare = &s.share
+	if s.skip != "" {
+		rep.HookStatus, rep.Reason = hook.StatusSucceeded, "step check passes without a verdict: "+s.skip
+		c.store(ctx, d, *rep)
+		return s, true, hook.Response{HookStatus: hook.StatusSucceeded, Reason: rep.Reason}, nil
+	}
+	return s, false, hook.Response{}, nil
 }
 
 // complete fills in the final verdict v and its evidence.
