@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -839,4 +840,16 @@ func StepGate(gate string, greenShare float64) string {
 		return label
 	}
 	return gate + "-" + label
+}
+
+var stepGate = regexp.MustCompile(`^(?:(.+)-)?step-[0-9]+(?:p[0-9]+)?$`)
+
+// StepGateOf returns the gate a step's request was named for (StepGate),
+// and whether gate names one.
+func StepGateOf(gate string) (string, bool) {
+	m := stepGate.FindStringSubmatch(gate)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
 }

@@ -136,3 +136,22 @@ func reviewsOf(msgs []Message) []Message {
 	}
 	return out
 }
+
+func TestStepGateNames(t *testing.T) {
+	for _, tt := range []struct {
+		gate  string
+		share float64
+		want  string
+	}{{"", 0, "step-0"}, {"", 10, "step-10"}, {"security", 2.5, "security-step-2p5"}} {
+		got := StepGate(tt.gate, tt.share)
+		if got != tt.want || !gateName.MatchString(got) {
+			t.Errorf("StepGate(%q, %g) = %q, want %q, a valid gate name", tt.gate, tt.share, got, tt.want)
+		}
+		if base, ok := StepGateOf(got); !ok || base != tt.gate {
+			t.Errorf("StepGateOf(%q) = %q, %v; want %q", got, base, ok, tt.gate)
+		}
+	}
+	if _, ok := StepGateOf("security"); ok {
+		t.Error(`StepGateOf("security") names a step`)
+	}
+}

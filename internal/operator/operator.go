@@ -5,6 +5,7 @@
 package operator
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -210,7 +211,37 @@ func (o *Operator) find(ctx context.Context, deployment string, sel Selector) (s
 	case 1:
 		return match[0], nil
 	}
+	if k := o.openStep(ctx, d, match); k != "" {
+		return k, nil
+	}
 	return "", ErrAmbiguous
+}
+
+// openStep returns, of keys that are all the requests of one gate's steps
+// (approval steps: each), the one still open, or "" when they are not, or
+// not exactly one is open.
+func (o *Operator) openStep(ctx context.Context, d hook.DeploymentARN, keys []string) string {
+	var base, open string
+	var first hook.Stage
+	for i, k := range keys {
+		stage, gate, _ := layout.RequestName(d, k)
+		b, ok := approval.StepGateOf(gate)
+		if !ok || i > 0 && (b != base || stage != first) {
+			return ""
+		}
+		base, first = b, stage
+		r, _, err := o.load(ctx, k)
+		if err != nil {
+			return ""
+		}
+		if r.Outcome == approval.Pending {
+			if open != "" {
+				return ""
+			}
+			open = k
+		}
+	}
+	return open
 }
 
 func (o *Operator) load(ctx context.Context, key string) (*approval.Request, string, error) {
@@ -231,6 +262,15 @@ func (o *Operator) load(ctx context.Context, key string) (*approval.Request, str
 // Status prints one request: what it is, who decided, and its history.
 func (o *Operator) Status(ctx context.Context, deployment string, sel Selector) error {
 	key, err := o.find(ctx, deployment, sel)
+	if errors.Is(err, ErrNoRequest) && sel == (Selector{}) {
+		// A linear or canary deployment judged step by step, without an
+		// approval request: its steps are its status.
+		var steps bytes.Buffer
+		if o.steps(ctx, deployment, &steps) {
+			fmt.Fprintf(o.Out, "Deployment:  %s\nApproval:    none requested\n%s", deployment, steps.String())
+			return nil
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -303,29 +343,30 @@ func (o *Operator) Status(ctx context.Context, deployment string, sel Selector) 
 	for _, e := range r.History {
 		fmt.Fprintf(out, "  %s  %-9s  %s: %s\n", e.At.UTC().Format(time.RFC3339), e.Kind, e.Actor, e.Detail)
 	}
-	o.steps(ctx, r.DeploymentARN)
+	o.steps(ctx, r.DeploymentARN, out)
 	return nil
 }
 
-// steps prints the step check's verdicts on the deployment's linear or
-// canary steps, when it judged any.
-func (o *Operator) steps(ctx context.Context, deploymentARN string) {
+// steps prints to out the step check's verdicts on the deployment's linear
+// or canary steps, and reports whether it printed anything.
+func (o *Operator) steps(ctx context.Context, deploymentARN string, out io.Writer) bool {
 	d, err := hook.ParseDeploymentARN(deploymentARN)
 	if err != nil {
-		return
+		return false
 	}
 	reps, err := bake.Steps(ctx, o.Store, d)
 	if err != nil {
-		fmt.Fprintf(o.Out, "Steps:       cannot read the step check's reports: %v\n", err)
-		return
+		fmt.Fprintf(out, "Steps:       cannot read the step check's reports: %v\n", err)
+		return true
 	}
 	if len(reps) == 0 {
-		return
+		return false
 	}
-	fmt.Fprintln(o.Out, "Steps (the bake's step check, before each production step):")
+	fmt.Fprintln(out, "Steps (the bake's step check, before each production step):")
 	for _, rep := range reps {
-		fmt.Fprintf(o.Out, "  %s  %s\n    %s\n", rep.DecidedAt.UTC().Format(time.RFC3339), rep.Summary(), rep.Reason)
+		fmt.Fprintf(out, "  %s  %s\n    %s\n", rep.DecidedAt.UTC().Format(time.RFC3339), rep.Summary(), rep.Reason)
 	}
+	return true
 }
 
 // Decide records the caller's decision. With an approver list, the caller

@@ -500,6 +500,9 @@ func TestStatusShowsTheSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := out.String()
+	if !strings.Contains(s, "State:       waiting for approval") {
+		t.Errorf("status does not show the request:\n%s", s)
+	}
 	first := strings.Index(s, "0% on green: SUCCEEDED")
 	second := strings.Index(s, "10% on green: FAILED over 10m; green 40 requests, 30.00% 5xx; blue 360 requests, 0.00% 5xx")
 	if first < 0 || second < first || !strings.Contains(s, "5xx rate: 0.3 > max 0.05") {
@@ -508,3 +511,47 @@ func TestStatusShowsTheSteps(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestStatusOfSteps: a deployment whose steps were judged but that has no
+// approval request shows its steps; with steps: each (a request per step
+// of one gate), status and approve take the one step still open, and
+// stay ambiguous while more than one is.
+func TestStatusOfSteps(t *testing.T) {
+	srv := awstest.NewS3(t)
+	st := store.New(srv.Client(), srv.Bucket)
+	ctx := context.Background()
+	d, _ := hook.ParseDeploymentARN(depARN)
+	body, _ := json.Marshal(bake.Report{Stage: hook.StagePreProductionTrafficShift, GreenShare: ptr(0.0), HookStatus: hook.StatusSucceeded, Reason: "nothing to judge"})
+	if _, err := st.Create(ctx, bake.StepKey(d, 0), body); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	op := &Operator{Store: st, Identity: stubSTS("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Deployers_0123/alice@example.com", nil), Now: time.Now, Out: &out}
+	if err := op.Status(ctx, depARN, Selector{}); err != nil || !strings.Contains(out.String(), "Approval:    none requested") || !strings.Contains(out.String(), "0% on green: SUCCEEDED") {
+		t.Errorf("status without a request = %v:\n%s", err, out.String())
+	}
+
+	g := &approval.Gate{Store: st, Notifier: nopNotifier{}, Linker: nopLinker{}, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
+	open := func(share float64) {
+		s := approval.DefaultSettings()
+		s.Approvers, s.Steps, s.Gate = []string{"alice@example.com"}, approval.StepsEach, approval.StepGate("", share)
+		if _, err := g.Poll(ctx, approval.Poll{Deployment: d, Stage: hook.StagePreProductionTrafficShift, ServiceARN: d.ServiceARN(), Settings: s, Step: &share}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open(0)
+	open(10)
+	if err := op.Decide(ctx, depARN, Selector{}, approval.Approve, "", false); !errors.Is(err, ErrAmbiguous) {
+		t.Fatalf("approve with two steps open = %v, want ErrAmbiguous", err)
+	}
+	if err := op.Decide(ctx, depARN, Selector{Gate: "step-0"}, approval.Approve, "", false); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := op.Status(ctx, depARN, Selector{}); err != nil || !strings.Contains(out.String(), "Gate:        step-10") {
+		t.Errorf("status with one step open = %v, want the open step:\n%s", err, out.String())
+	}
+	if err := op.Decide(ctx, depARN, Selector{}, approval.Approve, "", false); err != nil {
+		t.Errorf("approve the open step: %v", err)
+	}
+}
