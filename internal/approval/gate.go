@@ -469,6 +469,11 @@ func (g *Gate) newRequest(p Poll, change Change, now time.Time) (*Request, error
 	if s.Steps == StepsEach {
 		r.Steps = StepsEach
 		if share := cmp.Or(p.Step, change.GreenShare); share != nil && PerStep(p.Stage) {
+			// The lower, as the step check counts it: the event's weights
+			// may be the step about to be made.
+			if change.GreenShare != nil {
+				share = ptrMin(share, change.GreenShare)
+			}
 			r.Step = &Step{GreenShare: *share}
 		}
 	}
@@ -758,12 +763,28 @@ func (g *Gate) pending(r *Request) Verdict {
 // verdict on the step just baked, when it is in. Evidence missing, or
 // unreadable, leaves the request to say so.
 func (g *Gate) stepEvidence(ctx context.Context, r *Request) {
-	if r.Step == nil || g.Steps == nil {
-		return
+	if r.Step != nil {
+		r.Step.Evidence = g.stepVerdict(ctx, r)
+	}
+}
+
+// stepVerdict reads the step check's verdict on the step r holds, "" when
+// there is none (yet), or r is at a stage after the shift (the step check
+// judges before it).
+func (g *Gate) stepVerdict(ctx context.Context, r *Request) string {
+	if r.Step == nil || g.Steps == nil || r.Stage != hook.StagePreProductionTrafficShift {
+		return ""
 	}
 	v, err := g.Steps.StepVerdict(ctx, r.DeploymentARN, r.Step.GreenShare)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		g.Log.WarnContext(ctx, "step check's verdict not read", "deployment_arn", r.DeploymentARN, "err", err)
 	}
-	r.Step.Evidence = v
+	return v
+}
+
+func ptrMin(a, b *float64) *float64 {
+	if *b < *a {
+		return b
+	}
+	return a
 }

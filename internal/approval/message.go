@@ -146,8 +146,10 @@ func writeChange(b *strings.Builder, r *Request) {
 	}
 	writeChanges(b, c)
 	if st := r.Step; st != nil {
-		fmt.Fprintf(b, "Step:        %s%% of production on green so far; approve to move on to the next step (steps: each)\n", layout.Share(st.GreenShare))
-		fmt.Fprintf(b, "Step check:  %s\n", cmp.Or(st.Evidence, "no verdict on the step just baked when this request opened (a failing step check rolls back whatever is decided here)"))
+		fmt.Fprintf(b, "Step:        %s\n", r.StepText())
+		if r.Stage == hook.StagePreProductionTrafficShift {
+			fmt.Fprintf(b, "Step check:  %s\n", cmp.Or(st.Evidence, NoStepVerdict))
+		}
 	}
 	if r.Smoke != nil {
 		fmt.Fprintf(b, "Smoke:       %s\n", r.Smoke.Summary)
@@ -262,4 +264,18 @@ func SmokeReportLink(reviewLink string) string {
 // stamp formats a time for people: UTC, to the minute.
 func stamp(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04 MST")
+}
+
+// NoStepVerdict is what a step's request says before the step check has
+// judged the step just baked.
+const NoStepVerdict = "no verdict on the step just baked when this request opened (a failing step check rolls back whatever is decided here)"
+
+// StepText says which step of a linear or canary deployment r holds
+// (steps: each).
+func (r *Request) StepText() string {
+	share := layout.Share(r.Step.GreenShare)
+	if r.Stage == hook.StageProductionTrafficShift {
+		return share + "% of production on green, just shifted; approve to go on (steps: each)"
+	}
+	return share + "% of production on green so far; approve to move on to the next step (steps: each)"
 }

@@ -143,18 +143,8 @@ func (s *Service) Vote(ctx context.Context, b Ballot) (Voted, error) {
 // Read returns the request at key as stored, with its ETag (a Ballot may
 // carry it to save a read). A missing request wraps the store's
 // ErrNotFound; one that cannot be decoded wraps ErrUnreadable.
-//
-// The request of one step (steps: each) whose step check had not judged
-// the step as it opened is shown with the verdict once it is in (read, not
-// stored).
 func (s *Service) Read(ctx context.Context, key string) (*Stored, error) {
-	st, err := load(ctx, s.gate.Store, key)
-	if err == nil && st.Request.Step != nil && st.Request.Step.Evidence == "" {
-		step := *st.Request.Step
-		st.Request.Step = &step
-		s.gate.stepEvidence(ctx, st.Request)
-	}
-	return st, err
+	return load(ctx, s.gate.Store, key)
 }
 
 func load(ctx context.Context, st Store, key string) (*Stored, error) {
@@ -180,6 +170,10 @@ type Standing struct {
 	Over string
 	// Ended says why the request's PAUSE hook no longer waits.
 	Ended string
+	// StepVerdict is, for the request of one step (steps: each) opened
+	// before the step check judged the step, its verdict once in: shown,
+	// never stored.
+	StepVerdict string
 }
 
 // Standing asks ECS whether r's deployment, and its PAUSE hook, still wait
@@ -188,6 +182,9 @@ func (s *Service) Standing(ctx context.Context, r *Request) Standing {
 	var st Standing
 	if r.Evaluate(s.gate.Now()) != Pending {
 		return st
+	}
+	if r.Step != nil && r.Step.Evidence == "" {
+		st.StepVerdict = s.gate.stepVerdict(ctx, r)
 	}
 	if st.Over = s.ballots.deploymentOver(ctx, r); st.Over != "" {
 		return st

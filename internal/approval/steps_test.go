@@ -91,10 +91,10 @@ func TestStepsEachInLambdaMode(t *testing.T) {
 	}
 }
 
-// TestReadShowsTheStepVerdictOnceIn: a step's request opened before the
-// step check judged is shown with the verdict once it is in, without
-// being written.
-func TestReadShowsTheStepVerdictOnceIn(t *testing.T) {
+// TestStandingShowsTheStepVerdictOnceIn: a step's request opened before
+// the step check judged is shown with the verdict once it is in (Standing,
+// which the page asks), without it being written, nor carried into a vote.
+func TestStandingShowsTheStepVerdictOnceIn(t *testing.T) {
 	f := newFixture(t, []string{"alice@example.com"}, 1)
 	steps := fakeSteps{}
 	f.gate.Steps = steps
@@ -115,11 +115,11 @@ func TestReadShowsTheStepVerdictOnceIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Request.Step.Evidence != steps[10] {
-		t.Errorf("Read's step evidence = %q, want the verdict now in", got.Request.Step.Evidence)
+	if v := svc.Standing(context.Background(), got.Request).StepVerdict; v != steps[10] {
+		t.Errorf("Standing's step verdict = %q, want the verdict now in", v)
 	}
-	if f.st.Writes() != writes {
-		t.Error("Read wrote the request")
+	if got.Request.Step.Evidence != "" || f.st.Writes() != writes {
+		t.Error("the verdict was put on the request read, or written")
 	}
 	if r, _ := f.load(t); r.Step.Evidence != "" {
 		t.Errorf("stored evidence = %q, want none stored by a read", r.Step.Evidence)

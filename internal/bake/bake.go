@@ -149,6 +149,12 @@ type Traffic struct {
 	// ProductionRule is the ARN of the production listener rule (or
 	// listener).
 	ProductionRule string `json:"productionRule"`
+	// GreenWeight and BlueWeight are the production rule's weights of the
+	// two as read; ByTestListener is set when the test listener told green,
+	// false when the larger weight did (see the step check).
+	GreenWeight    int32 `json:"greenWeight,omitempty"`
+	BlueWeight     int32 `json:"blueWeight,omitempty"`
+	ByTestListener bool  `json:"byTestListener,omitempty"`
 }
 
 var (
@@ -300,11 +306,13 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 	rep.Config = &cfg
 	b, start, markerKey := bindingOf(req, cfg, ""), now, StartKey(d, req.LifecycleStage)
 	var prefix string
+	var located *Traffic
 	if stepped {
 		s, answered, res, err := c.planStep(ctx, req, d, &rep)
 		if answered {
 			return res, err
 		}
+		located = s.traffic
 		cfg = cfg.forStep(s.window)
 		rep.Config = &cfg
 		b, start, markerKey = bindingOf(req, cfg, s.label()), now.Add(-s.baked), layout.BakeStepStart(d, s.label())
@@ -314,8 +322,11 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 	if err != nil {
 		return final(hook.OneLine(err.Error()))
 	}
+	if st.Traffic == nil {
+		st.Traffic = located
+	}
 	var smokeErr error
-	if stepped && !st.SmokeChecked {
+	if stepped {
 		smokeErr = c.clipSmoke(ctx, d, &st, now)
 	}
 	mu := c.mark(ctx, markerKey, b, cfg, now, &st, continued)

@@ -80,9 +80,14 @@ func (f *fakeSources) count(prefix string) int {
 	return n
 }
 
+// fakeLocator answers as elbv2.Finder would: green's and blue's target
+// groups with the production rule's weights (all to green unless set), told
+// by the test listener when byTest is set, else by the larger weight.
 type fakeLocator struct {
-	calls int
-	err   error
+	calls  int
+	err    error
+	gw, bw int32
+	byTest bool
 }
 
 func (l *fakeLocator) Locate(ctx context.Context, rev string) (Traffic, error) {
@@ -90,8 +95,17 @@ func (l *fakeLocator) Locate(ctx context.Context, rev string) (Traffic, error) {
 	if rev != greenRevision {
 		return Traffic{}, fmt.Errorf("asked for revision %s", rev)
 	}
-	return Traffic{LoadBalancer: "app/orders/50dc6c495c0c9188", Green: greenTG, Blue: blueTG,
-		ProductionRule: "arn:aws:elasticloadbalancing:us-west-2:123456789012:listener-rule/app/orders/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee"}, l.err
+	t := Traffic{LoadBalancer: "app/orders/50dc6c495c0c9188", Green: greenTG, Blue: blueTG,
+		ProductionRule: "arn:aws:elasticloadbalancing:us-west-2:123456789012:listener-rule/app/orders/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee",
+		GreenWeight: 100, ByTestListener: l.byTest}
+	if l.gw != 0 || l.bw != 0 {
+		t.GreenWeight, t.BlueWeight = l.gw, l.bw
+		if !l.byTest && l.bw > l.gw {
+			// Told by the larger weight, as Finder does.
+			t.Green, t.Blue, t.GreenWeight, t.BlueWeight = blueTG, greenTG, l.bw, l.gw
+		}
+	}
+	return t, l.err
 }
 
 func healthySources() *fakeSources {

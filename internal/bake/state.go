@@ -60,9 +60,6 @@ type State struct {
 	// Step is, for the step check, the step the run judges: green's share
 	// of production, as 10 or 2.5; empty for the bake.
 	Step string `json:"step,omitempty"`
-	// SmokeChecked is set once the step check has kept the smoke runs out
-	// of its window (see clipSmoke).
-	SmokeChecked bool `json:"smokeChecked,omitempty"`
 	// ExtendedEnd is set once the window has been extended for lack of
 	// evidence: the extended window's end, at least Start plus twice the
 	// window and at least a whole window after the call that extended it.

@@ -35,6 +35,10 @@ import (
 // Rollout is how a deployment moves production traffic, as ECS describes
 // it.
 type Rollout struct {
+	// Over is set when the deployment no longer goes forward (stopping,
+	// rolling back, ended); Status is ECS's word for it.
+	Over   bool
+	Status string
 	// Stepped is set for a linear or canary deployment.
 	Stepped bool
 	// Strategy is ECS's name for it, for the reasons.
@@ -57,51 +61,115 @@ type Rollouts interface {
 // minute of evidence is in.
 const MinStepWindow = time.Minute
 
+// StepSettle is how long after the step bake a step is held before it may
+// pass: load balancer metrics reach CloudWatch a minute or two late, and
+// the step's last minutes must be in. A breach fails at once.
+const StepSettle = 2 * time.Minute
+
 // step is the step a step check's call is about.
 type step struct {
 	// share is green's share of production during the step, in percent.
 	share float64
-	// baked is the step bake that ended as ECS called: the window starts
-	// that long before the run's first call.
+	// baked is the step bake that ended as ECS called (at most MaxWindow):
+	// the window starts that long before the run's first call.
 	baked time.Duration
-	// window is the step's window: the step bake, at least MinStepWindow.
+	// window is the step's window: the step bake, at least MinStepWindow,
+	// then StepSettle.
 	window time.Duration
 	// skip, when set, is why the call passes without a verdict.
 	skip string
+	// traffic is where production goes, when a Locator found it.
+	traffic *Traffic
 }
 
 // stepOf finds out what step the call at PRE_PRODUCTION_TRAFFIC_SHIFT is
-// about: the strategy and step bake from ECS, green's share from the
-// event's production weights and ECS's record, the lower when both say
-// (an event whose weights are the step about to be made must not count a
-// share green never had).
+// about. ECS's record of the deployment gives the strategy and the step
+// bake; green's share is the production listener's own weight of green's
+// target group when a Locator finds it, else the lower of the event's
+// production weight and ECS's record (ECS's documents leave open whether
+// the event's weights are production as it stands or the step about to
+// be made: a share green never had must not be judged). A deployment
+// rolling back, or with nothing on green yet, passes without a verdict.
+// Errors that may pass are Uncertain: hook.Wrap retries them, and fails
+// the call once they have lasted its bound.
 func (c *Checker) stepOf(ctx context.Context, req hook.Request) (step, error) {
 	if c.Rollouts == nil {
 		return step{}, hook.Permanent(fmt.Errorf("no source of the deployment's strategy here (ECS): the step check cannot tell a step: %w", ErrUnsupported))
 	}
 	r, err := call(ctx, c, func(ctx context.Context) (Rollout, error) { return c.Rollouts.Rollout(ctx, req.ResourceARN) })
 	if err != nil {
-		return step{}, fmt.Errorf("describe the deployment's strategy: %w", err)
+		return step{}, uncertain(fmt.Errorf("describe the deployment (strategy, step bake, green's share): %w", err))
 	}
-	if !r.Stepped {
-		return step{skip: fmt.Sprintf("a %s deployment moves production in one step: the bake after the shift (at %s) judges it; no step to judge",
-			cmp.Or(r.Strategy, "BLUE_GREEN"), hook.StagePostProductionTrafficShift)}, nil
+	if r.Over {
+		return step{skip: fmt.Sprintf("ECS reports the deployment %s: nothing to judge, and a rollback is never held", r.Status)}, nil
 	}
-	share, ok := math.Inf(1), false
+	hint, known := math.Inf(1), false
 	if w, found := req.ExecutionDetails.ProductionTrafficWeights[req.ExecutionDetails.TargetServiceRevisionARN]; found {
-		share, ok = w, true
+		hint, known = w, true
 	}
 	if r.GreenShare != nil {
-		share, ok = min(share, *r.GreenShare), true
+		hint, known = min(hint, *r.GreenShare), true
 	}
-	if !ok || math.IsNaN(share) || share < 0 || share > 100 {
+	if known && (math.IsNaN(hint) || hint < 0 || hint > 100) {
+		known = false
+	}
+	s := step{share: hint}
+	if c.Locator != nil {
+		t, err := call(ctx, c, func(ctx context.Context) (Traffic, error) {
+			return c.Locator.Locate(ctx, req.ExecutionDetails.TargetServiceRevisionARN)
+		})
+		if err != nil {
+			return step{}, uncertain(fmt.Errorf("locate target groups: %w", err))
+		}
+		if s.share, err = listenerShare(&t, hint, known); err != nil {
+			return step{}, hook.Permanent(err)
+		}
+		s.traffic = &t
+	} else if !known {
 		return step{}, hook.Permanent(errors.New("cannot tell green's share of production: neither the event's productionTrafficWeights nor ECS's record of the deployment gives the target revision a weight from 0 to 100"))
 	}
-	s := step{share: share, baked: max(r.StepBake, 0), window: max(r.StepBake, MinStepWindow)}
-	if share == 0 {
+	switch {
+	case s.share == 0:
 		s.skip = "no production traffic on green yet (before the first step): nothing to judge"
+	case !r.Stepped:
+		return step{}, hook.Permanent(fmt.Errorf("green has %s%% of production before a production step, but ECS describes no linear or canary configuration (strategy %q): cannot tell the step's bake", layout.Share(s.share), r.Strategy))
 	}
+	s.baked = min(max(r.StepBake, 0), MaxWindow)
+	s.window = max(s.baked, MinStepWindow) + StepSettle
 	return s, nil
+}
+
+// uncertain marks err for hook.Wrap to retry, within its bound, when it
+// is transient.
+func uncertain(err error) error {
+	if hook.IsTransient(err) {
+		return hook.Uncertain(err)
+	}
+	return err
+}
+
+// listenerShare returns green's share of production by the production
+// rule's weights of t. When the test listener told green, its weight is
+// green's; when only the weights did (the larger is taken for green), the
+// share nearer what the event and ECS say (hint) is green's, and t is
+// turned round if that is the smaller.
+func listenerShare(t *Traffic, hint float64, known bool) (float64, error) {
+	total := float64(t.GreenWeight) + float64(t.BlueWeight)
+	if total <= 0 {
+		return 0, fmt.Errorf("the production listener rule %s gives the target groups no weight", t.ProductionRule)
+	}
+	green := 100 * float64(t.GreenWeight) / total
+	if t.ByTestListener {
+		return green, nil
+	}
+	if !known {
+		return 0, errors.New("cannot tell green's target group: the revision has no test listener rule forwarding to one of them, and neither the event nor ECS gives green's share to tell it by")
+	}
+	if math.Abs(hint-(100-green)) < math.Abs(hint-green) {
+		t.Green, t.Blue, t.GreenWeight, t.BlueWeight = t.Blue, t.Green, t.BlueWeight, t.GreenWeight
+		green = 100 - green
+	}
+	return green, nil
 }
 
 // label names the step in keys and state: its share, as 10 or 2.5.
@@ -121,7 +189,7 @@ var smokeStages = []hook.Stage{hook.StagePostTestTrafficShift, hook.StagePreProd
 
 // smokeEnd returns the latest time a smoke run of deployment d that began
 // before now reached green through the test listener after start (its
-// finish, or its last report while running), or start when none did. Without a state bucket
+// finish, or now while it runs), or start when none did. Without a state bucket
 // there are no smoke reports to read; a report that cannot be read is an
 // error, transient or not as the bucket says.
 func (c *Checker) smokeEnd(ctx context.Context, d hook.DeploymentARN, start, now time.Time) (time.Time, error) {
@@ -149,7 +217,8 @@ func (c *Checker) smokeEnd(ctx context.Context, d hook.DeploymentARN, start, now
 		}
 		last := run.Finished
 		if last.IsZero() {
-			last = run.Updated
+			// Still running: its requests go on.
+			last = now
 		}
 		if run.Started.Before(now) && last.After(end) {
 			end = last
@@ -159,13 +228,13 @@ func (c *Checker) smokeEnd(ctx context.Context, d hook.DeploymentARN, start, now
 }
 
 // clipSmoke starts the step's window st after any smoke run that reached
-// green in it, once the smoke reports could be read.
+// green in it. It runs on every call of the run: a smoke run beside the
+// step check (at the same stage) may start after its first call.
 func (c *Checker) clipSmoke(ctx context.Context, d hook.DeploymentARN, st *State, now time.Time) error {
 	end, err := c.smokeEnd(ctx, d, st.Start, now)
 	if err != nil {
 		return err
 	}
-	st.SmokeChecked = true
 	if end.After(st.Start) {
 		c.logger().InfoContext(ctx, "step window starts after a smoke run, whose requests reached green through the test listener",
 			"deployment_arn", st.Deployment, "step", st.Step, "start", end)
@@ -224,7 +293,12 @@ func (rep Report) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s%% on green: %s", layout.Share(shareOf(rep)), rep.HookStatus)
 	if rep.WindowStart != nil && rep.WindowEnd != nil {
-		fmt.Fprintf(&b, " over %s", hook.FormatDuration(rep.WindowEnd.Sub(*rep.WindowStart)))
+		// Judged until the verdict: a breach ends the window early.
+		end := *rep.WindowEnd
+		if !rep.DecidedAt.IsZero() && rep.DecidedAt.Before(end) {
+			end = rep.DecidedAt
+		}
+		fmt.Fprintf(&b, " over %s", hook.FormatDuration(end.Sub(*rep.WindowStart)))
 	}
 	side := func(name string, s *Stats) {
 		if s == nil {

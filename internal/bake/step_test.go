@@ -38,21 +38,54 @@ func canary(green *float64) *fakeRollouts {
 	return &fakeRollouts{r: Rollout{Stepped: true, Strategy: "CANARY", StepBake: 10 * time.Minute, GreenShare: green}}
 }
 
-// stepCall is one call of the step check, with the event's production
-// weights (nil: none given).
-func stepCall(t *testing.T, c *Checker, details string, weights map[string]float64) (hook.Response, error) {
-	t.Helper()
-	return HookHandler(c, DefaultConfig())(context.Background(), hook.Request{
+// stepRun plays ECS calling the step check of one step: the configured
+// hookDetails merged (shallow, as documented) with what the last
+// IN_PROGRESS answer returned.
+type stepRun struct {
+	t       *testing.T
+	c       *Checker
+	details string
+	weights map[string]float64
+}
+
+func newStepRun(t *testing.T, c *Checker, details string, weights map[string]float64) *stepRun {
+	return &stepRun{t: t, c: c, details: details, weights: weights}
+}
+
+func (r *stepRun) call() (hook.Response, error) {
+	r.t.Helper()
+	res, err := HookHandler(r.c, DefaultConfig())(context.Background(), hook.Request{
 		ExecutionID:    "e",
 		LifecycleStage: hook.StagePreProductionTrafficShift,
 		ResourceARN:    deploymentARN,
 		ExecutionDetails: hook.ExecutionDetails{
 			ServiceARN:               "arn:aws:ecs:us-west-2:123456789012:service/prod-cluster/orders",
 			TargetServiceRevisionARN: greenRevision,
-			ProductionTrafficWeights: weights,
+			ProductionTrafficWeights: r.weights,
 		},
-		HookDetails: json.RawMessage(details),
+		HookDetails: json.RawMessage(r.details),
 	})
+	if err == nil && res.HookStatus == hook.StatusInProgress {
+		var dst, src any
+		if err := json.Unmarshal([]byte(r.details), &dst); err != nil {
+			r.t.Fatal(err)
+		}
+		if err := json.Unmarshal(res.HookDetails, &src); err != nil {
+			r.t.Fatal(err)
+		}
+		merged, err := json.Marshal(merges["shallow"](dst, src))
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		r.details = string(merged)
+	}
+	return res, err
+}
+
+// stepCall is one call, the first of its run.
+func stepCall(t *testing.T, c *Checker, details string, weights map[string]float64) (hook.Response, error) {
+	t.Helper()
+	return newStepRun(t, c, details, weights).call()
 }
 
 func stepReport(t *testing.T, reports Reports, green float64) Report {
@@ -70,12 +103,13 @@ func stepReport(t *testing.T, reports Reports, green float64) Report {
 
 // TestStepCheckJudgesTheStepJustBaked: before the first step it passes
 // without asking a source; at the next it judges green's share over the
-// step bake just ended, blue beside it over the same window, and stores a
-// report per step; a breach fails at once.
+// step bake just ended, blue beside it over the same window, holds the
+// step StepSettle for CloudWatch's last minutes, and stores a report per
+// step; a breach fails at once.
 func TestStepCheckJudgesTheStepJustBaked(t *testing.T) {
 	now := t0
-	src, reports := healthySources(), store.NewMemory()
-	c := newChecker(src, &fakeLocator{}, reports, &now)
+	src, reports, loc := healthySources(), store.NewMemory(), &fakeLocator{gw: 0, bw: 100, byTest: true}
+	c := newChecker(src, loc, reports, &now)
 	ro := canary(share(0))
 	c.Rollouts = ro
 
@@ -90,11 +124,12 @@ func TestStepCheckJudgesTheStepJustBaked(t *testing.T) {
 		t.Errorf("first step's report = %+v", rep)
 	}
 
-	ro.r.GreenShare = share(10)
+	ro.r.GreenShare, loc.gw, loc.bw = share(10), 10, 90
 	now = t0.Add(12 * time.Minute)
-	res, err = stepCall(t, c, issueConfig, map[string]float64{greenRevision: 10, blueRevision: 90})
-	if err != nil || res.HookStatus != hook.StatusSucceeded || !strings.Contains(res.Reason, "step with 10% of production on green: bake passed") {
-		t.Fatalf("healthy step = %s %q %v, want SUCCEEDED on the first call", res.HookStatus, res.Reason, err)
+	run := newStepRun(t, c, issueConfig, map[string]float64{greenRevision: 10, blueRevision: 90})
+	res, err = run.call()
+	if err != nil || res.HookStatus != hook.StatusInProgress {
+		t.Fatalf("healthy step, first call = %s %q %v, want IN_PROGRESS until CloudWatch has the step's last minutes", res.HookStatus, res.Reason, err)
 	}
 	asked := strings.Join(src.asked, ",")
 	for _, want := range []string{"green " + greenTG + " 09:02-09:12", "blue " + blueTG + " 09:02-09:12"} {
@@ -102,14 +137,19 @@ func TestStepCheckJudgesTheStepJustBaked(t *testing.T) {
 			t.Errorf("sources asked %s, want %q: both sides over the step bake just ended", asked, want)
 		}
 	}
+	now = t0.Add(14 * time.Minute)
+	res, err = run.call()
+	if err != nil || res.HookStatus != hook.StatusSucceeded || !strings.Contains(res.Reason, "step with 10% of production on green: bake passed") {
+		t.Fatalf("healthy step, settled = %s %q %v, want SUCCEEDED", res.HookStatus, res.Reason, err)
+	}
 	rep := stepReport(t, reports, 10)
 	if rep.HookStatus != hook.StatusSucceeded || *rep.GreenShare != 10 || !rep.WindowStart.Equal(t0.Add(2*time.Minute)) ||
-		rep.Config == nil || rep.Config.Window != 10*time.Minute || rep.BlueBaseline == nil || rep.Green == nil {
+		rep.Config == nil || rep.Config.Window != 12*time.Minute || rep.BlueBaseline == nil || rep.Green == nil || rep.Traffic == nil || rep.Traffic.Green != greenTG {
 		t.Errorf("step report = %+v", rep)
 	}
 
-	// A linear deployment's next step, green now failing.
-	ro.r.GreenShare = share(25)
+	// A linear deployment's next step, green now failing: at once.
+	ro.r.GreenShare, loc.gw, loc.bw = share(25), 25, 75
 	src.green.Errors5xx = 300
 	res, err = stepCall(t, c, issueConfig, map[string]float64{greenRevision: 25, blueRevision: 75})
 	if err != nil || res.HookStatus != hook.StatusFailed || !strings.Contains(res.Reason, "step with 25% of production on green") || !strings.Contains(res.Reason, "5xx rate") {
@@ -120,11 +160,51 @@ func TestStepCheckJudgesTheStepJustBaked(t *testing.T) {
 	}
 }
 
-// TestStepCheckReadings: ECS's documents leave open whether the weights at
-// PRE_PRODUCTION_TRAFFIC_SHIFT are production as it stands or the step
-// about to be made: the lower of the event's and ECS's record counts, so a
-// share green never had is not judged; nothing to tell by fails; a
-// blue/green deployment has no step to judge.
+// TestStepCheckGreenByTheListener: in AWS the production listener's own
+// weight of green's target group is green's share. The test listener
+// tells green; without one, the larger weight is taken for green, and
+// turned round when the event and ECS say green has the smaller share (a
+// canary's first step), so blue is never judged as green. Without a test
+// listener and without a hint, green cannot be told.
+func TestStepCheckGreenByTheListener(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		loc     *fakeLocator
+		ro      *fakeRollouts
+		weights map[string]float64
+		status  hook.Status
+		want    string
+	}{
+		{"the test listener on green, the event says the step to come", &fakeLocator{gw: 0, bw: 100, byTest: true}, canary(nil),
+			map[string]float64{greenRevision: 10}, hook.StatusSucceeded, "nothing to judge"},
+		{"the test listener on green at 10%", &fakeLocator{gw: 10, bw: 90, byTest: true}, canary(nil), nil, hook.StatusInProgress, "green " + greenTG},
+		{"no test listener: the smaller weight is green's", &fakeLocator{gw: 10, bw: 90}, canary(share(10)), nil, hook.StatusInProgress, "green " + greenTG},
+		{"no test listener, no hint", &fakeLocator{gw: 10, bw: 90}, canary(nil), nil, hook.StatusFailed, "cannot tell green's target group"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			now := t0.Add(12 * time.Minute)
+			src := healthySources()
+			c := newChecker(src, tt.loc, store.NewMemory(), &now)
+			c.Rollouts = tt.ro
+			res, err := stepCall(t, c, issueConfig, tt.weights)
+			if err != nil {
+				res = hook.Response{HookStatus: hook.StatusFailed, Reason: err.Error()}
+			}
+			got := res.Reason + " " + strings.Join(src.asked, ",")
+			if res.HookStatus != tt.status || !strings.Contains(got, tt.want) {
+				t.Errorf("answer = %s %q, want %s with %q", res.HookStatus, got, tt.status, tt.want)
+			}
+		})
+	}
+}
+
+// TestStepCheckReadings: without a listener to read (local mode), ECS's
+// documents leave open whether the weights at PRE_PRODUCTION_TRAFFIC_SHIFT
+// are production as it stands or the step about to be made: the lower of
+// the event's and ECS's record counts, so a share green never had is not
+// judged; nothing to tell by fails; a rolling-back deployment is never
+// held; a share on green without a linear or canary configuration cannot
+// be judged.
 func TestStepCheckReadings(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
@@ -137,13 +217,15 @@ func TestStepCheckReadings(t *testing.T) {
 		{"weights as they stand", canary(nil), map[string]float64{greenRevision: 0, blueRevision: 100}, hook.StatusSucceeded, "nothing to judge"},
 		{"ECS alone", canary(share(0)), nil, hook.StatusSucceeded, "nothing to judge"},
 		{"nothing to tell by", canary(nil), map[string]float64{}, hook.StatusFailed, "cannot tell green's share of production"},
-		{"blue/green", &fakeRollouts{r: Rollout{Strategy: "BLUE_GREEN"}}, map[string]float64{greenRevision: 0}, hook.StatusSucceeded, "moves production in one step"},
+		{"blue/green", &fakeRollouts{r: Rollout{Strategy: "BLUE_GREEN"}}, map[string]float64{greenRevision: 0}, hook.StatusSucceeded, "nothing to judge"},
+		{"no strategy, yet green has a share", &fakeRollouts{r: Rollout{}}, map[string]float64{greenRevision: 10}, hook.StatusFailed, "cannot tell the step's bake"},
+		{"rolling back", &fakeRollouts{r: Rollout{Over: true, Status: "ROLLBACK_IN_PROGRESS", Stepped: true}}, map[string]float64{greenRevision: 10}, hook.StatusSucceeded, "ROLLBACK_IN_PROGRESS"},
 		{"no source", nil, map[string]float64{greenRevision: 10}, hook.StatusFailed, "no source of the deployment's strategy"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			now := t0
 			src := healthySources()
-			c := newChecker(src, &fakeLocator{}, store.NewMemory(), &now)
+			c := newChecker(src, nil, store.NewMemory(), &now)
 			if tt.ro != nil {
 				c.Rollouts = tt.ro
 			}
@@ -161,42 +243,56 @@ func TestStepCheckReadings(t *testing.T) {
 	}
 }
 
-// TestStepCheckTransientECS: ECS failing transiently is retried
-// (IN_PROGRESS by hook.Wrap), never a verdict.
+// TestStepCheckTransientECS: ECS or ELB failing transiently is retried
+// (IN_PROGRESS by hook.Wrap) within hook.Wrap's bound on uncertainty,
+// never a verdict.
 func TestStepCheckTransientECS(t *testing.T) {
 	now := t0
-	c := newChecker(healthySources(), &fakeLocator{}, store.NewMemory(), &now)
+	c := newChecker(healthySources(), &fakeLocator{gw: 10, bw: 90, byTest: true}, store.NewMemory(), &now)
 	ro := canary(share(10))
 	ro.err = hook.Transient(errors.New("ThrottlingException"))
 	c.Rollouts = ro
-	_, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 10})
-	if !hook.IsTransient(err) {
-		t.Errorf("err = %v, want a transient error for hook.Wrap to answer IN_PROGRESS", err)
+	if _, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 10}); !hook.IsUncertain(err) {
+		t.Errorf("ECS throttled: err = %v, want an uncertain error for hook.Wrap to retry within its bound", err)
+	}
+	ro.err = nil
+	c.Locator = &fakeLocator{err: hook.Transient(errors.New("Throttling"))}
+	if _, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 10}); !hook.IsUncertain(err) {
+		t.Errorf("ELB throttled: err = %v, want an uncertain error", err)
 	}
 }
 
 // TestStepCheckKeepsSmokeOut: a smoke run that reached green through the
-// test listener during the step's window moves its start past the run, and
-// the step is held until a whole window of production evidence is in.
+// test listener during the step's window moves its start past the run,
+// and the step is held until a whole window of production evidence is in;
+// one still running (beside the step check, at the same stage) holds the
+// window's start at the call.
 func TestStepCheckKeepsSmokeOut(t *testing.T) {
-	now := t0.Add(12 * time.Minute)
-	src, reports := healthySources(), store.NewMemory()
-	smoke := `{"started": "2026-11-25T09:04:00Z", "updated": "2026-11-25T09:06:00Z", "finished": "2026-11-25T09:06:00Z"}`
-	if _, err := reports.Create(context.Background(), layout.SmokeReport(mustARN(t), hook.StageProductionTrafficShift, "json"), []byte(smoke)); err != nil {
-		t.Fatal(err)
-	}
-	c := newChecker(src, &fakeLocator{}, reports, &now)
-	c.Rollouts = canary(share(10))
-	res, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 10})
-	if err != nil || res.HookStatus != hook.StatusInProgress {
-		t.Fatalf("answer = %s %q %v, want IN_PROGRESS: the window starts after the smoke run", res.HookStatus, res.Reason, err)
-	}
-	if asked := strings.Join(src.asked, ","); !strings.Contains(asked, "green "+greenTG+" 09:06-09:12") {
-		t.Errorf("sources asked %s, want green from the smoke run's end", asked)
-	}
-	st, ok, err := decodeState(res.HookDetails)
-	if err != nil || !ok || !st.Start.Equal(t0.Add(6*time.Minute)) || st.Step != "10" || !st.SmokeChecked {
-		t.Errorf("state = %+v (ok %v, err %v), want the window from 09:06 for the step at 10%%", st, ok, err)
+	for _, tt := range []struct {
+		name, smoke string
+		stage       hook.Stage
+		from        string
+	}{
+		{"finished", `{"started": "2026-11-25T09:04:00Z", "updated": "2026-11-25T09:06:00Z", "finished": "2026-11-25T09:06:00Z"}`, hook.StageProductionTrafficShift, "09:06"},
+		{"running", `{"started": "2026-11-25T09:11:00Z", "updated": "2026-11-25T09:11:30Z"}`, hook.StagePreProductionTrafficShift, "09:12"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			now := t0.Add(12 * time.Minute)
+			src, reports := healthySources(), store.NewMemory()
+			if _, err := reports.Create(context.Background(), layout.SmokeReport(mustARN(t), tt.stage, "json"), []byte(tt.smoke)); err != nil {
+				t.Fatal(err)
+			}
+			c := newChecker(src, &fakeLocator{gw: 10, bw: 90, byTest: true}, reports, &now)
+			c.Rollouts = canary(share(10))
+			res, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 10})
+			if err != nil || res.HookStatus != hook.StatusInProgress {
+				t.Fatalf("answer = %s %q %v, want IN_PROGRESS: the window starts after the smoke run", res.HookStatus, res.Reason, err)
+			}
+			st, ok, err := decodeState(res.HookDetails)
+			if err != nil || !ok || st.Start.Format("15:04") != tt.from || st.Step != "10" {
+				t.Errorf("state = %+v (ok %v, err %v), want the window from %s for the step at 10%%", st, ok, err, tt.from)
+			}
+		})
 	}
 }
 
@@ -206,15 +302,22 @@ func TestStepMinRequests(t *testing.T) {
 	now := t0.Add(12 * time.Minute)
 	src := healthySources()
 	src.green.Requests, src.green.Errors5xx = 40, 0
-	c := newChecker(src, &fakeLocator{}, store.NewMemory(), &now)
+	c := newChecker(src, &fakeLocator{gw: 10, bw: 90, byTest: true}, store.NewMemory(), &now)
 	c.Rollouts = canary(share(10))
 	cfg := strings.Replace(issueConfig, `"minRequests": 100`, `"minRequests": 100, "stepMinRequests": 30`, 1)
-	res, err := stepCall(t, c, cfg, map[string]float64{greenRevision: 10})
-	if err != nil || res.HookStatus != hook.StatusSucceeded {
+	settled := func(details string) (hook.Response, error) {
+		now = t0.Add(12 * time.Minute)
+		run := newStepRun(t, c, details, map[string]float64{greenRevision: 10})
+		if _, err := run.call(); err != nil {
+			return hook.Response{}, err
+		}
+		now = now.Add(StepSettle)
+		return run.call()
+	}
+	if res, err := settled(cfg); err != nil || res.HookStatus != hook.StatusSucceeded {
 		t.Errorf("40 requests against stepMinRequests 30 = %s %q %v, want SUCCEEDED", res.HookStatus, res.Reason, err)
 	}
-	res, err = stepCall(t, c, issueConfig, map[string]float64{greenRevision: 10})
-	if err != nil || res.HookStatus != hook.StatusInProgress || !strings.Contains(res.Reason, "extended once") {
+	if res, err := settled(issueConfig); err != nil || res.HookStatus != hook.StatusInProgress || !strings.Contains(res.Reason, "extended once") {
 		t.Errorf("40 requests against minRequests 100 = %s %q %v, want the window extended once", res.HookStatus, res.Reason, err)
 	}
 
@@ -226,33 +329,33 @@ func TestStepMinRequests(t *testing.T) {
 	}
 }
 
-// TestStepWithoutBake: a step bake of 0 is held a minute for evidence,
-// from the call on.
-func TestStepWithoutBake(t *testing.T) {
+// TestStepWindows: a step bake of 0 is held a minute for evidence, from
+// the call on, and then StepSettle; a step bake over MaxWindow is judged
+// over its last MaxWindow.
+func TestStepWindows(t *testing.T) {
 	now := t0
 	src := healthySources()
-	c := newChecker(src, &fakeLocator{}, store.NewMemory(), &now)
+	c := newChecker(src, &fakeLocator{gw: 10, bw: 90, byTest: true}, store.NewMemory(), &now)
 	ro := canary(share(10))
 	ro.r.StepBake = 0
 	c.Rollouts = ro
-	res, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 10})
-	if err != nil || res.HookStatus != hook.StatusInProgress {
+	run := newStepRun(t, c, issueConfig, map[string]float64{greenRevision: 10})
+	if res, err := run.call(); err != nil || res.HookStatus != hook.StatusInProgress {
 		t.Fatalf("first call = %s %q %v, want IN_PROGRESS for a minute of evidence", res.HookStatus, res.Reason, err)
 	}
-	var dst, src2 any
-	if err := json.Unmarshal([]byte(issueConfig), &dst); err != nil {
+	now = t0.Add(MinStepWindow + StepSettle)
+	if res, err := run.call(); err != nil || res.HookStatus != hook.StatusSucceeded {
+		t.Errorf("a minute and the settle later = %s %q %v, want SUCCEEDED", res.HookStatus, res.Reason, err)
+	}
+
+	ro.r.StepBake, ro.r.GreenShare = 24*time.Hour, share(20)
+	c.Locator = &fakeLocator{gw: 20, bw: 80, byTest: true}
+	src.asked = nil
+	now = t0.Add(30 * time.Hour)
+	if _, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 20}); err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(res.HookDetails, &src2); err != nil {
-		t.Fatal(err)
-	}
-	merged, err := json.Marshal(merges["shallow"](dst, src2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	now = t0.Add(time.Minute)
-	res, err = stepCall(t, c, string(merged), map[string]float64{greenRevision: 10})
-	if err != nil || res.HookStatus != hook.StatusSucceeded {
-		t.Errorf("a minute later = %s %q %v, want SUCCEEDED", res.HookStatus, res.Reason, err)
+	if asked := strings.Join(src.asked, ","); !strings.Contains(asked, "green "+greenTG+" 07:00-15:00") {
+		t.Errorf("sources asked %s, want green over the last 8h of the step", asked)
 	}
 }

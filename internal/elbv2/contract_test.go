@@ -72,7 +72,7 @@ func contractAPI(t *testing.T) *Finder {
 // with neither, and a revision ECS does not know.
 func TestContract(t *testing.T) {
 	test := TestListener{BaseURL: "http://my-alb-123.us-west-2.elb.amazonaws.com:8080", RuleARN: ruleARN, ListenerARN: listenerARN, LoadBalancerARN: albARN}
-	traffic := Traffic{LoadBalancer: "app/my-alb/50dc6c495c0c9188", Green: tgB, Blue: tgA, ProductionRule: prodRuleARN}
+	traffic := Traffic{LoadBalancer: "app/my-alb/50dc6c495c0c9188", Green: tgB, Blue: tgA, ProductionRule: prodRuleARN, GreenWeight: 100}
 	impls := map[string]func(t *testing.T) finder{
 		"ECS and ELBv2 APIs (stub)": func(t *testing.T) finder { return contractAPI(t) },
 		"memory": func(t *testing.T) finder {

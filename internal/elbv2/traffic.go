@@ -51,6 +51,13 @@ type Traffic struct {
 	Blue string `json:"blue"`
 	// ProductionRule is the ARN of the production listener rule (or listener).
 	ProductionRule string `json:"productionRule"`
+	// GreenWeight and BlueWeight are the production rule's weights of the
+	// two target groups as read (0 for one it does not forward to).
+	GreenWeight int32 `json:"greenWeight"`
+	BlueWeight  int32 `json:"blueWeight"`
+	// ByTestListener is set when the test listener rule told green; false
+	// when the production weights did (the larger one).
+	ByTestListener bool `json:"byTestListener,omitempty"`
 }
 
 // testTarget returns the index in pair of the one target group the
@@ -121,14 +128,15 @@ func (f *Finder) Locate(ctx context.Context, serviceRevisionARN string) (Traffic
 	if green, err := f.testTarget(ctx, lb, pair); err != nil {
 		return Traffic{}, err
 	} else if green >= 0 {
-		t.Green, t.Blue = pair[green], pair[1-green]
+		t.Green, t.Blue, t.ByTestListener = pair[green], pair[1-green], true
+		t.GreenWeight, t.BlueWeight = weights[t.Green], weights[t.Blue]
 		return t, nil
 	}
 	switch {
 	case ok0 && (!ok1 || w0 > w1):
-		t.Green, t.Blue = pair[0], pair[1]
+		t.Green, t.Blue, t.GreenWeight, t.BlueWeight = pair[0], pair[1], w0, w1
 	case ok1 && (!ok0 || w1 > w0):
-		t.Green, t.Blue = pair[1], pair[0]
+		t.Green, t.Blue, t.GreenWeight, t.BlueWeight = pair[1], pair[0], w1, w0
 	case ok0 && ok1:
 		return Traffic{}, fmt.Errorf("production listener rule %s: %w: forwards to both target groups with weight %d", rule, ErrNotBlueGreen, w0)
 	default:

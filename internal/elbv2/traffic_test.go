@@ -86,13 +86,13 @@ func TestLocate(t *testing.T) {
 		want    Traffic
 	}{
 		{"alternate gets production", forward(map[string]int32{tgA: 0, tgB: 100}),
-			Traffic{LoadBalancer: "app/orders/50dc6c495c0c9188", Green: tgB, Blue: tgA, ProductionRule: rule}},
+			Traffic{LoadBalancer: "app/orders/50dc6c495c0c9188", Green: tgB, Blue: tgA, ProductionRule: rule, GreenWeight: 100}},
 		{"primary gets production", forward(map[string]int32{tgA: 100, tgB: 0}),
-			Traffic{LoadBalancer: "app/orders/50dc6c495c0c9188", Green: tgA, Blue: tgB, ProductionRule: rule}},
+			Traffic{LoadBalancer: "app/orders/50dc6c495c0c9188", Green: tgA, Blue: tgB, ProductionRule: rule, GreenWeight: 100}},
 		{"one target group, no weights", []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(tgB)}},
-			Traffic{LoadBalancer: "app/orders/50dc6c495c0c9188", Green: tgB, Blue: tgA, ProductionRule: rule}},
+			Traffic{LoadBalancer: "app/orders/50dc6c495c0c9188", Green: tgB, Blue: tgA, ProductionRule: rule, GreenWeight: 1}},
 		{"mid-shift, most traffic decides", forward(map[string]int32{tgA: 10, tgB: 90}),
-			Traffic{LoadBalancer: "app/orders/50dc6c495c0c9188", Green: tgB, Blue: tgA, ProductionRule: rule}},
+			Traffic{LoadBalancer: "app/orders/50dc6c495c0c9188", Green: tgB, Blue: tgA, ProductionRule: rule, GreenWeight: 90, BlueWeight: 10}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,8 +218,11 @@ func TestLocateGreenByTheTestListener(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Green != tt.green || got.Blue == got.Green {
-				t.Errorf("Locate = green %s, blue %s; want green %s", got.Green, got.Blue, tt.green)
+			if got.Green != tt.green || got.Blue == got.Green || got.ByTestListener != (tt.green == tgB) {
+				t.Errorf("Locate = green %s, blue %s, by the test listener %v; want green %s", got.Green, got.Blue, got.ByTestListener, tt.green)
+			}
+			if w := map[string]int32{tgA: 90, tgB: 10}; got.GreenWeight != w[got.Green] || got.BlueWeight != w[got.Blue] {
+				t.Errorf("Locate weights = green %d, blue %d; want the production rule's", got.GreenWeight, got.BlueWeight)
 			}
 		})
 	}

@@ -138,6 +138,9 @@ type loaded struct {
 	// waits, when it was ended outside gatehouse.
 	over  string
 	ended string
+	// stepVerdict is the step check's verdict on the request's step, read
+	// for the page when the request holds none (Standing).
+	stepVerdict string
 }
 
 // errPage is a refusal with the status and words to show.
@@ -205,7 +208,7 @@ func (h *Handler) load(ctx context.Context, tok string, askECS bool) (*loaded, e
 	l := &loaded{claims: c, key: key, etag: read.ETag, req: req}
 	if askECS {
 		st := h.Approvals.Standing(ctx, req)
-		l.over, l.ended = st.Over, st.Ended
+		l.over, l.ended, l.stepVerdict = st.Over, st.Ended, st.StepVerdict
 	}
 	return l, nil
 }

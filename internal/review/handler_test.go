@@ -831,13 +831,20 @@ func TestPageShowsWhatChangesAndWhereToTry(t *testing.T) {
 func TestPageShowsTheStep(t *testing.T) {
 	e := newEnv(t, []string{"alice@example.com"}, 1)
 	r := e.request(t)
+	// The request of the step at 12.5%, at PRE_PRODUCTION_TRAFFIC_SHIFT.
+	d, _ := hook.ParseDeploymentARN(deploymentARN)
+	r.Stage, r.Gate, r.Steps = hook.StagePreProductionTrafficShift, approval.StepGate("", 12.5), approval.StepsEach
 	r.Step = &approval.Step{GreenShare: 12.5, Evidence: "SUCCEEDED: step with 12.5% of production on green: bake passed: 6m, every check within limits, green served 480 requests"}
 	body, _ := r.Encode()
-	if _, err := e.st.Update(context.Background(), e.key, body, e.etag(t)); err != nil {
+	if _, err := e.st.Create(context.Background(), approval.GateKey(d, r.Stage, r.Gate), body); err != nil {
 		t.Fatal(err)
 	}
-	_, page := get(t, http.MethodGet, e.link(t, "alice@example.com"))
-	for _, want := range []string{`<span id="step">12.5% of production on green so far</span>`, "Step check: SUCCEEDED: step with 12.5% of production on green: bake passed"} {
+	link, err := e.links.Link(context.Background(), r, "alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, page := get(t, http.MethodGet, link)
+	for _, want := range []string{`<span id="step">12.5% of production on green so far; approve to move on to the next step (steps: each)</span>`, "Step check: SUCCEEDED: step with 12.5% of production on green: bake passed"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q:\n%s", want, page)
 		}

@@ -1,6 +1,7 @@
 package review
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
-	"github.com/gatehouse-dev/gatehouse/internal/layout"
 )
 
 // style is the page's only styling. The Content-Security-Policy allows exactly
@@ -65,6 +65,7 @@ type requestView struct {
 	Change                            approval.Change
 	Smoke                             *approval.Smoke
 	Step                              *approval.Step
+	StepText                          string
 	Watching                          string
 	Freeze                            string
 	Policy                            []string
@@ -108,7 +109,8 @@ func (h *Handler) requestPage(l *loaded, tok, msg string) pageData {
 		Revision:           r.TargetRevisionARN,
 		Change:             r.Change,
 		Smoke:              r.Smoke,
-		Step:               r.Step,
+		Step:               stepOf(r.Step, l.stepVerdict),
+		StepText:           stepText(r),
 		Watching:           r.AbortOnAlarms.String(),
 		Policy:             r.Policy,
 		TimeoutContinues:   r.TimeoutContinues,
@@ -238,12 +240,11 @@ func writeTable(b *strings.Builder, v *requestView) {
 		row("Started by", "<span id=\"started-by\">"+esc(v.StartedBy)+"</span>"+note)
 	}
 	if st := v.Step; st != nil {
-		evidence := "no verdict on the step just baked when this request opened: a failing step check rolls back whatever is decided here"
-		if st.Evidence != "" {
-			evidence = st.Evidence
+		check := ""
+		if v.Stage == string(hook.StagePreProductionTrafficShift) {
+			check = "<br><small id=\"step-check\">Step check: " + esc(cmp.Or(st.Evidence, approval.NoStepVerdict)) + "</small>"
 		}
-		row("Step", "<span id=\"step\">"+esc(layout.Share(st.GreenShare))+"% of production on green so far</span>; approving moves on to the next step (steps: each)"+
-			"<br><small id=\"step-check\">Step check: "+esc(evidence)+"</small>")
+		row("Step", "<span id=\"step\">"+esc(v.StepText)+"</span>"+check)
 	}
 	if v.Smoke != nil {
 		row("Smoke checks", "<span id=\"smoke\">"+esc(v.Smoke.Summary)+"</span> · <a href=\"review/report?token="+esc(url.QueryEscape(v.Token))+"\">report</a>")
@@ -422,3 +423,21 @@ func changesHTML(c approval.Change) string {
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") }
+
+// stepOf is the step to show: as the request holds it, with the step
+// check's verdict read since when it holds none.
+func stepOf(s *approval.Step, verdict string) *approval.Step {
+	if s == nil || s.Evidence != "" || verdict == "" {
+		return s
+	}
+	shown := *s
+	shown.Evidence = verdict
+	return &shown
+}
+
+func stepText(r *approval.Request) string {
+	if r.Step == nil {
+		return ""
+	}
+	return r.StepText()
+}

@@ -69,7 +69,8 @@ type Locator struct{ Finder *elbv2.Finder }
 // Locate implements bake.Locator.
 func (l Locator) Locate(ctx context.Context, serviceRevisionARN string) (bake.Traffic, error) {
 	t, err := l.Finder.Locate(ctx, serviceRevisionARN)
-	return bake.Traffic{LoadBalancer: t.LoadBalancer, Green: t.Green, Blue: t.Blue, ProductionRule: t.ProductionRule}, err
+	return bake.Traffic{LoadBalancer: t.LoadBalancer, Green: t.Green, Blue: t.Blue, ProductionRule: t.ProductionRule,
+		GreenWeight: t.GreenWeight, BlueWeight: t.BlueWeight, ByTestListener: t.ByTestListener}, err
 }
 
 // Rollouts adapts the ECS reader to bake.Rollouts: one
@@ -80,7 +81,7 @@ type Rollouts struct{ Reader *ecsdeploy.Reader }
 func (r Rollouts) Rollout(ctx context.Context, deploymentARN string) (bake.Rollout, error) {
 	d, err := r.Reader.Hooks(ctx, deploymentARN)
 	ro := d.Rollout
-	return bake.Rollout{Stepped: ro.Stepped(), Strategy: ro.Strategy, StepBake: ro.StepBake, GreenShare: ro.GreenShare}, err
+	return bake.Rollout{Stepped: ro.Stepped(), Strategy: ro.Strategy, StepBake: ro.StepBake, GreenShare: ro.GreenShare, Over: ecsdeploy.Over(d.Status), Status: d.Status}, err
 }
 
 // sourceError gives err the bake's kind where CloudWatch's kind has one,
