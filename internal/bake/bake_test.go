@@ -97,7 +97,7 @@ func (l *fakeLocator) Locate(ctx context.Context, rev string) (Traffic, error) {
 	}
 	t := Traffic{LoadBalancer: "app/orders/50dc6c495c0c9188", Green: greenTG, Blue: blueTG,
 		ProductionRule: "arn:aws:elasticloadbalancing:us-west-2:123456789012:listener-rule/app/orders/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee",
-		GreenWeight: 100, ByTestListener: l.byTest}
+		GreenWeight:    100, ByTestListener: l.byTest}
 	if l.gw != 0 || l.bw != 0 {
 		t.GreenWeight, t.BlueWeight = l.gw, l.bw
 		if !l.byTest && l.bw > l.gw {
