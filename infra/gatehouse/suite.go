@@ -527,7 +527,7 @@ func (s *Suite) newSmokeHook(c constructs.Construct, p SuiteProps, g *grants) {
 	s.ApprovalHook.AddEnvironment(jsii.String(config.EnvSmokeFunction), s.SmokeHook.FunctionArn(), nil)
 }
 
-// newBakeHook adds the bake hook.
+// newBakeHook adds the bake hook, and tells the approval hook its name.
 func (s *Suite) newBakeHook(c constructs.Construct, p SuiteProps, g *grants) {
 	bakeEnv := map[string]*string{config.EnvStateBucket: s.Bucket.BucketName()}
 	_, _, bakeSettings := p.settingsEnv()
@@ -556,6 +556,9 @@ func (s *Suite) newBakeHook(c constructs.Construct, p SuiteProps, g *grants) {
 			{"Resource::*", "cloudwatch:GetMetricData and the Elastic Load Balancing Describe* actions support no resource-level permissions. cloudwatch:DescribeAlarms could be scoped to alarm ARNs, but each service names its alarms (and name prefixes) in hookDetails at run time, and DescribeAlarms returns composite alarms only to a caller allowed it on Resource \"*\"."},
 		},
 	})
+	// A request of one step (steps: each) waits for the step check's
+	// verdict when ECS runs this bake hook at the stage.
+	s.ApprovalHook.AddEnvironment(jsii.String(config.EnvBakeFunction), s.BakeHook.FunctionArn(), nil)
 }
 
 // newInvokeRole adds the role ECS invokes the hooks with.

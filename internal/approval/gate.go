@@ -53,9 +53,9 @@ type Describer interface {
 type StepSource interface {
 	// StepVerdict returns the step check's verdict, in one line, on the
 	// step of the deployment with greenShare percent of production on
-	// green. It returns an error wrapping store.ErrNotFound while there is
-	// none.
-	StepVerdict(ctx context.Context, deploymentARN string, greenShare float64) (string, error)
+	// green, and whether the step passed. It returns an error wrapping
+	// store.ErrNotFound while there is none.
+	StepVerdict(ctx context.Context, deploymentARN string, greenShare float64) (verdict string, passed bool, err error)
 }
 
 // SmokeSource reads the smoke verdict of a deployment at a stage.
@@ -168,6 +168,10 @@ type Gate struct {
 	// When ECS reports it among the hooks of the stage, the gate waits for
 	// its verdict unless waitForSmoke says otherwise.
 	SmokeFunction string
+	// BakeFunction names the bake hook's Lambda function (name or ARN): a
+	// request of one step waits for its step check when ECS runs it at the
+	// stage.
+	BakeFunction string
 	// Alarms reads the alarms of abortOnAlarms; without it a request that
 	// watches alarms is aborted at once (fail closed).
 	Alarms AlarmSource
@@ -374,6 +378,7 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 	}
 	g.govern(ctx, r, p.Settings.Policy, change, now)
 	g.stepEvidence(ctx, r)
+	g.awaitStep(r, change, now)
 	wait, err := g.waitForSmoke(ctx, p, change, unknown)
 	if err != nil {
 		return Verdict{}, err
@@ -421,7 +426,7 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 	}
 	g.Log.InfoContext(ctx, "approval requested", "deployment_arn", r.DeploymentARN, "stage", string(r.Stage),
 		"approvers", len(r.Approvers), "required", r.RequiredApprovals, "expires_at", r.ExpiresAt, "await_smoke", r.AwaitSmoke)
-	if r.AwaitSmoke {
+	if r.AwaitSmoke || r.AwaitStep {
 		return g.advance(ctx, key, etag, r)
 	}
 	return g.send(ctx, key, etag, r)
@@ -609,6 +614,8 @@ func (g *Gate) step(ctx context.Context, key string, r *Request, w *alarmWatch) 
 		}}, nil
 	case r.SmokePending():
 		return g.smokeStep(ctx, key, r, now)
+	case r.StepPending():
+		return g.stepCheckStep(ctx, key, r, now)
 	case len(r.unsent()) > 0 || outcome == Pending && g.chatDue(r, now):
 		if g.Linker == nil || r.SendingSince != nil && now.Sub(*r.SendingSince) < SendLease {
 			// Another caller is publishing right now, or this one cannot
@@ -775,11 +782,55 @@ func (g *Gate) stepVerdict(ctx context.Context, r *Request) string {
 	if r.Step == nil || g.Steps == nil || r.Stage != hook.StagePreProductionTrafficShift {
 		return ""
 	}
-	v, err := g.Steps.StepVerdict(ctx, r.DeploymentARN, r.Step.GreenShare)
+	v, _, err := g.Steps.StepVerdict(ctx, r.DeploymentARN, r.Step.GreenShare)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		g.Log.WarnContext(ctx, "step check's verdict not read", "deployment_arn", r.DeploymentARN, "err", err)
 	}
 	return v
+}
+
+// awaitStep holds r's messages for the step check's verdict on the step
+// just baked, when r holds one step (steps: each) at
+// PRE_PRODUCTION_TRAFFIC_SHIFT, the verdict is not in yet, and ECS runs
+// the bake hook at the stage: approvers decide on the evidence, and
+// nobody is asked about a step the step check fails.
+func (g *Gate) awaitStep(r *Request, change Change, now time.Time) {
+	if r.Step == nil || r.Step.Evidence != "" || r.Stage != hook.StagePreProductionTrafficShift || g.Steps == nil || g.BakeFunction == "" {
+		return
+	}
+	if !slices.ContainsFunc(change.Hooks, func(h string) bool { return functionName(h) == functionName(g.BakeFunction) }) {
+		return
+	}
+	r.AwaitStep, r.SendingSince = true, nil
+	r.record(now, "step", "gatehouse", "waiting for the step check's verdict on the step just baked before asking for approval")
+}
+
+// stepCheckStep records the step check's verdict once it is in: a pass
+// sends the review messages, a failure closes the request (nobody was
+// asked, and ECS rolls back).
+func (g *Gate) stepCheckStep(ctx context.Context, key string, r *Request, now time.Time) (step, error) {
+	v, passed, err := g.Steps.StepVerdict(ctx, r.DeploymentARN, r.Step.GreenShare)
+	if errors.Is(err, store.ErrNotFound) {
+		return step{answer: g.pending(r)}, nil
+	}
+	if err != nil {
+		return step{}, fmt.Errorf("read the step check's verdict: %w", err)
+	}
+	next := clone(r)
+	judged := *next.Step
+	judged.Evidence = v
+	next.Step = &judged
+	if !passed {
+		next.abort("the step check failed the step just baked: "+v, now)
+		next.AnnouncedAt = &now
+		return step{next: next, then: func(string) (Verdict, error) {
+			g.Log.InfoContext(ctx, "approval closed: the step check failed the step", "deployment_arn", next.DeploymentARN, "stage", string(next.Stage))
+			return g.verdict(next, Aborted), nil
+		}}, nil
+	}
+	next.record(now, "step", "gatehouse", "step check: "+v)
+	next.SendingSince = &now
+	return g.sendStep(ctx, key, next), nil
 }
 
 func ptrMin(a, b *float64) *float64 {

@@ -307,6 +307,10 @@ type Request struct {
 	// Step is, for the request of one step (steps: each), the step it
 	// holds.
 	Step *Step `json:"step,omitempty"`
+	// AwaitStep holds the review messages until the bake's step check has
+	// judged the step just baked (Step.Evidence): approvers decide on the
+	// evidence, and nobody is asked about a step it fails.
+	AwaitStep bool `json:"awaitStep,omitempty"`
 	// Policy says, for people, what the suite's policy does not let this
 	// service loosen.
 	Policy []string `json:"policy,omitempty"`
@@ -361,6 +365,12 @@ type Smoke struct {
 
 // SmokePending reports whether the request still waits for the smoke verdict.
 func (r *Request) SmokePending() bool { return r.AwaitSmoke && r.Smoke == nil }
+
+// StepPending reports whether the request still waits for the step
+// check's verdict (after the smoke verdict, when it waits for both).
+func (r *Request) StepPending() bool {
+	return r.AwaitStep && r.Step != nil && r.Step.Evidence == "" && !r.SmokePending()
+}
 
 // Decode parses a stored request. It refuses documents it does not understand:
 // a gate that guesses could pass what it should hold.
@@ -793,6 +803,9 @@ func (r *Request) Summary(o Outcome) string {
 	}
 	if r.SmokePending() {
 		return "waiting for the smoke checks before asking for approval"
+	}
+	if r.StepPending() {
+		return "waiting for the step check's verdict on the step just baked before asking for approval"
 	}
 	if r.Freeze != "" {
 		return fmt.Sprintf("waiting for approval: %d of %d; %s: approvals must be emergency overrides", r.Approvals(), r.RequiredApprovals, r.Freeze)

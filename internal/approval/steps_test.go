@@ -13,11 +13,11 @@ import (
 // fakeSteps answers the step check's verdicts by green's share.
 type fakeSteps map[float64]string
 
-func (f fakeSteps) StepVerdict(ctx context.Context, arn string, share float64) (string, error) {
+func (f fakeSteps) StepVerdict(ctx context.Context, arn string, share float64) (string, bool, error) {
 	if v, ok := f[share]; ok {
-		return v, nil
+		return v, strings.HasPrefix(v, "SUCCEEDED"), nil
 	}
-	return "", store.ErrNotFound
+	return "", false, store.ErrNotFound
 }
 
 // TestStepsEachInLambdaMode: with steps: each, the approval hook at
@@ -153,5 +153,45 @@ func TestStepGateNames(t *testing.T) {
 	}
 	if _, ok := StepGateOf("security"); ok {
 		t.Error(`StepGateOf("security") names a step`)
+	}
+}
+
+// TestStepRequestWaitsForTheStepCheck: with the bake hook running at the
+// stage as the step check, a step's request holds its messages until the
+// step check's verdict on the step just baked is in: a pass sends them
+// with the verdict, a failure closes the request with nobody asked.
+func TestStepRequestWaitsForTheStepCheck(t *testing.T) {
+	for _, passed := range []bool{true, false} {
+		f := newFixture(t, []string{"alice@example.com"}, 1)
+		steps := fakeSteps{}
+		f.gate.Steps, f.gate.BakeFunction = steps, "gatehouse-bake"
+		f.gate.Describer = fakeDescriber{d: Change{Known: true, TargetTaskDefinition: "orders:42",
+			Hooks: []string{"arn:aws:lambda:us-west-2:123456789012:function:gatehouse-bake", "arn:aws:lambda:us-west-2:123456789012:function:gatehouse-approval"}}}
+		share := 10.0
+		f.poll.Stage, f.poll.Step = hook.StagePreProductionTrafficShift, &share
+		f.poll.Settings.Steps, f.poll.Settings.Gate = StepsEach, StepGate("", share)
+		f.key = GateKey(f.poll.Deployment, f.poll.Stage, f.poll.Settings.Gate)
+		v := f.mustPoll(t, Pending)
+		if !strings.Contains(v.Reason, "waiting for the step check's verdict") || len(f.n.sent()) != 0 {
+			t.Fatalf("first poll: %q, %d messages; want the messages held for the step check", v.Reason, len(f.n.sent()))
+		}
+		f.mustPoll(t, Pending)
+		if len(f.n.sent()) != 0 {
+			t.Fatal("messages sent before the step check's verdict")
+		}
+		if passed {
+			steps[10] = "SUCCEEDED: 10% on green over 12m; green 480 requests"
+			f.mustPoll(t, Pending)
+			msgs := reviewsOf(f.n.sent())
+			if len(msgs) != 1 || !strings.Contains(msgs[0].Body, "Step check:  SUCCEEDED: 10% on green over 12m") {
+				t.Errorf("after a passed step check: %d review messages, want one with the verdict: %+v", len(msgs), msgs)
+			}
+			continue
+		}
+		steps[10] = "FAILED: 10% on green over 3m; 5xx rate 0.3 > max 0.05"
+		v = f.mustPoll(t, Aborted)
+		if v.Pass || !strings.Contains(v.Reason, "the step check failed the step just baked") || len(f.n.sent()) != 0 {
+			t.Errorf("after a failed step check: %+v, %d messages; want aborted, nobody asked", v, len(f.n.sent()))
+		}
 	}
 }

@@ -454,7 +454,8 @@ func (c *Checker) observe(ctx context.Context, cfg Config, st *State, req hook.R
 		if st.Step != "" {
 			from, to, keep = st.Start, now, false
 		}
-		if err == nil && cfg.needsBaseline() && st.Baseline == nil && obs.Green.Requests > 0 {
+		// A step's report shows blue beside green whatever the checks.
+		if err == nil && (cfg.needsBaseline() || st.Step != "") && st.Baseline == nil && obs.Green.Requests > 0 {
 			b, err := call(ctx, c, func(ctx context.Context) (Stats, error) {
 				return c.Targets.TargetStats(ctx, blue, from, to)
 			})
@@ -614,6 +615,7 @@ func (c *Checker) store(ctx context.Context, d hook.DeploymentARN, rep Report) {
 	key := Key(d, rep.Stage)
 	if rep.GreenShare != nil {
 		key = StepKey(d, *rep.GreenShare)
+		rep.Line = rep.Summary()
 	}
 	body, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {

@@ -45,6 +45,10 @@ type Report struct {
 	// green's share of production during the step judged, in percent; nil
 	// for the bake, and when it could not be told.
 	GreenShare *float64 `json:"greenShare,omitempty"`
+	// Line is, for a step, Summary() as stored: the share, the answer and
+	// green's traffic against blue's, for readers that do not decode the
+	// rest (a request of the step, steps: each).
+	Line string `json:"summary,omitempty"`
 	// HookStatus is the answer: SUCCEEDED or FAILED.
 	HookStatus hook.Status `json:"hookStatus"`
 	// Reason explains it, in full.

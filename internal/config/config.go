@@ -54,6 +54,11 @@ const (
 	// approval hook: when ECS runs it at the same stage, the approval hook
 	// waits for its verdict before asking anyone (waitForSmoke).
 	EnvSmokeFunction = "GATEHOUSE_SMOKE_FUNCTION"
+	// EnvBakeFunction names the bake hook's function (name or ARN) for the
+	// approval hook: when ECS runs it at PRE_PRODUCTION_TRAFFIC_SHIFT too,
+	// as the step check, a request of one step (steps: each) waits for its
+	// verdict on the step just baked before asking anyone.
+	EnvBakeFunction = "GATEHOUSE_BAKE_FUNCTION"
 	// EnvPolicy is the suite's policy: what services' hookDetails may
 	// loosen, a JSON object with a section per hook ("approval", "smoke",
 	// "bake"). Unset, hookDetails may only tighten the suite's settings.
@@ -147,6 +152,8 @@ type ApprovalHook struct {
 	Defaults approval.Settings
 	// SmokeFunction is the smoke hook's function name or ARN, if any.
 	SmokeFunction string
+	// BakeFunction is the bake hook's function name or ARN, if any.
+	BakeFunction string
 	// DeployerLookup is set when GATEHOUSE_DEPLOYER_LOOKUP is "cloudtrail".
 	DeployerLookup bool
 	// Function is the hook's own function name, as Lambda sets it
@@ -390,6 +397,7 @@ func LoadApprovalHook(getenv func(string) string) (ApprovalHook, error) {
 		Signing:   l.signing(),
 		// Optional: without it, waitForSmoke is off unless hookDetails set it.
 		SmokeFunction: strings.TrimSpace(getenv(EnvSmokeFunction)),
+		BakeFunction:  strings.TrimSpace(getenv(EnvBakeFunction)),
 		Function:      strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME")),
 	}
 	switch v := strings.TrimSpace(getenv(EnvDeployerLookup)); v {

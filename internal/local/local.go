@@ -387,6 +387,8 @@ func (l *Local) getenv(name string) string {
 		return l.keyText
 	case config.EnvSmokeFunction:
 		return FnSmoke
+	case config.EnvBakeFunction:
+		return FnBake
 	case config.EnvSlackSigningSecret:
 		return l.slack.secret
 	case config.EnvSlackBotToken:

@@ -60,5 +60,5 @@ func New(env config.ApprovalHook, c approvalparts.Clients) func(context.Context,
 // Suite is what the approval service is told of the suite, from the
 // approval hook's configuration.
 func Suite(env config.ApprovalHook) approvalparts.Suite {
-	return approvalparts.Suite{Bucket: env.Bucket, ReviewURL: env.ReviewURL, Defaults: env.Defaults, SmokeFunction: env.SmokeFunction, Function: env.Function}
+	return approvalparts.Suite{Bucket: env.Bucket, ReviewURL: env.ReviewURL, Defaults: env.Defaults, SmokeFunction: env.SmokeFunction, BakeFunction: env.BakeFunction, Function: env.Function}
 }

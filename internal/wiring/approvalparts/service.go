@@ -43,6 +43,10 @@ type Suite struct {
 	// Function the approval hook's own (how it finds itself among the
 	// hooks ECS reports).
 	SmokeFunction, Function string
+	// BakeFunction is the bake hook's function name or ARN, if any: a
+	// request of one step waits for its step check's verdict when ECS runs
+	// it at the stage.
+	BakeFunction string
 }
 
 // Clients are what the approval service talks to: the AWS SDK's clients
@@ -104,6 +108,7 @@ func NewService(s Suite, c Clients) *approval.Service {
 		// Smoke reports live in the same bucket.
 		Smoke:         smoke.Verdicts{Reader: st},
 		SmokeFunction: s.SmokeFunction,
+		BakeFunction:  s.BakeFunction,
 		// So do the bake's step check's.
 		Steps:    StepVerdicts{Reader: st},
 		Function: s.Function,
@@ -156,22 +161,29 @@ type StepVerdicts struct {
 
 // StepVerdict implements approval.StepSource: the step check's answer and
 // reason, in one line.
-func (v StepVerdicts) StepVerdict(ctx context.Context, deploymentARN string, greenShare float64) (string, error) {
+func (v StepVerdicts) StepVerdict(ctx context.Context, deploymentARN string, greenShare float64) (string, bool, error) {
 	d, err := hook.ParseDeploymentARN(deploymentARN)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	obj, err := v.Reader.Get(ctx, layout.BakeStepReport(d, layout.Share(greenShare)))
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	// The fields of the bake's report (bake.Report) a reviewer reads.
+	// The fields of the bake's report (bake.Report) a reviewer reads: the
+	// summary (the share, the answer, green's traffic against blue's) and
+	// the reason.
 	var rep struct {
+		Summary    string `json:"summary"`
 		HookStatus string `json:"hookStatus"`
 		Reason     string `json:"reason"`
 	}
 	if err := json.Unmarshal(obj.Body, &rep); err != nil {
-		return "", fmt.Errorf("step check report: %w", err)
+		return "", false, fmt.Errorf("step check report: %w", err)
 	}
-	return rep.HookStatus + ": " + rep.Reason, nil
+	passed := rep.HookStatus == string(hook.StatusSucceeded)
+	if rep.Summary == "" {
+		return rep.HookStatus + ": " + rep.Reason, passed, nil
+	}
+	return rep.Summary + " (" + rep.Reason + ")", passed, nil
 }
