@@ -654,15 +654,22 @@ func (g *Gate) smokeStep(ctx context.Context, key string, r *Request, now time.T
 	next.Smoke = &Smoke{Passed: passed, Summary: summary}
 	if !passed {
 		next.close(SmokeFailed, now)
-		next.AnnouncedAt = &now
-		return step{next: next, then: func(string) (Verdict, error) {
-			g.Log.InfoContext(ctx, "approval closed: smoke checks failed", "deployment_arn", next.DeploymentARN, "stage", string(next.Stage))
-			return g.verdict(next, SmokeFailed), nil
-		}}, nil
+		return g.closeUnasked(ctx, next, "smoke checks failed", now), nil
 	}
 	next.record(now, "smoke", "gatehouse", "smoke checks passed: "+summary)
 	next.SendingSince = &now
 	return g.sendStep(ctx, key, next), nil
+}
+
+// closeUnasked writes next, closed before anyone was asked (so there is
+// nobody to tell: its announcement is claimed as made), and answers its
+// outcome.
+func (g *Gate) closeUnasked(ctx context.Context, next *Request, why string, now time.Time) step {
+	next.AnnouncedAt = &now
+	return step{next: next, then: func(string) (Verdict, error) {
+		g.Log.InfoContext(ctx, "approval closed: "+why, "deployment_arn", next.DeploymentARN, "stage", string(next.Stage))
+		return g.verdict(next, next.Outcome), nil
+	}}
 }
 
 // sendStep writes next, which claims the publishing lease, and then
@@ -822,11 +829,7 @@ func (g *Gate) stepCheckStep(ctx context.Context, key string, r *Request, now ti
 	next.Step = &judged
 	if !passed {
 		next.abort("the step check failed the step just baked: "+v, now)
-		next.AnnouncedAt = &now
-		return step{next: next, then: func(string) (Verdict, error) {
-			g.Log.InfoContext(ctx, "approval closed: the step check failed the step", "deployment_arn", next.DeploymentARN, "stage", string(next.Stage))
-			return g.verdict(next, Aborted), nil
-		}}, nil
+		return g.closeUnasked(ctx, next, "the step check failed the step", now), nil
 	}
 	next.record(now, "step", "gatehouse", "step check: "+v)
 	next.SendingSince = &now

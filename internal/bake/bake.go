@@ -322,12 +322,9 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 	if err != nil {
 		return final(hook.OneLine(err.Error()))
 	}
-	if st.Traffic == nil {
-		st.Traffic = located
-	}
 	var smokeErr error
 	if stepped {
-		smokeErr = c.clipSmoke(ctx, d, &st, now)
+		smokeErr = c.stepState(ctx, d, &st, located, now)
 	}
 	mu := c.mark(ctx, markerKey, b, cfg, now, &st, continued)
 	lost := c.logResumed(ctx, req, mu.resumed, restarted, st.Start, markerKey)

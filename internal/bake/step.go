@@ -227,6 +227,15 @@ func (c *Checker) smokeEnd(ctx context.Context, d hook.DeploymentARN, start, now
 	return end, nil
 }
 
+// stepState completes a step's run state: the target groups the call
+// located, and the window's start past any smoke run (clipSmoke).
+func (c *Checker) stepState(ctx context.Context, d hook.DeploymentARN, st *State, located *Traffic, now time.Time) error {
+	if st.Traffic == nil {
+		st.Traffic = located
+	}
+	return c.clipSmoke(ctx, d, st, now)
+}
+
 // clipSmoke starts the step's window st after any smoke run that reached
 // green in it. It runs on every call of the run: a smoke run beside the
 // step check (at the same stage) may start after its first call.

@@ -262,14 +262,8 @@ func (o *Operator) load(ctx context.Context, key string) (*approval.Request, str
 // Status prints one request: what it is, who decided, and its history.
 func (o *Operator) Status(ctx context.Context, deployment string, sel Selector) error {
 	key, err := o.find(ctx, deployment, sel)
-	if errors.Is(err, ErrNoRequest) && sel == (Selector{}) {
-		// A linear or canary deployment judged step by step, without an
-		// approval request: its steps are its status.
-		var steps bytes.Buffer
-		if o.steps(ctx, deployment, &steps) {
-			fmt.Fprintf(o.Out, "Deployment:  %s\nApproval:    none requested\n%s", deployment, steps.String())
-			return nil
-		}
+	if errors.Is(err, ErrNoRequest) && sel == (Selector{}) && o.onlySteps(ctx, deployment) {
+		return nil
 	}
 	if err != nil {
 		return err
@@ -345,6 +339,18 @@ func (o *Operator) Status(ctx context.Context, deployment string, sel Selector) 
 	}
 	o.steps(ctx, r.DeploymentARN, out)
 	return nil
+}
+
+// onlySteps prints the status of a linear or canary deployment judged step
+// by step without an approval request: its steps. It reports whether it
+// printed anything.
+func (o *Operator) onlySteps(ctx context.Context, deployment string) bool {
+	var steps bytes.Buffer
+	if !o.steps(ctx, deployment, &steps) {
+		return false
+	}
+	fmt.Fprintf(o.Out, "Deployment:  %s\nApproval:    none requested\n%s", deployment, steps.String())
+	return true
 }
 
 // steps prints to out the step check's verdicts on the deployment's linear
