@@ -536,7 +536,7 @@ func (r *Request) Check() error {
 // approves only by explicit opt-in, and never a request still waiting for
 // its smoke checks: an absent verdict is not a pass.
 func (r *Request) Passes(o Outcome) bool {
-	return o == Approved || o == Skipped || (o == Expired && r.expiryApproves() && !r.SmokePending() && r.allNotified())
+	return o == Approved || o == Skipped || (o == Expired && r.expiryApproves() && !r.SmokePending() && !r.StepPending() && r.allNotified())
 }
 
 // expiryApproves reports whether expiry would approve r (its messages
@@ -786,6 +786,9 @@ func (r *Request) Summary(o Outcome) string {
 		d := hook.FormatDuration(r.ExpiresAt.Sub(r.CreatedAt))
 		if r.SmokePending() {
 			return fmt.Sprintf("no smoke verdict within %s, rejected by default", d)
+		}
+		if r.StepPending() {
+			return fmt.Sprintf("no step check verdict on the step just baked within %s, rejected by default", d)
 		}
 		if r.OnExpiry == Approve && r.Freeze != "" {
 			return fmt.Sprintf("no decision within %s, and expiry does not approve a deployment that needs an emergency override (%s): rejected", d, r.Freeze)

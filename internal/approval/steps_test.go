@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -193,5 +194,24 @@ func TestStepRequestWaitsForTheStepCheck(t *testing.T) {
 		if v.Pass || !strings.Contains(v.Reason, "the step check failed the step just baked") || len(f.n.sent()) != 0 {
 			t.Errorf("after a failed step check: %+v, %d messages; want aborted, nobody asked", v, len(f.n.sent()))
 		}
+	}
+}
+
+// TestNoStepVerdictIsNoApproval: a step's request that expires while it
+// still waits for the step check's verdict is rejected, even with
+// onExpiry: approve: nobody was asked, and nothing judged the step.
+func TestNoStepVerdictIsNoApproval(t *testing.T) {
+	f := newFixture(t, []string{"alice@example.com"}, 1)
+	f.gate.Steps, f.gate.BakeFunction = fakeSteps{}, "gatehouse-bake"
+	f.gate.Describer = fakeDescriber{d: Change{Known: true, Hooks: []string{"arn:aws:lambda:us-west-2:123456789012:function:gatehouse-bake"}}}
+	share := 10.0
+	f.poll.Stage, f.poll.Step = hook.StagePreProductionTrafficShift, &share
+	f.poll.Settings.Steps, f.poll.Settings.Gate, f.poll.Settings.OnExpiry = StepsEach, StepGate("", share), Approve
+	f.key = GateKey(f.poll.Deployment, f.poll.Stage, f.poll.Settings.Gate)
+	f.mustPoll(t, Pending)
+	f.clock.Add(5 * time.Hour)
+	v := f.mustPoll(t, Expired)
+	if v.Pass || !strings.Contains(v.Reason, "no step check verdict on the step just baked within 4h") {
+		t.Errorf("expired while waiting for the step check: %+v, want rejected, saying why", v)
 	}
 }
