@@ -377,8 +377,12 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 		return Verdict{}, err
 	}
 	g.govern(ctx, r, p.Settings.Policy, change, now)
-	g.stepEvidence(ctx, r)
-	g.awaitStep(r, change, now)
+	if err := g.awaitStep(ctx, r, change, unknown, now); err != nil {
+		return Verdict{}, err
+	}
+	if !r.AwaitStep {
+		g.stepEvidence(ctx, r)
+	}
 	wait, err := g.waitForSmoke(ctx, p, change, unknown)
 	if err != nil {
 		return Verdict{}, err
@@ -657,6 +661,10 @@ func (g *Gate) smokeStep(ctx context.Context, key string, r *Request, now time.T
 		return g.closeUnasked(ctx, next, "smoke checks failed", now), nil
 	}
 	next.record(now, "smoke", "gatehouse", "smoke checks passed: "+summary)
+	if next.StepPending() {
+		// Written, then the step check's verdict is waited for.
+		return step{next: next}, nil
+	}
 	next.SendingSince = &now
 	return g.sendStep(ctx, key, next), nil
 }
@@ -798,18 +806,30 @@ func (g *Gate) stepVerdict(ctx context.Context, r *Request) string {
 
 // awaitStep holds r's messages for the step check's verdict on the step
 // just baked, when r holds one step (steps: each) at
-// PRE_PRODUCTION_TRAFFIC_SHIFT, the verdict is not in yet, and ECS runs
-// the bake hook at the stage: approvers decide on the evidence, and
-// nobody is asked about a step the step check fails.
-func (g *Gate) awaitStep(r *Request, change Change, now time.Time) {
-	if r.Step == nil || r.Step.Evidence != "" || r.Stage != hook.StagePreProductionTrafficShift || g.Steps == nil || g.BakeFunction == "" {
-		return
+// PRE_PRODUCTION_TRAFFIC_SHIFT and ECS runs the bake hook at the stage:
+// approvers decide on the evidence, and nobody is asked about a step the
+// step check fails (a verdict already in is taken at once, by advance).
+// When ECS could not say which hooks run (unknown), a verdict already in
+// answers; with none, the gate asks again later rather than guess, within
+// hook.Wrap's bound on what it cannot tell.
+func (g *Gate) awaitStep(ctx context.Context, r *Request, change Change, unknown error, now time.Time) error {
+	if r.Step == nil || r.Stage != hook.StagePreProductionTrafficShift || g.Steps == nil || g.BakeFunction == "" {
+		return nil
 	}
-	if !slices.ContainsFunc(change.Hooks, func(h string) bool { return functionName(h) == functionName(g.BakeFunction) }) {
-		return
+	if !change.Known {
+		_, _, err := g.Steps.StepVerdict(ctx, r.DeploymentARN, r.Step.GreenShare)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return hook.Uncertain(fmt.Errorf("ECS did not say whether the bake hook judges this step at this stage (%s); asking again before notifying anyone", oneLine(fmt.Sprint(unknown))))
+		case err != nil:
+			return fmt.Errorf("read the step check's verdict: %w", err)
+		}
+	} else if !slices.ContainsFunc(change.Hooks, func(h string) bool { return functionName(h) == functionName(g.BakeFunction) }) {
+		return nil
 	}
 	r.AwaitStep, r.SendingSince = true, nil
 	r.record(now, "step", "gatehouse", "waiting for the step check's verdict on the step just baked before asking for approval")
+	return nil
 }
 
 // stepCheckStep records the step check's verdict once it is in: a pass
@@ -829,6 +849,10 @@ func (g *Gate) stepCheckStep(ctx context.Context, key string, r *Request, now ti
 	next.Step = &judged
 	if !passed {
 		next.abort("the step check failed the step just baked: "+v, now)
+		if next.asked() {
+			// Written, then announced to those asked.
+			return step{next: next}, nil
+		}
 		return g.closeUnasked(ctx, next, "the step check failed the step", now), nil
 	}
 	next.record(now, "step", "gatehouse", "step check: "+v)

@@ -28,6 +28,7 @@ const (
 	RefusedVoteChanged     = "vote-changed"
 	RefusedNotApprover     = "not-approver"
 	RefusedAwaitingSmoke   = "awaiting-smoke"
+	RefusedAwaitingStep    = "awaiting-step"
 	RefusedFrozen          = "frozen"
 	RefusedOverrideReason  = "override-reason"
 	RefusedSelfApproval    = "self-approval"
@@ -41,7 +42,7 @@ const (
 
 // RefusalCodes lists every refusal code. Each channel maps each of them,
 // and a test checks that none is missing.
-var RefusalCodes = []string{RefusedClosed, RefusedAlreadyVoted, RefusedVoteChanged, RefusedNotApprover, RefusedAwaitingSmoke,
+var RefusalCodes = []string{RefusedClosed, RefusedAlreadyVoted, RefusedVoteChanged, RefusedNotApprover, RefusedAwaitingSmoke, RefusedAwaitingStep,
 	RefusedFrozen, RefusedOverrideReason, RefusedSelfApproval, RefusedDeployerPending, RefusedDeployerUnknown,
 	RefusedSuperseded, RefusedDeploymentOver, RefusedHookEnded, RefusedInconsistent}
 
@@ -75,6 +76,8 @@ func refuse(err error, r *Request, v Vote, now time.Time) error {
 		code, msg = RefusedNotApprover, cmp.Or(v.Identity, v.Approver)+" is not one of this request's approvers ("+strings.Join(r.Approvers, ", ")+"): only they can approve; anyone asked may reject."+nothing
 	case ErrAwaitingSmoke:
 		code, msg = RefusedAwaitingSmoke, "This request waits for the smoke checks of the new revision: it takes votes only once they have passed."+nothing+" Try again later."
+	case ErrAwaitingStep:
+		code, msg = RefusedAwaitingStep, "This request waits for the step check's verdict on the step just baked: it takes votes only once the step has passed."+nothing+" Try again later."
 	case ErrFrozen:
 		code, msg = RefusedFrozen, "This deployment needs an emergency override ("+r.Freeze+"): approve it as an emergency override, giving the reason."+nothing
 	case ErrOverrideReason:

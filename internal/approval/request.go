@@ -609,6 +609,8 @@ var (
 	ErrNotApprover = errors.New("not an approver of this request")
 	// ErrAwaitingSmoke: the smoke checks have not passed yet.
 	ErrAwaitingSmoke = errors.New("the smoke checks have not passed yet")
+	// ErrAwaitingStep: the step check has not judged the step just baked.
+	ErrAwaitingStep = errors.New("the step check has not judged the step yet")
 	// ErrFrozen: a plain approval of a deployment that needs an emergency
 	// override.
 	ErrFrozen = errors.New("this deployment needs an emergency override to be approved")
@@ -629,6 +631,9 @@ func (r *Request) Cast(v Vote, now time.Time) error {
 	}
 	if r.SmokePending() {
 		return ErrAwaitingSmoke
+	}
+	if r.StepPending() {
+		return ErrAwaitingStep
 	}
 	v.Approver = strings.TrimSpace(v.Approver)
 	if v.Approver == "" {
@@ -819,7 +824,7 @@ func (r *Request) Summary(o Outcome) string {
 // VoteErrors lists every error a vote can be refused with (Service.Vote).
 // Each surface that takes votes (the review API, the CLI) maps each of
 // them to its own answer, and a test checks that none is missing.
-var VoteErrors = []error{ErrClosed, ErrAlreadyVoted, ErrNotApprover, ErrAwaitingSmoke, ErrFrozen, ErrOverrideReason, ErrSelfApproval, ErrDeployerPending, ErrDeployerUnknown,
+var VoteErrors = []error{ErrClosed, ErrAlreadyVoted, ErrNotApprover, ErrAwaitingSmoke, ErrAwaitingStep, ErrFrozen, ErrOverrideReason, ErrSelfApproval, ErrDeployerPending, ErrDeployerUnknown,
 	ErrSuperseded, ErrDeploymentOver, ErrHookEnded, ErrInconsistent}
 
 // VoteError returns the error of VoteErrors that err wraps, or nil.

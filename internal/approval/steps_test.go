@@ -3,6 +3,7 @@ package approval
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -213,5 +214,53 @@ func TestNoStepVerdictIsNoApproval(t *testing.T) {
 	v := f.mustPoll(t, Expired)
 	if v.Pass || !strings.Contains(v.Reason, "no step check verdict on the step just baked within 4h") {
 		t.Errorf("expired while waiting for the step check: %+v, want rejected, saying why", v)
+	}
+}
+
+// stepFixture is a fixture for the request of the step at 10% at
+// PRE_PRODUCTION_TRAFFIC_SHIFT, with the bake hook running there as the
+// step check, verdicts from steps.
+func stepFixture(t *testing.T, steps fakeSteps, hooks ...string) *fixture {
+	t.Helper()
+	f := newFixture(t, []string{"alice@example.com"}, 1)
+	f.gate.Steps, f.gate.BakeFunction = steps, "gatehouse-bake"
+	f.gate.Describer = fakeDescriber{d: Change{Known: true, Hooks: append([]string{"arn:aws:lambda:us-west-2:123456789012:function:gatehouse-bake"}, hooks...)}}
+	share := 10.0
+	f.poll.Stage, f.poll.Step = hook.StagePreProductionTrafficShift, &share
+	f.poll.Settings.Steps, f.poll.Settings.Gate = StepsEach, StepGate("", share)
+	f.key = GateKey(f.poll.Deployment, f.poll.Stage, f.poll.Settings.Gate)
+	return f
+}
+
+// TestStepWaitEdges: a vote while the step verdict is awaited is refused;
+// a verdict already FAILED when the request opens asks nobody; with a
+// smoke hook at the stage too, the messages wait for both, smoke first.
+func TestStepWaitEdges(t *testing.T) {
+	f := stepFixture(t, fakeSteps{})
+	f.mustPoll(t, Pending)
+	r, _ := f.load(t)
+	if err := r.Cast(Vote{Approver: "alice@example.com", Decision: Approve, Via: "cli"}, f.clock.Now()); !errors.Is(err, ErrAwaitingStep) {
+		t.Errorf("a vote while the step verdict is awaited: %v, want ErrAwaitingStep", err)
+	}
+
+	failed := stepFixture(t, fakeSteps{10: "FAILED: 10% on green over 3m; 5xx rate 0.3 > max 0.05"})
+	if v := failed.mustPoll(t, Aborted); v.Pass || len(failed.n.sent()) != 0 {
+		t.Errorf("a step already failed as the request opens: %+v, %d messages; want aborted, nobody asked", v, len(failed.n.sent()))
+	}
+
+	steps := fakeSteps{}
+	both := stepFixture(t, steps, "arn:aws:lambda:us-west-2:123456789012:function:gatehouse-smoke")
+	smoke := &fakeSmoke{}
+	both.gate.Smoke, both.gate.SmokeFunction = smoke, "gatehouse-smoke"
+	both.mustPoll(t, Pending)
+	smoke.set(true, "3 of 3 passed")
+	both.mustPoll(t, Pending)
+	if n := len(both.n.sent()); n != 0 {
+		t.Fatalf("%d messages after the smoke pass alone, want none: the step verdict is not in", n)
+	}
+	steps[10] = "SUCCEEDED: 10% on green over 12m"
+	both.mustPoll(t, Pending)
+	if msgs := reviewsOf(both.n.sent()); len(msgs) != 1 || !strings.Contains(msgs[0].Body, "Step check:  SUCCEEDED") || !strings.Contains(msgs[0].Body, "Smoke:") {
+		t.Errorf("after both: %+v, want one review message with both verdicts", msgs)
 	}
 }

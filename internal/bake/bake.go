@@ -322,11 +322,12 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 	if err != nil {
 		return final(hook.OneLine(err.Error()))
 	}
+	mu := c.mark(ctx, markerKey, b, cfg, now, &st, continued)
 	var smokeErr error
 	if stepped {
+		// After the marker, which may give the window's start.
 		smokeErr = c.stepState(ctx, d, &st, located, now)
 	}
-	mu := c.mark(ctx, markerKey, b, cfg, now, &st, continued)
 	lost := c.logResumed(ctx, req, mu.resumed, restarted, st.Start, markerKey)
 
 	obs := c.observe(ctx, cfg, &st, req, now)
@@ -378,8 +379,9 @@ func (c *Checker) planStep(ctx context.Context, req hook.Request, d hook.Deploym
 		res, err = c.refuse(ctx, d, rep, "step check: "+hook.OneLine(err.Error()))
 		return s, true, res, err
 	}
-	rep.GreenShare = &s.share
+	rep.GreenShare, rep.Step = &s.share, s.key
 	if s.skip != "" {
+		rep.Traffic = s.traffic
 		rep.HookStatus, rep.Reason = hook.StatusSucceeded, "step check passes without a verdict: "+s.skip
 		c.store(ctx, d, *rep)
 		return s, true, hook.Response{HookStatus: hook.StatusSucceeded, Reason: rep.Reason}, nil
@@ -612,6 +614,9 @@ func (c *Checker) store(ctx context.Context, d hook.DeploymentARN, rep Report) {
 	key := Key(d, rep.Stage)
 	if rep.GreenShare != nil {
 		key = StepKey(d, *rep.GreenShare)
+		if rep.Step != "" {
+			key = layout.BakeStepReport(d, rep.Step)
+		}
 		rep.Line = rep.Summary()
 	}
 	body, err := json.MarshalIndent(rep, "", "  ")

@@ -80,6 +80,10 @@ type step struct {
 	skip string
 	// traffic is where production goes, when a Locator found it.
 	traffic *Traffic
+	// key names the step in its report's key and run state: the share the
+	// event and ECS give (what an approval of the step, steps: each, names
+	// it by too), or else share.
+	key string
 }
 
 // stepOf finds out what step the call at PRE_PRODUCTION_TRAFFIC_SHIFT is
@@ -121,7 +125,13 @@ func (c *Checker) stepOf(ctx context.Context, req hook.Request) (step, error) {
 		if err != nil {
 			return step{}, uncertain(fmt.Errorf("locate target groups: %w", err))
 		}
-		if s.share, err = listenerShare(&t, hint, known); err != nil {
+		var first string
+		if !t.ByTestListener && t.BlueWeight > 0 {
+			if first, err = c.firstStep(ctx, req); err != nil {
+				return step{}, uncertain(err)
+			}
+		}
+		if s.share, err = listenerShare(&t, first, hint, known); err != nil {
 			return step{}, hook.Permanent(err)
 		}
 		s.traffic = &t
@@ -134,9 +144,37 @@ func (c *Checker) stepOf(ctx context.Context, req hook.Request) (step, error) {
 	case !r.Stepped:
 		return step{}, hook.Permanent(fmt.Errorf("green has %s%% of production before a production step, but ECS describes no linear or canary configuration (strategy %q): cannot tell the step's bake", layout.Share(s.share), r.Strategy))
 	}
+	s.key = layout.Share(s.share)
+	if known {
+		s.key = layout.Share(hint)
+	}
 	s.baked = min(max(r.StepBake, 0), MaxWindow)
 	s.window = max(s.baked, MinStepWindow) + StepSettle
 	return s, nil
+}
+
+// firstStep returns green's target group as the step check recorded it
+// before the first step, when production was all blue; "" when there is
+// no such record.
+func (c *Checker) firstStep(ctx context.Context, req hook.Request) (string, error) {
+	d, err := req.Deployment()
+	if err != nil || c.Reports == nil {
+		return "", nil
+	}
+	obj, err := call(ctx, c, func(ctx context.Context) (store.Object, error) {
+		return c.Reports.Get(ctx, layout.BakeStepReport(d, layout.Share(0)))
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the first step's report: %w", err)
+	}
+	var rep Report
+	if json.Unmarshal(obj.Body, &rep) != nil || rep.Traffic == nil {
+		return "", nil
+	}
+	return rep.Traffic.Green, nil
 }
 
 // uncertain marks err for hook.Wrap to retry, within its bound, when it
@@ -149,31 +187,50 @@ func uncertain(err error) error {
 }
 
 // listenerShare returns green's share of production by the production
-// rule's weights of t. When the test listener told green, its weight is
-// green's; when only the weights did (the larger is taken for green), the
-// share nearer what the event and ECS say (hint) is green's, and t is
-// turned round if that is the smaller.
-func listenerShare(t *Traffic, hint float64, known bool) (float64, error) {
+// rule's weights of t, turning t round when Locate took blue for green.
+// Green's target group is, in order: the one the test listener forwards
+// to; before the first step, the one production does not reach (all of it
+// is on blue then); the one the step check recorded before the first step
+// (first); the one whose share is what the event and ECS say (hint, within
+// a point), when exactly one is. Otherwise it cannot be told, and blue is
+// never judged as green.
+func listenerShare(t *Traffic, first string, hint float64, known bool) (float64, error) {
 	total := float64(t.GreenWeight) + float64(t.BlueWeight)
 	if total <= 0 {
 		return 0, fmt.Errorf("the production listener rule %s gives the target groups no weight", t.ProductionRule)
 	}
-	green := 100 * float64(t.GreenWeight) / total
-	if t.ByTestListener {
-		return green, nil
-	}
-	if !known {
-		return 0, errors.New("cannot tell green's target group: the revision has no test listener rule forwarding to one of them, and neither the event nor ECS gives green's share to tell it by")
-	}
-	if math.Abs(hint-(100-green)) < math.Abs(hint-green) {
+	turn := func() {
 		t.Green, t.Blue, t.GreenWeight, t.BlueWeight = t.Blue, t.Green, t.BlueWeight, t.GreenWeight
-		green = 100 - green
 	}
-	return green, nil
+	green := 100 * float64(t.GreenWeight) / total
+	switch {
+	case t.ByTestListener:
+	case t.BlueWeight == 0:
+		// Locate took the one target group production reaches for green.
+		turn()
+	case first != "" && (first == t.Green || first == t.Blue):
+		if first == t.Blue {
+			turn()
+		}
+	case known && math.Abs(hint-green) <= 1 && math.Abs(hint-(100-green)) > 1:
+	case known && math.Abs(hint-(100-green)) <= 1 && math.Abs(hint-green) > 1:
+		turn()
+	default:
+		return 0, fmt.Errorf("cannot tell green's target group: the revision has no test listener rule forwarding to one of them, there is no record of it from before the first step, and the production shares (%s%% and %s%%) do not tell it by what the event and ECS say green has (%s)",
+			layout.Share(math.Round(green*10)/10), layout.Share(math.Round((100-green)*10)/10), hintText(hint, known))
+	}
+	return 100 * float64(t.GreenWeight) / total, nil
+}
+
+func hintText(hint float64, known bool) string {
+	if !known {
+		return "nothing"
+	}
+	return layout.Share(hint) + "%"
 }
 
 // label names the step in keys and state: its share, as 10 or 2.5.
-func (s step) label() string { return layout.Share(s.share) }
+func (s step) label() string { return s.key }
 
 // StepKey returns the state-bucket key of the report of the step check of
 // deployment d with share percent of production on green:
@@ -181,6 +238,11 @@ func (s step) label() string { return layout.Share(s.share) }
 func StepKey(d hook.DeploymentARN, share float64) string {
 	return layout.BakeStepReport(d, layout.Share(share))
 }
+
+// staleSmoke is how long after its last report a smoke run without a
+// verdict is taken to have ended: it reports on every call, at most
+// MaxCallbackDelay apart.
+const staleSmoke = 2*MaxCallbackDelay*time.Second + time.Minute
 
 // smokeStages are the stages whose smoke runs may overlap a step's window:
 // a smoke run at PRODUCTION_TRAFFIC_SHIFT runs inside it, one at an earlier
@@ -216,9 +278,15 @@ func (c *Checker) smokeEnd(ctx context.Context, d hook.DeploymentARN, start, now
 			return start, hook.Permanent(fmt.Errorf("smoke report at %s: %w", stage, err))
 		}
 		last := run.Finished
-		if last.IsZero() {
+		switch {
+		case !last.IsZero():
+		case now.Sub(run.Updated) < staleSmoke:
 			// Still running: its requests go on.
 			last = now
+		default:
+			// A run whose last report is long gone ended then, its final
+			// report unwritten: it must not hold every step.
+			last = run.Updated
 		}
 		if run.Started.Before(now) && last.After(end) {
 			end = last

@@ -359,3 +359,83 @@ func TestStepWindows(t *testing.T) {
 		t.Errorf("sources asked %s, want green over the last 8h of the step", asked)
 	}
 }
+
+// TestStepCheckGreenWithoutATestListener: without a test listener rule,
+// the first step's check records green's target group (the one production
+// does not reach yet), and later steps go by that record; without it, the
+// shares must match what the event and ECS say, or green cannot be told
+// (the coming step's share matches neither side): blue is never judged as
+// green.
+func TestStepCheckGreenWithoutATestListener(t *testing.T) {
+	now := t0
+	src, reports := healthySources(), store.NewMemory()
+	// Production all on blue: Locate takes the one it reaches (blue) for green.
+	loc := &fakeLocator{gw: 0, bw: 100}
+	c := newChecker(src, loc, reports, &now)
+	ro := canary(share(50))
+	c.Rollouts = ro
+
+	// The event and ECS both give the coming step's share (50), which
+	// matches neither side of 75/25.
+	loc.gw, loc.bw = 25, 75
+	res, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 50})
+	if err == nil || !strings.Contains(err.Error(), "cannot tell green's target group") {
+		t.Errorf("no record, the coming step's share: %s %q %v, want FAILED: green cannot be told", res.HookStatus, res.Reason, err)
+	}
+
+	loc.gw, loc.bw, ro.r.GreenShare = 0, 100, share(0)
+	res, err = stepCall(t, c, issueConfig, map[string]float64{greenRevision: 0})
+	if err != nil || res.HookStatus != hook.StatusSucceeded {
+		t.Fatalf("before the first step: %s %q %v", res.HookStatus, res.Reason, err)
+	}
+	if rep := stepReport(t, reports, 0); rep.Traffic == nil || rep.Traffic.Green != greenTG {
+		t.Fatalf("the first step's report records green as %+v, want %s", rep.Traffic, greenTG)
+	}
+
+	// Later: 25% on green (told by the larger weight, blue), the event and
+	// ECS saying the coming 50%: the record tells green.
+	loc.gw, loc.bw, ro.r.GreenShare = 25, 75, share(50)
+	now = t0.Add(20 * time.Minute)
+	src.asked = nil
+	res, err = stepCall(t, c, issueConfig, map[string]float64{greenRevision: 50})
+	if err != nil || res.HookStatus != hook.StatusInProgress || !strings.Contains(strings.Join(src.asked, ","), "green "+greenTG) {
+		t.Errorf("by the record: %s %q %v, asked %v; want green's own target group judged", res.HookStatus, res.Reason, err, src.asked)
+	}
+}
+
+// TestStepSmokeAfterAMarkerResume: a call without its run state resumes
+// the window from the start marker, and still keeps out a smoke run that
+// reached green since; a smoke run long without a report (its final one
+// never written) does not hold the step.
+func TestStepSmokeAfterAMarkerResume(t *testing.T) {
+	now := t0.Add(12 * time.Minute)
+	src, reports := healthySources(), store.NewMemory()
+	c := newChecker(src, &fakeLocator{gw: 10, bw: 90, byTest: true}, reports, &now)
+	c.Rollouts = canary(share(10))
+	weights := map[string]float64{greenRevision: 10}
+	if res, err := stepCall(t, c, issueConfig, weights); err != nil || res.HookStatus != hook.StatusInProgress {
+		t.Fatalf("first call: %s %v", res.HookStatus, err)
+	}
+	smoke := `{"started": "2026-11-25T09:12:30Z", "updated": "2026-11-25T09:13:30Z", "finished": "2026-11-25T09:13:30Z"}`
+	if _, err := reports.Create(context.Background(), layout.SmokeReport(mustARN(t), hook.StagePreProductionTrafficShift, "json"), []byte(smoke)); err != nil {
+		t.Fatal(err)
+	}
+	now = t0.Add(14*time.Minute + 10*time.Second)
+	// No run state: ECS passed none back.
+	res, err := stepCall(t, c, issueConfig, weights)
+	if err != nil || res.HookStatus != hook.StatusInProgress {
+		t.Errorf("resumed from the marker after a smoke run: %s %q %v, want IN_PROGRESS: the window starts after the smoke run", res.HookStatus, res.Reason, err)
+	}
+
+	stale := store.NewMemory()
+	running := `{"started": "2026-11-25T08:00:00Z", "updated": "2026-11-25T08:01:00Z"}`
+	if _, err := stale.Create(context.Background(), layout.SmokeReport(mustARN(t), hook.StagePreProductionTrafficShift, "json"), []byte(running)); err != nil {
+		t.Fatal(err)
+	}
+	c2 := newChecker(healthySources(), &fakeLocator{gw: 10, bw: 90, byTest: true}, stale, &now)
+	c2.Rollouts = canary(share(10))
+	res, err = stepCall(t, c2, issueConfig, weights)
+	if st, _, _ := decodeState(res.HookDetails); err != nil || !st.Start.Equal(now.Add(-10*time.Minute)) {
+		t.Errorf("a smoke run silent for an hour moved the window to %v (err %v), want the step bake's start", st.Start, err)
+	}
+}

@@ -489,6 +489,7 @@ var refusalHints = map[string]string{
 	approval.RefusedNotApprover: " To approve from the CLI, sign in as an IAM user or through IAM Identity Center with your approver address as user name" +
 		" (gatehouse status shows the approvers).",
 	approval.RefusedAwaitingSmoke:   "",
+	approval.RefusedAwaitingStep:    "",
 	approval.RefusedFrozen:          " Approve with --override --comment REASON.",
 	approval.RefusedOverrideReason:  " Pass --comment REASON.",
 	approval.RefusedSelfApproval:    "",

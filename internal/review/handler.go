@@ -351,6 +351,7 @@ var refusalStatus = map[string]int{
 	approval.RefusedVoteChanged:     http.StatusConflict,
 	approval.RefusedNotApprover:     http.StatusForbidden,
 	approval.RefusedAwaitingSmoke:   http.StatusConflict,
+	approval.RefusedAwaitingStep:    http.StatusConflict,
 	approval.RefusedFrozen:          http.StatusConflict,
 	approval.RefusedOverrideReason:  http.StatusBadRequest,
 	approval.RefusedSelfApproval:    http.StatusForbidden,

@@ -149,7 +149,7 @@ func (h *Handler) requestPage(l *loaded, tok, msg string) pageData {
 		}
 	}
 	// No form while the smoke checks run: the request takes no votes yet.
-	v.ShowForm = !v.Closed && v.YourVote == nil && l.over == "" && l.ended == "" && !l.req.SmokePending()
+	v.ShowForm = !v.Closed && v.YourVote == nil && l.over == "" && l.ended == "" && !l.req.SmokePending() && !l.req.StepPending()
 	title := "Approve deployment of " + r.Service + "?"
 	if v.Closed {
 		title = "Deployment of " + r.Service + ": " + string(o)

@@ -206,6 +206,7 @@ var refusalHints = map[string]string{
 	approval.RefusedNotApprover: " gatehouse knows you by the email address Slack has for you; if you are an approver under another," +
 		" use the review link from your email.",
 	approval.RefusedAwaitingSmoke:   "",
+	approval.RefusedAwaitingStep:    "",
 	approval.RefusedFrozen:          " Open the review page (the Review button) to approve as an emergency override.",
 	approval.RefusedOverrideReason:  "",
 	approval.RefusedSelfApproval:    "",
