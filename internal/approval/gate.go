@@ -377,11 +377,8 @@ func (g *Gate) open(ctx context.Context, key string, p Poll) (Verdict, error) {
 		return Verdict{}, err
 	}
 	g.govern(ctx, r, p.Settings.Policy, change, now)
-	if err := g.awaitStep(ctx, r, change, unknown, now); err != nil {
+	if err := g.stepAtOpen(ctx, r, change, unknown, now); err != nil {
 		return Verdict{}, err
-	}
-	if !r.AwaitStep {
-		g.stepEvidence(ctx, r)
 	}
 	wait, err := g.waitForSmoke(ctx, p, change, unknown)
 	if err != nil {
@@ -802,6 +799,16 @@ func (g *Gate) stepVerdict(ctx context.Context, r *Request) string {
 		g.Log.WarnContext(ctx, "step check's verdict not read", "deployment_arn", r.DeploymentARN, "err", err)
 	}
 	return v
+}
+
+// stepAtOpen readies the request of one step as it opens: it waits for
+// the step check's verdict (awaitStep), or shows it if in.
+func (g *Gate) stepAtOpen(ctx context.Context, r *Request, change Change, unknown error, now time.Time) error {
+	if err := g.awaitStep(ctx, r, change, unknown, now); err != nil || r.AwaitStep {
+		return err
+	}
+	g.stepEvidence(ctx, r)
+	return nil
 }
 
 // awaitStep holds r's messages for the step check's verdict on the step
