@@ -316,7 +316,7 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 		cfg = cfg.forStep(s.window)
 		rep.Config = &cfg
 		b, start, markerKey = bindingOf(req, cfg, s.label()), now.Add(-s.baked), layout.BakeStepStart(d, s.label())
-		prefix = fmt.Sprintf("step with %s%% of production on green: ", s.label())
+		prefix = fmt.Sprintf("step with %s%% of production on green: ", layout.Share(s.share))
 	}
 	st, continued, restarted, err := resume(req.HookDetails, b, cfg, now, start)
 	if err != nil {

@@ -155,26 +155,24 @@ func (c *Checker) stepOf(ctx context.Context, req hook.Request) (step, error) {
 
 // firstStep returns green's target group as the step check recorded it
 // before the first step, when production was all blue; "" when there is
-// no such record.
+// no such record. The report is found by its share (0), not its key,
+// which is the share the event and ECS give.
 func (c *Checker) firstStep(ctx context.Context, req hook.Request) (string, error) {
 	d, err := req.Deployment()
-	if err != nil || c.Reports == nil {
+	r, ok := c.Reports.(StepReader)
+	if err != nil || !ok {
 		return "", nil
 	}
-	obj, err := call(ctx, c, func(ctx context.Context) (store.Object, error) {
-		return c.Reports.Get(ctx, layout.BakeStepReport(d, layout.Share(0)))
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return "", nil
-	}
+	reps, err := call(ctx, c, func(ctx context.Context) ([]Report, error) { return Steps(ctx, r, d) })
 	if err != nil {
 		return "", fmt.Errorf("read the first step's report: %w", err)
 	}
-	var rep Report
-	if json.Unmarshal(obj.Body, &rep) != nil || rep.Traffic == nil {
-		return "", nil
+	for _, rep := range reps {
+		if rep.GreenShare != nil && *rep.GreenShare == 0 && rep.Traffic != nil {
+			return rep.Traffic.Green, nil
+		}
 	}
-	return rep.Traffic.Green, nil
+	return "", nil
 }
 
 // uncertain marks err for hook.Wrap to retry, within its bound, when it

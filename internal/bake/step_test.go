@@ -439,3 +439,29 @@ func TestStepSmokeAfterAMarkerResume(t *testing.T) {
 		t.Errorf("a smoke run silent for an hour moved the window to %v (err %v), want the step bake's start", st.Start, err)
 	}
 }
+
+// TestStepCheckReadingTheComingStep: with the event and ECS both giving
+// the step about to be made, and no test listener, the step before the
+// first is keyed by that share (as its approval names it) and still
+// records green; the next step is judged on green's own target group.
+func TestStepCheckReadingTheComingStep(t *testing.T) {
+	now := t0
+	src, reports := healthySources(), store.NewMemory()
+	loc := &fakeLocator{gw: 0, bw: 100}
+	c := newChecker(src, loc, reports, &now)
+	ro := canary(share(10))
+	c.Rollouts = ro
+	if res, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 10}); err != nil || res.HookStatus != hook.StatusSucceeded {
+		t.Fatalf("before the first step: %s %q %v", res.HookStatus, res.Reason, err)
+	}
+	if rep := stepReport(t, reports, 10); rep.GreenShare == nil || *rep.GreenShare != 0 || rep.Traffic == nil || rep.Traffic.Green != greenTG {
+		t.Fatalf("the first step's report, keyed by the coming share: %+v", rep)
+	}
+	loc.gw, loc.bw, ro.r.GreenShare = 10, 90, share(100)
+	now = t0.Add(12 * time.Minute)
+	res, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 100})
+	if err != nil || res.HookStatus != hook.StatusInProgress || !strings.Contains(res.Reason, "step with 10% of production on green") ||
+		!strings.Contains(strings.Join(src.asked, ","), "green "+greenTG+" 09:02-09:12") {
+		t.Errorf("the canary step: %s %q %v, asked %v; want green's own target group judged", res.HookStatus, res.Reason, err, src.asked)
+	}
+}
