@@ -308,7 +308,7 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 	var prefix string
 	var located *Traffic
 	if stepped {
-		s, answered, res, err := c.planStep(ctx, req, d, &rep)
+		s, answered, res, err := c.planStep(ctx, req, d, &rep, cfg.needsTargets())
 		if answered {
 			return res, err
 		}
@@ -370,8 +370,8 @@ func (c *Checker) refuse(ctx context.Context, d hook.DeploymentARN, rep *Report,
 // when the call is answered already, with res and err: a step with
 // nothing to judge (passed, and recorded), a refusal, or a transient error
 // for hook.Wrap to answer IN_PROGRESS.
-func (c *Checker) planStep(ctx context.Context, req hook.Request, d hook.DeploymentARN, rep *Report) (s step, answered bool, res hook.Response, err error) {
-	s, err = c.stepOf(ctx, req)
+func (c *Checker) planStep(ctx context.Context, req hook.Request, d hook.DeploymentARN, rep *Report, locate bool) (s step, answered bool, res hook.Response, err error) {
+	s, err = c.stepOf(ctx, req, locate)
 	if err != nil && hook.IsTransient(err) {
 		return s, true, hook.Response{}, err
 	}

@@ -89,14 +89,16 @@ type step struct {
 // stepOf finds out what step the call at PRE_PRODUCTION_TRAFFIC_SHIFT is
 // about. ECS's record of the deployment gives the strategy and the step
 // bake; green's share is the production listener's own weight of green's
-// target group when a Locator finds it, else the lower of the event's
+// target group when a Locator finds it (locate: the checks need the
+// target groups; alarms alone do not, nor a service without a load
+// balancer), else the lower of the event's
 // production weight and ECS's record (ECS's documents leave open whether
 // the event's weights are production as it stands or the step about to
 // be made: a share green never had must not be judged). A deployment
 // rolling back, or with nothing on green yet, passes without a verdict.
 // Errors that may pass are Uncertain: hook.Wrap retries them, and fails
 // the call once they have lasted its bound.
-func (c *Checker) stepOf(ctx context.Context, req hook.Request) (step, error) {
+func (c *Checker) stepOf(ctx context.Context, req hook.Request, locate bool) (step, error) {
 	if c.Rollouts == nil {
 		return step{}, hook.Permanent(fmt.Errorf("no source of the deployment's strategy here (ECS): the step check cannot tell a step: %w", ErrUnsupported))
 	}
@@ -118,7 +120,7 @@ func (c *Checker) stepOf(ctx context.Context, req hook.Request) (step, error) {
 		known = false
 	}
 	s := step{share: hint}
-	if c.Locator != nil {
+	if c.Locator != nil && locate {
 		t, err := call(ctx, c, func(ctx context.Context) (Traffic, error) {
 			return c.Locator.Locate(ctx, req.ExecutionDetails.TargetServiceRevisionARN)
 		})

@@ -465,3 +465,17 @@ func TestStepCheckReadingTheComingStep(t *testing.T) {
 		t.Errorf("the canary step: %s %q %v, asked %v; want green's own target group judged", res.HookStatus, res.Reason, err, src.asked)
 	}
 }
+
+// TestStepCheckWithAlarmsAlone: a configuration of alarms alone needs no
+// target groups, so the step check reads no load balancer (a service
+// without one is judged too): the event's and ECS's share tell the step.
+func TestStepCheckWithAlarmsAlone(t *testing.T) {
+	now := t0.Add(12 * time.Minute)
+	loc := &fakeLocator{err: errors.New("service revision: no blue/green target groups")}
+	c := newChecker(healthySources(), loc, store.NewMemory(), &now)
+	c.Rollouts = canary(share(10))
+	res, err := stepCall(t, c, `{"alarms": {"names": ["orders-5xx"]}, "minRequests": 0}`, map[string]float64{greenRevision: 10})
+	if err != nil || res.HookStatus != hook.StatusInProgress || loc.calls != 0 {
+		t.Errorf("alarms alone: %s %q %v, %d Locate calls; want the step judged without the load balancer", res.HookStatus, res.Reason, err, loc.calls)
+	}
+}
