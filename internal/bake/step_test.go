@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -477,5 +479,50 @@ func TestStepCheckWithAlarmsAlone(t *testing.T) {
 	res, err := stepCall(t, c, `{"alarms": {"names": ["orders-5xx"]}, "minRequests": 0}`, map[string]float64{greenRevision: 10})
 	if err != nil || res.HookStatus != hook.StatusInProgress || loc.calls != 0 {
 		t.Errorf("alarms alone: %s %q %v, %d Locate calls; want the step judged without the load balancer", res.HookStatus, res.Reason, err, loc.calls)
+	}
+}
+
+// TestStepCheckUncertainIsBounded: through hook.Wrap, ECS failing to
+// describe the deployment is answered IN_PROGRESS, and FAILED once it has
+// lasted hook.Wrap's bound: a step is never passed for want of an answer.
+func TestStepCheckUncertainIsBounded(t *testing.T) {
+	payload, err := os.ReadFile("../../events/pre-production-traffic-shift.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req map[string]any
+	if err := json.Unmarshal(payload, &req); err != nil {
+		t.Fatal(err)
+	}
+	req["hookDetails"] = json.RawMessage(issueConfig)
+	now := t0
+	c := newChecker(healthySources(), &fakeLocator{gw: 10, bw: 90, byTest: true}, nil, &now)
+	ro := canary(share(10))
+	ro.err = hook.Transient(errors.New("ThrottlingException: rate exceeded"))
+	c.Rollouts = ro
+	h := hook.Wrap(HookHandler(c, DefaultConfig()), hook.Options{Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }})
+	var last hook.Response
+	for i := 0; i < 40; i++ {
+		body, _ := json.Marshal(req)
+		last, err = h(context.Background(), body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last.HookStatus != hook.StatusInProgress {
+			break
+		}
+		// ECS passes the returned hookDetails back, merged.
+		var details map[string]any
+		_ = json.Unmarshal([]byte(issueConfig), &details)
+		var got map[string]any
+		_ = json.Unmarshal(last.HookDetails, &got)
+		for k, v := range got {
+			details[k] = v
+		}
+		req["hookDetails"] = details
+		now = now.Add(time.Minute)
+	}
+	if last.HookStatus != hook.StatusFailed || !strings.Contains(last.Reason, "describe the deployment") || now.Sub(t0) > 20*time.Minute {
+		t.Errorf("after %s of ECS failing: %s %q, want FAILED within hook.Wrap's bound", now.Sub(t0), last.HookStatus, last.Reason)
 	}
 }
