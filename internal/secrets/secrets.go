@@ -111,22 +111,10 @@ var errUnparsable = errors.New("unreadable")
 // versions reads the secret arn's AWSCURRENT version and, while there is
 // one (the secret was rotated), its AWSPREVIOUS one, each read by parse.
 func versions[T any](ctx context.Context, api API, arn, what string, parse func(string) (T, error)) (cur T, prev *T, err error) {
-	read := func(stage string) (T, error) {
-		var zero T
-		out, err := api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn, VersionStage: aws.String(stage)})
-		if err != nil {
-			return zero, fmt.Errorf("get %s (%s): %w", what, stage, err)
-		}
-		v, err := parse(aws.ToString(out.SecretString))
-		if err != nil {
-			return zero, fmt.Errorf("%s (%s): %w: %w", what, stage, errUnparsable, err)
-		}
-		return v, nil
-	}
-	if cur, err = read("AWSCURRENT"); err != nil {
+	if cur, err = version(ctx, api, arn, what, "AWSCURRENT", parse); err != nil {
 		return cur, nil, err
 	}
-	p, err := read("AWSPREVIOUS")
+	p, err := version(ctx, api, arn, what, "AWSPREVIOUS", parse)
 	var nf *smtypes.ResourceNotFoundException
 	switch {
 	case err == nil:
@@ -137,6 +125,20 @@ func versions[T any](ctx context.Context, api API, arn, what string, parse func(
 		return cur, nil, nil
 	}
 	return cur, nil, err
+}
+
+// version reads the secret arn's version at stage, read by parse.
+func version[T any](ctx context.Context, api API, arn, what, stage string, parse func(string) (T, error)) (T, error) {
+	var zero T
+	out, err := api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn, VersionStage: aws.String(stage)})
+	if err != nil {
+		return zero, fmt.Errorf("get %s (%s): %w", what, stage, err)
+	}
+	v, err := parse(aws.ToString(out.SecretString))
+	if err != nil {
+		return zero, fmt.Errorf("%s (%s): %w: %w", what, stage, errUnparsable, err)
+	}
+	return v, nil
 }
 
 // KeySource supplies the signing keys.

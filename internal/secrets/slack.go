@@ -8,20 +8,18 @@ import (
 )
 
 // Slack reads the Slack app's secret, a JSON document
-// {"signingSecret": ..., "botToken": ...}, with the signing keys' rules:
-// cached for CacheTTL, the old value used for at most MaxStale while
-// refreshes fail, and the AWSPREVIOUS version's signing secret still
-// accepted after a rotation.
+// {"signingSecret": ..., "botToken": ...}, with the signing keys' caching
+// rules: cached for CacheTTL, the old value used for at most MaxStale
+// while refreshes fail. Only the AWSCURRENT version counts: Slack stops
+// signing with a signing secret the moment it is regenerated, and one
+// rotated away (perhaps because it leaked) must not go on verifying
+// clicks.
 type Slack struct{ c *cache[slackapi.Secrets] }
 
 // NewSlack returns the reader of the secret secretARN.
 func NewSlack(api API, secretARN string, now func() time.Time) *Slack {
 	return &Slack{c: &cache[slackapi.Secrets]{what: "the Slack app's secrets", now: now, fetch: func(ctx context.Context) (slackapi.Secrets, error) {
-		cur, prev, err := versions(ctx, api, secretARN, "the Slack secret", slackapi.ParseSecrets)
-		if err == nil && prev != nil && prev.SigningSecret != cur.SigningSecret {
-			cur.PreviousSigningSecret = prev.SigningSecret
-		}
-		return cur, err
+		return version(ctx, api, secretARN, "the Slack secret", "AWSCURRENT", slackapi.ParseSecrets)
 	}}}
 }
 

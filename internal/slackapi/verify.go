@@ -71,9 +71,6 @@ func Sign(secret, ts string, body []byte) string {
 type Secrets struct {
 	SigningSecret string `json:"signingSecret"`
 	BotToken      string `json:"botToken"`
-	// PreviousSigningSecret still verifies after the signing secret was
-	// rotated (the secret's AWSPREVIOUS version).
-	PreviousSigningSecret string `json:"-"`
 }
 
 // ParseSecrets reads the secret's text: {"signingSecret": ..., "botToken": ...}.
@@ -95,12 +92,7 @@ func ParseSecrets(text string) (Secrets, error) {
 	return s, nil
 }
 
-// Verify checks a request's signature with the current signing secret or,
-// after a rotation, the previous one.
+// Verify checks a request's signature with the signing secret.
 func (s Secrets) Verify(header http.Header, body []byte, now time.Time) error {
-	err := Verify(header, body, s.SigningSecret, now)
-	if errors.Is(err, ErrBadSignature) && s.PreviousSigningSecret != "" {
-		return Verify(header, body, s.PreviousSigningSecret, now)
-	}
-	return err
+	return Verify(header, body, s.SigningSecret, now)
 }
