@@ -302,7 +302,7 @@ func mixedStages(hooks []Hook) string {
 		for _, l := range hooks {
 			for _, s := range p.Stages {
 				if !l.Pause && slices.Contains(l.Stages, s) {
-					return fmt.Sprintf("hook %q: a PAUSE hook that may wait %s at %s, where Lambda hook %q runs too: ECS ends a stage with Lambda hooks after 24 hours, and whether that holds while a PAUSE hook waits there is not documented; if it does, the deployment rolls back after a day. For waits over a day, put the PAUSE approval at a stage without Lambda hooks (HookOptions.Stages, -c approvalStage), such as PRE_PRODUCTION_TRAFFIC_SHIFT, where the test listener still serves green.",
+					return fmt.Sprintf("hook %q: a PAUSE hook that may wait %s at %s, where Lambda hook %q runs too: ECS ends a stage with Lambda hooks after 24 hours, and whether that holds while a PAUSE hook waits there is not documented; if it does, the deployment rolls back after a day. For waits over a day, put the PAUSE approval at a stage without Lambda hooks (HookOptions.Stages, -c approvalStage), such as PRE_PRODUCTION_TRAFFIC_SHIFT, where the test listener still serves green (of a blue/green service: a linear or canary one runs the bake's step check there).",
 						p.ID, hook.FormatDuration(p.Timeout), s, l.ID)
 				}
 			}

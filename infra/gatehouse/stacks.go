@@ -480,7 +480,7 @@ func (d *DemoStack) attachHooks(p DemoStackProps, errors5xx, unhealthy awscloudw
 	if steps := p.Strategy.Steps(); len(steps) > 1 {
 		// Every step judged before the next: a bad canary never leaves
 		// its share.
-		d.Hooks = append(d.Hooks, t.StepCheck(HookOptions{Details: p.BakeDetails, Timeout: max(DefaultStepCheckTimeout, 2*p.Strategy.BakeAfter(0)+15*time.Minute)}))
+		d.Hooks = append(d.Hooks, t.StepCheck(HookOptions{Details: p.BakeDetails, Timeout: min(max(DefaultStepCheckTimeout, 2*p.Strategy.BakeAfter(0)+15*time.Minute), MaxHookTimeout)}))
 	}
 	// This stack deploys the service: its deployments must fit in one
 	// CloudFormation stack operation.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/layout"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -52,10 +53,10 @@ type Describer interface {
 // StepSource reads the bake's step check verdicts.
 type StepSource interface {
 	// StepVerdict returns the step check's verdict, in one line, on the
-	// step of the deployment with greenShare percent of production on
-	// green, and whether the step passed. It returns an error wrapping
-	// store.ErrNotFound while there is none.
-	StepVerdict(ctx context.Context, deploymentARN string, greenShare float64) (verdict string, passed bool, err error)
+	// step of the deployment named share (Step.Report), and whether the
+	// step passed. It returns an error wrapping store.ErrNotFound while
+	// there is none.
+	StepVerdict(ctx context.Context, deploymentARN, share string) (verdict string, passed bool, err error)
 }
 
 // SmokeSource reads the smoke verdict of a deployment at a stage.
@@ -475,12 +476,15 @@ func (g *Gate) newRequest(p Poll, change Change, now time.Time) (*Request, error
 	if s.Steps == StepsEach {
 		r.Steps = StepsEach
 		if share := cmp.Or(p.Step, change.GreenShare); share != nil && PerStep(p.Stage) {
-			// The lower, as the step check counts it: the event's weights
-			// may be the step about to be made.
+			// The step check's report is named by ECS's record, else the
+			// event's weight; the share shown is the lower, as the step
+			// check counts it: the event's weights may be the step about
+			// to be made.
+			named := *cmp.Or(change.GreenShare, p.Step)
 			if change.GreenShare != nil {
 				share = ptrMin(share, change.GreenShare)
 			}
-			r.Step = &Step{GreenShare: *share}
+			r.Step = &Step{GreenShare: *share, Report: layout.Share(named)}
 		}
 	}
 	if s.TestURL != "" {
@@ -794,7 +798,7 @@ func (g *Gate) stepVerdict(ctx context.Context, r *Request) string {
 	if r.Step == nil || g.Steps == nil || r.Stage != hook.StagePreProductionTrafficShift {
 		return ""
 	}
-	v, _, err := g.Steps.StepVerdict(ctx, r.DeploymentARN, r.Step.GreenShare)
+	v, _, err := g.Steps.StepVerdict(ctx, r.DeploymentARN, r.Step.report())
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		g.Log.WarnContext(ctx, "step check's verdict not read", "deployment_arn", r.DeploymentARN, "err", err)
 	}
@@ -824,7 +828,7 @@ func (g *Gate) awaitStep(ctx context.Context, r *Request, change Change, unknown
 		return nil
 	}
 	if !change.Known {
-		_, _, err := g.Steps.StepVerdict(ctx, r.DeploymentARN, r.Step.GreenShare)
+		_, _, err := g.Steps.StepVerdict(ctx, r.DeploymentARN, r.Step.report())
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			return hook.Uncertain(fmt.Errorf("ECS did not say whether the bake hook judges this step at this stage (%s); asking again before notifying anyone", oneLine(fmt.Sprint(unknown))))
@@ -843,7 +847,7 @@ func (g *Gate) awaitStep(ctx context.Context, r *Request, change Change, unknown
 // sends the review messages, a failure closes the request (nobody was
 // asked, and ECS rolls back).
 func (g *Gate) stepCheckStep(ctx context.Context, key string, r *Request, now time.Time) (step, error) {
-	v, passed, err := g.Steps.StepVerdict(ctx, r.DeploymentARN, r.Step.GreenShare)
+	v, passed, err := g.Steps.StepVerdict(ctx, r.DeploymentARN, r.Step.report())
 	if errors.Is(err, store.ErrNotFound) {
 		return step{answer: g.pending(r)}, nil
 	}

@@ -842,6 +842,9 @@ type Step struct {
 	// GreenShare is green's share of production before the step, in
 	// percent.
 	GreenShare float64 `json:"greenShare"`
+	// Report names the step check's report on the step: the share ECS's
+	// record gives, else the event's weight (as the step check names it).
+	Report string `json:"report,omitempty"`
 	// Evidence is the bake's step check's verdict on the step just baked,
 	// when it was in as the request opened; empty otherwise.
 	Evidence string `json:"evidence,omitempty"`
@@ -873,4 +876,13 @@ func StepGateOf(gate string) (string, bool) {
 		return "", false
 	}
 	return m[1], true
+}
+
+// report names the step check's report on s (Report; GreenShare for a
+// request written before it was kept).
+func (s *Step) report() string {
+	if s.Report != "" {
+		return s.Report
+	}
+	return layout.Share(s.GreenShare)
 }

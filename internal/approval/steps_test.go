@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,8 +16,12 @@ import (
 // fakeSteps answers the step check's verdicts by green's share.
 type fakeSteps map[float64]string
 
-func (f fakeSteps) StepVerdict(ctx context.Context, arn string, share float64) (string, bool, error) {
-	if v, ok := f[share]; ok {
+func (f fakeSteps) StepVerdict(ctx context.Context, arn, share string) (string, bool, error) {
+	n, err := strconv.ParseFloat(share, 64)
+	if err != nil {
+		return "", false, err
+	}
+	if v, ok := f[n]; ok {
 		return v, strings.HasPrefix(v, "SUCCEEDED"), nil
 	}
 	return "", false, store.ErrNotFound
@@ -262,5 +267,21 @@ func TestStepWaitEdges(t *testing.T) {
 	both.mustPoll(t, Pending)
 	if msgs := reviewsOf(both.n.sent()); len(msgs) != 1 || !strings.Contains(msgs[0].Body, "Step check:  SUCCEEDED") || !strings.Contains(msgs[0].Body, "Smoke:") {
 		t.Errorf("after both: %+v, want one review message with both verdicts", msgs)
+	}
+}
+
+// TestStepReportNamedAsTheStepCheckNamesIt: the event's weight and ECS's
+// record may disagree (ECS's documents leave open whether either is the
+// step about to be made): a step's request looks for the step check's
+// report by ECS's record, as the step check names it, and shows the lower
+// share.
+func TestStepReportNamedAsTheStepCheckNamesIt(t *testing.T) {
+	ecs := 25.0
+	f := stepFixture(t, fakeSteps{25: "SUCCEEDED: 10% on green over 12m"})
+	f.gate.Describer = fakeDescriber{d: Change{Known: true, GreenShare: &ecs, Hooks: []string{"arn:aws:lambda:us-west-2:123456789012:function:gatehouse-bake"}}}
+	f.mustPoll(t, Pending)
+	r, _ := f.load(t)
+	if r.Step == nil || r.Step.Report != "25" || r.Step.GreenShare != 10 || r.Step.Evidence == "" {
+		t.Errorf("request's step = %+v, want the report named 25 (ECS), 10%% shown, its verdict in", r.Step)
 	}
 }

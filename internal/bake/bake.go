@@ -308,7 +308,8 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 	var prefix string
 	var located *Traffic
 	if stepped {
-		s, answered, res, err := c.planStep(ctx, req, d, &rep, cfg.needsTargets())
+		// The step's own evidence decides whether target groups are read.
+		s, answered, res, err := c.planStep(ctx, req, d, &rep, cfg.forStep(0).needsTargets())
 		if answered {
 			return res, err
 		}
@@ -507,6 +508,11 @@ func (c *Checker) sides(ctx context.Context, st *State, req hook.Request) (green
 		})
 		if err != nil {
 			return green, blue, fmt.Errorf("locate target groups: %w", err)
+		}
+		if !t.ByTestListener && t.GreenWeight == t.BlueWeight {
+			// After the shift production is all green's: an even split
+			// tells neither side.
+			return green, blue, fmt.Errorf("locate target groups: the production listener rule %s forwards to both target groups with weight %d: green cannot be told", t.ProductionRule, t.GreenWeight)
 		}
 		st.Traffic = &t
 	}

@@ -45,9 +45,9 @@ type Report struct {
 	// green's share of production during the step judged, in percent; nil
 	// for the bake, and when it could not be told.
 	GreenShare *float64 `json:"greenShare,omitempty"`
-	// Step names a step check's step in its key: the share the event and
-	// ECS give, as an approval of the step names it (see stepOf); empty
-	// for the bake.
+	// Step names a step check's step in its key: the share ECS's record
+	// gives, else the event's, as an approval of the step names it (see
+	// stepOf); empty for the bake.
 	Step string `json:"step,omitempty"`
 	// Line is, for a step, Summary() as stored: the share, the answer and
 	// green's traffic against blue's, for readers that do not decode the

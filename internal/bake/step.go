@@ -80,9 +80,9 @@ type step struct {
 	skip string
 	// traffic is where production goes, when a Locator found it.
 	traffic *Traffic
-	// key names the step in its report's key and run state: the share the
-	// event and ECS give (what an approval of the step, steps: each, names
-	// it by too), or else share.
+	// key names the step in its report's key and run state: the share
+	// ECS's record gives, else the event's (as an approval of the step,
+	// steps: each, names it too), or else share.
 	key string
 }
 
@@ -109,12 +109,12 @@ func (c *Checker) stepOf(ctx context.Context, req hook.Request, locate bool) (st
 	if r.Over {
 		return step{skip: fmt.Sprintf("ECS reports the deployment %s: nothing to judge, and a rollback is never held", r.Status)}, nil
 	}
-	hint, known := math.Inf(1), false
+	hint, known, name := math.Inf(1), false, ""
 	if w, found := req.ExecutionDetails.ProductionTrafficWeights[req.ExecutionDetails.TargetServiceRevisionARN]; found {
-		hint, known = w, true
+		hint, known, name = w, true, layout.Share(w)
 	}
 	if r.GreenShare != nil {
-		hint, known = min(hint, *r.GreenShare), true
+		hint, known, name = min(hint, *r.GreenShare), true, layout.Share(*r.GreenShare)
 	}
 	if known && (math.IsNaN(hint) || hint < 0 || hint > 100) {
 		known = false
@@ -146,10 +146,9 @@ func (c *Checker) stepOf(ctx context.Context, req hook.Request, locate bool) (st
 	case !r.Stepped:
 		return step{}, hook.Permanent(fmt.Errorf("green has %s%% of production before a production step, but ECS describes no linear or canary configuration (strategy %q): cannot tell the step's bake", layout.Share(s.share), r.Strategy))
 	}
-	s.key = layout.Share(s.share)
-	if known {
-		s.key = layout.Share(hint)
-	}
+	// Named as an approval of the step names it (approval.StepReport):
+	// by ECS's record, else the event's weight.
+	s.key = cmp.Or(name, layout.Share(s.share))
 	s.baked = min(max(r.StepBake, 0), MaxWindow)
 	s.window = max(s.baked, MinStepWindow) + StepSettle
 	return s, nil

@@ -526,3 +526,65 @@ func TestStepCheckUncertainIsBounded(t *testing.T) {
 		t.Errorf("after %s of ECS failing: %s %q, want FAILED within hook.Wrap's bound", now.Sub(t0), last.HookStatus, last.Reason)
 	}
 }
+
+// TestStepCheckEvenSplit: a linear step of 50% without a test listener
+// (the load balancer's even split tells neither side) is told by the
+// record from before the first step; without it, it cannot be.
+func TestStepCheckEvenSplit(t *testing.T) {
+	now := t0
+	src, reports := healthySources(), store.NewMemory()
+	loc := &fakeLocator{gw: 0, bw: 100}
+	c := newChecker(src, loc, reports, &now)
+	ro := &fakeRollouts{r: Rollout{Stepped: true, Strategy: "LINEAR", StepBake: 10 * time.Minute, GreenShare: share(50)}}
+	c.Rollouts = ro
+	loc.gw, loc.bw = 50, 50
+	if _, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 50}); err == nil || !strings.Contains(err.Error(), "cannot tell green's target group") {
+		t.Errorf("an even split with no record: %v, want FAILED", err)
+	}
+	loc.gw, loc.bw, ro.r.GreenShare = 0, 100, share(0)
+	if res, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 0}); err != nil || res.HookStatus != hook.StatusSucceeded {
+		t.Fatalf("before the first step: %s %v", res.HookStatus, err)
+	}
+	loc.gw, loc.bw, ro.r.GreenShare = 50, 50, share(50)
+	now = t0.Add(20 * time.Minute)
+	src.asked = nil
+	if res, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 50}); err != nil || res.HookStatus != hook.StatusInProgress ||
+		!strings.Contains(strings.Join(src.asked, ","), "green "+greenTG) {
+		t.Errorf("an even split with the record: %s %q %v, asked %v; want green's own target group judged", res.HookStatus, res.Reason, err, src.asked)
+	}
+}
+
+// TestStepMinRequestsNeedsTheLoadBalancer: stepMinRequests, not the
+// bake's minRequests, decides whether a step reads the target groups.
+func TestStepMinRequestsNeedsTheLoadBalancer(t *testing.T) {
+	now := t0.Add(12 * time.Minute)
+	loc := &fakeLocator{gw: 10, bw: 90, byTest: true}
+	c := newChecker(healthySources(), loc, store.NewMemory(), &now)
+	c.Rollouts = canary(share(10))
+	if _, err := stepCall(t, c, `{"alarms": {"names": ["orders-5xx"]}, "minRequests": 0, "stepMinRequests": 50}`, map[string]float64{greenRevision: 10}); err != nil || loc.calls == 0 {
+		t.Errorf("stepMinRequests 50 over minRequests 0: %v, %d Locate calls; want the target groups located by the step check", err, loc.calls)
+	}
+	loc.calls, loc.err = 0, errors.New("no blue/green target groups")
+	if res, err := stepCall(t, c, `{"alarms": {"names": ["orders-5xx"]}, "minRequests": 100, "stepMinRequests": 0}`, map[string]float64{greenRevision: 10}); err != nil || res.HookStatus != hook.StatusInProgress || loc.calls != 0 {
+		t.Errorf("stepMinRequests 0, alarms alone: %s %v, %d Locate calls; want no load balancer read", res.HookStatus, err, loc.calls)
+	}
+}
+
+// TestStepReportNamedByECS: the step check names its report by ECS's
+// record (as an approval of the step names it, also in pause mode, which
+// has no event weights), and judges the lower share.
+func TestStepReportNamedByECS(t *testing.T) {
+	now := t0.Add(12 * time.Minute)
+	reports := store.NewMemory()
+	src := healthySources()
+	src.green.Errors5xx = 300
+	c := newChecker(src, nil, reports, &now)
+	c.Rollouts = canary(share(25))
+	res, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 10})
+	if err != nil || res.HookStatus != hook.StatusFailed || !strings.Contains(res.Reason, "step with 10% of production on green") {
+		t.Fatalf("answer = %s %q %v", res.HookStatus, res.Reason, err)
+	}
+	if rep := stepReport(t, reports, 25); rep.GreenShare == nil || *rep.GreenShare != 10 {
+		t.Errorf("report named 25 = %+v, want green's 10%%", rep)
+	}
+}

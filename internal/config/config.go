@@ -270,7 +270,11 @@ func (l *loader) slack() *Slack {
 	}
 	switch {
 	case arn != "" && (local.SigningSecret != "" || local.BotToken != ""):
-		l.bad(EnvSlackSigningSecret, "refused because %s is set: secrets in the environment are for local runs only", EnvSlackSecret)
+		given := EnvSlackSigningSecret
+		if local.SigningSecret == "" {
+			given = EnvSlackBotToken
+		}
+		l.bad(given, "refused because %s is set: secrets in the environment are for local runs only", EnvSlackSecret)
 	case arn != "":
 		if !strings.HasPrefix(arn, "arn:") {
 			l.bad(EnvSlackSecret, "%q is not an ARN", arn)

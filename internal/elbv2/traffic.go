@@ -88,7 +88,10 @@ func (f *Finder) testTarget(ctx context.Context, lb *ecstypes.LoadBalancer, pair
 }
 
 // Locate returns the traffic of the deployment whose target (green) revision
-// is serviceRevisionARN. When the revision has several load balancers, the
+// is serviceRevisionARN. Green is told by the test listener rule, else by
+// the larger production weight; an even split tells neither, and Green
+// and Blue are then the pair in ECS's order (ByTestListener false, equal
+// weights). When the revision has several load balancers, the
 // first with a blue/green configuration is used. It returns an error
 // wrapping ErrNotFound or ErrNotBlueGreen when it cannot say; other errors
 // are the APIs' own, wrapped.
@@ -138,7 +141,10 @@ func (f *Finder) Locate(ctx context.Context, serviceRevisionARN string) (Traffic
 	case ok1 && (!ok0 || w1 > w0):
 		t.Green, t.Blue, t.GreenWeight, t.BlueWeight = pair[1], pair[0], w1, w0
 	case ok0 && ok1:
-		return Traffic{}, fmt.Errorf("production listener rule %s: %w: forwards to both target groups with weight %d", rule, ErrNotBlueGreen, w0)
+		// An even split (a linear step of 50%) tells neither: the pair as
+		// ECS describes it, for the caller to tell by other means (the
+		// step check's record of green).
+		t.Green, t.Blue, t.GreenWeight, t.BlueWeight = pair[0], pair[1], w0, w1
 	default:
 		return Traffic{}, fmt.Errorf("production listener rule %s: %w: forwards to neither %s nor %s", rule, ErrNotBlueGreen, pair[0], pair[1])
 	}

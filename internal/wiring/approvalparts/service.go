@@ -161,12 +161,12 @@ type StepVerdicts struct {
 
 // StepVerdict implements approval.StepSource: the step check's answer and
 // reason, in one line.
-func (v StepVerdicts) StepVerdict(ctx context.Context, deploymentARN string, greenShare float64) (string, bool, error) {
+func (v StepVerdicts) StepVerdict(ctx context.Context, deploymentARN, share string) (string, bool, error) {
 	d, err := hook.ParseDeploymentARN(deploymentARN)
 	if err != nil {
 		return "", false, err
 	}
-	obj, err := v.Reader.Get(ctx, layout.BakeStepReport(d, layout.Share(greenShare)))
+	obj, err := v.Reader.Get(ctx, layout.BakeStepReport(d, share))
 	if err != nil {
 		return "", false, err
 	}
