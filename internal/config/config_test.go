@@ -274,11 +274,12 @@ func TestSlack(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		"both ways":       {map[string]string{EnvSlackSecret: "arn:x", EnvSlackBotToken: "xoxb"}, EnvSlackSigningSecret},
-		"not an ARN":      {map[string]string{EnvSlackSecret: "slack"}, EnvSlackSecret},
-		"token alone":     {map[string]string{EnvSlackBotToken: "xoxb"}, EnvSlackSigningSecret},
-		"API URL alone":   {map[string]string{EnvSlackAPIURL: "https://slack.example.com/api/"}, EnvSlackAPIURL},
-		"API URL not URL": {map[string]string{EnvSlackSecret: "arn:x", EnvSlackAPIURL: "slack.com"}, EnvSlackAPIURL},
+		"both ways":         {map[string]string{EnvSlackSecret: "arn:x", EnvSlackBotToken: "xoxb"}, EnvSlackBotToken},
+		"both ways, secret": {map[string]string{EnvSlackSecret: "arn:x", EnvSlackSigningSecret: "s"}, EnvSlackSigningSecret},
+		"not an ARN":        {map[string]string{EnvSlackSecret: "slack"}, EnvSlackSecret},
+		"token alone":       {map[string]string{EnvSlackBotToken: "xoxb"}, EnvSlackSigningSecret},
+		"API URL alone":     {map[string]string{EnvSlackAPIURL: "https://slack.example.com/api/"}, EnvSlackAPIURL},
+		"API URL not URL":   {map[string]string{EnvSlackSecret: "arn:x", EnvSlackAPIURL: "slack.com"}, EnvSlackAPIURL},
 	} {
 		if _, err := LoadApprovalAPI(env(with(tc.env))); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error naming %s", name, err, tc.want)
