@@ -37,7 +37,8 @@ type Chat struct {
 }
 
 // user returns the Slack user ID of approver, asking Slack once per
-// process.
+// process: the account its address finds, if Slack vouches for it as the
+// approver's.
 func (c *Chat) user(ctx context.Context, approver string) (string, error) {
 	key := strings.ToLower(approver)
 	c.mu.Lock()
@@ -49,6 +50,18 @@ func (c *Chat) user(ctx context.Context, approver string) (string, error) {
 	id, err := c.API.UserByEmail(ctx, approver)
 	if err != nil {
 		return "", err
+	}
+	// Asked only as Slack would let them vote (as a click is checked): a
+	// person of the workspace whose confirmed address is the approver's.
+	// A message to anyone else must not count as reaching the approver.
+	email, err := c.API.Email(ctx, id)
+	switch {
+	case errors.Is(err, slackapi.ErrNotAMember), errors.Is(err, slackapi.ErrNoEmail):
+		return "", fmt.Errorf("%w: %w", slackapi.ErrUnknownUser, err)
+	case err != nil:
+		return "", err
+	case !strings.EqualFold(email, approver):
+		return "", fmt.Errorf("%w: Slack's confirmed address for the account is another", slackapi.ErrUnknownUser)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

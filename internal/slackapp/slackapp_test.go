@@ -2,6 +2,7 @@ package slackapp
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -417,5 +418,30 @@ func TestSlackSigningSecretRotated(t *testing.T) {
 	}
 	if code := w.post(t, "payload=x", "forged", time.Now()); code != http.StatusUnauthorized {
 		t.Errorf("a forged click after the refresh: %d, want 401", code)
+	}
+}
+
+// TestSlackAsksOnlyWhomItWouldLetVote: an account Slack finds by an
+// approver's address but would not vouch for in a click (a Slack Connect
+// stranger, a bot, an unconfirmed address) gets no message, which would
+// otherwise count as reaching the approver.
+func TestSlackAsksOnlyWhomItWouldLetVote(t *testing.T) {
+	ws := slackapitest.New(t,
+		slackapitest.User{ID: "UCAROL", Email: "carol@example.com", Stranger: true},
+		slackapitest.User{ID: "UDAN", Email: "dan@example.com", Unconfirmed: true},
+		slackapitest.User{ID: "UBOT", Email: "bot@example.com", Bot: true},
+		slackapitest.User{ID: "UERIN", Email: "erin@example.com"})
+	chat := &Chat{API: slackapi.New("xoxb-test", ws.APIURL(), nil)}
+	r := &approval.Request{ID: "r1", DeploymentARN: deploymentARN, Stage: hook.StagePostTestTrafficShift, Service: "orders", Cluster: "prod-cluster"}
+	for _, who := range []string{"carol@example.com", "dan@example.com", "bot@example.com"} {
+		if _, err := chat.Post(context.Background(), r, who, "https://review.example/review?token=x"); !errors.Is(err, approval.ErrNotInChat) {
+			t.Errorf("Post to %s = %v, want ErrNotInChat", who, err)
+		}
+	}
+	if _, err := chat.Post(context.Background(), r, "erin@example.com", "https://review.example/review?token=x"); err != nil {
+		t.Errorf("Post to erin, a person of the workspace: %v", err)
+	}
+	if msgs := ws.Messages(); len(msgs) != 1 || msgs[0].Channel != slackapitest.DM("UERIN") {
+		t.Errorf("messages %+v, want erin's alone", msgs)
 	}
 }
