@@ -341,8 +341,8 @@ func TestConfiguredTestURLStays(t *testing.T) {
 	f.gate.Describer = fakeDescriber{err: errors.New("throttled")}
 	f.poll.Settings.TestURL = "https://orders-test.example.com"
 	f.mustPoll(t, Pending)
-	if m := f.n.sent(); len(m) != 1 || !strings.Contains(m[0].Body, "Try it:      https://orders-test.example.com") {
-		t.Errorf("the email does not say where to try green:\n%v", m)
+	if m := f.n.sent(); len(m) != 1 || !strings.Contains(m[0].Body, "Try it:      https://orders-test.example.com\n             (as configured (testUrl), not read from the load balancer)") {
+		t.Errorf("the email does not say where to try green, and that the service's setting gave it:\n%v", m)
 	}
 	f.gate.Describer = fakeDescriber{d: Change{TargetTaskDefinition: "orders:42", Try: &TryIt{URL: "http://discovered.example.com", Source: "test listener rule arn:r"}}}
 	f.clock.Add(30 * time.Second)

@@ -206,6 +206,9 @@ func writeChanges(b *strings.Builder, c Change) {
 	switch t := c.Try; {
 	case t != nil:
 		fmt.Fprintf(b, "Try it:      %s\n", t.URL)
+		if c := t.Configured(); c != "" {
+			fmt.Fprintf(b, "             (%s)\n", c)
+		}
 		for _, k := range slices.Sorted(maps.Keys(t.Headers)) {
 			fmt.Fprintf(b, "             with the header %s: %s\n", k, HeaderValue(k, t.Headers[k]))
 		}

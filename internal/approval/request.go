@@ -218,6 +218,16 @@ type TryIt struct {
 	Source string `json:"source,omitempty"`
 }
 
+// Configured says, for people, that the URL is the configured testUrl (a
+// service's setting, which reviewers should know was not read from the
+// load balancer); "" otherwise.
+func (t TryIt) Configured() string {
+	if t.Source != "testUrl" {
+		return ""
+	}
+	return "as configured (testUrl), not read from the load balancer"
+}
+
 // Request is an approval request: the document stored in the state bucket.
 type Request struct {
 	SchemaVersion int `json:"schemaVersion"`

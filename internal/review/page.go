@@ -367,6 +367,9 @@ func tryHTML(c approval.Change) string {
 		return "<span id=\"try\">not known: " + esc(c.TryUnknown) + "</span>"
 	}
 	h := "<a id=\"try\" href=\"" + esc(t.URL) + "\">" + esc(t.URL) + "</a>"
+	if c := t.Configured(); c != "" {
+		h += "<br><small>" + esc(c) + "</small>"
+	}
 	for _, k := range slices.Sorted(maps.Keys(t.Headers)) {
 		h += "<br><small>with the header <code>" + esc(k) + ": " + esc(approval.HeaderValue(k, t.Headers[k])) + "</code></small>"
 	}
