@@ -166,6 +166,10 @@ func (h *Interactions) answer(ctx context.Context, cb slack.InteractionCallback,
 // as the review page's), or what was recorded.
 func answerText(v approval.Voted, d approval.Decision, err error) string {
 	if ref := approval.RefusalOf(err); ref != nil {
+		if ref.Code == approval.RefusedNotApprover {
+			// As the page: a non-approver learns nothing of who approves.
+			return "You are not one of this request's approvers. Nothing was recorded." + refusalHints[ref.Code]
+		}
 		return ref.Message + refusalHints[ref.Code]
 	}
 	switch {
