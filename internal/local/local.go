@@ -336,9 +336,18 @@ func (l *Local) startUI() error {
 	mux.Handle(review.Path, rh)
 	mux.Handle(review.ReportPath, rh)
 	// Slack: the Web API the functions call, and where its clicks go.
-	mux.Handle("/slack-api/", l.slack)
+	// Only from this machine, by name: no page elsewhere may call it
+	// (DNS rebinding).
+	dash := &dashboard{l: l}
+	mux.Handle("/slack-api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !dash.ownHost(r.Host) {
+			http.Error(w, "unexpected Host", http.StatusForbidden)
+			return
+		}
+		l.slack.ServeHTTP(w, r)
+	}))
 	mux.Handle(review.SlackPath, rh)
-	mux.Handle("/", &dashboard{l: l})
+	mux.Handle("/", dash)
 	l.ui = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = l.ui.Serve(ln) }()
 	return nil

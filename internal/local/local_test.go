@@ -206,6 +206,14 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("POST /deploy with %v = %d, want 403", h, res.StatusCode)
 		}
 	}
+	// Nor does the Slack stand-in answer another host name.
+	rebound, _ := http.NewRequest(http.MethodPost, l.UIURL+"/slack-api/users.lookupByEmail", strings.NewReader("email=alice@example.com"))
+	rebound.Host = "evil.example"
+	if res, err := http.DefaultClient.Do(rebound); err != nil || res.StatusCode != http.StatusForbidden {
+		t.Errorf("the Slack stand-in for another host name: %v %v, want 403", res, err)
+	} else {
+		res.Body.Close()
+	}
 	// A cross-site form post is refused.
 	req, _ := http.NewRequest(http.MethodPost, l.UIURL+"/deploy", strings.NewReader("green=healthy"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
