@@ -308,7 +308,6 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 	var prefix string
 	var located *Traffic
 	if stepped {
-		// The step's own evidence decides whether target groups are read.
 		s, answered, res, err := c.planStep(ctx, req, d, &rep, cfg.forStep(0).needsTargets())
 		if answered {
 			return res, err
@@ -367,7 +366,8 @@ func (c *Checker) refuse(ctx context.Context, d hook.DeploymentARN, rep *Report,
 	return hook.Response{}, hook.Permanent(errors.New(reason))
 }
 
-// planStep finds the step a step check's call is about. answered is set
+// planStep finds the step a step check's call is about (locate: the
+// step's own evidence, stepMinRequests included, needs target groups). answered is set
 // when the call is answered already, with res and err: a step with
 // nothing to judge (passed, and recorded), a refusal, or a transient error
 // for hook.Wrap to answer IN_PROGRESS.
