@@ -480,11 +480,11 @@ func (g *Gate) newRequest(p Poll, change Change, now time.Time) (*Request, error
 			// event's weight; the share shown is the lower, as the step
 			// check counts it: the event's weights may be the step about
 			// to be made.
-			named := *cmp.Or(change.GreenShare, p.Step)
+			named := layout.StepName(change.GreenShare, p.Step)
 			if change.GreenShare != nil {
 				share = ptrMin(share, change.GreenShare)
 			}
-			r.Step = &Step{GreenShare: *share, Report: layout.Share(named)}
+			r.Step = &Step{GreenShare: *share, Report: named}
 		}
 	}
 	if s.TestURL != "" {

@@ -213,6 +213,9 @@ type Reports interface {
 	// Update replaces the document at key if its ETag is still etag; it
 	// returns an error wrapping store.ErrPrecondition if it changed.
 	Update(ctx context.Context, key string, body []byte, etag string) (string, error)
+	// List returns the keys under prefix, at most limit (the step
+	// check's reports, Steps).
+	List(ctx context.Context, prefix string, limit int) ([]string, error)
 }
 
 // Checker runs bakes. Only Now is required: a nil source makes every check
@@ -315,7 +318,7 @@ func (c *Checker) Check(ctx context.Context, req hook.Request, defaults Config) 
 		located = s.traffic
 		cfg = cfg.forStep(s.window)
 		rep.Config = &cfg
-		b, start, markerKey = bindingOf(req, cfg, s.label()), now.Add(-s.baked), layout.BakeStepStart(d, s.label())
+		b, start, markerKey = bindingOf(req, cfg, s.key), now.Add(-s.baked), layout.BakeStepStart(d, s.key)
 		prefix = fmt.Sprintf("step with %s%% of production on green: ", layout.Share(s.share))
 	}
 	st, continued, restarted, err := resume(req.HookDetails, b, cfg, now, start)
@@ -623,7 +626,6 @@ func (c *Checker) store(ctx context.Context, d hook.DeploymentARN, rep Report) {
 		if rep.Step != "" {
 			key = layout.BakeStepReport(d, rep.Step)
 		}
-		rep.Line = rep.Summary()
 	}
 	body, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {

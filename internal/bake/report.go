@@ -49,10 +49,6 @@ type Report struct {
 	// gives, else the event's, as an approval of the step names it (see
 	// stepOf); empty for the bake.
 	Step string `json:"step,omitempty"`
-	// Line is, for a step, Summary() as stored: the share, the answer and
-	// green's traffic against blue's, for readers that do not decode the
-	// rest (a request of the step, steps: each).
-	Line string `json:"summary,omitempty"`
 	// HookStatus is the answer: SUCCEEDED or FAILED.
 	HookStatus hook.Status `json:"hookStatus"`
 	// Reason explains it, in full.

@@ -109,12 +109,13 @@ func (c *Checker) stepOf(ctx context.Context, req hook.Request, locate bool) (st
 	if r.Over {
 		return step{skip: fmt.Sprintf("ECS reports the deployment %s: nothing to judge, and a rollback is never held", r.Status)}, nil
 	}
-	hint, known, name := math.Inf(1), false, ""
+	hint, known := math.Inf(1), false
+	var event *float64
 	if w, found := req.ExecutionDetails.ProductionTrafficWeights[req.ExecutionDetails.TargetServiceRevisionARN]; found {
-		hint, known, name = w, true, layout.Share(w)
+		hint, known, event = w, true, &w
 	}
 	if r.GreenShare != nil {
-		hint, known, name = min(hint, *r.GreenShare), true, layout.Share(*r.GreenShare)
+		hint, known = min(hint, *r.GreenShare), true
 	}
 	if known && (math.IsNaN(hint) || hint < 0 || hint > 100) {
 		known = false
@@ -146,9 +147,7 @@ func (c *Checker) stepOf(ctx context.Context, req hook.Request, locate bool) (st
 	case !r.Stepped:
 		return step{}, hook.Permanent(fmt.Errorf("green has %s%% of production before a production step, but ECS describes no linear or canary configuration (strategy %q): cannot tell the step's bake", layout.Share(s.share), r.Strategy))
 	}
-	// Named as an approval of the step names it (approval.StepReport):
-	// by ECS's record, else the event's weight.
-	s.key = cmp.Or(name, layout.Share(s.share))
+	s.key = cmp.Or(layout.StepName(r.GreenShare, event), layout.Share(s.share))
 	s.baked = min(max(r.StepBake, 0), MaxWindow)
 	s.window = max(s.baked, MinStepWindow) + StepSettle
 	return s, nil
@@ -160,11 +159,10 @@ func (c *Checker) stepOf(ctx context.Context, req hook.Request, locate bool) (st
 // which is the share the event and ECS give.
 func (c *Checker) firstStep(ctx context.Context, req hook.Request) (string, error) {
 	d, err := req.Deployment()
-	r, ok := c.Reports.(StepReader)
-	if err != nil || !ok {
+	if err != nil || c.Reports == nil {
 		return "", nil
 	}
-	reps, err := call(ctx, c, func(ctx context.Context) ([]Report, error) { return Steps(ctx, r, d) })
+	reps, err := call(ctx, c, func(ctx context.Context) ([]Report, error) { return Steps(ctx, c.Reports, d) })
 	if err != nil {
 		return "", fmt.Errorf("read the first step's report: %w", err)
 	}
@@ -227,9 +225,6 @@ func hintText(hint float64, known bool) string {
 	}
 	return layout.Share(hint) + "%"
 }
-
-// label names the step in keys and state: its share, as 10 or 2.5.
-func (s step) label() string { return s.key }
 
 // StepKey returns the state-bucket key of the report of the step check of
 // deployment d with share percent of production on green:
@@ -391,4 +386,32 @@ func (rep Report) Summary() string {
 	side("green", rep.Green)
 	side("blue", rep.BlueBaseline)
 	return b.String()
+}
+
+// Verdicts reads the step check's verdicts from the state bucket, for the
+// approval gate's request of one step (steps: each).
+type Verdicts struct {
+	Reader interface {
+		Get(ctx context.Context, key string) (store.Object, error)
+	}
+}
+
+// StepVerdict returns the step check's verdict on the step of the
+// deployment named share (its report's key), in one line (Summary, then
+// the reason), and whether the step passed. It returns an error wrapping
+// store.ErrNotFound while there is none.
+func (v Verdicts) StepVerdict(ctx context.Context, deploymentARN, share string) (string, bool, error) {
+	d, err := hook.ParseDeploymentARN(deploymentARN)
+	if err != nil {
+		return "", false, err
+	}
+	obj, err := v.Reader.Get(ctx, layout.BakeStepReport(d, share))
+	if err != nil {
+		return "", false, err
+	}
+	var rep Report
+	if err := json.Unmarshal(obj.Body, &rep); err != nil {
+		return "", false, fmt.Errorf("step check report: %w", err)
+	}
+	return rep.Summary() + " (" + rep.Reason + ")", rep.HookStatus == hook.StatusSucceeded, nil
 }

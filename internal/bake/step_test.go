@@ -588,3 +588,25 @@ func TestStepReportNamedByECS(t *testing.T) {
 		t.Errorf("report named 25 = %+v, want green's 10%%", rep)
 	}
 }
+
+// TestVerdictsReadTheStepReports: what an approval of a step reads is the
+// step check's own report: its summary and reason, and whether it passed;
+// none yet is store.ErrNotFound.
+func TestVerdictsReadTheStepReports(t *testing.T) {
+	now := t0.Add(12 * time.Minute)
+	src, reports := healthySources(), store.NewMemory()
+	c := newChecker(src, &fakeLocator{gw: 10, bw: 90, byTest: true}, reports, &now)
+	c.Rollouts = canary(share(10))
+	src.green.Errors5xx = 300
+	if res, err := stepCall(t, c, issueConfig, map[string]float64{greenRevision: 10}); err != nil || res.HookStatus != hook.StatusFailed {
+		t.Fatalf("step: %s %v", res.HookStatus, err)
+	}
+	v := Verdicts{Reader: reports}
+	got, passed, err := v.StepVerdict(context.Background(), deploymentARN, "10")
+	if err != nil || passed || !strings.HasPrefix(got, "10% on green: FAILED over 10m; green 1200 requests, 25.00% 5xx") || !strings.Contains(got, "(step with 10% of production on green: bake failed") {
+		t.Errorf("StepVerdict = %q, %v, %v", got, passed, err)
+	}
+	if _, _, err := v.StepVerdict(context.Background(), deploymentARN, "25"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a step not judged yet: %v, want ErrNotFound", err)
+	}
+}

@@ -93,6 +93,21 @@ func BakeReport(d hook.DeploymentARN, stage hook.Stage) string {
 // Share names green's share of production in keys: 10, or 2.5.
 func Share(percent float64) string { return strconv.FormatFloat(percent, 'f', -1, 64) }
 
+// StepName names a step of a linear or canary deployment in the step
+// check's report key, as the step check and an approval of the step
+// (steps: each) both name it: by green's share in ECS's record of the
+// deployment (ecs), else the event's production weight (event); "" with
+// neither.
+func StepName(ecs, event *float64) string {
+	switch {
+	case ecs != nil:
+		return Share(*ecs)
+	case event != nil:
+		return Share(*event)
+	}
+	return ""
+}
+
 // BakeSteps is the prefix of the step check's reports (and start markers)
 // of deployment d.
 func BakeSteps(d hook.DeploymentARN) string {

@@ -2,17 +2,14 @@ package approvalparts
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/approval"
+	"github.com/gatehouse-dev/gatehouse/internal/bake"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/cwmetrics"
 	"github.com/gatehouse-dev/gatehouse/internal/ecsdeploy"
-	"github.com/gatehouse-dev/gatehouse/internal/hook"
-	"github.com/gatehouse-dev/gatehouse/internal/layout"
 	"github.com/gatehouse-dev/gatehouse/internal/review"
 	"github.com/gatehouse-dev/gatehouse/internal/secrets"
 	"github.com/gatehouse-dev/gatehouse/internal/slackapi"
@@ -110,7 +107,7 @@ func NewService(s Suite, c Clients) *approval.Service {
 		SmokeFunction: s.SmokeFunction,
 		BakeFunction:  s.BakeFunction,
 		// So do the bake's step check's.
-		Steps:    StepVerdicts{Reader: st},
+		Steps:    bake.Verdicts{Reader: st},
 		Function: s.Function,
 	}
 	if c.Slack != nil {
@@ -149,41 +146,4 @@ func SlackOf(cfg *config.Slack, api secrets.API) *Slack {
 	}
 	sec, refresh := secrets.SlackSource(api, cfg.SecretARN, cfg.Local)
 	return &Slack{API: slackapp.NewClient(sec, cfg.APIURL), Secrets: sec, Refresh: refresh}
-}
-
-// StepVerdicts reads the bake's step check verdicts from the state bucket
-// (package bake writes them), for the request of one step (steps: each).
-type StepVerdicts struct {
-	Reader interface {
-		Get(ctx context.Context, key string) (store.Object, error)
-	}
-}
-
-// StepVerdict implements approval.StepSource: the step check's answer and
-// reason, in one line.
-func (v StepVerdicts) StepVerdict(ctx context.Context, deploymentARN, share string) (string, bool, error) {
-	d, err := hook.ParseDeploymentARN(deploymentARN)
-	if err != nil {
-		return "", false, err
-	}
-	obj, err := v.Reader.Get(ctx, layout.BakeStepReport(d, share))
-	if err != nil {
-		return "", false, err
-	}
-	// The fields of the bake's report (bake.Report) a reviewer reads: the
-	// summary (the share, the answer, green's traffic against blue's) and
-	// the reason.
-	var rep struct {
-		Summary    string `json:"summary"`
-		HookStatus string `json:"hookStatus"`
-		Reason     string `json:"reason"`
-	}
-	if err := json.Unmarshal(obj.Body, &rep); err != nil {
-		return "", false, fmt.Errorf("step check report: %w", err)
-	}
-	passed := rep.HookStatus == string(hook.StatusSucceeded)
-	if rep.Summary == "" {
-		return rep.HookStatus + ": " + rep.Reason, passed, nil
-	}
-	return rep.Summary + " (" + rep.Reason + ")", passed, nil
 }
