@@ -29,6 +29,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
 	"github.com/gatehouse-dev/gatehouse/internal/layout"
+	"github.com/gatehouse-dev/gatehouse/internal/smoke"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -254,22 +255,14 @@ func (c *Checker) smokeEnd(ctx context.Context, d hook.DeploymentARN, start, now
 	}
 	end := start
 	for _, stage := range smokeStages {
-		obj, err := call(ctx, c, func(ctx context.Context) (store.Object, error) {
-			return c.Reports.Get(ctx, layout.SmokeReport(d, stage, "json"))
+		run, err := call(ctx, c, func(ctx context.Context) (smoke.Report, error) {
+			return smoke.LoadReport(ctx, c.Reports, d, stage)
 		})
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
 		if err != nil {
 			return start, fmt.Errorf("read the smoke report at %s, to keep its requests out of the step: %w", stage, err)
-		}
-		var run struct {
-			Started  time.Time `json:"started"`
-			Updated  time.Time `json:"updated"`
-			Finished time.Time `json:"finished"`
-		}
-		if err := json.Unmarshal(obj.Body, &run); err != nil {
-			return start, hook.Permanent(fmt.Errorf("smoke report at %s: %w", stage, err))
 		}
 		last := run.Finished
 		switch {

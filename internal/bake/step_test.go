@@ -275,8 +275,8 @@ func TestStepCheckKeepsSmokeOut(t *testing.T) {
 		stage       hook.Stage
 		from        string
 	}{
-		{"finished", `{"started": "2026-11-25T09:04:00Z", "updated": "2026-11-25T09:06:00Z", "finished": "2026-11-25T09:06:00Z"}`, hook.StageProductionTrafficShift, "09:06"},
-		{"running", `{"started": "2026-11-25T09:11:00Z", "updated": "2026-11-25T09:11:30Z"}`, hook.StagePreProductionTrafficShift, "09:12"},
+		{"finished", `{"version": 1, "verdict": "passed", "started": "2026-11-25T09:04:00Z", "updated": "2026-11-25T09:06:00Z", "finished": "2026-11-25T09:06:00Z"}`, hook.StageProductionTrafficShift, "09:06"},
+		{"running", `{"version": 1, "verdict": "running", "started": "2026-11-25T09:11:00Z", "updated": "2026-11-25T09:11:30Z"}`, hook.StagePreProductionTrafficShift, "09:12"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			now := t0.Add(12 * time.Minute)
@@ -418,7 +418,7 @@ func TestStepSmokeAfterAMarkerResume(t *testing.T) {
 	if res, err := stepCall(t, c, issueConfig, weights); err != nil || res.HookStatus != hook.StatusInProgress {
 		t.Fatalf("first call: %s %v", res.HookStatus, err)
 	}
-	smoke := `{"started": "2026-11-25T09:12:30Z", "updated": "2026-11-25T09:13:30Z", "finished": "2026-11-25T09:13:30Z"}`
+	smoke := `{"version": 1, "verdict": "passed", "started": "2026-11-25T09:12:30Z", "updated": "2026-11-25T09:13:30Z", "finished": "2026-11-25T09:13:30Z"}`
 	if _, err := reports.Create(context.Background(), layout.SmokeReport(mustARN(t), hook.StagePreProductionTrafficShift, "json"), []byte(smoke)); err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +430,7 @@ func TestStepSmokeAfterAMarkerResume(t *testing.T) {
 	}
 
 	stale := store.NewMemory()
-	running := `{"started": "2026-11-25T08:00:00Z", "updated": "2026-11-25T08:01:00Z"}`
+	running := `{"version": 1, "verdict": "running", "started": "2026-11-25T08:00:00Z", "updated": "2026-11-25T08:01:00Z"}`
 	if _, err := stale.Create(context.Background(), layout.SmokeReport(mustARN(t), hook.StagePreProductionTrafficShift, "json"), []byte(running)); err != nil {
 		t.Fatal(err)
 	}
