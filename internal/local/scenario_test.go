@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/approval"
 	"github.com/gatehouse-dev/gatehouse/internal/hook"
+	"github.com/gatehouse-dev/gatehouse/internal/layout"
 	"github.com/gatehouse-dev/gatehouse/internal/simulator"
 )
 
@@ -196,8 +198,31 @@ func TestStepGateAsksEachStep(t *testing.T) {
 			if snap := tr.D.Snapshot(); snap.Status != simulator.StatusSuccessful {
 				t.Fatalf("deployment ended %s: %s", snap.Status, snap.Reason)
 			}
-			if n := len(approved); n != 2 {
-				t.Errorf("%d requests approved, want one a step (2)", n)
+			// One request a step in the state bucket, each approved.
+			d, err := hook.ParseDeploymentARN(tr.D.Snapshot().ARN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys, err := l.Store.List(ctx, layout.Requests(d), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			approvedSteps := 0
+			for _, k := range keys {
+				obj, err := l.Store.Get(ctx, k)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, err := approval.Decode(obj.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Stage == hook.StagePreProductionTrafficShift && r.Outcome == approval.Approved && r.Steps == approval.StepsEach {
+					approvedSteps++
+				}
+			}
+			if approvedSteps != 2 {
+				t.Errorf("%d step requests approved in the state bucket (%v), want one a step (2)", approvedSteps, keys)
 			}
 		})
 	}
