@@ -126,6 +126,16 @@ func payload(user, channel, action, value string) string {
 // post sends body to the endpoint signed with secret at ts, as Slack does.
 func (w *world) post(t *testing.T, body, secret string, ts time.Time) int {
 	t.Helper()
+	code, err := w.send(body, secret, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+// send posts body to the interactions endpoint, signed with secret at ts,
+// and returns the status; safe to call from any goroutine.
+func (w *world) send(body, secret string, ts time.Time) (int, error) {
 	req, _ := http.NewRequest(http.MethodPost, w.click.URL+"/slack/interactions", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if secret != "" {
@@ -135,10 +145,10 @@ func (w *world) post(t *testing.T, body, secret string, ts time.Time) int {
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	res.Body.Close()
-	return res.StatusCode
+	return res.StatusCode, nil
 }
 
 // clickAs has user click action on their own message of the request.
@@ -308,9 +318,13 @@ func TestSlackSignature(t *testing.T) {
 // count, once each, and every message shows both.
 func TestSlackClickRacesThePage(t *testing.T) {
 	w := newWorld(t, 3, "")
+	r, _ := w.request(t)
+	click := payload("UALICE", slackapitest.DM("UALICE"), ActionApprove, buttonValue(w.key, r))
 	var wg sync.WaitGroup
+	var clicked int
+	var clickErr error
 	wg.Add(2)
-	go func() { defer wg.Done(); w.clickAs(t, "UALICE", ActionApprove) }()
+	go func() { defer wg.Done(); clicked, clickErr = w.send(click, signing, time.Now()) }()
 	go func() {
 		defer wg.Done()
 		if _, err := w.svc.Vote(context.Background(), approval.Ballot{Key: w.key, Vote: approval.Vote{Approver: "bob@example.com", Decision: approval.Approve, Via: "link"}}); err != nil {
@@ -318,7 +332,10 @@ func TestSlackClickRacesThePage(t *testing.T) {
 		}
 	}()
 	wg.Wait()
-	r, _ := w.request(t)
+	if clickErr != nil || clicked != http.StatusOK {
+		t.Fatalf("alice's click: %d, %v", clicked, clickErr)
+	}
+	r, _ = w.request(t)
 	if r.Approvals() != 2 {
 		t.Fatalf("votes %+v, want both", r.Votes)
 	}
