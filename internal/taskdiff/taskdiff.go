@@ -348,7 +348,7 @@ func tagOf(image string) string {
 	return image
 }
 
-// digestOf is an image reference's digest, cut short, or "untagged".
+// digestOf is an image reference's digest, cut short, or "no digest".
 func digestOf(image string) string {
 	_, d, ok := strings.Cut(image, "@")
 	if !ok {
